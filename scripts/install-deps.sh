@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages llavero builds, tests and runs with.
+# Idempotent: packages already present are not touched, and apt-get is not
+# called at all when nothing is missing. Uses sudo when not root.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake pkg-config
+  # HTTP (Beast, JSON, URL) — the 1.81 packages, not the default 1.74 ones
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  # crypto, PKI, storage, passwords
+  libssl-dev openssl libsqlite3-dev sqlite3 libsodium-dev
+  # logging, formatting, command line, templates
+  libfmt-dev libspdlog-dev libcli11-dev libkainjow-mustache-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
+  # independent checkers used by the interoperability tests (keytool)
+  openjdk-17-jre-headless
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: todo instalado"
+  exit 0
+fi
+
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+
+echo "install-deps: instalando ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,324 @@
+// `llavero`: the operator's command. It parses arguments, reads PINs safely,
+// calls the key service and prints what happened in Spanish. Errors go to
+// stderr and exit with status 1; --help exits 0.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "cli/prompt.h"
+#include "keys/authorities.h"
+#include "keys/data_dir.h"
+#include "keys/key_service.h"
+#include "store/audit.h"
+
+namespace fs = std::filesystem;
+using namespace llavero;
+
+namespace {
+
+// Every failure leaves through here: the message, and status 1.
+struct Failure {
+  Error error;
+};
+
+template <typename T>
+T must(Result<T> result) {
+  if (!result) throw Failure{result.error()};
+  return std::move(*result);
+}
+[[noreturn]] void fail(std::string code, std::string message) {
+  throw Failure{make_error(std::move(code), std::move(message))};
+}
+
+std::string actor() {
+  const char* user = std::getenv("USER");
+  return fmt::format("cli:{}", user && *user ? user : std::to_string(getuid()));
+}
+
+struct Session {
+  std::unique_ptr<DataDir> dir;
+  std::unique_ptr<CaKeyring> keyring;
+  std::unique_ptr<KeyService> service;
+};
+
+// Opens the data directory; the CA passphrase is only needed to sign.
+Session open_session(const std::string& data_flag, bool needs_ca_keys) {
+  Session s;
+  s.dir = must(DataDir::open(default_data_path(data_flag)));
+  SecretString passphrase;
+  if (needs_ca_keys) passphrase = must(s.dir->ca_passphrase());
+  s.keyring = std::make_unique<CaKeyring>(s.dir->store(), std::move(passphrase));
+  s.service = std::make_unique<KeyService>(s.dir->store(), s.dir->config(), *s.keyring);
+  return s;
+}
+
+void require(const std::string& value, std::string_view option) {
+  if (value.empty()) fail("opcion_faltante", fmt::format("Falta la opción obligatoria {}.", option));
+}
+
+Pin read_pin(bool from_stdin) {
+  cli::TypedPin typed = must(from_stdin ? cli::read_pin_from_stdin() : cli::ask_pin_on_terminal());
+  Pin pin = must(Pin::parse(typed.pin.view()));
+  if (typed.confirmation && typed.confirmation->view() != typed.pin.view())
+    fail("pin_no_coincide", "El PIN y su confirmación no coinciden.");
+  return pin;
+}
+
+// The .p12 goes to a temporary file in the output directory first, and gets
+// its real name only after the key is active in the store.
+class StagedFile {
+ public:
+  explicit StagedFile(fs::path dir) : dir_(std::move(dir)) {}
+  ~StagedFile() {
+    if (!tmp_.empty()) ::unlink(tmp_.c_str());
+  }
+
+  Status write(const StagedKey& key) {
+    std::error_code ec;
+    fs::create_directories(dir_, ec);
+    if (ec)
+      return make_error("salida_invalida", fmt::format("No se pudo crear el directorio {}: {}",
+                                                       dir_.string(), ec.message()));
+    final_ = dir_ / key.file_name;
+    fs::path tmp = dir_ / fmt::format(".{}.{}.tmp", key.file_name, getpid());
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+      return make_error("salida_invalida", fmt::format("No se pudo escribir en {}: {}",
+                                                       dir_.string(), std::strerror(errno)));
+    tmp_ = tmp;
+    bool ok = ::write(fd, key.p12.data(), key.p12.size()) == static_cast<ssize_t>(key.p12.size()) &&
+              ::fsync(fd) == 0;
+    ok = ::close(fd) == 0 && ok;
+    if (!ok)
+      return make_error("salida_invalida",
+                        fmt::format("No se pudo escribir {}: {}", tmp.string(), std::strerror(errno)));
+    return Ok{};
+  }
+
+  fs::path publish() {
+    if (std::rename(tmp_.c_str(), final_.c_str()) != 0)
+      fail("salida_invalida",
+           fmt::format("La llave quedó activa pero no se pudo nombrar el archivo {} (está en {}): {}",
+                       final_.string(), tmp_.string(), std::strerror(errno)));
+    tmp_.clear();
+    int dirfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd >= 0) {
+      ::fsync(dirfd);
+      ::close(dirfd);
+    }
+    return final_;
+  }
+
+ private:
+  fs::path dir_, tmp_, final_;
+};
+
+std::string describe(const KeyStatus& k) {
+  std::string line = fmt::format("{:<10} {:<8}  serie {}  válida del {} al {}",
+                                 environment_name(k.environment), key_state_name(k.state),
+                                 k.serial_hex, k.not_before, k.not_after);
+  if (k.state == KeyState::kRevocada) {
+    line += fmt::format("  revocada el {}", k.revoked_at.value_or("?"));
+    if (k.reason)
+      line += fmt::format(" (motivo: {}, {})", revocation_reason_label(*k.reason),
+                          revocation_reason_name(*k.reason));
+  }
+  return line;
+}
+
+boost::json::object to_json(const KeyStatus& k) {
+  boost::json::object o;
+  o["ambiente"] = environment_name(k.environment);
+  o["estado"] = key_state_name(k.state);
+  o["serie"] = k.serial_hex;
+  o["valida_desde"] = k.not_before;
+  o["valida_hasta"] = k.not_after;
+  o["sujeto"] = k.subject;
+  o["facturador_gratuito"] = k.facturador_gratuito;
+  if (k.revoked_at) o["revocada_el"] = *k.revoked_at;
+  if (k.reason) o["motivo"] = revocation_reason_name(*k.reason);
+  return o;
+}
+
+int run(int argc, char** argv) {
+  CLI::App app{"llavero: autoridad certificadora y llaves criptográficas de comprobantes "
+               "electrónicos"};
+  app.fallthrough();
+  app.require_subcommand(1);
+  std::string data;
+  app.add_option("--data", data,
+                 "Directorio de datos (por omisión $LLAVERO_DATA, si no ./llavero-data)");
+
+  // init
+  auto* init = app.add_subcommand("init", "Crea el directorio de datos con las CA de ambos ambientes");
+  std::string base_url;
+  init->add_option("--url-base", base_url, "URL pública impresa en los certificados");
+
+  // contribuyente crear
+  auto* taxpayer = app.add_subcommand("contribuyente", "Contribuyentes");
+  taxpayer->require_subcommand(1);
+  auto* create = taxpayer->add_subcommand("crear", "Registra un contribuyente");
+  NewTaxpayerRequest new_taxpayer;
+  create->add_option("--id", new_taxpayer.identification, "Identificación (1-0647-0958, 3-101-522899, ...)");
+  create->add_option("--nombre", new_taxpayer.nombre, "Nombre, o razón social de una persona jurídica");
+  create->add_option("--apellidos", new_taxpayer.apellidos, "Apellidos (personas físicas, DIMEX, NITE)");
+  create->add_option("--correo", new_taxpayer.correo, "Correo electrónico");
+  bool if_missing = false;
+  create->add_flag("--si-no-existe", if_missing,
+                   "No es un error que la identificación ya esté registrada");
+
+  // llave generar | estado | revocar
+  auto* key = app.add_subcommand("llave", "Llaves criptográficas");
+  key->require_subcommand(1);
+  std::string id, environment_text, profile_text, output = ".", reason_text;
+  bool pin_stdin = false, facturador = false, as_json = false;
+  auto* generate = key->add_subcommand("generar", "Genera una llave criptográfica y su archivo .p12");
+  generate->add_option("--id", id, "Identificación del contribuyente");
+  generate->add_option("--ambiente", environment_text, "produccion o pruebas");
+  generate->add_flag("--pin-stdin", pin_stdin,
+                     "Lee el PIN de la entrada estándar (una línea; una segunda línea es la "
+                     "confirmación)");
+  generate->add_option("--salida", output, "Directorio donde escribir el .p12 (por omisión .)");
+  generate->add_option("--perfil", profile_text, "Cifrado del .p12: compatible (por omisión) o moderno");
+  generate->add_flag("--facturador-gratuito", facturador,
+                     "Soy usuario del Facturador Gratuito de Hacienda");
+  auto* status = key->add_subcommand("estado", "Muestra las llaves de un contribuyente");
+  status->add_option("--id", id, "Identificación del contribuyente");
+  status->add_option("--ambiente", environment_text, "produccion o pruebas (por omisión ambos)");
+  status->add_flag("--json", as_json, "Salida JSON para programas");
+  auto* revoke = key->add_subcommand("revocar", "Revoca la llave activa de un ambiente");
+  revoke->add_option("--id", id, "Identificación del contribuyente");
+  revoke->add_option("--ambiente", environment_text, "produccion o pruebas");
+  revoke->add_option("--motivo", reason_text,
+                     "keyCompromise, cessationOfOperation, affiliationChanged o superseded");
+
+  // auditoria verificar
+  auto* audit = app.add_subcommand("auditoria", "Bitácora de auditoría");
+  audit->require_subcommand(1);
+  auto* verify = audit->add_subcommand("verificar", "Verifica la cadena de hashes de la bitácora");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "Error: argumentos inválidos: " << e.what() << "\nUse --help para ver las opciones.\n";
+    return 1;
+  }
+
+  if (init->parsed()) {
+    InitOptions options;
+    if (!base_url.empty()) options.config.base_url = base_url;
+    options.actor = actor();
+    InitReport report = must(initialize_data_dir(default_data_path(data), options));
+    for (const auto& line : report.lines) std::cout << line << "\n";
+    return 0;
+  }
+
+  if (create->parsed()) {
+    require(new_taxpayer.identification, "--id");
+    require(new_taxpayer.nombre, "--nombre");
+    Session s = open_session(data, false);
+    auto made = s.service->create_taxpayer(new_taxpayer, actor());
+    if (!made && if_missing && made.error().code == "contribuyente_duplicado") {
+      std::cout << made.error().message << "\n";
+      return 0;
+    }
+    TaxpayerRecord t = must(std::move(made));
+    auto parsed = must(Identification::parse(t.identification));
+    std::cout << fmt::format("Contribuyente registrado: {} {} ({})\n", parsed.printed(),
+                             t.apellidos.empty() ? t.nombre : t.nombre + " " + t.apellidos,
+                             id_type_name(parsed.type()));
+    return 0;
+  }
+
+  if (generate->parsed()) {
+    require(id, "--id");
+    require(environment_text, "--ambiente");
+    const Environment env = must(parse_environment(environment_text));
+    GenerateRequest request{id, env, std::nullopt, facturador};
+    if (!profile_text.empty()) request.profile = must(parse_p12_profile(profile_text));
+    must(Identification::parse(id));
+    Session s = open_session(data, true);
+    must(s.service->find_taxpayer(id));  // before asking for a PIN
+    Pin pin = read_pin(pin_stdin);
+    StagedFile file(output);
+    GeneratedKey made = must(s.service->generate(
+        request, pin, [&file](const StagedKey& k) { return file.write(k); }, actor()));
+    fs::path path = file.publish();
+    std::cerr << fmt::format("Llave criptográfica de {} generada: serie {}, válida del {} al {}.\n",
+                             environment_label(env), made.serial_hex, made.not_before,
+                             made.not_after);
+    if (made.superseded_serial)
+      std::cerr << fmt::format("La llave anterior (serie {}) fue revocada automáticamente.\n",
+                               *made.superseded_serial);
+    std::cout << path.string() << "\n";
+    return 0;
+  }
+
+  if (status->parsed()) {
+    require(id, "--id");
+    std::optional<Environment> env;
+    if (!environment_text.empty()) env = must(parse_environment(environment_text));
+    Session s = open_session(data, false);
+    std::vector<KeyStatus> keys = must(s.service->status(id, env));
+    if (as_json) {
+      boost::json::array list;
+      for (const auto& k : keys) list.push_back(to_json(k));
+      boost::json::object out;
+      out["identificacion"] = must(Identification::parse(id)).printed();
+      out["llaves"] = std::move(list);
+      std::cout << boost::json::serialize(out) << "\n";
+    } else if (keys.empty()) {
+      std::cout << "No hay llaves criptográficas emitidas para esta identificación.\n";
+    } else {
+      for (const auto& k : keys) std::cout << describe(k) << "\n";
+    }
+    return 0;
+  }
+
+  if (revoke->parsed()) {
+    require(id, "--id");
+    require(environment_text, "--ambiente");
+    const Environment env = must(parse_environment(environment_text));
+    std::optional<RevocationReason> reason;
+    if (!reason_text.empty()) reason = must(parse_revocation_reason(reason_text));
+    Session s = open_session(data, false);
+    KeyStatus revoked = must(s.service->revoke(id, env, reason, actor()));
+    std::cout << "Estimado usuario su llave criptográfica ha sido revocada\n" << describe(revoked) << "\n";
+    return 0;
+  }
+
+  if (verify->parsed()) {
+    Session s = open_session(data, false);
+    AuditVerification v = verify_audit_chain(must(s.dir->store().audit_log()));
+    if (v.first_bad_seq) {
+      std::cerr << fmt::format("Bitácora alterada: primera fila con problemas: {} ({}).\n",
+                               *v.first_bad_seq, v.problem);
+      return 1;
+    }
+    std::cout << fmt::format("Bitácora íntegra: {} filas; hash de la última: {}\n", v.rows,
+                             v.head_hash);
+    return 0;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const Failure& f) {
+    std::cerr << "Error: " << f.error.message << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,79 @@
+#include "cli/prompt.h"
+
+#include <termios.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <string>
+
+namespace llavero::cli {
+
+namespace {
+
+constexpr std::size_t kMaxLine = 256;
+
+// Reads one line from fd 0 byte by byte, so nothing past it is buffered
+// anywhere we do not wipe. Returns false at end of input with nothing read.
+bool read_line(std::string& out) {
+  out.clear();
+  char c = 0;
+  bool any = false;
+  while (::read(STDIN_FILENO, &c, 1) == 1) {
+    any = true;
+    if (c == '\n') break;
+    if (out.size() < kMaxLine) out.push_back(c);
+  }
+  if (!out.empty() && out.back() == '\r') out.pop_back();
+  return any;
+}
+
+class EchoOff {
+ public:
+  EchoOff() {
+    if (tcgetattr(STDIN_FILENO, &saved_) == 0) {
+      termios quiet = saved_;
+      quiet.c_lflag &= static_cast<tcflag_t>(~ECHO);
+      active_ = tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
+    }
+  }
+  ~EchoOff() {
+    if (active_) tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_);
+  }
+
+ private:
+  termios saved_{};
+  bool active_ = false;
+};
+
+}  // namespace
+
+Result<TypedPin> read_pin_from_stdin() {
+  std::string line;
+  if (!read_line(line)) return make_error("pin_invalido", "No se recibió el PIN en la entrada estándar.");
+  TypedPin typed{SecretString(line), std::nullopt};
+  wipe_memory(line.data(), line.capacity());
+  if (read_line(line)) typed.confirmation = SecretString(line);
+  wipe_memory(line.data(), line.capacity());
+  return typed;
+}
+
+Result<TypedPin> ask_pin_on_terminal() {
+  if (!isatty(STDIN_FILENO))
+    return make_error("pin_no_disponible",
+                      "La entrada estándar no es una terminal: use --pin-stdin para leer el PIN "
+                      "de ella (el PIN nunca se acepta como argumento).");
+  EchoOff quiet;
+  std::string line;
+  std::cerr << "1. Debe crear un \"PIN\" que contenga 4 números: " << std::flush;
+  read_line(line);
+  TypedPin typed{SecretString(line), std::nullopt};
+  wipe_memory(line.data(), line.capacity());
+  std::cerr << "\n2. Debe escribir nuevamente el PIN para confirmar: " << std::flush;
+  read_line(line);
+  typed.confirmation = SecretString(line);
+  wipe_memory(line.data(), line.capacity());
+  std::cerr << "\n";
+  return typed;
+}
+
+}  // namespace llavero::cli

@@ -1,0 +1,27 @@
+#include "id/environment.h"
+
+#include <fmt/format.h>
+
+namespace llavero {
+
+Result<Environment> parse_environment(std::string_view text) {
+  if (text == "produccion" || text == "producción" || text == "prod")
+    return Environment::kProduccion;
+  if (text == "pruebas" || text == "stag") return Environment::kPruebas;
+  return make_error("ambiente_invalido",
+                    fmt::format("Ambiente desconocido \"{}\": use \"produccion\" o \"pruebas\".", text));
+}
+
+std::string_view environment_name(Environment env) {
+  return env == Environment::kProduccion ? "produccion" : "pruebas";
+}
+
+std::string_view environment_label(Environment env) {
+  return env == Environment::kProduccion ? "Producción" : "Pruebas";
+}
+
+std::string_view environment_short(Environment env) {
+  return env == Environment::kProduccion ? "prod" : "stag";
+}
+
+}  // namespace llavero

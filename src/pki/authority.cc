@@ -1,0 +1,97 @@
+#include "pki/authority.h"
+
+#include <openssl/rand.h>
+
+#include <fmt/format.h>
+
+namespace llavero {
+
+Result<Bytes> random_serial() {
+  Bytes serial(16);
+  if (RAND_bytes(serial.data(), static_cast<int>(serial.size())) != 1)
+    return ossl::internal_error("RAND_bytes");
+  serial[0] = static_cast<std::uint8_t>((serial[0] & 0x7f) | 0x40);
+  return serial;
+}
+
+std::string serial_to_hex(const Bytes& serial) {
+  std::string hex = to_hex(serial);
+  for (char& c : hex)
+    if (c >= 'a' && c <= 'f') c = static_cast<char>(c - 'a' + 'A');
+  std::size_t first = hex.find_first_not_of('0');
+  return first == std::string::npos ? "0" : hex.substr(first);
+}
+
+Status add_extension(X509* cert, X509V3_CTX* ctx, int nid, const std::string& value) {
+  ossl::X509Ext ext(X509V3_EXT_conf_nid(nullptr, ctx, nid, value.c_str()));
+  if (!ext || X509_add_ext(cert, ext.get(), -1) != 1)
+    return ossl::internal_error(fmt::format("extensión {}={}", OBJ_nid2sn(nid), value));
+  return Ok{};
+}
+
+namespace {
+
+Result<ossl::X509Ptr> make_ca_certificate(const X509_NAME& subject, const EVP_PKEY& key,
+                                          const X509* issuer, const EVP_PKEY& issuer_key,
+                                          const X509_NAME& issuer_name, UnixSeconds now, int years,
+                                          const std::string& aia_url) {
+  ossl::X509Ptr cert(X509_new());
+  if (!cert) return ossl::internal_error("X509_new");
+  auto serial = random_serial();
+  if (!serial) return serial.error();
+  ossl::Bignum bn(BN_bin2bn(serial->data(), static_cast<int>(serial->size()), nullptr));
+  if (!bn || X509_set_version(cert.get(), X509_VERSION_3) != 1 ||
+      !BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert.get())) ||
+      X509_set_subject_name(cert.get(), &subject) != 1 ||
+      X509_set_issuer_name(cert.get(), &issuer_name) != 1 ||
+      X509_set_pubkey(cert.get(), const_cast<EVP_PKEY*>(&key)) != 1 ||
+      !ASN1_TIME_set(X509_getm_notBefore(cert.get()), static_cast<time_t>(now)) ||
+      !ASN1_TIME_set(X509_getm_notAfter(cert.get()),
+                     static_cast<time_t>(now + static_cast<UnixSeconds>(years) * 365 * 86400)))
+    return ossl::internal_error("armar certificado de CA");
+
+  X509V3_CTX ctx;
+  X509V3_set_ctx(&ctx, issuer ? const_cast<X509*>(issuer) : cert.get(), cert.get(), nullptr,
+                 nullptr, 0);
+  const bool root = issuer == nullptr;
+  LLAVERO_TRY(add_extension(cert.get(), &ctx, NID_basic_constraints,
+                            root ? "critical,CA:TRUE" : "critical,CA:TRUE,pathlen:0"));
+  LLAVERO_TRY(add_extension(cert.get(), &ctx, NID_key_usage, "critical,keyCertSign,cRLSign"));
+  LLAVERO_TRY(add_extension(cert.get(), &ctx, NID_subject_key_identifier, "hash"));
+  if (!root) {
+    LLAVERO_TRY(add_extension(cert.get(), &ctx, NID_authority_key_identifier, "keyid:always"));
+    LLAVERO_TRY(add_extension(cert.get(), &ctx, NID_info_access, "caIssuers;URI:" + aia_url));
+  }
+  if (X509_sign(cert.get(), const_cast<EVP_PKEY*>(&issuer_key), EVP_sha256()) <= 0)
+    return ossl::internal_error("firmar certificado de CA");
+  return cert;
+}
+
+}  // namespace
+
+Result<std::vector<Authority>> create_hierarchy(Environment env, const HierarchyOptions& options) {
+  std::vector<Authority> out;
+  auto root_key = ossl::generate_rsa(options.key_bits);
+  if (!root_key) return root_key.error();
+  auto root_name = ca_subject(options.naming, env, CaKind::kRoot);
+  if (!root_name) return root_name.error();
+  auto root = make_ca_certificate(**root_name, **root_key, nullptr, **root_key, **root_name,
+                                  options.now, options.root_years, "");
+  if (!root) return root.error();
+  const std::string root_url = publication_urls(options.base_url, env, CaKind::kRoot).ca_certificate;
+
+  for (CaKind kind : {CaKind::kPersonaFisica, CaKind::kPersonaJuridica}) {
+    auto key = ossl::generate_rsa(options.key_bits);
+    if (!key) return key.error();
+    auto name = ca_subject(options.naming, env, kind);
+    if (!name) return name.error();
+    auto cert = make_ca_certificate(**name, **key, root->get(), **root_key, **root_name,
+                                    options.now, options.issuing_years, root_url);
+    if (!cert) return cert.error();
+    out.push_back(Authority{env, kind, std::move(*cert), std::move(*key)});
+  }
+  out.insert(out.begin(), Authority{env, CaKind::kRoot, std::move(*root), std::move(*root_key)});
+  return out;
+}
+
+}  // namespace llavero

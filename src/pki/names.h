@@ -1,0 +1,70 @@
+// Who is who in the hierarchy: the kinds of CA, their distinguished names
+// (SPEC §3, configurable), the taxpayer subject, and the URLs a certificate
+// points relying parties to.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "id/environment.h"
+#include "id/identification.h"
+#include "pki/openssl.h"
+
+namespace llavero {
+
+enum class CaKind { kRoot, kPersonaFisica, kPersonaJuridica };
+
+inline constexpr CaKind kAllCaKinds[] = {CaKind::kRoot, CaKind::kPersonaFisica,
+                                         CaKind::kPersonaJuridica};
+
+std::string_view ca_kind_name(CaKind kind);  // "root" | "pf" | "pj"
+Result<CaKind> parse_ca_kind(std::string_view text);
+// The issuing CA of an identification type: Jurídica → pj, all others → pf.
+CaKind issuing_ca_for(IdType type);
+
+// The configurable parts of the CA names. In pruebas every CN gets
+// `sandbox_suffix` and O becomes `organization + sandbox_suffix`.
+struct CaNaming {
+  std::string country = "CR";
+  std::string organization = "MINISTERIO DE HACIENDA";
+  std::string organizational_unit = "DGT";
+  std::string root_cn = "CA RAIZ MINISTERIO DE HACIENDA";
+  std::string persona_fisica_cn = "CA PERSONA FISICA";
+  std::string persona_juridica_cn = "CA PERSONA JURIDICA";
+  std::string sandbox_suffix = " - SANDBOX";
+};
+
+// The CA subject, encoded C, O, OU, CN.
+Result<ossl::X509Name> ca_subject(const CaNaming& naming, Environment env, CaKind kind);
+
+// Who a taxpayer certificate is for. `apellidos` is empty for a Jurídica,
+// whose `nombre` is the razón social.
+struct TaxpayerSubject {
+  Identification id;
+  std::string nombre;
+  std::string apellidos;
+};
+
+// The subject of SPEC §3: serialNumber, SN, GN, C, O, OU, CN for persons;
+// serialNumber, C, O, OU, CN for jurídicas. serialNumber and C are
+// PrintableString, the rest UTF8String.
+Result<ossl::X509Name> taxpayer_subject(const TaxpayerSubject& subject);
+// The CN alone ("nombre apellidos" or the razón social); also the friendlyName.
+std::string taxpayer_common_name(const TaxpayerSubject& subject);
+
+// Where a CA's certificate, CRL and OCSP responder are published under the
+// public base URL (no trailing slash), e.g.
+//   <base>/stag/intermediate-pf-pem.crt, <base>/stag/intermediate-pf.crl,
+//   <base>/stag/ocsp/pf.
+struct PublicationUrls {
+  std::string ca_certificate;
+  std::string crl;
+  std::string ocsp;
+};
+PublicationUrls publication_urls(std::string_view base_url, Environment env, CaKind kind);
+// The path part alone, for the server's router: "/stag/intermediate-pf-pem.crt".
+std::string ca_certificate_path(Environment env, CaKind kind);
+std::string crl_path(Environment env, CaKind kind);
+std::string ocsp_path(Environment env, CaKind kind);
+
+}  // namespace llavero

@@ -1,0 +1,43 @@
+#include "pki/revocation_reason.h"
+
+#include <fmt/format.h>
+
+namespace llavero {
+
+namespace {
+constexpr RevocationReason kAll[] = {RevocationReason::kKeyCompromise,
+                                     RevocationReason::kAffiliationChanged,
+                                     RevocationReason::kSuperseded,
+                                     RevocationReason::kCessationOfOperation};
+}
+
+Result<RevocationReason> parse_revocation_reason(std::string_view text) {
+  for (auto reason : kAll)
+    if (revocation_reason_name(reason) == text) return reason;
+  return make_error("motivo_invalido",
+                    fmt::format("Motivo de revocación desconocido \"{}\": use keyCompromise, "
+                                "cessationOfOperation, affiliationChanged o superseded.",
+                                text));
+}
+
+std::string_view revocation_reason_name(RevocationReason reason) {
+  switch (reason) {
+    case RevocationReason::kKeyCompromise: return "keyCompromise";
+    case RevocationReason::kAffiliationChanged: return "affiliationChanged";
+    case RevocationReason::kSuperseded: return "superseded";
+    case RevocationReason::kCessationOfOperation: return "cessationOfOperation";
+  }
+  return "";
+}
+
+std::string_view revocation_reason_label(RevocationReason reason) {
+  switch (reason) {
+    case RevocationReason::kKeyCompromise: return "llave comprometida";
+    case RevocationReason::kAffiliationChanged: return "cambio de afiliación";
+    case RevocationReason::kSuperseded: return "reemplazada por una nueva llave";
+    case RevocationReason::kCessationOfOperation: return "cese de operaciones";
+  }
+  return "";
+}
+
+}  // namespace llavero

@@ -1,0 +1,95 @@
+#include "store/migrations.h"
+
+namespace llavero {
+
+namespace {
+
+// Plain SQL shared by both dialects as far as it goes: TEXT times in
+// ISO-8601 UTC, no AUTOINCREMENT, partial unique indexes (both support them).
+constexpr Migration kSqlite[] = {
+    {1, "esquema inicial", R"sql(
+CREATE TABLE taxpayers (
+  id INTEGER PRIMARY KEY,
+  identification TEXT NOT NULL UNIQUE,
+  id_type TEXT NOT NULL CHECK (id_type IN ('01','02','03','04')),
+  nombre TEXT NOT NULL,
+  apellidos TEXT NOT NULL DEFAULT '',
+  correo TEXT NOT NULL DEFAULT '',
+  created_at TEXT NOT NULL
+);
+
+CREATE TABLE authorities (
+  id INTEGER PRIMARY KEY,
+  environment TEXT NOT NULL CHECK (environment IN ('produccion','pruebas')),
+  kind TEXT NOT NULL CHECK (kind IN ('root','pf','pj')),
+  subject TEXT NOT NULL,
+  certificate_der BLOB NOT NULL,
+  key_pem TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  UNIQUE (environment, kind)
+);
+
+CREATE TABLE certificates (
+  id INTEGER PRIMARY KEY,
+  authority_id INTEGER NOT NULL REFERENCES authorities(id),
+  serial_hex TEXT NOT NULL,
+  taxpayer_id INTEGER NOT NULL REFERENCES taxpayers(id),
+  environment TEXT NOT NULL CHECK (environment IN ('produccion','pruebas')),
+  status TEXT NOT NULL CHECK (status IN ('reserved','active','revoked')),
+  certificate_der BLOB,
+  not_before TEXT,
+  not_after TEXT,
+  facturador_gratuito INTEGER NOT NULL DEFAULT 0,
+  revoked_at TEXT,
+  revocation_reason TEXT CHECK (revocation_reason IN
+    ('keyCompromise','affiliationChanged','superseded','cessationOfOperation')),
+  created_at TEXT NOT NULL,
+  UNIQUE (authority_id, serial_hex),
+  CHECK (status = 'reserved' OR certificate_der IS NOT NULL),
+  CHECK ((status = 'revoked') = (revoked_at IS NOT NULL))
+);
+
+-- The rule of SPEC §5, kept by the database: one active key per taxpayer
+-- and environment.
+CREATE UNIQUE INDEX certificates_one_active
+  ON certificates (taxpayer_id, environment) WHERE status = 'active';
+CREATE INDEX certificates_by_taxpayer ON certificates (taxpayer_id);
+
+CREATE TABLE audit_log (
+  seq INTEGER PRIMARY KEY,
+  at TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+
+-- The newest (seq, hash): deleting the last rows leaves it pointing past them.
+CREATE TABLE audit_head (
+  singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+  seq INTEGER NOT NULL,
+  hash TEXT NOT NULL
+);
+
+-- Append-only, as far as the database can say so. Whoever drops these
+-- triggers to edit the log is still caught by the hash chain.
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+)sql"},
+};
+
+}  // namespace
+
+std::span<const Migration> migrations(SqlDialect dialect) {
+  switch (dialect) {
+    case SqlDialect::kSqlite: return kSqlite;
+    case SqlDialect::kPostgres: return {};  // arrives with the PostgreSQL store
+  }
+  return {};
+}
+
+}  // namespace llavero

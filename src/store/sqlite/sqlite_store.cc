@@ -1,0 +1,470 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+#include "store/audit.h"
+#include "store/migrations.h"
+#include "util/clock.h"
+
+namespace llavero {
+
+namespace {
+
+// Failures inside this file travel as exceptions to the public method, which
+// turns them into an Error; the open transaction rolls back on the way.
+struct SqlFailure : std::runtime_error {
+  SqlFailure(std::string code, std::string message)
+      : std::runtime_error(message), code(std::move(code)) {}
+  std::string code;
+};
+
+[[noreturn]] void fail_sql(sqlite3* db, std::string_view what) {
+  throw SqlFailure("error_almacen",
+                   fmt::format("Error del almacén de datos ({}): {}", what, sqlite3_errmsg(db)));
+}
+
+void exec(sqlite3* db, const char* sql) {
+  char* message = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+    std::string text = message ? message : "?";
+    sqlite3_free(message);
+    throw SqlFailure("error_almacen", fmt::format("Error del almacén de datos: {}", text));
+  }
+}
+
+class Statement {
+ public:
+  Statement(sqlite3* db, std::string_view sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr) !=
+        SQLITE_OK)
+      fail_sql(db, "preparar");
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  Statement& bind(int i, std::string_view text) {
+    check(sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT));
+    return *this;
+  }
+  Statement& bind(int i, const char* text) { return bind(i, std::string_view(text)); }
+  Statement& bind(int i, const std::string& text) { return bind(i, std::string_view(text)); }
+  Statement& bind(int i, std::int64_t value) {
+    check(sqlite3_bind_int64(stmt_, i, value));
+    return *this;
+  }
+  Statement& bind(int i, const Bytes& blob) {
+    check(sqlite3_bind_blob(stmt_, i, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT));
+    return *this;
+  }
+  Statement& bind_optional(int i, const std::optional<std::string>& text) {
+    if (text) return bind(i, std::string_view(*text));
+    check(sqlite3_bind_null(stmt_, i));
+    return *this;
+  }
+
+  // True when a row is ready, false when done.
+  bool step() {
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    fail_sql(db_, "ejecutar");
+  }
+  void run() {
+    while (step()) {
+    }
+  }
+
+  std::string text(int i) const {
+    auto p = sqlite3_column_text(stmt_, i);
+    return p ? std::string(reinterpret_cast<const char*>(p),
+                           static_cast<std::size_t>(sqlite3_column_bytes(stmt_, i)))
+             : std::string();
+  }
+  std::optional<std::string> optional_text(int i) const {
+    if (sqlite3_column_type(stmt_, i) == SQLITE_NULL) return std::nullopt;
+    return text(i);
+  }
+  std::int64_t integer(int i) const { return sqlite3_column_int64(stmt_, i); }
+  Bytes blob(int i) const {
+    auto p = static_cast<const std::uint8_t*>(sqlite3_column_blob(stmt_, i));
+    return p ? Bytes(p, p + sqlite3_column_bytes(stmt_, i)) : Bytes();
+  }
+
+ private:
+  void check(int rc) {
+    if (rc != SQLITE_OK) fail_sql(db_, "enlazar");
+  }
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+// A write transaction; rolls back unless commit() was reached.
+class Transaction {
+ public:
+  explicit Transaction(sqlite3* db) : db_(db) { exec(db_, "BEGIN IMMEDIATE"); }
+  void commit() {
+    exec(db_, "COMMIT");
+    done_ = true;
+  }
+  ~Transaction() {
+    if (!done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+
+ private:
+  sqlite3* db_;
+  bool done_ = false;
+};
+
+void append_audit(sqlite3* db, const AuditEvent& event) {
+  AuditRow row;
+  row.prev_hash = std::string(kAuditGenesisHash);
+  row.seq = 1;
+  {
+    Statement head(db, "SELECT seq, hash FROM audit_head WHERE singleton = 1");
+    if (head.step()) {
+      row.seq = head.integer(0) + 1;
+      row.prev_hash = head.text(1);
+    }
+  }
+  row.at = format_utc(now_seconds());
+  row.actor = event.actor;
+  row.action = event.action;
+  row.subject = event.subject;
+  row.detail = event.detail;
+  row.hash = audit_row_hash(row);
+  Statement(db,
+            "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+      .bind(1, row.seq)
+      .bind(2, row.at)
+      .bind(3, row.actor)
+      .bind(4, row.action)
+      .bind(5, row.subject)
+      .bind(6, row.detail)
+      .bind(7, row.prev_hash)
+      .bind(8, row.hash)
+      .run();
+  Statement(db,
+            "INSERT INTO audit_head (singleton, seq, hash) VALUES (1, ?, ?) "
+            "ON CONFLICT (singleton) DO UPDATE SET seq = excluded.seq, hash = excluded.hash")
+      .bind(1, row.seq)
+      .bind(2, row.hash)
+      .run();
+}
+
+constexpr std::string_view kCertificateColumns =
+    "id, authority_id, serial_hex, taxpayer_id, environment, status, certificate_der, "
+    "not_before, not_after, facturador_gratuito, revoked_at, revocation_reason, created_at";
+
+CertificateStatus status_from(const std::string& text) {
+  if (text == "active") return CertificateStatus::kActive;
+  if (text == "revoked") return CertificateStatus::kRevoked;
+  return CertificateStatus::kReserved;
+}
+
+Environment environment_from(const std::string& text) {
+  return text == "produccion" ? Environment::kProduccion : Environment::kPruebas;
+}
+
+CertificateRecord certificate_from(const Statement& s) {
+  CertificateRecord c;
+  c.id = s.integer(0);
+  c.authority_id = s.integer(1);
+  c.serial_hex = s.text(2);
+  c.taxpayer_id = s.integer(3);
+  c.environment = environment_from(s.text(4));
+  c.status = status_from(s.text(5));
+  c.certificate_der = s.blob(6);
+  c.not_before = s.text(7);
+  c.not_after = s.text(8);
+  c.facturador_gratuito = s.integer(9) != 0;
+  c.revoked_at = s.optional_text(10);
+  c.revocation_reason = s.optional_text(11);
+  c.created_at = s.text(12);
+  return c;
+}
+
+std::optional<CertificateRecord> active_certificate(sqlite3* db, std::int64_t taxpayer_id,
+                                                    std::string_view env) {
+  Statement s(db, fmt::format("SELECT {} FROM certificates WHERE taxpayer_id = ? AND "
+                              "environment = ? AND status = 'active'",
+                              kCertificateColumns));
+  s.bind(1, taxpayer_id).bind(2, env);
+  if (!s.step()) return std::nullopt;
+  return certificate_from(s);
+}
+
+CertificateRecord certificate_by_id(sqlite3* db, std::int64_t id) {
+  Statement s(db, fmt::format("SELECT {} FROM certificates WHERE id = ?", kCertificateColumns));
+  s.bind(1, id);
+  if (!s.step()) throw SqlFailure("certificado_desconocido", "Certificado desconocido.");
+  return certificate_from(s);
+}
+
+void revoke(sqlite3* db, std::int64_t id, const std::string& at,
+            const std::optional<std::string>& reason) {
+  Statement(db,
+            "UPDATE certificates SET status = 'revoked', revoked_at = ?, revocation_reason = ? "
+            "WHERE id = ? AND status = 'active'")
+      .bind(1, at)
+      .bind_optional(2, reason)
+      .bind(3, id)
+      .run();
+}
+
+}  // namespace
+
+template <typename F>
+auto SqliteStore::guarded(F&& body) -> decltype(body()) {
+  std::lock_guard lock(mu_);
+  try {
+    return body();
+  } catch (const SqlFailure& failure) {
+    return make_error(failure.code, failure.what());
+  }
+}
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, bool create) {
+  sqlite3* raw = nullptr;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+  if (sqlite3_open_v2(path.c_str(), &raw, flags, nullptr) != SQLITE_OK) {
+    std::string message = raw ? sqlite3_errmsg(raw) : "sin memoria";
+    sqlite3_close(raw);
+    return make_error("almacen_no_disponible",
+                      fmt::format("No se pudo abrir el almacén {}: {}", path, message));
+  }
+  std::unique_ptr<SqliteStore> store(new SqliteStore(raw));
+  try {
+    sqlite3_busy_timeout(raw, 15000);
+    exec(raw, "PRAGMA journal_mode = WAL");
+    exec(raw, "PRAGMA synchronous = FULL");
+    exec(raw, "PRAGMA foreign_keys = ON");
+    Transaction txn(raw);
+    exec(raw,
+         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+         "name TEXT NOT NULL, applied_at TEXT NOT NULL)");
+    std::int64_t current = 0;
+    {
+      Statement s(raw, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+      if (s.step()) current = s.integer(0);
+    }
+    for (const Migration& m : migrations(SqlDialect::kSqlite)) {
+      if (m.version <= current) continue;
+      exec(raw, std::string(m.sql).c_str());
+      Statement(raw, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
+          .bind(1, static_cast<std::int64_t>(m.version))
+          .bind(2, m.name)
+          .bind(3, format_utc(now_seconds()))
+          .run();
+    }
+    txn.commit();
+  } catch (const SqlFailure& failure) {
+    return make_error("almacen_no_disponible",
+                      fmt::format("No se pudo preparar el almacén {}: {}", path, failure.what()));
+  }
+  return store;
+}
+
+SqliteStore::~SqliteStore() { sqlite3_close_v2(db_); }
+
+int SqliteStore::schema_version() {
+  std::lock_guard lock(mu_);
+  Statement s(db_, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  return s.step() ? static_cast<int>(s.integer(0)) : 0;
+}
+
+Result<TaxpayerRecord> SqliteStore::add_taxpayer(const NewTaxpayer& t, const AuditEvent& audit) {
+  return guarded([&]() -> Result<TaxpayerRecord> {
+    Transaction txn(db_);
+    {
+      Statement s(db_, "SELECT 1 FROM taxpayers WHERE identification = ?");
+      s.bind(1, t.identification);
+      if (s.step())
+        return make_error("contribuyente_duplicado",
+                          fmt::format("Ya existe un contribuyente con la identificación {}.",
+                                      t.identification));
+    }
+    TaxpayerRecord r{0, t.identification, t.id_type, t.nombre, t.apellidos, t.correo,
+                     format_utc(now_seconds())};
+    Statement(db_,
+              "INSERT INTO taxpayers (identification, id_type, nombre, apellidos, correo, "
+              "created_at) VALUES (?, ?, ?, ?, ?, ?)")
+        .bind(1, r.identification)
+        .bind(2, r.id_type)
+        .bind(3, r.nombre)
+        .bind(4, r.apellidos)
+        .bind(5, r.correo)
+        .bind(6, r.created_at)
+        .run();
+    r.id = sqlite3_last_insert_rowid(db_);
+    append_audit(db_, audit);
+    txn.commit();
+    return r;
+  });
+}
+
+Result<std::optional<TaxpayerRecord>> SqliteStore::find_taxpayer(const std::string& identification) {
+  return guarded([&]() -> Result<std::optional<TaxpayerRecord>> {
+    Statement s(db_,
+                "SELECT id, identification, id_type, nombre, apellidos, correo, created_at "
+                "FROM taxpayers WHERE identification = ?");
+    s.bind(1, identification);
+    if (!s.step()) return std::optional<TaxpayerRecord>();
+    return std::optional<TaxpayerRecord>(TaxpayerRecord{s.integer(0), s.text(1), s.text(2),
+                                                        s.text(3), s.text(4), s.text(5),
+                                                        s.text(6)});
+  });
+}
+
+Status SqliteStore::add_authorities(const std::vector<NewAuthority>& list, const AuditEvent& audit) {
+  return guarded([&]() -> Status {
+    Transaction txn(db_);
+    const std::string now = format_utc(now_seconds());
+    for (const NewAuthority& a : list) {
+      Statement(db_,
+                "INSERT INTO authorities (environment, kind, subject, certificate_der, key_pem, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?)")
+          .bind(1, environment_name(a.environment))
+          .bind(2, a.kind)
+          .bind(3, a.subject)
+          .bind(4, a.certificate_der)
+          .bind(5, a.key_pem)
+          .bind(6, now)
+          .run();
+    }
+    append_audit(db_, audit);
+    txn.commit();
+    return Ok{};
+  });
+}
+
+Result<std::vector<AuthorityRecord>> SqliteStore::authorities() {
+  return guarded([&]() -> Result<std::vector<AuthorityRecord>> {
+    std::vector<AuthorityRecord> out;
+    Statement s(db_,
+                "SELECT id, environment, kind, subject, certificate_der, key_pem FROM authorities "
+                "ORDER BY id");
+    while (s.step())
+      out.push_back(AuthorityRecord{s.integer(0), environment_from(s.text(1)), s.text(2),
+                                    s.text(3), s.blob(4), s.text(5)});
+    return out;
+  });
+}
+
+Result<std::int64_t> SqliteStore::reserve_serial(const SerialReservation& r) {
+  return guarded([&]() -> Result<std::int64_t> {
+    Transaction txn(db_);
+    {
+      Statement s(db_, "SELECT 1 FROM certificates WHERE authority_id = ? AND serial_hex = ?");
+      s.bind(1, r.authority_id).bind(2, r.serial_hex);
+      if (s.step())
+        return make_error("serial_duplicado",
+                          fmt::format("El número de serie {} ya fue usado.", r.serial_hex));
+    }
+    Statement(db_,
+              "INSERT INTO certificates (authority_id, serial_hex, taxpayer_id, environment, "
+              "status, created_at) VALUES (?, ?, ?, ?, 'reserved', ?)")
+        .bind(1, r.authority_id)
+        .bind(2, r.serial_hex)
+        .bind(3, r.taxpayer_id)
+        .bind(4, environment_name(r.environment))
+        .bind(5, format_utc(now_seconds()))
+        .run();
+    std::int64_t id = sqlite3_last_insert_rowid(db_);
+    txn.commit();
+    return id;
+  });
+}
+
+Result<std::optional<CertificateRecord>> SqliteStore::activate_certificate(
+    const Activation& a, const AuditEvent& audit) {
+  return guarded([&]() -> Result<std::optional<CertificateRecord>> {
+    Transaction txn(db_);
+    CertificateRecord reserved = certificate_by_id(db_, a.certificate_id);
+    if (reserved.status != CertificateStatus::kReserved)
+      return make_error("certificado_no_reservado", "El certificado ya fue activado o revocado.");
+    const std::string env(environment_name(reserved.environment));
+    std::optional<CertificateRecord> previous = active_certificate(db_, reserved.taxpayer_id, env);
+    const std::string now = format_utc(now_seconds());
+    if (previous) {
+      revoke(db_, previous->id, now, std::string("superseded"));
+      previous->status = CertificateStatus::kRevoked;
+      previous->revoked_at = now;
+      previous->revocation_reason = "superseded";
+    }
+    Statement(db_,
+              "UPDATE certificates SET status = 'active', certificate_der = ?, not_before = ?, "
+              "not_after = ?, facturador_gratuito = ? WHERE id = ?")
+        .bind(1, a.certificate_der)
+        .bind(2, a.not_before)
+        .bind(3, a.not_after)
+        .bind(4, static_cast<std::int64_t>(a.facturador_gratuito ? 1 : 0))
+        .bind(5, a.certificate_id)
+        .run();
+    append_audit(db_, audit);
+    txn.commit();
+    return previous;
+  });
+}
+
+Result<CertificateRecord> SqliteStore::revoke_active(std::int64_t taxpayer_id, Environment env,
+                                                     const std::optional<std::string>& reason,
+                                                     const AuditEvent& audit) {
+  return guarded([&]() -> Result<CertificateRecord> {
+    Transaction txn(db_);
+    auto active = active_certificate(db_, taxpayer_id, environment_name(env));
+    if (!active)
+      return make_error("sin_llave_activa",
+                        fmt::format("No hay una llave criptográfica activa en {} para revocar.",
+                                    environment_label(env)));
+    const std::string now = format_utc(now_seconds());
+    revoke(db_, active->id, now, reason);
+    append_audit(db_, audit);
+    txn.commit();
+    active->status = CertificateStatus::kRevoked;
+    active->revoked_at = now;
+    active->revocation_reason = reason;
+    return *active;
+  });
+}
+
+Result<std::vector<CertificateRecord>> SqliteStore::certificates_of(std::int64_t taxpayer_id) {
+  return guarded([&]() -> Result<std::vector<CertificateRecord>> {
+    std::vector<CertificateRecord> out;
+    Statement s(db_, fmt::format("SELECT {} FROM certificates WHERE taxpayer_id = ? AND status <> "
+                                 "'reserved' ORDER BY not_before DESC, id DESC",
+                                 kCertificateColumns));
+    s.bind(1, taxpayer_id);
+    while (s.step()) out.push_back(certificate_from(s));
+    return out;
+  });
+}
+
+Result<AuditLog> SqliteStore::audit_log() {
+  return guarded([&]() -> Result<AuditLog> {
+    AuditLog log;
+    exec(db_, "BEGIN");  // one snapshot for rows and head
+    try {
+      Statement s(db_,
+                  "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_log "
+                  "ORDER BY seq");
+      while (s.step())
+        log.rows.push_back(AuditRow{s.integer(0), s.text(1), s.text(2), s.text(3), s.text(4),
+                                    s.text(5), s.text(6), s.text(7)});
+      Statement h(db_, "SELECT seq, hash FROM audit_head WHERE singleton = 1");
+      if (h.step()) log.head = std::make_pair(h.integer(0), h.text(1));
+    } catch (...) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+    exec(db_, "COMMIT");
+    return log;
+  });
+}
+
+}  // namespace llavero

@@ -1,0 +1,146 @@
+// Store: everything llavero keeps — taxpayers, CAs, certificates and their
+// revocations, and the audit log — behind one interface, so that the SQLite
+// store of a single machine and the PostgreSQL store of a cluster are
+// interchangeable and run the same tests.
+//
+// Every method that changes state is one transaction, and each appends its
+// audit row inside that same transaction: an action and its audit row are
+// committed together or not at all. The rule "at most one active key per
+// taxpayer and environment" lives in the schema (a unique partial index), so
+// that no caller can break it.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "id/environment.h"
+#include "util/hash.h"
+#include "util/result.h"
+
+namespace llavero {
+
+// One row to append to the audit log; the store adds time, sequence and hashes.
+struct AuditEvent {
+  std::string actor;    // "cli:root", "portal:106470958", ...
+  std::string action;   // "llave.generar", "llave.revocar", ...
+  std::string subject;  // whom it concerns, e.g. an identification
+  std::string detail;   // free text, never a secret
+};
+
+struct AuditRow {
+  std::int64_t seq = 0;
+  std::string at;
+  std::string actor, action, subject, detail;
+  std::string prev_hash, hash;
+};
+
+// The newest (seq, hash), kept apart from the rows.
+using AuditHead = std::optional<std::pair<std::int64_t, std::string>>;
+
+struct AuditLog {
+  std::vector<AuditRow> rows;
+  AuditHead head;
+};
+
+struct NewTaxpayer {
+  std::string identification;  // digits only, as Identification::digits()
+  std::string id_type;         // "01".."04"
+  std::string nombre;
+  std::string apellidos;       // empty for a Jurídica
+  std::string correo;
+};
+
+struct TaxpayerRecord {
+  std::int64_t id = 0;
+  std::string identification, id_type, nombre, apellidos, correo, created_at;
+};
+
+struct NewAuthority {
+  Environment environment;
+  std::string kind;         // "root" | "pf" | "pj"
+  std::string subject;      // one-line, for people
+  Bytes certificate_der;
+  std::string key_pem;      // encrypted PKCS#8
+};
+
+struct AuthorityRecord {
+  std::int64_t id = 0;
+  Environment environment;
+  std::string kind, subject;
+  Bytes certificate_der;
+  std::string key_pem;
+};
+
+enum class CertificateStatus { kReserved, kActive, kRevoked };
+
+struct SerialReservation {
+  std::int64_t authority_id = 0;
+  std::string serial_hex;
+  std::int64_t taxpayer_id = 0;
+  Environment environment;
+};
+
+struct CertificateRecord {
+  std::int64_t id = 0;
+  std::int64_t authority_id = 0;
+  std::string serial_hex;
+  std::int64_t taxpayer_id = 0;
+  Environment environment;
+  CertificateStatus status = CertificateStatus::kReserved;
+  Bytes certificate_der;
+  std::string not_before, not_after;  // ISO-8601 UTC
+  bool facturador_gratuito = false;
+  std::optional<std::string> revoked_at;
+  std::optional<std::string> revocation_reason;  // RFC 5280 name, absent = none given
+  std::string created_at;
+};
+
+struct Activation {
+  std::int64_t certificate_id = 0;
+  bool facturador_gratuito = false;
+  Bytes certificate_der;
+  std::string not_before, not_after;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Taxpayers. add_taxpayer fails with code "contribuyente_duplicado" when the
+  // identification exists.
+  virtual Result<TaxpayerRecord> add_taxpayer(const NewTaxpayer& taxpayer, const AuditEvent& audit) = 0;
+  virtual Result<std::optional<TaxpayerRecord>> find_taxpayer(const std::string& identification) = 0;
+
+  // Certificate authorities, added all at once.
+  virtual Status add_authorities(const std::vector<NewAuthority>& authorities,
+                                 const AuditEvent& audit) = 0;
+  virtual Result<std::vector<AuthorityRecord>> authorities() = 0;
+
+  // Reserves a serial before anything is signed with it, so that it can never
+  // be used twice, even across a crash. Fails with code "serial_duplicado"
+  // when the issuer already has it. Returns the certificate row id.
+  virtual Result<std::int64_t> reserve_serial(const SerialReservation& reservation) = 0;
+
+  // Makes a reserved certificate the active key of its taxpayer and
+  // environment, revoking the previous active key (reason superseded) in the
+  // same transaction. Returns the revoked previous key, if there was one.
+  virtual Result<std::optional<CertificateRecord>> activate_certificate(
+      const Activation& activation, const AuditEvent& audit) = 0;
+
+  // Revokes the active key of a taxpayer in an environment. Fails with code
+  // "sin_llave_activa" when there is none.
+  virtual Result<CertificateRecord> revoke_active(std::int64_t taxpayer_id, Environment env,
+                                                  const std::optional<std::string>& reason,
+                                                  const AuditEvent& audit) = 0;
+
+  // Issued certificates (not mere reservations) of a taxpayer, newest first.
+  virtual Result<std::vector<CertificateRecord>> certificates_of(std::int64_t taxpayer_id) = 0;
+
+  // The audit log in order with the head recorded beside it, read as one
+  // consistent snapshot.
+  virtual Result<AuditLog> audit_log() = 0;
+};
+
+}  // namespace llavero
