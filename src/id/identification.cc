@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cctype>
+#include <optional>
 
 namespace llavero {
 
@@ -42,33 +43,78 @@ std::string_view id_type_name(IdType type) {
   return "";
 }
 
+namespace {
+
+// The type named by a certificate-style prefix ("CPF-01-", "CPJ-", "DIMEX-",
+// "NITE-", any case), which is removed from `text`. The prefix is the only
+// way to write a NITE whose first digit is 2-5 (e.g. NITE-4000123456).
+std::optional<IdType> take_type_prefix(std::string_view& text) {
+  struct Prefix {
+    std::string_view spelling;
+    IdType type;
+  };
+  static constexpr Prefix kPrefixes[] = {{"cpf-", IdType::kFisica},
+                                         {"cpj-", IdType::kJuridica},
+                                         {"dimex-", IdType::kDimex},
+                                         {"nite-", IdType::kNite}};
+  for (const Prefix& p : kPrefixes) {
+    if (text.size() < p.spelling.size()) continue;
+    bool same = true;
+    for (std::size_t i = 0; i < p.spelling.size(); ++i)
+      same = same && std::tolower(static_cast<unsigned char>(text[i])) == p.spelling[i];
+    if (same) {
+      text.remove_prefix(p.spelling.size());
+      return p.type;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 Result<Identification> Identification::parse(std::string_view text) {
   constexpr std::size_t kMaxInput = 64;
   if (text.size() > kMaxInput) return invalid(text.substr(0, 20), "es demasiado larga");
+  const std::string_view original = text;
+  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  const std::optional<IdType> named = take_type_prefix(text);
+  // The serialNumber of a Física pads its first digit: CPF-01-0647-0958.
+  if (named == IdType::kFisica && text.size() > 1 && text.front() == '0') text.remove_prefix(1);
+  auto result = parse_digits(original, text);
+  if (!result || !named || result->type_ == *named) return result;
+  // A NITE may look like a Jurídica; any other mismatch is an error.
+  if (*named == IdType::kNite && result->digits_.size() == 10)
+    return Identification(IdType::kNite, result->digits_);
+  return invalid(original, fmt::format("el prefijo no corresponde a una identificación {}",
+                                       id_type_name(*named)));
+}
+
+Result<Identification> Identification::parse_digits(std::string_view original,
+                                                    std::string_view text) {
   std::string digits;
   for (char c : text) {
     if (c >= '0' && c <= '9') {
       digits.push_back(c);
     } else if (c != '-' && c != ' ') {
-      return invalid(text, "solo se admiten dígitos, guiones y espacios");
+      return invalid(original, "solo se admiten dígitos, guiones y espacios");
     }
   }
-  if (digits.empty()) return invalid(text, "no contiene dígitos");
+  if (digits.empty()) return invalid(original, "no contiene dígitos");
   const char first = digits.front();
   switch (digits.size()) {
     case 9:
-      if (first == '0') return invalid(text, "una cédula física no empieza con 0");
+      if (first == '0') return invalid(original, "una cédula física no empieza con 0");
       return Identification(IdType::kFisica, digits);
     case 10:
       if (first >= '2' && first <= '5') return Identification(IdType::kJuridica, digits);
-      if (first == '0') return invalid(text, "un número de 10 dígitos no empieza con 0");
+      if (first == '0') return invalid(original, "un número de 10 dígitos no empieza con 0");
       return Identification(IdType::kNite, digits);
     case 11:
     case 12:
-      if (first == '0') return invalid(text, "un DIMEX no empieza con 0");
+      if (first == '0') return invalid(original, "un DIMEX no empieza con 0");
       return Identification(IdType::kDimex, digits);
     default:
-      return invalid(text, fmt::format("tiene {} dígitos", digits.size()));
+      return invalid(original, fmt::format("tiene {} dígitos", digits.size()));
   }
 }
 
@@ -87,7 +133,8 @@ std::string Identification::printed() const {
 
 std::string Identification::certificate_serial_number() const {
   switch (type_) {
-    case IdType::kFisica: return "CPF-01-" + printed().substr(2);
+    // The 10-digit padded number, grouped 2-4-4: 1-0647-0958 → CPF-01-0647-0958.
+    case IdType::kFisica: return "CPF-0" + printed();
     case IdType::kJuridica: return "CPJ-" + printed();
     case IdType::kDimex: return "DIMEX-" + digits_;
     case IdType::kNite: return "NITE-" + digits_;

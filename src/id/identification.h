@@ -29,9 +29,11 @@ std::string_view id_type_name(IdType type);
 class Identification {
  public:
   // Accepts the digits with or without dashes and spaces ("1-0647-0958",
-  // "106470958", "1 0647 0958"); rejects anything else with a Spanish message
-  // that names the accepted formats. A 10-digit number starting with 2-5 is a
-  // Jurídica; any other 10-digit number is a NITE.
+  // "106470958", "1 0647 0958"), optionally after the type prefix of the
+  // certificate serialNumber ("CPF-01-0647-0958", "NITE-4000123456");
+  // rejects anything else with a Spanish message that names the accepted
+  // formats. Without a prefix, a 10-digit number starting with 2-5 is a
+  // Jurídica and any other 10-digit number a NITE.
   static Result<Identification> parse(std::string_view text);
 
   IdType type() const { return type_; }
@@ -56,6 +58,7 @@ class Identification {
 
  private:
   Identification(IdType type, std::string digits) : type_(type), digits_(std::move(digits)) {}
+  static Result<Identification> parse_digits(std::string_view original, std::string_view text);
   IdType type_;
   std::string digits_;
 };

@@ -1,0 +1,293 @@
+# shellcheck shell=bash
+# Shared helpers of the CLI test scripts. Source it as
+#     source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$@"
+# with the path of the llavero binary as the first argument. It sets:
+#   LLAVERO   absolute path of the binary
+#   TMP       a private temporary directory, removed on exit
+# and provides the assertions (each counts one pass or one failure, and a
+# failure prints what was expected and what was seen), `run` (captures RC,
+# OUT, ERR of a command), and data-directory helpers.
+
+set -u
+
+if [[ $# -lt 1 || ! -x $1 ]]; then
+  echo "uso: bash $0 /ruta/a/llavero   (no es ejecutable: '${1:-}')" >&2
+  exit 2
+fi
+LLAVERO=$(realpath "$1")
+
+# The tests choose the data directory and the passphrase themselves.
+unset LLAVERO_DATA LLAVERO_CA_PASSPHRASE
+export LC_ALL=C.UTF-8 TZ=UTC
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/llavero-cli.XXXXXX") || exit 2
+trap 'rm -rf "$TMP"' EXIT
+
+PASSED=0
+FAILED=0
+SCRIPT_START=$(date +%s)
+
+# --- reporting ---------------------------------------------------------------
+
+# Indents a (possibly long, possibly binary) text for a failure report.
+_show() {
+  local text=$1 max=${2:-12}
+  if [[ -z $text ]]; then
+    echo "        <vacío>"
+    return
+  fi
+  printf '%s\n' "$text" | head -n "$max" | cut -c1-300 | sed 's/^/        | /'
+  local n
+  n=$(printf '%s\n' "$text" | wc -l)
+  ((n > max)) && echo "        | ... ($n líneas)"
+  return 0
+}
+
+pass() { PASSED=$((PASSED + 1)); }
+
+# fail DESCRIPTION EXPECTED SEEN
+fail() {
+  FAILED=$((FAILED + 1))
+  echo "FALLO: $1"
+  echo "    esperado:"
+  _show "$2"
+  echo "    visto:"
+  _show "$3" 20
+}
+
+section() { echo "--- $*"; }
+
+# Prints the summary line and exits 1 if anything failed.
+finish() {
+  local elapsed=$(($(date +%s) - SCRIPT_START))
+  echo "($(basename "$0"): ${elapsed} s)"
+  echo "$PASSED passed, $FAILED failed"
+  ((FAILED == 0)) || exit 1
+  exit 0
+}
+
+# --- assertions ----------------------------------------------------------------
+
+assert_eq() { # DESC EXPECTED ACTUAL
+  if [[ $2 == "$3" ]]; then pass; else fail "$1" "$2" "$3"; fi
+}
+
+assert_ne() { # DESC UNEXPECTED ACTUAL
+  if [[ $2 != "$3" ]]; then pass; else fail "$1" "algo distinto de: $2" "$3"; fi
+}
+
+assert_contains() { # DESC HAYSTACK NEEDLE (fixed string)
+  if grep -qaF -- "$3" <<<"$2"; then pass; else fail "$1" "un texto que contenga: $3" "$2"; fi
+}
+
+assert_not_contains() { # DESC HAYSTACK NEEDLE (fixed string, case-insensitive)
+  if grep -qaiF -- "$3" <<<"$2"; then
+    fail "$1" "un texto sin: $3" "$(grep -aiF -- "$3" <<<"$2")"
+  else
+    pass
+  fi
+}
+
+assert_match() { # DESC TEXT ERE
+  if grep -qaE -- "$3" <<<"$2"; then pass; else fail "$1" "un texto que cumpla /$3/" "$2"; fi
+}
+
+assert_no_match() { # DESC TEXT ERE
+  if grep -qaE -- "$3" <<<"$2"; then
+    fail "$1" "ninguna línea que cumpla /$3/" "$(grep -aE -- "$3" <<<"$2")"
+  else
+    pass
+  fi
+}
+
+assert_ge() { # DESC MIN ACTUAL (integers)
+  if [[ $3 =~ ^-?[0-9]+$ ]] && (($3 >= $2)); then pass; else fail "$1" ">= $2" "$3"; fi
+}
+
+assert_exists() { # DESC PATH
+  if [[ -e $2 ]]; then pass; else fail "$1" "existe $2" "no existe"; fi
+}
+
+assert_absent() { # DESC PATH
+  if [[ ! -e $2 ]]; then pass; else fail "$1" "no existe $2" "existe: $(ls -ld "$2")"; fi
+}
+
+# assert_ok DESC CMD... : the command exits 0 (its output is shown if not).
+assert_ok() {
+  local desc=$1 out rc
+  shift
+  out=$("$@" 2>&1 </dev/null)
+  rc=$?
+  if ((rc == 0)); then pass; else fail "$desc" "estado 0 de: $*" "estado $rc; salida:
+$out"; fi
+}
+
+# assert_fails DESC CMD... : the command exits non-zero.
+assert_fails() {
+  local desc=$1 out rc
+  shift
+  out=$("$@" 2>&1 </dev/null)
+  rc=$?
+  if ((rc != 0)); then pass; else fail "$desc" "estado distinto de 0 de: $*" "estado 0; salida:
+$out"; fi
+}
+
+# --- running the command ---------------------------------------------------------
+
+# run CMD... : runs CMD with stdin from /dev/null (never a terminal, so it can
+# never wait for a PIN), at most 120 s; sets RC, OUT and ERR.
+run() {
+  timeout 120 "$@" </dev/null >"$TMP/.out" 2>"$TMP/.err"
+  RC=$?
+  OUT=$(cat "$TMP/.out")
+  ERR=$(cat "$TMP/.err")
+}
+
+# run_input INPUT CMD... : the same, with INPUT (printf %b: "1234\n") on stdin.
+run_input() {
+  local input=$1
+  shift
+  printf '%b' "$input" >"$TMP/.in"
+  timeout 120 "$@" <"$TMP/.in" >"$TMP/.out" 2>"$TMP/.err"
+  RC=$?
+  OUT=$(cat "$TMP/.out")
+  ERR=$(cat "$TMP/.err")
+}
+
+# assert_rc DESC EXPECTED : checks RC of the last run, showing its output if not.
+assert_rc() {
+  if [[ $RC == "$2" ]]; then
+    pass
+  else
+    fail "$1" "estado $2" "estado $RC
+stdout: $OUT
+stderr: $ERR"
+  fi
+}
+
+# llv DATA ARGS... : the binary on a data directory.
+llv() {
+  local data=$1
+  shift
+  "$LLAVERO" --data "$data" "$@"
+}
+
+# --- data directories --------------------------------------------------------------
+
+# init_template: creates, once per script, the data directory that every case
+# copies ($TMP/template). `llavero init` makes six RSA-4096 keys (~6 s).
+TEMPLATE=$TMP/template
+init_template() {
+  run "$LLAVERO" --data "$TEMPLATE" init
+  assert_rc "llavero init crea el directorio de datos" 0
+  if [[ $RC != 0 || ! -f $TEMPLATE/llavero.conf ]]; then
+    echo "No se pudo crear el directorio de datos; no tiene sentido seguir."
+    FAILED=$((FAILED + 1))
+    finish
+  fi
+}
+
+# fresh_data_dir DIR : a copy of the template (with its ca-passphrase file).
+fresh_data_dir() {
+  rm -rf "$1"
+  cp -a "$TEMPLATE" "$1"
+}
+
+FISICA_ID=1-0647-0958
+FISICA_P12=010647095876.p12
+JURIDICA_ID=3-101-522899
+JURIDICA_P12=310152289937.p12
+
+# create_demo_taxpayers DATA : the física and the jurídica of the README.
+create_demo_taxpayers() {
+  run llv "$1" contribuyente crear --id "$FISICA_ID" --nombre "CONTRIBUYENTE" \
+    --apellidos "PEÑA DE PRUEBA" --correo prueba@example.com
+  assert_rc "contribuyente crear (física) en $1" 0
+  run llv "$1" contribuyente crear --id "$JURIDICA_ID" \
+    --nombre "EMPRESA PEÑA DE PRUEBA SOCIEDAD ANONIMA"
+  assert_rc "contribuyente crear (jurídica) en $1" 0
+}
+
+# generate DATA ID AMBIENTE OUTDIR [EXTRA ARGS...] : PIN 1234 on stdin; sets
+# RC/OUT/ERR and P12 (the printed path, or empty).
+generate() {
+  local data=$1 id=$2 env=$3 out=$4
+  shift 4
+  run_input '1234\n' llv "$data" llave generar --id "$id" --ambiente "$env" --pin-stdin \
+    --salida "$out" "$@"
+  P12=""
+  [[ $RC == 0 ]] && P12=$(printf '%s\n' "$OUT" | tail -n 1)
+  return 0
+}
+
+# cert_of P12 [PIN] : the taxpayer certificate (PEM) of a .p12 on stdout.
+cert_of() {
+  openssl pkcs12 -in "$1" -passin "pass:${2:-1234}" -nokeys -clcerts 2>/dev/null |
+    openssl x509 2>/dev/null
+}
+
+# serial_of P12 : the certificate serial, upper-case hex without leading zeros.
+serial_of() {
+  cert_of "$1" | openssl x509 -noout -serial 2>/dev/null | sed 's/^serial=//; s/^0*//'
+}
+
+# norm_serial HEX : upper case, no leading zeros (to compare serials).
+norm_serial() {
+  local s=${1^^}
+  printf '%s' "$s" | sed 's/^0*//'
+}
+
+# json_eval JSON PYTHON-EXPRESSION : evaluates the expression with `d` bound to
+# the parsed JSON (and `env` to os.environ); prints the result.
+json_eval() {
+  python3 -c '
+import json, os, sys
+d = json.loads(sys.stdin.read())
+env = os.environ
+r = eval(sys.argv[1])
+print(r if not isinstance(r, (list, dict)) else json.dumps(r, ensure_ascii=False, sort_keys=True))
+' "$2" <<<"$1" 2>&1
+}
+
+# key_field JSON SERIAL FIELD : a field of the key with that serial in
+# `llave estado --json` output ("<sin llave>" / "<sin campo>" if missing).
+key_field() {
+  SERIAL_WANTED=$(norm_serial "$2") json_eval "$1" "
+next((str(k.get('$3', '<sin campo>')) for k in d['llaves']
+      if k['serie'].upper().lstrip('0') == env['SERIAL_WANTED']), '<sin llave>')"
+}
+
+# sql DATA QUERY : runs a query on the data directory's database.
+sql() {
+  sqlite3 -batch "$1/llavero.db" "$2" 2>&1
+}
+
+# Everything that identifies the state of a data directory: a digest of the
+# database content, the files (names, and digests of all but the database) and
+# the audit verification. Used to show that a bad input changed nothing.
+data_snapshot() {
+  local data=$1
+  if [[ -f $data/llavero.db ]]; then
+    echo "db: $(sqlite3 -batch "$data/llavero.db" .dump 2>&1 | sha256sum)"
+  fi
+  if [[ -d $data ]]; then
+    (cd "$data" && find . | sort)
+    (cd "$data" && find . -type f ! -name 'llavero.db' -print0 | sort -z | xargs -0 -r sha256sum)
+    if [[ -f $data/llavero.conf ]]; then
+      echo "auditoria: $("$LLAVERO" --data "$data" auditoria verificar 2>&1 </dev/null; echo "rc=$?")"
+    fi
+  elif [[ -e $data ]]; then
+    echo "archivo: $(sha256sum <"$data")"
+  else
+    echo "no existe: $data"
+  fi
+}
+
+# dir_snapshot DIR : the regular files under DIR with their digests.
+dir_snapshot() {
+  if [[ -e $1 ]]; then
+    (cd "$1" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum)
+  else
+    echo "no existe: $1"
+  fi
+}
