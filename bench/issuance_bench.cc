@@ -7,22 +7,24 @@
 // everything around the key costs at most 60 % of the key itself (ratio ≤ 1.6).
 //
 // RSA key generation time varies a lot from key to key (it searches for
-// primes), so each benchmark runs a fixed number of keys in several
-// repetitions and the ratio is taken from the mean real time per key of the
-// same run.
+// primes), so each benchmark runs a fixed number of keys in many repetitions,
+// the repetitions of all benchmarks are interleaved in random order (so that a
+// change of machine load touches both sides of the ratio alike), and the ratio
+// is taken from the mean real time per key of that one run.
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <functional>
-#include <ostream>
 #include <map>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -366,8 +368,15 @@ benchmark::ConsoleReporter::OutputOptions console_options(int argc, char** argv)
 int main(int argc, char** argv) {
   using namespace llavero;
   const auto options = console_options(argc, argv);  // before Initialize consumes the flags
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  // Interleaved repetitions by default; a flag given on the command line comes
+  // later and wins.
+  char interleave[] = "--benchmark_enable_random_interleaving=true";
+  std::vector<char*> args(argv, argv + argc);
+  args.insert(args.begin() + 1, interleave);
+  int args_count = static_cast<int>(args.size());
+  args.push_back(nullptr);
+  benchmark::Initialize(&args_count, args.data());
+  if (benchmark::ReportUnrecognizedArguments(args_count, args.data())) return 1;
   RatioReporter reporter(options);
   benchmark::RunSpecifiedBenchmarks(&reporter);
   print_ratio(reporter);
