@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
@@ -15,7 +16,12 @@
 #include "keys/authorities.h"
 #include "keys/data_dir.h"
 #include "keys/key_service.h"
+#include "keys/publication.h"
+#include "pki/crl.h"
 #include "store/audit.h"
+#include "web/publication_routes.h"
+#include "web/server.h"
+#include "util/clock.h"
 
 namespace fs = std::filesystem;
 using namespace llavero;
@@ -146,6 +152,67 @@ boost::json::object to_json(const KeyStatus& k) {
   return o;
 }
 
+Status write_output_file(const fs::path& path, const Bytes& content) {
+  const fs::path tmp = path.string() + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return make_error("salida_invalida",
+                      fmt::format("No se pudo escribir {}: {}", path.string(), std::strerror(errno)));
+  bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) &&
+            ::fsync(fd) == 0;
+  ok = ::close(fd) == 0 && ok;
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return make_error("salida_invalida",
+                      fmt::format("No se pudo escribir {}: {}", path.string(), std::strerror(errno)));
+  }
+  return Ok{};
+}
+
+int serve_forever(const std::string& data, const std::string& listen, const std::string& tls_cert,
+                  const std::string& tls_key) {
+  web::ServerOptions options;
+  const auto colon = listen.rfind(':');
+  int port = -1;
+  if (colon != std::string::npos) {
+    try {
+      port = std::stoi(listen.substr(colon + 1));
+    } catch (...) {
+    }
+  }
+  if (colon == std::string::npos || port < 0 || port > 65535)
+    fail("listen_invalido", fmt::format("--listen \"{}\" no es DIRECCIÓN:PUERTO (p. ej. 127.0.0.1:8080).", listen));
+  options.address = listen.substr(0, colon);
+  options.port = static_cast<unsigned short>(port);
+  options.tls_certificate = tls_cert;
+  options.tls_private_key = tls_key;
+  if (tls_cert.empty() != tls_key.empty())
+    fail("tls_invalido", "Indique --tls-cert y --tls-key juntos.");
+
+  Session s = open_session(data, true);
+  RevocationPublisher publisher(s.dir->store(), *s.keyring);
+  must(publisher.start());
+  web::Router router;
+  web::add_publication_routes(router, publisher, s.dir->store());
+  web::Server server(options, std::move(router));
+  must(server.listen());
+  // Revocations made by other processes are noticed within a second even
+  // with no request asking; requests check on their own as well.
+  server.every(std::chrono::seconds(1), [&publisher] {
+    if (Status refreshed = publisher.refresh(); !refreshed)
+      spdlog::error("actualización de CRL/OCSP: {}", refreshed.error().message);
+  });
+  const std::string scheme = tls_cert.empty() ? "http" : "https";
+  std::cout << fmt::format("llavero sirviendo en {}://{}:{} (datos: {}; URL pública en los "
+                           "certificados: {})",
+                           scheme, options.address, server.port(), s.dir->path().string(),
+                           s.dir->config().base_url)
+            << std::endl;
+  server.run();
+  std::cout << "llavero detenido." << std::endl;
+  return 0;
+}
+
 int run(int argc, char** argv) {
   CLI::App app{"llavero: autoridad certificadora y llaves criptográficas de comprobantes "
                "electrónicos"};
@@ -202,6 +269,20 @@ int run(int argc, char** argv) {
   auto* audit = app.add_subcommand("auditoria", "Bitácora de auditoría");
   audit->require_subcommand(1);
   auto* verify = audit->add_subcommand("verificar", "Verifica la cadena de hashes de la bitácora");
+
+  // serve
+  auto* serve = app.add_subcommand("serve", "Sirve CRL, OCSP, certificados de las CA y el portal");
+  std::string listen = "127.0.0.1:8080", tls_cert, tls_key;
+  serve->add_option("--listen", listen, "Dirección y puerto, p. ej. 127.0.0.1:8080");
+  serve->add_option("--tls-cert", tls_cert, "Certificado TLS (PEM, con su cadena)");
+  serve->add_option("--tls-key", tls_key, "Llave privada TLS (PEM)");
+
+  // crl
+  auto* crl = app.add_subcommand("crl", "Escribe la CRL vigente de una CA emisora");
+  std::string ca_text;
+  crl->add_option("--ambiente", environment_text, "produccion o pruebas");
+  crl->add_option("--ca", ca_text, "pf (persona física) o pj (persona jurídica)");
+  crl->add_option("--salida", output, "Archivo DER donde escribir la CRL");
 
   try {
     app.parse(argc, argv);
@@ -294,6 +375,24 @@ int run(int argc, char** argv) {
     Session s = open_session(data, false);
     KeyStatus revoked = must(s.service->revoke(id, env, reason, actor()));
     std::cout << "Estimado usuario su llave criptográfica ha sido revocada\n" << describe(revoked) << "\n";
+    return 0;
+  }
+
+  if (serve->parsed()) return serve_forever(data, listen, tls_cert, tls_key);
+
+  if (crl->parsed()) {
+    require(environment_text, "--ambiente");
+    require(ca_text, "--ca");
+    if (output == ".") fail("opcion_faltante", "Falta la opción obligatoria --salida.");
+    const Environment env = must(parse_environment(environment_text));
+    const CaKind kind = must(parse_ca_kind(ca_text));
+    if (kind == CaKind::kRoot) fail("ca_invalida", "La raíz no emite certificados de contribuyentes: use pf o pj.");
+    Session s = open_session(data, true);
+    auto ca = must(s.keyring->unlocked(env, kind));
+    Bytes der = must(build_current_crl(s.dir->store(), ca.authority_id, *ca.authority,
+                                       now_seconds(), 7 * 86400));
+    must(write_output_file(output, der));
+    std::cout << output << "\n";
     return 0;
   }
 

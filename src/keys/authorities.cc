@@ -44,4 +44,12 @@ Result<const Authority*> CaKeyring::certificate(Environment env, CaKind kind) {
   return &(*entry)->authority;
 }
 
+Result<std::string> CaKeyring::wrap_key(const EVP_PKEY& key) {
+  return ossl::private_key_to_encrypted_pem(key, passphrase_);
+}
+
+Result<ossl::PKey> CaKeyring::unwrap_key(std::string_view pem) {
+  return ossl::private_key_from_encrypted_pem(pem, passphrase_);
+}
+
 }  // namespace llavero

@@ -28,6 +28,11 @@ class CaKeyring {
   // A CA certificate without unlocking its key (for chains).
   Result<const Authority*> certificate(Environment env, CaKind kind);
 
+  // Keys that live beside the CA keys (OCSP responders) are wrapped with
+  // the same passphrase.
+  Result<std::string> wrap_key(const EVP_PKEY& key);
+  Result<ossl::PKey> unwrap_key(std::string_view pem);
+
  private:
   struct Entry {
     std::int64_t id = 0;

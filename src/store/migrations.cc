@@ -80,6 +80,37 @@ BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 )sql"},
+    {2, "publicación de revocaciones", R"sql(
+-- Bumped in the transaction of every revocation: readers (the OCSP cache,
+-- the CRL builder, other processes) compare it to know when to refresh.
+CREATE TABLE counters (
+  name TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
+INSERT INTO counters (name, value) VALUES ('revocations', 0);
+
+-- The last CRL number of each CA: strictly increasing across restarts and
+-- across the servers sharing this store.
+CREATE TABLE crl_numbers (
+  authority_id INTEGER PRIMARY KEY REFERENCES authorities(id),
+  last_number INTEGER NOT NULL
+);
+
+-- Delegated OCSP responder certificates, one current per issuing CA; the
+-- key is encrypted like the CA keys.
+CREATE TABLE ocsp_responders (
+  id INTEGER PRIMARY KEY,
+  authority_id INTEGER NOT NULL REFERENCES authorities(id),
+  serial_hex TEXT NOT NULL,
+  certificate_der BLOB NOT NULL,
+  key_pem TEXT NOT NULL,
+  not_after TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  UNIQUE (authority_id, serial_hex)
+);
+
+CREATE INDEX certificates_revoked ON certificates (authority_id) WHERE status = 'revoked';
+)sql"},
 };
 
 }  // namespace

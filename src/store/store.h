@@ -97,6 +97,21 @@ struct CertificateRecord {
   std::string created_at;
 };
 
+// One line of a CRL.
+struct RevokedEntry {
+  std::string serial_hex;
+  std::string revoked_at;
+  std::optional<std::string> reason;
+};
+
+struct ResponderRecord {
+  std::int64_t authority_id = 0;
+  std::string serial_hex;
+  Bytes certificate_der;
+  std::string key_pem;  // encrypted PKCS#8
+  std::string not_after;
+};
+
 struct Activation {
   std::int64_t certificate_id = 0;
   bool facturador_gratuito = false;
@@ -137,6 +152,27 @@ class Store {
 
   // Issued certificates (not mere reservations) of a taxpayer, newest first.
   virtual Result<std::vector<CertificateRecord>> certificates_of(std::int64_t taxpayer_id) = 0;
+
+  // A certificate by issuer and serial (reservations included), for OCSP.
+  virtual Result<std::optional<CertificateRecord>> find_certificate(std::int64_t authority_id,
+                                                                    const std::string& serial_hex) = 0;
+  // The revoked certificates of a CA that have not expired at `now` (ISO-8601).
+  virtual Result<std::vector<RevokedEntry>> revoked_certificates(std::int64_t authority_id,
+                                                                 const std::string& now) = 0;
+  // The next CRL number of a CA (1, 2, ...), never handed out twice.
+  virtual Result<std::int64_t> next_crl_number(std::int64_t authority_id) = 0;
+  // Changes whenever a revocation commits, whichever process made it.
+  virtual Result<std::int64_t> revocation_epoch() = 0;
+
+  // The newest delegated OCSP responder of a CA still valid after
+  // `valid_after`, and adding one. add_responder refuses a serial the CA
+  // already used ("serial_duplicado").
+  virtual Result<std::optional<ResponderRecord>> current_responder(std::int64_t authority_id,
+                                                                   const std::string& valid_after) = 0;
+  virtual Status add_responder(const ResponderRecord& responder, const AuditEvent& audit) = 0;
+
+  // A trivial query: is the store there and answering?
+  virtual Status ping() = 0;
 
   // The audit log in order with the head recorded beside it, read as one
   // consistent snapshot.

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <map>
 #include <stdexcept>
 
 #include "store/audit.h"
@@ -36,14 +37,45 @@ void exec(sqlite3* db, const char* sql) {
   }
 }
 
+}  // namespace
+
+// One SQLite connection and its prepared statements, kept for reuse: the
+// OCSP and CRL paths run the same few queries thousands of times a second.
+struct SqliteStore::Connection {
+  explicit Connection(sqlite3* raw) : db(raw) {}
+  ~Connection() {
+    for (auto& [sql, stmt] : prepared) sqlite3_finalize(stmt);
+    sqlite3_close_v2(db);
+  }
+  operator sqlite3*() const { return db; }  // NOLINT: a connection is its handle
+
+  sqlite3_stmt* prepare(std::string_view sql) {
+    auto it = prepared.find(sql);
+    if (it != prepared.end()) return it->second;
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                           &stmt, nullptr) != SQLITE_OK)
+      fail_sql(db, "preparar");
+    prepared.emplace(std::string(sql), stmt);
+    return stmt;
+  }
+
+  sqlite3* db;
+  std::map<std::string, sqlite3_stmt*, std::less<>> prepared;
+};
+
+namespace {
+
+using Connection = SqliteStore::Connection;
+
+// A cached prepared statement in use; reset and unbound when it goes away.
 class Statement {
  public:
-  Statement(sqlite3* db, std::string_view sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr) !=
-        SQLITE_OK)
-      fail_sql(db, "preparar");
+  Statement(Connection& db, std::string_view sql) : db_(db), stmt_(db.prepare(sql)) {}
+  ~Statement() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
   }
-  ~Statement() { sqlite3_finalize(stmt_); }
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
 
@@ -99,7 +131,7 @@ class Statement {
   void check(int rc) {
     if (rc != SQLITE_OK) fail_sql(db_, "enlazar");
   }
-  sqlite3* db_;
+  Connection& db_;
   sqlite3_stmt* stmt_ = nullptr;
 };
 
@@ -120,7 +152,7 @@ class Transaction {
   bool done_ = false;
 };
 
-void append_audit(sqlite3* db, const AuditEvent& event) {
+void append_audit(Connection& db, const AuditEvent& event) {
   AuditRow row;
   row.prev_hash = std::string(kAuditGenesisHash);
   row.seq = 1;
@@ -189,7 +221,7 @@ CertificateRecord certificate_from(const Statement& s) {
   return c;
 }
 
-std::optional<CertificateRecord> active_certificate(sqlite3* db, std::int64_t taxpayer_id,
+std::optional<CertificateRecord> active_certificate(Connection& db, std::int64_t taxpayer_id,
                                                     std::string_view env) {
   Statement s(db, fmt::format("SELECT {} FROM certificates WHERE taxpayer_id = ? AND "
                               "environment = ? AND status = 'active'",
@@ -199,14 +231,14 @@ std::optional<CertificateRecord> active_certificate(sqlite3* db, std::int64_t ta
   return certificate_from(s);
 }
 
-CertificateRecord certificate_by_id(sqlite3* db, std::int64_t id) {
+CertificateRecord certificate_by_id(Connection& db, std::int64_t id) {
   Statement s(db, fmt::format("SELECT {} FROM certificates WHERE id = ?", kCertificateColumns));
   s.bind(1, id);
   if (!s.step()) throw SqlFailure("certificado_desconocido", "Certificado desconocido.");
   return certificate_from(s);
 }
 
-void revoke(sqlite3* db, std::int64_t id, const std::string& at,
+void revoke(Connection& db, std::int64_t id, const std::string& at,
             const std::optional<std::string>& reason) {
   Statement(db,
             "UPDATE certificates SET status = 'revoked', revoked_at = ?, revocation_reason = ? "
@@ -215,6 +247,16 @@ void revoke(sqlite3* db, std::int64_t id, const std::string& at,
       .bind_optional(2, reason)
       .bind(3, id)
       .run();
+  Statement(db, "UPDATE counters SET value = value + 1 WHERE name = 'revocations'").run();
+}
+
+bool serial_taken(Connection& db, std::int64_t authority_id, const std::string& serial_hex) {
+  Statement a(db, "SELECT 1 FROM certificates WHERE authority_id = ? AND serial_hex = ?");
+  a.bind(1, authority_id).bind(2, serial_hex);
+  if (a.step()) return true;
+  Statement b(db, "SELECT 1 FROM ocsp_responders WHERE authority_id = ? AND serial_hex = ?");
+  b.bind(1, authority_id).bind(2, serial_hex);
+  return b.step();
 }
 
 }  // namespace
@@ -250,13 +292,13 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
          "name TEXT NOT NULL, applied_at TEXT NOT NULL)");
     std::int64_t current = 0;
     {
-      Statement s(raw, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+      Statement s(*store->db_, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
       if (s.step()) current = s.integer(0);
     }
     for (const Migration& m : migrations(SqlDialect::kSqlite)) {
       if (m.version <= current) continue;
       exec(raw, std::string(m.sql).c_str());
-      Statement(raw, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
+      Statement(*store->db_, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
           .bind(1, static_cast<std::int64_t>(m.version))
           .bind(2, m.name)
           .bind(3, format_utc(now_seconds()))
@@ -270,19 +312,21 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
   return store;
 }
 
-SqliteStore::~SqliteStore() { sqlite3_close_v2(db_); }
+SqliteStore::SqliteStore(sqlite3* db) : db_(std::make_unique<Connection>(db)) {}
+
+SqliteStore::~SqliteStore() = default;
 
 int SqliteStore::schema_version() {
   std::lock_guard lock(mu_);
-  Statement s(db_, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  Statement s(*db_, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
   return s.step() ? static_cast<int>(s.integer(0)) : 0;
 }
 
 Result<TaxpayerRecord> SqliteStore::add_taxpayer(const NewTaxpayer& t, const AuditEvent& audit) {
   return guarded([&]() -> Result<TaxpayerRecord> {
-    Transaction txn(db_);
+    Transaction txn(*db_);
     {
-      Statement s(db_, "SELECT 1 FROM taxpayers WHERE identification = ?");
+      Statement s(*db_, "SELECT 1 FROM taxpayers WHERE identification = ?");
       s.bind(1, t.identification);
       if (s.step())
         return make_error("contribuyente_duplicado",
@@ -291,7 +335,7 @@ Result<TaxpayerRecord> SqliteStore::add_taxpayer(const NewTaxpayer& t, const Aud
     }
     TaxpayerRecord r{0, t.identification, t.id_type, t.nombre, t.apellidos, t.correo,
                      format_utc(now_seconds())};
-    Statement(db_,
+    Statement(*db_,
               "INSERT INTO taxpayers (identification, id_type, nombre, apellidos, correo, "
               "created_at) VALUES (?, ?, ?, ?, ?, ?)")
         .bind(1, r.identification)
@@ -301,8 +345,8 @@ Result<TaxpayerRecord> SqliteStore::add_taxpayer(const NewTaxpayer& t, const Aud
         .bind(5, r.correo)
         .bind(6, r.created_at)
         .run();
-    r.id = sqlite3_last_insert_rowid(db_);
-    append_audit(db_, audit);
+    r.id = sqlite3_last_insert_rowid(*db_);
+    append_audit(*db_, audit);
     txn.commit();
     return r;
   });
@@ -310,7 +354,7 @@ Result<TaxpayerRecord> SqliteStore::add_taxpayer(const NewTaxpayer& t, const Aud
 
 Result<std::optional<TaxpayerRecord>> SqliteStore::find_taxpayer(const std::string& identification) {
   return guarded([&]() -> Result<std::optional<TaxpayerRecord>> {
-    Statement s(db_,
+    Statement s(*db_,
                 "SELECT id, identification, id_type, nombre, apellidos, correo, created_at "
                 "FROM taxpayers WHERE identification = ?");
     s.bind(1, identification);
@@ -323,10 +367,10 @@ Result<std::optional<TaxpayerRecord>> SqliteStore::find_taxpayer(const std::stri
 
 Status SqliteStore::add_authorities(const std::vector<NewAuthority>& list, const AuditEvent& audit) {
   return guarded([&]() -> Status {
-    Transaction txn(db_);
+    Transaction txn(*db_);
     const std::string now = format_utc(now_seconds());
     for (const NewAuthority& a : list) {
-      Statement(db_,
+      Statement(*db_,
                 "INSERT INTO authorities (environment, kind, subject, certificate_der, key_pem, "
                 "created_at) VALUES (?, ?, ?, ?, ?, ?)")
           .bind(1, environment_name(a.environment))
@@ -337,7 +381,7 @@ Status SqliteStore::add_authorities(const std::vector<NewAuthority>& list, const
           .bind(6, now)
           .run();
     }
-    append_audit(db_, audit);
+    append_audit(*db_, audit);
     txn.commit();
     return Ok{};
   });
@@ -346,7 +390,7 @@ Status SqliteStore::add_authorities(const std::vector<NewAuthority>& list, const
 Result<std::vector<AuthorityRecord>> SqliteStore::authorities() {
   return guarded([&]() -> Result<std::vector<AuthorityRecord>> {
     std::vector<AuthorityRecord> out;
-    Statement s(db_,
+    Statement s(*db_,
                 "SELECT id, environment, kind, subject, certificate_der, key_pem FROM authorities "
                 "ORDER BY id");
     while (s.step())
@@ -358,15 +402,11 @@ Result<std::vector<AuthorityRecord>> SqliteStore::authorities() {
 
 Result<std::int64_t> SqliteStore::reserve_serial(const SerialReservation& r) {
   return guarded([&]() -> Result<std::int64_t> {
-    Transaction txn(db_);
-    {
-      Statement s(db_, "SELECT 1 FROM certificates WHERE authority_id = ? AND serial_hex = ?");
-      s.bind(1, r.authority_id).bind(2, r.serial_hex);
-      if (s.step())
-        return make_error("serial_duplicado",
-                          fmt::format("El número de serie {} ya fue usado.", r.serial_hex));
-    }
-    Statement(db_,
+    Transaction txn(*db_);
+    if (serial_taken(*db_, r.authority_id, r.serial_hex))
+      return make_error("serial_duplicado",
+                        fmt::format("El número de serie {} ya fue usado.", r.serial_hex));
+    Statement(*db_,
               "INSERT INTO certificates (authority_id, serial_hex, taxpayer_id, environment, "
               "status, created_at) VALUES (?, ?, ?, ?, 'reserved', ?)")
         .bind(1, r.authority_id)
@@ -375,7 +415,7 @@ Result<std::int64_t> SqliteStore::reserve_serial(const SerialReservation& r) {
         .bind(4, environment_name(r.environment))
         .bind(5, format_utc(now_seconds()))
         .run();
-    std::int64_t id = sqlite3_last_insert_rowid(db_);
+    std::int64_t id = sqlite3_last_insert_rowid(*db_);
     txn.commit();
     return id;
   });
@@ -384,20 +424,20 @@ Result<std::int64_t> SqliteStore::reserve_serial(const SerialReservation& r) {
 Result<std::optional<CertificateRecord>> SqliteStore::activate_certificate(
     const Activation& a, const AuditEvent& audit) {
   return guarded([&]() -> Result<std::optional<CertificateRecord>> {
-    Transaction txn(db_);
-    CertificateRecord reserved = certificate_by_id(db_, a.certificate_id);
+    Transaction txn(*db_);
+    CertificateRecord reserved = certificate_by_id(*db_, a.certificate_id);
     if (reserved.status != CertificateStatus::kReserved)
       return make_error("certificado_no_reservado", "El certificado ya fue activado o revocado.");
     const std::string env(environment_name(reserved.environment));
-    std::optional<CertificateRecord> previous = active_certificate(db_, reserved.taxpayer_id, env);
+    std::optional<CertificateRecord> previous = active_certificate(*db_, reserved.taxpayer_id, env);
     const std::string now = format_utc(now_seconds());
     if (previous) {
-      revoke(db_, previous->id, now, std::string("superseded"));
+      revoke(*db_, previous->id, now, std::string("superseded"));
       previous->status = CertificateStatus::kRevoked;
       previous->revoked_at = now;
       previous->revocation_reason = "superseded";
     }
-    Statement(db_,
+    Statement(*db_,
               "UPDATE certificates SET status = 'active', certificate_der = ?, not_before = ?, "
               "not_after = ?, facturador_gratuito = ? WHERE id = ?")
         .bind(1, a.certificate_der)
@@ -406,7 +446,7 @@ Result<std::optional<CertificateRecord>> SqliteStore::activate_certificate(
         .bind(4, static_cast<std::int64_t>(a.facturador_gratuito ? 1 : 0))
         .bind(5, a.certificate_id)
         .run();
-    append_audit(db_, audit);
+    append_audit(*db_, audit);
     txn.commit();
     return previous;
   });
@@ -416,15 +456,15 @@ Result<CertificateRecord> SqliteStore::revoke_active(std::int64_t taxpayer_id, E
                                                      const std::optional<std::string>& reason,
                                                      const AuditEvent& audit) {
   return guarded([&]() -> Result<CertificateRecord> {
-    Transaction txn(db_);
-    auto active = active_certificate(db_, taxpayer_id, environment_name(env));
+    Transaction txn(*db_);
+    auto active = active_certificate(*db_, taxpayer_id, environment_name(env));
     if (!active)
       return make_error("sin_llave_activa",
                         fmt::format("No hay una llave criptográfica activa en {} para revocar.",
                                     environment_label(env)));
     const std::string now = format_utc(now_seconds());
-    revoke(db_, active->id, now, reason);
-    append_audit(db_, audit);
+    revoke(*db_, active->id, now, reason);
+    append_audit(*db_, audit);
     txn.commit();
     active->status = CertificateStatus::kRevoked;
     active->revoked_at = now;
@@ -436,7 +476,7 @@ Result<CertificateRecord> SqliteStore::revoke_active(std::int64_t taxpayer_id, E
 Result<std::vector<CertificateRecord>> SqliteStore::certificates_of(std::int64_t taxpayer_id) {
   return guarded([&]() -> Result<std::vector<CertificateRecord>> {
     std::vector<CertificateRecord> out;
-    Statement s(db_, fmt::format("SELECT {} FROM certificates WHERE taxpayer_id = ? AND status <> "
+    Statement s(*db_, fmt::format("SELECT {} FROM certificates WHERE taxpayer_id = ? AND status <> "
                                  "'reserved' ORDER BY not_before DESC, id DESC",
                                  kCertificateColumns));
     s.bind(1, taxpayer_id);
@@ -445,24 +485,116 @@ Result<std::vector<CertificateRecord>> SqliteStore::certificates_of(std::int64_t
   });
 }
 
+Result<std::optional<CertificateRecord>> SqliteStore::find_certificate(
+    std::int64_t authority_id, const std::string& serial_hex) {
+  return guarded([&]() -> Result<std::optional<CertificateRecord>> {
+    Statement s(*db_, fmt::format("SELECT {} FROM certificates WHERE authority_id = ? AND "
+                                  "serial_hex = ?",
+                                  kCertificateColumns));
+    s.bind(1, authority_id).bind(2, serial_hex);
+    if (!s.step()) return std::optional<CertificateRecord>();
+    return std::optional<CertificateRecord>(certificate_from(s));
+  });
+}
+
+Result<std::vector<RevokedEntry>> SqliteStore::revoked_certificates(std::int64_t authority_id,
+                                                                    const std::string& now) {
+  return guarded([&]() -> Result<std::vector<RevokedEntry>> {
+    std::vector<RevokedEntry> out;
+    Statement s(*db_,
+                "SELECT serial_hex, revoked_at, revocation_reason FROM certificates "
+                "WHERE authority_id = ? AND status = 'revoked' AND not_after >= ?");
+    s.bind(1, authority_id).bind(2, now);
+    while (s.step()) out.push_back(RevokedEntry{s.text(0), s.text(1), s.optional_text(2)});
+    return out;
+  });
+}
+
+Result<std::int64_t> SqliteStore::next_crl_number(std::int64_t authority_id) {
+  return guarded([&]() -> Result<std::int64_t> {
+    Transaction txn(*db_);
+    Statement(*db_,
+              "INSERT INTO crl_numbers (authority_id, last_number) VALUES (?, 1) "
+              "ON CONFLICT (authority_id) DO UPDATE SET last_number = last_number + 1")
+        .bind(1, authority_id)
+        .run();
+    Statement s(*db_, "SELECT last_number FROM crl_numbers WHERE authority_id = ?");
+    s.bind(1, authority_id);
+    if (!s.step()) throw SqlFailure("error_almacen", "Número de CRL perdido.");
+    std::int64_t number = s.integer(0);
+    txn.commit();
+    return number;
+  });
+}
+
+Result<std::int64_t> SqliteStore::revocation_epoch() {
+  return guarded([&]() -> Result<std::int64_t> {
+    Statement s(*db_, "SELECT value FROM counters WHERE name = 'revocations'");
+    return s.step() ? s.integer(0) : std::int64_t{0};
+  });
+}
+
+Result<std::optional<ResponderRecord>> SqliteStore::current_responder(
+    std::int64_t authority_id, const std::string& valid_after) {
+  return guarded([&]() -> Result<std::optional<ResponderRecord>> {
+    Statement s(*db_,
+                "SELECT serial_hex, certificate_der, key_pem, not_after FROM ocsp_responders "
+                "WHERE authority_id = ? AND not_after > ? ORDER BY not_after DESC LIMIT 1");
+    s.bind(1, authority_id).bind(2, valid_after);
+    if (!s.step()) return std::optional<ResponderRecord>();
+    return std::optional<ResponderRecord>(
+        ResponderRecord{authority_id, s.text(0), s.blob(1), s.text(2), s.text(3)});
+  });
+}
+
+Status SqliteStore::add_responder(const ResponderRecord& r, const AuditEvent& audit) {
+  return guarded([&]() -> Status {
+    Transaction txn(*db_);
+    if (serial_taken(*db_, r.authority_id, r.serial_hex))
+      return make_error("serial_duplicado",
+                        fmt::format("El número de serie {} ya fue usado.", r.serial_hex));
+    Statement(*db_,
+              "INSERT INTO ocsp_responders (authority_id, serial_hex, certificate_der, key_pem, "
+              "not_after, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+        .bind(1, r.authority_id)
+        .bind(2, r.serial_hex)
+        .bind(3, r.certificate_der)
+        .bind(4, r.key_pem)
+        .bind(5, r.not_after)
+        .bind(6, format_utc(now_seconds()))
+        .run();
+    append_audit(*db_, audit);
+    txn.commit();
+    return Ok{};
+  });
+}
+
+Status SqliteStore::ping() {
+  return guarded([&]() -> Status {
+    Statement s(*db_, "SELECT 1");
+    s.step();
+    return Ok{};
+  });
+}
+
 Result<AuditLog> SqliteStore::audit_log() {
   return guarded([&]() -> Result<AuditLog> {
     AuditLog log;
-    exec(db_, "BEGIN");  // one snapshot for rows and head
+    exec(*db_, "BEGIN");  // one snapshot for rows and head
     try {
-      Statement s(db_,
+      Statement s(*db_,
                   "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_log "
                   "ORDER BY seq");
       while (s.step())
         log.rows.push_back(AuditRow{s.integer(0), s.text(1), s.text(2), s.text(3), s.text(4),
                                     s.text(5), s.text(6), s.text(7)});
-      Statement h(db_, "SELECT seq, hash FROM audit_head WHERE singleton = 1");
+      Statement h(*db_, "SELECT seq, hash FROM audit_head WHERE singleton = 1");
       if (h.step()) log.head = std::make_pair(h.integer(0), h.text(1));
     } catch (...) {
-      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      sqlite3_exec(*db_, "ROLLBACK", nullptr, nullptr, nullptr);
       throw;
     }
-    exec(db_, "COMMIT");
+    exec(*db_, "COMMIT");
     return log;
   });
 }

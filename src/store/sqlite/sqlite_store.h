@@ -33,17 +33,29 @@ class SqliteStore final : public Store {
                                           const std::optional<std::string>& reason,
                                           const AuditEvent& audit) override;
   Result<std::vector<CertificateRecord>> certificates_of(std::int64_t taxpayer_id) override;
+  Result<std::optional<CertificateRecord>> find_certificate(std::int64_t authority_id,
+                                                            const std::string& serial_hex) override;
+  Result<std::vector<RevokedEntry>> revoked_certificates(std::int64_t authority_id,
+                                                         const std::string& now) override;
+  Result<std::int64_t> next_crl_number(std::int64_t authority_id) override;
+  Result<std::int64_t> revocation_epoch() override;
+  Result<std::optional<ResponderRecord>> current_responder(std::int64_t authority_id,
+                                                           const std::string& valid_after) override;
+  Status add_responder(const ResponderRecord& responder, const AuditEvent& audit) override;
+  Status ping() override;
   Result<AuditLog> audit_log() override;
 
   int schema_version();
 
+  struct Connection;
+
  private:
-  explicit SqliteStore(sqlite3* db) : db_(db) {}
+  explicit SqliteStore(sqlite3* db);
   template <typename F>
   auto guarded(F&& body) -> decltype(body());
 
   std::mutex mu_;  // one connection, one caller at a time
-  sqlite3* db_;
+  std::unique_ptr<Connection> db_;
 };
 
 }  // namespace llavero

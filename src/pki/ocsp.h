@@ -1,0 +1,77 @@
+// OCSP (RFC 6960): reading requests, matching their certificate IDs to our
+// CAs, and signing responses with a delegated responder certificate (EKU
+// OCSPSigning, id-pkix-ocsp-nocheck, short validity) issued by each CA.
+// Deciding what a serial's status is belongs to the layer above.
+#pragma once
+
+#include <openssl/ocsp.h>
+
+#include <span>
+#include <vector>
+
+#include "pki/authority.h"
+#include "pki/revocation_reason.h"
+
+namespace llavero {
+
+using OcspRequestPtr = ossl::Owned<OCSP_REQUEST, OCSP_REQUEST_free>;
+
+enum class CertStatus { kGood, kRevoked, kUnknown };
+
+struct SerialStatus {
+  CertStatus status = CertStatus::kUnknown;
+  UnixSeconds revoked_at = 0;
+  std::optional<RevocationReason> reason;
+};
+
+// A parsed request. Errors mean "malformedRequest".
+class OcspRequest {
+ public:
+  static Result<OcspRequest> parse(std::span<const std::uint8_t> der);
+
+  int count() const { return OCSP_request_onereq_count(request_.get()); }
+  OCSP_CERTID* id(int i) const;
+  std::string serial_hex(int i) const;
+  bool has_nonce() const;
+  const OCSP_REQUEST* raw() const { return request_.get(); }
+
+ private:
+  explicit OcspRequest(OcspRequestPtr r) : request_(std::move(r)) {}
+  OcspRequestPtr request_;
+};
+
+// Which of `cas` issued the certificate a CertID names (by the issuer name
+// and key hashes, in whatever digest the client used); -1 if none.
+int match_issuer(OCSP_CERTID* id, std::span<const X509* const> cas);
+
+// An unsigned error response: OCSP_RESPONSE_STATUS_MALFORMEDREQUEST,
+// _INTERNALERROR, _TRYLATER or _UNAUTHORIZED.
+Bytes ocsp_error_response(int status);
+
+struct OcspSigner {
+  const X509* responder_certificate = nullptr;
+  const EVP_PKEY* responder_key = nullptr;
+};
+
+struct OcspAnswer {
+  OCSP_CERTID* id = nullptr;
+  SerialStatus status;
+};
+
+// A successful response for `answers`, signed by the responder, with the
+// nonce of `request` copied in when it has one (pass null for none).
+Result<Bytes> sign_ocsp_response(const OcspSigner& signer, std::span<const OcspAnswer> answers,
+                                 const OCSP_REQUEST* request, UnixSeconds now,
+                                 UnixSeconds next_update);
+
+struct ResponderCertificate {
+  ossl::X509Ptr certificate;
+  ossl::PKey key;
+};
+
+// A delegated responder for `ca`, valid from now for `validity_seconds`.
+Result<ResponderCertificate> issue_responder_certificate(const Authority& ca, const Bytes& serial,
+                                                         UnixSeconds now,
+                                                         UnixSeconds validity_seconds);
+
+}  // namespace llavero

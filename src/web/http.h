@@ -1,0 +1,70 @@
+// The HTTP vocabulary of the web layer: request and response types, the
+// router that maps a method and path to a handler, and small response helpers.
+#pragma once
+
+#include <boost/beast/http.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace llavero::web {
+
+namespace http = boost::beast::http;
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+// What a handler sees besides the request.
+struct RouteContext {
+  std::string path;  // target without the query string
+  std::string rest;  // for prefix routes: the part after the prefix
+  std::string remote_address;
+};
+
+// A route answers on the I/O thread when it can (`fast`, cheap work only:
+// a lookup, a cached body) and otherwise on the worker pool (`slow`: signing,
+// key generation, password hashing). `fast` returning nullopt passes the
+// request on to `slow`.
+struct Route {
+  std::function<std::optional<Response>(const Request&, const RouteContext&)> fast;
+  std::function<Response(const Request&, const RouteContext&)> slow;
+};
+
+class Router {
+ public:
+  // Exact path, or every path under `prefix` (which ends with '/').
+  void add(http::verb method, std::string path, Route route);
+  void add_prefix(http::verb method, std::string prefix, Route route);
+
+  struct Match {
+    const Route* route = nullptr;
+    std::string_view rest;
+    bool path_known = false;  // true with no route: wrong method (405)
+  };
+  Match find(http::verb method, std::string_view path) const;
+
+ private:
+  struct Entry {
+    http::verb method;
+    std::string path;
+    bool prefix;
+    Route route;
+  };
+  std::vector<Entry> entries_;
+};
+
+// A response with the given status, body and content type, plus the headers
+// every answer carries (Server, X-Content-Type-Options).
+Response make_response(const Request& request, http::status status, std::string body,
+                       std::string_view content_type);
+// A short Spanish plain-text error.
+Response error_response(const Request& request, http::status status, std::string_view message);
+
+// The path of a request target, without query string.
+std::string_view target_path(std::string_view target);
+// Percent-decoding; nullopt for a malformed escape.
+std::optional<std::string> percent_decode(std::string_view text);
+
+}  // namespace llavero::web
