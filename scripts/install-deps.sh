@@ -15,8 +15,9 @@ packages=(
   libfmt-dev libspdlog-dev libcli11-dev libkainjow-mustache-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
-  # independent checkers used by the interoperability tests (keytool)
-  openjdk-17-jre-headless
+  # what the tests drive and check with: keytool, curl, python3 (JSON, raw
+  # sockets), wrk (load for `make bench`)
+  openjdk-17-jre-headless curl python3 wrk
 )
 
 missing=()

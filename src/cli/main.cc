@@ -170,7 +170,7 @@ Status write_output_file(const fs::path& path, const Bytes& content) {
 }
 
 int serve_forever(const std::string& data, const std::string& listen, const std::string& tls_cert,
-                  const std::string& tls_key) {
+                  const std::string& tls_key, std::size_t baseline_bytes) {
   web::ServerOptions options;
   const auto colon = listen.rfind(':');
   int port = -1;
@@ -194,6 +194,18 @@ int serve_forever(const std::string& data, const std::string& listen, const std:
   must(publisher.start());
   web::Router router;
   web::add_publication_routes(router, publisher, s.dir->store());
+  if (baseline_bytes > 0) {
+    // The benchmark's yardstick: the same server answering a fixed body of
+    // the OCSP response's size, so the ratio measures only our OCSP work.
+    router.add(web::http::verb::get, "/_baseline",
+               web::Route{[body = std::string(baseline_bytes, 'x')](
+                              const web::Request& request,
+                              const web::RouteContext&) -> std::optional<web::Response> {
+                            return web::make_response(request, web::http::status::ok, body,
+                                                      "application/octet-stream");
+                          },
+                          nullptr});
+  }
   web::Server server(options, std::move(router));
   must(server.listen());
   // Revocations made by other processes are noticed within a second even
@@ -276,6 +288,10 @@ int run(int argc, char** argv) {
   serve->add_option("--listen", listen, "Dirección y puerto, p. ej. 127.0.0.1:8080");
   serve->add_option("--tls-cert", tls_cert, "Certificado TLS (PEM, con su cadena)");
   serve->add_option("--tls-key", tls_key, "Llave privada TLS (PEM)");
+  std::size_t baseline_bytes = 0;
+  serve->add_option("--baseline-bytes", baseline_bytes,
+                    "Solo para medir: GET /_baseline responde N bytes fijos desde memoria")
+      ->group("");
 
   // crl
   auto* crl = app.add_subcommand("crl", "Escribe la CRL vigente de una CA emisora");
@@ -378,7 +394,7 @@ int run(int argc, char** argv) {
     return 0;
   }
 
-  if (serve->parsed()) return serve_forever(data, listen, tls_cert, tls_key);
+  if (serve->parsed()) return serve_forever(data, listen, tls_cert, tls_key, baseline_bytes);
 
   if (crl->parsed()) {
     require(environment_text, "--ambiente");
