@@ -77,33 +77,49 @@ Pin read_pin(bool from_stdin) {
 }
 
 // The .p12 goes to a temporary file in the output directory first, and gets
-// its real name only after the key is active in the store.
+// its real name only after the key is active in the store. The directory and
+// the temporary file are made before anything is issued, so an unusable
+// --salida fails before the store changes; on failure both are removed.
 class StagedFile {
  public:
-  explicit StagedFile(fs::path dir) : dir_(std::move(dir)) {}
+  StagedFile(fs::path dir, std::string file_name)
+      : dir_(std::move(dir)), final_(dir_ / file_name) {}
   ~StagedFile() {
+    if (fd_ >= 0) ::close(fd_);
     if (!tmp_.empty()) ::unlink(tmp_.c_str());
+    std::error_code ec;
+    if (!created_dir_.empty() && !published_) fs::remove(created_dir_, ec);  // only if empty
   }
 
-  Status write(const StagedKey& key) {
+  Status open() {
     std::error_code ec;
-    fs::create_directories(dir_, ec);
-    if (ec)
-      return make_error("salida_invalida", fmt::format("No se pudo crear el directorio {}: {}",
-                                                       dir_.string(), ec.message()));
-    final_ = dir_ / key.file_name;
-    fs::path tmp = dir_ / fmt::format(".{}.{}.tmp", key.file_name, getpid());
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0)
+    if (!fs::exists(dir_, ec)) {
+      fs::create_directories(dir_, ec);
+      if (ec)
+        return make_error("salida_invalida", fmt::format("No se pudo crear el directorio {}: {}",
+                                                         dir_.string(), ec.message()));
+      created_dir_ = dir_;
+    } else if (!fs::is_directory(dir_, ec)) {
+      return make_error("salida_invalida",
+                        fmt::format("--salida {} no es un directorio.", dir_.string()));
+    }
+    fs::path tmp = dir_ / fmt::format(".{}.{}.tmp", final_.filename().string(), getpid());
+    fd_ = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd_ < 0)
       return make_error("salida_invalida", fmt::format("No se pudo escribir en {}: {}",
                                                        dir_.string(), std::strerror(errno)));
     tmp_ = tmp;
-    bool ok = ::write(fd, key.p12.data(), key.p12.size()) == static_cast<ssize_t>(key.p12.size()) &&
-              ::fsync(fd) == 0;
-    ok = ::close(fd) == 0 && ok;
+    return Ok{};
+  }
+
+  Status write(const StagedKey& key) {
+    bool ok = ::write(fd_, key.p12.data(), key.p12.size()) == static_cast<ssize_t>(key.p12.size()) &&
+              ::fsync(fd_) == 0;
+    ok = ::close(fd_) == 0 && ok;
+    fd_ = -1;
     if (!ok)
       return make_error("salida_invalida",
-                        fmt::format("No se pudo escribir {}: {}", tmp.string(), std::strerror(errno)));
+                        fmt::format("No se pudo escribir {}: {}", tmp_.string(), std::strerror(errno)));
     return Ok{};
   }
 
@@ -113,6 +129,7 @@ class StagedFile {
            fmt::format("La llave quedó activa pero no se pudo nombrar el archivo {} (está en {}): {}",
                        final_.string(), tmp_.string(), std::strerror(errno)));
     tmp_.clear();
+    published_ = true;
     int dirfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dirfd >= 0) {
       ::fsync(dirfd);
@@ -122,7 +139,9 @@ class StagedFile {
   }
 
  private:
-  fs::path dir_, tmp_, final_;
+  fs::path dir_, final_, tmp_, created_dir_;
+  int fd_ = -1;
+  bool published_ = false;
 };
 
 std::string describe(const KeyStatus& k) {
@@ -343,11 +362,13 @@ int run(int argc, char** argv) {
     const Environment env = must(parse_environment(environment_text));
     GenerateRequest request{id, env, std::nullopt, facturador};
     if (!profile_text.empty()) request.profile = must(parse_p12_profile(profile_text));
-    must(Identification::parse(id));
+    const Identification identification = must(Identification::parse(id));
     Session s = open_session(data, true);
     must(s.service->find_taxpayer(id));  // before asking for a PIN
+    must(s.keyring->unlocked(env, issuing_ca_for(identification.type())));  // the passphrase
     Pin pin = read_pin(pin_stdin);
-    StagedFile file(output);
+    StagedFile file(output, identification.p12_file_name());
+    must(file.open());
     GeneratedKey made = must(s.service->generate(
         request, pin, [&file](const StagedKey& k) { return file.write(k); }, actor()));
     fs::path path = file.publish();

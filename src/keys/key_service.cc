@@ -90,10 +90,14 @@ Result<TaxpayerRecord> KeyService::create_taxpayer(const NewTaxpayerRequest& req
 
   NewTaxpayer record{id->digits(), std::string(id_type_code(id->type())), request.nombre,
                      request.apellidos, request.correo};
-  return store_.add_taxpayer(
+  auto added = store_.add_taxpayer(
       record, AuditEvent{actor, "contribuyente.crear", id->digits(),
                          fmt::format("tipo={} nombre={}", id_type_code(id->type()),
                                      taxpayer_common_name({*id, request.nombre, request.apellidos}))});
+  if (!added && added.error().code == "contribuyente_duplicado")
+    return make_error("contribuyente_duplicado",
+                      fmt::format("Ya existe un contribuyente con la identificación {}.", id->printed()));
+  return added;
 }
 
 Result<GeneratedKey> KeyService::generate(const GenerateRequest& request, const Pin& pin,

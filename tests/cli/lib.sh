@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # its variables are for the scripts that source it
 # Shared helpers of the CLI test scripts. Source it as
 #     source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$@"
 # with the path of the llavero binary as the first argument. It sets:
@@ -14,7 +14,6 @@ if [[ $# -lt 1 || ! -x $1 ]]; then
   echo "uso: bash $0 /ruta/a/llavero   (no es ejecutable: '${1:-}')" >&2
   exit 2
 fi
-LLAVERO=$(realpath "$1")
 
 # The tests choose the data directory and the passphrase themselves.
 unset LLAVERO_DATA LLAVERO_CA_PASSPHRASE
@@ -22,6 +21,23 @@ export LC_ALL=C.UTF-8 TZ=UTC
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/llavero-cli.XXXXXX") || exit 2
 trap 'rm -rf "$TMP"' EXIT
+trap 'exit 130' INT TERM
+
+# Work on a private copy of the binary, so that a rebuild running meanwhile
+# (which replaces build/llavero) cannot pull it from under the test. Retry
+# while the file is being written.
+LLAVERO=$TMP/bin/llavero
+mkdir -p "$TMP/bin"
+for _try in $(seq 1 60); do
+  if cp "$1" "$LLAVERO" 2>/dev/null && "$LLAVERO" --help >/dev/null 2>&1 </dev/null; then
+    break
+  fi
+  sleep 1
+done
+if ! "$LLAVERO" --help >/dev/null 2>&1 </dev/null; then
+  echo "no se pudo ejecutar $1" >&2
+  exit 2
+fi
 
 PASSED=0
 FAILED=0
@@ -70,6 +86,20 @@ finish() {
 
 assert_eq() { # DESC EXPECTED ACTUAL
   if [[ $2 == "$3" ]]; then pass; else fail "$1" "$2" "$3"; fi
+}
+
+# assert_same DESC A B : A and B are equal and A is not empty (for two values
+# computed from files, so that two failed computations never pass).
+assert_same() {
+  if [[ -z $2 ]]; then
+    fail "$1" "dos valores iguales y no vacíos" "el primero está vacío; el segundo: $3"
+  elif [[ $2 == "$3" ]]; then
+    pass
+  elif [[ $2 == *$'\n'* || $3 == *$'\n'* ]]; then
+    fail "$1" "sin diferencias (diff antes/después)" "$(diff <(printf '%s\n' "$2") <(printf '%s\n' "$3"))"
+  else
+    fail "$1" "$2" "$3"
+  fi
 }
 
 assert_ne() { # DESC UNEXPECTED ACTUAL
@@ -134,10 +164,21 @@ $out"; fi
 
 # --- running the command ---------------------------------------------------------
 
+# _command CMD... : sets CMD to the argv to execute (`llv DATA ...` expands to
+# the binary with --data, so that it can run under `timeout`).
+_command() {
+  if [[ $1 == llv ]]; then
+    CMD=("$LLAVERO" --data "$2" "${@:3}")
+  else
+    CMD=("$@")
+  fi
+}
+
 # run CMD... : runs CMD with stdin from /dev/null (never a terminal, so it can
 # never wait for a PIN), at most 120 s; sets RC, OUT and ERR.
 run() {
-  timeout 120 "$@" </dev/null >"$TMP/.out" 2>"$TMP/.err"
+  _command "$@"
+  timeout 120 "${CMD[@]}" </dev/null >"$TMP/.out" 2>"$TMP/.err"
   RC=$?
   OUT=$(cat "$TMP/.out")
   ERR=$(cat "$TMP/.err")
@@ -148,7 +189,8 @@ run_input() {
   local input=$1
   shift
   printf '%b' "$input" >"$TMP/.in"
-  timeout 120 "$@" <"$TMP/.in" >"$TMP/.out" 2>"$TMP/.err"
+  _command "$@"
+  timeout 120 "${CMD[@]}" <"$TMP/.in" >"$TMP/.out" 2>"$TMP/.err"
   RC=$?
   OUT=$(cat "$TMP/.out")
   ERR=$(cat "$TMP/.err")
@@ -255,6 +297,17 @@ key_field() {
   SERIAL_WANTED=$(norm_serial "$2") json_eval "$1" "
 next((str(k.get('$3', '<sin campo>')) for k in d['llaves']
       if k['serie'].upper().lstrip('0') == env['SERIAL_WANTED']), '<sin llave>')"
+}
+
+# digest [sha1|sha256] : digest of stdin, or nothing if stdin is empty (so that
+# a failed extraction never compares equal to another one).
+digest() {
+  local algo=${1:-sha256} data
+  data=$(mktemp "$TMP/digest.XXXXXX")
+  cat >"$data"
+  [[ -s $data ]] && "${algo}sum" <"$data" | cut -d' ' -f1
+  rm -f "$data"
+  return 0
 }
 
 # sql DATA QUERY : runs a query on the data directory's database.
