@@ -16,7 +16,10 @@
 #include "keys/authorities.h"
 #include "keys/data_dir.h"
 #include "keys/key_service.h"
+#include "keys/accounts.h"
+#include "keys/downloads.h"
 #include "keys/publication.h"
+#include "web/portal.h"
 #include "pki/crl.h"
 #include "store/audit.h"
 #include "web/publication_routes.h"
@@ -211,8 +214,11 @@ int serve_forever(const std::string& data, const std::string& listen, const std:
   Session s = open_session(data, true);
   RevocationPublisher publisher(s.dir->store(), *s.keyring);
   must(publisher.start());
+  AccountService accounts(s.dir->store(), s.dir->config());
+  DownloadVault downloads(s.dir->store(), must(load_or_create_server_key(s.dir->path() / "portal.key")));
   web::Router router;
   web::add_publication_routes(router, publisher, s.dir->store());
+  web::add_portal_routes(router, web::PortalServices{*s.service, accounts, downloads});
   if (baseline_bytes > 0) {
     // The benchmark's yardstick: the same server answering a fixed body of
     // the OCSP response's size, so the ratio measures only our OCSP work.
@@ -232,6 +238,10 @@ int serve_forever(const std::string& data, const std::string& listen, const std:
   server.every(std::chrono::seconds(1), [&publisher] {
     if (Status refreshed = publisher.refresh(); !refreshed)
       spdlog::error("actualización de CRL/OCSP: {}", refreshed.error().message);
+  });
+  server.every(std::chrono::seconds(60), [&accounts] {
+    if (Status purged = accounts.purge_expired(); !purged)
+      spdlog::error("limpieza de sesiones y descargas: {}", purged.error().message);
   });
   const std::string scheme = tls_cert.empty() ? "http" : "https";
   std::cout << fmt::format("llavero sirviendo en {}://{}:{} (datos: {}; URL pública en los "
@@ -253,6 +263,8 @@ int run(int argc, char** argv) {
   app.add_option("--data", data,
                  "Directorio de datos (por omisión $LLAVERO_DATA, si no ./llavero-data)");
 
+  std::string id, environment_text, profile_text, output = ".", reason_text;
+
   // init
   auto* init = app.add_subcommand("init", "Crea el directorio de datos con las CA de ambos ambientes");
   std::string base_url;
@@ -267,14 +279,23 @@ int run(int argc, char** argv) {
   create->add_option("--nombre", new_taxpayer.nombre, "Nombre, o razón social de una persona jurídica");
   create->add_option("--apellidos", new_taxpayer.apellidos, "Apellidos (personas físicas, DIMEX, NITE)");
   create->add_option("--correo", new_taxpayer.correo, "Correo electrónico");
-  bool if_missing = false;
+  bool if_missing = false, password_stdin = false;
   create->add_flag("--si-no-existe", if_missing,
                    "No es un error que la identificación ya esté registrada");
+  create->add_flag("--contrasena-stdin", password_stdin,
+                   "Lee de la entrada estándar la contraseña del portal (una línea, 8 caracteres o más)");
+
+  // contrasena generar
+  auto* api = app.add_subcommand("contrasena", "Contraseñas de la API de comprobantes");
+  api->require_subcommand(1);
+  auto* api_generate = api->add_subcommand(
+      "generar", "Genera el usuario y una nueva contraseña de la API (la anterior deja de servir)");
+  api_generate->add_option("--id", id, "Identificación del contribuyente");
+  api_generate->add_option("--ambiente", environment_text, "produccion o pruebas");
 
   // llave generar | estado | revocar
   auto* key = app.add_subcommand("llave", "Llaves criptográficas");
   key->require_subcommand(1);
-  std::string id, environment_text, profile_text, output = ".", reason_text;
   bool pin_stdin = false, facturador = false, as_json = false;
   auto* generate = key->add_subcommand("generar", "Genera una llave criptográfica y su archivo .p12");
   generate->add_option("--id", id, "Identificación del contribuyente");
@@ -343,12 +364,25 @@ int run(int argc, char** argv) {
     require(new_taxpayer.identification, "--id");
     require(new_taxpayer.nombre, "--nombre");
     Session s = open_session(data, false);
+    std::optional<SecretString> password;
+    if (password_stdin) {
+      cli::TypedPin typed = must(cli::read_pin_from_stdin());  // one line, never argv
+      password = std::move(typed.pin);
+      if (password->size() < kMinPortalPasswordLength)
+        fail("contrasena_invalida", fmt::format("La contraseña debe tener al menos {} caracteres.",
+                                                kMinPortalPasswordLength));
+    }
     auto made = s.service->create_taxpayer(new_taxpayer, actor());
     if (!made && if_missing && made.error().code == "contribuyente_duplicado") {
       std::cout << made.error().message << "\n";
       return 0;
     }
     TaxpayerRecord t = must(std::move(made));
+    if (password) {
+      AccountService accounts(s.dir->store(), s.dir->config());
+      Status set = accounts.set_portal_password(t.identification, *password, actor());
+      if (!set) fail(set.error().code, set.error().message);
+    }
     auto parsed = must(Identification::parse(t.identification));
     std::cout << fmt::format("Contribuyente registrado: {} {} ({})\n", parsed.printed(),
                              t.apellidos.empty() ? t.nombre : t.nombre + " " + t.apellidos,
@@ -430,6 +464,17 @@ int run(int argc, char** argv) {
                                        now_seconds(), 7 * 86400));
     must(write_output_file(output, der));
     std::cout << output << "\n";
+    return 0;
+  }
+
+  if (api_generate->parsed()) {
+    require(id, "--id");
+    require(environment_text, "--ambiente");
+    const Environment env = must(parse_environment(environment_text));
+    Session s = open_session(data, false);
+    AccountService accounts(s.dir->store(), s.dir->config());
+    NewApiPassword made = must(accounts.generate_api_password(id, env, actor()));
+    std::cout << "Usuario: " << made.username << "\nContraseña: " << made.password.view() << "\n";
     return 0;
   }
 

@@ -111,6 +111,54 @@ CREATE TABLE ocsp_responders (
 
 CREATE INDEX certificates_revoked ON certificates (authority_id) WHERE status = 'revoked';
 )sql"},
+    {3, "portal y credenciales", R"sql(
+-- Portal login: an Argon2id hash (libsodium's crypto_pwhash_str format).
+ALTER TABLE taxpayers ADD COLUMN password_hash TEXT;
+
+-- Wrong passwords per account; five lock it for a while.
+CREATE TABLE login_failures (
+  taxpayer_id INTEGER PRIMARY KEY REFERENCES taxpayers(id),
+  failures INTEGER NOT NULL,
+  locked_until TEXT
+);
+
+-- Portal sessions, by the SHA-256 of the cookie value (a leaked database
+-- does not leak live sessions).
+CREATE TABLE sessions (
+  id_hash TEXT PRIMARY KEY,
+  taxpayer_id INTEGER NOT NULL REFERENCES taxpayers(id),
+  csrf_token TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  last_seen TEXT NOT NULL
+);
+
+-- Single-use form tokens already spent (double submits, replays).
+CREATE TABLE spent_nonces (
+  nonce_hash TEXT PRIMARY KEY,
+  spent_at TEXT NOT NULL
+);
+
+-- A generated .p12 waiting for its download, encrypted with the server key;
+-- deleted after the first complete download or when it expires.
+CREATE TABLE pending_downloads (
+  token_hash TEXT PRIMARY KEY,
+  taxpayer_id INTEGER NOT NULL REFERENCES taxpayers(id),
+  environment TEXT NOT NULL CHECK (environment IN ('produccion','pruebas')),
+  file_name TEXT NOT NULL,
+  ciphertext BLOB NOT NULL,
+  expires_at TEXT NOT NULL
+);
+
+-- The API user and password of "Generar contraseña", one per environment.
+CREATE TABLE api_credentials (
+  taxpayer_id INTEGER NOT NULL REFERENCES taxpayers(id),
+  environment TEXT NOT NULL CHECK (environment IN ('produccion','pruebas')),
+  username TEXT NOT NULL UNIQUE,
+  password_hash TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (taxpayer_id, environment)
+);
+)sql"},
 };
 
 }  // namespace

@@ -112,6 +112,34 @@ struct ResponderRecord {
   std::string not_after;
 };
 
+struct LoginFailures {
+  int failures = 0;
+  std::optional<std::string> locked_until;
+};
+
+struct SessionRecord {
+  std::string id_hash;
+  std::int64_t taxpayer_id = 0;
+  std::string csrf_token;
+  std::string created_at, last_seen;
+};
+
+struct PendingDownload {
+  std::string token_hash;
+  std::int64_t taxpayer_id = 0;
+  Environment environment;
+  std::string file_name;
+  Bytes ciphertext;
+  std::string expires_at;
+};
+
+struct ApiCredential {
+  std::int64_t taxpayer_id = 0;
+  Environment environment;
+  std::string username;
+  std::string password_hash;
+};
+
 struct Activation {
   std::int64_t certificate_id = 0;
   bool facturador_gratuito = false;
@@ -127,6 +155,7 @@ class Store {
   // identification exists.
   virtual Result<TaxpayerRecord> add_taxpayer(const NewTaxpayer& taxpayer, const AuditEvent& audit) = 0;
   virtual Result<std::optional<TaxpayerRecord>> find_taxpayer(const std::string& identification) = 0;
+  virtual Result<std::optional<TaxpayerRecord>> find_taxpayer_by_id(std::int64_t id) = 0;
 
   // Certificate authorities, added all at once.
   virtual Status add_authorities(const std::vector<NewAuthority>& authorities,
@@ -170,6 +199,38 @@ class Store {
   virtual Result<std::optional<ResponderRecord>> current_responder(std::int64_t authority_id,
                                                                    const std::string& valid_after) = 0;
   virtual Status add_responder(const ResponderRecord& responder, const AuditEvent& audit) = 0;
+
+  // Portal passwords and login throttling.
+  virtual Status set_password_hash(std::int64_t taxpayer_id, const std::string& hash,
+                                   const AuditEvent& audit) = 0;
+  virtual Result<std::optional<std::string>> password_hash(std::int64_t taxpayer_id) = 0;
+  virtual Result<LoginFailures> login_failures(std::int64_t taxpayer_id) = 0;
+  // Counts a failure; at `lock_after` failures the account is locked until
+  // `lock_until` and the count starts over.
+  virtual Result<LoginFailures> record_login_failure(std::int64_t taxpayer_id, int lock_after,
+                                                     const std::string& lock_until,
+                                                     const AuditEvent& audit) = 0;
+  virtual Status clear_login_failures(std::int64_t taxpayer_id) = 0;
+
+  // Sessions.
+  virtual Status create_session(const SessionRecord& session, const AuditEvent& audit) = 0;
+  virtual Result<std::optional<SessionRecord>> find_session(const std::string& id_hash) = 0;
+  virtual Status touch_session(const std::string& id_hash, const std::string& last_seen) = 0;
+  virtual Status delete_session(const std::string& id_hash) = 0;
+
+  // Marks a single-use token spent; false if it already was.
+  virtual Result<bool> spend_nonce(const std::string& nonce_hash, const std::string& now) = 0;
+
+  // Downloads waiting to be fetched.
+  virtual Status put_download(const PendingDownload& download) = 0;
+  virtual Result<std::optional<PendingDownload>> find_download(const std::string& token_hash) = 0;
+  virtual Status delete_download(const std::string& token_hash) = 0;
+  // Removes expired downloads, sessions idle since `idle_before`, and old nonces.
+  virtual Status purge(const std::string& now, const std::string& idle_before) = 0;
+
+  // API credentials: setting one replaces the previous of that environment.
+  virtual Status set_api_credential(const ApiCredential& credential, const AuditEvent& audit) = 0;
+  virtual Result<std::optional<ApiCredential>> find_api_credential(const std::string& username) = 0;
 
   // A trivial query: is the store there and answering?
   virtual Status ping() = 0;

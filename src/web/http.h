@@ -5,6 +5,7 @@
 #include <boost/beast/http.hpp>
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +22,12 @@ struct RouteContext {
   std::string path;  // target without the query string
   std::string rest;  // for prefix routes: the part after the prefix
   std::string remote_address;
+  bool tls = false;
+  // A handler may set this; the server calls it once the response was
+  // written, with true if it was written completely (e.g. to wipe a file
+  // after its first complete download).
+  std::shared_ptr<std::function<void(bool complete)>> after_send =
+      std::make_shared<std::function<void(bool)>>();
 };
 
 // A route answers on the I/O thread when it can (`fast`, cheap work only:

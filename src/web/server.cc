@@ -159,6 +159,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void dispatch(Request request) {
     RouteContext context;
     context.remote_address = remote_;
+    context.tls = kTls;
+    after_send_ = context.after_send;
     context.path = std::string(target_path(request.target()));
     method_ = std::string(request.method_string());
     path_ = context.path.substr(0, 200);
@@ -222,6 +224,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                  micros);
     const bool keep_alive = response_->keep_alive() && !server_.stopping;
     response_.reset();
+    if (after_send_) {
+      auto hook = std::move(after_send_);
+      if (*hook) (*hook)(!ec);
+    }
     if (ec || !keep_alive) return close();
     read_request(server_.options.idle_timeout);
   }
@@ -244,6 +250,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<Response> response_;
+  std::shared_ptr<std::function<void(bool)>> after_send_;
   bool waiting_ = false;
   Clock::time_point started_;
   std::string method_, path_;

@@ -189,6 +189,14 @@ void append_audit(Connection& db, const AuditEvent& event) {
       .run();
 }
 
+constexpr std::string_view kTaxpayerColumns =
+    "id, identification, id_type, nombre, apellidos, correo, created_at";
+
+TaxpayerRecord taxpayer_from(const Statement& s) {
+  return TaxpayerRecord{s.integer(0), s.text(1), s.text(2), s.text(3),
+                        s.text(4),    s.text(5), s.text(6)};
+}
+
 constexpr std::string_view kCertificateColumns =
     "id, authority_id, serial_hex, taxpayer_id, environment, status, certificate_der, "
     "not_before, not_after, facturador_gratuito, revoked_at, revocation_reason, created_at";
@@ -286,6 +294,9 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
     exec(raw, "PRAGMA journal_mode = WAL");
     exec(raw, "PRAGMA synchronous = FULL");
     exec(raw, "PRAGMA foreign_keys = ON");
+    // Deleted rows (a downloaded .p12, an old session) are overwritten, not
+    // left in free pages.
+    exec(raw, "PRAGMA secure_delete = ON");
     Transaction txn(raw);
     exec(raw,
          "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
@@ -354,14 +365,19 @@ Result<TaxpayerRecord> SqliteStore::add_taxpayer(const NewTaxpayer& t, const Aud
 
 Result<std::optional<TaxpayerRecord>> SqliteStore::find_taxpayer(const std::string& identification) {
   return guarded([&]() -> Result<std::optional<TaxpayerRecord>> {
-    Statement s(*db_,
-                "SELECT id, identification, id_type, nombre, apellidos, correo, created_at "
-                "FROM taxpayers WHERE identification = ?");
+    Statement s(*db_, fmt::format("SELECT {} FROM taxpayers WHERE identification = ?", kTaxpayerColumns));
     s.bind(1, identification);
     if (!s.step()) return std::optional<TaxpayerRecord>();
-    return std::optional<TaxpayerRecord>(TaxpayerRecord{s.integer(0), s.text(1), s.text(2),
-                                                        s.text(3), s.text(4), s.text(5),
-                                                        s.text(6)});
+    return std::optional<TaxpayerRecord>(taxpayer_from(s));
+  });
+}
+
+Result<std::optional<TaxpayerRecord>> SqliteStore::find_taxpayer_by_id(std::int64_t id) {
+  return guarded([&]() -> Result<std::optional<TaxpayerRecord>> {
+    Statement s(*db_, fmt::format("SELECT {} FROM taxpayers WHERE id = ?", kTaxpayerColumns));
+    s.bind(1, id);
+    if (!s.step()) return std::optional<TaxpayerRecord>();
+    return std::optional<TaxpayerRecord>(taxpayer_from(s));
   });
 }
 
@@ -574,6 +590,211 @@ Status SqliteStore::ping() {
     Statement s(*db_, "SELECT 1");
     s.step();
     return Ok{};
+  });
+}
+
+Status SqliteStore::set_password_hash(std::int64_t taxpayer_id, const std::string& hash,
+                                      const AuditEvent& audit) {
+  return guarded([&]() -> Status {
+    Transaction txn(*db_);
+    Statement(*db_, "UPDATE taxpayers SET password_hash = ? WHERE id = ?")
+        .bind(1, hash)
+        .bind(2, taxpayer_id)
+        .run();
+    append_audit(*db_, audit);
+    txn.commit();
+    return Ok{};
+  });
+}
+
+Result<std::optional<std::string>> SqliteStore::password_hash(std::int64_t taxpayer_id) {
+  return guarded([&]() -> Result<std::optional<std::string>> {
+    Statement s(*db_, "SELECT password_hash FROM taxpayers WHERE id = ?");
+    s.bind(1, taxpayer_id);
+    if (!s.step()) return std::optional<std::string>();
+    return s.optional_text(0);
+  });
+}
+
+Result<LoginFailures> SqliteStore::login_failures(std::int64_t taxpayer_id) {
+  return guarded([&]() -> Result<LoginFailures> {
+    Statement s(*db_, "SELECT failures, locked_until FROM login_failures WHERE taxpayer_id = ?");
+    s.bind(1, taxpayer_id);
+    if (!s.step()) return LoginFailures{};
+    return LoginFailures{static_cast<int>(s.integer(0)), s.optional_text(1)};
+  });
+}
+
+Result<LoginFailures> SqliteStore::record_login_failure(std::int64_t taxpayer_id, int lock_after,
+                                                        const std::string& lock_until,
+                                                        const AuditEvent& audit) {
+  return guarded([&]() -> Result<LoginFailures> {
+    Transaction txn(*db_);
+    Statement(*db_,
+              "INSERT INTO login_failures (taxpayer_id, failures, locked_until) VALUES (?, 1, NULL) "
+              "ON CONFLICT (taxpayer_id) DO UPDATE SET failures = failures + 1")
+        .bind(1, taxpayer_id)
+        .run();
+    LoginFailures state;
+    {
+      Statement s(*db_, "SELECT failures, locked_until FROM login_failures WHERE taxpayer_id = ?");
+      s.bind(1, taxpayer_id);
+      s.step();
+      state = LoginFailures{static_cast<int>(s.integer(0)), s.optional_text(1)};
+    }
+    if (state.failures >= lock_after) {
+      Statement(*db_, "UPDATE login_failures SET failures = 0, locked_until = ? WHERE taxpayer_id = ?")
+          .bind(1, lock_until)
+          .bind(2, taxpayer_id)
+          .run();
+      state = LoginFailures{0, lock_until};
+    }
+    append_audit(*db_, audit);
+    txn.commit();
+    return state;
+  });
+}
+
+Status SqliteStore::clear_login_failures(std::int64_t taxpayer_id) {
+  return guarded([&]() -> Status {
+    Statement(*db_, "DELETE FROM login_failures WHERE taxpayer_id = ?").bind(1, taxpayer_id).run();
+    return Ok{};
+  });
+}
+
+Status SqliteStore::create_session(const SessionRecord& r, const AuditEvent& audit) {
+  return guarded([&]() -> Status {
+    Transaction txn(*db_);
+    Statement(*db_,
+              "INSERT INTO sessions (id_hash, taxpayer_id, csrf_token, created_at, last_seen) "
+              "VALUES (?, ?, ?, ?, ?)")
+        .bind(1, r.id_hash)
+        .bind(2, r.taxpayer_id)
+        .bind(3, r.csrf_token)
+        .bind(4, r.created_at)
+        .bind(5, r.last_seen)
+        .run();
+    append_audit(*db_, audit);
+    txn.commit();
+    return Ok{};
+  });
+}
+
+Result<std::optional<SessionRecord>> SqliteStore::find_session(const std::string& id_hash) {
+  return guarded([&]() -> Result<std::optional<SessionRecord>> {
+    Statement s(*db_,
+                "SELECT id_hash, taxpayer_id, csrf_token, created_at, last_seen FROM sessions "
+                "WHERE id_hash = ?");
+    s.bind(1, id_hash);
+    if (!s.step()) return std::optional<SessionRecord>();
+    return std::optional<SessionRecord>(
+        SessionRecord{s.text(0), s.integer(1), s.text(2), s.text(3), s.text(4)});
+  });
+}
+
+Status SqliteStore::touch_session(const std::string& id_hash, const std::string& last_seen) {
+  return guarded([&]() -> Status {
+    Statement(*db_, "UPDATE sessions SET last_seen = ? WHERE id_hash = ?")
+        .bind(1, last_seen)
+        .bind(2, id_hash)
+        .run();
+    return Ok{};
+  });
+}
+
+Status SqliteStore::delete_session(const std::string& id_hash) {
+  return guarded([&]() -> Status {
+    Statement(*db_, "DELETE FROM sessions WHERE id_hash = ?").bind(1, id_hash).run();
+    return Ok{};
+  });
+}
+
+Result<bool> SqliteStore::spend_nonce(const std::string& nonce_hash, const std::string& now) {
+  return guarded([&]() -> Result<bool> {
+    Statement(*db_, "INSERT INTO spent_nonces (nonce_hash, spent_at) VALUES (?, ?) "
+                    "ON CONFLICT (nonce_hash) DO NOTHING")
+        .bind(1, nonce_hash)
+        .bind(2, now)
+        .run();
+    return sqlite3_changes(*db_) == 1;
+  });
+}
+
+Status SqliteStore::put_download(const PendingDownload& d) {
+  return guarded([&]() -> Status {
+    Statement(*db_,
+              "INSERT INTO pending_downloads (token_hash, taxpayer_id, environment, file_name, "
+              "ciphertext, expires_at) VALUES (?, ?, ?, ?, ?, ?)")
+        .bind(1, d.token_hash)
+        .bind(2, d.taxpayer_id)
+        .bind(3, environment_name(d.environment))
+        .bind(4, d.file_name)
+        .bind(5, d.ciphertext)
+        .bind(6, d.expires_at)
+        .run();
+    return Ok{};
+  });
+}
+
+Result<std::optional<PendingDownload>> SqliteStore::find_download(const std::string& token_hash) {
+  return guarded([&]() -> Result<std::optional<PendingDownload>> {
+    Statement s(*db_,
+                "SELECT token_hash, taxpayer_id, environment, file_name, ciphertext, expires_at "
+                "FROM pending_downloads WHERE token_hash = ?");
+    s.bind(1, token_hash);
+    if (!s.step()) return std::optional<PendingDownload>();
+    return std::optional<PendingDownload>(PendingDownload{
+        s.text(0), s.integer(1), environment_from(s.text(2)), s.text(3), s.blob(4), s.text(5)});
+  });
+}
+
+Status SqliteStore::delete_download(const std::string& token_hash) {
+  return guarded([&]() -> Status {
+    Statement(*db_, "DELETE FROM pending_downloads WHERE token_hash = ?").bind(1, token_hash).run();
+    return Ok{};
+  });
+}
+
+Status SqliteStore::purge(const std::string& now, const std::string& idle_before) {
+  return guarded([&]() -> Status {
+    Transaction txn(*db_);
+    Statement(*db_, "DELETE FROM pending_downloads WHERE expires_at <= ?").bind(1, now).run();
+    Statement(*db_, "DELETE FROM sessions WHERE last_seen < ?").bind(1, idle_before).run();
+    Statement(*db_, "DELETE FROM spent_nonces WHERE spent_at < ?").bind(1, idle_before).run();
+    txn.commit();
+    return Ok{};
+  });
+}
+
+Status SqliteStore::set_api_credential(const ApiCredential& c, const AuditEvent& audit) {
+  return guarded([&]() -> Status {
+    Transaction txn(*db_);
+    Statement(*db_,
+              "INSERT INTO api_credentials (taxpayer_id, environment, username, password_hash, "
+              "created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (taxpayer_id, environment) DO UPDATE "
+              "SET username = excluded.username, password_hash = excluded.password_hash, "
+              "created_at = excluded.created_at")
+        .bind(1, c.taxpayer_id)
+        .bind(2, environment_name(c.environment))
+        .bind(3, c.username)
+        .bind(4, c.password_hash)
+        .bind(5, format_utc(now_seconds()))
+        .run();
+    append_audit(*db_, audit);
+    txn.commit();
+    return Ok{};
+  });
+}
+
+Result<std::optional<ApiCredential>> SqliteStore::find_api_credential(const std::string& username) {
+  return guarded([&]() -> Result<std::optional<ApiCredential>> {
+    Statement s(*db_,
+                "SELECT taxpayer_id, environment, username, password_hash FROM api_credentials "
+                "WHERE username = ?");
+    s.bind(1, username);
+    if (!s.step()) return std::optional<ApiCredential>();
+    return std::optional<ApiCredential>(
+        ApiCredential{s.integer(0), environment_from(s.text(1)), s.text(2), s.text(3)});
   });
 }
 

@@ -23,6 +23,7 @@ class SqliteStore final : public Store {
 
   Result<TaxpayerRecord> add_taxpayer(const NewTaxpayer& taxpayer, const AuditEvent& audit) override;
   Result<std::optional<TaxpayerRecord>> find_taxpayer(const std::string& identification) override;
+  Result<std::optional<TaxpayerRecord>> find_taxpayer_by_id(std::int64_t id) override;
   Status add_authorities(const std::vector<NewAuthority>& authorities,
                          const AuditEvent& audit) override;
   Result<std::vector<AuthorityRecord>> authorities() override;
@@ -43,6 +44,25 @@ class SqliteStore final : public Store {
                                                            const std::string& valid_after) override;
   Status add_responder(const ResponderRecord& responder, const AuditEvent& audit) override;
   Status ping() override;
+  Status set_password_hash(std::int64_t taxpayer_id, const std::string& hash,
+                           const AuditEvent& audit) override;
+  Result<std::optional<std::string>> password_hash(std::int64_t taxpayer_id) override;
+  Result<LoginFailures> login_failures(std::int64_t taxpayer_id) override;
+  Result<LoginFailures> record_login_failure(std::int64_t taxpayer_id, int lock_after,
+                                             const std::string& lock_until,
+                                             const AuditEvent& audit) override;
+  Status clear_login_failures(std::int64_t taxpayer_id) override;
+  Status create_session(const SessionRecord& session, const AuditEvent& audit) override;
+  Result<std::optional<SessionRecord>> find_session(const std::string& id_hash) override;
+  Status touch_session(const std::string& id_hash, const std::string& last_seen) override;
+  Status delete_session(const std::string& id_hash) override;
+  Result<bool> spend_nonce(const std::string& nonce_hash, const std::string& now) override;
+  Status put_download(const PendingDownload& download) override;
+  Result<std::optional<PendingDownload>> find_download(const std::string& token_hash) override;
+  Status delete_download(const std::string& token_hash) override;
+  Status purge(const std::string& now, const std::string& idle_before) override;
+  Status set_api_credential(const ApiCredential& credential, const AuditEvent& audit) override;
+  Result<std::optional<ApiCredential>> find_api_credential(const std::string& username) override;
   Result<AuditLog> audit_log() override;
 
   int schema_version();

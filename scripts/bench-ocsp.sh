@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# OCSP GET throughput and p99 latency over loopback with keep-alive, against
+# the same server answering a fixed body of the same size from memory
+# (`serve --baseline-bytes N`, GET /_baseline), in the same run. Issue 3,
+# "Benchmark": goal OCSP rps / baseline rps >= 0.5.
+#
+#   bash scripts/bench-ocsp.sh BUILD_DIR
+#
+# A throwaway data directory (CAs, one taxpayer, one pruebas key), one DER
+# OCSP request without nonce for that certificate, then wrk against
+# GET /stag/ocsp/pf/<base64> and GET /_baseline with the same threads,
+# connections and duration: a warm-up of each, then two interleaved rounds
+# (OCSP, baseline, baseline, OCSP, so a drift in machine load touches both
+# sides alike). Only 127.0.0.1; about a minute in all.
+#
+# Knobs (environment): WRK_THREADS (2), WRK_CONNECTIONS (32), WRK_DURATION
+# (10s), WRK_WARMUP (3s), KEEP_BENCH_DIR=1 keeps the data directory and logs.
+set -euo pipefail
+
+if [[ $# -ne 1 || ! -x $1/llavero ]]; then
+  echo "uso: bash $0 BUILD_DIR   (BUILD_DIR/llavero debe existir)" >&2
+  exit 2
+fi
+LLAVERO=$(cd "$1" && pwd)/llavero
+THREADS=${WRK_THREADS:-2}
+CONNECTIONS=${WRK_CONNECTIONS:-32}
+DURATION=${WRK_DURATION:-10s}
+WARMUP=${WRK_WARMUP:-3s}
+GOAL=0.5
+
+for tool in wrk openssl curl python3; do
+  command -v "$tool" >/dev/null || {
+    echo "falta la herramienta $tool (make deps la instala)" >&2
+    exit 2
+  }
+done
+
+unset LLAVERO_DATA LLAVERO_CA_PASSPHRASE
+export LC_ALL=C.UTF-8 TZ=UTC
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/llavero-bench-ocsp.XXXXXX")
+D=$TMP/data
+SERVER_PID=""
+
+# Stops the server we started (SIGTERM, as an operator would), at most 20 s.
+stop_server() {
+  local pid=$SERVER_PID rc=0
+  [[ -n $pid ]] || return 0
+  SERVER_PID=""
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 200); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "el servidor no se detuvo con SIGTERM en 20 s; SIGKILL" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || rc=$?
+  return "$rc"
+}
+
+cleanup() {
+  stop_server || true
+  if [[ ${KEEP_BENCH_DIR:-0} == 1 ]]; then
+    echo "(datos y registros en $TMP)"
+  else
+    rm -rf "$TMP"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+die() {
+  echo "bench-ocsp: $*" >&2
+  exit 1
+}
+
+free_port() {
+  python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+# start_server LOG [ARGS...] : llavero serve on $PORT, waits for /healthz.
+start_server() {
+  local log=$1
+  shift
+  "$LLAVERO" --data "$D" serve --listen "127.0.0.1:$PORT" "$@" >"$log" 2>&1 </dev/null &
+  SERVER_PID=$!
+  for _ in $(seq 1 300); do
+    if curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/healthz"; then
+      return 0
+    fi
+    kill -0 "$SERVER_PID" 2>/dev/null || {
+      SERVER_PID=""
+      tail -n 20 "$log" >&2
+      die "el servidor terminó al arrancar"
+    }
+    sleep 0.1
+  done
+  tail -n 20 "$log" >&2
+  die "el servidor no respondió /healthz en 30 s"
+}
+
+# --- a data directory with one pruebas key -------------------------------------
+
+PORT=$(free_port)
+echo "Preparando datos en $D (puerto $PORT)..."
+"$LLAVERO" --data "$D" init --url-base "http://127.0.0.1:$PORT" >"$TMP/init.log" 2>&1 ||
+  { cat "$TMP/init.log" >&2; die "llavero init falló"; }
+grep -q "^url_base = http://127.0.0.1:$PORT\$" "$D/llavero.conf" ||
+  die "url_base no quedó en $D/llavero.conf"
+"$LLAVERO" --data "$D" contribuyente crear --id 1-0647-0958 --nombre CONTRIBUYENTE \
+  --apellidos "PEÑA DE PRUEBA" >/dev/null
+P12=$(echo 1234 | "$LLAVERO" --data "$D" llave generar --id 1-0647-0958 --ambiente pruebas \
+  --pin-stdin --salida "$D/out" 2>/dev/null | tail -n 1)
+[[ -f $P12 ]] || die "llave generar no dejó el .p12"
+openssl pkcs12 -in "$P12" -passin pass:1234 -nokeys -clcerts 2>/dev/null |
+  openssl x509 -out "$TMP/c.pem" 2>/dev/null
+[[ -s $TMP/c.pem ]] || die "no se pudo extraer el certificado de $P12"
+ISSUER=$D/ca/pruebas/pf.pem
+openssl ocsp -issuer "$ISSUER" -cert "$TMP/c.pem" -no_nonce -reqout "$TMP/req.der" >/dev/null 2>&1
+[[ -s $TMP/req.der ]] || die "openssl ocsp no escribió la solicitud"
+# Base64 of the DER request, percent-encoded for the path (RFC 6960 A.1).
+ENCODED=$(python3 -c 'import base64, sys, urllib.parse
+print(urllib.parse.quote(base64.b64encode(open(sys.argv[1], "rb").read()).decode(), safe=""))' \
+  "$TMP/req.der")
+OCSP_PATH=/stag/ocsp/pf/$ENCODED
+OCSP_URL=http://127.0.0.1:$PORT$OCSP_PATH
+BASELINE_URL=http://127.0.0.1:$PORT/_baseline
+
+# --- the size of one OCSP answer -------------------------------------------------
+
+start_server "$TMP/serve-size.log"
+curl -sf --max-time 30 -o "$TMP/resp.der" "$OCSP_URL" || die "GET $OCSP_PATH falló"
+SIZE=$(stat -c %s "$TMP/resp.der")
+STATUS=$(openssl ocsp -respin "$TMP/resp.der" -issuer "$ISSUER" -cert "$TMP/c.pem" -noverify \
+  2>/dev/null | grep -F "$TMP/c.pem:" | sed 's/^.*: *//') || true
+[[ $STATUS == good ]] || die "la respuesta OCSP no dice good (dice: '${STATUS:-nada}')"
+stop_server || die "el servidor no salió con estado 0 tras SIGTERM"
+echo "Respuesta OCSP: $SIZE bytes, good. Solicitud: GET $(printf '%.60s' "$OCSP_PATH")..."
+
+# --- the measurement -----------------------------------------------------------------
+
+start_server "$TMP/serve.log" --baseline-bytes "$SIZE"
+BASE_SIZE=$(curl -sf --max-time 10 "$BASELINE_URL" | wc -c)
+[[ $BASE_SIZE == "$SIZE" ]] || die "/_baseline devolvió $BASE_SIZE bytes, no $SIZE"
+
+# to_ms "1.23ms" -> 1.230 (wrk prints us, ms, s or m)
+to_ms() {
+  python3 -c 'import re, sys
+m = re.fullmatch(r"([0-9.]+)(us|ms|s|m)", sys.argv[1])
+f = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
+print(f"{float(m.group(1)) * f[m.group(2)]:.3f}" if m else "nan")' "$1"
+}
+
+# run_wrk NAME URL DURATION : sets RPS and P99_MS, keeps wrk's output.
+run_wrk() {
+  local name=$1 url=$2 duration=$3 out="$TMP/wrk-$1.txt" p99
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$duration" --timeout 5s --latency "$url" >"$out" 2>&1 ||
+    { cat "$out" >&2; die "wrk falló ($name)"; }
+  RPS=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
+  p99=$(awk '$1 == "99%" { print $2 }' "$out")
+  [[ -n $RPS && -n $p99 ]] || { cat "$out" >&2; die "no se pudo leer la salida de wrk ($name)"; }
+  P99_MS=$(to_ms "$p99")
+  if grep -qE "Non-2xx|Socket errors" "$out"; then
+    echo "  aviso ($name): $(grep -E "Non-2xx|Socket errors" "$out" | tr -s ' ' | paste -sd';')"
+  fi
+}
+
+echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency (keep-alive), 127.0.0.1:$PORT"
+echo "Calentamiento ($WARMUP cada uno)..."
+run_wrk warmup-ocsp "$OCSP_URL" "$WARMUP"
+run_wrk warmup-baseline "$BASELINE_URL" "$WARMUP"
+
+declare -a NAMES=() KINDS=() RPSS=() P99S=()
+round=0
+for kind in ocsp baseline baseline ocsp; do
+  round=$((round + 1))
+  url=$OCSP_URL
+  [[ $kind == baseline ]] && url=$BASELINE_URL
+  run_wrk "$round-$kind" "$url" "$DURATION"
+  NAMES+=("$round-$kind")
+  KINDS+=("$kind")
+  RPSS+=("$RPS")
+  P99S+=("$P99_MS")
+  printf '  %-12s %12s req/s   p99 %8s ms\n' "$round-$kind" "$RPS" "$P99_MS"
+done
+
+# The answer is still a good OCSP response after the load.
+curl -sf --max-time 10 -o "$TMP/resp-after.der" "$OCSP_URL" || die "GET OCSP tras la carga falló"
+openssl ocsp -respin "$TMP/resp-after.der" -issuer "$ISSUER" -cert "$TMP/c.pem" -noverify \
+  2>/dev/null | grep -qF "$TMP/c.pem: good" || die "tras la carga la respuesta OCSP ya no dice good"
+
+SERVER_RC=0
+stop_server || SERVER_RC=$?
+echo "Servidor detenido con SIGTERM (estado $SERVER_RC)."
+
+python3 - "$GOAL" "$SIZE" "${KINDS[*]}" "${RPSS[*]}" "${P99S[*]}" <<'PY'
+import sys
+goal, size = float(sys.argv[1]), int(sys.argv[2])
+kinds, rps, p99 = sys.argv[3].split(), [float(x) for x in sys.argv[4].split()], [float(x) for x in sys.argv[5].split()]
+def pick(kind, values):
+    return [v for k, v in zip(kinds, values) if k == kind]
+o_rps, b_rps = pick("ocsp", rps), pick("baseline", rps)
+o_p99, b_p99 = pick("ocsp", p99), pick("baseline", p99)
+mean = lambda v: sum(v) / len(v)
+print()
+print(f"{'':<22}{'req/s (media)':>15}{'p99 ms (media)':>16}{'p99 ms (peor)':>15}")
+print(f"{'OCSP GET (' + str(size) + ' B)':<22}{mean(o_rps):>15.0f}{mean(o_p99):>16.2f}{max(o_p99):>15.2f}")
+print(f"{'baseline (' + str(size) + ' B)':<22}{mean(b_rps):>15.0f}{mean(b_p99):>16.2f}{max(b_p99):>15.2f}")
+ratio = mean(o_rps) / mean(b_rps)
+rounds = ", ".join(f"{o / b:.2f}" for o, b in zip(o_rps, b_rps))
+print(f"\nratio OCSP rps / baseline rps = {ratio:.2f} (pares: {rounds}) "
+      f"(goal >= {goal}): {'PASS' if ratio >= goal else 'BELOW GOAL'}")
+PY
+[[ $SERVER_RC == 0 ]] || die "el servidor no salió con estado 0 tras SIGTERM"
