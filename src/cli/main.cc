@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "cli/commands.h"
 #include "cli/prompt.h"
 #include "keys/authorities.h"
 #include "keys/data_dir.h"
@@ -340,6 +341,9 @@ int run(int argc, char** argv) {
   crl->add_option("--ca", ca_text, "pf (persona física) o pj (persona jurídica)");
   crl->add_option("--salida", output, "Archivo DER donde escribir la CRL");
 
+  // firmar, verificar
+  std::vector<cli::Command> extra = cli::add_xades_commands(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -448,6 +452,9 @@ int run(int argc, char** argv) {
     std::cout << "Estimado usuario su llave criptográfica ha sido revocada\n" << describe(revoked) << "\n";
     return 0;
   }
+
+  for (auto& command : extra)
+    if (command.subcommand->parsed()) return command.run(data);
 
   if (serve->parsed()) return serve_forever(data, listen, tls_cert, tls_key, baseline_bytes);
 
