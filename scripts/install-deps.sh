@@ -11,6 +11,8 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   # crypto, PKI, storage, passwords
   libssl-dev openssl libsqlite3-dev sqlite3 libsodium-dev
+  # XML signatures (XAdES) and schema validation of invoices
+  libxml2-dev libxmlsec1-dev libxmlsec1-openssl xmlsec1 libxml2-utils
   # logging, formatting, command line, templates
   libfmt-dev libspdlog-dev libcli11-dev libkainjow-mustache-dev
   # tests and benchmarks
@@ -18,6 +20,10 @@ packages=(
   # what the tests drive and check with: keytool, curl, python3 (JSON, raw
   # sockets), wrk (load for `make bench`)
   openjdk-17-jre-headless curl python3 wrk
+  # the browser tests (e2e/): Debian's Chromium, driven by npm playwright-core
+  # (which never downloads a browser of its own), and fonts for readable
+  # screenshots
+  chromium fonts-dejavu-core fonts-liberation
 )
 
 missing=()
@@ -29,13 +35,24 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: todo instalado"
-  exit 0
+else
+  sudo_cmd=()
+  if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+
+  echo "install-deps: instalando ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-sudo_cmd=()
-if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
-
-echo "install-deps: instalando ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-"${sudo_cmd[@]}" apt-get update -qq
-"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The browser tests' one npm dependency (playwright-core, pinned by
+# e2e/package-lock.json), installed only when it is missing.
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+if [ -f "$root/e2e/package.json" ] && [ ! -d "$root/e2e/node_modules/playwright-core" ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "install-deps: falta npm (y node): las pruebas de navegador (e2e/) lo necesitan para instalar playwright-core" >&2
+    exit 1
+  fi
+  echo "install-deps: npm ci en e2e/ (playwright-core)"
+  npm ci --prefix "$root/e2e" --no-audit --no-fund
+fi
