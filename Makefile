@@ -33,6 +33,8 @@ asan: deps
 
 bench: build
 	$(BUILD)/bench/llavero_bench --benchmark_counters_tabular=true
+	$(BUILD)/bench/llavero_crl_bench --benchmark_counters_tabular=true
+	bash scripts/bench-ocsp.sh $(BUILD)
 
 format:
 	find src tests bench -name '*.h' -o -name '*.cc' | xargs clang-format -i

@@ -25,6 +25,14 @@ Result<Bytes> build_current_crl(Store& store, std::int64_t authority_id, const A
   return build_crl(request);
 }
 
+namespace {
+int certid_digest(OCSP_CERTID* id) {
+  ASN1_OBJECT* digest = nullptr;
+  OCSP_id_get0_info(nullptr, &digest, nullptr, nullptr, id);
+  return OBJ_obj2nid(digest);
+}
+}  // namespace
+
 RevocationPublisher::RevocationPublisher(Store& store, CaKeyring& keyring,
                                          PublicationOptions options)
     : store_(store), keyring_(keyring), options_(options) {}
@@ -206,7 +214,7 @@ std::optional<Bytes> RevocationPublisher::ocsp_from_cache(std::span<const std::u
   const UnixSeconds now = now_seconds();
   std::lock_guard lock(mu_);
   auto it = answers_.find({issuers_[static_cast<std::size_t>(index)]->authority_id,
-                           request->serial_hex(0)});
+                           request->serial_hex(0), certid_digest(request->id(0))});
   if (it == answers_.end() || it->second.fresh_until <= now) return std::nullopt;
   return *it->second.der;
 }
@@ -256,7 +264,7 @@ Bytes RevocationPublisher::ocsp(std::span<const std::uint8_t> der) {
     // Only if no revocation landed since we read the status.
     if (epoch_ == *epoch && issuer.responder == responder) {
       if (answers_.size() >= options_.max_cached_answers) answers_.clear();
-      answers_[{issuer.authority_id, request->serial_hex(0)}] =
+      answers_[{issuer.authority_id, request->serial_hex(0), certid_digest(request->id(0))}] =
           CachedAnswer{std::make_shared<const Bytes>(*signed_der), now + options_.ocsp_validity / 2};
     }
   }

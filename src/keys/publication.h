@@ -95,7 +95,10 @@ class RevocationPublisher {
 
   std::mutex mu_;  // guards the fields below and the per-issuer CRL fields
   std::int64_t epoch_ = -1;
-  std::map<std::pair<std::int64_t, std::string>, CachedAnswer> answers_;
+  // Keyed by CA, serial and the digest of the client's CertID: an answer
+  // repeats the CertID it was asked with, so a SHA-1 CertID cannot be
+  // answered with one signed for a SHA-256 request.
+  std::map<std::tuple<std::int64_t, std::string, int>, CachedAnswer> answers_;
   std::mutex crl_build_mu_;  // one CRL build at a time
 };
 

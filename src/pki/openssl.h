@@ -6,6 +6,7 @@
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/evp.h>
+#include <openssl/ocsp.h>
 #include <openssl/pkcs12.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -37,12 +38,22 @@ using X509Name = Owned<X509_NAME, X509_NAME_free>;
 using X509Ext = Owned<X509_EXTENSION, X509_EXTENSION_free>;
 using Asn1Integer = Owned<ASN1_INTEGER, ASN1_INTEGER_free>;
 using Pkcs12 = Owned<PKCS12, PKCS12_free>;
+using X509Store = Owned<X509_STORE, X509_STORE_free>;
+using X509StoreCtx = Owned<X509_STORE_CTX, X509_STORE_CTX_free>;
+using X509Crl = Owned<X509_CRL, X509_CRL_free>;
+using OcspResponse = Owned<OCSP_RESPONSE, OCSP_RESPONSE_free>;
+using OcspBasicResponse = Owned<OCSP_BASICRESP, OCSP_BASICRESP_free>;
+using OcspCertId = Owned<OCSP_CERTID, OCSP_CERTID_free>;
+using CrlDistPoints = Owned<CRL_DIST_POINTS, CRL_DIST_POINTS_free>;
+using Asn1Enumerated = Owned<ASN1_ENUMERATED, ASN1_ENUMERATED_free>;
 
 inline void free_openssl_string(char* s) { OPENSSL_free(s); }
 using OpensslString = Owned<char, free_openssl_string>;
 
 inline void free_x509_stack(STACK_OF(X509) * s) { sk_X509_pop_free(s, X509_free); }
 using X509Stack = Owned<STACK_OF(X509), free_x509_stack>;
+// The OCSP URLs of a certificate, as X509_get1_ocsp returns them.
+using UrlStack = Owned<STACK_OF(OPENSSL_STRING), X509_email_free>;
 
 // The oldest error on OpenSSL's queue as text (and the queue cleared).
 std::string last_error();

@@ -159,6 +159,47 @@ CREATE TABLE api_credentials (
   PRIMARY KEY (taxpayer_id, environment)
 );
 )sql"},
+    {4, "tokens y recepción", R"sql(
+-- Refresh tokens of the token endpoint, by SHA-256; a logout revokes the
+-- whole session they belong to.
+CREATE TABLE refresh_tokens (
+  token_hash TEXT PRIMARY KEY,
+  session_id TEXT NOT NULL,
+  username TEXT NOT NULL,
+  realm TEXT NOT NULL,
+  client_id TEXT NOT NULL,
+  expires_at TEXT NOT NULL,
+  revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX refresh_tokens_by_session ON refresh_tokens (session_id);
+
+-- Keys the service signs with besides the CAs: the JWT key of each realm and
+-- the certificate that signs MensajeHacienda. Encrypted like the CA keys.
+CREATE TABLE service_keys (
+  name TEXT PRIMARY KEY,
+  key_pem TEXT NOT NULL,
+  certificate_der BLOB,
+  created_at TEXT NOT NULL
+);
+
+-- Comprobantes received by the reception API and their answer.
+CREATE TABLE comprobantes (
+  clave TEXT PRIMARY KEY,
+  environment TEXT NOT NULL CHECK (environment IN ('produccion','pruebas')),
+  username TEXT NOT NULL,
+  fecha TEXT NOT NULL,
+  emisor_tipo TEXT NOT NULL,
+  emisor_numero TEXT NOT NULL,
+  receptor_tipo TEXT,
+  receptor_numero TEXT,
+  xml BLOB NOT NULL,
+  estado TEXT NOT NULL CHECK (estado IN ('recibido','procesando','aceptado','rechazado')),
+  respuesta_xml BLOB,
+  received_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX comprobantes_pendientes ON comprobantes (estado) WHERE estado IN ('recibido','procesando');
+)sql"},
 };
 
 }  // namespace

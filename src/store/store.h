@@ -140,6 +140,37 @@ struct ApiCredential {
   std::string password_hash;
 };
 
+struct RefreshTokenRecord {
+  std::string token_hash;
+  std::string session_id;
+  std::string username;
+  std::string realm;
+  std::string client_id;
+  std::string expires_at;
+  bool revoked = false;
+};
+
+struct ServiceKey {
+  std::string name;
+  std::string key_pem;  // encrypted PKCS#8
+  Bytes certificate_der;  // may be empty
+};
+
+enum class ComprobanteState { kRecibido, kProcesando, kAceptado, kRechazado };
+
+struct ComprobanteRecord {
+  std::string clave;
+  Environment environment;
+  std::string username;
+  std::string fecha;
+  std::string emisor_tipo, emisor_numero;
+  std::optional<std::string> receptor_tipo, receptor_numero;
+  Bytes xml;
+  ComprobanteState state = ComprobanteState::kRecibido;
+  Bytes respuesta_xml;
+  std::string received_at, updated_at;
+};
+
 struct Activation {
   std::int64_t certificate_id = 0;
   bool facturador_gratuito = false;
@@ -231,6 +262,27 @@ class Store {
   // API credentials: setting one replaces the previous of that environment.
   virtual Status set_api_credential(const ApiCredential& credential, const AuditEvent& audit) = 0;
   virtual Result<std::optional<ApiCredential>> find_api_credential(const std::string& username) = 0;
+
+  // Refresh tokens of the token endpoint.
+  virtual Status put_refresh_token(const RefreshTokenRecord& token) = 0;
+  virtual Result<std::optional<RefreshTokenRecord>> find_refresh_token(const std::string& token_hash) = 0;
+  virtual Status revoke_token_session(const std::string& session_id) = 0;
+
+  // Service keys: put_service_key keeps the first one stored under a name
+  // (two servers starting at once agree on one); service_key reads it.
+  virtual Status put_service_key(const ServiceKey& key, const AuditEvent& audit) = 0;
+  virtual Result<std::optional<ServiceKey>> service_key(const std::string& name) = 0;
+
+  // Comprobantes. add_comprobante fails with "clave_duplicada" for a clave
+  // already received. claim_comprobante moves one 'recibido' to 'procesando'
+  // and returns it; finish_comprobante records the answer.
+  virtual Status add_comprobante(const ComprobanteRecord& comprobante) = 0;
+  virtual Result<std::optional<ComprobanteRecord>> find_comprobante(const std::string& clave) = 0;
+  virtual Result<std::optional<ComprobanteRecord>> claim_comprobante() = 0;
+  virtual Status finish_comprobante(const std::string& clave, ComprobanteState state,
+                                    const Bytes& respuesta_xml) = 0;
+  // After a restart: whatever was being processed is processed again.
+  virtual Status requeue_comprobantes() = 0;
 
   // A trivial query: is the store there and answering?
   virtual Status ping() = 0;

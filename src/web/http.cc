@@ -25,6 +25,11 @@ Router::Match Router::find(http::verb method, std::string_view path) const {
   return match;
 }
 
+std::size_t Router::body_limit(http::verb method, std::string_view target) const {
+  const Match match = find(method, target_path(target));
+  return match.route ? match.route->max_body : 0;
+}
+
 Response make_response(const Request& request, http::status status, std::string body,
                        std::string_view content_type) {
   Response response(status, request.version());
@@ -39,6 +44,28 @@ Response make_response(const Request& request, http::status status, std::string 
 
 Response error_response(const Request& request, http::status status, std::string_view message) {
   return make_response(request, status, std::string(message) + "\n", "text/plain; charset=utf-8");
+}
+
+std::optional<Form> parse_form(std::string_view body) {
+  constexpr std::size_t kMaxFormFields = 16;
+  Form form;
+  while (!body.empty()) {
+    const std::size_t amp = body.find('&');
+    std::string_view pair = body.substr(0, amp);
+    body = amp == std::string_view::npos ? std::string_view() : body.substr(amp + 1);
+    if (pair.empty()) continue;
+    const std::size_t eq = pair.find('=');
+    std::string key(pair.substr(0, eq));
+    std::string value(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+    for (std::string* s : {&key, &value})
+      for (char& c : *s)
+        if (c == '+') c = ' ';
+    auto k = percent_decode(key);
+    auto v = percent_decode(value);
+    if (!k || !v || form.size() >= kMaxFormFields) return std::nullopt;
+    form[*k] = std::move(*v);
+  }
+  return form;
 }
 
 std::string_view target_path(std::string_view target) {

@@ -5,6 +5,7 @@
 #include <boost/beast/http.hpp>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +38,7 @@ struct RouteContext {
 struct Route {
   std::function<std::optional<Response>(const Request&, const RouteContext&)> fast;
   std::function<Response(const Request&, const RouteContext&)> slow;
+  std::size_t max_body = 0;  // 0: the server's default limit
 };
 
 class Router {
@@ -51,6 +53,8 @@ class Router {
     bool path_known = false;  // true with no route: wrong method (405)
   };
   Match find(http::verb method, std::string_view path) const;
+  // The body limit of the route a request goes to (0: the default).
+  std::size_t body_limit(http::verb method, std::string_view target) const;
 
  private:
   struct Entry {
@@ -68,6 +72,11 @@ Response make_response(const Request& request, http::status status, std::string 
                        std::string_view content_type);
 // A short Spanish plain-text error.
 Response error_response(const Request& request, http::status status, std::string_view message);
+
+// The fields of an application/x-www-form-urlencoded body (at most 16);
+// nullopt when malformed.
+using Form = std::map<std::string, std::string, std::less<>>;
+std::optional<Form> parse_form(std::string_view body);
 
 // The path of a request target, without query string.
 std::string_view target_path(std::string_view target);

@@ -20,33 +20,8 @@ namespace mus = kainjow::mustache;
 
 constexpr std::string_view kSessionCookie = "llavero_sesion";
 constexpr std::string_view kLoginCookie = "llavero_ingreso";  // CSRF token before login
-constexpr std::size_t kMaxFormFields = 16;
 
 // ---------------------------------------------------------------- helpers
-
-using Form = std::map<std::string, std::string, std::less<>>;
-
-// application/x-www-form-urlencoded; nullopt when malformed.
-std::optional<Form> parse_form(std::string_view body) {
-  Form form;
-  while (!body.empty()) {
-    const std::size_t amp = body.find('&');
-    std::string_view pair = body.substr(0, amp);
-    body = amp == std::string_view::npos ? std::string_view() : body.substr(amp + 1);
-    if (pair.empty()) continue;
-    const std::size_t eq = pair.find('=');
-    std::string key(pair.substr(0, eq));
-    std::string value(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
-    for (std::string* s : {&key, &value})
-      for (char& c : *s)
-        if (c == '+') c = ' ';
-    auto k = percent_decode(key);
-    auto v = percent_decode(value);
-    if (!k || !v || form.size() >= kMaxFormFields) return std::nullopt;
-    form[*k] = std::move(*v);
-  }
-  return form;
-}
 
 std::string field(const Form& form, std::string_view name) {
   auto it = form.find(name);

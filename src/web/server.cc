@@ -126,6 +126,20 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     parser_->body_limit(server_.options.body_limit);
     waiting_ = true;
     beast::get_lowest_layer(stream_).expires_after(timeout);
+    // The header first: the route it names may allow a larger body.
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                              self->on_header(ec);
+                            });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec) return on_read(ec);
+    waiting_ = false;
+    const auto& header = parser_->get();
+    if (std::size_t limit = server_.router.body_limit(header.method(), header.target()))
+      parser_->body_limit(limit);
+    beast::get_lowest_layer(stream_).expires_after(server_.options.request_timeout);
     http::async_read(stream_, buffer_, *parser_,
                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                        self->on_read(ec);

@@ -798,6 +798,191 @@ Result<std::optional<ApiCredential>> SqliteStore::find_api_credential(const std:
   });
 }
 
+Status SqliteStore::put_refresh_token(const RefreshTokenRecord& t) {
+  return guarded([&]() -> Status {
+    Statement(*db_,
+              "INSERT INTO refresh_tokens (token_hash, session_id, username, realm, client_id, "
+              "expires_at, revoked) VALUES (?, ?, ?, ?, ?, ?, 0)")
+        .bind(1, t.token_hash)
+        .bind(2, t.session_id)
+        .bind(3, t.username)
+        .bind(4, t.realm)
+        .bind(5, t.client_id)
+        .bind(6, t.expires_at)
+        .run();
+    return Ok{};
+  });
+}
+
+Result<std::optional<RefreshTokenRecord>> SqliteStore::find_refresh_token(const std::string& hash) {
+  return guarded([&]() -> Result<std::optional<RefreshTokenRecord>> {
+    Statement s(*db_,
+                "SELECT token_hash, session_id, username, realm, client_id, expires_at, revoked "
+                "FROM refresh_tokens WHERE token_hash = ?");
+    s.bind(1, hash);
+    if (!s.step()) return std::optional<RefreshTokenRecord>();
+    return std::optional<RefreshTokenRecord>(RefreshTokenRecord{
+        s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.integer(6) != 0});
+  });
+}
+
+Status SqliteStore::revoke_token_session(const std::string& session_id) {
+  return guarded([&]() -> Status {
+    Statement(*db_, "UPDATE refresh_tokens SET revoked = 1 WHERE session_id = ?")
+        .bind(1, session_id)
+        .run();
+    return Ok{};
+  });
+}
+
+Status SqliteStore::put_service_key(const ServiceKey& k, const AuditEvent& audit) {
+  return guarded([&]() -> Status {
+    Transaction txn(*db_);
+    Statement(*db_,
+              "INSERT INTO service_keys (name, key_pem, certificate_der, created_at) "
+              "VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING")
+        .bind(1, k.name)
+        .bind(2, k.key_pem)
+        .bind(3, k.certificate_der)
+        .bind(4, format_utc(now_seconds()))
+        .run();
+    if (sqlite3_changes(*db_) == 1) append_audit(*db_, audit);
+    txn.commit();
+    return Ok{};
+  });
+}
+
+Result<std::optional<ServiceKey>> SqliteStore::service_key(const std::string& name) {
+  return guarded([&]() -> Result<std::optional<ServiceKey>> {
+    Statement s(*db_, "SELECT name, key_pem, certificate_der FROM service_keys WHERE name = ?");
+    s.bind(1, name);
+    if (!s.step()) return std::optional<ServiceKey>();
+    return std::optional<ServiceKey>(ServiceKey{s.text(0), s.text(1), s.blob(2)});
+  });
+}
+
+namespace {
+
+constexpr std::string_view kComprobanteColumns =
+    "clave, environment, username, fecha, emisor_tipo, emisor_numero, receptor_tipo, "
+    "receptor_numero, xml, estado, respuesta_xml, received_at, updated_at";
+
+std::string_view state_name(ComprobanteState state) {
+  switch (state) {
+    case ComprobanteState::kRecibido: return "recibido";
+    case ComprobanteState::kProcesando: return "procesando";
+    case ComprobanteState::kAceptado: return "aceptado";
+    case ComprobanteState::kRechazado: return "rechazado";
+  }
+  return "recibido";
+}
+
+ComprobanteRecord comprobante_from(const Statement& s) {
+  ComprobanteRecord c;
+  c.clave = s.text(0);
+  c.environment = environment_from(s.text(1));
+  c.username = s.text(2);
+  c.fecha = s.text(3);
+  c.emisor_tipo = s.text(4);
+  c.emisor_numero = s.text(5);
+  c.receptor_tipo = s.optional_text(6);
+  c.receptor_numero = s.optional_text(7);
+  c.xml = s.blob(8);
+  const std::string state = s.text(9);
+  c.state = state == "procesando" ? ComprobanteState::kProcesando
+            : state == "aceptado" ? ComprobanteState::kAceptado
+            : state == "rechazado" ? ComprobanteState::kRechazado
+                                   : ComprobanteState::kRecibido;
+  c.respuesta_xml = s.blob(10);
+  c.received_at = s.text(11);
+  c.updated_at = s.text(12);
+  return c;
+}
+
+}  // namespace
+
+Status SqliteStore::add_comprobante(const ComprobanteRecord& c) {
+  return guarded([&]() -> Status {
+    Transaction txn(*db_);
+    {
+      Statement s(*db_, "SELECT 1 FROM comprobantes WHERE clave = ?");
+      s.bind(1, c.clave);
+      if (s.step())
+        return make_error("clave_duplicada",
+                          fmt::format("El comprobante con clave {} ya fue recibido.", c.clave));
+    }
+    const std::string now = format_utc(now_seconds());
+    Statement(*db_, fmt::format("INSERT INTO comprobantes ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                                "'recibido', NULL, ?, ?)",
+                                kComprobanteColumns))
+        .bind(1, c.clave)
+        .bind(2, environment_name(c.environment))
+        .bind(3, c.username)
+        .bind(4, c.fecha)
+        .bind(5, c.emisor_tipo)
+        .bind(6, c.emisor_numero)
+        .bind_optional(7, c.receptor_tipo)
+        .bind_optional(8, c.receptor_numero)
+        .bind(9, c.xml)
+        .bind(10, now)
+        .bind(11, now)
+        .run();
+    txn.commit();
+    return Ok{};
+  });
+}
+
+Result<std::optional<ComprobanteRecord>> SqliteStore::find_comprobante(const std::string& clave) {
+  return guarded([&]() -> Result<std::optional<ComprobanteRecord>> {
+    Statement s(*db_, fmt::format("SELECT {} FROM comprobantes WHERE clave = ?", kComprobanteColumns));
+    s.bind(1, clave);
+    if (!s.step()) return std::optional<ComprobanteRecord>();
+    return std::optional<ComprobanteRecord>(comprobante_from(s));
+  });
+}
+
+Result<std::optional<ComprobanteRecord>> SqliteStore::claim_comprobante() {
+  return guarded([&]() -> Result<std::optional<ComprobanteRecord>> {
+    Transaction txn(*db_);
+    std::optional<ComprobanteRecord> found;
+    {
+      Statement s(*db_, fmt::format("SELECT {} FROM comprobantes WHERE estado = 'recibido' "
+                                    "ORDER BY received_at LIMIT 1",
+                                    kComprobanteColumns));
+      if (s.step()) found = comprobante_from(s);
+    }
+    if (!found) return found;
+    Statement(*db_, "UPDATE comprobantes SET estado = 'procesando', updated_at = ? WHERE clave = ?")
+        .bind(1, format_utc(now_seconds()))
+        .bind(2, found->clave)
+        .run();
+    txn.commit();
+    found->state = ComprobanteState::kProcesando;
+    return found;
+  });
+}
+
+Status SqliteStore::finish_comprobante(const std::string& clave, ComprobanteState state,
+                                       const Bytes& respuesta_xml) {
+  return guarded([&]() -> Status {
+    Statement(*db_, "UPDATE comprobantes SET estado = ?, respuesta_xml = ?, updated_at = ? "
+                    "WHERE clave = ?")
+        .bind(1, state_name(state))
+        .bind(2, respuesta_xml)
+        .bind(3, format_utc(now_seconds()))
+        .bind(4, clave)
+        .run();
+    return Ok{};
+  });
+}
+
+Status SqliteStore::requeue_comprobantes() {
+  return guarded([&]() -> Status {
+    Statement(*db_, "UPDATE comprobantes SET estado = 'recibido' WHERE estado = 'procesando'").run();
+    return Ok{};
+  });
+}
+
 Result<AuditLog> SqliteStore::audit_log() {
   return guarded([&]() -> Result<AuditLog> {
     AuditLog log;

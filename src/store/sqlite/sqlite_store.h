@@ -63,6 +63,17 @@ class SqliteStore final : public Store {
   Status purge(const std::string& now, const std::string& idle_before) override;
   Status set_api_credential(const ApiCredential& credential, const AuditEvent& audit) override;
   Result<std::optional<ApiCredential>> find_api_credential(const std::string& username) override;
+  Status put_refresh_token(const RefreshTokenRecord& token) override;
+  Result<std::optional<RefreshTokenRecord>> find_refresh_token(const std::string& token_hash) override;
+  Status revoke_token_session(const std::string& session_id) override;
+  Status put_service_key(const ServiceKey& key, const AuditEvent& audit) override;
+  Result<std::optional<ServiceKey>> service_key(const std::string& name) override;
+  Status add_comprobante(const ComprobanteRecord& comprobante) override;
+  Result<std::optional<ComprobanteRecord>> find_comprobante(const std::string& clave) override;
+  Result<std::optional<ComprobanteRecord>> claim_comprobante() override;
+  Status finish_comprobante(const std::string& clave, ComprobanteState state,
+                            const Bytes& respuesta_xml) override;
+  Status requeue_comprobantes() override;
   Result<AuditLog> audit_log() override;
 
   int schema_version();

@@ -1,0 +1,83 @@
+#include "api/routes.h"
+
+#include <fmt/format.h>
+
+namespace llavero::api {
+
+namespace {
+
+using web::http::status;
+using web::http::verb;
+using web::Request;
+using web::Response;
+using web::RouteContext;
+
+Response json_response(const Request& request, unsigned code, const boost::json::object& body) {
+  Response r = web::make_response(request, static_cast<status>(code),
+                                  code == 204 ? std::string() : boost::json::serialize(body),
+                                  "application/json");
+  r.set(web::http::field::cache_control, "no-store");
+  return r;
+}
+
+Response reception_response(const Request& request, const ReceptionAnswer& answer) {
+  Response r = web::make_response(request, static_cast<status>(answer.status), answer.body,
+                                  "application/json");
+  for (const auto& [name, value] : answer.headers) r.set(name, value);
+  r.set(web::http::field::cache_control, "no-store");
+  return r;
+}
+
+}  // namespace
+
+void add_api_routes(web::Router& router, TokenService& tokens, ReceptionService& reception) {
+  for (Environment env : kAllEnvironments) {
+    const Realm& realm = realm_of(env);
+    const std::string base = fmt::format("/auth/realms/{}/protocol/openid-connect", realm.name);
+    web::Route token;
+    token.slow = [&tokens, &realm](const Request& request, const RouteContext&) {
+      auto form = web::parse_form(request.body());
+      if (!form)
+        return json_response(request, 400, {{"error", "invalid_request"},
+                                            {"error_description", "Formulario mal formado."}});
+      TokenAnswer answer = tokens.token(realm, *form);
+      return json_response(request, answer.status, answer.body);
+    };
+    router.add(verb::post, base + "/token", std::move(token));
+
+    web::Route logout;
+    logout.slow = [&tokens, &realm](const Request& request, const RouteContext&) {
+      auto form = web::parse_form(request.body());
+      if (!form)
+        return json_response(request, 400, {{"error", "invalid_request"},
+                                            {"error_description", "Formulario mal formado."}});
+      TokenAnswer answer = tokens.logout(realm, *form);
+      return json_response(request, answer.status, answer.body);
+    };
+    router.add(verb::post, base + "/logout", std::move(logout));
+
+    router.add(verb::get, base + "/certs",
+               web::Route{[&tokens, &realm](const Request& request,
+                                            const RouteContext&) -> std::optional<Response> {
+                            return json_response(request, 200, tokens.jwks(realm));
+                          },
+                          nullptr});
+
+    const std::string path(ReceptionService::path(env));
+    web::Route receive;
+    receive.max_body = 2 * 1024 * 1024;  // a comprobante of up to 1 MiB, in base64, in JSON
+    receive.slow = [&reception, env](const Request& request, const RouteContext&) {
+      return reception_response(
+          request, reception.receive(env, request[web::http::field::authorization], request.body()));
+    };
+    router.add(verb::post, path, std::move(receive));
+    web::Route query;
+    query.slow = [&reception, env](const Request& request, const RouteContext& context) {
+      return reception_response(
+          request, reception.query(env, request[web::http::field::authorization], context.rest));
+    };
+    router.add_prefix(verb::get, path + "/", std::move(query));
+  }
+}
+
+}  // namespace llavero::api

@@ -1,0 +1,30 @@
+// The 50-digit "clave" of a comprobante (SPEC §8): 506 + DDMMYY + the
+// emisor's identification padded to 12 + consecutivo (20: sucursal 3,
+// terminal 5, tipo 2, número 10) + situación (1) + security code (8).
+// Clave::parse owns that rule.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "util/result.h"
+
+namespace llavero {
+
+struct Clave {
+  std::string text;            // the 50 digits
+  int day = 0, month = 0, year = 0;  // year with century (20YY)
+  std::string identification;  // 12 digits, zero-padded
+  std::string consecutivo;     // 20 digits
+  std::string sucursal, terminal, tipo, numero;
+  char situacion = '1';        // 1 normal, 2 contingencia, 3 sin internet
+  std::string security_code;
+
+  static Result<Clave> parse(std::string_view text);
+};
+
+// The document type names of the consecutivo's "tipo" ("01" → "Factura
+// electrónica"); empty for an unknown tipo.
+std::string_view comprobante_type_name(std::string_view tipo);
+
+}  // namespace llavero
