@@ -207,8 +207,17 @@ ReceptionAnswer ReceptionService::receive(Environment env, std::string_view auth
   if (own != emisor->digits() && !(receptor && own == receptor->digits()))
     return refuse(403, "El usuario del token no puede enviar comprobantes de este emisor.", env);
 
+  // A receptor's message about an invoice shares the invoice's clave; its own
+  // consecutivo tells it apart.
+  std::string key = clave->text;
+  if (const auto* consecutivo = string_field(json, "consecutivoReceptor")) {
+    if (consecutivo->size() != 20 ||
+        std::string_view(*consecutivo).find_first_not_of("0123456789") != std::string_view::npos)
+      return refuse(400, "consecutivoReceptor debe tener 20 dígitos.", env);
+    key += "-" + std::string(*consecutivo);
+  }
   ComprobanteRecord record;
-  record.clave = clave->text;
+  record.clave = key;
   record.environment = env;
   record.username = caller->username;
   record.fecha = std::string(*fecha);
@@ -228,7 +237,7 @@ ReceptionAnswer ReceptionService::receive(Environment env, std::string_view auth
   a.status = 202;
   std::string base = config_.base_url;
   while (!base.empty() && base.back() == '/') base.pop_back();
-  a.headers["Location"] = fmt::format("{}{}/{}", base, path(env), clave->text);
+  a.headers["Location"] = fmt::format("{}{}/{}", base, path(env), key);
   if (env == Environment::kPruebas) a.headers["X-Ambiente"] = std::string(kSandboxNotice);
   return a;
 }

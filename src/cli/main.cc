@@ -21,6 +21,9 @@
 #include "keys/downloads.h"
 #include "keys/publication.h"
 #include "web/portal.h"
+#include "api/processing.h"
+#include "api/routes.h"
+#include "keys/revocation_check.h"
 #include "pki/crl.h"
 #include "store/audit.h"
 #include "web/publication_routes.h"
@@ -220,6 +223,17 @@ int serve_forever(const std::string& data, const std::string& listen, const std:
   web::Router router;
   web::add_publication_routes(router, publisher, s.dir->store());
   web::add_portal_routes(router, web::PortalServices{*s.service, accounts, downloads});
+
+  api::TokenService tokens(s.dir->store(), accounts, *s.keyring, s.dir->config());
+  must(tokens.start());
+  api::SchemaValidator schemas(api::schema_directory(s.dir->config().xsd_directory));
+  must(schemas.load());
+  RevocationChecker revocation(&s.dir->store());
+  api::ComprobanteProcessor processor(s.dir->store(), *s.keyring, revocation, schemas);
+  must(processor.start());
+  api::ReceptionService reception(s.dir->store(), tokens, s.dir->config());
+  must(s.dir->store().requeue_comprobantes());
+  api::add_api_routes(router, tokens, reception);
   if (baseline_bytes > 0) {
     // The benchmark's yardstick: the same server answering a fixed body of
     // the OCSP response's size, so the ratio measures only our OCSP work.
@@ -239,6 +253,18 @@ int serve_forever(const std::string& data, const std::string& listen, const std:
   server.every(std::chrono::seconds(1), [&publisher] {
     if (Status refreshed = publisher.refresh(); !refreshed)
       spdlog::error("actualización de CRL/OCSP: {}", refreshed.error().message);
+  });
+  // Comprobantes answered 202 are decided here, a few at a time.
+  server.every(std::chrono::milliseconds(200), [&reception, &processor] {
+    for (int i = 0; i < 20; ++i) {
+      auto done = reception.process_next(
+          [&processor](const ComprobanteRecord& c) { return processor.process(c); });
+      if (!done) {
+        spdlog::error("procesamiento de comprobantes: {}", done.error().message);
+        break;
+      }
+      if (!*done) break;
+    }
   });
   server.every(std::chrono::seconds(60), [&accounts] {
     if (Status purged = accounts.purge_expired(); !purged)

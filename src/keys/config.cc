@@ -36,6 +36,7 @@ const std::map<std::string, Setter, std::less<>>& setters() {
   static const std::map<std::string, Setter, std::less<>> table = {
       {"url_base", text_field(&Config::base_url)},
       {"dominio_usuarios", text_field(&Config::user_domain)},
+      {"esquemas_xsd", text_field(&Config::xsd_directory)},
       {"perfil_certificado",
        [](Config& c, std::string_view v) -> Status {
          if (v != "completo" && v != "strict")
@@ -124,11 +125,13 @@ std::string render_config(const Config& c) {
       "ca_raiz_cn = {}\n"
       "ca_persona_fisica_cn = {}\n"
       "ca_persona_juridica_cn = {}\n"
-      "ca_sufijo_pruebas = \"{}\"\n",
+      "ca_sufijo_pruebas = \"{}\"\n"
+      "# Directorio de los esquemas oficiales v4.4 para la recepción (vacío: el de la instalación).\n"
+      "esquemas_xsd = {}\n",
       c.base_url, c.user_domain, c.strict_profile ? "strict" : "completo",
       p12_profile_name(c.p12_profile), c.p12_iterations, c.naming.country, c.naming.organization,
       c.naming.organizational_unit, c.naming.root_cn, c.naming.persona_fisica_cn,
-      c.naming.persona_juridica_cn, c.naming.sandbox_suffix);
+      c.naming.persona_juridica_cn, c.naming.sandbox_suffix, c.xsd_directory);
 }
 
 }  // namespace llavero

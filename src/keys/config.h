@@ -18,6 +18,7 @@ struct Config {
   int p12_iterations = 100000;
   P12Profile p12_profile = P12Profile::kCompatible;
   CaNaming naming;
+  std::string xsd_directory;  // empty: $LLAVERO_XSD_DIR or the default beside the sources
 };
 
 // Reads and validates a configuration file; unknown keys and bad values are
