@@ -419,9 +419,19 @@ class Portal {
   }
 
   Response revoke(const Request& request, const RouteContext& context, Environment env) {
-    return with_session(request, context, true, [&](const PortalSession& session, const Form&) {
+    return with_session(request, context, true, [&](const PortalSession& session, const Form& form) {
       mus::data d = env_data(session, env);
-      auto revoked = s_.keys.revoke(session.taxpayer.identification, env, std::nullopt,
+      std::optional<RevocationReason> reason;
+      if (const std::string motivo = field(form, "motivo"); !motivo.empty()) {
+        auto parsed = parse_revocation_reason(motivo);
+        if (!parsed) {
+          d.set("error", parsed.error().message);
+          return page(request, http::status::bad_request, "Revocar llave criptográfica",
+                      render("revocar.mustache", d), &session);
+        }
+        reason = *parsed;
+      }
+      auto revoked = s_.keys.revoke(session.taxpayer.identification, env, reason,
                                     "portal:" + session.identification.digits());
       if (!revoked) {
         d.set("error", revoked.error().message);
