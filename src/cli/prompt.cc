@@ -76,4 +76,19 @@ Result<TypedPin> ask_pin_on_terminal() {
   return typed;
 }
 
+Result<SecretString> ask_existing_pin_on_terminal() {
+  if (!isatty(STDIN_FILENO))
+    return make_error("pin_no_disponible",
+                      "La entrada estándar no es una terminal: use --pin-stdin para leer el PIN "
+                      "de ella (el PIN nunca se acepta como argumento).");
+  EchoOff quiet;
+  std::string line;
+  std::cerr << "Digite el PIN de su llave criptográfica: " << std::flush;
+  read_line(line);
+  SecretString pin(line);
+  wipe_memory(line.data(), line.capacity());
+  std::cerr << "\n";
+  return pin;
+}
+
 }  // namespace llavero::cli

@@ -19,5 +19,7 @@ struct TypedPin {
 Result<TypedPin> read_pin_from_stdin();
 // Asks on the terminal, twice, without echo. Fails if stdin is not a terminal.
 Result<TypedPin> ask_pin_on_terminal();
+// Asks once, without echo, for the PIN of an existing .p12 (to sign with it).
+Result<SecretString> ask_existing_pin_on_terminal();
 
 }  // namespace llavero::cli

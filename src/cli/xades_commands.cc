@@ -1,7 +1,358 @@
+// `llavero firmar` and `llavero verificar`: XAdES-EPES signatures of
+// comprobantes from the command line (SPEC §8). The PIN of the .p12 is read
+// from stdin or the terminal, never from argv; the signed document is written
+// atomically, and only once the signature is made.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <openssl/pem.h>
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
 #include "cli/commands.h"
+#include "cli/prompt.h"
+#include "keys/data_dir.h"
+#include "keys/revocation_check.h"
+#include "pki/p12.h"
+#include "xades/xades.h"
+
+namespace fs = std::filesystem;
 
 namespace llavero::cli {
 
-std::vector<Command> add_xades_commands(CLI::App&) { return {}; }
+namespace {
+
+constexpr std::size_t kMaxP12Bytes = 1 << 20;
+constexpr std::size_t kMaxCertificateFileBytes = 1 << 20;
+
+int report(const Error& error) {
+  std::cerr << "Error: " << error.message << "\n";
+  return 1;
+}
+
+Result<std::string> read_file(const fs::path& path, std::size_t limit, std::string_view what) {
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  if (ec)
+    return make_error("entrada_invalida",
+                      fmt::format("No se pudo leer {} {}: {}", what, path.string(), ec.message()));
+  if (size > limit)
+    return make_error("entrada_invalida", fmt::format("{} {} es demasiado grande ({} bytes; máximo {}).",
+                                                      what, path.string(), size, limit));
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream content;
+  content << in.rdbuf();
+  if (!in)
+    return make_error("entrada_invalida",
+                      fmt::format("No se pudo leer {} {}: {}", what, path.string(), std::strerror(errno)));
+  return content.str();
+}
+
+// Writes beside the destination, syncs, then renames: a reader sees the old
+// file or the whole new one, never half of it.
+Status write_atomically(const fs::path& path, std::string_view content) {
+  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  const fs::path tmp = dir / fmt::format(".{}.{}.tmp", path.filename().string(), getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return make_error("salida_invalida",
+                      fmt::format("No se pudo escribir {}: {}", path.string(), std::strerror(errno)));
+  bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) &&
+            ::fsync(fd) == 0;
+  ok = ::close(fd) == 0 && ok;
+  const int saved = errno;
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int error = ok ? errno : saved;
+    ::unlink(tmp.c_str());
+    return make_error("salida_invalida",
+                      fmt::format("No se pudo escribir {}: {}", path.string(), std::strerror(error)));
+  }
+  int dirfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd >= 0) {
+    ::fsync(dirfd);
+    ::close(dirfd);
+  }
+  return Ok{};
+}
+
+struct OpenedP12 {
+  ossl::PKey key;
+  ossl::X509Ptr certificate;
+  std::vector<ossl::X509Ptr> chain;  // issuing CA first, then up to the root
+};
+
+// Opens a .p12 (3DES or AES, SHA-1 or SHA-256 MAC) with the PIN. The MAC is
+// checked first so that a wrong PIN is told apart from a broken file.
+Result<OpenedP12> open_p12(const std::string& file, const fs::path& path, const Pin& pin) {
+  const auto* p = reinterpret_cast<const unsigned char*>(file.data());
+  ossl::Pkcs12 p12(d2i_PKCS12(nullptr, &p, static_cast<long>(file.size())));
+  if (!p12) {
+    ossl::last_error();
+    return make_error("p12_invalido", fmt::format("{} no es un archivo .p12 válido.", path.string()));
+  }
+  if (PKCS12_mac_present(p12.get()) &&
+      PKCS12_verify_mac(p12.get(), pin.secret().c_str(), static_cast<int>(pin.secret().size())) != 1) {
+    ossl::last_error();
+    return make_error("pin_incorrecto",
+                      "El PIN no corresponde a esta llave criptográfica (.p12). No se firmó nada.");
+  }
+  EVP_PKEY* key = nullptr;
+  X509* cert = nullptr;
+  STACK_OF(X509)* cas = nullptr;
+  if (PKCS12_parse(p12.get(), pin.secret().c_str(), &key, &cert, &cas) != 1) {
+    ossl::last_error();
+    return make_error("pin_incorrecto",
+                      "No se pudo abrir la llave criptográfica con ese PIN. No se firmó nada.");
+  }
+  OpenedP12 opened{ossl::PKey(key), ossl::X509Ptr(cert), {}};
+  ossl::X509Stack owned(cas);
+  if (!opened.key || !opened.certificate)
+    return make_error("p12_invalido",
+                      fmt::format("{} no tiene una llave y su certificado.", path.string()));
+  // The chain in order, whatever order the file keeps it in.
+  std::vector<ossl::X509Ptr> rest;
+  while (owned && sk_X509_num(owned.get()) > 0) rest.emplace_back(sk_X509_shift(owned.get()));
+  const X509* last = opened.certificate.get();
+  for (bool found = true; found && !rest.empty();) {
+    found = false;
+    for (auto it = rest.begin(); it != rest.end(); ++it) {
+      if (X509_check_issued(it->get(), const_cast<X509*>(last)) == X509_V_OK &&
+          X509_cmp(it->get(), last) != 0) {
+        opened.chain.push_back(std::move(*it));
+        rest.erase(it);
+        last = opened.chain.back().get();
+        found = true;
+        break;
+      }
+    }
+  }
+  return opened;
+}
+
+std::string common_name(const X509& cert) {
+  char cn[256] = {0};
+  if (X509_NAME_get_text_by_NID(X509_get_subject_name(&cert), NID_commonName, cn, sizeof cn) < 0)
+    return ossl::subject_line(cert);
+  return cn;
+}
+
+int run_sign(const std::string& p12_path, bool pin_stdin, const std::string& input,
+             const std::string& output, const std::string& role_text) {
+  for (const auto& [value, option] : {std::pair{p12_path, "--p12"}, {input, "--entrada"},
+                                      {output, "--salida"}})
+    if (value.empty())
+      return report(make_error("opcion_faltante", fmt::format("Falta la opción obligatoria {}.", option)));
+  std::optional<xades::SignerRole> role;
+  if (!role_text.empty()) {
+    auto parsed = xades::parse_signer_role(role_text);
+    if (!parsed) return report(parsed.error());
+    role = *parsed;
+  }
+  auto p12_file = read_file(p12_path, kMaxP12Bytes, "el archivo .p12");
+  if (!p12_file) return report(p12_file.error());
+  auto xml = read_file(input, xades::kMaxDocumentBytes, "el documento");
+  if (!xml) return report(xml.error());
+
+  SecretString typed;
+  if (pin_stdin) {
+    auto read = read_pin_from_stdin();
+    if (!read) return report(read.error());
+    typed = std::move(read->pin);
+  } else {
+    auto asked = ask_existing_pin_on_terminal();
+    if (!asked) return report(asked.error());
+    typed = std::move(*asked);
+  }
+  auto pin = Pin::parse(typed.view());
+  if (!pin) return report(pin.error());
+  auto opened = open_p12(*p12_file, p12_path, *pin);
+  if (!opened) return report(opened.error());
+
+  std::vector<const X509*> chain;
+  for (const auto& c : opened->chain) chain.push_back(c.get());
+  xades::SignOptions options;
+  options.role = role;
+  auto signed_xml = xades::sign(*xml, *opened->key, *opened->certificate, chain, options);
+  if (!signed_xml) return report(signed_xml.error());
+  if (Status written = write_atomically(output, *signed_xml); !written) return report(written.error());
+  std::cerr << fmt::format("Documento firmado (XAdES-EPES) por {}, certificado serie {}.\n",
+                           common_name(*opened->certificate), ossl::serial_hex(*opened->certificate));
+  std::cout << output << "\n";
+  return 0;
+}
+
+// Every certificate in the PEM (or DER) files of a directory.
+Result<std::vector<ossl::X509Ptr>> certificates_in(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    return make_error("confianza_invalida", fmt::format("--confianza {} no es un directorio.", dir.string()));
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string ext = entry.path().extension().string();
+    if (entry.is_regular_file() && (ext == ".pem" || ext == ".crt" || ext == ".cer"))
+      files.push_back(entry.path());
+  }
+  if (ec)
+    return make_error("confianza_invalida",
+                      fmt::format("No se pudo leer el directorio {}: {}", dir.string(), ec.message()));
+  std::sort(files.begin(), files.end());
+  std::vector<ossl::X509Ptr> out;
+  for (const fs::path& file : files) {
+    auto content = read_file(file, kMaxCertificateFileBytes, "el certificado");
+    if (!content) return content.error();
+    const std::size_t before = out.size();
+    ossl::Bio bio(BIO_new_mem_buf(content->data(), static_cast<int>(content->size())));
+    while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) out.emplace_back(cert);
+    ossl::last_error();  // the end of the file reads as an error
+    if (out.size() == before) {
+      if (auto der = ossl::x509_from_der(Bytes(content->begin(), content->end()))) out.push_back(std::move(*der));
+    }
+    if (out.size() == before)
+      return make_error("confianza_invalida",
+                        fmt::format("{} no contiene certificados (PEM o DER).", file.string()));
+  }
+  if (out.empty())
+    return make_error("confianza_invalida",
+                      fmt::format("No hay certificados (.pem, .crt, .cer) en {}.", dir.string()));
+  return out;
+}
+
+std::string_view check_label(std::string_view name) {
+  static const std::pair<std::string_view, std::string_view> kLabels[] = {
+      {xades::kCheckXml, "XML"},
+      {xades::kCheckSignature, "Firma"},
+      {xades::kCheckDocumentReference, "Referencia al documento"},
+      {xades::kCheckPropertiesReference, "Referencia a las propiedades firmadas"},
+      {xades::kCheckSignatureValue, "Valor de la firma"},
+      {xades::kCheckPolicy, "Política de firma"},
+      {xades::kCheckSigningCertificate, "Certificado del firmante"},
+      {xades::kCheckChain, "Cadena de confianza"},
+      {xades::kCheckValidity, "Vigencia"},
+      {xades::kCheckRevocation, "Revocación"}};
+  for (const auto& [tag, label] : kLabels)
+    if (tag == name) return label;
+  return name;
+}
+
+int run_verify(const std::string& data_flag, const std::string& input, const std::string& trust_dir,
+               bool as_json) {
+  if (input.empty())
+    return report(make_error("opcion_faltante", "Falta la opción obligatoria --entrada."));
+  auto xml = read_file(input, xades::kMaxDocumentBytes, "el documento");
+  if (!xml) return report(xml.error());
+
+  std::vector<ossl::X509Ptr> trusted;
+  std::unique_ptr<DataDir> data;
+  std::unique_ptr<RevocationChecker> revocation;
+  xades::VerifyOptions options;
+  if (!trust_dir.empty()) {
+    auto certs = certificates_in(trust_dir);
+    if (!certs) return report(certs.error());
+    trusted = std::move(*certs);
+    revocation = std::make_unique<RevocationChecker>(nullptr);
+  } else {
+    const fs::path path = default_data_path(data_flag);
+    auto opened = DataDir::open(path);
+    if (!opened)
+      return report(make_error(
+          "sin_confianza",
+          fmt::format("No hay con qué certificados de confianza verificar: {} no es un directorio "
+                      "de datos de llavero ({}). Indique --confianza DIR con los certificados "
+                      "(PEM) de las raíces y CA intermedias, o --data.",
+                      path.string(), opened.error().message)));
+    data = std::move(*opened);
+    auto authorities = data->store().authorities();
+    if (!authorities) return report(authorities.error());
+    for (const AuthorityRecord& a : *authorities) {
+      auto cert = ossl::x509_from_der(a.certificate_der);
+      if (!cert) return report(cert.error());
+      trusted.push_back(std::move(*cert));
+    }
+    revocation = std::make_unique<RevocationChecker>(&data->store());
+  }
+  for (const auto& c : trusted) {
+    // Self-signed certificates are the anchors; the rest only link to them.
+    const bool root = X509_check_issued(c.get(), c.get()) == X509_V_OK;
+    (root ? options.trusted_roots : options.intermediates).push_back(c.get());
+  }
+  options.revocation = revocation->callback();
+
+  auto result = xades::verify(*xml, options);
+  if (!result) return report(result.error());
+  const xades::Verification& v = *result;
+  if (as_json) {
+    boost::json::array checks;
+    for (const xades::Check& c : v.checks)
+      checks.push_back(boost::json::object{{"nombre", c.name}, {"ok", c.ok}, {"motivo", c.reason},
+                                           {"realizada", c.performed}});
+    boost::json::object out;
+    out["valida"] = v.valid;
+    out["verificaciones"] = std::move(checks);
+    out["firmante"] = v.signer ? boost::json::value(ossl::subject_line(*v.signer)) : nullptr;
+    out["fecha_firma"] =
+        v.signing_time_text.empty() ? boost::json::value(nullptr) : boost::json::value(v.signing_time_text);
+    out["rol"] = v.role.empty() ? boost::json::value(nullptr) : boost::json::value(v.role);
+    std::cout << boost::json::serialize(out) << "\n";
+  } else {
+    for (const xades::Check& c : v.checks)
+      // "–": not performed (no source to ask, or pointless after an earlier failure).
+      std::cout << fmt::format("{} {}: {}\n", !c.performed ? "–" : c.ok ? "✓" : "✗",
+                               check_label(c.name), c.reason);
+    if (v.signer) std::cout << "Firmante: " << ossl::subject_line(*v.signer) << "\n";
+    if (!v.signing_time_text.empty()) std::cout << "Fecha de la firma: " << v.signing_time_text << "\n";
+    if (!v.role.empty()) std::cout << "Rol: " << v.role << "\n";
+    std::cout << (v.valid ? "La firma es válida.\n" : "La firma NO es válida.\n");
+  }
+  return v.valid ? 0 : 1;
+}
+
+}  // namespace
+
+std::vector<Command> add_xades_commands(CLI::App& app) {
+  struct SignFlags {
+    std::string p12, input, output, role;
+    bool pin_stdin = false;
+  };
+  struct VerifyFlags {
+    std::string input, trust;
+    bool json = false;
+  };
+  // Owned by the callbacks, which live as long as the app.
+  auto sign = std::make_shared<SignFlags>();
+  auto check = std::make_shared<VerifyFlags>();
+
+  auto* firmar = app.add_subcommand("firmar", "Firma un comprobante XML (XAdES-EPES) con su llave .p12");
+  firmar->add_option("--p12", sign->p12, "Archivo .p12 de la llave criptográfica");
+  firmar->add_flag("--pin-stdin", sign->pin_stdin,
+                   "Lee el PIN de la entrada estándar (si no, lo pregunta en la terminal)");
+  firmar->add_option("--entrada", sign->input, "Comprobante XML sin firmar");
+  firmar->add_option("--salida", sign->output, "Archivo donde escribir el comprobante firmado");
+  firmar->add_option("--rol", sign->role,
+                     "emisor o receptor (por omisión: receptor para un MensajeReceptor, si no emisor)");
+
+  auto* verificar = app.add_subcommand("verificar", "Verifica la firma XAdES-EPES de un comprobante");
+  verificar->add_option("--entrada", check->input, "Comprobante XML firmado");
+  verificar->add_option("--confianza", check->trust,
+                        "Directorio con los certificados (PEM) de las raíces y CA intermedias de "
+                        "confianza (por omisión, las de este directorio de datos)");
+  verificar->add_flag("--json", check->json, "Salida JSON para programas");
+
+  return {
+      Command{firmar,
+              [sign](const std::string&) {
+                return run_sign(sign->p12, sign->pin_stdin, sign->input, sign->output, sign->role);
+              }},
+      Command{verificar, [check](const std::string& data_flag) {
+                return run_verify(data_flag, check->input, check->trust, check->json);
+              }}};
+}
 
 }  // namespace llavero::cli

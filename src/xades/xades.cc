@@ -8,6 +8,7 @@
 #include <openssl/rand.h>
 #include <xmlsec/crypto.h>
 #include <xmlsec/errors.h>
+#include <xmlsec/openssl/evp.h>
 #include <xmlsec/templates.h>
 #include <xmlsec/xmldsig.h>
 #include <xmlsec/xmlsec.h>
@@ -183,12 +184,6 @@ void collect(xmlNode* n, const std::string& ns, std::string_view name, std::vect
     if (is_element(n, ns, name)) out.push_back(n);
     collect(n->children, ns, name, out);
   }
-}
-
-bool inside(const xmlNode* n, const xmlNode* ancestor) {
-  for (; n != nullptr; n = n->parent)
-    if (n == ancestor) return true;
-  return false;
 }
 
 // Makes `attr` the target of "#value" references. False if another node
@@ -400,10 +395,10 @@ const Check* Verification::find(std::string_view name) const {
 }
 
 std::vector<const Check*> Verification::failures() const {
-  std::vector<const Check*> out;
+  std::vector<const Check*> performed, skipped;
   for (const Check& c : checks)
-    if (!c.ok) out.push_back(&c);
-  return out;
+    if (!c.ok) (c.performed ? performed : skipped).push_back(&c);
+  return performed.empty() ? skipped : performed;
 }
 
 namespace {
@@ -416,6 +411,7 @@ namespace {
 Result<DsigContext> restricted_context() {
   DsigContext ctx(xmlSecDSigCtxCreate(nullptr));
   if (!ctx) return xmlsec_error("contexto de firma");
+  ctx->flags |= XMLSEC_DSIG_FLAGS_IGNORE_MANIFESTS;
   ctx->enabledReferenceUris = xmlSecTransformUriTypeEmpty | xmlSecTransformUriTypeSameDocument;
   const xmlSecTransformId c14n[] = {
       xmlSecTransformExclC14NId,   xmlSecTransformExclC14NWithCommentsId,
@@ -449,6 +445,11 @@ Result<SecKey> xmlsec_key(const EVP_PKEY& key) {
   return out;
 }
 
+// Bounds on what an untrusted signature makes us compute: every reference
+// canonicalizes (part of) the document, every certificate is parsed.
+constexpr std::size_t kMaxReferences = 8;
+constexpr std::size_t kMaxKeyInfoCertificates = 10;
+
 // --- the parts of a signature --------------------------------------------------------
 
 struct Reference {
@@ -479,7 +480,9 @@ SignatureParts read_parts(xmlNode* signature) {
   }
   for (xmlNode* data : children(child(signature, kDsigNs, "KeyInfo"), kDsigNs, "X509Data"))
     for (xmlNode* c : children(data, kDsigNs, "X509Certificate"))
-      if (auto der = unbase64(text_of(c)))
+      if (auto der = p.key_info_certificates.size() < kMaxKeyInfoCertificates
+                         ? unbase64(text_of(c))
+                         : std::nullopt)
         if (auto cert = ossl::x509_from_der(*der)) p.key_info_certificates.push_back(std::move(*cert));
   for (xmlNode* object : children(signature, kDsigNs, "Object"))
     for (xmlNode* qp : children(object, kXadesNs, "QualifyingProperties"))
@@ -553,9 +556,10 @@ Result<CoreResult> verify_core(const SignatureParts& parts, const X509& cert) {
   (*ctx)->signKey = key->release();
   last_xmlsec_error.clear();
   if (xmlSecDSigCtxVerify(ctx->get(), parts.signature) < 0) {
-    result.problem = fmt::format("La firma no se pudo procesar: {}",
-                                 last_xmlsec_error.empty() ? "estructura no admitida"
-                                                           : last_xmlsec_error);
+    result.problem = fmt::format(
+        "La firma usa una estructura o un algoritmo no admitidos (se admiten C14N, RSA y "
+        "SHA-256/384/512){}",
+        last_xmlsec_error.empty() ? "." : fmt::format(" [{}].", last_xmlsec_error));
     return result;
   }
   result.processed = true;
@@ -641,7 +645,7 @@ Result<xmlAttr*> add_qualifying_properties(xmlNode* object, const std::string& s
                                            const std::string& properties_id,
                                            const std::string& document_reference_id,
                                            const X509& cert, const SignOptions& options,
-                                           const std::string& encoding) {
+                                           SignerRole role, const std::string& encoding) {
   xmlNode* qp = xmlNewChild(object, nullptr, BAD_CAST "QualifyingProperties", nullptr);
   if (qp == nullptr) return xmlsec_error("QualifyingProperties");
   xmlNs* xades = xmlNewNs(qp, X(kXadesNs), BAD_CAST "xades");
@@ -669,7 +673,7 @@ Result<xmlAttr*> add_qualifying_properties(xmlNode* object, const std::string& s
   add_digest(add(policy, "SigPolicyHash", kXadesNs), kSha256Uri, options.policy.sha256_base64);
 
   add_text(add(add(ssp, "SignerRole", kXadesNs), "ClaimedRoles", kXadesNs), "ClaimedRole",
-           kXadesNs, std::string(signer_role_name(options.role)));
+           kXadesNs, std::string(signer_role_name(role)));
 
   xmlNode* format = add(add(sp, "SignedDataObjectProperties", kXadesNs), "DataObjectFormat",
                         kXadesNs);
@@ -759,8 +763,11 @@ Result<std::string> sign(std::string_view xml, const EVP_PKEY& key, const X509& 
   if (object == nullptr) return xmlsec_error("Object");
   const std::string encoding =
       (*doc)->encoding ? reinterpret_cast<const char*>((*doc)->encoding) : "UTF-8";
-  auto properties_id_attr = add_qualifying_properties(object, id, properties_id,
-                                                      document_reference_id, cert, options, encoding);
+  const SignerRole role = options.role.value_or(
+      xmlStrEqual(root->name, BAD_CAST "MensajeReceptor") ? SignerRole::kReceptor
+                                                          : SignerRole::kEmisor);
+  auto properties_id_attr = add_qualifying_properties(
+      object, id, properties_id, document_reference_id, cert, options, role, encoding);
   if (!properties_id_attr) return properties_id_attr.error();
   if (!register_id(doc->get(), *properties_id_attr))
     return not_signable("El documento ya usa el identificador de las propiedades firmadas.");
@@ -923,6 +930,9 @@ Result<Verification> verify(std::string_view xml, const VerifyOptions& options) 
   else if (parts.signed_info == nullptr || child(signature, kDsigNs, "SignatureValue") == nullptr ||
            parts.references.empty())
     structure_problem = "La firma no tiene SignedInfo, referencias y SignatureValue.";
+  else if (parts.references.size() > kMaxReferences)
+    structure_problem = fmt::format("La firma tiene {} referencias; el máximo es {}.",
+                                    parts.references.size(), kMaxReferences);
   // Besides the document itself, a reference may only point inside the
   // signature; those targets are the only IDs xmlsec may resolve.
   for (const Reference& ref : parts.references) {

@@ -51,7 +51,8 @@ Result<SignerRole> parse_signer_role(std::string_view text);
 inline constexpr std::size_t kMaxDocumentBytes = 10 * 1024 * 1024;
 
 struct SignOptions {
-  SignerRole role = SignerRole::kEmisor;
+  // Default: receptor for a MensajeReceptor, emisor for everything else.
+  std::optional<SignerRole> role;
   std::optional<UnixSeconds> signing_time;     // default: now
   SignaturePolicy policy = hacienda_policy();  // only tests choose another
 };
@@ -116,7 +117,10 @@ struct Verification {
 
   // The check with that tag, or null if it was not reached.
   const Check* find(std::string_view name) const;
-  // The checks that failed, in order.
+  // The checks that failed, in order: the causes. A check that could not be
+  // performed because of an earlier failure (the SignatureValue of a
+  // modified document, the revocation of an untrusted certificate) is left
+  // out unless nothing else failed.
   std::vector<const Check*> failures() const;
 };
 
