@@ -109,16 +109,17 @@ TEST(Environment, ParsesNamesAndRejectsOthers) {
 
 // A generator of valid identifications as digit strings, with their type.
 rc::Gen<std::string> valid_digits() {
-  auto digits = [](int n) { return rc::gen::container<std::string>(n, rc::gen::inRange('0', ':')); };
-  return rc::gen::oneOf(
-      rc::gen::map(rc::gen::pair(rc::gen::inRange('1', ':'), digits(8)),
-                   [](auto p) { return std::string(1, p.first) + p.second; }),
-      rc::gen::map(rc::gen::pair(rc::gen::inRange('1', ':'), digits(9)),
-                   [](auto p) { return std::string(1, p.first) + p.second; }),
-      rc::gen::map(rc::gen::pair(rc::gen::inRange('1', ':'), digits(10)),
-                   [](auto p) { return std::string(1, p.first) + p.second; }),
-      rc::gen::map(rc::gen::pair(rc::gen::inRange('1', ':'), digits(11)),
-                   [](auto p) { return std::string(1, p.first) + p.second; }));
+  auto digits = [](int n) {
+    return rc::gen::container<std::string>(n, rc::gen::inRange('0', ':'));
+  };
+  return rc::gen::oneOf(rc::gen::map(rc::gen::pair(rc::gen::inRange('1', ':'), digits(8)),
+                                     [](auto p) { return std::string(1, p.first) + p.second; }),
+                        rc::gen::map(rc::gen::pair(rc::gen::inRange('1', ':'), digits(9)),
+                                     [](auto p) { return std::string(1, p.first) + p.second; }),
+                        rc::gen::map(rc::gen::pair(rc::gen::inRange('1', ':'), digits(10)),
+                                     [](auto p) { return std::string(1, p.first) + p.second; }),
+                        rc::gen::map(rc::gen::pair(rc::gen::inRange('1', ':'), digits(11)),
+                                     [](auto p) { return std::string(1, p.first) + p.second; }));
 }
 
 RC_GTEST_PROP(IdentificationProperty, PrintedFormParsesBackToTheSame, ()) {
@@ -162,7 +163,8 @@ RC_GTEST_PROP(IdentificationProperty, AnyOtherCharacterIsRejected, (std::string 
   RC_PRE(has_foreign);
   auto lower = text;
   for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (auto prefix : {"cpf-", "cpj-", "dimex-", "nite-"}) RC_PRE(lower.find(prefix) == std::string::npos);
+  for (auto prefix : {"cpf-", "cpj-", "dimex-", "nite-"})
+    RC_PRE(lower.find(prefix) == std::string::npos);
   auto id = Identification::parse(text);
   RC_ASSERT(!id.ok());
   RC_ASSERT(id.error().message.find("1-0647-0958") != std::string::npos);
@@ -170,8 +172,8 @@ RC_GTEST_PROP(IdentificationProperty, AnyOtherCharacterIsRejected, (std::string 
 
 RC_GTEST_PROP(IdentificationProperty, WrongLengthsAreRejected, ()) {
   const int length = *rc::gen::element(1, 2, 5, 8, 13, 14, 20);
-  const std::string digits =
-      *rc::gen::container<std::string>(static_cast<std::size_t>(length), rc::gen::inRange('1', ':'));
+  const std::string digits = *rc::gen::container<std::string>(static_cast<std::size_t>(length),
+                                                              rc::gen::inRange('1', ':'));
   auto id = Identification::parse(digits);
   RC_ASSERT(!id.ok());
   RC_ASSERT(id.error().code == std::string("identificacion_invalida"));

@@ -86,7 +86,8 @@ TEST(KeyService, RevokeLeavesNoActiveKeyAndRecordsTheReason) {
   auto again = inst->service->revoke("106470958", Environment::kPruebas, std::nullopt, "test");
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.error().code, "sin_llave_activa");
-  EXPECT_EQ(again.error().message, "No hay una llave criptográfica activa en Pruebas para revocar.");
+  EXPECT_EQ(again.error().message,
+            "No hay una llave criptográfica activa en Pruebas para revocar.");
 }
 
 TEST(KeyService, RevokeWithoutReasonHasNone) {
@@ -124,8 +125,7 @@ TEST(KeyService, AFailedStageActivatesNothing) {
   ASSERT_TRUE(first.ok());
   auto failed = inst->service->generate(
       GenerateRequest{"1-0647-0958", Environment::kPruebas, std::nullopt, false}, pin(),
-      [](const StagedKey&) -> Status { return make_error("disco_lleno", "Disco lleno."); },
-      "test");
+      [](const StagedKey&) -> Status { return make_error("disco_lleno", "Disco lleno."); }, "test");
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(failed.error().code, "disco_lleno");
   auto keys = keys_of(*inst->service);
@@ -184,11 +184,12 @@ TEST(KeyService, PastNotAfterIsReportedVencida) {
   auto inst = make_installation();
   const auto taxpayer = **inst->store->find_taxpayer("106470958");
   auto authorities = *inst->store->authorities();
-  auto id = inst->store->reserve_serial({authorities[1].id, "0A", taxpayer.id, Environment::kPruebas});
+  auto id =
+      inst->store->reserve_serial({authorities[1].id, "0A", taxpayer.id, Environment::kPruebas});
   ASSERT_TRUE(inst->store
-                  ->activate_certificate({*id, false, Bytes{1}, "2020-01-01T00:00:00Z",
-                                          "2023-12-31T00:00:00Z"},
-                                         {"t", "a", "s", "d"})
+                  ->activate_certificate(
+                      {*id, false, Bytes{1}, "2020-01-01T00:00:00Z", "2023-12-31T00:00:00Z"},
+                      {"t", "a", "s", "d"})
                   .ok());
   auto keys = keys_of(*inst->service);
   ASSERT_EQ(keys.size(), 1u);
@@ -234,13 +235,18 @@ void generate_concurrently(bool own_connection) {
   EXPECT_EQ(serials.size(), static_cast<std::size_t>(kThreads));
 }
 
-TEST(KeyService, ConcurrentGenerationSharedConnection) { generate_concurrently(false); }
-TEST(KeyService, ConcurrentGenerationSeparateConnections) { generate_concurrently(true); }
+TEST(KeyService, ConcurrentGenerationSharedConnection) {
+  generate_concurrently(false);
+}
+TEST(KeyService, ConcurrentGenerationSeparateConnections) {
+  generate_concurrently(true);
+}
 
 TEST(KeyService, EveryActionIsAudited) {
   auto inst = make_installation();
   ASSERT_TRUE(generate(*inst->service).ok());
-  ASSERT_TRUE(inst->service->revoke("1-0647-0958", Environment::kPruebas, std::nullopt, "alguien").ok());
+  ASSERT_TRUE(
+      inst->service->revoke("1-0647-0958", Environment::kPruebas, std::nullopt, "alguien").ok());
   auto log = *inst->store->audit_log();
   ASSERT_GE(log.rows.size(), 2u);
   const AuditRow& generated = log.rows[log.rows.size() - 2];

@@ -39,8 +39,13 @@ ossl::X509Ptr issue_for(std::string_view id_text, std::string nombre, std::strin
                         bool strict = false, UnixSeconds not_before = 1'700'000'000) {
   Identification id = *Identification::parse(id_text);
   const Authority& ca = id.type() == IdType::kJuridica ? pruebas().pj() : pruebas().pf();
-  IssueRequest request{&ca,       &taxpayer_key(),           {id, nombre, apellidos},
-                       *random_serial(), not_before, "https://llavero.example", strict};
+  IssueRequest request{&ca,
+                       &taxpayer_key(),
+                       {id, nombre, apellidos},
+                       *random_serial(),
+                       not_before,
+                       "https://llavero.example",
+                       strict};
   auto cert = issue_taxpayer_certificate(request);
   EXPECT_TRUE(cert.ok()) << (cert ? "" : cert.error().message);
   return std::move(*cert);
@@ -103,8 +108,9 @@ TEST(Hierarchy, IssuingCasAreSignedByTheRootAndAreCas) {
     EXPECT_EQ(X509_verify(ca->certificate.get(), root_key), 1);
     EXPECT_EQ(X509_check_ca(ca->certificate.get()), 1);
   }
-  EXPECT_EQ(X509_check_issued(pruebas().root().certificate.get(), pruebas().root().certificate.get()),
-            X509_V_OK);
+  EXPECT_EQ(
+      X509_check_issued(pruebas().root().certificate.get(), pruebas().root().certificate.get()),
+      X509_V_OK);
 }
 
 TEST(Issue, PersonSubjectOrderAndStringTypes) {
@@ -149,8 +155,11 @@ TEST(Issue, DimexHolderIsAPersonWithOuDimex) {
 
 TEST(Issue, ExactlyTheListedExtensions) {
   auto cert = issue_for("1-0647-0958", "A", "B");
-  std::vector<int> expected = {NID_authority_key_identifier, NID_subject_key_identifier,
-                               NID_key_usage, NID_ext_key_usage, NID_info_access,
+  std::vector<int> expected = {NID_authority_key_identifier,
+                               NID_subject_key_identifier,
+                               NID_key_usage,
+                               NID_ext_key_usage,
+                               NID_info_access,
                                NID_crl_distribution_points};
   std::sort(expected.begin(), expected.end());
   EXPECT_EQ(extension_nids(*cert), expected);
@@ -181,8 +190,9 @@ TEST(Issue, AiaPointsToTheIssuingCaOfTheEnvironment) {
   }
   AUTHORITY_INFO_ACCESS_free(aia);
   ASSERT_EQ(found.size(), 2u);
-  EXPECT_EQ(found[0], std::make_pair(int{NID_ad_ca_issuers},
-                                     std::string("https://llavero.example/stag/intermediate-pf-pem.crt")));
+  EXPECT_EQ(found[0],
+            std::make_pair(int{NID_ad_ca_issuers},
+                           std::string("https://llavero.example/stag/intermediate-pf-pem.crt")));
   EXPECT_EQ(found[1].first, NID_ad_OCSP);
 }
 
@@ -284,7 +294,9 @@ TEST_P(P12Test, MacDigestFollowsTheProfile) {
 
 INSTANTIATE_TEST_SUITE_P(Profiles, P12Test,
                          ::testing::Values(P12Profile::kCompatible, P12Profile::kModerno),
-                         [](const auto& info) { return std::string(p12_profile_name(info.param)); });
+                         [](const auto& info) {
+                           return std::string(p12_profile_name(info.param));
+                         });
 
 TEST(P12, ProfileNamesParse) {
   EXPECT_EQ(*parse_p12_profile("compatible"), P12Profile::kCompatible);

@@ -1,7 +1,7 @@
 // The SQLite store: migrations, the one-active-key rule held by the database
 // itself, serial reservations, and the hash-chained audit log.
-#include <gtest/gtest.h>
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <sqlite3.h>
 
 #include "store/audit.h"
@@ -60,7 +60,9 @@ TEST(SqliteStore, OpenWithoutCreateRefusesAMissingFile) {
 
 TEST(SqliteStore, PragmasForDurability) {
   auto inst = make_installation();
-  EXPECT_EQ(count(inst->db_path(), "SELECT COUNT(*) FROM pragma_journal_mode WHERE journal_mode='wal'"), 1);
+  EXPECT_EQ(
+      count(inst->db_path(), "SELECT COUNT(*) FROM pragma_journal_mode WHERE journal_mode='wal'"),
+      1);
 }
 
 TEST(SqliteStore, DuplicateTaxpayerIsRefusedAndNotAudited) {
@@ -77,12 +79,16 @@ TEST(SqliteStore, TheDatabaseItselfAllowsOneActiveKeyPerTaxpayerAndEnvironment) 
   auto inst = make_installation();
   const auto taxpayer = **inst->store->find_taxpayer("106470958");
   auto authorities = *inst->store->authorities();
-  std::int64_t a = *inst->store->reserve_serial({authorities[1].id, "AA", taxpayer.id, Environment::kPruebas});
-  std::int64_t b = *inst->store->reserve_serial({authorities[1].id, "BB", taxpayer.id, Environment::kPruebas});
-  ASSERT_TRUE(inst->store->activate_certificate({a, false, Bytes{1}, "x", "y"}, {"t", "a", "s", "d"}).ok());
+  std::int64_t a =
+      *inst->store->reserve_serial({authorities[1].id, "AA", taxpayer.id, Environment::kPruebas});
+  std::int64_t b =
+      *inst->store->reserve_serial({authorities[1].id, "BB", taxpayer.id, Environment::kPruebas});
+  ASSERT_TRUE(
+      inst->store->activate_certificate({a, false, Bytes{1}, "x", "y"}, {"t", "a", "s", "d"}).ok());
   // Going around the store: the unique partial index refuses a second active row.
-  std::string message = raw_sql(inst->db_path(), fmt::format(
-      "UPDATE certificates SET status='active', certificate_der=x'01' WHERE id={}", b));
+  std::string message = raw_sql(
+      inst->db_path(),
+      fmt::format("UPDATE certificates SET status='active', certificate_der=x'01' WHERE id={}", b));
   EXPECT_NE(message.find("UNIQUE"), std::string::npos) << message;
   EXPECT_EQ(count(inst->db_path(), "SELECT COUNT(*) FROM certificates WHERE status='active'"), 1);
 }
@@ -91,17 +97,22 @@ TEST(SqliteStore, ActivationRevokesThePreviousKeyAsSuperseded) {
   auto inst = make_installation();
   const auto taxpayer = **inst->store->find_taxpayer("106470958");
   auto authorities = *inst->store->authorities();
-  std::int64_t a = *inst->store->reserve_serial({authorities[1].id, "AA", taxpayer.id, Environment::kPruebas});
-  std::int64_t b = *inst->store->reserve_serial({authorities[1].id, "BB", taxpayer.id, Environment::kPruebas});
-  auto first = inst->store->activate_certificate({a, false, Bytes{1}, "x", "y"}, {"t", "a", "s", "d"});
+  std::int64_t a =
+      *inst->store->reserve_serial({authorities[1].id, "AA", taxpayer.id, Environment::kPruebas});
+  std::int64_t b =
+      *inst->store->reserve_serial({authorities[1].id, "BB", taxpayer.id, Environment::kPruebas});
+  auto first =
+      inst->store->activate_certificate({a, false, Bytes{1}, "x", "y"}, {"t", "a", "s", "d"});
   ASSERT_TRUE(first.ok());
   EXPECT_FALSE(first->has_value());
-  auto second = inst->store->activate_certificate({b, false, Bytes{2}, "x", "y"}, {"t", "a", "s", "d"});
+  auto second =
+      inst->store->activate_certificate({b, false, Bytes{2}, "x", "y"}, {"t", "a", "s", "d"});
   ASSERT_TRUE(second.ok());
   ASSERT_TRUE(second->has_value());
   EXPECT_EQ((*second)->serial_hex, "AA");
   EXPECT_EQ((*second)->revocation_reason, "superseded");
-  auto again = inst->store->activate_certificate({b, false, Bytes{2}, "x", "y"}, {"t", "a", "s", "d"});
+  auto again =
+      inst->store->activate_certificate({b, false, Bytes{2}, "x", "y"}, {"t", "a", "s", "d"});
   EXPECT_FALSE(again.ok());
 }
 
@@ -109,12 +120,17 @@ TEST(SqliteStore, ASerialIsReservedOncePerIssuer) {
   auto inst = make_installation();
   const auto taxpayer = **inst->store->find_taxpayer("106470958");
   auto authorities = *inst->store->authorities();
-  ASSERT_TRUE(inst->store->reserve_serial({authorities[1].id, "ABC", taxpayer.id, Environment::kPruebas}).ok());
-  auto dup = inst->store->reserve_serial({authorities[1].id, "ABC", taxpayer.id, Environment::kPruebas});
+  ASSERT_TRUE(
+      inst->store->reserve_serial({authorities[1].id, "ABC", taxpayer.id, Environment::kPruebas})
+          .ok());
+  auto dup =
+      inst->store->reserve_serial({authorities[1].id, "ABC", taxpayer.id, Environment::kPruebas});
   ASSERT_FALSE(dup.ok());
   EXPECT_EQ(dup.error().code, "serial_duplicado");
   // Another issuer may hold the same number.
-  EXPECT_TRUE(inst->store->reserve_serial({authorities[2].id, "ABC", taxpayer.id, Environment::kPruebas}).ok());
+  EXPECT_TRUE(
+      inst->store->reserve_serial({authorities[2].id, "ABC", taxpayer.id, Environment::kPruebas})
+          .ok());
 }
 
 TEST(SqliteStore, RevokingWithNoActiveKeyChangesNothing) {
@@ -138,17 +154,18 @@ TEST(AuditLog, IntactChainVerifies) {
 
 TEST(AuditLog, TriggersForbidEditsThroughSql) {
   auto inst = make_installation();
-  EXPECT_NE(raw_sql(inst->db_path(), "UPDATE audit_log SET detail='x' WHERE seq=2")
-                .find("append-only"),
-            std::string::npos);
+  EXPECT_NE(
+      raw_sql(inst->db_path(), "UPDATE audit_log SET detail='x' WHERE seq=2").find("append-only"),
+      std::string::npos);
   EXPECT_NE(raw_sql(inst->db_path(), "DELETE FROM audit_log WHERE seq=2").find("append-only"),
             std::string::npos);
 }
 
 TEST(AuditLog, ChangedRowIsNamed) {
   auto inst = make_installation();
-  ASSERT_EQ(raw_sql(inst->db_path(), "DROP TRIGGER audit_log_no_update; "
-                                     "UPDATE audit_log SET detail='otro' WHERE seq=2"),
+  ASSERT_EQ(raw_sql(inst->db_path(),
+                    "DROP TRIGGER audit_log_no_update; "
+                    "UPDATE audit_log SET detail='otro' WHERE seq=2"),
             "");
   auto check = verify_audit_chain(*inst->store->audit_log());
   ASSERT_TRUE(check.first_bad_seq.has_value());
@@ -158,7 +175,9 @@ TEST(AuditLog, ChangedRowIsNamed) {
 
 TEST(AuditLog, DeletedMiddleRowIsNamed) {
   auto inst = make_installation();
-  ASSERT_EQ(raw_sql(inst->db_path(), "DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq=2"), "");
+  ASSERT_EQ(raw_sql(inst->db_path(),
+                    "DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq=2"),
+            "");
   auto check = verify_audit_chain(*inst->store->audit_log());
   ASSERT_TRUE(check.first_bad_seq.has_value());
   EXPECT_EQ(*check.first_bad_seq, 2);
@@ -166,7 +185,9 @@ TEST(AuditLog, DeletedMiddleRowIsNamed) {
 
 TEST(AuditLog, DeletedLastRowIsNamed) {
   auto inst = make_installation();
-  ASSERT_EQ(raw_sql(inst->db_path(), "DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq=3"), "");
+  ASSERT_EQ(raw_sql(inst->db_path(),
+                    "DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq=3"),
+            "");
   auto check = verify_audit_chain(*inst->store->audit_log());
   ASSERT_TRUE(check.first_bad_seq.has_value());
   EXPECT_EQ(*check.first_bad_seq, 3);

@@ -36,10 +36,10 @@ const std::vector<NewAuthority>& shared_authorities() {
       auto hierarchy = create_hierarchy(env, options);
       if (!hierarchy) throw std::runtime_error(hierarchy.error().message);
       for (const Authority& a : *hierarchy) {
-        out.push_back(NewAuthority{env, std::string(ca_kind_name(a.kind)),
-                                   ossl::subject_line(*a.certificate),
-                                   *ossl::x509_to_der(*a.certificate),
-                                   *ossl::private_key_to_encrypted_pem(*a.private_key, passphrase)});
+        out.push_back(
+            NewAuthority{env, std::string(ca_kind_name(a.kind)), ossl::subject_line(*a.certificate),
+                         *ossl::x509_to_der(*a.certificate),
+                         *ossl::private_key_to_encrypted_pem(*a.private_key, passphrase)});
       }
     }
     return out;
@@ -54,7 +54,8 @@ std::unique_ptr<Installation> make_installation() {
   auto store = SqliteStore::open(inst->db_path(), true);
   if (!store) throw std::runtime_error(store.error().message);
   inst->store = std::move(*store);
-  auto added = inst->store->add_authorities(shared_authorities(), AuditEvent{"test", "init", "", ""});
+  auto added =
+      inst->store->add_authorities(shared_authorities(), AuditEvent{"test", "init", "", ""});
   if (!added) throw std::runtime_error(added.error().message);
   inst->keyring = std::make_unique<CaKeyring>(*inst->store, SecretString(kTestPassphrase));
   inst->service = std::make_unique<KeyService>(*inst->store, inst->config, *inst->keyring);

@@ -2,6 +2,8 @@
 // it touches nothing outside the Signature, that an independent
 // implementation (the xmlsec1 command) accepts it, and that `verificar` names
 // the check that fails for each way a signed document can go wrong.
+#include "xades/xades.h"
+
 #include <gtest/gtest.h>
 #include <openssl/pem.h>
 #include <sys/wait.h>
@@ -20,7 +22,6 @@
 #include "util/clock.h"
 #include "web/publication_routes.h"
 #include "web/server.h"
-#include "xades/xades.h"
 
 namespace fs = std::filesystem;
 
@@ -173,7 +174,9 @@ void write_text(const fs::path& path, std::string_view text) {
   out << text;
 }
 
-void write_pem(const fs::path& path, const X509& cert) { write_text(path, *ossl::x509_to_pem(cert)); }
+void write_pem(const fs::path& path, const X509& cert) {
+  write_text(path, *ossl::x509_to_pem(cert));
+}
 
 // Runs a shell command; its exit status (or -1).
 int shell(const std::string& command) {
@@ -181,7 +184,9 @@ int shell(const std::string& command) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-bool have(const char* tool) { return shell(std::string("command -v ") + tool + " >/dev/null 2>&1") == 0; }
+bool have(const char* tool) {
+  return shell(std::string("command -v ") + tool + " >/dev/null 2>&1") == 0;
+}
 
 const fs::path& repository() {
   static const fs::path root = fs::path(__FILE__).parent_path().parent_path();
@@ -197,11 +202,16 @@ TEST(Xades, SignedDocumentPassesEveryCheck) {
   const std::string signed_xml = sign_or_die(kFactura, signer);
   auto v = verify_or_die(signed_xml, trust->options);
   EXPECT_TRUE(v.valid) << describe(v);
-  const std::vector<std::string_view> expected = {
-      xades::kCheckXml,          xades::kCheckSignature,         xades::kCheckDocumentReference,
-      xades::kCheckPropertiesReference, xades::kCheckSignatureValue, xades::kCheckPolicy,
-      xades::kCheckSigningCertificate, xades::kCheckChain,       xades::kCheckValidity,
-      xades::kCheckRevocation};
+  const std::vector<std::string_view> expected = {xades::kCheckXml,
+                                                  xades::kCheckSignature,
+                                                  xades::kCheckDocumentReference,
+                                                  xades::kCheckPropertiesReference,
+                                                  xades::kCheckSignatureValue,
+                                                  xades::kCheckPolicy,
+                                                  xades::kCheckSigningCertificate,
+                                                  xades::kCheckChain,
+                                                  xades::kCheckValidity,
+                                                  xades::kCheckRevocation};
   ASSERT_EQ(v.checks.size(), expected.size()) << describe(v);
   for (std::size_t i = 0; i < expected.size(); ++i) {
     EXPECT_EQ(v.checks[i].name, expected[i]);
@@ -223,23 +233,24 @@ TEST(Xades, SignatureHasTheShapeHaciendaRequires) {
   options.signing_time = *xades::parse_date_time("2026-11-26T10:00:00-06:00");
   options.role = xades::SignerRole::kReceptor;
   const std::string out = sign_or_die(kFactura, signer, options);
-  for (std::string_view needle : {
-           R"(<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#" Id=")",
-           R"(<ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>)",
-           R"(<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/>)",
-           R"(URI="">)",
-           R"(<ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>)",
-           R"(Type="http://uri.etsi.org/01903#SignedProperties")",
-           R"(<ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/>)",
-           R"(<xades:QualifyingProperties xmlns:xades="http://uri.etsi.org/01903/v1.3.2#" Target="#xmldsig-)",
-           "<xades:SigningTime>2026-11-26T10:00:00-06:00</xades:SigningTime>",
-           "<ds:X509IssuerName>CN=CA PERSONA FISICA - SANDBOX,OU=DGT,O=MINISTERIO DE HACIENDA - "
-           "SANDBOX,C=CR</ds:X509IssuerName>",
-           "<xades:Identifier>https://cdn.comprobanteselectronicos.go.cr/xml-schemas/"
-           "Resoluci%C3%B3n_General_sobre_disposiciones_t%C3%A9cnicas_comprobantes_electr%C3%B3nicos_"
-           "para_efectos_tributarios.pdf</xades:Identifier>",
-           "<ds:DigestValue>DWxin1xWOeI8OuWQXazh4VjLWAaCLAA954em7DMh0h8=</ds:DigestValue>",
-           "<xades:ClaimedRole>receptor</xades:ClaimedRole>"})
+  for (
+      std::string_view needle :
+      {R"(<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#" Id=")",
+       R"(<ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>)",
+       R"(<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/>)",
+       R"(URI="">)",
+       R"(<ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>)",
+       R"(Type="http://uri.etsi.org/01903#SignedProperties")",
+       R"(<ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/>)",
+       R"(<xades:QualifyingProperties xmlns:xades="http://uri.etsi.org/01903/v1.3.2#" Target="#xmldsig-)",
+       "<xades:SigningTime>2026-11-26T10:00:00-06:00</xades:SigningTime>",
+       "<ds:X509IssuerName>CN=CA PERSONA FISICA - SANDBOX,OU=DGT,O=MINISTERIO DE HACIENDA - "
+       "SANDBOX,C=CR</ds:X509IssuerName>",
+       "<xades:Identifier>https://cdn.comprobanteselectronicos.go.cr/xml-schemas/"
+       "Resoluci%C3%B3n_General_sobre_disposiciones_t%C3%A9cnicas_comprobantes_electr%C3%B3nicos_"
+       "para_efectos_tributarios.pdf</xades:Identifier>",
+       "<ds:DigestValue>DWxin1xWOeI8OuWQXazh4VjLWAaCLAA954em7DMh0h8=</ds:DigestValue>",
+       "<xades:ClaimedRole>receptor</xades:ClaimedRole>"})
     EXPECT_NE(out.find(needle), std::string::npos) << needle;
   // The last child of the root, and the certificate first in KeyInfo.
   EXPECT_NE(out.find("</ds:Signature></FacturaElectronica>"), std::string::npos);
@@ -255,8 +266,9 @@ TEST(Xades, SignatureHasTheShapeHaciendaRequires) {
   // The serial in decimal.
   ossl::Bignum serial(ASN1_INTEGER_to_BN(X509_get0_serialNumber(signer.cert.get()), nullptr));
   ossl::OpensslString decimal(BN_bn2dec(serial.get()));
-  EXPECT_NE(out.find(std::string("<ds:X509SerialNumber>") + decimal.get() + "</ds:X509SerialNumber>"),
-            std::string::npos);
+  EXPECT_NE(
+      out.find(std::string("<ds:X509SerialNumber>") + decimal.get() + "</ds:X509SerialNumber>"),
+      std::string::npos);
 }
 
 TEST(Xades, TheSignerChangesNoByteOutsideTheSignature) {
@@ -310,8 +322,8 @@ TEST(Xades, TamperingWithSignedPropertiesFailsThePropertiesReference) {
   options.signing_time = now_seconds() - 3600;
   const std::string out = sign_or_die(kFactura, signer, options);
   const std::string time = xades::costa_rica_time(*options.signing_time);
-  auto v = verify_or_die(replace_once(out, time, xades::costa_rica_time(*options.signing_time - 60)),
-                         trust->options);
+  auto v = verify_or_die(
+      replace_once(out, time, xades::costa_rica_time(*options.signing_time - 60)), trust->options);
   EXPECT_FALSE(v.valid);
   EXPECT_TRUE(v.find(xades::kCheckDocumentReference)->ok) << describe(v);
   const auto* check = v.find(xades::kCheckPropertiesReference);
@@ -349,10 +361,10 @@ TEST(Xades, OnlyTheAdmittedAlgorithmsRun) {
   EXPECT_FALSE(sha1.valid);
   EXPECT_NE(sha1.find(xades::kCheckSignatureValue)->reason.find("no admitidos"), std::string::npos)
       << describe(sha1);
-  auto xpath = verify_or_die(
-      replace_once(out, "http://www.w3.org/2000/09/xmldsig#enveloped-signature",
-                   "http://www.w3.org/TR/1999/REC-xpath-19991116"),
-      trust->options);
+  auto xpath =
+      verify_or_die(replace_once(out, "http://www.w3.org/2000/09/xmldsig#enveloped-signature",
+                                 "http://www.w3.org/TR/1999/REC-xpath-19991116"),
+                    trust->options);
   EXPECT_FALSE(xpath.find(xades::kCheckDocumentReference)->ok) << describe(xpath);
   EXPECT_FALSE(xpath.valid);
 }
@@ -373,12 +385,11 @@ TEST(Xades, AnotherPolicyFailsThePolicyCheck) {
   EXPECT_EQ(failed(u), std::vector<std::string>{"politica"}) << describe(u);
 
   // Editing the hash after signing also breaks the properties' digest.
-  auto edited = verify_or_die(replace_once(sign_or_die(kFactura, signer),
-                                           "DWxin1xWOeI8OuWQXazh4VjLWAaCLAA954em7DMh0h8=",
-                                           "DWxin1xWOeI8OuWQXazh4VjLWAaCLAA954em7DMh0h9="),
-                              trust->options);
-  EXPECT_EQ(failed(edited),
-            (std::vector<std::string>{"referencia_propiedades", "politica"}));
+  auto edited = verify_or_die(
+      replace_once(sign_or_die(kFactura, signer), "DWxin1xWOeI8OuWQXazh4VjLWAaCLAA954em7DMh0h8=",
+                   "DWxin1xWOeI8OuWQXazh4VjLWAaCLAA954em7DMh0h9="),
+      trust->options);
+  EXPECT_EQ(failed(edited), (std::vector<std::string>{"referencia_propiedades", "politica"}));
 }
 
 TEST(Xades, ACertificateOfAForeignCaFailsTheChain) {
@@ -391,8 +402,13 @@ TEST(Xades, ACertificateOfAForeignCaFailsTheChain) {
   auto foreign = create_hierarchy(Environment::kPruebas, options);  // same names, other keys
   ASSERT_TRUE(foreign.ok());
   auto key = ossl::generate_rsa(2048);
-  IssueRequest request{&(*foreign)[1], key->get(), {*Identification::parse("1-0647-0958"), "X", "Y"},
-                       *random_serial(), now_seconds() - 60, "http://127.0.0.1:1", false};
+  IssueRequest request{&(*foreign)[1],
+                       key->get(),
+                       {*Identification::parse("1-0647-0958"), "X", "Y"},
+                       *random_serial(),
+                       now_seconds() - 60,
+                       "http://127.0.0.1:1",
+                       false};
   auto cert = issue_taxpayer_certificate(request);
   ASSERT_TRUE(cert.ok());
   const X509* chain[] = {(*foreign)[1].certificate.get(), (*foreign)[0].certificate.get()};
@@ -423,9 +439,10 @@ TEST(Xades, ARevokedSignerFailsTheRevocationCheck) {
   auto trust = trust_of(*inst);
   const std::string out = sign_or_die(kFactura, signer);
   ASSERT_TRUE(verify_or_die(out, trust->options).valid);
-  ASSERT_TRUE(inst->service->revoke("1-0647-0958", Environment::kPruebas,
-                                    RevocationReason::kKeyCompromise, "test")
-                  .ok());
+  ASSERT_TRUE(
+      inst->service
+          ->revoke("1-0647-0958", Environment::kPruebas, RevocationReason::kKeyCompromise, "test")
+          .ok());
   auto v = verify_or_die(out, trust->options);
   EXPECT_EQ(failed(v), std::vector<std::string>{"revocacion"}) << describe(v);
   const std::string& reason = v.find(xades::kCheckRevocation)->reason;
@@ -466,8 +483,13 @@ TEST(Xades, ValidityIsJudgedAtSigningTime) {
   auto ca = inst->keyring->unlocked(Environment::kPruebas, CaKind::kPersonaFisica);
   ASSERT_TRUE(ca.ok());
   auto key = ossl::generate_rsa(2048);
-  IssueRequest request{ca->authority, key->get(), {*Identification::parse("1-0647-0958"), "X", "Y"},
-                       *random_serial(), now_seconds() - 5 * 366 * 86400, "http://127.0.0.1:1", false};
+  IssueRequest request{ca->authority,
+                       key->get(),
+                       {*Identification::parse("1-0647-0958"), "X", "Y"},
+                       *random_serial(),
+                       now_seconds() - 5 * 366 * 86400,
+                       "http://127.0.0.1:1",
+                       false};
   auto old = issue_taxpayer_certificate(request);
   ASSERT_TRUE(old.ok());
   auto expired = xades::sign(kFactura, **key, **old, signer.chain_view(), {});
@@ -535,13 +557,12 @@ TEST(Xades, DangerousXmlIsRefusedSafely) {
       (dir.path() / "secreto.txt").string() + "\">]>\n<Factura>&e;</Factura>";
   std::string laughs = "<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [<!ENTITY lol \"lol\">";
   for (int i = 1; i < 10; ++i)
-    laughs += "<!ENTITY lol" + std::to_string(i) + " \"" +
-              [&] {
-                std::string s;
-                for (int j = 0; j < 10; ++j) s += "&lol" + (i == 1 ? std::string() : std::to_string(i - 1)) + ";";
-                return s;
-              }() +
-              "\">";
+    laughs += "<!ENTITY lol" + std::to_string(i) + " \"" + [&] {
+      std::string s;
+      for (int j = 0; j < 10; ++j)
+        s += "&lol" + (i == 1 ? std::string() : std::to_string(i - 1)) + ";";
+      return s;
+    }() + "\">";
   laughs += "]>\n<lolz>&lol9;</lolz>";
   const std::string unclosed(100000, '<');
   std::string nested;
@@ -558,7 +579,8 @@ TEST(Xades, DangerousXmlIsRefusedSafely) {
     EXPECT_EQ(s.error().code, "xml_dtd");
     EXPECT_EQ(s.error().message.find("SECRETO"), std::string::npos);
   }
-  for (const std::string& xml : {unclosed, nested, std::string("<a>&undefined;</a>"), std::string()}) {
+  for (const std::string& xml :
+       {unclosed, nested, std::string("<a>&undefined;</a>"), std::string()}) {
     auto v = verify_or_die(xml, trust->options);
     EXPECT_EQ(failed(v), std::vector<std::string>{"xml"}) << v.checks[0].reason;
   }
@@ -577,7 +599,8 @@ TEST(Xades, SignsAndVerifiesFromManyThreads) {
     threads.emplace_back([&] {
       for (int i = 0; i < 10; ++i) {
         auto out = xades::sign(kFactura, *signer.key, *signer.cert, signer.chain_view(), {});
-        auto v = out ? xades::verify(*out, trust->options) : Result<xades::Verification>(out.error());
+        auto v =
+            out ? xades::verify(*out, trust->options) : Result<xades::Verification>(out.error());
         if (!v || !v->valid) ++bad;
       }
     });
@@ -601,14 +624,16 @@ TEST(Xades, TimesAreWrittenInCostaRicaTime) {
 struct XmlsecCli {
   TempDir dir;
   fs::path root, ca;
-  explicit XmlsecCli(const Signer& signer) : root(dir.path() / "root.pem"), ca(dir.path() / "ca.pem") {
+  explicit XmlsecCli(const Signer& signer)
+      : root(dir.path() / "root.pem"), ca(dir.path() / "ca.pem") {
     write_pem(ca, *signer.chain.at(0));
     write_pem(root, *signer.chain.at(1));
   }
   std::string command(const fs::path& file) const {
     return "xmlsec1 --verify --id-attr:Id 'http://uri.etsi.org/01903/v1.3.2#:SignedProperties' "
-           "--trusted-pem '" + root.string() + "' --untrusted-pem '" + ca.string() + "' '" +
-           file.string() + "' >'" + (dir.path() / "xmlsec.log").string() + "' 2>&1";
+           "--trusted-pem '" +
+           root.string() + "' --untrusted-pem '" + ca.string() + "' '" + file.string() + "' >'" +
+           (dir.path() / "xmlsec.log").string() + "' 2>&1";
   }
   int verify(std::string_view xml, const std::string& name = "firmado.xml") const {
     const fs::path file = dir.path() / name;
@@ -651,8 +676,8 @@ TEST(XadesInterop, ExamplesSignVerifyAndStayValidAgainstTheOfficialSchema) {
     EXPECT_EQ(cli.verify(out, "firmado-" + name), 0) << name << "\n" << cli.log();
     if (xsd) {
       const fs::path file = cli.dir.path() / ("firmado-" + name);
-      EXPECT_EQ(shell("bash '" + (examples / "validate.sh").string() + "' '" + entry.path().string() +
-                      "' '" + file.string() + "' >/dev/null 2>&1"),
+      EXPECT_EQ(shell("bash '" + (examples / "validate.sh").string() + "' '" +
+                      entry.path().string() + "' '" + file.string() + "' >/dev/null 2>&1"),
                 0)
           << name << " no es válido contra el XSD oficial antes o después de firmar";
     }
@@ -707,8 +732,9 @@ TEST(RevocationCheck, AsksOcspThenCrlFromTheCertificateUrls) {
   EXPECT_EQ(good_crl->status, RevocationStatus::kGood) << good_crl->detail;
   EXPECT_TRUE(good_crl->source.starts_with("CRL http://127.0.0.1:")) << good_crl->source;
 
-  ASSERT_TRUE(inst->service->revoke("1-0647-0958", Environment::kPruebas,
-                                    RevocationReason::kCessationOfOperation, "test")
+  ASSERT_TRUE(inst->service
+                  ->revoke("1-0647-0958", Environment::kPruebas,
+                           RevocationReason::kCessationOfOperation, "test")
                   .ok());
   for (RevocationChecker* checker : {&ocsp, &crl}) {
     auto revoked = checker->check(*signer.cert, issuer);
@@ -774,8 +800,8 @@ TEST(XadesCommand, FirmarAndVerificar) {
   auto inst = make_installation();
   Bytes p12;
   ASSERT_TRUE(inst->service
-                  ->generate(GenerateRequest{"1-0647-0958", Environment::kPruebas, P12Profile::kModerno,
-                                             false},
+                  ->generate(GenerateRequest{"1-0647-0958", Environment::kPruebas,
+                                             P12Profile::kModerno, false},
                              pin(), keep_p12(p12), "test")
                   .ok());
   // The test installation as a data directory for `verificar`.
@@ -815,7 +841,8 @@ TEST(XadesCommand, FirmarAndVerificar) {
 
   write_text(out, replace_once(read_text(out), "250000.00000", "250001.00000"));
   EXPECT_EQ(shell(verificar + out.string() + "'" + redirect), 1);
-  EXPECT_NE(read_text(log).find("✗ Referencia al documento: El XML fue modificado luego de haber sido firmado"),
+  EXPECT_NE(read_text(log).find(
+                "✗ Referencia al documento: El XML fue modificado luego de haber sido firmado"),
             std::string::npos)
       << read_text(log);
 
@@ -826,8 +853,8 @@ TEST(XadesCommand, FirmarAndVerificar) {
   write_pem(trust / "raiz.pem", *signer.chain.at(1));
   write_pem(trust / "pf.crt", *signer.chain.at(0));
   ASSERT_EQ(firmar("1234"), 0);
-  EXPECT_EQ(shell(bin + " verificar --entrada '" + out.string() + "' --confianza '" + trust.string() +
-                  "'" + redirect),
+  EXPECT_EQ(shell(bin + " verificar --entrada '" + out.string() + "' --confianza '" +
+                  trust.string() + "'" + redirect),
             0)
       << read_text(log);
   EXPECT_EQ(shell("cd '" + work.path().string() + "' && env -u LLAVERO_DATA " + bin +

@@ -10,7 +10,9 @@ namespace {
 
 using MdCtx = ossl::Owned<EVP_MD_CTX, EVP_MD_CTX_free>;
 
-Error invalid_token() { return make_error("token_invalido", "El token no es válido."); }
+Error invalid_token() {
+  return make_error("token_invalido", "El token no es válido.");
+}
 
 std::string bignum_bytes(const BIGNUM* bn) {
   std::string out(static_cast<std::size_t>(BN_num_bytes(bn)), '\0');
@@ -79,7 +81,8 @@ Result<std::string> sign_jwt(const boost::json::object& claims, const EVP_PKEY& 
   MdCtx ctx(EVP_MD_CTX_new());
   std::size_t length = 0;
   if (!ctx ||
-      EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, const_cast<EVP_PKEY*>(&key)) != 1 ||
+      EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, const_cast<EVP_PKEY*>(&key)) !=
+          1 ||
       EVP_DigestSign(ctx.get(), nullptr, &length,
                      reinterpret_cast<const unsigned char*>(signing_input.data()),
                      signing_input.size()) != 1)
@@ -111,9 +114,11 @@ Result<boost::json::object> verify_jwt(std::string_view token, const EVP_PKEY& k
   MdCtx ctx(EVP_MD_CTX_new());
   const std::string_view signing_input = token.substr(0, second);
   if (!ctx ||
-      EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, const_cast<EVP_PKEY*>(&key)) != 1 ||
+      EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr,
+                           const_cast<EVP_PKEY*>(&key)) != 1 ||
       EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature->data()),
-                       signature->size(), reinterpret_cast<const unsigned char*>(signing_input.data()),
+                       signature->size(),
+                       reinterpret_cast<const unsigned char*>(signing_input.data()),
                        signing_input.size()) != 1) {
     ERR_clear_error();
     return invalid_token();

@@ -1,10 +1,9 @@
 #include "api/processing.h"
 
+#include <fmt/format.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xpath.h>
-
-#include <fmt/format.h>
 
 #include "id/identification.h"
 #include "pki/issue.h"
@@ -24,9 +23,9 @@ constexpr std::string_view kHaciendaId = "2-100-042005";
 
 Doc parse_safely(const Bytes& xml) {
   // No network, no DTD loading, no entity substitution; a DOCTYPE is refused below.
-  xmlDocPtr doc = xmlReadMemory(reinterpret_cast<const char*>(xml.data()), static_cast<int>(xml.size()),
-                                "comprobante.xml", nullptr, XML_PARSE_NONET | XML_PARSE_NOERROR |
-                                                                XML_PARSE_NOWARNING);
+  xmlDocPtr doc = xmlReadMemory(reinterpret_cast<const char*>(xml.data()),
+                                static_cast<int>(xml.size()), "comprobante.xml", nullptr,
+                                XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
   return Doc(doc, xmlFreeDoc);
 }
 
@@ -37,10 +36,12 @@ std::string text_at(xmlDocPtr doc, std::string_view path) {
   std::size_t start = 0;
   while (node != nullptr && start <= path.size()) {
     const std::size_t slash = path.find('/', start);
-    const std::string_view step = path.substr(start, slash == std::string_view::npos ? path.npos : slash - start);
+    const std::string_view step =
+        path.substr(start, slash == std::string_view::npos ? path.npos : slash - start);
     xmlNodePtr child = node->children;
     for (; child != nullptr; child = child->next)
-      if (child->type == XML_ELEMENT_NODE && step == reinterpret_cast<const char*>(child->name)) break;
+      if (child->type == XML_ELEMENT_NODE && step == reinterpret_cast<const char*>(child->name))
+        break;
     node = child;
     if (slash == std::string_view::npos) break;
     start = slash + 1;
@@ -96,10 +97,14 @@ Status ComprobanteProcessor::start() {
       if (!key) return key.error();
       auto serial = random_serial();
       if (!serial) return serial.error();
-      IssueRequest request{ca->authority, key->get(),
-                           TaxpayerSubject{*Identification::parse(kHaciendaId),
-                                           "MINISTERIO DE HACIENDA", ""},
-                           *serial, now_seconds(), "", true};
+      IssueRequest request{
+          ca->authority,
+          key->get(),
+          TaxpayerSubject{*Identification::parse(kHaciendaId), "MINISTERIO DE HACIENDA", ""},
+          *serial,
+          now_seconds(),
+          "",
+          true};
       auto cert = issue_taxpayer_certificate(request);
       if (!cert) return cert.error();
       auto der = ossl::x509_to_der(**cert);
@@ -108,8 +113,9 @@ Status ComprobanteProcessor::start() {
       if (!pem) return pem.error();
       LLAVERO_TRY(store_.put_service_key(
           ServiceKey{name, *pem, *der},
-          AuditEvent{"servidor", "recepcion.firmante", name,
-                     fmt::format("certificado de MensajeHacienda, serie {}", serial_to_hex(*serial))}));
+          AuditEvent{
+              "servidor", "recepcion.firmante", name,
+              fmt::format("certificado de MensajeHacienda, serie {}", serial_to_hex(*serial))}));
       stored = store_.service_key(name);
       if (!stored || !*stored) return make_error("error_interno", "No se guardó el firmante.");
     }
@@ -117,7 +123,8 @@ Status ComprobanteProcessor::start() {
     if (!cert) return cert.error();
     auto key = keyring_.unwrap_key((*stored)->key_pem);
     if (!key) return key.error();
-    signers_[env] = Signer{std::move(*cert), std::move(*key),
+    signers_[env] = Signer{std::move(*cert),
+                           std::move(*key),
                            {ca->authority->certificate.get(), (*root)->certificate.get()}};
   }
   return Ok{};
@@ -136,8 +143,8 @@ Result<ProcessingResult> ComprobanteProcessor::process(const ComprobanteRecord& 
   } else {
     root_name = reinterpret_cast<const char*>(xmlDocGetRootElement(doc.get())->name);
     for (const std::string& line : schemas_.validate(doc.get()))
-      reasons.push_back(fmt::format("El comprobante no es válido según el esquema oficial v4.4: {}",
-                                    line));
+      reasons.push_back(
+          fmt::format("El comprobante no es válido según el esquema oficial v4.4: {}", line));
   }
   const bool mensaje_receptor = root_name == "MensajeReceptor";
 
@@ -164,15 +171,16 @@ Result<ProcessingResult> ComprobanteProcessor::process(const ComprobanteRecord& 
       bool from_other = false;
       for (CaKind kind : {CaKind::kPersonaFisica, CaKind::kPersonaJuridica}) {
         auto ca = keyring_.certificate(other, kind);
-        if (ca && X509_check_issued((*ca)->certificate.get(), verification->signer.get()) == X509_V_OK)
+        if (ca &&
+            X509_check_issued((*ca)->certificate.get(), verification->signer.get()) == X509_V_OK)
           from_other = true;
       }
-      reasons.push_back(from_other
-                            ? fmt::format("El certificado del firmante es del ambiente de {}; no es "
-                                          "válido en {}.",
-                                          environment_label(other), environment_label(env))
-                            : std::string("El certificado del firmante no fue emitido por la "
-                                          "autoridad certificadora de este ambiente."));
+      reasons.push_back(
+          from_other ? fmt::format("El certificado del firmante es del ambiente de {}; no es "
+                                   "válido en {}.",
+                                   environment_label(other), environment_label(env))
+                     : std::string("El certificado del firmante no fue emitido por la "
+                                   "autoridad certificadora de este ambiente."));
       continue;
     }
     reasons.push_back(failed->reason);
@@ -181,8 +189,8 @@ Result<ProcessingResult> ComprobanteProcessor::process(const ComprobanteRecord& 
   // Who signed, and whether that is who should have.
   if (verification->signer && doc) {
     auto signer = Identification::parse(subject_serial_number(*verification->signer));
-    const std::string expected = mensaje_receptor ? text_at(doc.get(), "NumeroCedulaReceptor")
-                                                  : c.emisor_numero;
+    const std::string expected =
+        mensaje_receptor ? text_at(doc.get(), "NumeroCedulaReceptor") : c.emisor_numero;
     if (!signer || signer->digits() != expected)
       reasons.push_back(mensaje_receptor ? "El contribuyente que firma el mensaje no es el receptor"
                                          : std::string(kNotEmisor));
@@ -191,40 +199,50 @@ Result<ProcessingResult> ComprobanteProcessor::process(const ComprobanteRecord& 
     const std::string clave = text_at(doc.get(), "Clave");
     const std::string envelope_clave = c.clave.substr(0, 50);
     if (clave != envelope_clave)
-      reasons.push_back(fmt::format("La clave del XML ({}) no coincide con la del envío ({}).", clave,
-                                    envelope_clave));
-    const std::string emisor = mensaje_receptor ? text_at(doc.get(), "NumeroCedulaEmisor")
-                                                : text_at(doc.get(), "Emisor/Identificacion/Numero");
+      reasons.push_back(fmt::format("La clave del XML ({}) no coincide con la del envío ({}).",
+                                    clave, envelope_clave));
+    const std::string emisor = mensaje_receptor
+                                   ? text_at(doc.get(), "NumeroCedulaEmisor")
+                                   : text_at(doc.get(), "Emisor/Identificacion/Numero");
     if (emisor != c.emisor_numero)
-      reasons.push_back(fmt::format("La identificación del emisor en el XML ({}) no coincide con la "
-                                    "del envío ({}).",
-                                    emisor, c.emisor_numero));
+      reasons.push_back(
+          fmt::format("La identificación del emisor en el XML ({}) no coincide con la "
+                      "del envío ({}).",
+                      emisor, c.emisor_numero));
   }
 
   // The answer.
   const bool accepted = reasons.empty();
-  std::string detail = accepted ? "Aceptado" : fmt::format("Rechazado: {}", fmt::join(reasons, " "));
+  std::string detail =
+      accepted ? "Aceptado" : fmt::format("Rechazado: {}", fmt::join(reasons, " "));
   if (env == Environment::kPruebas) detail += fmt::format(" {}", kSandboxNotice);
-  auto field = [&](std::string_view path) { return doc ? text_at(doc.get(), path) : std::string(); };
+  auto field = [&](std::string_view path) {
+    return doc ? text_at(doc.get(), path) : std::string();
+  };
   const std::string nombre_emisor = mensaje_receptor ? std::string() : field("Emisor/Nombre");
   const std::string nombre_receptor = mensaje_receptor ? std::string() : field("Receptor/Nombre");
-  const std::string impuesto = mensaje_receptor ? field("MontoTotalImpuesto") : field("ResumenFactura/TotalImpuesto");
-  std::string total = mensaje_receptor ? field("TotalFactura") : field("ResumenFactura/TotalComprobante");
+  const std::string impuesto =
+      mensaje_receptor ? field("MontoTotalImpuesto") : field("ResumenFactura/TotalImpuesto");
+  std::string total =
+      mensaje_receptor ? field("TotalFactura") : field("ResumenFactura/TotalComprobante");
   if (total.empty()) total = "0";
-  std::string xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                    "<MensajeHacienda xmlns=\"https://cdn.comprobanteselectronicos.go.cr/xml-schemas/"
-                    "v4.4/mensajeHacienda\">";
+  std::string xml =
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<MensajeHacienda xmlns=\"https://cdn.comprobanteselectronicos.go.cr/xml-schemas/"
+      "v4.4/mensajeHacienda\">";
   xml += fmt::format("<Clave>{}</Clave>", xml_escape(c.clave.substr(0, 50)));
   xml += fmt::format("<NombreEmisor>{}</NombreEmisor>",
                      xml_escape(nombre_emisor.empty() ? c.emisor_numero : nombre_emisor));
-  xml += fmt::format("<TipoIdentificacionEmisor>{}</TipoIdentificacionEmisor>", xml_escape(c.emisor_tipo));
+  xml += fmt::format("<TipoIdentificacionEmisor>{}</TipoIdentificacionEmisor>",
+                     xml_escape(c.emisor_tipo));
   xml += fmt::format("<NumeroCedulaEmisor>{}</NumeroCedulaEmisor>", xml_escape(c.emisor_numero));
   if (c.receptor_numero && c.receptor_tipo) {
     if (!nombre_receptor.empty())
       xml += fmt::format("<NombreReceptor>{}</NombreReceptor>", xml_escape(nombre_receptor));
     xml += fmt::format("<TipoIdentificacionReceptor>{}</TipoIdentificacionReceptor>",
                        xml_escape(*c.receptor_tipo));
-    xml += fmt::format("<NumeroCedulaReceptor>{}</NumeroCedulaReceptor>", xml_escape(*c.receptor_numero));
+    xml += fmt::format("<NumeroCedulaReceptor>{}</NumeroCedulaReceptor>",
+                       xml_escape(*c.receptor_numero));
   }
   xml += fmt::format("<Mensaje>{}</Mensaje><EstadoMensaje>{}</EstadoMensaje>", accepted ? 1 : 3,
                      accepted ? "aceptado" : "rechazado");
@@ -233,14 +251,15 @@ Result<ProcessingResult> ComprobanteProcessor::process(const ComprobanteRecord& 
   auto decimal = [](const std::string& s) {
     return !s.empty() && s.size() < 24 && s.find_first_not_of("0123456789.") == std::string::npos;
   };
-  if (decimal(impuesto)) xml += fmt::format("<MontoTotalImpuesto>{}</MontoTotalImpuesto>", impuesto);
+  if (decimal(impuesto))
+    xml += fmt::format("<MontoTotalImpuesto>{}</MontoTotalImpuesto>", impuesto);
   xml += fmt::format("<TotalFactura>{}</TotalFactura>", decimal(total) ? total : "0");
   xml += "</MensajeHacienda>\n";
 
   const Signer& signer = signers_.at(env);
-  auto signed_xml = xades::sign(xml, *signer.key, *signer.certificate, signer.chain,
-                                xades::SignOptions{xades::SignerRole::kEmisor, std::nullopt,
-                                                   xades::hacienda_policy()});
+  auto signed_xml = xades::sign(
+      xml, *signer.key, *signer.certificate, signer.chain,
+      xades::SignOptions{xades::SignerRole::kEmisor, std::nullopt, xades::hacienda_policy()});
   if (!signed_xml) return signed_xml.error();
   return ProcessingResult{accepted, Bytes(signed_xml->begin(), signed_xml->end())};
 }

@@ -1,9 +1,9 @@
 #include "api/reception.h"
 
-#include <boost/json.hpp>
+#include <fmt/format.h>
 #include <openssl/evp.h>
 
-#include <fmt/format.h>
+#include <boost/json.hpp>
 
 #include "id/clave.h"
 #include "id/identification.h"
@@ -58,7 +58,8 @@ const boost::json::string* string_field(const boost::json::object& o, std::strin
 // "2026-11-26T10:00:00-06:00" (seconds may have a fraction; Z allowed):
 // the calendar date as written, or nullopt.
 std::optional<std::tuple<int, int, int>> fecha_date(std::string_view fecha) {
-  if (fecha.size() < 20 || fecha[4] != '-' || fecha[7] != '-' || fecha[10] != 'T') return std::nullopt;
+  if (fecha.size() < 20 || fecha[4] != '-' || fecha[7] != '-' || fecha[10] != 'T')
+    return std::nullopt;
   auto num = [&](std::size_t at, std::size_t len) -> int {
     int v = 0;
     for (char c : fecha.substr(at, len)) {
@@ -90,8 +91,9 @@ std::string_view state_name(ComprobanteState s) {
 
 std::string header_safe(std::string_view text) {
   static const std::pair<std::string_view, std::string_view> kFold[] = {
-      {"á", "a"}, {"é", "e"}, {"í", "i"}, {"ó", "o"}, {"ú", "u"}, {"ü", "u"}, {"ñ", "n"},
-      {"Á", "A"}, {"É", "E"}, {"Í", "I"}, {"Ó", "O"}, {"Ú", "U"}, {"Ñ", "N"}, {"¿", ""}, {"¡", ""}};
+      {"á", "a"}, {"é", "e"}, {"í", "i"}, {"ó", "o"}, {"ú", "u"},
+      {"ü", "u"}, {"ñ", "n"}, {"Á", "A"}, {"É", "E"}, {"Í", "I"},
+      {"Ó", "O"}, {"Ú", "U"}, {"Ñ", "N"}, {"¿", ""},  {"¡", ""}};
   std::string out;
   for (std::size_t i = 0; i < text.size();) {
     bool folded = false;
@@ -112,7 +114,8 @@ std::string header_safe(std::string_view text) {
 }
 
 std::string_view ReceptionService::path(Environment env) {
-  return env == Environment::kProduccion ? "/recepcion/v1/recepcion" : "/recepcion-sandbox/v1/recepcion";
+  return env == Environment::kProduccion ? "/recepcion/v1/recepcion"
+                                         : "/recepcion-sandbox/v1/recepcion";
 }
 
 ReceptionService::ReceptionService(Store& store, const TokenService& tokens, const Config& config)
@@ -129,8 +132,9 @@ Result<std::int64_t> ReceptionService::caller_taxpayer(const ApiCaller& caller) 
 ReceptionAnswer ReceptionService::receive(Environment env, std::string_view authorization,
                                           std::string_view body) {
   auto caller = tokens_.check_bearer(authorization, env);
-  if (!caller) return refuse(caller.error().code == "token_otro_ambiente" ? 403 : 401,
-                             caller.error().message, env);
+  if (!caller)
+    return refuse(caller.error().code == "token_otro_ambiente" ? 403 : 401, caller.error().message,
+                  env);
   boost::system::error_code ec;
   boost::json::value parsed = boost::json::parse(body, ec);
   if (ec || !parsed.is_object())
@@ -146,24 +150,27 @@ ReceptionAnswer ReceptionService::receive(Environment env, std::string_view auth
   if (!fecha) return refuse(400, "Falta el campo fecha.", env);
   auto date = fecha_date(*fecha);
   if (!date)
-    return refuse(400, "El campo fecha debe tener el formato ISO 8601 con zona horaria, p. ej. "
-                       "2026-11-26T10:00:00-06:00.", env);
+    return refuse(400,
+                  "El campo fecha debe tener el formato ISO 8601 con zona horaria, p. ej. "
+                  "2026-11-26T10:00:00-06:00.",
+                  env);
   const auto [year, month, day] = *date;
   if (year != clave->year || month != clave->month || day != clave->day)
-    return refuse(400, fmt::format("La fecha de la clave ({:02}/{:02}/{}) no coincide con el campo "
-                                   "fecha ({:02}/{:02}/{}).",
-                                   clave->day, clave->month, clave->year, day, month, year),
+    return refuse(400,
+                  fmt::format("La fecha de la clave ({:02}/{:02}/{}) no coincide con el campo "
+                              "fecha ({:02}/{:02}/{}).",
+                              clave->day, clave->month, clave->year, day, month, year),
                   env);
 
   auto party = [&](std::string_view name) -> Result<Identification> {
     const auto* v = json.if_contains(name);
-    if (!v || !v->is_object())
-      return make_error("json", fmt::format("Falta el campo {}.", name));
+    if (!v || !v->is_object()) return make_error("json", fmt::format("Falta el campo {}.", name));
     const auto* type = string_field(v->as_object(), "tipoIdentificacion");
     const auto* number = string_field(v->as_object(), "numeroIdentificacion");
     if (!type || !number)
       return make_error("json", fmt::format("{} debe tener tipoIdentificacion y "
-                                            "numeroIdentificacion.", name));
+                                            "numeroIdentificacion.",
+                                            name));
     auto id = Identification::parse(*number);
     if (!id) return id.error();
     if (id_type_code(id->type()) != *type) {
@@ -172,8 +179,9 @@ ReceptionAnswer ReceptionService::receive(Environment env, std::string_view auth
         auto nite = Identification::parse("NITE-" + std::string(*number));
         if (nite && nite->type() == IdType::kNite) return *nite;
       }
-      return make_error("json", fmt::format("El tipoIdentificacion {} de {} no corresponde al número {}.",
-                                            std::string(*type), name, std::string(*number)));
+      return make_error("json",
+                        fmt::format("El tipoIdentificacion {} de {} no corresponde al número {}.",
+                                    std::string(*type), name, std::string(*number)));
     }
     return *id;
   };
@@ -185,11 +193,12 @@ ReceptionAnswer ReceptionService::receive(Environment env, std::string_view auth
     if (!r) return refuse(400, r.error().message, env);
     receptor = *r;
   }
-  const std::string padded12 = std::string(12 - std::min<std::size_t>(12, emisor->digits().size()), '0') +
-                               emisor->digits();
+  const std::string padded12 =
+      std::string(12 - std::min<std::size_t>(12, emisor->digits().size()), '0') + emisor->digits();
   if (clave->identification != padded12)
-    return refuse(400, fmt::format("La identificación de la clave ({}) no es la del emisor ({}).",
-                                   clave->identification, emisor->printed()),
+    return refuse(400,
+                  fmt::format("La identificación de la clave ({}) no es la del emisor ({}).",
+                              clave->identification, emisor->printed()),
                   env);
 
   const auto* xml_b64 = string_field(json, "comprobanteXml");
@@ -245,8 +254,9 @@ ReceptionAnswer ReceptionService::receive(Environment env, std::string_view auth
 ReceptionAnswer ReceptionService::query(Environment env, std::string_view authorization,
                                         const std::string& clave) {
   auto caller = tokens_.check_bearer(authorization, env);
-  if (!caller) return refuse(caller.error().code == "token_otro_ambiente" ? 403 : 401,
-                             caller.error().message, env);
+  if (!caller)
+    return refuse(caller.error().code == "token_otro_ambiente" ? 403 : 401, caller.error().message,
+                  env);
   auto found = store_.find_comprobante(clave);
   if (!found) return refuse(503, "El servicio no está disponible; intente de nuevo.", env);
   auto taxpayer_id = caller_taxpayer(*caller);
@@ -258,9 +268,11 @@ ReceptionAnswer ReceptionService::query(Environment env, std::string_view author
     visible = own == (*found)->emisor_numero || (*found)->receptor_numero == own ||
               (*found)->username == caller->username;
   }
-  if (!visible) return refuse(404, fmt::format("No se encontró el comprobante con clave {}.", clave), env);
+  if (!visible)
+    return refuse(404, fmt::format("No se encontró el comprobante con clave {}.", clave), env);
   const ComprobanteRecord& c = **found;
-  boost::json::object out{{"clave", c.clave}, {"fecha", c.fecha}, {"ind-estado", state_name(c.state)}};
+  boost::json::object out{
+      {"clave", c.clave}, {"fecha", c.fecha}, {"ind-estado", state_name(c.state)}};
   if (!c.respuesta_xml.empty()) out["respuesta-xml"] = encode_base64(c.respuesta_xml);
   if (env == Environment::kPruebas) out["nota"] = kSandboxNotice;
   ReceptionAnswer a;
@@ -280,7 +292,8 @@ Result<bool> ReceptionService::process_next(const Processor& process) {
     return result.error();
   }
   LLAVERO_TRY(store_.finish_comprobante(
-      (*claimed)->clave, result->accepted ? ComprobanteState::kAceptado : ComprobanteState::kRechazado,
+      (*claimed)->clave,
+      result->accepted ? ComprobanteState::kAceptado : ComprobanteState::kRechazado,
       result->mensaje_hacienda));
   return true;
 }

@@ -6,11 +6,11 @@ namespace llavero::api {
 
 namespace {
 
-using web::http::status;
-using web::http::verb;
 using web::Request;
 using web::Response;
 using web::RouteContext;
+using web::http::status;
+using web::http::verb;
 
 Response json_response(const Request& request, unsigned code, const boost::json::object& body) {
   Response r = web::make_response(request, static_cast<status>(code),
@@ -38,8 +38,9 @@ void add_api_routes(web::Router& router, TokenService& tokens, ReceptionService&
     token.slow = [&tokens, &realm](const Request& request, const RouteContext&) {
       auto form = web::parse_form(request.body());
       if (!form)
-        return json_response(request, 400, {{"error", "invalid_request"},
-                                            {"error_description", "Formulario mal formado."}});
+        return json_response(
+            request, 400,
+            {{"error", "invalid_request"}, {"error_description", "Formulario mal formado."}});
       TokenAnswer answer = tokens.token(realm, *form);
       return json_response(request, answer.status, answer.body);
     };
@@ -49,8 +50,9 @@ void add_api_routes(web::Router& router, TokenService& tokens, ReceptionService&
     logout.slow = [&tokens, &realm](const Request& request, const RouteContext&) {
       auto form = web::parse_form(request.body());
       if (!form)
-        return json_response(request, 400, {{"error", "invalid_request"},
-                                            {"error_description", "Formulario mal formado."}});
+        return json_response(
+            request, 400,
+            {{"error", "invalid_request"}, {"error_description", "Formulario mal formado."}});
       TokenAnswer answer = tokens.logout(realm, *form);
       return json_response(request, answer.status, answer.body);
     };
@@ -68,7 +70,8 @@ void add_api_routes(web::Router& router, TokenService& tokens, ReceptionService&
     receive.max_body = 2 * 1024 * 1024;  // a comprobante of up to 1 MiB, in base64, in JSON
     receive.slow = [&reception, env](const Request& request, const RouteContext&) {
       return reception_response(
-          request, reception.receive(env, request[web::http::field::authorization], request.body()));
+          request,
+          reception.receive(env, request[web::http::field::authorization], request.body()));
     };
     router.add(verb::post, path, std::move(receive));
     web::Route query;

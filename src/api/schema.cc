@@ -1,9 +1,8 @@
 #include "api/schema.h"
 
+#include <fmt/format.h>
 #include <libxml/tree.h>
 #include <libxml/xmlschemas.h>
-
-#include <fmt/format.h>
 
 #include <cstdlib>
 
@@ -15,11 +14,10 @@ namespace llavero::api {
 
 namespace {
 
-constexpr const char* kRoots[] = {"FacturaElectronica",       "TiqueteElectronico",
-                                  "NotaCreditoElectronica",   "NotaDebitoElectronica",
-                                  "FacturaElectronicaCompra", "FacturaElectronicaExportacion",
-                                  "ReciboElectronicoPago",    "MensajeReceptor",
-                                  "MensajeHacienda"};
+constexpr const char* kRoots[] = {
+    "FacturaElectronica",    "TiqueteElectronico",       "NotaCreditoElectronica",
+    "NotaDebitoElectronica", "FacturaElectronicaCompra", "FacturaElectronicaExportacion",
+    "ReciboElectronicoPago", "MensajeReceptor",          "MensajeHacienda"};
 
 struct Collected {
   std::vector<std::string> lines;
@@ -44,7 +42,8 @@ std::filesystem::path schema_directory(const std::string& configured) {
   return LLAVERO_DEFAULT_XSD_DIR;
 }
 
-SchemaValidator::SchemaValidator(std::filesystem::path directory) : directory_(std::move(directory)) {}
+SchemaValidator::SchemaValidator(std::filesystem::path directory)
+    : directory_(std::move(directory)) {}
 
 SchemaValidator::~SchemaValidator() {
   for (auto& [name, schema] : schemas_) xmlSchemaFree(schema);

@@ -18,7 +18,8 @@ TokenAnswer oauth_error(unsigned status, std::string_view error, std::string_vie
   return TokenAnswer{status, {{"error", error}, {"error_description", description}}};
 }
 
-std::string get(const std::map<std::string, std::string, std::less<>>& form, const std::string& key) {
+std::string get(const std::map<std::string, std::string, std::less<>>& form,
+                const std::string& key) {
   auto it = form.find(key);
   return it == form.end() ? std::string() : it->second;
 }
@@ -50,10 +51,11 @@ Status TokenService::start() {
       auto pem = keyring_.wrap_key(**key);
       if (!pem) return pem.error();
       LLAVERO_TRY(store_.put_service_key(
-          ServiceKey{name, *pem, {}},
-          AuditEvent{"servidor", "token.llave", std::string(realm.name), "llave RS256 del realm creada"}));
+          ServiceKey{name, *pem, {}}, AuditEvent{"servidor", "token.llave", std::string(realm.name),
+                                                 "llave RS256 del realm creada"}));
       stored = store_.service_key(name);  // whichever server stored first wins
-      if (!stored || !*stored) return make_error("error_interno", "No se guardó la llave del realm.");
+      if (!stored || !*stored)
+        return make_error("error_interno", "No se guardó la llave del realm.");
     }
     auto key = keyring_.unwrap_key((*stored)->key_pem);
     if (!key) return key.error();
@@ -109,10 +111,9 @@ TokenAnswer TokenService::issue(const Realm& realm, const ApiCredential& credent
   auto access = sign_jwt(claims, *key.key, key.kid);
   if (!access) return oauth_error(500, "server_error", "No se pudo firmar el token.");
   const std::string refresh = random_token();
-  Status stored = store_.put_refresh_token(
-      RefreshTokenRecord{token_hash(refresh), session_id, credential.username,
-                         std::string(realm.name), std::string(realm.client_id),
-                         format_utc(now + kRefreshTokenSeconds), false});
+  Status stored = store_.put_refresh_token(RefreshTokenRecord{
+      token_hash(refresh), session_id, credential.username, std::string(realm.name),
+      std::string(realm.client_id), format_utc(now + kRefreshTokenSeconds), false});
   if (!stored) return oauth_error(503, "temporarily_unavailable", stored.error().message);
   return TokenAnswer{200,
                      {{"access_token", *access},
@@ -125,7 +126,8 @@ TokenAnswer TokenService::issue(const Realm& realm, const ApiCredential& credent
                       {"scope", "profile email"}}};
 }
 
-TokenAnswer TokenService::token(const Realm& realm, const std::map<std::string, std::string, std::less<>>& form) {
+TokenAnswer TokenService::token(const Realm& realm,
+                                const std::map<std::string, std::string, std::less<>>& form) {
   const std::string client_id = get(form, "client_id");
   if (client_id != realm.client_id)
     return oauth_error(401, "invalid_client", "Cliente desconocido para este realm.");
@@ -162,7 +164,8 @@ TokenAnswer TokenService::token(const Realm& realm, const std::map<std::string, 
                      "grant_type debe ser password o refresh_token.");
 }
 
-TokenAnswer TokenService::logout(const Realm& realm, const std::map<std::string, std::string, std::less<>>& form) {
+TokenAnswer TokenService::logout(const Realm& realm,
+                                 const std::map<std::string, std::string, std::less<>>& form) {
   if (get(form, "client_id") != realm.client_id)
     return oauth_error(401, "invalid_client", "Cliente desconocido para este realm.");
   auto record = store_.find_refresh_token(token_hash(get(form, "refresh_token")));
@@ -181,8 +184,11 @@ boost::json::object TokenService::jwks(const Realm& realm) const {
   return {{"keys", std::move(keys)}};
 }
 
-Result<ApiCaller> TokenService::check_bearer(std::string_view authorization, Environment env) const {
-  auto invalid = [] { return make_error("token_invalido", "Token de acceso ausente, inválido o vencido."); };
+Result<ApiCaller> TokenService::check_bearer(std::string_view authorization,
+                                             Environment env) const {
+  auto invalid = [] {
+    return make_error("token_invalido", "Token de acceso ausente, inválido o vencido.");
+  };
   constexpr std::string_view kScheme = "bearer ";
   if (authorization.size() <= kScheme.size()) return invalid();
   for (std::size_t i = 0; i < kScheme.size(); ++i)

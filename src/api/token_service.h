@@ -6,7 +6,6 @@
 #pragma once
 
 #include <boost/json.hpp>
-
 #include <map>
 #include <mutex>
 
@@ -49,9 +48,11 @@ class TokenService {
 
   // POST …/token with the form fields. Hashes passwords: call it from the
   // worker pool.
-  TokenAnswer token(const Realm& realm, const std::map<std::string, std::string, std::less<>>& form);
+  TokenAnswer token(const Realm& realm,
+                    const std::map<std::string, std::string, std::less<>>& form);
   // POST …/logout: revokes the refresh token's session.
-  TokenAnswer logout(const Realm& realm, const std::map<std::string, std::string, std::less<>>& form);
+  TokenAnswer logout(const Realm& realm,
+                     const std::map<std::string, std::string, std::less<>>& form);
   // GET …/certs
   boost::json::object jwks(const Realm& realm) const;
 

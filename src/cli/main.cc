@@ -2,33 +2,32 @@
 // calls the key service and prints what happened in Spanish. Errors go to
 // stderr and exit with status 1; --help exits 0.
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
 #include <boost/json.hpp>
-#include <fmt/format.h>
-
 #include <filesystem>
 #include <iostream>
 
-#include "cli/commands.h"
-#include "cli/prompt.h"
-#include "keys/authorities.h"
-#include "keys/data_dir.h"
-#include "keys/key_service.h"
-#include "keys/accounts.h"
-#include "keys/downloads.h"
-#include "keys/publication.h"
-#include "web/portal.h"
 #include "api/processing.h"
 #include "api/routes.h"
+#include "cli/commands.h"
+#include "cli/prompt.h"
+#include "keys/accounts.h"
+#include "keys/authorities.h"
+#include "keys/data_dir.h"
+#include "keys/downloads.h"
+#include "keys/key_service.h"
+#include "keys/publication.h"
 #include "keys/revocation_check.h"
 #include "pki/crl.h"
 #include "store/audit.h"
+#include "util/clock.h"
+#include "web/portal.h"
 #include "web/publication_routes.h"
 #include "web/server.h"
-#include "util/clock.h"
 
 namespace fs = std::filesystem;
 using namespace llavero;
@@ -72,7 +71,8 @@ Session open_session(const std::string& data_flag, bool needs_ca_keys) {
 }
 
 void require(const std::string& value, std::string_view option) {
-  if (value.empty()) fail("opcion_faltante", fmt::format("Falta la opción obligatoria {}.", option));
+  if (value.empty())
+    fail("opcion_faltante", fmt::format("Falta la opción obligatoria {}.", option));
 }
 
 Pin read_pin(bool from_stdin) {
@@ -120,21 +120,23 @@ class StagedFile {
   }
 
   Status write(const StagedKey& key) {
-    bool ok = ::write(fd_, key.p12.data(), key.p12.size()) == static_cast<ssize_t>(key.p12.size()) &&
-              ::fsync(fd_) == 0;
+    bool ok =
+        ::write(fd_, key.p12.data(), key.p12.size()) == static_cast<ssize_t>(key.p12.size()) &&
+        ::fsync(fd_) == 0;
     ok = ::close(fd_) == 0 && ok;
     fd_ = -1;
     if (!ok)
-      return make_error("salida_invalida",
-                        fmt::format("No se pudo escribir {}: {}", tmp_.string(), std::strerror(errno)));
+      return make_error("salida_invalida", fmt::format("No se pudo escribir {}: {}", tmp_.string(),
+                                                       std::strerror(errno)));
     return Ok{};
   }
 
   fs::path publish() {
     if (std::rename(tmp_.c_str(), final_.c_str()) != 0)
       fail("salida_invalida",
-           fmt::format("La llave quedó activa pero no se pudo nombrar el archivo {} (está en {}): {}",
-                       final_.string(), tmp_.string(), std::strerror(errno)));
+           fmt::format(
+               "La llave quedó activa pero no se pudo nombrar el archivo {} (está en {}): {}",
+               final_.string(), tmp_.string(), std::strerror(errno)));
     tmp_.clear();
     published_ = true;
     int dirfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -152,9 +154,9 @@ class StagedFile {
 };
 
 std::string describe(const KeyStatus& k) {
-  std::string line = fmt::format("{:<10} {:<8}  serie {}  válida del {} al {}",
-                                 environment_name(k.environment), key_state_name(k.state),
-                                 k.serial_hex, k.not_before, k.not_after);
+  std::string line =
+      fmt::format("{:<10} {:<8}  serie {}  válida del {} al {}", environment_name(k.environment),
+                  key_state_name(k.state), k.serial_hex, k.not_before, k.not_after);
   if (k.state == KeyState::kRevocada) {
     line += fmt::format("  revocada el {}", k.revoked_at.value_or("?"));
     if (k.reason)
@@ -182,15 +184,15 @@ Status write_output_file(const fs::path& path, const Bytes& content) {
   const fs::path tmp = path.string() + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
-    return make_error("salida_invalida",
-                      fmt::format("No se pudo escribir {}: {}", path.string(), std::strerror(errno)));
+    return make_error("salida_invalida", fmt::format("No se pudo escribir {}: {}", path.string(),
+                                                     std::strerror(errno)));
   bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) &&
             ::fsync(fd) == 0;
   ok = ::close(fd) == 0 && ok;
   if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
     ::unlink(tmp.c_str());
-    return make_error("salida_invalida",
-                      fmt::format("No se pudo escribir {}: {}", path.string(), std::strerror(errno)));
+    return make_error("salida_invalida", fmt::format("No se pudo escribir {}: {}", path.string(),
+                                                     std::strerror(errno)));
   }
   return Ok{};
 }
@@ -207,7 +209,8 @@ int serve_forever(const std::string& data, const std::string& listen, const std:
     }
   }
   if (colon == std::string::npos || port < 0 || port > 65535)
-    fail("listen_invalido", fmt::format("--listen \"{}\" no es DIRECCIÓN:PUERTO (p. ej. 127.0.0.1:8080).", listen));
+    fail("listen_invalido",
+         fmt::format("--listen \"{}\" no es DIRECCIÓN:PUERTO (p. ej. 127.0.0.1:8080).", listen));
   options.address = listen.substr(0, colon);
   options.port = static_cast<unsigned short>(port);
   options.tls_certificate = tls_cert;
@@ -219,7 +222,8 @@ int serve_forever(const std::string& data, const std::string& listen, const std:
   RevocationPublisher publisher(s.dir->store(), *s.keyring);
   must(publisher.start());
   AccountService accounts(s.dir->store(), s.dir->config());
-  DownloadVault downloads(s.dir->store(), must(load_or_create_server_key(s.dir->path() / "portal.key")));
+  DownloadVault downloads(s.dir->store(),
+                          must(load_or_create_server_key(s.dir->path() / "portal.key")));
   web::Router router;
   web::add_publication_routes(router, publisher, s.dir->store());
   web::add_portal_routes(router, web::PortalServices{*s.service, accounts, downloads});
@@ -271,10 +275,11 @@ int serve_forever(const std::string& data, const std::string& listen, const std:
       spdlog::error("limpieza de sesiones y descargas: {}", purged.error().message);
   });
   const std::string scheme = tls_cert.empty() ? "http" : "https";
-  std::cout << fmt::format("llavero sirviendo en {}://{}:{} (datos: {}; URL pública en los "
-                           "certificados: {})",
-                           scheme, options.address, server.port(), s.dir->path().string(),
-                           s.dir->config().base_url)
+  std::cout << fmt::format(
+                   "llavero sirviendo en {}://{}:{} (datos: {}; URL pública en los "
+                   "certificados: {})",
+                   scheme, options.address, server.port(), s.dir->path().string(),
+                   s.dir->config().base_url)
             << std::endl;
   server.run();
   std::cout << "llavero detenido." << std::endl;
@@ -282,8 +287,9 @@ int serve_forever(const std::string& data, const std::string& listen, const std:
 }
 
 int run(int argc, char** argv) {
-  CLI::App app{"llavero: autoridad certificadora y llaves criptográficas de comprobantes "
-               "electrónicos"};
+  CLI::App app{
+      "llavero: autoridad certificadora y llaves criptográficas de comprobantes "
+      "electrónicos"};
   app.fallthrough();
   app.require_subcommand(1);
   std::string data;
@@ -293,7 +299,8 @@ int run(int argc, char** argv) {
   std::string id, environment_text, profile_text, output = ".", reason_text;
 
   // init
-  auto* init = app.add_subcommand("init", "Crea el directorio de datos con las CA de ambos ambientes");
+  auto* init =
+      app.add_subcommand("init", "Crea el directorio de datos con las CA de ambos ambientes");
   std::string base_url;
   init->add_option("--url-base", base_url, "URL pública impresa en los certificados");
 
@@ -302,15 +309,19 @@ int run(int argc, char** argv) {
   taxpayer->require_subcommand(1);
   auto* create = taxpayer->add_subcommand("crear", "Registra un contribuyente");
   NewTaxpayerRequest new_taxpayer;
-  create->add_option("--id", new_taxpayer.identification, "Identificación (1-0647-0958, 3-101-522899, ...)");
-  create->add_option("--nombre", new_taxpayer.nombre, "Nombre, o razón social de una persona jurídica");
-  create->add_option("--apellidos", new_taxpayer.apellidos, "Apellidos (personas físicas, DIMEX, NITE)");
+  create->add_option("--id", new_taxpayer.identification,
+                     "Identificación (1-0647-0958, 3-101-522899, ...)");
+  create->add_option("--nombre", new_taxpayer.nombre,
+                     "Nombre, o razón social de una persona jurídica");
+  create->add_option("--apellidos", new_taxpayer.apellidos,
+                     "Apellidos (personas físicas, DIMEX, NITE)");
   create->add_option("--correo", new_taxpayer.correo, "Correo electrónico");
   bool if_missing = false, password_stdin = false;
   create->add_flag("--si-no-existe", if_missing,
                    "No es un error que la identificación ya esté registrada");
-  create->add_flag("--contrasena-stdin", password_stdin,
-                   "Lee de la entrada estándar la contraseña del portal (una línea, 8 caracteres o más)");
+  create->add_flag(
+      "--contrasena-stdin", password_stdin,
+      "Lee de la entrada estándar la contraseña del portal (una línea, 8 caracteres o más)");
 
   // contrasena generar
   auto* api = app.add_subcommand("contrasena", "Contraseñas de la API de comprobantes");
@@ -324,14 +335,16 @@ int run(int argc, char** argv) {
   auto* key = app.add_subcommand("llave", "Llaves criptográficas");
   key->require_subcommand(1);
   bool pin_stdin = false, facturador = false, as_json = false;
-  auto* generate = key->add_subcommand("generar", "Genera una llave criptográfica y su archivo .p12");
+  auto* generate =
+      key->add_subcommand("generar", "Genera una llave criptográfica y su archivo .p12");
   generate->add_option("--id", id, "Identificación del contribuyente");
   generate->add_option("--ambiente", environment_text, "produccion o pruebas");
   generate->add_flag("--pin-stdin", pin_stdin,
                      "Lee el PIN de la entrada estándar (una línea; una segunda línea es la "
                      "confirmación)");
   generate->add_option("--salida", output, "Directorio donde escribir el .p12 (por omisión .)");
-  generate->add_option("--perfil", profile_text, "Cifrado del .p12: compatible (por omisión) o moderno");
+  generate->add_option("--perfil", profile_text,
+                       "Cifrado del .p12: compatible (por omisión) o moderno");
   generate->add_flag("--facturador-gratuito", facturador,
                      "Soy usuario del Facturador Gratuito de Hacienda");
   auto* status = key->add_subcommand("estado", "Muestra las llaves de un contribuyente");
@@ -356,8 +369,9 @@ int run(int argc, char** argv) {
   serve->add_option("--tls-cert", tls_cert, "Certificado TLS (PEM, con su cadena)");
   serve->add_option("--tls-key", tls_key, "Llave privada TLS (PEM)");
   std::size_t baseline_bytes = 0;
-  serve->add_option("--baseline-bytes", baseline_bytes,
-                    "Solo para medir: GET /_baseline responde N bytes fijos desde memoria")
+  serve
+      ->add_option("--baseline-bytes", baseline_bytes,
+                   "Solo para medir: GET /_baseline responde N bytes fijos desde memoria")
       ->group("");
 
   // crl
@@ -377,7 +391,8 @@ int run(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "Error: argumentos inválidos: " << e.what() << "\nUse --help para ver las opciones.\n";
+    std::cerr << "Error: argumentos inválidos: " << e.what()
+              << "\nUse --help para ver las opciones.\n";
     return 1;
   }
 
@@ -475,7 +490,8 @@ int run(int argc, char** argv) {
     if (!reason_text.empty()) reason = must(parse_revocation_reason(reason_text));
     Session s = open_session(data, false);
     KeyStatus revoked = must(s.service->revoke(id, env, reason, actor()));
-    std::cout << "Estimado usuario su llave criptográfica ha sido revocada\n" << describe(revoked) << "\n";
+    std::cout << "Estimado usuario su llave criptográfica ha sido revocada\n"
+              << describe(revoked) << "\n";
     return 0;
   }
 
@@ -490,7 +506,8 @@ int run(int argc, char** argv) {
     if (output == ".") fail("opcion_faltante", "Falta la opción obligatoria --salida.");
     const Environment env = must(parse_environment(environment_text));
     const CaKind kind = must(parse_ca_kind(ca_text));
-    if (kind == CaKind::kRoot) fail("ca_invalida", "La raíz no emite certificados de contribuyentes: use pf o pj.");
+    if (kind == CaKind::kRoot)
+      fail("ca_invalida", "La raíz no emite certificados de contribuyentes: use pf o pj.");
     Session s = open_session(data, true);
     auto ca = must(s.keyring->unlocked(env, kind));
     Bytes der = must(build_current_crl(s.dir->store(), ca.authority_id, *ca.authority,

@@ -49,7 +49,8 @@ class EchoOff {
 
 Result<TypedPin> read_pin_from_stdin() {
   std::string line;
-  if (!read_line(line)) return make_error("pin_invalido", "No se recibió el PIN en la entrada estándar.");
+  if (!read_line(line))
+    return make_error("pin_invalido", "No se recibió el PIN en la entrada estándar.");
   TypedPin typed{SecretString(line), std::nullopt};
   wipe_memory(line.data(), line.capacity());
   if (read_line(line)) typed.confirmation = SecretString(line);

@@ -3,13 +3,11 @@
 // from stdin or the terminal, never from argv; the signed document is written
 // atomically, and only once the signature is made.
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <openssl/pem.h>
 #include <unistd.h>
 
-#include <openssl/pem.h>
-
 #include <boost/json.hpp>
-#include <fmt/format.h>
-
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -45,14 +43,15 @@ Result<std::string> read_file(const fs::path& path, std::size_t limit, std::stri
     return make_error("entrada_invalida",
                       fmt::format("No se pudo leer {} {}: {}", what, path.string(), ec.message()));
   if (size > limit)
-    return make_error("entrada_invalida", fmt::format("{} {} es demasiado grande ({} bytes; máximo {}).",
-                                                      what, path.string(), size, limit));
+    return make_error("entrada_invalida",
+                      fmt::format("{} {} es demasiado grande ({} bytes; máximo {}).", what,
+                                  path.string(), size, limit));
   std::ifstream in(path, std::ios::binary);
   std::ostringstream content;
   content << in.rdbuf();
   if (!in)
-    return make_error("entrada_invalida",
-                      fmt::format("No se pudo leer {} {}: {}", what, path.string(), std::strerror(errno)));
+    return make_error("entrada_invalida", fmt::format("No se pudo leer {} {}: {}", what,
+                                                      path.string(), std::strerror(errno)));
   return content.str();
 }
 
@@ -63,8 +62,8 @@ Status write_atomically(const fs::path& path, std::string_view content) {
   const fs::path tmp = dir / fmt::format(".{}.{}.tmp", path.filename().string(), getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0)
-    return make_error("salida_invalida",
-                      fmt::format("No se pudo escribir {}: {}", path.string(), std::strerror(errno)));
+    return make_error("salida_invalida", fmt::format("No se pudo escribir {}: {}", path.string(),
+                                                     std::strerror(errno)));
   bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) &&
             ::fsync(fd) == 0;
   ok = ::close(fd) == 0 && ok;
@@ -72,8 +71,8 @@ Status write_atomically(const fs::path& path, std::string_view content) {
   if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
     const int error = ok ? errno : saved;
     ::unlink(tmp.c_str());
-    return make_error("salida_invalida",
-                      fmt::format("No se pudo escribir {}: {}", path.string(), std::strerror(error)));
+    return make_error("salida_invalida", fmt::format("No se pudo escribir {}: {}", path.string(),
+                                                     std::strerror(error)));
   }
   int dirfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dirfd >= 0) {
@@ -96,10 +95,12 @@ Result<OpenedP12> open_p12(const std::string& file, const fs::path& path, const 
   ossl::Pkcs12 p12(d2i_PKCS12(nullptr, &p, static_cast<long>(file.size())));
   if (!p12) {
     ossl::last_error();
-    return make_error("p12_invalido", fmt::format("{} no es un archivo .p12 válido.", path.string()));
+    return make_error("p12_invalido",
+                      fmt::format("{} no es un archivo .p12 válido.", path.string()));
   }
   if (PKCS12_mac_present(p12.get()) &&
-      PKCS12_verify_mac(p12.get(), pin.secret().c_str(), static_cast<int>(pin.secret().size())) != 1) {
+      PKCS12_verify_mac(p12.get(), pin.secret().c_str(), static_cast<int>(pin.secret().size())) !=
+          1) {
     ossl::last_error();
     return make_error("pin_incorrecto",
                       "El PIN no corresponde a esta llave criptográfica (.p12). No se firmó nada.");
@@ -146,10 +147,11 @@ std::string common_name(const X509& cert) {
 
 int run_sign(const std::string& p12_path, bool pin_stdin, const std::string& input,
              const std::string& output, const std::string& role_text) {
-  for (const auto& [value, option] : {std::pair{p12_path, "--p12"}, {input, "--entrada"},
-                                      {output, "--salida"}})
+  for (const auto& [value, option] :
+       {std::pair{p12_path, "--p12"}, {input, "--entrada"}, {output, "--salida"}})
     if (value.empty())
-      return report(make_error("opcion_faltante", fmt::format("Falta la opción obligatoria {}.", option)));
+      return report(
+          make_error("opcion_faltante", fmt::format("Falta la opción obligatoria {}.", option)));
   std::optional<xades::SignerRole> role;
   if (!role_text.empty()) {
     auto parsed = xades::parse_signer_role(role_text);
@@ -182,9 +184,11 @@ int run_sign(const std::string& p12_path, bool pin_stdin, const std::string& inp
   options.role = role;
   auto signed_xml = xades::sign(*xml, *opened->key, *opened->certificate, chain, options);
   if (!signed_xml) return report(signed_xml.error());
-  if (Status written = write_atomically(output, *signed_xml); !written) return report(written.error());
+  if (Status written = write_atomically(output, *signed_xml); !written)
+    return report(written.error());
   std::cerr << fmt::format("Documento firmado (XAdES-EPES) por {}, certificado serie {}.\n",
-                           common_name(*opened->certificate), ossl::serial_hex(*opened->certificate));
+                           common_name(*opened->certificate),
+                           ossl::serial_hex(*opened->certificate));
   std::cout << output << "\n";
   return 0;
 }
@@ -193,7 +197,8 @@ int run_sign(const std::string& p12_path, bool pin_stdin, const std::string& inp
 Result<std::vector<ossl::X509Ptr>> certificates_in(const fs::path& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
-    return make_error("confianza_invalida", fmt::format("--confianza {} no es un directorio.", dir.string()));
+    return make_error("confianza_invalida",
+                      fmt::format("--confianza {} no es un directorio.", dir.string()));
   std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const std::string ext = entry.path().extension().string();
@@ -201,8 +206,8 @@ Result<std::vector<ossl::X509Ptr>> certificates_in(const fs::path& dir) {
       files.push_back(entry.path());
   }
   if (ec)
-    return make_error("confianza_invalida",
-                      fmt::format("No se pudo leer el directorio {}: {}", dir.string(), ec.message()));
+    return make_error("confianza_invalida", fmt::format("No se pudo leer el directorio {}: {}",
+                                                        dir.string(), ec.message()));
   std::sort(files.begin(), files.end());
   std::vector<ossl::X509Ptr> out;
   for (const fs::path& file : files) {
@@ -210,10 +215,12 @@ Result<std::vector<ossl::X509Ptr>> certificates_in(const fs::path& dir) {
     if (!content) return content.error();
     const std::size_t before = out.size();
     ossl::Bio bio(BIO_new_mem_buf(content->data(), static_cast<int>(content->size())));
-    while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) out.emplace_back(cert);
+    while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr))
+      out.emplace_back(cert);
     ossl::last_error();  // the end of the file reads as an error
     if (out.size() == before) {
-      if (auto der = ossl::x509_from_der(Bytes(content->begin(), content->end()))) out.push_back(std::move(*der));
+      if (auto der = ossl::x509_from_der(Bytes(content->begin(), content->end())))
+        out.push_back(std::move(*der));
     }
     if (out.size() == before)
       return make_error("confianza_invalida",
@@ -291,23 +298,27 @@ int run_verify(const std::string& data_flag, const std::string& input, const std
   if (as_json) {
     boost::json::array checks;
     for (const xades::Check& c : v.checks)
-      checks.push_back(boost::json::object{{"nombre", c.name}, {"ok", c.ok}, {"motivo", c.reason},
-                                           {"realizada", c.performed}});
+      checks.push_back(boost::json::object{
+          {"nombre", c.name}, {"ok", c.ok}, {"motivo", c.reason}, {"realizada", c.performed}});
     boost::json::object out;
     out["valida"] = v.valid;
     out["verificaciones"] = std::move(checks);
     out["firmante"] = v.signer ? boost::json::value(ossl::subject_line(*v.signer)) : nullptr;
-    out["fecha_firma"] =
-        v.signing_time_text.empty() ? boost::json::value(nullptr) : boost::json::value(v.signing_time_text);
+    out["fecha_firma"] = v.signing_time_text.empty() ? boost::json::value(nullptr)
+                                                     : boost::json::value(v.signing_time_text);
     out["rol"] = v.role.empty() ? boost::json::value(nullptr) : boost::json::value(v.role);
     std::cout << boost::json::serialize(out) << "\n";
   } else {
     for (const xades::Check& c : v.checks)
       // "–": not performed (no source to ask, or pointless after an earlier failure).
-      std::cout << fmt::format("{} {}: {}\n", !c.performed ? "–" : c.ok ? "✓" : "✗",
+      std::cout << fmt::format("{} {}: {}\n",
+                               !c.performed ? "–"
+                               : c.ok       ? "✓"
+                                            : "✗",
                                check_label(c.name), c.reason);
     if (v.signer) std::cout << "Firmante: " << ossl::subject_line(*v.signer) << "\n";
-    if (!v.signing_time_text.empty()) std::cout << "Fecha de la firma: " << v.signing_time_text << "\n";
+    if (!v.signing_time_text.empty())
+      std::cout << "Fecha de la firma: " << v.signing_time_text << "\n";
     if (!v.role.empty()) std::cout << "Rol: " << v.role << "\n";
     std::cout << (v.valid ? "La firma es válida.\n" : "La firma NO es válida.\n");
   }
@@ -329,30 +340,33 @@ std::vector<Command> add_xades_commands(CLI::App& app) {
   auto sign = std::make_shared<SignFlags>();
   auto check = std::make_shared<VerifyFlags>();
 
-  auto* firmar = app.add_subcommand("firmar", "Firma un comprobante XML (XAdES-EPES) con su llave .p12");
+  auto* firmar =
+      app.add_subcommand("firmar", "Firma un comprobante XML (XAdES-EPES) con su llave .p12");
   firmar->add_option("--p12", sign->p12, "Archivo .p12 de la llave criptográfica");
   firmar->add_flag("--pin-stdin", sign->pin_stdin,
                    "Lee el PIN de la entrada estándar (si no, lo pregunta en la terminal)");
   firmar->add_option("--entrada", sign->input, "Comprobante XML sin firmar");
   firmar->add_option("--salida", sign->output, "Archivo donde escribir el comprobante firmado");
-  firmar->add_option("--rol", sign->role,
-                     "emisor o receptor (por omisión: receptor para un MensajeReceptor, si no emisor)");
+  firmar->add_option(
+      "--rol", sign->role,
+      "emisor o receptor (por omisión: receptor para un MensajeReceptor, si no emisor)");
 
-  auto* verificar = app.add_subcommand("verificar", "Verifica la firma XAdES-EPES de un comprobante");
+  auto* verificar =
+      app.add_subcommand("verificar", "Verifica la firma XAdES-EPES de un comprobante");
   verificar->add_option("--entrada", check->input, "Comprobante XML firmado");
   verificar->add_option("--confianza", check->trust,
                         "Directorio con los certificados (PEM) de las raíces y CA intermedias de "
                         "confianza (por omisión, las de este directorio de datos)");
   verificar->add_flag("--json", check->json, "Salida JSON para programas");
 
-  return {
-      Command{firmar,
-              [sign](const std::string&) {
-                return run_sign(sign->p12, sign->pin_stdin, sign->input, sign->output, sign->role);
-              }},
-      Command{verificar, [check](const std::string& data_flag) {
-                return run_verify(data_flag, check->input, check->trust, check->json);
-              }}};
+  return {Command{firmar,
+                  [sign](const std::string&) {
+                    return run_sign(sign->p12, sign->pin_stdin, sign->input, sign->output,
+                                    sign->role);
+                  }},
+          Command{verificar, [check](const std::string& data_flag) {
+                    return run_verify(data_flag, check->input, check->trust, check->json);
+                  }}};
 }
 
 }  // namespace llavero::cli

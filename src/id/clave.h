@@ -12,12 +12,12 @@
 namespace llavero {
 
 struct Clave {
-  std::string text;            // the 50 digits
+  std::string text;                  // the 50 digits
   int day = 0, month = 0, year = 0;  // year with century (20YY)
-  std::string identification;  // 12 digits, zero-padded
-  std::string consecutivo;     // 20 digits
+  std::string identification;        // 12 digits, zero-padded
+  std::string consecutivo;           // 20 digits
   std::string sucursal, terminal, tipo, numero;
-  char situacion = '1';        // 1 normal, 2 contingencia, 3 sin internet
+  char situacion = '1';  // 1 normal, 2 contingencia, 3 sin internet
   std::string security_code;
 
   static Result<Clave> parse(std::string_view text);

@@ -8,8 +8,9 @@ Result<Environment> parse_environment(std::string_view text) {
   if (text == "produccion" || text == "producción" || text == "prod")
     return Environment::kProduccion;
   if (text == "pruebas" || text == "stag") return Environment::kPruebas;
-  return make_error("ambiente_invalido",
-                    fmt::format("Ambiente desconocido \"{}\": use \"produccion\" o \"pruebas\".", text));
+  return make_error(
+      "ambiente_invalido",
+      fmt::format("Ambiente desconocido \"{}\": use \"produccion\" o \"pruebas\".", text));
 }
 
 std::string_view environment_name(Environment env) {

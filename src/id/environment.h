@@ -11,8 +11,7 @@ namespace llavero {
 
 enum class Environment { kProduccion, kPruebas };
 
-inline constexpr Environment kAllEnvironments[] = {Environment::kProduccion,
-                                                   Environment::kPruebas};
+inline constexpr Environment kAllEnvironments[] = {Environment::kProduccion, Environment::kPruebas};
 
 // Accepts "produccion"/"producción"/"prod" and "pruebas"/"stag".
 Result<Environment> parse_environment(std::string_view text);

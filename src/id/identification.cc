@@ -16,9 +16,8 @@ constexpr std::string_view kExpectedFormats =
     "opcionales.";
 
 Error invalid(std::string_view text, std::string_view why) {
-  return make_error("identificacion_invalida",
-                    fmt::format("Identificación inválida \"{}\": {}. {}", text, why,
-                                kExpectedFormats));
+  return make_error("identificacion_invalida", fmt::format("Identificación inválida \"{}\": {}. {}",
+                                                           text, why, kExpectedFormats));
 }
 
 }  // namespace
@@ -113,8 +112,7 @@ Result<Identification> Identification::parse_digits(std::string_view original,
     case 12:
       if (first == '0') return invalid(original, "un DIMEX no empieza con 0");
       return Identification(IdType::kDimex, digits);
-    default:
-      return invalid(original, fmt::format("tiene {} dígitos", digits.size()));
+    default: return invalid(original, fmt::format("tiene {} dígitos", digits.size()));
   }
 }
 
@@ -125,8 +123,7 @@ std::string Identification::printed() const {
     case IdType::kJuridica:
       return fmt::format("{}-{}-{}", digits_.substr(0, 1), digits_.substr(1, 3), digits_.substr(4));
     case IdType::kDimex:
-    case IdType::kNite:
-      return digits_;
+    case IdType::kNite: return digits_;
   }
   return digits_;
 }

@@ -1,8 +1,7 @@
 #include "keys/accounts.h"
 
-#include <sodium.h>
-
 #include <fmt/format.h>
+#include <sodium.h>
 
 #include "util/clock.h"
 #include "util/hash.h"
@@ -56,15 +55,17 @@ std::string random_token() {
   return text;
 }
 
-std::string token_hash(std::string_view token) { return to_hex(sha256(token)); }
+std::string token_hash(std::string_view token) {
+  return to_hex(sha256(token));
+}
 
 SecretString generate_api_password() {
   sodium_ready();
   static constexpr std::string_view kLower = "abcdefghijklmnopqrstuvwxyz";
   static constexpr std::string_view kUpper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
   static constexpr std::string_view kDigits = "0123456789";
-  const std::string alphabet =
-      std::string(kLower) + std::string(kUpper) + std::string(kDigits) + std::string(kApiPasswordSymbols);
+  const std::string alphabet = std::string(kLower) + std::string(kUpper) + std::string(kDigits) +
+                               std::string(kApiPasswordSymbols);
   for (;;) {
     std::string candidate(kApiPasswordLength, ' ');
     for (char& c : candidate)
@@ -84,17 +85,18 @@ Result<TaxpayerRecord> AccountService::taxpayer(const std::string& identificatio
   auto found = store_.find_taxpayer(id->digits());
   if (!found) return found.error();
   if (!*found)
-    return make_error("contribuyente_desconocido",
-                      fmt::format("No existe un contribuyente con la identificación {}.", id->printed()));
+    return make_error(
+        "contribuyente_desconocido",
+        fmt::format("No existe un contribuyente con la identificación {}.", id->printed()));
   return std::move(**found);
 }
 
 Status AccountService::set_portal_password(const std::string& identification,
                                            const SecretString& password, const std::string& actor) {
   if (password.size() < kMinPortalPasswordLength)
-    return make_error("contrasena_invalida",
-                      fmt::format("La contraseña debe tener al menos {} caracteres.",
-                                  kMinPortalPasswordLength));
+    return make_error(
+        "contrasena_invalida",
+        fmt::format("La contraseña debe tener al menos {} caracteres.", kMinPortalPasswordLength));
   auto t = taxpayer(identification);
   if (!t) return t.error();
   auto hash = hash_password(password);
@@ -104,8 +106,7 @@ Status AccountService::set_portal_password(const std::string& identification,
                                              t->identification, "contraseña del portal asignada"});
 }
 
-Result<Login> AccountService::login(const std::string& identification,
-                                    const SecretString& password,
+Result<Login> AccountService::login(const std::string& identification, const SecretString& password,
                                     const std::string& remote_address) {
   auto id = Identification::parse(identification);
   if (!id) return id.error();
@@ -200,7 +201,8 @@ Result<std::optional<ApiCredential>> AccountService::check_api_password(
     password_matches(decoy_hash(), password);
     return std::optional<ApiCredential>();
   }
-  if (!password_matches((*credential)->password_hash, password)) return std::optional<ApiCredential>();
+  if (!password_matches((*credential)->password_hash, password))
+    return std::optional<ApiCredential>();
   return *credential;
 }
 

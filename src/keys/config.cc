@@ -12,7 +12,8 @@ namespace {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -49,7 +50,8 @@ const std::map<std::string, Setter, std::less<>>& setters() {
          int n = 0;
          auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
          if (ec != std::errc() || end != v.data() + v.size() || n < 1 || n > 10000000)
-           return make_error("config_invalida", "p12_iteraciones debe ser un entero de 1 a 10000000");
+           return make_error("config_invalida",
+                             "p12_iteraciones debe ser un entero de 1 a 10000000");
          c.p12_iterations = n;
          return Ok{};
        }},
@@ -85,9 +87,9 @@ Result<Config> parse_config(std::string_view text) {
     if (line.empty() || line.front() == '#') continue;
     std::size_t eq = line.find('=');
     if (eq == std::string_view::npos)
-      return make_error("config_invalida",
-                        fmt::format("llavero.conf, línea {}: se esperaba \"clave = valor\".",
-                                    line_number));
+      return make_error(
+          "config_invalida",
+          fmt::format("llavero.conf, línea {}: se esperaba \"clave = valor\".", line_number));
     std::string_view key = trim(line.substr(0, eq));
     std::string_view value = trim(line.substr(eq + 1));
     // Double quotes keep leading or trailing spaces: ca_sufijo_pruebas = " - SANDBOX".
@@ -100,8 +102,8 @@ Result<Config> parse_config(std::string_view text) {
                                                        line_number, key));
     Status set = it->second(config, value);
     if (!set)
-      return make_error("config_invalida",
-                        fmt::format("llavero.conf, línea {}: {}", line_number, set.error().message));
+      return make_error("config_invalida", fmt::format("llavero.conf, línea {}: {}", line_number,
+                                                       set.error().message));
   }
   return config;
 }
@@ -113,7 +115,8 @@ std::string render_config(const Config& c) {
       "url_base = {}\n"
       "# Dominio de los usuarios de la API: cpf-01-0647-0958@prod.<dominio>\n"
       "dominio_usuarios = {}\n"
-      "# completo: incluye CRL y OCSP en los certificados; strict: solo lo que pone el servicio real.\n"
+      "# completo: incluye CRL y OCSP en los certificados; strict: solo lo que pone el servicio "
+      "real.\n"
       "perfil_certificado = {}\n"
       "# Archivo .p12: perfil por omisión (compatible | moderno) e iteraciones.\n"
       "p12_perfil = {}\n"
@@ -126,7 +129,8 @@ std::string render_config(const Config& c) {
       "ca_persona_fisica_cn = {}\n"
       "ca_persona_juridica_cn = {}\n"
       "ca_sufijo_pruebas = \"{}\"\n"
-      "# Directorio de los esquemas oficiales v4.4 para la recepción (vacío: el de la instalación).\n"
+      "# Directorio de los esquemas oficiales v4.4 para la recepción (vacío: el de la "
+      "instalación).\n"
       "esquemas_xsd = {}\n",
       c.base_url, c.user_domain, c.strict_profile ? "strict" : "completo",
       p12_profile_name(c.p12_profile), c.p12_iterations, c.naming.country, c.naming.organization,

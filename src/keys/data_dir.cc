@@ -1,12 +1,10 @@
 #include "keys/data_dir.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <openssl/rand.h>
-
-#include <fmt/format.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -22,8 +20,8 @@ namespace llavero {
 namespace {
 
 Error io_error(const fs::path& path, std::string_view what) {
-  return make_error("error_archivo", fmt::format("No se pudo {} {}: {}", what, path.string(),
-                                                 std::strerror(errno)));
+  return make_error("error_archivo",
+                    fmt::format("No se pudo {} {}: {}", what, path.string(), std::strerror(errno)));
 }
 
 // Writes `content` to `path` through a temporary file, fsync and rename, so
@@ -59,7 +57,9 @@ Result<SecretString> new_passphrase() {
   return SecretString(std::move(text));
 }
 
-bool is_data_dir(const fs::path& path) { return fs::exists(path / kConfigFileName); }
+bool is_data_dir(const fs::path& path) {
+  return fs::exists(path / kConfigFileName);
+}
 
 Result<InitReport> create_data_dir(const fs::path& path, const InitOptions& options);
 
@@ -109,16 +109,17 @@ Result<InitReport> create_data_dir(const fs::path& path, const InitOptions& opti
   InitReport report;
   std::error_code ec;
   fs::create_directories(path, ec);
-  if (ec) return make_error("error_archivo", fmt::format("No se pudo crear {}: {}", path.string(),
-                                                          ec.message()));
+  if (ec)
+    return make_error("error_archivo",
+                      fmt::format("No se pudo crear {}: {}", path.string(), ec.message()));
   fs::permissions(path, fs::perms::owner_all, ec);
 
   // The passphrase: the operator's, or one we make and keep beside the data.
   SecretString passphrase;
   if (const char* env = std::getenv(kPassphraseEnv); env && *env) {
     passphrase = SecretString(env);
-    report.lines.push_back(
-        fmt::format("Llaves de las CA cifradas (AES-256) con la frase de paso de {}.", kPassphraseEnv));
+    report.lines.push_back(fmt::format(
+        "Llaves de las CA cifradas (AES-256) con la frase de paso de {}.", kPassphraseEnv));
   } else {
     auto made = new_passphrase();
     if (!made) return made.error();

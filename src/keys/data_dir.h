@@ -25,8 +25,8 @@ struct InitOptions {
 };
 
 struct InitReport {
-  bool created = false;             // false: an existing data directory was kept
-  std::vector<std::string> lines;   // what was made, for the operator (Spanish)
+  bool created = false;            // false: an existing data directory was kept
+  std::vector<std::string> lines;  // what was made, for the operator (Spanish)
 };
 
 // The directory named by --data, else $LLAVERO_DATA, else ./llavero-data.
@@ -35,7 +35,8 @@ std::filesystem::path default_data_path(const std::string& flag_value);
 // Creates a data directory with the CA hierarchy of both environments. An
 // existing data directory is kept untouched; a non-empty directory that is
 // not one is refused.
-Result<InitReport> initialize_data_dir(const std::filesystem::path& path, const InitOptions& options);
+Result<InitReport> initialize_data_dir(const std::filesystem::path& path,
+                                       const InitOptions& options);
 
 class DataDir {
  public:

@@ -1,10 +1,9 @@
 #include "keys/downloads.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sodium.h>
 #include <unistd.h>
-
-#include <fmt/format.h>
 
 #include "keys/accounts.h"
 #include "util/clock.h"
@@ -28,12 +27,12 @@ Result<std::string> DownloadVault::put(std::int64_t taxpayer_id, Environment env
     return make_error("error_interno", "La llave del servidor no es válida.");
   Bytes box(crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + p12.size());
   randombytes_buf(box.data(), crypto_secretbox_NONCEBYTES);
-  crypto_secretbox_easy(box.data() + crypto_secretbox_NONCEBYTES, p12.data(), p12.size(), box.data(),
-                        reinterpret_cast<const unsigned char*>(key_.c_str()));
+  crypto_secretbox_easy(box.data() + crypto_secretbox_NONCEBYTES, p12.data(), p12.size(),
+                        box.data(), reinterpret_cast<const unsigned char*>(key_.c_str()));
   std::string token = random_token();
-  LLAVERO_TRY(store_.put_download(PendingDownload{token_hash(token), taxpayer_id, env, file_name,
-                                                  std::move(box),
-                                                  format_utc(now_seconds() + kDownloadWindowSeconds)}));
+  LLAVERO_TRY(store_.put_download(
+      PendingDownload{token_hash(token), taxpayer_id, env, file_name, std::move(box),
+                      format_utc(now_seconds() + kDownloadWindowSeconds)}));
   return token;
 }
 
@@ -58,7 +57,9 @@ Result<Download> DownloadVault::open(const std::string& token, std::int64_t taxp
   return out;
 }
 
-Status DownloadVault::wipe(const std::string& token_hash) { return store_.delete_download(token_hash); }
+Status DownloadVault::wipe(const std::string& token_hash) {
+  return store_.delete_download(token_hash);
+}
 
 Result<SecretString> load_or_create_server_key(const std::filesystem::path& path) {
   if (sodium_init() < 0) return make_error("error_interno", "libsodium no se pudo iniciar.");
@@ -68,7 +69,8 @@ Result<SecretString> load_or_create_server_key(const std::filesystem::path& path
     randombytes_buf(key.data(), key.size());
     const std::string tmp = path.string() + ".tmp";
     int out = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    bool ok = out >= 0 && ::write(out, key.data(), key.size()) == static_cast<ssize_t>(key.size()) &&
+    bool ok = out >= 0 &&
+              ::write(out, key.data(), key.size()) == static_cast<ssize_t>(key.size()) &&
               ::fsync(out) == 0;
     if (out >= 0) ok = ::close(out) == 0 && ok;
     // link() refuses to replace: if another server made one meanwhile, use theirs.
@@ -85,7 +87,8 @@ Result<SecretString> load_or_create_server_key(const std::filesystem::path& path
   std::string key(crypto_secretbox_KEYBYTES, '\0');
   const bool ok = ::read(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size());
   ::close(fd);
-  if (!ok) return make_error("error_archivo", fmt::format("{} no es una llave válida.", path.string()));
+  if (!ok)
+    return make_error("error_archivo", fmt::format("{} no es una llave válida.", path.string()));
   return SecretString(std::move(key));
 }
 

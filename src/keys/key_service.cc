@@ -63,9 +63,9 @@ Result<TaxpayerRecord> KeyService::find_taxpayer(const std::string& identificati
   auto found = store_.find_taxpayer(id->digits());
   if (!found) return found.error();
   if (!*found)
-    return make_error("contribuyente_desconocido",
-                      fmt::format("No existe un contribuyente con la identificación {}.",
-                                  id->printed()));
+    return make_error(
+        "contribuyente_desconocido",
+        fmt::format("No existe un contribuyente con la identificación {}.", id->printed()));
   return std::move(**found);
 }
 
@@ -91,12 +91,14 @@ Result<TaxpayerRecord> KeyService::create_taxpayer(const NewTaxpayerRequest& req
   NewTaxpayer record{id->digits(), std::string(id_type_code(id->type())), request.nombre,
                      request.apellidos, request.correo};
   auto added = store_.add_taxpayer(
-      record, AuditEvent{actor, "contribuyente.crear", id->digits(),
-                         fmt::format("tipo={} nombre={}", id_type_code(id->type()),
-                                     taxpayer_common_name({*id, request.nombre, request.apellidos}))});
+      record,
+      AuditEvent{actor, "contribuyente.crear", id->digits(),
+                 fmt::format("tipo={} nombre={}", id_type_code(id->type()),
+                             taxpayer_common_name({*id, request.nombre, request.apellidos}))});
   if (!added && added.error().code == "contribuyente_duplicado")
-    return make_error("contribuyente_duplicado",
-                      fmt::format("Ya existe un contribuyente con la identificación {}.", id->printed()));
+    return make_error(
+        "contribuyente_duplicado",
+        fmt::format("Ya existe un contribuyente con la identificación {}.", id->printed()));
   return added;
 }
 
@@ -135,8 +137,9 @@ Result<GeneratedKey> KeyService::generate(const GenerateRequest& request, const 
   }
 
   const TaxpayerSubject subject{*id, taxpayer->nombre, taxpayer->apellidos};
-  IssueRequest issue{issuer->authority, key->get(), subject,         serial,
-                     now_seconds(),     config_.base_url, config_.strict_profile};
+  IssueRequest issue{
+      issuer->authority,     key->get(), subject, serial, now_seconds(), config_.base_url,
+      config_.strict_profile};
   auto cert = issue_taxpayer_certificate(issue);
   if (!cert) return cert.error();
 
@@ -174,11 +177,11 @@ Result<KeyStatus> KeyService::revoke(const std::string& identification, Environm
   if (!taxpayer) return taxpayer.error();
   std::optional<std::string> reason_name;
   if (reason) reason_name = std::string(revocation_reason_name(*reason));
-  auto revoked = store_.revoke_active(
-      taxpayer->id, env, reason_name,
-      AuditEvent{actor, "llave.revocar", taxpayer->identification,
-                 fmt::format("ambiente={} motivo={}", environment_name(env),
-                             reason_name.value_or("sin motivo"))});
+  auto revoked =
+      store_.revoke_active(taxpayer->id, env, reason_name,
+                           AuditEvent{actor, "llave.revocar", taxpayer->identification,
+                                      fmt::format("ambiente={} motivo={}", environment_name(env),
+                                                  reason_name.value_or("sin motivo"))});
   if (!revoked) return revoked.error();
   return status_of(*revoked, now_seconds());
 }

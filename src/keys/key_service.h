@@ -66,7 +66,8 @@ class KeyService {
   KeyService(Store& store, const Config& config, CaKeyring& keyring)
       : store_(store), config_(config), keyring_(keyring) {}
 
-  Result<TaxpayerRecord> create_taxpayer(const NewTaxpayerRequest& request, const std::string& actor);
+  Result<TaxpayerRecord> create_taxpayer(const NewTaxpayerRequest& request,
+                                         const std::string& actor);
 
   // Generates a key pair, has the CA sign its certificate, builds the .p12,
   // hands it to `stage` (which must keep it durably, e.g. a temporary file),

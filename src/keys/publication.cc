@@ -98,8 +98,8 @@ Status RevocationPublisher::ensure_responder(Issuer& issuer, UnixSeconds now) {
   } else {
     auto serial = random_serial();
     if (!serial) return serial.error();
-    auto made = issue_responder_certificate(*issuer.authority, *serial, now,
-                                            options_.responder_validity);
+    auto made =
+        issue_responder_certificate(*issuer.authority, *serial, now, options_.responder_validity);
     if (!made) return made.error();
     auto der = ossl::x509_to_der(*made->certificate);
     if (!der) return der.error();
@@ -130,8 +130,8 @@ Result<std::shared_ptr<const Bytes>> RevocationPublisher::rebuild_crl(Issuer& is
     // Someone else rebuilt it while we waited for the build lock.
     if (issuer.crl && issuer.crl_epoch == *epoch && issuer.crl_built >= now) return issuer.crl;
   }
-  auto der = build_current_crl(store_, issuer.authority_id, *issuer.authority, now,
-                               options_.crl_validity);
+  auto der =
+      build_current_crl(store_, issuer.authority_id, *issuer.authority, now, options_.crl_validity);
   if (!der) return der.error();
   auto shared = std::make_shared<const Bytes>(std::move(*der));
   std::lock_guard lock(mu_);
@@ -265,7 +265,8 @@ Bytes RevocationPublisher::ocsp(std::span<const std::uint8_t> der) {
     if (epoch_ == *epoch && issuer.responder == responder) {
       if (answers_.size() >= options_.max_cached_answers) answers_.clear();
       answers_[{issuer.authority_id, request->serial_hex(0), certid_digest(request->id(0))}] =
-          CachedAnswer{std::make_shared<const Bytes>(*signed_der), now + options_.ocsp_validity / 2};
+          CachedAnswer{std::make_shared<const Bytes>(*signed_der),
+                       now + options_.ocsp_validity / 2};
     }
   }
   return std::move(*signed_der);

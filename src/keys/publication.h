@@ -21,12 +21,12 @@
 namespace llavero {
 
 struct PublicationOptions {
-  UnixSeconds crl_validity = 7 * 86400;       // nextUpdate − thisUpdate (≤ 7 days)
+  UnixSeconds crl_validity = 7 * 86400;        // nextUpdate − thisUpdate (≤ 7 days)
   UnixSeconds crl_rebuild_every = 3600;        // even with no revocation
   UnixSeconds ocsp_validity = 3600;            // nextUpdate of OCSP answers
   UnixSeconds responder_validity = 7 * 86400;  // delegated responder certificates
   UnixSeconds responder_renew_before = 2 * 86400;
-  int max_ocsp_ids = 32;                       // more in one request: malformedRequest
+  int max_ocsp_ids = 32;  // more in one request: malformedRequest
   std::size_t max_cached_answers = 200000;
 };
 
@@ -91,7 +91,7 @@ class RevocationPublisher {
   CaKeyring& keyring_;
   PublicationOptions options_;
   std::vector<std::unique_ptr<Issuer>> issuers_;  // fixed after start()
-  std::vector<const X509*> issuer_certificates_;   // same order, for CertID matching
+  std::vector<const X509*> issuer_certificates_;  // same order, for CertID matching
 
   std::mutex mu_;  // guards the fields below and the per-issuer CRL fields
   std::int64_t epoch_ = -1;

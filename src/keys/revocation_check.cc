@@ -1,5 +1,6 @@
 #include "keys/revocation_check.h"
 
+#include <fmt/format.h>
 #include <openssl/err.h>
 #include <openssl/ocsp.h>
 #include <openssl/pem.h>
@@ -9,8 +10,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <fmt/format.h>
-
 #include <ctime>
 
 #include "pki/ocsp.h"
@@ -113,31 +112,32 @@ Fetched http_exchange(const std::string& url_text, http::verb method, std::strin
   bool done = false;
 
   stream.expires_after(timeout);
-  resolver.async_resolve(url->host, url->port, [&](beast::error_code ec, tcp::resolver::results_type results) {
-    if (ec) {
-      failure = ec;
-      done = true;
-      return;
-    }
-    stream.async_connect(results, [&](beast::error_code ec, const tcp::endpoint&) {
-      if (ec) {
-        failure = ec;
-        done = true;
-        return;
-      }
-      http::async_write(stream, request, [&](beast::error_code ec, std::size_t) {
+  resolver.async_resolve(
+      url->host, url->port, [&](beast::error_code ec, tcp::resolver::results_type results) {
         if (ec) {
           failure = ec;
           done = true;
           return;
         }
-        http::async_read(stream, buffer, parser, [&](beast::error_code ec, std::size_t) {
-          failure = ec;
-          done = true;
+        stream.async_connect(results, [&](beast::error_code ec, const tcp::endpoint&) {
+          if (ec) {
+            failure = ec;
+            done = true;
+            return;
+          }
+          http::async_write(stream, request, [&](beast::error_code ec, std::size_t) {
+            if (ec) {
+              failure = ec;
+              done = true;
+              return;
+            }
+            http::async_read(stream, buffer, parser, [&](beast::error_code ec, std::size_t) {
+              failure = ec;
+              done = true;
+            });
+          });
         });
       });
-    });
-  });
   io.run_for(timeout);
   if (!done) {
     // The lookup is not covered by the stream's timer: cancel everything and
@@ -246,7 +246,8 @@ Result<RevocationAnswer> RevocationChecker::check(const X509& cert, const X509& 
   return not_checked("", detail);
 }
 
-Result<RevocationAnswer> RevocationChecker::from_store(std::int64_t authority_id, const X509& cert) {
+Result<RevocationAnswer> RevocationChecker::from_store(std::int64_t authority_id,
+                                                       const X509& cert) {
   const std::string serial = ossl::serial_hex(cert);
   auto record = store_->find_certificate(authority_id, serial);
   if (!record) return record.error();
@@ -292,7 +293,8 @@ RevocationAnswer RevocationChecker::by_ocsp(const X509& cert, const X509& issuer
                                   options_.max_ocsp_bytes, options_.timeout);
   if (!fetched.body) return not_checked(source, fetched.problem);
   const auto* data = reinterpret_cast<const unsigned char*>(fetched.body->data());
-  ossl::OcspResponse response(d2i_OCSP_RESPONSE(nullptr, &data, static_cast<long>(fetched.body->size())));
+  ossl::OcspResponse response(
+      d2i_OCSP_RESPONSE(nullptr, &data, static_cast<long>(fetched.body->size())));
   if (!response) {
     ossl::last_error();
     return not_checked(source, "la respuesta OCSP está mal formada");
@@ -306,7 +308,8 @@ RevocationAnswer RevocationChecker::by_ocsp(const X509& cert, const X509& issuer
   // 1: our nonce came back; -1: the responder does not use nonces (its answer
   // must then be fresh, checked below); anything else is a replay or a mix-up.
   const int nonce = OCSP_check_nonce(request.get(), basic.get());
-  if (nonce != 1 && nonce != -1) return not_checked(source, "el nonce de la respuesta OCSP no coincide");
+  if (nonce != 1 && nonce != -1)
+    return not_checked(source, "el nonce de la respuesta OCSP no coincide");
 
   // The response must be signed by the issuer or by a responder it
   // delegated (EKU OCSPSigning): the issuer is the only anchor.
@@ -350,8 +353,8 @@ RevocationAnswer RevocationChecker::by_ocsp(const X509& cert, const X509& issuer
 RevocationAnswer RevocationChecker::by_crl(const X509& cert, const X509& issuer,
                                            const std::string& url) {
   const std::string source = "CRL " + url;
-  Fetched fetched = http_exchange(url, http::verb::get, "", nullptr, options_.max_crl_bytes,
-                                  options_.timeout);
+  Fetched fetched =
+      http_exchange(url, http::verb::get, "", nullptr, options_.max_crl_bytes, options_.timeout);
   if (!fetched.body) return not_checked(source, fetched.problem);
   const auto* data = reinterpret_cast<const unsigned char*>(fetched.body->data());
   ossl::X509Crl crl(d2i_X509_CRL(nullptr, &data, static_cast<long>(fetched.body->size())));

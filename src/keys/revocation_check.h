@@ -24,7 +24,7 @@ struct RevocationCheckOptions {
   bool use_crl = true;
   std::size_t max_ocsp_bytes = 1 << 20;
   std::size_t max_crl_bytes = 20 << 20;
-  UnixSeconds clock_skew = 300;     // tolerance for thisUpdate / nextUpdate
+  UnixSeconds clock_skew = 300;  // tolerance for thisUpdate / nextUpdate
 };
 
 class RevocationChecker {

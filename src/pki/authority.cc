@@ -1,8 +1,7 @@
 #include "pki/authority.h"
 
-#include <openssl/rand.h>
-
 #include <fmt/format.h>
+#include <openssl/rand.h>
 
 namespace llavero {
 
@@ -78,7 +77,8 @@ Result<std::vector<Authority>> create_hierarchy(Environment env, const Hierarchy
   auto root = make_ca_certificate(**root_name, **root_key, nullptr, **root_key, **root_name,
                                   options.now, options.root_years, "");
   if (!root) return root.error();
-  const std::string root_url = publication_urls(options.base_url, env, CaKind::kRoot).ca_certificate;
+  const std::string root_url =
+      publication_urls(options.base_url, env, CaKind::kRoot).ca_certificate;
 
   for (CaKind kind : {CaKind::kPersonaFisica, CaKind::kPersonaJuridica}) {
     auto key = ossl::generate_rsa(options.key_bits);

@@ -51,7 +51,9 @@ constexpr UnixSeconds kUtcTimeUntil = unix_seconds(sys_days{year{2050} / 1 / 1})
 constexpr UnixSeconds kTimeFrom = unix_seconds(sys_days{year{0} / 1 / 1});
 constexpr UnixSeconds kTimeUntil = unix_seconds(sys_days{year{10000} / 1 / 1});
 
-bool is_utc_time(UnixSeconds t) { return t >= kUtcTimeFrom && t < kUtcTimeUntil; }
+bool is_utc_time(UnixSeconds t) {
+  return t >= kUtcTimeFrom && t < kUtcTimeUntil;
+}
 
 std::size_t length_size(std::size_t length) {
   if (length < 0x80) return 1;
@@ -59,7 +61,9 @@ std::size_t length_size(std::size_t length) {
   for (; length > 0; length >>= 8) ++bytes;
   return 1 + bytes;
 }
-std::size_t tlv_size(std::size_t length) { return 1 + length_size(length) + length; }
+std::size_t tlv_size(std::size_t length) {
+  return 1 + length_size(length) + length;
+}
 
 // DER into a buffer sized beforehand.
 class Writer {
@@ -134,8 +138,9 @@ struct Serial {
 // Decodes `hex` into `arena` at `s.offset`, filling `s`.
 Status decode_serial(const std::string& hex, std::uint8_t* arena, Serial& s) {
   const auto invalid = [&hex] {
-    return make_error("dato_invalido",
-                      fmt::format("La serie \"{}\" de una entrada de la CRL no es hexadecimal.", hex));
+    return make_error(
+        "dato_invalido",
+        fmt::format("La serie \"{}\" de una entrada de la CRL no es hexadecimal.", hex));
   };
   if (hex.empty()) return invalid();
   std::size_t i = 0;
@@ -205,9 +210,11 @@ Result<std::vector<Serial>> sorted_serials(const std::vector<CrlEntry>& entries,
                         fmt::format("La fecha de revocación de la serie {} está fuera de los años "
                                     "0000–9999.",
                                     e.serial_hex));
-    if (e.reason && (static_cast<int>(*e.reason) < 0 || static_cast<int>(*e.reason) > kMaxReasonCode))
-      return make_error("dato_invalido",
-                        fmt::format("Motivo de revocación desconocido para la serie {}.", e.serial_hex));
+    if (e.reason &&
+        (static_cast<int>(*e.reason) < 0 || static_cast<int>(*e.reason) > kMaxReasonCode))
+      return make_error(
+          "dato_invalido",
+          fmt::format("Motivo de revocación desconocido para la serie {}.", e.serial_hex));
   }
   // The index breaks ties so equal serials keep their order, as glibc's qsort
   // (a merge sort) does in X509_CRL_sort; the store keeps serials unique anyway.
@@ -237,7 +244,8 @@ Result<Frame> entryless_crl(const CrlRequest& request) {
   Crl crl(X509_CRL_new());
   Time this_update(ASN1_TIME_set(nullptr, static_cast<time_t>(request.this_update)));
   Time next_update(ASN1_TIME_set(nullptr, static_cast<time_t>(request.next_update)));
-  if (!crl || !this_update || !next_update || X509_CRL_set_version(crl.get(), X509_CRL_VERSION_2) != 1 ||
+  if (!crl || !this_update || !next_update ||
+      X509_CRL_set_version(crl.get(), X509_CRL_VERSION_2) != 1 ||
       X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(ca.certificate.get())) != 1 ||
       X509_CRL_set1_lastUpdate(crl.get(), this_update.get()) != 1 ||
       X509_CRL_set1_nextUpdate(crl.get(), next_update.get()) != 1)
@@ -249,7 +257,8 @@ Result<Frame> entryless_crl(const CrlRequest& request) {
     return ossl::internal_error("número de CRL");
   X509V3_CTX ctx;
   X509V3_set_ctx(&ctx, ca.certificate.get(), nullptr, nullptr, crl.get(), 0);
-  ossl::X509Ext aki(X509V3_EXT_conf_nid(nullptr, &ctx, NID_authority_key_identifier, "keyid:always"));
+  ossl::X509Ext aki(
+      X509V3_EXT_conf_nid(nullptr, &ctx, NID_authority_key_identifier, "keyid:always"));
   if (!aki || X509_CRL_add_ext(crl.get(), aki.get(), -1) != 1)
     return ossl::internal_error("AKI de la CRL");
 
@@ -287,7 +296,8 @@ Result<Splice> find_splice(const Bytes& tbs) {
   const unsigned char* const end = p + tbs.size();
   long length = 0;
   int tag = 0, cls = 0;
-  if (ASN1_get_object(&p, &length, &tag, &cls, static_cast<long>(tbs.size())) != V_ASN1_CONSTRUCTED ||
+  if (ASN1_get_object(&p, &length, &tag, &cls, static_cast<long>(tbs.size())) !=
+          V_ASN1_CONSTRUCTED ||
       tag != V_ASN1_SEQUENCE || p + length != end)
     return malformed();
   Splice splice{static_cast<std::size_t>(p - tbs.data()), 0};
@@ -331,7 +341,8 @@ Result<Bytes> build_crl(const CrlRequest& request) {
   if (!splice) return splice.error();
 
   std::size_t list = 0;
-  for (const Serial& s : *serials) list += tlv_size(entry_length(s, arena.data(), request.entries[s.entry]));
+  for (const Serial& s : *serials)
+    list += tlv_size(entry_length(s, arena.data(), request.entries[s.entry]));
   // No entries, no revokedCertificates field at all (not an empty SEQUENCE).
   const std::size_t list_size = serials->empty() ? 0 : tlv_size(list);
   const Bytes& head = frame->tbs;

@@ -36,8 +36,8 @@ Result<ossl::X509Ptr> issue_taxpayer_certificate(const IssueRequest& request) {
   X509V3_set_ctx(&ctx, ca.certificate.get(), cert.get(), nullptr, nullptr, 0);
   LLAVERO_TRY(add_extension(cert.get(), &ctx, NID_authority_key_identifier, "keyid:always"));
   LLAVERO_TRY(add_extension(cert.get(), &ctx, NID_subject_key_identifier, "hash"));
-  LLAVERO_TRY(add_extension(cert.get(), &ctx, NID_key_usage,
-                            "critical,digitalSignature,nonRepudiation"));
+  LLAVERO_TRY(
+      add_extension(cert.get(), &ctx, NID_key_usage, "critical,digitalSignature,nonRepudiation"));
   LLAVERO_TRY(add_extension(cert.get(), &ctx, NID_ext_key_usage, "emailProtection"));
   std::string aia = "caIssuers;URI:" + urls.ca_certificate;
   if (!request.strict) {

@@ -6,13 +6,13 @@
 namespace llavero {
 
 struct IssueRequest {
-  const Authority* issuer = nullptr;          // unlocked issuing CA
-  const EVP_PKEY* subject_key = nullptr;      // the taxpayer's new public key
+  const Authority* issuer = nullptr;      // unlocked issuing CA
+  const EVP_PKEY* subject_key = nullptr;  // the taxpayer's new public key
   TaxpayerSubject subject;
-  Bytes serial;                               // from random_serial(), already reserved
+  Bytes serial;  // from random_serial(), already reserved
   UnixSeconds not_before = 0;
-  std::string base_url;                       // public base URL for AIA / CRL DP / OCSP
-  bool strict = false;                        // true: only the extensions the real service puts
+  std::string base_url;  // public base URL for AIA / CRL DP / OCSP
+  bool strict = false;   // true: only the extensions the real service puts
 };
 
 // notBefore + 4 years − 1 day, in calendar years (UTC).

@@ -16,8 +16,7 @@ std::string_view ca_kind_name(CaKind kind) {
 Result<CaKind> parse_ca_kind(std::string_view text) {
   for (auto kind : kAllCaKinds)
     if (ca_kind_name(kind) == text) return kind;
-  return make_error("ca_invalida",
-                    fmt::format("CA desconocida \"{}\": use pf, pj o root.", text));
+  return make_error("ca_invalida", fmt::format("CA desconocida \"{}\": use pf, pj o root.", text));
 }
 
 CaKind issuing_ca_for(IdType type) {
@@ -67,8 +66,8 @@ Result<ossl::X509Name> taxpayer_subject(const TaxpayerSubject& subject) {
   X509_NAME* n = name.get();
   // MBSTRING_UTF8 makes OpenSSL write a UTF8String; an explicit
   // V_ASN1_PRINTABLESTRING type writes the bytes as they are.
-  LLAVERO_TRY(add_entry(n, "serialNumber", V_ASN1_PRINTABLESTRING,
-                        subject.id.certificate_serial_number()));
+  LLAVERO_TRY(
+      add_entry(n, "serialNumber", V_ASN1_PRINTABLESTRING, subject.id.certificate_serial_number()));
   const bool juridica = subject.id.type() == IdType::kJuridica;
   if (!juridica) {
     LLAVERO_TRY(add_entry(n, "SN", MBSTRING_UTF8, subject.apellidos));

@@ -88,7 +88,8 @@ Result<Bytes> sign_ocsp_response(const OcspSigner& signer, std::span<const OcspA
       return ossl::internal_error("estado OCSP");
   }
   if (request != nullptr &&
-      OCSP_REQUEST_get_ext_by_NID(const_cast<OCSP_REQUEST*>(request), NID_id_pkix_OCSP_Nonce, -1) >= 0 &&
+      OCSP_REQUEST_get_ext_by_NID(const_cast<OCSP_REQUEST*>(request), NID_id_pkix_OCSP_Nonce, -1) >=
+          0 &&
       OCSP_copy_nonce(basic.get(), const_cast<OCSP_REQUEST*>(request)) != 1)
     return ossl::internal_error("nonce OCSP");
   if (OCSP_basic_sign(basic.get(), const_cast<X509*>(signer.responder_certificate),
@@ -114,7 +115,8 @@ Result<ResponderCertificate> issue_responder_certificate(const Authority& ca, co
     ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name.get(), last));
     cn.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(data)),
               static_cast<std::size_t>(ASN1_STRING_length(data)));
-    ossl::Owned<X509_NAME_ENTRY, X509_NAME_ENTRY_free> removed(X509_NAME_delete_entry(name.get(), last));
+    ossl::Owned<X509_NAME_ENTRY, X509_NAME_ENTRY_free> removed(
+        X509_NAME_delete_entry(name.get(), last));
   }
   cn += " OCSP";
   X509_NAME_add_entry_by_txt(name.get(), "CN", MBSTRING_UTF8,

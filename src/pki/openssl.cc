@@ -1,10 +1,9 @@
 #include "pki/openssl.h"
 
+#include <fmt/format.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
-
-#include <fmt/format.h>
 
 namespace llavero::ossl {
 
@@ -18,8 +17,8 @@ std::string last_error() {
 }
 
 Error internal_error(std::string_view what) {
-  return make_error("error_interno", fmt::format("Error interno de criptografía ({}): {}", what,
-                                                 last_error()));
+  return make_error("error_interno",
+                    fmt::format("Error interno de criptografía ({}): {}", what, last_error()));
 }
 
 Result<Bytes> x509_to_der(const X509& cert) {
@@ -69,8 +68,8 @@ Result<PKey> private_key_from_encrypted_pem(std::string_view pem, const SecretSt
   Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   // The passphrase goes in as the callback's user data; a NULL callback makes
   // OpenSSL use it as the password string.
-  PKey key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr,
-                                   const_cast<char*>(passphrase.c_str())));
+  PKey key(
+      PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, const_cast<char*>(passphrase.c_str())));
   if (!key) {
     ERR_clear_error();
     return make_error("frase_incorrecta",

@@ -47,10 +47,14 @@ using OcspCertId = Owned<OCSP_CERTID, OCSP_CERTID_free>;
 using CrlDistPoints = Owned<CRL_DIST_POINTS, CRL_DIST_POINTS_free>;
 using Asn1Enumerated = Owned<ASN1_ENUMERATED, ASN1_ENUMERATED_free>;
 
-inline void free_openssl_string(char* s) { OPENSSL_free(s); }
+inline void free_openssl_string(char* s) {
+  OPENSSL_free(s);
+}
 using OpensslString = Owned<char, free_openssl_string>;
 
-inline void free_x509_stack(STACK_OF(X509) * s) { sk_X509_pop_free(s, X509_free); }
+inline void free_x509_stack(STACK_OF(X509) * s) {
+  sk_X509_pop_free(s, X509_free);
+}
 using X509Stack = Owned<STACK_OF(X509), free_x509_stack>;
 // The OCSP URLs of a certificate, as X509_get1_ocsp returns them.
 using UrlStack = Owned<STACK_OF(OPENSSL_STRING), X509_email_free>;
@@ -69,7 +73,8 @@ Result<X509Ptr> x509_from_pem(std::string_view pem);
 
 // A private key as PKCS#8 PEM encrypted with AES-256-CBC under `passphrase`
 // (PBKDF2), and back. A wrong passphrase gives the error code "frase_incorrecta".
-Result<std::string> private_key_to_encrypted_pem(const EVP_PKEY& key, const SecretString& passphrase);
+Result<std::string> private_key_to_encrypted_pem(const EVP_PKEY& key,
+                                                 const SecretString& passphrase);
 Result<PKey> private_key_from_encrypted_pem(std::string_view pem, const SecretString& passphrase);
 
 // An RSA key of `bits` bits with e = 65537, from OpenSSL's CSPRNG.

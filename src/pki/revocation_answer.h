@@ -15,7 +15,7 @@
 namespace llavero {
 
 enum class RevocationStatus {
-  kGood,        // the issuer (or its responder) vouches for it
+  kGood,  // the issuer (or its responder) vouches for it
   kRevoked,
   kUnknown,     // the issuer does not know the certificate
   kNotChecked,  // no source could be asked (no URL, network down, bad answer)

@@ -5,10 +5,9 @@
 namespace llavero {
 
 namespace {
-constexpr RevocationReason kAll[] = {RevocationReason::kKeyCompromise,
-                                     RevocationReason::kAffiliationChanged,
-                                     RevocationReason::kSuperseded,
-                                     RevocationReason::kCessationOfOperation};
+constexpr RevocationReason kAll[] = {
+    RevocationReason::kKeyCompromise, RevocationReason::kAffiliationChanged,
+    RevocationReason::kSuperseded, RevocationReason::kCessationOfOperation};
 }
 
 Result<RevocationReason> parse_revocation_reason(std::string_view text) {

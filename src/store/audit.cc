@@ -35,11 +35,12 @@ AuditVerification verify_audit_chain(const AuditLog& log) {
   };
   for (const AuditRow& row : rows) {
     if (row.seq != expected_seq)
-      return fail(expected_seq, fmt::format("falta la fila {} (la siguiente es la {})",
-                                            expected_seq, row.seq));
+      return fail(expected_seq,
+                  fmt::format("falta la fila {} (la siguiente es la {})", expected_seq, row.seq));
     if (row.prev_hash != prev)
       return fail(row.seq, fmt::format("la fila {} no enlaza con la anterior (fila borrada o "
-                                       "modificada)", row.seq));
+                                       "modificada)",
+                                       row.seq));
     if (audit_row_hash(row) != row.hash)
       return fail(row.seq, fmt::format("la fila {} fue modificada (su hash no coincide)", row.seq));
     prev = row.hash;

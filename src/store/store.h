@@ -48,7 +48,7 @@ struct NewTaxpayer {
   std::string identification;  // digits only, as Identification::digits()
   std::string id_type;         // "01".."04"
   std::string nombre;
-  std::string apellidos;       // empty for a Jurídica
+  std::string apellidos;  // empty for a Jurídica
   std::string correo;
 };
 
@@ -59,10 +59,10 @@ struct TaxpayerRecord {
 
 struct NewAuthority {
   Environment environment;
-  std::string kind;         // "root" | "pf" | "pj"
-  std::string subject;      // one-line, for people
+  std::string kind;     // "root" | "pf" | "pj"
+  std::string subject;  // one-line, for people
   Bytes certificate_der;
-  std::string key_pem;      // encrypted PKCS#8
+  std::string key_pem;  // encrypted PKCS#8
 };
 
 struct AuthorityRecord {
@@ -152,7 +152,7 @@ struct RefreshTokenRecord {
 
 struct ServiceKey {
   std::string name;
-  std::string key_pem;  // encrypted PKCS#8
+  std::string key_pem;    // encrypted PKCS#8
   Bytes certificate_der;  // may be empty
 };
 
@@ -184,8 +184,10 @@ class Store {
 
   // Taxpayers. add_taxpayer fails with code "contribuyente_duplicado" when the
   // identification exists.
-  virtual Result<TaxpayerRecord> add_taxpayer(const NewTaxpayer& taxpayer, const AuditEvent& audit) = 0;
-  virtual Result<std::optional<TaxpayerRecord>> find_taxpayer(const std::string& identification) = 0;
+  virtual Result<TaxpayerRecord> add_taxpayer(const NewTaxpayer& taxpayer,
+                                              const AuditEvent& audit) = 0;
+  virtual Result<std::optional<TaxpayerRecord>> find_taxpayer(
+      const std::string& identification) = 0;
   virtual Result<std::optional<TaxpayerRecord>> find_taxpayer_by_id(std::int64_t id) = 0;
 
   // Certificate authorities, added all at once.
@@ -214,8 +216,8 @@ class Store {
   virtual Result<std::vector<CertificateRecord>> certificates_of(std::int64_t taxpayer_id) = 0;
 
   // A certificate by issuer and serial (reservations included), for OCSP.
-  virtual Result<std::optional<CertificateRecord>> find_certificate(std::int64_t authority_id,
-                                                                    const std::string& serial_hex) = 0;
+  virtual Result<std::optional<CertificateRecord>> find_certificate(
+      std::int64_t authority_id, const std::string& serial_hex) = 0;
   // The revoked certificates of a CA that have not expired at `now` (ISO-8601).
   virtual Result<std::vector<RevokedEntry>> revoked_certificates(std::int64_t authority_id,
                                                                  const std::string& now) = 0;
@@ -227,8 +229,8 @@ class Store {
   // The newest delegated OCSP responder of a CA still valid after
   // `valid_after`, and adding one. add_responder refuses a serial the CA
   // already used ("serial_duplicado").
-  virtual Result<std::optional<ResponderRecord>> current_responder(std::int64_t authority_id,
-                                                                   const std::string& valid_after) = 0;
+  virtual Result<std::optional<ResponderRecord>> current_responder(
+      std::int64_t authority_id, const std::string& valid_after) = 0;
   virtual Status add_responder(const ResponderRecord& responder, const AuditEvent& audit) = 0;
 
   // Portal passwords and login throttling.
@@ -265,7 +267,8 @@ class Store {
 
   // Refresh tokens of the token endpoint.
   virtual Status put_refresh_token(const RefreshTokenRecord& token) = 0;
-  virtual Result<std::optional<RefreshTokenRecord>> find_refresh_token(const std::string& token_hash) = 0;
+  virtual Result<std::optional<RefreshTokenRecord>> find_refresh_token(
+      const std::string& token_hash) = 0;
   virtual Status revoke_token_session(const std::string& session_id) = 0;
 
   // Service keys: put_service_key keeps the first one stored under a name

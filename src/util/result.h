@@ -23,7 +23,7 @@ struct Error {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : state_(std::move(value)) {}      // NOLINT: implicit by design
   Result(Error error) : state_(std::move(error)) {}  // NOLINT
 
   bool ok() const { return state_.index() == 0; }
@@ -56,8 +56,8 @@ inline Error make_error(std::string code, std::string message) {
 
 // Propagates the error of `expr` (a Result) out of the enclosing function,
 // which must itself return a Result.
-#define LLAVERO_TRY(expr)                         \
-  do {                                            \
-    auto&& llavero_try_result_ = (expr);          \
+#define LLAVERO_TRY(expr)                                         \
+  do {                                                            \
+    auto&& llavero_try_result_ = (expr);                          \
     if (!llavero_try_result_) return llavero_try_result_.error(); \
   } while (0)

@@ -22,7 +22,9 @@ SecretString& SecretString::operator=(const SecretString& other) {
   return *this;
 }
 
-SecretString::SecretString(SecretString&& other) noexcept : value_(other.value_) { other.wipe(); }
+SecretString::SecretString(SecretString&& other) noexcept : value_(other.value_) {
+  other.wipe();
+}
 
 SecretString& SecretString::operator=(SecretString&& other) noexcept {
   if (this != &other) {
@@ -33,6 +35,8 @@ SecretString& SecretString::operator=(SecretString&& other) noexcept {
   return *this;
 }
 
-SecretString::~SecretString() { wipe(); }
+SecretString::~SecretString() {
+  wipe();
+}
 
 }  // namespace llavero

@@ -13,8 +13,9 @@ void Router::add_prefix(http::verb method, std::string prefix, Route route) {
 Router::Match Router::find(http::verb method, std::string_view path) const {
   Match match;
   for (const Entry& e : entries_) {
-    const bool hit = e.prefix ? path.size() > e.path.size() && path.substr(0, e.path.size()) == e.path
-                              : path == e.path;
+    const bool hit = e.prefix
+                         ? path.size() > e.path.size() && path.substr(0, e.path.size()) == e.path
+                         : path == e.path;
     if (!hit) continue;
     match.path_known = true;
     if (e.method != method) continue;

@@ -1,10 +1,9 @@
 #include "web/portal.h"
 
+#include <fmt/format.h>
 #include <openssl/crypto.h>
 
-#include <fmt/format.h>
 #include <kainjow/mustache.hpp>
-
 #include <map>
 #include <mutex>
 #include <variant>
@@ -35,7 +34,8 @@ std::string cookie(const Request& request, std::string_view name) {
     std::string_view part = header.substr(0, semi);
     header = semi == std::string_view::npos ? std::string_view() : header.substr(semi + 1);
     while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-    if (part.size() > name.size() && part.substr(0, name.size()) == name && part[name.size()] == '=')
+    if (part.size() > name.size() && part.substr(0, name.size()) == name &&
+        part[name.size()] == '=')
       return std::string(part.substr(name.size() + 1));
   }
   return {};
@@ -57,7 +57,8 @@ std::string render(std::string_view template_name, const mus::data& data) {
 }
 
 mus::data partial(std::string_view template_name) {
-  return mus::data(mus::partial([template_name] { return std::string(embedded_file(template_name)); }));
+  return mus::data(
+      mus::partial([template_name] { return std::string(embedded_file(template_name)); }));
 }
 
 std::string short_time(const std::string& iso) {
@@ -80,8 +81,8 @@ Response page(const Request& request, http::status status, std::string_view titl
     who.set("csrf", session->csrf_token);
     layout.set("contribuyente", who);
   }
-  Response r = make_response(request, status, render("layout.mustache", layout),
-                             "text/html; charset=utf-8");
+  Response r =
+      make_response(request, status, render("layout.mustache", layout), "text/html; charset=utf-8");
   r.set("Content-Security-Policy",
         "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
         "frame-ancestors 'none'; base-uri 'none'");
@@ -165,7 +166,8 @@ class Portal {
     const std::string identification = field(*form, "identificacion");
     if (throttle_.blocked(context.remote_address))
       return login_page(request, context, http::status::too_many_requests, identification,
-                        "Demasiados intentos fallidos desde esta dirección; espere 15 minutos.", "");
+                        "Demasiados intentos fallidos desde esta dirección; espere 15 minutos.",
+                        "");
     SecretString password(field(*form, "contrasena"));
     auto login = s_.accounts.login(identification, password, context.remote_address);
     if (!login) {
@@ -175,7 +177,8 @@ class Portal {
       return login_page(request, context, status, identification, login.error().message, "");
     }
     Response r = redirect(request, "/portal");
-    r.insert(http::field::set_cookie, cookie_header(kSessionCookie, login->cookie_token, context.tls));
+    r.insert(http::field::set_cookie,
+             cookie_header(kSessionCookie, login->cookie_token, context.tls));
     r.insert(http::field::set_cookie, cookie_header(kLoginCookie, "", context.tls, true));
     return r;
   }
@@ -217,10 +220,14 @@ class Portal {
     const std::string action = slash == std::string::npos ? "" : context.rest.substr(slash + 1);
     if (!env || slash == std::string::npos)
       return error_response(request, http::status::not_found, "No encontrado.");
-    if (action == "generar") return post ? generate(request, context, *env) : generate_form(request, context, *env);
+    if (action == "generar")
+      return post ? generate(request, context, *env) : generate_form(request, context, *env);
     if (action == "generar/paso4" && post) return download_step(request, context, *env);
-    if (action == "revocar") return post ? revoke(request, context, *env) : revoke_form(request, context, *env);
-    if (action == "contrasena") return post ? api_password(request, context, *env) : api_password_form(request, context, *env);
+    if (action == "revocar")
+      return post ? revoke(request, context, *env) : revoke_form(request, context, *env);
+    if (action == "contrasena")
+      return post ? api_password(request, context, *env)
+                  : api_password_form(request, context, *env);
     return error_response(request, http::status::not_found, "No encontrado.");
   }
 
@@ -302,9 +309,10 @@ class Portal {
           row.set("estado", k.state == KeyState::kRevocada ? "Revocada" : "Vencida");
           row.set("fecha", short_time(k.state == KeyState::kRevocada ? k.revoked_at.value_or("")
                                                                      : k.not_after));
-          row.set("motivo", k.reason ? fmt::format("{} ({})", revocation_reason_label(*k.reason),
-                                                   revocation_reason_name(*k.reason))
-                                     : std::string(k.state == KeyState::kVencida ? "—" : "sin motivo"));
+          row.set("motivo", k.reason
+                                ? fmt::format("{} ({})", revocation_reason_label(*k.reason),
+                                              revocation_reason_name(*k.reason))
+                                : std::string(k.state == KeyState::kVencida ? "—" : "sin motivo"));
           previous.push_back(row);
           any_previous = true;
         }
@@ -331,7 +339,8 @@ class Portal {
     mus::data d = env_data(session, env);
     d.set("solicitud", random_token());
     if (!error.empty()) d.set("error", std::string(error));
-    return page(request, status, "Generar llave criptográfica", render("generar.mustache", d), &session);
+    return page(request, status, "Generar llave criptográfica", render("generar.mustache", d),
+                &session);
   }
 
   Response generate_form(const Request& request, const RouteContext& context, Environment env) {
@@ -341,74 +350,80 @@ class Portal {
   }
 
   Response generate(const Request& request, const RouteContext& context, Environment env) {
-    return with_session(request, context, true, [&](const PortalSession& session, const Form& form) {
-      SecretString typed(field(form, "pin"));
-      SecretString confirmation(field(form, "pin2"));
-      auto pin = Pin::parse(typed.view());
-      if (!pin) return generate_page(request, session, env, http::status::bad_request, pin.error().message);
-      if (confirmation.view() != typed.view())
-        return generate_page(request, session, env, http::status::bad_request,
-                             "El PIN y su confirmación no coinciden.");
-      auto fresh = s_.accounts.spend_form_token(field(form, "solicitud"));
-      if (!fresh || !*fresh || field(form, "solicitud").empty())
-        return generate_page(request, session, env, http::status::conflict,
-                             "Esta solicitud ya fue procesada: no se generó otra llave. Revise el "
-                             "estado de sus llaves o genere una nueva desde este formulario.");
-      std::string token;
-      auto made = s_.keys.generate(
-          GenerateRequest{session.taxpayer.identification, env, std::nullopt,
-                          field(form, "facturador") == "si"},
-          *pin,
-          [&](const StagedKey& key) -> Status {
-            auto put = s_.downloads.put(session.taxpayer.id, env, key.file_name, key.p12);
-            if (!put) return put.error();
-            token = std::move(*put);
-            return Ok{};
-          },
-          "portal:" + session.identification.digits());
-      if (!made) {
-        if (!token.empty()) (void)s_.downloads.wipe(token_hash(token));
-        return generate_page(request, session, env, http::status::internal_server_error,
-                             made.error().message);
-      }
-      mus::data d = env_data(session, env);
-      d.set("descarga", token);
-      return page(request, http::status::ok, "Generar llave criptográfica",
-                  render("aviso_generada.mustache", d), &session);
-    });
+    return with_session(
+        request, context, true, [&](const PortalSession& session, const Form& form) {
+          SecretString typed(field(form, "pin"));
+          SecretString confirmation(field(form, "pin2"));
+          auto pin = Pin::parse(typed.view());
+          if (!pin)
+            return generate_page(request, session, env, http::status::bad_request,
+                                 pin.error().message);
+          if (confirmation.view() != typed.view())
+            return generate_page(request, session, env, http::status::bad_request,
+                                 "El PIN y su confirmación no coinciden.");
+          auto fresh = s_.accounts.spend_form_token(field(form, "solicitud"));
+          if (!fresh || !*fresh || field(form, "solicitud").empty())
+            return generate_page(
+                request, session, env, http::status::conflict,
+                "Esta solicitud ya fue procesada: no se generó otra llave. Revise el "
+                "estado de sus llaves o genere una nueva desde este formulario.");
+          std::string token;
+          auto made = s_.keys.generate(
+              GenerateRequest{session.taxpayer.identification, env, std::nullopt,
+                              field(form, "facturador") == "si"},
+              *pin,
+              [&](const StagedKey& key) -> Status {
+                auto put = s_.downloads.put(session.taxpayer.id, env, key.file_name, key.p12);
+                if (!put) return put.error();
+                token = std::move(*put);
+                return Ok{};
+              },
+              "portal:" + session.identification.digits());
+          if (!made) {
+            if (!token.empty()) (void)s_.downloads.wipe(token_hash(token));
+            return generate_page(request, session, env, http::status::internal_server_error,
+                                 made.error().message);
+          }
+          mus::data d = env_data(session, env);
+          d.set("descarga", token);
+          return page(request, http::status::ok, "Generar llave criptográfica",
+                      render("aviso_generada.mustache", d), &session);
+        });
   }
 
   Response download_step(const Request& request, const RouteContext& context, Environment env) {
-    return with_session(request, context, true, [&](const PortalSession& session, const Form& form) {
-      mus::data d = env_data(session, env);
-      d.set("listo", true);
-      d.set("descarga", field(form, "descarga"));
-      return page(request, http::status::ok, "Generar llave criptográfica", render("generar.mustache", d),
-                  &session);
-    });
+    return with_session(request, context, true,
+                        [&](const PortalSession& session, const Form& form) {
+                          mus::data d = env_data(session, env);
+                          d.set("listo", true);
+                          d.set("descarga", field(form, "descarga"));
+                          return page(request, http::status::ok, "Generar llave criptográfica",
+                                      render("generar.mustache", d), &session);
+                        });
   }
 
   Response download(const Request& request, const RouteContext& context) {
-    return with_session(request, context, true, [&](const PortalSession& session, const Form& form) {
-      auto file = s_.downloads.open(field(form, "descarga"), session.taxpayer.id);
-      if (!file)
-        return message_page(request, http::status::gone, "Descargar el certificado",
-                            file.error().message, &session, "/llaves", "Ver mis llaves");
-      Response r = make_response(request, http::status::ok,
-                                 std::string(file->p12.begin(), file->p12.end()),
-                                 "application/x-pkcs12");
-      wipe_memory(file->p12.data(), file->p12.size());
-      r.set(http::field::content_disposition,
-            fmt::format("attachment; filename=\"{}\"", file->file_name));
-      r.set(http::field::cache_control, "no-store");
-      r.set("X-Frame-Options", "DENY");
-      // Wiped after the first complete download; a cut one may be retried
-      // within the 15 minutes.
-      *context.after_send = [vault = &s_.downloads, hash = file->token_hash](bool complete) {
-        if (complete) (void)vault->wipe(hash);
-      };
-      return r;
-    });
+    return with_session(
+        request, context, true, [&](const PortalSession& session, const Form& form) {
+          auto file = s_.downloads.open(field(form, "descarga"), session.taxpayer.id);
+          if (!file)
+            return message_page(request, http::status::gone, "Descargar el certificado",
+                                file.error().message, &session, "/llaves", "Ver mis llaves");
+          Response r = make_response(request, http::status::ok,
+                                     std::string(file->p12.begin(), file->p12.end()),
+                                     "application/x-pkcs12");
+          wipe_memory(file->p12.data(), file->p12.size());
+          r.set(http::field::content_disposition,
+                fmt::format("attachment; filename=\"{}\"", file->file_name));
+          r.set(http::field::cache_control, "no-store");
+          r.set("X-Frame-Options", "DENY");
+          // Wiped after the first complete download; a cut one may be retried
+          // within the 15 minutes.
+          *context.after_send = [vault = &s_.downloads, hash = file->token_hash](bool complete) {
+            if (complete) (void)vault->wipe(hash);
+          };
+          return r;
+        });
   }
 
   Response revoke_form(const Request& request, const RouteContext& context, Environment env) {
@@ -419,29 +434,30 @@ class Portal {
   }
 
   Response revoke(const Request& request, const RouteContext& context, Environment env) {
-    return with_session(request, context, true, [&](const PortalSession& session, const Form& form) {
-      mus::data d = env_data(session, env);
-      std::optional<RevocationReason> reason;
-      if (const std::string motivo = field(form, "motivo"); !motivo.empty()) {
-        auto parsed = parse_revocation_reason(motivo);
-        if (!parsed) {
-          d.set("error", parsed.error().message);
-          return page(request, http::status::bad_request, "Revocar llave criptográfica",
+    return with_session(
+        request, context, true, [&](const PortalSession& session, const Form& form) {
+          mus::data d = env_data(session, env);
+          std::optional<RevocationReason> reason;
+          if (const std::string motivo = field(form, "motivo"); !motivo.empty()) {
+            auto parsed = parse_revocation_reason(motivo);
+            if (!parsed) {
+              d.set("error", parsed.error().message);
+              return page(request, http::status::bad_request, "Revocar llave criptográfica",
+                          render("revocar.mustache", d), &session);
+            }
+            reason = *parsed;
+          }
+          auto revoked = s_.keys.revoke(session.taxpayer.identification, env, reason,
+                                        "portal:" + session.identification.digits());
+          if (!revoked) {
+            d.set("error", revoked.error().message);
+            return page(request, http::status::conflict, "Revocar llave criptográfica",
+                        render("revocar.mustache", d), &session);
+          }
+          d.set("revocada", true);
+          return page(request, http::status::ok, "Revocar llave criptográfica",
                       render("revocar.mustache", d), &session);
-        }
-        reason = *parsed;
-      }
-      auto revoked = s_.keys.revoke(session.taxpayer.identification, env, reason,
-                                    "portal:" + session.identification.digits());
-      if (!revoked) {
-        d.set("error", revoked.error().message);
-        return page(request, http::status::conflict, "Revocar llave criptográfica",
-                    render("revocar.mustache", d), &session);
-      }
-      d.set("revocada", true);
-      return page(request, http::status::ok, "Revocar llave criptográfica",
-                  render("revocar.mustache", d), &session);
-    });
+        });
   }
 
   Response api_password_form(const Request& request, const RouteContext& context, Environment env) {

@@ -1,8 +1,7 @@
 #include "web/publication_routes.h"
 
-#include <openssl/evp.h>
-
 #include <fmt/format.h>
+#include <openssl/evp.h>
 
 #include "util/clock.h"
 
@@ -84,18 +83,18 @@ std::optional<std::string> base64_decode(std::string_view text) {
 }
 
 void add_publication_routes(Router& router, RevocationPublisher& publisher, Store& store) {
-  router.add(http::verb::get, "/healthz",
-             Route{[&store](const Request& request, const RouteContext&) -> std::optional<Response> {
-                     Status ping = store.ping();
-                     if (!ping)
-                       return make_response(request, http::status::service_unavailable,
-                                            R"({"estado":"error","almacen":"no disponible"})",
-                                            "application/json");
-                     return make_response(request, http::status::ok,
-                                          R"({"estado":"ok","almacen":"disponible"})",
-                                          "application/json");
-                   },
-                   nullptr});
+  router.add(
+      http::verb::get, "/healthz",
+      Route{[&store](const Request& request, const RouteContext&) -> std::optional<Response> {
+              Status ping = store.ping();
+              if (!ping)
+                return make_response(request, http::status::service_unavailable,
+                                     R"({"estado":"error","almacen":"no disponible"})",
+                                     "application/json");
+              return make_response(request, http::status::ok,
+                                   R"({"estado":"ok","almacen":"disponible"})", "application/json");
+            },
+            nullptr});
 
   for (Environment env : kAllEnvironments) {
     for (CaKind kind : kAllCaKinds) {
@@ -104,7 +103,8 @@ void add_publication_routes(Router& router, RevocationPublisher& publisher, Stor
                                                const RouteContext&) -> std::optional<Response> {
                          auto pem = publisher.ca_certificate_pem(env, kind);
                          if (!pem)
-                           return error_response(request, http::status::not_found, "No encontrado.");
+                           return error_response(request, http::status::not_found,
+                                                 "No encontrado.");
                          Response r = make_response(request, http::status::ok, std::move(*pem),
                                                     "application/x-pem-file");
                          r.set(http::field::cache_control, "public, max-age=86400");
@@ -119,8 +119,10 @@ void add_publication_routes(Router& router, RevocationPublisher& publisher, Stor
         Response r = make_response(request, http::status::ok, std::string(der->begin(), der->end()),
                                    "application/pkix-crl");
         const UnixSeconds next = publisher.crl_next_update(env, kind);
-        const UnixSeconds max_age = std::max<UnixSeconds>(0, std::min<UnixSeconds>(next - now_seconds(), 3600));
-        r.set(http::field::cache_control, fmt::format("public, max-age={}, must-revalidate", max_age));
+        const UnixSeconds max_age =
+            std::max<UnixSeconds>(0, std::min<UnixSeconds>(next - now_seconds(), 3600));
+        r.set(http::field::cache_control,
+              fmt::format("public, max-age={}, must-revalidate", max_age));
         return r;
       };
       Route crl;

@@ -1,12 +1,12 @@
 #include "web/server.h"
 
+#include <spdlog/spdlog.h>
+
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/ssl.hpp>
-#include <spdlog/spdlog.h>
-
-#include <atomic>
 #include <mutex>
 #include <thread>
 
@@ -96,11 +96,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     asio::dispatch(stream_.get_executor(), [self] {
       if constexpr (kTls) {
         beast::get_lowest_layer(self->stream_).expires_after(self->server_.options.request_timeout);
-        self->stream_.async_handshake(asio::ssl::stream_base::server,
-                                      [self](beast::error_code ec) {
-                                        if (ec) return;  // a failed handshake is not a request
-                                        self->read_request(self->server_.options.request_timeout);
-                                      });
+        self->stream_.async_handshake(asio::ssl::stream_base::server, [self](beast::error_code ec) {
+          if (ec) return;  // a failed handshake is not a request
+          self->read_request(self->server_.options.request_timeout);
+        });
       } else {
         self->read_request(self->server_.options.request_timeout);
       }
@@ -183,7 +182,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     const Router::Match match = server_.router.find(request.method(), context.path);
     if (!match.route) {
       if (match.path_known)
-        return send(error_response(request, http::status::method_not_allowed, "Método no permitido."));
+        return send(
+            error_response(request, http::status::method_not_allowed, "Método no permitido."));
       return send(error_response(request, http::status::not_found, "No encontrado."));
     }
     context.rest = std::string(match.rest);
@@ -353,13 +353,15 @@ Status Server::listen() {
     impl_->acceptor.bind(endpoint);
     impl_->acceptor.listen(asio::socket_base::max_listen_connections);
   } catch (const std::exception& e) {
-    return make_error("servidor", fmt::format("No se pudo escuchar en {}:{}: {}", o.address, o.port,
-                                              e.what()));
+    return make_error("servidor",
+                      fmt::format("No se pudo escuchar en {}:{}: {}", o.address, o.port, e.what()));
   }
   return Ok{};
 }
 
-unsigned short Server::port() const { return impl_->acceptor.local_endpoint().port(); }
+unsigned short Server::port() const {
+  return impl_->acceptor.local_endpoint().port();
+}
 
 void Server::every(std::chrono::milliseconds period, std::function<void()> task) {
   impl_->timers.push_back(std::make_unique<asio::steady_timer>(impl_->ioc));

@@ -19,7 +19,7 @@ struct ServerOptions {
   unsigned short port = 8080;  // 0: any free port (see Server::port())
   int io_threads = 2;
   int worker_threads = 2;
-  std::size_t max_queued_jobs = 256;   // beyond: 503 instead of an ever longer queue
+  std::size_t max_queued_jobs = 256;  // beyond: 503 instead of an ever longer queue
   std::size_t header_limit = 8 * 1024;
   std::size_t body_limit = 64 * 1024;
   std::chrono::seconds request_timeout{15};  // whole request, first byte to last

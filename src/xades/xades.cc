@@ -1,5 +1,6 @@
 #include "xades/xades.h"
 
+#include <fmt/format.h>
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
 #include <libxml/tree.h>
@@ -14,8 +15,6 @@
 #include <xmlsec/xmlsec.h>
 #include <xmlsec/xmltree.h>
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cstring>
 #include <ctime>
@@ -26,7 +25,9 @@ namespace {
 
 // --- libxml2 and xmlsec handles --------------------------------------------
 
-void free_xml_string(xmlChar* s) { xmlFree(s); }
+void free_xml_string(xmlChar* s) {
+  xmlFree(s);
+}
 using XmlDoc = ossl::Owned<xmlDoc, xmlFreeDoc>;
 using XmlString = ossl::Owned<xmlChar, free_xml_string>;
 using XmlParser = ossl::Owned<xmlParserCtxt, xmlFreeParserCtxt>;
@@ -36,8 +37,12 @@ using DsigReferenceContext = ossl::Owned<xmlSecDSigReferenceCtx, xmlSecDSigRefer
 using SecKey = ossl::Owned<xmlSecKey, xmlSecKeyDestroy>;
 using SecKeyData = ossl::Owned<xmlSecKeyData, xmlSecKeyDataDestroy>;
 
-const xmlChar* X(std::string_view s) { return reinterpret_cast<const xmlChar*>(s.data()); }
-const xmlChar* X(const std::string& s) { return reinterpret_cast<const xmlChar*>(s.c_str()); }
+const xmlChar* X(std::string_view s) {
+  return reinterpret_cast<const xmlChar*>(s.data());
+}
+const xmlChar* X(const std::string& s) {
+  return reinterpret_cast<const xmlChar*>(s.c_str());
+}
 
 // The namespaces as NUL-terminated strings for libxml2.
 const std::string kDsigNs(kDsigNamespace);
@@ -54,15 +59,15 @@ thread_local std::string last_xmlsec_error;
 
 void record_xmlsec_error(const char*, int, const char* func, const char* object,
                          const char* subject, int reason, const char* msg) {
-  last_xmlsec_error = fmt::format("{} ({}{}{}): {} [{}]", func ? func : "?", object ? object : "",
-                                  subject ? "/" : "", subject ? subject : "", msg ? msg : "",
-                                  reason);
+  last_xmlsec_error =
+      fmt::format("{} ({}{}{}): {} [{}]", func ? func : "?", object ? object : "",
+                  subject ? "/" : "", subject ? subject : "", msg ? msg : "", reason);
 }
 
 Error xmlsec_error(std::string_view what) {
-  return make_error("error_xmlsec", fmt::format("Error interno de la firma XML ({}): {}", what,
-                                                last_xmlsec_error.empty() ? "sin detalle"
-                                                                          : last_xmlsec_error));
+  return make_error("error_xmlsec",
+                    fmt::format("Error interno de la firma XML ({}): {}", what,
+                                last_xmlsec_error.empty() ? "sin detalle" : last_xmlsec_error));
 }
 
 // libxml2 and xmlsec are initialized once per process; xmlsec is
@@ -114,9 +119,8 @@ Result<XmlDoc> parse_untrusted(std::string_view xml, std::size_t max_bytes) {
     const xmlError* e = xmlCtxtGetLastError(parser.get());
     std::string detail = e && e->message ? e->message : "error desconocido";
     while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' ')) detail.pop_back();
-    return make_error("xml_invalido",
-                      fmt::format("El XML no está bien formado (línea {}): {}.", e ? e->line : 0,
-                                  detail));
+    return make_error("xml_invalido", fmt::format("El XML no está bien formado (línea {}): {}.",
+                                                  e ? e->line : 0, detail));
   }
   if (doc->intSubset != nullptr || doc->extSubset != nullptr)
     return make_error("xml_dtd",
@@ -133,7 +137,8 @@ bool is_element(const xmlNode* n, const std::string& ns, std::string_view name) 
          xmlStrEqual(n->ns->href, X(ns)) && name == reinterpret_cast<const char*>(n->name);
 }
 
-std::vector<xmlNode*> children(const xmlNode* parent, const std::string& ns, std::string_view name) {
+std::vector<xmlNode*> children(const xmlNode* parent, const std::string& ns,
+                               std::string_view name) {
   std::vector<xmlNode*> out;
   if (parent == nullptr) return out;
   for (xmlNode* c = parent->children; c != nullptr; c = c->next)
@@ -222,8 +227,10 @@ std::optional<Bytes> unbase64(std::string_view text) {
                                 static_cast<int>(clean.size()));
   if (n < 0) return std::nullopt;
   std::size_t size = static_cast<std::size_t>(n);
-  if (clean.ends_with("==")) size -= 2;
-  else if (clean.ends_with('=')) size -= 1;
+  if (clean.ends_with("=="))
+    size -= 2;
+  else if (clean.ends_with('='))
+    size -= 1;
   out.resize(size);
   return out;
 }
@@ -263,13 +270,14 @@ std::vector<std::pair<std::string, std::string>> dn_parts(std::string_view dn) {
   auto flush = [&] {
     const auto eq = current.find('=');
     std::string type = trimmed(current.substr(0, eq == std::string::npos ? 0 : eq));
-    std::string value = eq == std::string::npos ? trimmed(current) : trimmed(current.substr(eq + 1));
+    std::string value =
+        eq == std::string::npos ? trimmed(current) : trimmed(current.substr(eq + 1));
     std::transform(type.begin(), type.end(), type.begin(),
                    [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
     static const std::pair<const char*, const char*> kAliases[] = {
-        {"2.5.4.3", "CN"},   {"2.5.4.6", "C"},  {"2.5.4.7", "L"},  {"2.5.4.8", "ST"},
-        {"2.5.4.10", "O"},   {"2.5.4.11", "OU"}, {"2.5.4.5", "SERIALNUMBER"},
-        {"S", "ST"},         {"OID.2.5.4.5", "SERIALNUMBER"}};
+        {"2.5.4.3", "CN"},           {"2.5.4.6", "C"},  {"2.5.4.7", "L"},
+        {"2.5.4.8", "ST"},           {"2.5.4.10", "O"}, {"2.5.4.11", "OU"},
+        {"2.5.4.5", "SERIALNUMBER"}, {"S", "ST"},       {"OID.2.5.4.5", "SERIALNUMBER"}};
     for (const auto& [from, to] : kAliases)
       if (type == from) type = to;
     parts.emplace_back(std::move(type), std::move(value));
@@ -383,9 +391,9 @@ Result<SignerRole> parse_signer_role(std::string_view text) {
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (lower == "emisor") return SignerRole::kEmisor;
   if (lower == "receptor") return SignerRole::kReceptor;
-  return make_error("rol_invalido",
-                    fmt::format("Rol de firmante desconocido \"{}\": use \"emisor\" o \"receptor\".",
-                                text));
+  return make_error(
+      "rol_invalido",
+      fmt::format("Rol de firmante desconocido \"{}\": use \"emisor\" o \"receptor\".", text));
 }
 
 const Check* Verification::find(std::string_view name) const {
@@ -480,10 +488,10 @@ SignatureParts read_parts(xmlNode* signature) {
   }
   for (xmlNode* data : children(child(signature, kDsigNs, "KeyInfo"), kDsigNs, "X509Data"))
     for (xmlNode* c : children(data, kDsigNs, "X509Certificate"))
-      if (auto der = p.key_info_certificates.size() < kMaxKeyInfoCertificates
-                         ? unbase64(text_of(c))
-                         : std::nullopt)
-        if (auto cert = ossl::x509_from_der(*der)) p.key_info_certificates.push_back(std::move(*cert));
+      if (auto der = p.key_info_certificates.size() < kMaxKeyInfoCertificates ? unbase64(text_of(c))
+                                                                              : std::nullopt)
+        if (auto cert = ossl::x509_from_der(*der))
+          p.key_info_certificates.push_back(std::move(*cert));
   for (xmlNode* object : children(signature, kDsigNs, "Object"))
     for (xmlNode* qp : children(object, kXadesNs, "QualifyingProperties"))
       if (xmlNode* sp = child(qp, kXadesNs, "SignedProperties"); sp && !p.signed_properties) {
@@ -498,8 +506,7 @@ const X509* signer_of(const std::vector<ossl::X509Ptr>& certs) {
   for (const auto& candidate : certs) {
     bool issues_another = false;
     for (const auto& other : certs)
-      if (other != candidate &&
-          X509_check_issued(candidate.get(), other.get()) == X509_V_OK &&
+      if (other != candidate && X509_check_issued(candidate.get(), other.get()) == X509_V_OK &&
           X509_cmp(candidate.get(), other.get()) != 0)
         issues_another = true;
     if (!issues_another) return candidate.get();
@@ -628,7 +635,8 @@ xmlNode* add(xmlNode* parent, const char* name, const std::string& ns) {
   return xmlSecAddChild(parent, reinterpret_cast<const xmlChar*>(name), X(ns));
 }
 
-xmlNode* add_text(xmlNode* parent, const char* name, const std::string& ns, const std::string& text) {
+xmlNode* add_text(xmlNode* parent, const char* name, const std::string& ns,
+                  const std::string& text) {
   xmlNode* n = add(parent, name, ns);
   if (n != nullptr) xmlNodeAddContent(n, X(text));  // escaped on output
   return n;
@@ -667,16 +675,16 @@ Result<xmlAttr*> add_qualifying_properties(xmlNode* object, const std::string& s
   add_text(issuer_serial, "X509IssuerName", kDsigNs, name_line(X509_get_issuer_name(&cert)));
   add_text(issuer_serial, "X509SerialNumber", kDsigNs, serial_decimal(cert));
 
-  xmlNode* policy = add(add(ssp, "SignaturePolicyIdentifier", kXadesNs), "SignaturePolicyId",
-                        kXadesNs);
+  xmlNode* policy =
+      add(add(ssp, "SignaturePolicyIdentifier", kXadesNs), "SignaturePolicyId", kXadesNs);
   add_text(add(policy, "SigPolicyId", kXadesNs), "Identifier", kXadesNs, options.policy.identifier);
   add_digest(add(policy, "SigPolicyHash", kXadesNs), kSha256Uri, options.policy.sha256_base64);
 
-  add_text(add(add(ssp, "SignerRole", kXadesNs), "ClaimedRoles", kXadesNs), "ClaimedRole",
-           kXadesNs, std::string(signer_role_name(role)));
+  add_text(add(add(ssp, "SignerRole", kXadesNs), "ClaimedRoles", kXadesNs), "ClaimedRole", kXadesNs,
+           std::string(signer_role_name(role)));
 
-  xmlNode* format = add(add(sp, "SignedDataObjectProperties", kXadesNs), "DataObjectFormat",
-                        kXadesNs);
+  xmlNode* format =
+      add(add(sp, "SignedDataObjectProperties", kXadesNs), "DataObjectFormat", kXadesNs);
   xmlSetProp(format, BAD_CAST "ObjectReference", X("#" + document_reference_id));
   add_text(format, "MimeType", kXadesNs, "text/xml");
   add_text(format, "Encoding", kXadesNs, encoding);
@@ -697,7 +705,9 @@ Result<std::string> serialize(xmlNode* node) {
                      static_cast<std::size_t>(xmlBufferLength(buffer.get())));
 }
 
-Error not_signable(std::string message) { return make_error("xml_no_firmable", std::move(message)); }
+Error not_signable(std::string message) {
+  return make_error("xml_no_firmable", std::move(message));
+}
 
 }  // namespace
 
@@ -763,9 +773,9 @@ Result<std::string> sign(std::string_view xml, const EVP_PKEY& key, const X509& 
   if (object == nullptr) return xmlsec_error("Object");
   const std::string encoding =
       (*doc)->encoding ? reinterpret_cast<const char*>((*doc)->encoding) : "UTF-8";
-  const SignerRole role = options.role.value_or(
-      xmlStrEqual(root->name, BAD_CAST "MensajeReceptor") ? SignerRole::kReceptor
-                                                          : SignerRole::kEmisor);
+  const SignerRole role = options.role.value_or(xmlStrEqual(root->name, BAD_CAST "MensajeReceptor")
+                                                    ? SignerRole::kReceptor
+                                                    : SignerRole::kEmisor);
   auto properties_id_attr = add_qualifying_properties(
       object, id, properties_id, document_reference_id, cert, options, role, encoding);
   if (!properties_id_attr) return properties_id_attr.error();
@@ -792,11 +802,13 @@ Result<std::string> sign(std::string_view xml, const EVP_PKEY& key, const X509& 
   // What a receiver parses is the spliced text, not our tree: make sure the
   // digests hold for it before handing it out.
   auto reparsed = parse_untrusted(out, kMaxDocumentBytes + signature_text->size());
-  if (!reparsed) return make_error("error_interno", "El documento firmado no se pudo releer: " +
-                                                        reparsed.error().message);
+  if (!reparsed)
+    return make_error("error_interno",
+                      "El documento firmado no se pudo releer: " + reparsed.error().message);
   std::vector<xmlNode*> signatures;
   collect(xmlDocGetRootElement(reparsed->get()), kDsigNs, "Signature", signatures);
-  if (signatures.size() != 1) return make_error("error_interno", "La firma insertada no se encontró.");
+  if (signatures.size() != 1)
+    return make_error("error_interno", "La firma insertada no se encontró.");
   SignatureParts parts = read_parts(signatures.front());
   if (parts.signed_properties == nullptr ||
       !register_id(reparsed->get(), xmlHasProp(parts.signed_properties, BAD_CAST "Id")))
@@ -809,7 +821,6 @@ Result<std::string> sign(std::string_view xml, const EVP_PKEY& key, const X509& 
                           (core->problem.empty() ? std::string(".") : ": " + core->problem));
   return out;
 }
-
 
 // --- verification --------------------------------------------------------------------------
 
@@ -915,11 +926,12 @@ Result<Verification> verify(std::string_view xml, const VerifyOptions& options) 
   std::vector<xmlNode*> signatures;
   collect(root, kDsigNs, "Signature", signatures);
   if (signatures.size() != 1) {
-    check(kCheckSignature, false,
-          signatures.empty()
-              ? "El documento no está firmado: no tiene ds:Signature."
-              : fmt::format("El documento tiene {} firmas ds:Signature; debe tener exactamente una.",
-                            signatures.size()));
+    check(
+        kCheckSignature, false,
+        signatures.empty()
+            ? "El documento no está firmado: no tiene ds:Signature."
+            : fmt::format("El documento tiene {} firmas ds:Signature; debe tener exactamente una.",
+                          signatures.size()));
     return finish();
   }
   xmlNode* signature = signatures.front();
@@ -983,14 +995,13 @@ Result<Verification> verify(std::string_view xml, const VerifyOptions& options) 
                            : "La firma tiene más de una referencia al documento.";
   } else if (document_reference->transforms.empty() ||
              document_reference->transforms.front() != kEnvelopedUri) {
-    document_problem =
-        "La referencia al documento no usa la transformación enveloped-signature.";
+    document_problem = "La referencia al documento no usa la transformación enveloped-signature.";
   } else {
     for (std::size_t i = 1; i < document_reference->transforms.size(); ++i)
       if (!is_c14n(document_reference->transforms[i]))
-        document_problem = fmt::format(
-            "La referencia al documento usa una transformación no permitida ({}).",
-            document_reference->transforms[i]);
+        document_problem =
+            fmt::format("La referencia al documento usa una transformación no permitida ({}).",
+                        document_reference->transforms[i]);
   }
   const std::string properties_id =
       parts.signed_properties ? attribute(parts.signed_properties, "Id").value_or("") : "";
@@ -1001,8 +1012,9 @@ Result<Verification> verify(std::string_view xml, const VerifyOptions& options) 
   } else if (properties_count != 1) {
     properties_problem =
         properties_count == 0
-            ? fmt::format("Ninguna referencia de la firma es a las propiedades firmadas (Type=\"{}\").",
-                          kSignedPropertiesType)
+            ? fmt::format(
+                  "Ninguna referencia de la firma es a las propiedades firmadas (Type=\"{}\").",
+                  kSignedPropertiesType)
             : "La firma tiene más de una referencia a propiedades firmadas.";
   } else if (properties_id.empty() || properties_reference->uri != "#" + properties_id) {
     properties_problem =
@@ -1015,7 +1027,8 @@ Result<Verification> verify(std::string_view xml, const VerifyOptions& options) 
     for (const std::string& t : properties_reference->transforms)
       if (!is_c14n(t))
         properties_problem = fmt::format(
-            "La referencia a las propiedades firmadas usa una transformación no permitida ({}).", t);
+            "La referencia a las propiedades firmadas usa una transformación no permitida ({}).",
+            t);
   }
 
   // The cryptography, with the certificate from KeyInfo.
@@ -1040,8 +1053,9 @@ Result<Verification> verify(std::string_view xml, const VerifyOptions& options) 
   if (!document_problem.empty()) {
     check(kCheckDocumentReference, false, document_problem);
   } else if (auto ok = reference_result(document_reference)) {
-    check(kCheckDocumentReference, *ok,
-          *ok ? "El documento no cambió desde que fue firmado." : std::string(kModifiedAfterSigning));
+    check(
+        kCheckDocumentReference, *ok,
+        *ok ? "El documento no cambió desde que fue firmado." : std::string(kModifiedAfterSigning));
   } else {
     check(kCheckDocumentReference, false, not_computed, false);
   }
@@ -1128,21 +1142,23 @@ Result<Verification> verify(std::string_view xml, const VerifyOptions& options) 
     const auto certs = children(child(ssp, kXadesNs, "SigningCertificate"), kXadesNs, "Cert");
     for (const xmlNode* c : certs) {
       const xmlNode* cert_digest = child(c, kXadesNs, "CertDigest");
-      const EVP_MD* md =
-          digest_for(attribute(child(cert_digest, kDsigNs, "DigestMethod"), "Algorithm").value_or(""));
+      const EVP_MD* md = digest_for(
+          attribute(child(cert_digest, kDsigNs, "DigestMethod"), "Algorithm").value_or(""));
       auto value = unbase64(text_of(child(cert_digest, kDsigNs, "DigestValue")));
       if (md != nullptr && value && *value == digest(md, *der)) matched = c;
     }
     if (certs.empty()) {
-      check(kCheckSigningCertificate, false,
-            "Las propiedades firmadas no indican el certificado del firmante (SigningCertificate).");
+      check(
+          kCheckSigningCertificate, false,
+          "Las propiedades firmadas no indican el certificado del firmante (SigningCertificate).");
     } else if (matched == nullptr) {
       check(kCheckSigningCertificate, false,
             "El certificado de KeyInfo no es el de SigningCertificate (CertDigest no coincide).");
     } else {
       const xmlNode* issuer_serial = child(matched, kXadesNs, "IssuerSerial");
       const std::string issuer = text_of(child(issuer_serial, kDsigNs, "X509IssuerName"));
-      const std::string serial = trimmed(text_of(child(issuer_serial, kDsigNs, "X509SerialNumber")));
+      const std::string serial =
+          trimmed(text_of(child(issuer_serial, kDsigNs, "X509SerialNumber")));
       const bool same_issuer =
           dn_parts(issuer) == dn_parts(name_line(X509_get_issuer_name(signer)));
       const bool same_serial = !serial.empty() && serial == serial_decimal(*signer);
@@ -1151,8 +1167,9 @@ Result<Verification> verify(std::string_view xml, const VerifyOptions& options) 
               "IssuerSerial de SigningCertificate no corresponde al certificado del firmante "
               "(emisor o número de serie).");
       else
-        check(kCheckSigningCertificate, true,
-              "El certificado del firmante es el de SigningCertificate (CertDigest e IssuerSerial).");
+        check(
+            kCheckSigningCertificate, true,
+            "El certificado del firmante es el de SigningCertificate (CertDigest e IssuerSerial).");
     }
   }
 
@@ -1192,12 +1209,14 @@ Result<Verification> verify(std::string_view xml, const VerifyOptions& options) 
   else if (!chain_ok)
     check(kCheckChain, false, chain_failure(chain_error, *signer));
   else if (!may_sign(*signer))
-    check(kCheckChain, false, "El certificado del firmante no está autorizado para firmar (keyUsage).");
+    check(kCheckChain, false,
+          "El certificado del firmante no está autorizado para firmar (keyUsage).");
   else
     check(kCheckChain, true,
-          fmt::format("El certificado fue emitido por {} y encadena a una raíz de confianza ({}).",
-                      common_name(X509_get_issuer_name(signer)),
-                      common_name(X509_get_subject_name(sk_X509_value(chain, sk_X509_num(chain) - 1)))));
+          fmt::format(
+              "El certificado fue emitido por {} y encadena a una raíz de confianza ({}).",
+              common_name(X509_get_issuer_name(signer)),
+              common_name(X509_get_subject_name(sk_X509_value(chain, sk_X509_num(chain) - 1)))));
 
   const UnixSeconds now = options.now.value_or(now_seconds());
   const auto not_before = asn1_time_seconds(X509_get0_notBefore(signer));
@@ -1206,7 +1225,8 @@ Result<Verification> verify(std::string_view xml, const VerifyOptions& options) 
     check(kCheckValidity, false,
           v.signing_time_text.empty()
               ? "Falta la fecha de la firma (SigningTime) en las propiedades firmadas."
-              : fmt::format("La fecha de la firma \"{}\" no es una fecha válida.", v.signing_time_text));
+              : fmt::format("La fecha de la firma \"{}\" no es una fecha válida.",
+                            v.signing_time_text));
   } else if (*v.signing_time > now + 300) {
     check(kCheckValidity, false,
           fmt::format("La fecha de la firma ({}) está en el futuro.", v.signing_time_text));

@@ -33,7 +33,8 @@ namespace llavero::xades {
 
 inline constexpr std::string_view kDsigNamespace = "http://www.w3.org/2000/09/xmldsig#";
 inline constexpr std::string_view kXadesNamespace = "http://uri.etsi.org/01903/v1.3.2#";
-inline constexpr std::string_view kSignedPropertiesType = "http://uri.etsi.org/01903#SignedProperties";
+inline constexpr std::string_view kSignedPropertiesType =
+    "http://uri.etsi.org/01903#SignedProperties";
 
 // The signature policy of Hacienda's "Resolución General sobre disposiciones
 // técnicas de los comprobantes electrónicos" (SPEC §8).
@@ -110,10 +111,10 @@ struct VerifyOptions {
 struct Verification {
   bool valid = false;
   std::vector<Check> checks;
-  ossl::X509Ptr signer;                      // the certificate in KeyInfo, if one was found
-  std::optional<UnixSeconds> signing_time;   // as claimed in SignedProperties
-  std::string signing_time_text;             // as written
-  std::string role;                          // ClaimedRole, lower case ("emisor", ...)
+  ossl::X509Ptr signer;                     // the certificate in KeyInfo, if one was found
+  std::optional<UnixSeconds> signing_time;  // as claimed in SignedProperties
+  std::string signing_time_text;            // as written
+  std::string role;                         // ClaimedRole, lower case ("emisor", ...)
 
   // The check with that tag, or null if it was not reached.
   const Check* find(std::string_view name) const;

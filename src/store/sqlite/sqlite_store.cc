@@ -1,8 +1,7 @@
 #include "store/sqlite/sqlite_store.h"
 
-#include <sqlite3.h>
-
 #include <fmt/format.h>
+#include <sqlite3.h>
 
 #include <map>
 #include <stdexcept>
@@ -80,7 +79,8 @@ class Statement {
   Statement& operator=(const Statement&) = delete;
 
   Statement& bind(int i, std::string_view text) {
-    check(sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT));
+    check(
+        sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT));
     return *this;
   }
   Statement& bind(int i, const char* text) { return bind(i, std::string_view(text)); }
@@ -90,7 +90,8 @@ class Statement {
     return *this;
   }
   Statement& bind(int i, const Bytes& blob) {
-    check(sqlite3_bind_blob(stmt_, i, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT));
+    check(
+        sqlite3_bind_blob(stmt_, i, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT));
     return *this;
   }
   Statement& bind_optional(int i, const std::optional<std::string>& text) {
@@ -309,7 +310,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
     for (const Migration& m : migrations(SqlDialect::kSqlite)) {
       if (m.version <= current) continue;
       exec(raw, std::string(m.sql).c_str());
-      Statement(*store->db_, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
+      Statement(*store->db_,
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
           .bind(1, static_cast<std::int64_t>(m.version))
           .bind(2, m.name)
           .bind(3, format_utc(now_seconds()))
@@ -340,12 +342,12 @@ Result<TaxpayerRecord> SqliteStore::add_taxpayer(const NewTaxpayer& t, const Aud
       Statement s(*db_, "SELECT 1 FROM taxpayers WHERE identification = ?");
       s.bind(1, t.identification);
       if (s.step())
-        return make_error("contribuyente_duplicado",
-                          fmt::format("Ya existe un contribuyente con la identificación {}.",
-                                      t.identification));
+        return make_error(
+            "contribuyente_duplicado",
+            fmt::format("Ya existe un contribuyente con la identificación {}.", t.identification));
     }
-    TaxpayerRecord r{0, t.identification, t.id_type, t.nombre, t.apellidos, t.correo,
-                     format_utc(now_seconds())};
+    TaxpayerRecord r{0,        t.identification,         t.id_type, t.nombre, t.apellidos,
+                     t.correo, format_utc(now_seconds())};
     Statement(*db_,
               "INSERT INTO taxpayers (identification, id_type, nombre, apellidos, correo, "
               "created_at) VALUES (?, ?, ?, ?, ?, ?)")
@@ -363,9 +365,11 @@ Result<TaxpayerRecord> SqliteStore::add_taxpayer(const NewTaxpayer& t, const Aud
   });
 }
 
-Result<std::optional<TaxpayerRecord>> SqliteStore::find_taxpayer(const std::string& identification) {
+Result<std::optional<TaxpayerRecord>> SqliteStore::find_taxpayer(
+    const std::string& identification) {
   return guarded([&]() -> Result<std::optional<TaxpayerRecord>> {
-    Statement s(*db_, fmt::format("SELECT {} FROM taxpayers WHERE identification = ?", kTaxpayerColumns));
+    Statement s(*db_,
+                fmt::format("SELECT {} FROM taxpayers WHERE identification = ?", kTaxpayerColumns));
     s.bind(1, identification);
     if (!s.step()) return std::optional<TaxpayerRecord>();
     return std::optional<TaxpayerRecord>(taxpayer_from(s));
@@ -381,7 +385,8 @@ Result<std::optional<TaxpayerRecord>> SqliteStore::find_taxpayer_by_id(std::int6
   });
 }
 
-Status SqliteStore::add_authorities(const std::vector<NewAuthority>& list, const AuditEvent& audit) {
+Status SqliteStore::add_authorities(const std::vector<NewAuthority>& list,
+                                    const AuditEvent& audit) {
   return guarded([&]() -> Status {
     Transaction txn(*db_);
     const std::string now = format_utc(now_seconds());
@@ -410,8 +415,8 @@ Result<std::vector<AuthorityRecord>> SqliteStore::authorities() {
                 "SELECT id, environment, kind, subject, certificate_der, key_pem FROM authorities "
                 "ORDER BY id");
     while (s.step())
-      out.push_back(AuthorityRecord{s.integer(0), environment_from(s.text(1)), s.text(2),
-                                    s.text(3), s.blob(4), s.text(5)});
+      out.push_back(AuthorityRecord{s.integer(0), environment_from(s.text(1)), s.text(2), s.text(3),
+                                    s.blob(4), s.text(5)});
     return out;
   });
 }
@@ -493,8 +498,8 @@ Result<std::vector<CertificateRecord>> SqliteStore::certificates_of(std::int64_t
   return guarded([&]() -> Result<std::vector<CertificateRecord>> {
     std::vector<CertificateRecord> out;
     Statement s(*db_, fmt::format("SELECT {} FROM certificates WHERE taxpayer_id = ? AND status <> "
-                                 "'reserved' ORDER BY not_before DESC, id DESC",
-                                 kCertificateColumns));
+                                  "'reserved' ORDER BY not_before DESC, id DESC",
+                                  kCertificateColumns));
     s.bind(1, taxpayer_id);
     while (s.step()) out.push_back(certificate_from(s));
     return out;
@@ -630,9 +635,10 @@ Result<LoginFailures> SqliteStore::record_login_failure(std::int64_t taxpayer_id
                                                         const AuditEvent& audit) {
   return guarded([&]() -> Result<LoginFailures> {
     Transaction txn(*db_);
-    Statement(*db_,
-              "INSERT INTO login_failures (taxpayer_id, failures, locked_until) VALUES (?, 1, NULL) "
-              "ON CONFLICT (taxpayer_id) DO UPDATE SET failures = failures + 1")
+    Statement(
+        *db_,
+        "INSERT INTO login_failures (taxpayer_id, failures, locked_until) VALUES (?, 1, NULL) "
+        "ON CONFLICT (taxpayer_id) DO UPDATE SET failures = failures + 1")
         .bind(1, taxpayer_id)
         .run();
     LoginFailures state;
@@ -643,7 +649,8 @@ Result<LoginFailures> SqliteStore::record_login_failure(std::int64_t taxpayer_id
       state = LoginFailures{static_cast<int>(s.integer(0)), s.optional_text(1)};
     }
     if (state.failures >= lock_after) {
-      Statement(*db_, "UPDATE login_failures SET failures = 0, locked_until = ? WHERE taxpayer_id = ?")
+      Statement(*db_,
+                "UPDATE login_failures SET failures = 0, locked_until = ? WHERE taxpayer_id = ?")
           .bind(1, lock_until)
           .bind(2, taxpayer_id)
           .run();
@@ -711,8 +718,9 @@ Status SqliteStore::delete_session(const std::string& id_hash) {
 
 Result<bool> SqliteStore::spend_nonce(const std::string& nonce_hash, const std::string& now) {
   return guarded([&]() -> Result<bool> {
-    Statement(*db_, "INSERT INTO spent_nonces (nonce_hash, spent_at) VALUES (?, ?) "
-                    "ON CONFLICT (nonce_hash) DO NOTHING")
+    Statement(*db_,
+              "INSERT INTO spent_nonces (nonce_hash, spent_at) VALUES (?, ?) "
+              "ON CONFLICT (nonce_hash) DO NOTHING")
         .bind(1, nonce_hash)
         .bind(2, now)
         .run();
@@ -889,8 +897,8 @@ ComprobanteRecord comprobante_from(const Statement& s) {
   c.receptor_numero = s.optional_text(7);
   c.xml = s.blob(8);
   const std::string state = s.text(9);
-  c.state = state == "procesando" ? ComprobanteState::kProcesando
-            : state == "aceptado" ? ComprobanteState::kAceptado
+  c.state = state == "procesando"  ? ComprobanteState::kProcesando
+            : state == "aceptado"  ? ComprobanteState::kAceptado
             : state == "rechazado" ? ComprobanteState::kRechazado
                                    : ComprobanteState::kRecibido;
   c.respuesta_xml = s.blob(10);
@@ -934,7 +942,8 @@ Status SqliteStore::add_comprobante(const ComprobanteRecord& c) {
 
 Result<std::optional<ComprobanteRecord>> SqliteStore::find_comprobante(const std::string& clave) {
   return guarded([&]() -> Result<std::optional<ComprobanteRecord>> {
-    Statement s(*db_, fmt::format("SELECT {} FROM comprobantes WHERE clave = ?", kComprobanteColumns));
+    Statement s(*db_,
+                fmt::format("SELECT {} FROM comprobantes WHERE clave = ?", kComprobanteColumns));
     s.bind(1, clave);
     if (!s.step()) return std::optional<ComprobanteRecord>();
     return std::optional<ComprobanteRecord>(comprobante_from(s));
@@ -965,8 +974,9 @@ Result<std::optional<ComprobanteRecord>> SqliteStore::claim_comprobante() {
 Status SqliteStore::finish_comprobante(const std::string& clave, ComprobanteState state,
                                        const Bytes& respuesta_xml) {
   return guarded([&]() -> Status {
-    Statement(*db_, "UPDATE comprobantes SET estado = ?, respuesta_xml = ?, updated_at = ? "
-                    "WHERE clave = ?")
+    Statement(*db_,
+              "UPDATE comprobantes SET estado = ?, respuesta_xml = ?, updated_at = ? "
+              "WHERE clave = ?")
         .bind(1, state_name(state))
         .bind(2, respuesta_xml)
         .bind(3, format_utc(now_seconds()))
@@ -978,7 +988,8 @@ Status SqliteStore::finish_comprobante(const std::string& clave, ComprobanteStat
 
 Status SqliteStore::requeue_comprobantes() {
   return guarded([&]() -> Status {
-    Statement(*db_, "UPDATE comprobantes SET estado = 'recibido' WHERE estado = 'procesando'").run();
+    Statement(*db_, "UPDATE comprobantes SET estado = 'recibido' WHERE estado = 'procesando'")
+        .run();
     return Ok{};
   });
 }

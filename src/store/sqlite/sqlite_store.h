@@ -21,7 +21,8 @@ class SqliteStore final : public Store {
   static Result<std::unique_ptr<SqliteStore>> open(const std::string& path, bool create);
   ~SqliteStore() override;
 
-  Result<TaxpayerRecord> add_taxpayer(const NewTaxpayer& taxpayer, const AuditEvent& audit) override;
+  Result<TaxpayerRecord> add_taxpayer(const NewTaxpayer& taxpayer,
+                                      const AuditEvent& audit) override;
   Result<std::optional<TaxpayerRecord>> find_taxpayer(const std::string& identification) override;
   Result<std::optional<TaxpayerRecord>> find_taxpayer_by_id(std::int64_t id) override;
   Status add_authorities(const std::vector<NewAuthority>& authorities,
@@ -64,7 +65,8 @@ class SqliteStore final : public Store {
   Status set_api_credential(const ApiCredential& credential, const AuditEvent& audit) override;
   Result<std::optional<ApiCredential>> find_api_credential(const std::string& username) override;
   Status put_refresh_token(const RefreshTokenRecord& token) override;
-  Result<std::optional<RefreshTokenRecord>> find_refresh_token(const std::string& token_hash) override;
+  Result<std::optional<RefreshTokenRecord>> find_refresh_token(
+      const std::string& token_hash) override;
   Status revoke_token_session(const std::string& session_id) override;
   Status put_service_key(const ServiceKey& key, const AuditEvent& audit) override;
   Result<std::optional<ServiceKey>> service_key(const std::string& name) override;
