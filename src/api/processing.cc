@@ -186,6 +186,13 @@ Result<ProcessingResult> ComprobanteProcessor::process(const ComprobanteRecord& 
     reasons.push_back(failed->reason);
   }
 
+  // A certificate valid when the document says it was signed may have expired
+  // since: the reception takes only keys that are valid when it receives.
+  const xades::Check* validity = verification->find(xades::kCheckValidity);
+  if (verification->signer && (!validity || validity->ok) &&
+      X509_cmp_time(X509_get0_notAfter(verification->signer.get()), nullptr) < 0)
+    reasons.push_back("El certificado del firmante está vencido.");
+
   // Who signed, and whether that is who should have.
   if (verification->signer && doc) {
     auto signer = Identification::parse(subject_serial_number(*verification->signer));

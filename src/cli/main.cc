@@ -9,6 +9,8 @@
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <iostream>
 
 #include "api/processing.h"
@@ -219,7 +221,9 @@ int serve_forever(const std::string& data, const std::string& listen, const std:
     fail("tls_invalido", "Indique --tls-cert y --tls-key juntos.");
 
   Session s = open_session(data, true);
-  RevocationPublisher publisher(s.dir->store(), *s.keyring);
+  PublicationOptions publication;
+  publication.crl_validity = s.dir->config().crl_validity_days * 86400;
+  RevocationPublisher publisher(s.dir->store(), *s.keyring, publication);
   must(publisher.start());
   AccountService accounts(s.dir->store(), s.dir->config());
   DownloadVault downloads(s.dir->store(),
@@ -303,6 +307,9 @@ int run(int argc, char** argv) {
       app.add_subcommand("init", "Crea el directorio de datos con las CA de ambos ambientes");
   std::string base_url;
   init->add_option("--url-base", base_url, "URL pública impresa en los certificados");
+  std::string init_config;
+  init->add_option("--config", init_config,
+                   "Archivo llavero.conf con los valores a usar (nombres de las CA, URL, ...)");
 
   // contribuyente crear
   auto* taxpayer = app.add_subcommand("contribuyente", "Contribuyentes");
@@ -398,6 +405,13 @@ int run(int argc, char** argv) {
 
   if (init->parsed()) {
     InitOptions options;
+    if (!init_config.empty()) {
+      std::ifstream in(init_config);
+      if (!in) fail("config_invalida", fmt::format("No se pudo leer {}.", init_config));
+      std::ostringstream text;
+      text << in.rdbuf();
+      options.config = must(parse_config(text.str()));
+    }
     if (!base_url.empty()) options.config.base_url = base_url;
     options.actor = actor();
     InitReport report = must(initialize_data_dir(default_data_path(data), options));
@@ -510,8 +524,8 @@ int run(int argc, char** argv) {
       fail("ca_invalida", "La raíz no emite certificados de contribuyentes: use pf o pj.");
     Session s = open_session(data, true);
     auto ca = must(s.keyring->unlocked(env, kind));
-    Bytes der = must(build_current_crl(s.dir->store(), ca.authority_id, *ca.authority,
-                                       now_seconds(), 7 * 86400));
+    Bytes der = must(build_current_crl(s.dir->store(), ca.authority_id, *ca.authority, now_seconds(),
+                                       s.dir->config().crl_validity_days * 86400));
     must(write_output_file(output, der));
     std::cout << output << "\n";
     return 0;

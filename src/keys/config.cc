@@ -55,6 +55,15 @@ const std::map<std::string, Setter, std::less<>>& setters() {
          c.p12_iterations = n;
          return Ok{};
        }},
+      {"crl_validez_dias",
+       [](Config& c, std::string_view v) -> Status {
+         int n = 0;
+         auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+         if (ec != std::errc() || end != v.data() + v.size() || n < 1 || n > 7)
+           return make_error("config_invalida", "crl_validez_dias debe ser un entero de 1 a 7");
+         c.crl_validity_days = n;
+         return Ok{};
+       }},
       {"p12_perfil",
        [](Config& c, std::string_view v) -> Status {
          auto profile = parse_p12_profile(v);
@@ -121,6 +130,8 @@ std::string render_config(const Config& c) {
       "# Archivo .p12: perfil por omisión (compatible | moderno) e iteraciones.\n"
       "p12_perfil = {}\n"
       "p12_iteraciones = {}\n"
+      "# Vigencia de cada CRL (nextUpdate), en días, de 1 a 7.\n"
+      "crl_validez_dias = {}\n"
       "# Nombres de las CA (solo se usan al crear la jerarquía con 'llavero init').\n"
       "ca_pais = {}\n"
       "ca_organizacion = {}\n"
@@ -133,7 +144,7 @@ std::string render_config(const Config& c) {
       "instalación).\n"
       "esquemas_xsd = {}\n",
       c.base_url, c.user_domain, c.strict_profile ? "strict" : "completo",
-      p12_profile_name(c.p12_profile), c.p12_iterations, c.naming.country, c.naming.organization,
+      p12_profile_name(c.p12_profile), c.p12_iterations, c.crl_validity_days, c.naming.country, c.naming.organization,
       c.naming.organizational_unit, c.naming.root_cn, c.naming.persona_fisica_cn,
       c.naming.persona_juridica_cn, c.naming.sandbox_suffix, c.xsd_directory);
 }

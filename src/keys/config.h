@@ -16,6 +16,7 @@ struct Config {
   std::string user_domain = std::string(kDefaultUserDomain);
   bool strict_profile = false;  // true: no CRL DP / OCSP URL in taxpayer certificates
   int p12_iterations = 100000;
+  int crl_validity_days = 7;  // nextUpdate − thisUpdate of every CRL (1 to 7)
   P12Profile p12_profile = P12Profile::kCompatible;
   CaNaming naming;
   std::string xsd_directory;  // empty: $LLAVERO_XSD_DIR or the default beside the sources
