@@ -15,6 +15,10 @@ namespace llavero::api {
 namespace {
 
 using Doc = std::unique_ptr<xmlDoc, decltype(&xmlFreeDoc)>;
+void free_xml_text(xmlChar* text) {
+  xmlFree(text);
+}
+using XmlText = ossl::Owned<xmlChar, free_xml_text>;
 
 constexpr std::string_view kNotEmisor =
     "El contribuyente que firma la factura electronica no es el emisor";
@@ -47,10 +51,8 @@ std::string text_at(xmlDocPtr doc, std::string_view path) {
     start = slash + 1;
   }
   if (node == nullptr) return {};
-  xmlChar* content = xmlNodeGetContent(node);
-  std::string out = content ? reinterpret_cast<const char*>(content) : "";
-  xmlFree(content);
-  return out;
+  XmlText content(xmlNodeGetContent(node));
+  return content ? reinterpret_cast<const char*>(content.get()) : "";
 }
 
 std::string xml_escape(std::string_view text) {

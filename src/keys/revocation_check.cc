@@ -318,9 +318,7 @@ RevocationAnswer RevocationChecker::by_ocsp(const X509& cert, const X509& issuer
   if (!anchors || !helpers || X509_STORE_add_cert(anchors.get(), const_cast<X509*>(&issuer)) != 1 ||
       X509_STORE_set_flags(anchors.get(), X509_V_FLAG_PARTIAL_CHAIN) != 1)
     return not_checked(source, "no se pudo preparar la verificación OCSP");
-  if (X509_up_ref(const_cast<X509*>(&issuer)) == 1 &&
-      sk_X509_push(helpers.get(), const_cast<X509*>(&issuer)) <= 0)
-    X509_free(const_cast<X509*>(&issuer));
+  ossl::push_shared(helpers.get(), &issuer);
   if (OCSP_basic_verify(basic.get(), helpers.get(), anchors.get(), OCSP_NOEXPLICIT) <= 0) {
     ossl::last_error();
     return not_checked(source, "la respuesta OCSP no está firmada por el emisor del certificado");

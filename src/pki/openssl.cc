@@ -7,6 +7,14 @@
 
 namespace llavero::ossl {
 
+bool push_shared(STACK_OF(X509) * stack, const X509* cert) {
+  if (X509_up_ref(const_cast<X509*>(cert)) != 1) return false;
+  X509Ptr reference(const_cast<X509*>(cert));
+  if (sk_X509_push(stack, reference.get()) <= 0) return false;
+  reference.release();  // the stack owns it now
+  return true;
+}
+
 std::string last_error() {
   unsigned long code = ERR_get_error();
   ERR_clear_error();

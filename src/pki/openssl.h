@@ -59,6 +59,10 @@ using X509Stack = Owned<STACK_OF(X509), free_x509_stack>;
 // The OCSP URLs of a certificate, as X509_get1_ocsp returns them.
 using UrlStack = Owned<STACK_OF(OPENSSL_STRING), X509_email_free>;
 
+// Pushes another reference to `cert` onto `stack` (which then owns it).
+// False, with nothing leaked, if OpenSSL refuses.
+bool push_shared(STACK_OF(X509) * stack, const X509* cert);
+
 // The oldest error on OpenSSL's queue as text (and the queue cleared).
 std::string last_error();
 // An Error carrying `message` and OpenSSL's reason, for faults that are not

@@ -1188,8 +1188,7 @@ Result<Verification> verify(std::string_view xml, const VerifyOptions& options) 
   for (const X509* root_cert : options.trusted_roots)
     if (X509_STORE_add_cert(store.get(), const_cast<X509*>(root_cert)) != 1) ossl::last_error();
   auto push_untrusted = [&](const X509* c) {
-    if (c == signer || X509_up_ref(const_cast<X509*>(c)) != 1) return;
-    if (sk_X509_push(untrusted.get(), const_cast<X509*>(c)) <= 0) X509_free(const_cast<X509*>(c));
+    if (c != signer) ossl::push_shared(untrusted.get(), c);
   };
   for (const X509* c : options.intermediates) push_untrusted(c);
   for (const auto& c : parts.key_info_certificates) push_untrusted(c.get());

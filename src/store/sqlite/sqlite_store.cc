@@ -28,10 +28,10 @@ struct SqlFailure : std::runtime_error {
 }
 
 void exec(sqlite3* db, const char* sql) {
-  char* message = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &message) != SQLITE_OK) {
-    std::string text = message ? message : "?";
-    sqlite3_free(message);
+  char* raw_message = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &raw_message) != SQLITE_OK) {
+    std::unique_ptr<char, decltype(&sqlite3_free)> message(raw_message, sqlite3_free);
+    std::string text = message ? message.get() : "?";
     throw SqlFailure("error_almacen", fmt::format("Error del almacén de datos: {}", text));
   }
 }
