@@ -82,8 +82,12 @@ std::string subject_serial_number(const X509& cert) {
 
 ComprobanteProcessor::ComprobanteProcessor(Store& store, CaKeyring& keyring,
                                            RevocationChecker& revocation,
-                                           const SchemaValidator& schemas)
-    : store_(store), keyring_(keyring), revocation_(revocation), schemas_(schemas) {}
+                                           const SchemaValidator& schemas, const Config& config)
+    : store_(store),
+      keyring_(keyring),
+      revocation_(revocation),
+      schemas_(schemas),
+      config_(config) {}
 
 Status ComprobanteProcessor::start() {
   for (Environment env : kAllEnvironments) {
@@ -95,24 +99,52 @@ Status ComprobanteProcessor::start() {
     auto stored = store_.service_key(name);
     if (!stored) return stored.error();
     if (!*stored) {
+      // The Ministry is a taxpayer of its own installation: its signing
+      // certificate is issued like any other (serial reserved first, active
+      // in the store), so OCSP, the CRL and `llavero verificar` know it.
+      auto hacienda = Identification::parse(kHaciendaId);
+      auto existing = store_.find_taxpayer(hacienda->digits());
+      if (!existing) return existing.error();
+      TaxpayerRecord taxpayer;
+      if (*existing) {
+        taxpayer = **existing;
+      } else {
+        auto added = store_.add_taxpayer(
+            NewTaxpayer{hacienda->digits(), std::string(id_type_code(hacienda->type())),
+                        "MINISTERIO DE HACIENDA", "", ""},
+            AuditEvent{"servidor", "contribuyente.crear", hacienda->digits(),
+                       "firmante de MensajeHacienda"});
+        if (!added) return added.error();
+        taxpayer = *added;
+      }
       auto key = ossl::generate_rsa(2048);
       if (!key) return key.error();
       auto serial = random_serial();
       if (!serial) return serial.error();
-      IssueRequest request{
-          ca->authority,
-          key->get(),
-          TaxpayerSubject{*Identification::parse(kHaciendaId), "MINISTERIO DE HACIENDA", ""},
-          *serial,
-          now_seconds(),
-          "",
-          true};
+      auto reserved = store_.reserve_serial(
+          SerialReservation{ca->authority_id, serial_to_hex(*serial), taxpayer.id, env});
+      if (!reserved) return reserved.error();
+      const UnixSeconds not_before = now_seconds();
+      IssueRequest request{ca->authority,
+                           key->get(),
+                           TaxpayerSubject{*hacienda, "MINISTERIO DE HACIENDA", ""},
+                           *serial,
+                           not_before,
+                           config_.base_url,
+                           config_.strict_profile};
       auto cert = issue_taxpayer_certificate(request);
       if (!cert) return cert.error();
       auto der = ossl::x509_to_der(**cert);
       auto pem = keyring_.wrap_key(**key);
       if (!der) return der.error();
       if (!pem) return pem.error();
+      auto activated = store_.activate_certificate(
+          Activation{*reserved, false, *der, format_utc(not_before),
+                     format_utc(taxpayer_not_after(not_before))},
+          AuditEvent{"servidor", "llave.generar", hacienda->digits(),
+                     fmt::format("ambiente={} serie={} firmante de MensajeHacienda",
+                                 environment_name(env), serial_to_hex(*serial))});
+      if (!activated) return activated.error();
       LLAVERO_TRY(store_.put_service_key(
           ServiceKey{name, *pem, *der},
           AuditEvent{

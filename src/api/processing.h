@@ -8,6 +8,7 @@
 #include "api/reception.h"
 #include "api/schema.h"
 #include "keys/authorities.h"
+#include "keys/config.h"
 #include "keys/revocation_check.h"
 
 namespace llavero::api {
@@ -15,7 +16,7 @@ namespace llavero::api {
 class ComprobanteProcessor {
  public:
   ComprobanteProcessor(Store& store, CaKeyring& keyring, RevocationChecker& revocation,
-                       const SchemaValidator& schemas);
+                       const SchemaValidator& schemas, const Config& config);
 
   // Loads or issues the certificate that signs MensajeHacienda in each
   // environment (needs the CA passphrase).
@@ -34,6 +35,7 @@ class ComprobanteProcessor {
   CaKeyring& keyring_;
   RevocationChecker& revocation_;
   const SchemaValidator& schemas_;
+  const Config& config_;
   std::map<Environment, Signer> signers_;
 };
 

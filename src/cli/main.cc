@@ -10,8 +10,8 @@
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <iostream>
+#include <sstream>
 
 #include "api/processing.h"
 #include "api/routes.h"
@@ -237,7 +237,8 @@ int serve_forever(const std::string& data, const std::string& listen, const std:
   api::SchemaValidator schemas(api::schema_directory(s.dir->config().xsd_directory));
   must(schemas.load());
   RevocationChecker revocation(&s.dir->store());
-  api::ComprobanteProcessor processor(s.dir->store(), *s.keyring, revocation, schemas);
+  api::ComprobanteProcessor processor(s.dir->store(), *s.keyring, revocation, schemas,
+                                      s.dir->config());
   must(processor.start());
   api::ReceptionService reception(s.dir->store(), tokens, s.dir->config());
   must(s.dir->store().requeue_comprobantes());
@@ -524,8 +525,8 @@ int run(int argc, char** argv) {
       fail("ca_invalida", "La raíz no emite certificados de contribuyentes: use pf o pj.");
     Session s = open_session(data, true);
     auto ca = must(s.keyring->unlocked(env, kind));
-    Bytes der = must(build_current_crl(s.dir->store(), ca.authority_id, *ca.authority, now_seconds(),
-                                       s.dir->config().crl_validity_days * 86400));
+    Bytes der = must(build_current_crl(s.dir->store(), ca.authority_id, *ca.authority,
+                                       now_seconds(), s.dir->config().crl_validity_days * 86400));
     must(write_output_file(output, der));
     std::cout << output << "\n";
     return 0;

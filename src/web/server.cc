@@ -122,7 +122,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (server_.stopping && buffer_.size() == 0) return close();
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_.options.header_limit));
-    parser_->body_limit(server_.options.body_limit);
+    // No limit while the header is read: Beast would judge Content-Length
+    // against it before the route is known. on_header sets the real one.
+    parser_->body_limit(boost::none);
     waiting_ = true;
     beast::get_lowest_layer(stream_).expires_after(timeout);
     // The header first: the route it names may allow a larger body.
@@ -136,8 +138,11 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (ec) return on_read(ec);
     waiting_ = false;
     const auto& header = parser_->get();
-    if (std::size_t limit = server_.router.body_limit(header.method(), header.target()))
-      parser_->body_limit(limit);
+    std::size_t limit = server_.router.body_limit(header.method(), header.target());
+    if (limit == 0) limit = server_.options.body_limit;
+    if (auto length = parser_->content_length(); length && *length > limit)
+      return on_read(http::error::body_limit);
+    parser_->body_limit(limit);  // also bounds a chunked body as it arrives
     beast::get_lowest_layer(stream_).expires_after(server_.options.request_timeout);
     http::async_read(stream_, buffer_, *parser_,
                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
