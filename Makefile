@@ -34,10 +34,13 @@ asan: deps
 bench: build
 	$(BUILD)/bench/llavero_bench --benchmark_counters_tabular=true
 	$(BUILD)/bench/llavero_crl_bench --benchmark_counters_tabular=true
+	$(BUILD)/bench/llavero_xades_bench --benchmark_counters_tabular=true
 	bash scripts/bench-ocsp.sh $(BUILD)
+	bash scripts/bench-portal.sh $(BUILD)
+	bash scripts/bench-reception.sh $(BUILD)
 
 format:
-	find src tests bench -name '*.h' -o -name '*.cc' | xargs clang-format -i
+	find src tests bench \( -name "*.h" -o -name "*.cc" \) | xargs clang-format -i
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -35,74 +35,9 @@ for tool in wrk openssl curl python3; do
   }
 done
 
-unset LLAVERO_DATA LLAVERO_CA_PASSPHRASE
-export LC_ALL=C.UTF-8 TZ=UTC
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/llavero-bench-ocsp.XXXXXX")
-D=$TMP/data
-SERVER_PID=""
-
-# Stops the server we started (SIGTERM, as an operator would), at most 20 s.
-stop_server() {
-  local pid=$SERVER_PID rc=0
-  [[ -n $pid ]] || return 0
-  SERVER_PID=""
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 1 200); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    echo "el servidor no se detuvo con SIGTERM en 20 s; SIGKILL" >&2
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || rc=$?
-  return "$rc"
-}
-
-cleanup() {
-  stop_server || true
-  if [[ ${KEEP_BENCH_DIR:-0} == 1 ]]; then
-    echo "(datos y registros en $TMP)"
-  else
-    rm -rf "$TMP"
-  fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-die() {
-  echo "bench-ocsp: $*" >&2
-  exit 1
-}
-
-free_port() {
-  python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
-
-# start_server LOG [ARGS...] : llavero serve on $PORT, waits for /healthz.
-start_server() {
-  local log=$1
-  shift
-  "$LLAVERO" --data "$D" serve --listen "127.0.0.1:$PORT" "$@" >"$log" 2>&1 </dev/null &
-  SERVER_PID=$!
-  for _ in $(seq 1 300); do
-    if curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/healthz"; then
-      return 0
-    fi
-    kill -0 "$SERVER_PID" 2>/dev/null || {
-      SERVER_PID=""
-      tail -n 20 "$log" >&2
-      die "el servidor terminó al arrancar"
-    }
-    sleep 0.1
-  done
-  tail -n 20 "$log" >&2
-  die "el servidor no respondió /healthz en 30 s"
-}
+BENCH_NAME=bench-ocsp
+# shellcheck source=bench-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
 
 # --- a data directory with one pruebas key -------------------------------------
 

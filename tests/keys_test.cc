@@ -67,7 +67,7 @@ TEST(KeyService, EnvironmentsAreIndependent) {
   auto prod = keys_of(*inst->service, Environment::kProduccion);
   ASSERT_EQ(prod.size(), 1u);
   EXPECT_EQ(prod[0].state, KeyState::kActiva);
-  EXPECT_NE(prod[0].subject.find("CPF-01-0647-0958"), std::string::npos);
+  EXPECT_NE(key_subject(prod[0]).find("CPF-01-0647-0958"), std::string::npos);
   ASSERT_TRUE(inst->service->revoke("1-0647-0958", Environment::kPruebas, std::nullopt, "t").ok());
   EXPECT_EQ(keys_of(*inst->service, Environment::kProduccion)[0].state, KeyState::kActiva);
 }

@@ -175,7 +175,7 @@ boost::json::object to_json(const KeyStatus& k) {
   o["serie"] = k.serial_hex;
   o["valida_desde"] = k.not_before;
   o["valida_hasta"] = k.not_after;
-  o["sujeto"] = k.subject;
+  o["sujeto"] = key_subject(k);
   o["facturador_gratuito"] = k.facturador_gratuito;
   if (k.revoked_at) o["revocada_el"] = *k.revoked_at;
   if (k.reason) o["motivo"] = revocation_reason_name(*k.reason);
@@ -263,9 +263,12 @@ int serve_forever(const std::string& data, const std::string& listen, const std:
     if (Status refreshed = publisher.refresh(); !refreshed)
       spdlog::error("actualización de CRL/OCSP: {}", refreshed.error().message);
   });
-  // Comprobantes answered 202 are decided here, a few at a time.
-  server.every(std::chrono::milliseconds(200), [&reception, &processor] {
-    for (int i = 0; i < 20; ++i) {
+  // Comprobantes answered 202 are decided here: two workers, each taking one
+  // at a time until none is waiting (or a second has passed, to let the
+  // timer see a shutdown), then looking again 50 ms later.
+  auto decide_waiting = [&reception, &processor] {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    while (std::chrono::steady_clock::now() < until) {
       auto done = reception.process_next(
           [&processor](const ComprobanteRecord& c) { return processor.process(c); });
       if (!done) {
@@ -274,7 +277,9 @@ int serve_forever(const std::string& data, const std::string& listen, const std:
       }
       if (!*done) break;
     }
-  });
+  };
+  server.every(std::chrono::milliseconds(50), decide_waiting);
+  server.every(std::chrono::milliseconds(50), decide_waiting);
   server.every(std::chrono::seconds(60), [&accounts] {
     if (Status purged = accounts.purge_expired(); !purged)
       spdlog::error("limpieza de sesiones y descargas: {}", purged.error().message);

@@ -51,11 +51,16 @@ KeyStatus status_of(const CertificateRecord& c, UnixSeconds now) {
     auto not_after = parse_utc(c.not_after);
     s.state = (not_after && *not_after < now) ? KeyState::kVencida : KeyState::kActiva;
   }
-  if (auto cert = ossl::x509_from_der(c.certificate_der)) s.subject = ossl::subject_line(**cert);
+  s.certificate_der = c.certificate_der;
   return s;
 }
 
 }  // namespace
+
+std::string key_subject(const KeyStatus& key) {
+  auto cert = ossl::x509_from_der(key.certificate_der);
+  return cert ? ossl::subject_line(**cert) : std::string();
+}
 
 Result<TaxpayerRecord> KeyService::find_taxpayer(const std::string& identification) {
   auto id = Identification::parse(identification);

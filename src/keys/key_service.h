@@ -58,8 +58,11 @@ struct KeyStatus {
   std::optional<std::string> revoked_at;
   std::optional<RevocationReason> reason;
   bool facturador_gratuito = false;
-  std::string subject;  // one line, RFC 4514
+  Bytes certificate_der;  // parse it only when needed: that is the slow part
 };
+
+// The certificate's subject as one RFC 4514 line ("" if it does not parse).
+std::string key_subject(const KeyStatus& key);
 
 class KeyService {
  public:

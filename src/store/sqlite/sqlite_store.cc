@@ -952,10 +952,19 @@ Result<std::optional<ComprobanteRecord>> SqliteStore::find_comprobante(const std
 
 Result<std::optional<ComprobanteRecord>> SqliteStore::claim_comprobante() {
   return guarded([&]() -> Result<std::optional<ComprobanteRecord>> {
+    // A claim need not survive a power cut: at startup every 'procesando'
+    // row goes back to 'recibido'. So this commit skips the fsync.
+    exec(*db_, "PRAGMA synchronous = NORMAL");
+    struct Restore {
+      sqlite3* db;
+      ~Restore() { sqlite3_exec(db, "PRAGMA synchronous = FULL", nullptr, nullptr, nullptr); }
+    } restore{*db_};
     Transaction txn(*db_);
     std::optional<ComprobanteRecord> found;
     {
-      Statement s(*db_, fmt::format("SELECT {} FROM comprobantes WHERE estado = 'recibido' "
+      // The IN term lets SQLite use the partial index of pending rows.
+      Statement s(*db_, fmt::format("SELECT {} FROM comprobantes WHERE estado IN ('recibido', "
+                                    "'procesando') AND estado = 'recibido' "
                                     "ORDER BY received_at LIMIT 1",
                                     kComprobanteColumns));
       if (s.step()) found = comprobante_from(s);

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The reception's documents per second from POST to aceptado (issue 5,
+# "Benchmark").
+#
+#   bash scripts/bench-reception.sh BUILD_DIR
+#
+# A throwaway data directory (CAs, the demo taxpayer, a pruebas key and an
+# API password), BENCH_DOCS copies of examples/factura-electronica.xml, each
+# with its own Clave and NumeroConsecutivo (consistent with each other), each
+# signed beforehand with `llavero firmar` (not measured); then `llavero serve`
+# on a free loopback port and scripts/bench-reception.py: a token, every
+# document POSTed from BENCH_THREADS keep-alive connections as fast as they
+# go, and GET .../recepcion/{clave} until each one is decided. It reports
+# documents per second from the first POST to the last aceptado; every one
+# must be aceptado, and the server must stop on SIGTERM with status 0. Only
+# 127.0.0.1; about a minute, most of it signing.
+#
+# Knobs (environment): BENCH_DOCS (200), BENCH_THREADS (4),
+# KEEP_BENCH_DIR=1 keeps the data directory and logs.
+set -euo pipefail
+
+if [[ $# -ne 1 || ! -x $1/llavero ]]; then
+  echo "uso: bash $0 BUILD_DIR   (BUILD_DIR/llavero debe existir)" >&2
+  exit 2
+fi
+LLAVERO=$(cd "$1" && pwd)/llavero
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+EXAMPLE=$HERE/../examples/factura-electronica.xml
+ID=1-0647-0958
+DOCS=${BENCH_DOCS:-200}
+THREADS=${BENCH_THREADS:-4}
+
+for tool in curl python3 xargs; do
+  command -v "$tool" >/dev/null || {
+    echo "falta la herramienta $tool (make deps la instala)" >&2
+    exit 2
+  }
+done
+
+BENCH_NAME=bench-reception
+# shellcheck source=bench-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
+
+# --- a data directory, a key, an API password, the signed documents -----------------
+
+PORT=$(free_port)
+echo "Preparando datos en $D (puerto $PORT)..."
+"$LLAVERO" --data "$D" init --url-base "http://127.0.0.1:$PORT" >"$TMP/init.log" 2>&1 ||
+  { cat "$TMP/init.log" >&2; die "llavero init falló"; }
+"$LLAVERO" --data "$D" contribuyente crear --id "$ID" --nombre CONTRIBUYENTE \
+  --apellidos "PEÑA DE PRUEBA" >/dev/null
+P12=$(echo 1234 | "$LLAVERO" --data "$D" llave generar --id "$ID" --ambiente pruebas \
+  --pin-stdin --salida "$D/out" 2>/dev/null | tail -n 1)
+[[ -f $P12 ]] || die "llave generar no dejó el .p12"
+"$LLAVERO" --data "$D" contrasena generar --id "$ID" --ambiente pruebas >"$TMP/api.txt" ||
+  die "contrasena generar falló"
+API_USER=$(sed -n 's/^Usuario: //p' "$TMP/api.txt")
+API_PASSWORD=$(sed -n 's/^Contraseña: //p' "$TMP/api.txt")
+[[ -n $API_USER && -n $API_PASSWORD ]] || die "no se leyó el usuario o la contraseña de la API"
+
+DOCDIR=$TMP/docs
+python3 "$HERE/bench-reception.py" preparar --ejemplo "$EXAMPLE" --n "$DOCS" --dir "$DOCDIR"
+echo "Firmando $DOCS comprobantes con llavero firmar (no se mide)..."
+SIGN_START=$(date +%s.%N)
+# shellcheck disable=SC2016
+find "$DOCDIR" -name '[0-9][0-9][0-9].xml' -print0 |
+  xargs -0 -P 2 -n 1 sh -c 'out=$(echo 1234 | "$0" firmar --p12 "$1" --pin-stdin --entrada "$2" \
+    --salida "${2%.xml}-firmada.xml" 2>&1) || { echo "$2: $out" >&2; exit 255; }' "$LLAVERO" "$P12" ||
+  die "llavero firmar falló"
+SIGNED=$(find "$DOCDIR" -name '*-firmada.xml' | wc -l)
+[[ $SIGNED == "$DOCS" ]] || die "solo $SIGNED de $DOCS quedaron firmados"
+echo "Firmados en $(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" \
+  "$SIGN_START" "$(date +%s.%N)") s (2 procesos a la vez; cada uno abre el .p12)."
+
+# --- the measurement -------------------------------------------------------------------
+
+start_server "$TMP/serve.log"
+BENCH_RC=0
+printf '%s\n' "$API_PASSWORD" | python3 "$HERE/bench-reception.py" enviar \
+  --url "http://127.0.0.1:$PORT" --usuario "$API_USER" --dir "$DOCDIR" --threads "$THREADS" ||
+  BENCH_RC=$?
+
+SERVER_RC=0
+stop_server || SERVER_RC=$?
+echo "Servidor detenido con SIGTERM (estado $SERVER_RC)."
+[[ $SERVER_RC == 0 ]] || die "el servidor no salió con estado 0 tras SIGTERM"
+[[ $BENCH_RC == 0 ]] || die "no todos los comprobantes fueron aceptados (estado $BENCH_RC)"
