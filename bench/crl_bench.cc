@@ -27,20 +27,19 @@
 #include <openssl/x509.h>
 #include <sqlite3.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "bench_support.h"
 #include "keys/publication.h"
 #include "pki/authority.h"
 #include "pki/crl.h"
@@ -355,40 +354,6 @@ LLAVERO_CRL_BENCH(BM_CrlStoreRead);
 LLAVERO_CRL_BENCH(BM_CrlConvert);
 LLAVERO_CRL_BENCH(BM_CrlBuildSign);
 
-// The console reporter, noting each benchmark's mean real time and its last
-// counters for the summary.
-class SummaryReporter : public benchmark::ConsoleReporter {
- public:
-  using ConsoleReporter::ConsoleReporter;
-
-  struct Measure {
-    double seconds = 0;
-    benchmark::IterationCount iterations = 0;
-    double min_seconds = 0;
-    double mean() const { return iterations > 0 ? seconds / static_cast<double>(iterations) : 0; }
-  };
-
-  void ReportRuns(const std::vector<Run>& reports) override {
-    for (const Run& run : reports) {
-      if (run.error_occurred || run.iterations <= 0 || run.run_type != Run::RT_Iteration) continue;
-      Measure& m = measures_[run.run_name.function_name];
-      const double per = run.real_accumulated_time / static_cast<double>(run.iterations);
-      m.min_seconds = m.iterations == 0 ? per : std::min(m.min_seconds, per);
-      m.seconds += run.real_accumulated_time;
-      m.iterations += run.iterations;
-    }
-    ConsoleReporter::ReportRuns(reports);
-  }
-
-  const Measure* find(const std::string& name) const {
-    auto it = measures_.find(name);
-    return it == measures_.end() ? nullptr : &it->second;
-  }
-
- private:
-  std::map<std::string, Measure> measures_;
-};
-
 // Decodes the CRL of the whole path and checks it: every entry present, the
 // signature good under the pf CA key.
 std::string check_crl(const Fixture& f) {
@@ -404,14 +369,16 @@ std::string check_crl(const Fixture& f) {
                      signature ? "válida" : "INVÁLIDA");
 }
 
-void print_summary(const SummaryReporter& reporter) {
+// The times of the whole path and its parts, the size per entry and the
+// check of the CRL, against the goals.
+void print_summary(const MeasuringReporter& reporter) {
   std::ostream& out = reporter.GetOutputStream();
   const auto* whole = reporter.find("BM_CrlWhole");
   const auto* read = reporter.find("BM_CrlStoreRead");
   const auto* convert = reporter.find("BM_CrlConvert");
   const auto* build = reporter.find("BM_CrlBuildSign");
-  auto part = [&](const SummaryReporter::Measure* m) {
-    return m ? fmt::format("{:.2f} s", m->mean()) : std::string("no medido");
+  auto part = [&](const MeasuringReporter::Measure* m) {
+    return m ? fmt::format("{:.2f} s", m->real_mean()) : std::string("no medido");
   };
   if (!g_fixture || whole == nullptr || whole->iterations == 0) {
     out << fmt::format("\nCRL de {} entradas: build_current_crl completo no medido; lectura {}, "
@@ -420,14 +387,15 @@ void print_summary(const SummaryReporter& reporter) {
     return;
   }
   const Fixture& f = *g_fixture;
+  const double mean = whole->real_mean();
   const double n = static_cast<double>(g_entries);
   const double per_entry = n > 0 ? static_cast<double>(g_last_crl.size()) / n : 0;
   const double reasonless = n > 0 ? static_cast<double>(g_entries - f.with_reason) / n : 0;
   out << fmt::format("\nCRL de {} entradas revocadas (CA pf de pruebas, RSA-2048, SHA-256), media de "
                      "{} repeticiones:\n",
                      g_entries, kRepetitions)
-      << fmt::format("  build_current_crl completo   {:.2f} s (mínimo {:.2f} s)\n", whole->mean(),
-                     whole->min_seconds)
+      << fmt::format("  build_current_crl completo   {:.2f} s (mínimo {:.2f} s)\n", mean,
+                     whole->real.min)
       << fmt::format("    lectura del almacén        {}\n", part(read))
       << fmt::format("    conversión de filas        {}\n", part(convert))
       << fmt::format("    armar + firmar + DER       {}\n", part(build))
@@ -437,55 +405,22 @@ void print_summary(const SummaryReporter& reporter) {
                      "esperado {:.2f})\n",
                      reasonless * 100, 49.0 - 14.0 * reasonless)
       << fmt::format("  verificación: {}\n", check_crl(f))
-      << fmt::format("  tiempo: {:.2f} s (meta <= {:.1f} s): {}\n", whole->mean(), kSecondsGoal,
-                     whole->mean() <= kSecondsGoal ? "PASS" : "ABOVE GOAL")
+      << fmt::format("  tiempo: {:.2f} s (meta <= {:.1f} s): {}\n", mean, kSecondsGoal,
+                     mean <= kSecondsGoal ? "PASS" : "ABOVE GOAL")
       << fmt::format("  bytes por entrada: {:.2f} (meta ~{:.0f}, <= {:.0f} con motivo en todas): {}\n",
                      per_entry, kBytesPerEntryGoal, kBytesPerEntryGoal,
                      per_entry <= kBytesPerEntryGoal + 0.5 ? "PASS" : "ABOVE GOAL");
   out.flush();
 }
 
-bool truthy(std::string_view value) {
-  for (std::string_view yes : {"", "true", "1", "yes", "on", "t", "y", "TRUE", "True"})
-    if (value == yes) return true;
-  return false;
-}
-
-benchmark::ConsoleReporter::OutputOptions console_options(int argc, char** argv) {
-  bool tabular = false;
-  std::optional<bool> color;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    auto value_of = [&arg](std::string_view flag) -> std::optional<std::string_view> {
-      if (!arg.starts_with(flag)) return std::nullopt;
-      std::string_view rest = arg.substr(flag.size());
-      if (rest.empty()) return rest;
-      if (rest.front() != '=') return std::nullopt;
-      return rest.substr(1);
-    };
-    if (auto v = value_of("--benchmark_counters_tabular")) tabular = truthy(*v);
-    if (auto v = value_of("--benchmark_color")) {
-      if (*v != "auto") color = truthy(*v);
-    }
-  }
-  if (!color) {
-    const char* term = std::getenv("TERM");
-    color = isatty(STDOUT_FILENO) && term != nullptr && std::string_view(term) != "dumb";
-  }
-  int options = benchmark::ConsoleReporter::OO_None;
-  if (*color) options |= benchmark::ConsoleReporter::OO_Color;
-  if (tabular) options |= benchmark::ConsoleReporter::OO_Tabular;
-  return static_cast<benchmark::ConsoleReporter::OutputOptions>(options);
-}
-
 }  // namespace
 }  // namespace llavero
 
+// Takes --crl_entries out of the command line and hands the rest to Google
+// Benchmark.
 int main(int argc, char** argv) {
   using namespace llavero;
-  const auto options = console_options(argc, argv);
-  char interleave[] = "--benchmark_enable_random_interleaving=true";
-  std::vector<char*> args{argv[0], interleave};
+  std::vector<char*> args{argv[0]};
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg.starts_with("--crl_entries=")) {
@@ -500,14 +435,7 @@ int main(int argc, char** argv) {
     }
     args.push_back(argv[i]);
   }
-  int args_count = static_cast<int>(args.size());
-  args.push_back(nullptr);
-  benchmark::Initialize(&args_count, args.data());
-  if (benchmark::ReportUnrecognizedArguments(args_count, args.data())) return 1;
-  SummaryReporter reporter(options);
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  print_summary(reporter);
-  benchmark::Shutdown();
+  const int status = run_benchmarks(static_cast<int>(args.size()), args.data(), print_summary);
   g_fixture.reset();
-  return 0;
+  return status;
 }

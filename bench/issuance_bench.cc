@@ -14,14 +14,12 @@
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -29,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bench_support.h"
 #include "keys/authorities.h"
 #include "keys/config.h"
 #include "keys/key_service.h"
@@ -262,64 +261,24 @@ BENCHMARK(BM_WholeIssuance)
     ->Repetitions(kIssuanceRepetitions)
     ->DisplayAggregatesOnly(true);
 
-// The console reporter, noting the mean real time per iteration of each
-// benchmark as it goes by, so that main() can set two of them side by side.
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  using ConsoleReporter::ConsoleReporter;
-
-  struct Measure {
-    double seconds = 0;             // summed over the iteration runs seen
-    benchmark::IterationCount iterations = 0;
-    std::optional<double> mean;     // from the "mean" aggregate, per iteration
-    std::optional<double> sem;      // standard error of the mean, per iteration
-    double mean_seconds() const {
-      return iterations > 0 ? seconds / static_cast<double>(iterations) : mean.value_or(0);
-    }
-  };
-
-  void ReportRuns(const std::vector<Run>& reports) override {
-    for (const Run& run : reports) {
-      if (run.error_occurred || run.iterations <= 0) continue;
-      Measure& m = measures_[run.run_name.function_name];
-      const double per_iteration = run.real_accumulated_time / static_cast<double>(run.iterations);
-      if (run.run_type == Run::RT_Iteration) {
-        m.seconds += run.real_accumulated_time;
-        m.iterations += run.iterations;
-      } else if (run.aggregate_name == "mean") {
-        m.mean = per_iteration;
-      } else if (run.aggregate_name == "stddev" && run.repetitions > 1) {
-        m.sem = per_iteration / std::sqrt(static_cast<double>(run.repetitions));
-      }
-    }
-    ConsoleReporter::ReportRuns(reports);
-  }
-
-  const Measure* find(const std::string& function_name) const {
-    auto it = measures_.find(function_name);
-    return it == measures_.end() ? nullptr : &it->second;
-  }
-
- private:
-  std::map<std::string, Measure> measures_;
-};
-
-void print_ratio(const RatioReporter& reporter) {
+// Whole issuance against the key alone, from the mean real time per key.
+void print_ratio(const MeasuringReporter& reporter) {
   std::ostream& out = reporter.GetOutputStream();
-  const RatioReporter::Measure* keygen = reporter.find("BM_RsaKeygen2048");
-  const RatioReporter::Measure* whole = reporter.find("BM_WholeIssuance");
-  if (keygen == nullptr || whole == nullptr || keygen->mean_seconds() <= 0 ||
-      whole->mean_seconds() <= 0) {
+  const MeasuringReporter::Measure* keygen = reporter.find("BM_RsaKeygen2048");
+  const MeasuringReporter::Measure* whole = reporter.find("BM_WholeIssuance");
+  if (keygen == nullptr || whole == nullptr || keygen->real_mean() <= 0 ||
+      whole->real_mean() <= 0) {
     out << "\nratio whole_issuance/keygen_alone: not measured (needs BM_RsaKeygen2048 and "
            "BM_WholeIssuance in the same run)\n";
     return;
   }
-  const double k = keygen->mean_seconds();
-  const double w = whole->mean_seconds();
+  const double k = keygen->real_mean();
+  const double w = whole->real_mean();
   const double ratio = w / k;
   std::string spread;
-  if (keygen->sem && whole->sem)
-    spread = fmt::format(" ± {:.2f}", ratio * std::hypot(*keygen->sem / k, *whole->sem / w));
+  if (keygen->real.sem && whole->real.sem)
+    spread =
+        fmt::format(" ± {:.2f}", ratio * std::hypot(*keygen->real.sem / k, *whole->real.sem / w));
   out << fmt::format("\nkeygen alone {:.1f} ms, whole issuance {:.1f} ms (mean real time per key)\n",
                      k * 1e3, w * 1e3)
       << fmt::format("ratio whole_issuance/keygen_alone = {:.2f}{} (goal <= {:.1f}): {}\n", ratio,
@@ -327,60 +286,11 @@ void print_ratio(const RatioReporter& reporter) {
   out.flush();
 }
 
-bool truthy(std::string_view value) {
-  for (std::string_view yes : {"", "true", "1", "yes", "on", "t", "y", "TRUE", "True"})
-    if (value == yes) return true;
-  return false;
-}
-
-// The console options --benchmark_color and --benchmark_counters_tabular ask
-// for; the library applies them only to its own default reporter.
-benchmark::ConsoleReporter::OutputOptions console_options(int argc, char** argv) {
-  bool tabular = false;
-  std::optional<bool> color;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    auto value_of = [&arg](std::string_view flag) -> std::optional<std::string_view> {
-      if (!arg.starts_with(flag)) return std::nullopt;
-      std::string_view rest = arg.substr(flag.size());
-      if (rest.empty()) return rest;
-      if (rest.front() != '=') return std::nullopt;
-      return rest.substr(1);
-    };
-    if (auto v = value_of("--benchmark_counters_tabular")) tabular = truthy(*v);
-    if (auto v = value_of("--benchmark_color")) {
-      if (*v != "auto") color = truthy(*v);
-    }
-  }
-  if (!color) {
-    const char* term = std::getenv("TERM");
-    color = isatty(STDOUT_FILENO) && term != nullptr && std::string_view(term) != "dumb";
-  }
-  int options = benchmark::ConsoleReporter::OO_None;
-  if (*color) options |= benchmark::ConsoleReporter::OO_Color;
-  if (tabular) options |= benchmark::ConsoleReporter::OO_Tabular;
-  return static_cast<benchmark::ConsoleReporter::OutputOptions>(options);
-}
-
 }  // namespace
 }  // namespace llavero
 
 int main(int argc, char** argv) {
-  using namespace llavero;
-  const auto options = console_options(argc, argv);  // before Initialize consumes the flags
-  // Interleaved repetitions by default; a flag given on the command line comes
-  // later and wins.
-  char interleave[] = "--benchmark_enable_random_interleaving=true";
-  std::vector<char*> args(argv, argv + argc);
-  args.insert(args.begin() + 1, interleave);
-  int args_count = static_cast<int>(args.size());
-  args.push_back(nullptr);
-  benchmark::Initialize(&args_count, args.data());
-  if (benchmark::ReportUnrecognizedArguments(args_count, args.data())) return 1;
-  RatioReporter reporter(options);
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  print_ratio(reporter);
-  benchmark::Shutdown();
-  g_fixture.reset();
-  return 0;
+  const int status = llavero::run_benchmarks(argc, argv, llavero::print_ratio);
+  llavero::g_fixture.reset();
+  return status;
 }
