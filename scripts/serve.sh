@@ -7,7 +7,11 @@ llavero=$1
 data=$2
 listen=${LISTEN:-127.0.0.1:8080}
 
-"$llavero" --data "$data" init
+# A new installation prints this server's address in its certificates
+# (unless it listens on every interface: then set url_base in llavero.conf).
+url_base=()
+case $listen in 0.0.0.0:* | \[::\]:*) ;; *) url_base=(--url-base "http://$listen") ;; esac
+"$llavero" --data "$data" init "${url_base[@]}"
 login_file="$data/demo-ingreso.txt"
 if [ ! -f "$login_file" ]; then
   password="demo-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
