@@ -27,6 +27,7 @@
 #include "pki/crl.h"
 #include "store/audit.h"
 #include "util/clock.h"
+#include "util/files.h"
 #include "web/portal.h"
 #include "web/publication_routes.h"
 #include "web/server.h"
@@ -180,23 +181,6 @@ boost::json::object to_json(const KeyStatus& k) {
   if (k.revoked_at) o["revocada_el"] = *k.revoked_at;
   if (k.reason) o["motivo"] = revocation_reason_name(*k.reason);
   return o;
-}
-
-Status write_output_file(const fs::path& path, const Bytes& content) {
-  const fs::path tmp = path.string() + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return make_error("salida_invalida", fmt::format("No se pudo escribir {}: {}", path.string(),
-                                                     std::strerror(errno)));
-  bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) &&
-            ::fsync(fd) == 0;
-  ok = ::close(fd) == 0 && ok;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return make_error("salida_invalida", fmt::format("No se pudo escribir {}: {}", path.string(),
-                                                     std::strerror(errno)));
-  }
-  return Ok{};
 }
 
 int serve_forever(const std::string& data, const std::string& listen, const std::string& tls_cert,
@@ -532,7 +516,8 @@ int run(int argc, char** argv) {
     auto ca = must(s.keyring->unlocked(env, kind));
     Bytes der = must(build_current_crl(s.dir->store(), ca.authority_id, *ca.authority,
                                        now_seconds(), s.dir->config().crl_validity_days * 86400));
-    must(write_output_file(output, der));
+    must(write_file_atomically(
+        output, std::string_view(reinterpret_cast<const char*>(der.data()), der.size())));
     std::cout << output << "\n";
     return 0;
   }

@@ -20,6 +20,7 @@
 #include "keys/data_dir.h"
 #include "keys/revocation_check.h"
 #include "pki/p12.h"
+#include "util/files.h"
 #include "xades/xades.h"
 
 namespace fs = std::filesystem;
@@ -53,33 +54,6 @@ Result<std::string> read_file(const fs::path& path, std::size_t limit, std::stri
     return make_error("entrada_invalida", fmt::format("No se pudo leer {} {}: {}", what,
                                                       path.string(), std::strerror(errno)));
   return content.str();
-}
-
-// Writes beside the destination, syncs, then renames: a reader sees the old
-// file or the whole new one, never half of it.
-Status write_atomically(const fs::path& path, std::string_view content) {
-  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
-  const fs::path tmp = dir / fmt::format(".{}.{}.tmp", path.filename().string(), getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return make_error("salida_invalida", fmt::format("No se pudo escribir {}: {}", path.string(),
-                                                     std::strerror(errno)));
-  bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) &&
-            ::fsync(fd) == 0;
-  ok = ::close(fd) == 0 && ok;
-  const int saved = errno;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int error = ok ? errno : saved;
-    ::unlink(tmp.c_str());
-    return make_error("salida_invalida", fmt::format("No se pudo escribir {}: {}", path.string(),
-                                                     std::strerror(error)));
-  }
-  int dirfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dirfd >= 0) {
-    ::fsync(dirfd);
-    ::close(dirfd);
-  }
-  return Ok{};
 }
 
 struct OpenedP12 {
@@ -184,7 +158,7 @@ int run_sign(const std::string& p12_path, bool pin_stdin, const std::string& inp
   options.role = role;
   auto signed_xml = xades::sign(*xml, *opened->key, *opened->certificate, chain, options);
   if (!signed_xml) return report(signed_xml.error());
-  if (Status written = write_atomically(output, *signed_xml); !written)
+  if (Status written = write_file_atomically(output, *signed_xml); !written)
     return report(written.error());
   std::cerr << fmt::format("Documento firmado (XAdES-EPES) por {}, certificado serie {}.\n",
                            common_name(*opened->certificate),

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <sodium.h>
 
+#include "keys/key_service.h"
 #include "util/clock.h"
 #include "util/hash.h"
 
@@ -80,15 +81,7 @@ SecretString generate_api_password() {
 }
 
 Result<TaxpayerRecord> AccountService::taxpayer(const std::string& identification) {
-  auto id = Identification::parse(identification);
-  if (!id) return id.error();
-  auto found = store_.find_taxpayer(id->digits());
-  if (!found) return found.error();
-  if (!*found)
-    return make_error(
-        "contribuyente_desconocido",
-        fmt::format("No existe un contribuyente con la identificación {}.", id->printed()));
-  return std::move(**found);
+  return find_taxpayer(store_, identification);
 }
 
 Status AccountService::set_portal_password(const std::string& identification,

@@ -144,9 +144,10 @@ std::string render_config(const Config& c) {
       "instalación).\n"
       "esquemas_xsd = {}\n",
       c.base_url, c.user_domain, c.strict_profile ? "strict" : "completo",
-      p12_profile_name(c.p12_profile), c.p12_iterations, c.crl_validity_days, c.naming.country, c.naming.organization,
-      c.naming.organizational_unit, c.naming.root_cn, c.naming.persona_fisica_cn,
-      c.naming.persona_juridica_cn, c.naming.sandbox_suffix, c.xsd_directory);
+      p12_profile_name(c.p12_profile), c.p12_iterations, c.crl_validity_days, c.naming.country,
+      c.naming.organization, c.naming.organizational_unit, c.naming.root_cn,
+      c.naming.persona_fisica_cn, c.naming.persona_juridica_cn, c.naming.sandbox_suffix,
+      c.xsd_directory);
 }
 
 }  // namespace llavero

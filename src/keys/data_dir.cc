@@ -12,42 +12,13 @@
 
 #include "store/sqlite/sqlite_store.h"
 #include "util/clock.h"
+#include "util/files.h"
 
 namespace fs = std::filesystem;
 
 namespace llavero {
 
 namespace {
-
-Error io_error(const fs::path& path, std::string_view what) {
-  return make_error("error_archivo",
-                    fmt::format("No se pudo {} {}: {}", what, path.string(), std::strerror(errno)));
-}
-
-// Writes `content` to `path` through a temporary file, fsync and rename, so
-// that the file is either absent or whole.
-Status write_file_atomically(const fs::path& path, std::string_view content, mode_t mode) {
-  const fs::path tmp = path.string() + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return io_error(tmp, "crear");
-  bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) &&
-            ::fsync(fd) == 0;
-  ok = (::close(fd) == 0) && ok;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    Error e = io_error(path, "escribir");
-    std::remove(tmp.c_str());
-    return e;
-  }
-  return Ok{};
-}
-
-Result<std::string> read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return io_error(path, "leer");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 Result<SecretString> new_passphrase() {
   unsigned char raw[32];

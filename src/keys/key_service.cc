@@ -63,9 +63,13 @@ std::string key_subject(const KeyStatus& key) {
 }
 
 Result<TaxpayerRecord> KeyService::find_taxpayer(const std::string& identification) {
+  return llavero::find_taxpayer(store_, identification);
+}
+
+Result<TaxpayerRecord> find_taxpayer(Store& store, const std::string& identification) {
   auto id = Identification::parse(identification);
   if (!id) return id.error();
-  auto found = store_.find_taxpayer(id->digits());
+  auto found = store.find_taxpayer(id->digits());
   if (!found) return found.error();
   if (!*found)
     return make_error(

@@ -64,6 +64,10 @@ struct KeyStatus {
 // The certificate's subject as one RFC 4514 line ("" if it does not parse).
 std::string key_subject(const KeyStatus& key);
 
+// The taxpayer an identification (in any accepted spelling) names. Error
+// "contribuyente_desconocido" when there is none.
+Result<TaxpayerRecord> find_taxpayer(Store& store, const std::string& identification);
+
 class KeyService {
  public:
   KeyService(Store& store, const Config& config, CaKeyring& keyring)
