@@ -548,7 +548,8 @@ test('8. Salir termina la sesión', TIMEOUT, async () => {
   await menu(page, AMB.pruebas.menu, AMB.pruebas.generar);
   const staleCsrf = await page.locator('header form[action="/salir"] input[name=csrf]').inputValue();
   await submit(page, page.getByRole('button', { name: 'Salir' }));
-  assert.equal(pathOf(page), '/salir');
+  // Redirected after the POST, so that a reload does not post the form again.
+  assert.equal(pathOf(page), '/ingresar');
   assert.equal(await page.getByRole('status').innerText(), T.sesionTermino);
   assert.ok(await page.getByLabel('Contraseña').isVisible(), 'vuelve el formulario de ingreso');
   await shot(page, 'salir');

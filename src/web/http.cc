@@ -18,7 +18,12 @@ Router::Match Router::find(http::verb method, std::string_view path) const {
                          : path == e.path;
     if (!hit) continue;
     match.path_known = true;
-    if (e.method != method) continue;
+    if (e.method != method) {
+      const std::string_view name = http::to_string(e.method);
+      if (match.allow.find(name) == std::string::npos)
+        match.allow += match.allow.empty() ? std::string(name) : ", " + std::string(name);
+      continue;
+    }
     match.route = &e.route;
     match.rest = e.prefix ? path.substr(e.path.size()) : std::string_view();
     return match;

@@ -50,6 +50,7 @@ class Router {
     const Route* route = nullptr;
     std::string_view rest;
     bool path_known = false;  // true with no route: wrong method (405)
+    std::string allow;        // the methods the path answers, for 405's Allow
   };
   Match find(http::verb method, std::string_view path) const;
   // The body limit of the route a request goes to (0: the default).

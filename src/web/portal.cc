@@ -156,7 +156,9 @@ class Portal {
   Response login_form(const Request& request, const RouteContext& context) {
     if (auto session = s_.accounts.session(cookie(request, kSessionCookie)))
       return redirect(request, "/portal");
-    return login_page(request, context, http::status::ok, "", "", "");
+    const bool after_logout = request.target().ends_with("?salida=1");
+    return login_page(request, context, http::status::ok, "", "",
+                      after_logout ? "Su sesión terminó." : "");
   }
 
   Response login(const Request& request, const RouteContext& context) {
@@ -187,7 +189,8 @@ class Portal {
     return with_session(request, context, true, [&](const PortalSession& session, const Form&) {
       (void)s_.accounts.logout(cookie(request, kSessionCookie));
       (void)session;
-      Response r = login_page(request, context, http::status::ok, "", "", "Su sesión terminó.");
+      // Redirect, so that reloading the page does not post the form again.
+      Response r = redirect(request, "/ingresar?salida=1");
       r.insert(http::field::set_cookie, cookie_header(kSessionCookie, "", context.tls, true));
       return r;
     });

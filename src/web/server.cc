@@ -186,9 +186,12 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       return send(error_response(request, http::status::bad_request, "Ruta inválida."));
     const Router::Match match = server_.router.find(request.method(), context.path);
     if (!match.route) {
-      if (match.path_known)
-        return send(
-            error_response(request, http::status::method_not_allowed, "Método no permitido."));
+      if (match.path_known) {
+        Response refused =
+            error_response(request, http::status::method_not_allowed, "Método no permitido.");
+        refused.set(http::field::allow, match.allow);
+        return send(std::move(refused));
+      }
       return send(error_response(request, http::status::not_found, "No encontrado."));
     }
     context.rest = std::string(match.rest);
