@@ -47,10 +47,12 @@ Status RevocationPublisher::start() {
       issuer->environment = env;
       issuer->kind = kind;
       issuer->authority = unlocked->authority;
-      issuer_certificates_.push_back(unlocked->authority->certificate.get());
       issuers_.push_back(std::move(issuer));
     }
   }
+  std::vector<const X509*> certificates;
+  for (const auto& issuer : issuers_) certificates.push_back(issuer->authority->certificate.get());
+  issuer_index_ = IssuerIndex(std::move(certificates));
   auto epoch = sync_epoch();
   if (!epoch) return epoch.error();
   const UnixSeconds now = now_seconds();
@@ -208,7 +210,7 @@ std::optional<Bytes> RevocationPublisher::ocsp_from_cache(std::span<const std::u
   auto request = OcspRequest::parse(der);
   if (!request) return ocsp_error_response(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
   if (request->count() != 1 || request->has_nonce()) return std::nullopt;
-  const int index = match_issuer(request->id(0), issuer_certificates_);
+  const int index = issuer_index_.match(request->id(0));
   if (index < 0) return ocsp_error_response(OCSP_RESPONSE_STATUS_UNAUTHORIZED);
   if (!sync_epoch()) return std::nullopt;
   const UnixSeconds now = now_seconds();
@@ -227,7 +229,7 @@ Bytes RevocationPublisher::ocsp(std::span<const std::uint8_t> der) {
   // signer, and a delegated responder speaks only for its own CA.
   int index = -1;
   for (int i = 0; i < request->count(); ++i) {
-    const int match = match_issuer(request->id(i), issuer_certificates_);
+    const int match = issuer_index_.match(request->id(i));
     if (match < 0 || (index >= 0 && match != index))
       return ocsp_error_response(OCSP_RESPONSE_STATUS_UNAUTHORIZED);
     index = match;

@@ -91,7 +91,7 @@ class RevocationPublisher {
   CaKeyring& keyring_;
   PublicationOptions options_;
   std::vector<std::unique_ptr<Issuer>> issuers_;  // fixed after start()
-  std::vector<const X509*> issuer_certificates_;  // same order, for CertID matching
+  IssuerIndex issuer_index_;                      // same order, for CertID matching
 
   std::mutex mu_;  // guards the fields below and the per-issuer CRL fields
   std::int64_t epoch_ = -1;

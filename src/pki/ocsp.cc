@@ -61,6 +61,41 @@ int match_issuer(OCSP_CERTID* id, std::span<const X509* const> cas) {
   return -1;
 }
 
+namespace {
+std::string octets(const ASN1_OCTET_STRING* s) {
+  return s ? std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                         static_cast<std::size_t>(ASN1_STRING_length(s)))
+           : std::string();
+}
+}  // namespace
+
+IssuerIndex::IssuerIndex(std::vector<const X509*> cas) : cas_(std::move(cas)) {
+  for (const EVP_MD* md : {EVP_sha1(), EVP_sha256()}) {
+    for (std::size_t i = 0; i < cas_.size(); ++i) {
+      CertId id(OCSP_cert_to_id(md, nullptr, const_cast<X509*>(cas_[i])));
+      if (!id) continue;
+      ASN1_OCTET_STRING *name = nullptr, *key = nullptr;
+      OCSP_id_get0_info(&name, nullptr, &key, nullptr, id.get());
+      hashes_.push_back(
+          Hashes{EVP_MD_get_type(md), static_cast<int>(i), octets(name), octets(key)});
+    }
+  }
+}
+
+int IssuerIndex::match(OCSP_CERTID* id) const {
+  ASN1_OCTET_STRING *name = nullptr, *key = nullptr;
+  ASN1_OBJECT* digest = nullptr;
+  OCSP_id_get0_info(&name, &digest, &key, nullptr, id);
+  const int nid = OBJ_obj2nid(digest);
+  bool known_digest = false;
+  for (const Hashes& h : hashes_) {
+    if (h.digest_nid != nid) continue;
+    known_digest = true;
+    if (octets(name) == h.name_hash && octets(key) == h.key_hash) return h.ca;
+  }
+  return known_digest ? -1 : match_issuer(id, cas_);
+}
+
 Bytes ocsp_error_response(int status) {
   Response response(OCSP_response_create(status, nullptr));
   return response ? response_der(response.get()) : Bytes{};

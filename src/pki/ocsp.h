@@ -44,6 +44,24 @@ class OcspRequest {
 // and key hashes, in whatever digest the client used); -1 if none.
 int match_issuer(OCSP_CERTID* id, std::span<const X509* const> cas);
 
+// The same, with the hashes of the usual digests (SHA-1, SHA-256) computed
+// once: this runs on every OCSP request, on the I/O thread.
+class IssuerIndex {
+ public:
+  IssuerIndex() = default;
+  explicit IssuerIndex(std::vector<const X509*> cas);
+  int match(OCSP_CERTID* id) const;
+
+ private:
+  struct Hashes {
+    int digest_nid;
+    int ca;
+    std::string name_hash, key_hash;
+  };
+  std::vector<const X509*> cas_;
+  std::vector<Hashes> hashes_;
+};
+
 // An unsigned error response: OCSP_RESPONSE_STATUS_MALFORMEDREQUEST,
 // _INTERNALERROR, _TRYLATER or _UNAUTHORIZED.
 Bytes ocsp_error_response(int status);
