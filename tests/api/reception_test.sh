@@ -19,6 +19,8 @@
 #   bash tests/api/reception_test.sh build/llavero [build/tests/llavero_test_expired_p12]
 # shellcheck source=tests/cli/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../cli/lib.sh" "$@"
+# shellcheck source=tests/server/serve_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../server/serve_lib.sh"
 
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -44,65 +46,8 @@ if [[ -x $EXPIRED_TOOL_SRC ]]; then cp "$EXPIRED_TOOL_SRC" "$EXPIRED_TOOL"; else
 
 # --- the server and its clean-up ----------------------------------------------------
 
-SERVER_PID=""
-# mine PID : alive and a child of this script.
-mine() {
-  [[ -n $1 ]] && [[ $(ps -o ppid= -p "$1" 2>/dev/null | tr -d ' ') == "$$" ]]
-}
-# shellcheck disable=SC2317 # called by the EXIT trap
-cleanup() {
-  if mine "$SERVER_PID"; then
-    kill -TERM "$SERVER_PID" 2>/dev/null
-    for _ in $(seq 1 50); do mine "$SERVER_PID" || break; sleep 0.1; done
-    mine "$SERVER_PID" && kill -KILL "$SERVER_PID" 2>/dev/null
-  fi
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-free_port() {
-  python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
-}
-
-start_server() {
-  "$LLAVERO" --data "$DATA" serve --listen "127.0.0.1:$PORT" >>"$TMP/server.log" 2>&1 </dev/null &
-  SERVER_PID=$!
-  local code=000
-  for _ in $(seq 1 150); do
-    code=$(curl -s -o /dev/null --max-time 2 -w '%{http_code}' "$BASE/healthz" 2>/dev/null)
-    [[ $code == 200 ]] && break
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.2
-  done
-  assert_eq "el servidor arranca y /healthz responde 200" 200 "$code"
-  if [[ $code != 200 ]]; then
-    echo "Registro del servidor:"
-    _show "$(cat "$TMP/server.log")" 40
-    finish
-  fi
-}
-
-# stop_server SIGNAL : stops it and waits (at most 30 s); sets STOP_RC.
-stop_server() {
-  STOP_RC=""
-  mine "$SERVER_PID" || return 0
-  kill "-$1" "$SERVER_PID"
-  (for _ in $(seq 1 300); do sleep 0.1; mine "$SERVER_PID" || exit 0; done
-    mine "$SERVER_PID" && kill -KILL "$SERVER_PID") &
-  local watchdog=$!
-  { wait "$SERVER_PID"; } 2>/dev/null  # no "Killed" job notice for SIGKILL
-  STOP_RC=$?
-  mine "$watchdog" && kill "$watchdog" 2>/dev/null
-  wait "$watchdog" 2>/dev/null
-  SERVER_PID=""
-}
-
-# healthz_ok AFTER : /healthz answers 200 within 3 s.
-healthz_ok() {
-  local code
-  code=$(curl -s -o /dev/null --max-time 3 -w '%{http_code}' "$BASE/healthz" 2>/dev/null)
-  assert_eq "/healthz responde 200 después de: $1" 200 "$code"
-}
+# SERVER_PID, mine, cleanup (EXIT trap), free_port, start_server, stop_server
+# (sets STOP_RC), healthz_ok: tests/server/serve_lib.sh.
 
 # server_rss_kb : resident memory of the server (kB), from /proc.
 server_rss_kb() {
@@ -272,22 +217,11 @@ send_and_decide() {
 
 # =========================================================================================
 section "directorio de datos"
-init_template
-DATA=$TMP/data
-fresh_data_dir "$DATA"
-PORT=$(free_port)
-BASE=http://127.0.0.1:$PORT
-sed -i "s|^url_base = .*|url_base = $BASE|" "$DATA/llavero.conf"
-assert_eq "url_base apunta al servidor de la prueba" "url_base = $BASE" "$(grep '^url_base' "$DATA/llavero.conf")"
+serve_data_dir "$TMP/data"
 create_demo_taxpayers "$DATA"
 OTHER_ID=2-0456-0789
 run llv "$DATA" contribuyente crear --id "$OTHER_ID" --nombre "OTRO" --apellidos "CONTRIBUYENTE DISTINTO"
 assert_rc "contribuyente crear $OTHER_ID" 0
-S_ROOT=$DATA/ca/pruebas/root.pem
-S_PF=$DATA/ca/pruebas/pf.pem
-S_PJ=$DATA/ca/pruebas/pj.pem
-P_ROOT=$DATA/ca/produccion/root.pem
-P_PF=$DATA/ca/produccion/pf.pem
 
 generate "$DATA" "$FISICA_ID" pruebas "$TMP/k1"
 assert_rc "llave generar (pruebas) para $FISICA_ID" 0

@@ -8,6 +8,8 @@
 #   bash tests/server/server_test.sh build/llavero
 # shellcheck source=tests/cli/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../cli/lib.sh" "$@"
+# shellcheck source=tests/server/serve_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/serve_lib.sh"
 
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -19,29 +21,8 @@ done
 
 # --- the server and its clean-up -------------------------------------------------
 
-SERVER_PID=""
-BG_PIDS=()
-# mine PID : the process is alive and a child of this script (a PID that was
-# reaped long ago may belong to someone else by now).
-mine() {
-  [[ -n $1 ]] && [[ $(ps -o ppid= -p "$1" 2>/dev/null | tr -d ' ') == "$$" ]]
-}
-# shellcheck disable=SC2317 # called by the EXIT trap
-cleanup() {
-  local p
-  for p in "${BG_PIDS[@]}"; do mine "$p" && kill "$p" 2>/dev/null; done
-  if mine "$SERVER_PID"; then
-    kill -TERM "$SERVER_PID" 2>/dev/null
-    for _ in $(seq 1 50); do mine "$SERVER_PID" || break; sleep 0.1; done
-    mine "$SERVER_PID" && kill -KILL "$SERVER_PID" 2>/dev/null
-  fi
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-free_port() {
-  python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
-}
+# SERVER_PID, BG_PIDS, mine, cleanup (EXIT trap), free_port, start_server,
+# stop_server, healthz_ok: serve_lib.sh.
 
 # http_code URL [CURL ARGS...] : the status of a request (000 when none); the
 # body goes to $HC_OUT if set (HC_OUT=file http_code ...).
@@ -49,13 +30,6 @@ http_code() {
   local url=$1
   shift
   curl -s -o "${HC_OUT:-/dev/null}" --max-time 10 -w '%{http_code}' "$@" "$url" 2>/dev/null
-}
-
-# healthz_ok AFTER : the server still answers /healthz with 200, at once.
-healthz_ok() {
-  local code
-  code=$(curl -s -o /dev/null --max-time 3 -w '%{http_code}' "$BASE/healthz" 2>/dev/null)
-  assert_eq "/healthz responde 200 después de: $1" 200 "$code"
 }
 
 # run_all CMD... : `run`, with ALL = stdout and stderr together (openssl ocsp
@@ -110,50 +84,19 @@ cert_digest() {
 
 # --- set-up: a data directory whose certificates point at this server ----------------
 section "directorio de datos y servidor"
-init_template
-DATA=$TMP/data
-fresh_data_dir "$DATA"
-PORT=$(free_port)
-BASE=http://127.0.0.1:$PORT
 # Before any certificate is issued, so that AIA/CRL DP/OCSP name this server.
-sed -i "s|^url_base = .*|url_base = $BASE|" "$DATA/llavero.conf"
-assert_eq "url_base apunta al servidor de la prueba" "url_base = $BASE" \
-  "$(grep '^url_base' "$DATA/llavero.conf")"
+serve_data_dir "$TMP/data"
 
 SECOND_ID=1-1111-1111
 create_demo_taxpayers "$DATA"
 run llv "$DATA" contribuyente crear --id "$SECOND_ID" --nombre "ANA" --apellidos "MORA SOLIS"
 assert_rc "contribuyente crear (segunda física)" 0
 
-S_ROOT=$DATA/ca/pruebas/root.pem
-S_PF=$DATA/ca/pruebas/pf.pem
-S_PJ=$DATA/ca/pruebas/pj.pem
-P_ROOT=$DATA/ca/produccion/root.pem
-P_PF=$DATA/ca/produccion/pf.pem
-P_PJ=$DATA/ca/produccion/pj.pem
-
 # The command line of `serve` first.
 run llv "$DATA" serve --listen "no-es-una-direccion"
 assert_rc "serve --listen sin puerto sale con 1" 1
 assert_contains "serve --listen inválido lo explica" "$ERR" "--listen"
 
-start_server() {
-  "$LLAVERO" --data "$DATA" serve --listen "127.0.0.1:$PORT" >>"$TMP/server.log" 2>&1 </dev/null &
-  SERVER_PID=$!
-  local code=000
-  for _ in $(seq 1 150); do
-    code=$(curl -s -o /dev/null --max-time 2 -w '%{http_code}' "$BASE/healthz" 2>/dev/null)
-    [[ $code == 200 ]] && break
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.2
-  done
-  assert_eq "el servidor arranca y /healthz responde 200" 200 "$code"
-  if [[ $code != 200 ]]; then
-    echo "Registro del servidor:"
-    _show "$(cat "$TMP/server.log")" 40
-    finish
-  fi
-}
 start_server
 run curl -s -D - -o "$TMP/healthz.json" "$BASE/healthz"
 assert_match "/healthz es JSON" "$OUT" "^Content-Type: application/json"
@@ -864,17 +807,10 @@ for i in $(seq 1 8); do
 done
 sleep 2
 before_term=$(cat "$LOAD"/loop* 2>/dev/null | grep -c '^200|')
-mine "$SERVER_PID" && kill -TERM "$SERVER_PID"
 term_at=$(date +%s%N)
-(for _ in $(seq 1 600); do sleep 0.1; mine "$SERVER_PID" || exit 0; done
-  mine "$SERVER_PID" && kill -KILL "$SERVER_PID") &
-WATCHDOG=$!
-wait "$SERVER_PID"
-server_rc=$?
+stop_server TERM 60
+server_rc=$STOP_RC
 stop_ms=$((($(date +%s%N) - term_at) / 1000000))
-mine "$WATCHDOG" && kill "$WATCHDOG" 2>/dev/null
-wait "$WATCHDOG" 2>/dev/null
-SERVER_PID=""
 touch "$LOAD/stop"
 for p in "${LOAD_PIDS[@]}"; do wait "$p" 2>/dev/null; done
 assert_eq "el servidor sale con 0 tras SIGTERM (${stop_ms} ms)" 0 "$server_rc"
@@ -905,9 +841,7 @@ N4=$(crl_field "$TMP/crl4.pem" crlnumber)
 if [[ $N4 =~ ^[0-9]+$ ]] && ((N4 >= N3)); then pass; else
   fail "tras reiniciar, el número de CRL no retrocede" ">= $N3" "$N4"
 fi
-mine "$SERVER_PID" && kill -INT "$SERVER_PID"
-wait "$SERVER_PID"
-assert_eq "el servidor sale con 0 tras SIGINT" 0 "$?"
-SERVER_PID=""
+stop_server INT
+assert_eq "el servidor sale con 0 tras SIGINT" 0 "$STOP_RC"
 
 finish
