@@ -471,10 +471,28 @@ struct SignatureParts {
   xmlNode* signature = nullptr;
   xmlNode* signed_info = nullptr;
   std::vector<Reference> references;
-  std::vector<ossl::X509Ptr> key_info_certificates;
+  std::vector<ossl::X509Ptr> key_info_certificates;  // by read_key_info_certificates
   xmlNode* signed_properties = nullptr;
   std::string qualifying_target;
 };
+
+// A certificate the caller already holds parsed (a trusted root, an
+// intermediate) and its DER: a KeyInfo certificate with the very same bytes
+// is that object, not a new decoding (d2i_X509 is most of what a
+// certificate costs).
+struct KnownCertificate {
+  const X509* cert = nullptr;
+  Bytes der;
+};
+
+std::vector<KnownCertificate> known_certificates(std::span<const X509* const> a,
+                                                 std::span<const X509* const> b) {
+  std::vector<KnownCertificate> known;
+  for (auto list : {a, b})
+    for (const X509* c : list)
+      if (auto der = ossl::x509_to_der(*c)) known.push_back(KnownCertificate{c, std::move(*der)});
+  return known;
+}
 
 SignatureParts read_parts(xmlNode* signature) {
   SignatureParts p;
@@ -486,12 +504,6 @@ SignatureParts read_parts(xmlNode* signature) {
       ref.transforms.push_back(attribute(t, "Algorithm").value_or(""));
     p.references.push_back(std::move(ref));
   }
-  for (xmlNode* data : children(child(signature, kDsigNs, "KeyInfo"), kDsigNs, "X509Data"))
-    for (xmlNode* c : children(data, kDsigNs, "X509Certificate"))
-      if (auto der = p.key_info_certificates.size() < kMaxKeyInfoCertificates ? unbase64(text_of(c))
-                                                                              : std::nullopt)
-        if (auto cert = ossl::x509_from_der(*der))
-          p.key_info_certificates.push_back(std::move(*cert));
   for (xmlNode* object : children(signature, kDsigNs, "Object"))
     for (xmlNode* qp : children(object, kXadesNs, "QualifyingProperties"))
       if (xmlNode* sp = child(qp, kXadesNs, "SignedProperties"); sp && !p.signed_properties) {
@@ -499,6 +511,27 @@ SignatureParts read_parts(xmlNode* signature) {
         p.qualifying_target = attribute(qp, "Target").value_or("");
       }
   return p;
+}
+
+// The certificates of KeyInfo that decode, at most kMaxKeyInfoCertificates of
+// them; one identical to a `known` certificate is another reference to it.
+std::vector<ossl::X509Ptr> read_key_info_certificates(xmlNode* signature,
+                                                      std::span<const KnownCertificate> known) {
+  std::vector<ossl::X509Ptr> certs;
+  for (xmlNode* data : children(child(signature, kDsigNs, "KeyInfo"), kDsigNs, "X509Data"))
+    for (xmlNode* c : children(data, kDsigNs, "X509Certificate")) {
+      auto der = certs.size() < kMaxKeyInfoCertificates ? unbase64(text_of(c)) : std::nullopt;
+      if (!der) continue;
+      auto same = std::find_if(known.begin(), known.end(),
+                               [&](const KnownCertificate& k) { return k.der == *der; });
+      if (same != known.end() && X509_up_ref(const_cast<X509*>(same->cert)) == 1) {
+        ossl::X509Ptr shared(const_cast<X509*>(same->cert));
+        certs.push_back(std::move(shared));
+      } else if (auto cert = ossl::x509_from_der(*der)) {
+        certs.push_back(std::move(*cert));
+      }
+    }
+  return certs;
 }
 
 // The signer: the KeyInfo certificate that issued none of the others.
@@ -809,6 +842,7 @@ Result<std::string> sign(std::string_view xml, const EVP_PKEY& key, const X509& 
   collect(xmlDocGetRootElement(reparsed->get()), kDsigNs, "Signature", signatures);
   if (signatures.size() != 1)
     return make_error("error_interno", "La firma insertada no se encontró.");
+  // KeyInfo's certificates are not decoded again: the key to check is `cert`'s.
   SignatureParts parts = read_parts(signatures.front());
   if (parts.signed_properties == nullptr ||
       !register_id(reparsed->get(), xmlHasProp(parts.signed_properties, BAD_CAST "Id")))
@@ -936,6 +970,8 @@ Result<Verification> verify(std::string_view xml, const VerifyOptions& options) 
   }
   xmlNode* signature = signatures.front();
   SignatureParts parts = read_parts(signature);
+  parts.key_info_certificates = read_key_info_certificates(
+      signature, known_certificates(options.trusted_roots, options.intermediates));
   std::string structure_problem;
   if (signature->parent != root)
     structure_problem = "La firma no está en el elemento raíz del documento (firma envuelta).";
@@ -1187,11 +1223,15 @@ Result<Verification> verify(std::string_view xml, const VerifyOptions& options) 
   if (!store || !untrusted || !ctx) return ossl::internal_error("almacén de confianza");
   for (const X509* root_cert : options.trusted_roots)
     if (X509_STORE_add_cert(store.get(), const_cast<X509*>(root_cert)) != 1) ossl::last_error();
-  auto push_untrusted = [&](const X509* c) {
-    if (c != signer) ossl::push_shared(untrusted.get(), c);
-  };
-  for (const X509* c : options.intermediates) push_untrusted(c);
-  for (const auto& c : parts.key_info_certificates) push_untrusted(c.get());
+  // Every intermediate, and every KeyInfo certificate but the signer's own
+  // entry. A KeyInfo certificate identical to one of the caller's shares its
+  // object, so the signer's entry is told by position, not by pointer.
+  for (const X509* c : options.intermediates) ossl::push_shared(untrusted.get(), c);
+  const auto signer_entry =
+      std::find_if(parts.key_info_certificates.begin(), parts.key_info_certificates.end(),
+                   [&](const ossl::X509Ptr& c) { return c.get() == signer; });
+  for (auto c = parts.key_info_certificates.begin(); c != parts.key_info_certificates.end(); ++c)
+    if (c != signer_entry) ossl::push_shared(untrusted.get(), c->get());
   ChainState state;
   if (X509_STORE_CTX_init(ctx.get(), store.get(), const_cast<X509*>(signer), untrusted.get()) != 1)
     return ossl::internal_error("validar cadena");
