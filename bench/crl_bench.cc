@@ -134,7 +134,8 @@ Status Fixture::insert_revoked(std::int64_t taxpayer_id) {
     std::uint64_t r = 0;
     std::memcpy(&r, random.data() + at + 16, sizeof r);
     // Issued within the last 3 years, valid 4, revoked between issue and now.
-    const UnixSeconds age = 60 + static_cast<UnixSeconds>(r % static_cast<std::uint64_t>(3 * kYear));
+    const UnixSeconds age =
+        60 + static_cast<UnixSeconds>(r % static_cast<std::uint64_t>(3 * kYear));
     const UnixSeconds not_before = now - age;
     const UnixSeconds not_after = not_before + 4 * kYear;
     const UnixSeconds revoked_at =
@@ -152,7 +153,8 @@ Status Fixture::insert_revoked(std::int64_t taxpayer_id) {
 
     sqlite3_stmt* s = stmt.get();
     sqlite3_bind_int64(s, 1, pf_id);
-    sqlite3_bind_text(s, 2, serial_hex.data(), static_cast<int>(serial_hex.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, serial_hex.data(), static_cast<int>(serial_hex.size()),
+                      SQLITE_TRANSIENT);
     sqlite3_bind_int64(s, 3, taxpayer_id);
     sqlite3_bind_text(s, 4, nb.data(), static_cast<int>(nb.size()), SQLITE_TRANSIENT);
     sqlite3_bind_text(s, 5, na.data(), static_cast<int>(na.size()), SQLITE_TRANSIENT);
@@ -177,7 +179,8 @@ Result<std::unique_ptr<Fixture>> Fixture::make() {
   std::unique_ptr<Fixture> f(new Fixture);
   std::string pattern = (fs::temp_directory_path() / "llavero-crl-bench-XXXXXX").string();
   if (mkdtemp(pattern.data()) == nullptr)
-    return make_error("error_archivo", fmt::format("mkdtemp {}: {}", pattern, std::strerror(errno)));
+    return make_error("error_archivo",
+                      fmt::format("mkdtemp {}: {}", pattern, std::strerror(errno)));
   f->dir = pattern;
   f->now = now_seconds();
 
@@ -208,11 +211,12 @@ Result<std::unique_ptr<Fixture>> Fixture::make() {
   if (!authorities) return authorities.error();
   for (const AuthorityRecord& a : *authorities)
     if (a.environment == Environment::kPruebas && a.kind == "pf") f->pf_id = a.id;
-  if (f->pf_id == 0) return make_error("error_almacen", "la CA pf de pruebas no quedó en el almacén");
+  if (f->pf_id == 0)
+    return make_error("error_almacen", "la CA pf de pruebas no quedó en el almacén");
 
-  auto taxpayer = f->store->add_taxpayer(
-      NewTaxpayer{"106470958", "01", "CONTRIBUYENTE", "PEÑA DE PRUEBA", ""},
-      AuditEvent{"bench", "contribuyente.crear", "106470958", ""});
+  auto taxpayer =
+      f->store->add_taxpayer(NewTaxpayer{"106470958", "01", "CONTRIBUYENTE", "PEÑA DE PRUEBA", ""},
+                             AuditEvent{"bench", "contribuyente.crear", "106470958", ""});
   if (!taxpayer) return taxpayer.error();
 
   const auto start = std::chrono::steady_clock::now();
@@ -225,7 +229,7 @@ Result<std::unique_ptr<Fixture>> Fixture::make() {
 
 std::unique_ptr<Fixture> g_fixture;
 std::optional<Error> g_fixture_error;
-Bytes g_last_crl;            // from the whole path, checked after the run
+Bytes g_last_crl;  // from the whole path, checked after the run
 std::size_t g_read_entries = 0;
 
 Fixture* shared_fixture(benchmark::State& state) {
@@ -343,11 +347,11 @@ void BM_CrlBuildSign(benchmark::State& state) {
   set_size_counters(state, bytes);
 }
 
-#define LLAVERO_CRL_BENCH(fn)   \
-  BENCHMARK(fn)                 \
+#define LLAVERO_CRL_BENCH(fn)         \
+  BENCHMARK(fn)                       \
       ->Unit(benchmark::kMillisecond) \
-      ->UseRealTime()           \
-      ->Iterations(1)           \
+      ->UseRealTime()                 \
+      ->Iterations(1)                 \
       ->Repetitions(kRepetitions)
 LLAVERO_CRL_BENCH(BM_CrlWhole);
 LLAVERO_CRL_BENCH(BM_CrlStoreRead);
@@ -381,9 +385,10 @@ void print_summary(const MeasuringReporter& reporter) {
     return m ? fmt::format("{:.2f} s", m->real_mean()) : std::string("no medido");
   };
   if (!g_fixture || whole == nullptr || whole->iterations == 0) {
-    out << fmt::format("\nCRL de {} entradas: build_current_crl completo no medido; lectura {}, "
-                       "conversión {}, armar + firmar + DER {}\n",
-                       g_entries, part(read), part(convert), part(build));
+    out << fmt::format(
+        "\nCRL de {} entradas: build_current_crl completo no medido; lectura {}, "
+        "conversión {}, armar + firmar + DER {}\n",
+        g_entries, part(read), part(convert), part(build));
     return;
   }
   const Fixture& f = *g_fixture;
@@ -391,9 +396,10 @@ void print_summary(const MeasuringReporter& reporter) {
   const double n = static_cast<double>(g_entries);
   const double per_entry = n > 0 ? static_cast<double>(g_last_crl.size()) / n : 0;
   const double reasonless = n > 0 ? static_cast<double>(g_entries - f.with_reason) / n : 0;
-  out << fmt::format("\nCRL de {} entradas revocadas (CA pf de pruebas, RSA-2048, SHA-256), media de "
-                     "{} repeticiones:\n",
-                     g_entries, kRepetitions)
+  out << fmt::format(
+             "\nCRL de {} entradas revocadas (CA pf de pruebas, RSA-2048, SHA-256), media de "
+             "{} repeticiones:\n",
+             g_entries, kRepetitions)
       << fmt::format("  build_current_crl completo   {:.2f} s (mínimo {:.2f} s)\n", mean,
                      whole->real.min)
       << fmt::format("    lectura del almacén        {}\n", part(read))
@@ -401,15 +407,17 @@ void print_summary(const MeasuringReporter& reporter) {
       << fmt::format("    armar + firmar + DER       {}\n", part(build))
       << fmt::format("  tamaño {} bytes ({:.1f} MB), {:.2f} bytes por entrada\n", g_last_crl.size(),
                      static_cast<double>(g_last_crl.size()) / 1e6, per_entry)
-      << fmt::format("    ({:.0f} % de las entradas sin motivo: 35 bytes cada una, 49 con motivo; "
-                     "esperado {:.2f})\n",
-                     reasonless * 100, 49.0 - 14.0 * reasonless)
+      << fmt::format(
+             "    ({:.0f} % de las entradas sin motivo: 35 bytes cada una, 49 con motivo; "
+             "esperado {:.2f})\n",
+             reasonless * 100, 49.0 - 14.0 * reasonless)
       << fmt::format("  verificación: {}\n", check_crl(f))
       << fmt::format("  tiempo: {:.2f} s (meta <= {:.1f} s): {}\n", mean, kSecondsGoal,
                      mean <= kSecondsGoal ? "PASS" : "ABOVE GOAL")
-      << fmt::format("  bytes por entrada: {:.2f} (meta ~{:.0f}, <= {:.0f} con motivo en todas): {}\n",
-                     per_entry, kBytesPerEntryGoal, kBytesPerEntryGoal,
-                     per_entry <= kBytesPerEntryGoal + 0.5 ? "PASS" : "ABOVE GOAL");
+      << fmt::format(
+             "  bytes por entrada: {:.2f} (meta ~{:.0f}, <= {:.0f} con motivo en todas): {}\n",
+             per_entry, kBytesPerEntryGoal, kBytesPerEntryGoal,
+             per_entry <= kBytesPerEntryGoal + 0.5 ? "PASS" : "ABOVE GOAL");
   out.flush();
 }
 

@@ -103,7 +103,8 @@ Result<std::unique_ptr<Fixture>> Fixture::make() {
 
   std::string pattern = (fs::temp_directory_path() / "llavero-bench-XXXXXX").string();
   if (mkdtemp(pattern.data()) == nullptr)
-    return make_error("error_archivo", fmt::format("mkdtemp {}: {}", pattern, std::strerror(errno)));
+    return make_error("error_archivo",
+                      fmt::format("mkdtemp {}: {}", pattern, std::strerror(errno)));
   f->dir = pattern;
 
   auto pin = Pin::parse(kPin);
@@ -128,9 +129,9 @@ Result<std::unique_ptr<Fixture>> Fixture::make() {
   auto serial = random_serial();
   if (!serial) return serial.error();
   const Authority& pf = f->hierarchy.at(1);
-  auto cert = issue_taxpayer_certificate(IssueRequest{&pf, key->get(), subject, *serial,
-                                                      now_seconds(), f->config.base_url,
-                                                      f->config.strict_profile});
+  auto cert =
+      issue_taxpayer_certificate(IssueRequest{&pf, key->get(), subject, *serial, now_seconds(),
+                                              f->config.base_url, f->config.strict_profile});
   if (!cert) return cert.error();
   f->taxpayer_key = std::move(*key);
   f->taxpayer_certificate = std::move(*cert);
@@ -151,9 +152,9 @@ Result<std::unique_ptr<Fixture>> Fixture::make() {
                                    ossl::subject_line(*a.certificate), std::move(*der),
                                    std::move(*pem)});
   }
-  LLAVERO_TRY(f->store->add_authorities(
-      records, AuditEvent{std::string(kActor), "init", f->dir.string(),
-                          "jerarquía de pruebas del benchmark"}));
+  LLAVERO_TRY(
+      f->store->add_authorities(records, AuditEvent{std::string(kActor), "init", f->dir.string(),
+                                                    "jerarquía de pruebas del benchmark"}));
   f->keyring = std::make_unique<CaKeyring>(*f->store, passphrase);
   f->service = std::make_unique<KeyService>(*f->store, f->config, *f->keyring);
   LLAVERO_TRY(f->service->create_taxpayer(kTaxpayer, std::string(kActor)));
@@ -193,7 +194,8 @@ void BM_RsaKeygen2048(benchmark::State& state) {
 void BM_P12Export(benchmark::State& state, P12Profile profile) {
   Fixture* f = shared_fixture(state);
   if (f == nullptr) return;
-  const X509* chain[] = {f->hierarchy.at(1).certificate.get(), f->hierarchy.at(0).certificate.get()};
+  const X509* chain[] = {f->hierarchy.at(1).certificate.get(),
+                         f->hierarchy.at(0).certificate.get()};
   const P12Options options{profile, 100000};
   std::size_t size = 0;
   for (auto _ : state) {
@@ -279,8 +281,9 @@ void print_ratio(const MeasuringReporter& reporter) {
   if (keygen->real.sem && whole->real.sem)
     spread =
         fmt::format(" ± {:.2f}", ratio * std::hypot(*keygen->real.sem / k, *whole->real.sem / w));
-  out << fmt::format("\nkeygen alone {:.1f} ms, whole issuance {:.1f} ms (mean real time per key)\n",
-                     k * 1e3, w * 1e3)
+  out << fmt::format(
+             "\nkeygen alone {:.1f} ms, whole issuance {:.1f} ms (mean real time per key)\n",
+             k * 1e3, w * 1e3)
       << fmt::format("ratio whole_issuance/keygen_alone = {:.2f}{} (goal <= {:.1f}): {}\n", ratio,
                      spread, kRatioGoal, ratio <= kRatioGoal ? "PASS" : "ABOVE GOAL");
   out.flush();
