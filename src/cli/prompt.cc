@@ -58,38 +58,36 @@ Result<TypedPin> read_pin_from_stdin() {
   return typed;
 }
 
-Result<TypedPin> ask_pin_on_terminal() {
+namespace {
+
+// Echo off, one prompt, one line: what a PIN typed at the terminal needs.
+Result<SecretString> ask_hidden(std::string_view prompt) {
   if (!isatty(STDIN_FILENO))
     return make_error("pin_no_disponible",
                       "La entrada estándar no es una terminal: use --pin-stdin para leer el PIN "
                       "de ella (el PIN nunca se acepta como argumento).");
   EchoOff quiet;
   std::string line;
-  std::cerr << "1. Debe crear un \"PIN\" que contenga 4 números: " << std::flush;
+  std::cerr << prompt << std::flush;
   read_line(line);
-  TypedPin typed{SecretString(line), std::nullopt};
-  wipe_memory(line.data(), line.capacity());
-  std::cerr << "\n2. Debe escribir nuevamente el PIN para confirmar: " << std::flush;
-  read_line(line);
-  typed.confirmation = SecretString(line);
+  SecretString typed(line);
   wipe_memory(line.data(), line.capacity());
   std::cerr << "\n";
   return typed;
 }
 
+}  // namespace
+
+Result<TypedPin> ask_pin_on_terminal() {
+  auto pin = ask_hidden("1. Debe crear un \"PIN\" que contenga 4 números: ");
+  if (!pin) return pin.error();
+  auto confirmation = ask_hidden("2. Debe escribir nuevamente el PIN para confirmar: ");
+  if (!confirmation) return confirmation.error();
+  return TypedPin{std::move(*pin), std::move(*confirmation)};
+}
+
 Result<SecretString> ask_existing_pin_on_terminal() {
-  if (!isatty(STDIN_FILENO))
-    return make_error("pin_no_disponible",
-                      "La entrada estándar no es una terminal: use --pin-stdin para leer el PIN "
-                      "de ella (el PIN nunca se acepta como argumento).");
-  EchoOff quiet;
-  std::string line;
-  std::cerr << "Digite el PIN de su llave criptográfica: " << std::flush;
-  read_line(line);
-  SecretString pin(line);
-  wipe_memory(line.data(), line.capacity());
-  std::cerr << "\n";
-  return pin;
+  return ask_hidden("Digite el PIN de su llave criptográfica: ");
 }
 
 }  // namespace llavero::cli
