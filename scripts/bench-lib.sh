@@ -2,7 +2,8 @@
 # What the benchmark scripts share: a private temporary directory ($TMP, with
 # the data directory $D), `die`, `free_port`, and starting / stopping one
 # `llavero serve` ($LLAVERO on $PORT, stopped with SIGTERM on exit).
-# Source it after setting LLAVERO and BENCH_NAME.
+# Source it after setting LLAVERO and BENCH_NAME; then `require_tools` and
+# `new_data_dir` give each script its common start.
 unset LLAVERO_DATA LLAVERO_CA_PASSPHRASE
 export LC_ALL=C.UTF-8 TZ=UTC
 
@@ -70,4 +71,26 @@ start_server() {
   done
   tail -n 20 "$log" >&2
   die "el servidor no respondió /healthz en 30 s"
+}
+
+# require_tools TOOL... : each one is on PATH, else a clear message and exit 2.
+require_tools() {
+  local tool
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || {
+      echo "falta la herramienta $tool (make deps la instala)" >&2
+      exit 2
+    }
+  done
+}
+
+# new_data_dir : a free $PORT and a data directory $D whose certificates point
+# at it (url_base).
+new_data_dir() {
+  PORT=$(free_port)
+  echo "Preparando datos en $D (puerto $PORT)..."
+  "$LLAVERO" --data "$D" init --url-base "http://127.0.0.1:$PORT" >"$TMP/init.log" 2>&1 ||
+    { cat "$TMP/init.log" >&2; die "llavero init falló"; }
+  grep -q "^url_base = http://127.0.0.1:$PORT\$" "$D/llavero.conf" ||
+    die "url_base no quedó en $D/llavero.conf"
 }

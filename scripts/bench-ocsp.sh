@@ -28,25 +28,14 @@ DURATION=${WRK_DURATION:-10s}
 WARMUP=${WRK_WARMUP:-3s}
 GOAL=0.5
 
-for tool in wrk openssl curl python3; do
-  command -v "$tool" >/dev/null || {
-    echo "falta la herramienta $tool (make deps la instala)" >&2
-    exit 2
-  }
-done
-
 BENCH_NAME=bench-ocsp
 # shellcheck source=bench-lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
+require_tools wrk openssl curl python3
 
 # --- a data directory with one pruebas key -------------------------------------
 
-PORT=$(free_port)
-echo "Preparando datos en $D (puerto $PORT)..."
-"$LLAVERO" --data "$D" init --url-base "http://127.0.0.1:$PORT" >"$TMP/init.log" 2>&1 ||
-  { cat "$TMP/init.log" >&2; die "llavero init falló"; }
-grep -q "^url_base = http://127.0.0.1:$PORT\$" "$D/llavero.conf" ||
-  die "url_base no quedó en $D/llavero.conf"
+new_data_dir
 "$LLAVERO" --data "$D" contribuyente crear --id 1-0647-0958 --nombre CONTRIBUYENTE \
   --apellidos "PEÑA DE PRUEBA" >/dev/null
 P12=$(echo 1234 | "$LLAVERO" --data "$D" llave generar --id 1-0647-0958 --ambiente pruebas \

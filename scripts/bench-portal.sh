@@ -31,25 +31,14 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ID=1-0647-0958
 PAGE_ID=3-101-522899
 
-for tool in curl python3; do
-  command -v "$tool" >/dev/null || {
-    echo "falta la herramienta $tool (make deps la instala)" >&2
-    exit 2
-  }
-done
-
 BENCH_NAME=bench-portal
 # shellcheck source=bench-lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
+require_tools curl python3
 
 # --- a data directory with one taxpayer who can log in ---------------------------
 
-PORT=$(free_port)
-echo "Preparando datos en $D (puerto $PORT)..."
-"$LLAVERO" --data "$D" init --url-base "http://127.0.0.1:$PORT" >"$TMP/init.log" 2>&1 ||
-  { cat "$TMP/init.log" >&2; die "llavero init falló"; }
-grep -q "^url_base = http://127.0.0.1:$PORT\$" "$D/llavero.conf" ||
-  die "url_base no quedó en $D/llavero.conf"
+new_data_dir
 PASSWORD="bench-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 printf '%s\n' "$PASSWORD" | "$LLAVERO" --data "$D" contribuyente crear --id "$ID" \
   --nombre CONTRIBUYENTE --apellidos "PEÑA DE PRUEBA" --contrasena-stdin >/dev/null ||

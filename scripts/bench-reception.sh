@@ -30,23 +30,14 @@ ID=1-0647-0958
 DOCS=${BENCH_DOCS:-200}
 THREADS=${BENCH_THREADS:-4}
 
-for tool in curl python3 xargs; do
-  command -v "$tool" >/dev/null || {
-    echo "falta la herramienta $tool (make deps la instala)" >&2
-    exit 2
-  }
-done
-
 BENCH_NAME=bench-reception
 # shellcheck source=bench-lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
+require_tools curl python3 xargs
 
 # --- a data directory, a key, an API password, the signed documents -----------------
 
-PORT=$(free_port)
-echo "Preparando datos en $D (puerto $PORT)..."
-"$LLAVERO" --data "$D" init --url-base "http://127.0.0.1:$PORT" >"$TMP/init.log" 2>&1 ||
-  { cat "$TMP/init.log" >&2; die "llavero init falló"; }
+new_data_dir
 "$LLAVERO" --data "$D" contribuyente crear --id "$ID" --nombre CONTRIBUYENTE \
   --apellidos "PEÑA DE PRUEBA" >/dev/null
 P12=$(echo 1234 | "$LLAVERO" --data "$D" llave generar --id "$ID" --ambiente pruebas \
