@@ -40,14 +40,16 @@
 #include <vector>
 
 #include "bench_support.h"
-#include "keys/publication.h"
 #include "pki/authority.h"
 #include "pki/crl.h"
 #include "pki/openssl.h"
+#include "service/publication.h"
 #include "store/sqlite/sqlite_store.h"
 #include "util/clock.h"
 
 namespace llavero {
+
+using service::build_current_crl;
 namespace {
 
 namespace fs = std::filesystem;

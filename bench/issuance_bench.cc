@@ -1,4 +1,4 @@
-// What one taxpayer key costs, and where the time goes. Generar (SPEC §5)
+// What one taxpayer key costs, and where the time goes. Generar (docs/product.md#key-lifecycle)
 // makes an RSA-2048 key, has the CA sign its certificate, builds the .p12 and
 // records it in the store; of these only the key generation is irreducible.
 // So we measure the key alone (the floor), the .p12 alone in both profiles
@@ -28,19 +28,21 @@
 #include <vector>
 
 #include "bench_support.h"
-#include "keys/authorities.h"
-#include "keys/config.h"
-#include "keys/key_service.h"
 #include "pki/authority.h"
 #include "pki/issue.h"
 #include "pki/openssl.h"
 #include "pki/p12.h"
 #include "pki/pin.h"
+#include "service/authorities.h"
+#include "service/config.h"
+#include "service/key_service.h"
 #include "store/sqlite/sqlite_store.h"
 #include "util/clock.h"
 #include "util/secret.h"
 
 namespace llavero {
+
+using namespace llavero::service;
 namespace {
 
 namespace fs = std::filesystem;

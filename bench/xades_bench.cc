@@ -34,10 +34,10 @@
 
 #include "bench_support.h"
 #include "id/identification.h"
-#include "keys/config.h"
 #include "pki/authority.h"
 #include "pki/issue.h"
 #include "pki/openssl.h"
+#include "service/config.h"
 #include "util/clock.h"
 #include "xades/xades.h"
 
@@ -46,6 +46,8 @@
 #endif
 
 namespace llavero {
+
+using namespace llavero::service;
 namespace {
 
 constexpr int kKeyBits = 2048;

@@ -32,7 +32,7 @@ export const THIRD = {
   id: '1-1111-1111', nombre: 'LUIS', apellidos: 'VARGAS ROJAS', password: 'clave-del-portal-3',
 };
 
-// The Spanish texts a user reads (SPEC §6, src/web/templates, src/keys).
+// The Spanish texts a user reads (docs/portal.md, and the portal's templates and services).
 export const T = {
   avisoDescargar: 'Estimado usuario favor de dar clic a la opción de descargar, para obtener el certificado.',
   paso4: '4. Descargar el certificado con llave criptográfica.',

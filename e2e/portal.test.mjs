@@ -1,4 +1,4 @@
-// The taxpayer portal in a real browser (issue 4, SPEC §4–6): Debian's
+// The taxpayer portal in a real browser (issue 4; docs/p12.md, docs/portal.md): Debian's
 // chromium driven by playwright-core, against a `llavero serve` that the
 // tests start on a data directory of their own. Each test does what a user
 // does (the form, the menus, the buttons) and checks what the user sees, and
@@ -125,7 +125,7 @@ async function generateAndDownload(page, who, amb, pin, tag, { screenshots = tru
 
   const response = page.waitForResponse((r) => new URL(r.url()).pathname === '/llaves/descargar', { timeout: 5_000 }).catch(() => null);
   const [download] = await Promise.all([page.waitForEvent('download'), descargar.click()]);
-  assert.equal(download.suggestedFilename(), who.p12, 'nombre del archivo (SPEC §4)');
+  assert.equal(download.suggestedFilename(), who.p12, 'nombre del archivo (docs/p12.md)');
   const headers = (await response)?.headers();
   assert.ok(headers, 'la respuesta de la descarga');
   assert.equal(headers['content-disposition'], `attachment; filename="${who.p12}"`);
@@ -360,7 +360,7 @@ test('5. Generar contraseña en Pruebas: usuario de la API y 20 caracteres; la a
 
   const one = await generate('contrasena');
   assert.equal(one.user, FIRST.apiUser.pruebas);
-  assert.match(one.password, API_PASSWORD, 'veinte letras, dígitos y símbolos de SPEC §6');
+  assert.match(one.password, API_PASSWORD, 'veinte letras, dígitos y símbolos (docs/portal.md)');
   const hash1 = stored();
   assert.match(hash1, /^\$argon2id\$/, 'guardada solo como hash Argon2id');
   assert.ok(!hash1.includes(one.password));

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Validates comprobantes against the official v4.4 schemas (Ministerio de Hacienda) with
-# xmllint, and checks that each Clave agrees with the document it is in (SPEC §8).
+# xmllint, and checks that each Clave agrees with the document it is in (the clave's parts:
+# docs/api.md, "Clave").
 #
 #   examples/validate.sh                 # the four examples in this directory
 #   examples/validate.sh firmada.xml ... # any v4.4 FacturaElectronica, TiqueteElectronico,
 #                                        # NotaCreditoElectronica or MensajeReceptor
 #
-# The schemas are read from <parent of the repository>/shared/hacienda/xsd/2024/v4.4
-# (LLAVERO_SHARED overrides <parent>/shared) and are never modified.
+# The schemas are the repository's own copies in schemas/hacienda/v4.4 (schemas/README.md);
+# LLAVERO_XSD_DIR names another directory of *_V4.4.xsd files, as it does for `llavero serve`.
+# They are never modified. Nothing outside the repository is read, and xmllint runs with
+# --nonet.
 #
 # All four official schemas REQUIRE a ds:Signature as the last child of the root
 # (<xs:element ref="ds:Signature" minOccurs="1" maxOccurs="1"/>). A signed document is
@@ -18,32 +21,35 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/.." && pwd)
-shared=${LLAVERO_SHARED:-"$(dirname "$repo")/shared"}
-xsd_root="$shared/hacienda/xsd"
-xsd_dir="$xsd_root/2024/v4.4"
+xsd_dir=${LLAVERO_XSD_DIR:-"$repo/schemas/hacienda/v4.4"}
+# Every v4.4 schema imports the XML-Signature schema from "../../xmldsig-core-schema.xsd",
+# relative to itself.
+dsig_xsd="$xsd_dir/../../xmldsig-core-schema.xsd"
 dsig_ns='http://www.w3.org/2000/09/xmldsig#'
 required_sig='<xs:element ref="ds:Signature" minOccurs="1" maxOccurs="1"/>'
 optional_sig='<xs:element ref="ds:Signature" minOccurs="0" maxOccurs="1"/>'
 
 command -v xmllint >/dev/null || { echo "validate.sh: xmllint not found (apt-get install libxml2-utils)" >&2; exit 2; }
-[[ -f "$xsd_root/xmldsig-core-schema.xsd" && -d "$xsd_dir" ]] ||
-  { echo "validate.sh: official schemas not found in $xsd_dir" >&2; exit 2; }
+[[ -f "$dsig_xsd" && -d "$xsd_dir" ]] ||
+  { echo "validate.sh: official schemas not found in $xsd_dir (or no ../../xmldsig-core-schema.xsd beside them)" >&2; exit 2; }
 
 if (($# == 0)); then
   set -- "$here/factura-electronica.xml" "$here/tiquete-electronico.xml" \
          "$here/nota-credito-electronica.xml" "$here/mensaje-receptor.xml"
 fi
 
+echo "schemas: ${xsd_dir#"$repo/"}"
+
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# The copy keeps the official layout so that the schemas' own
+# The copy keeps the layout of schemas/ so that the schemas' own
 # schemaLocation="../../xmldsig-core-schema.xsd" resolves to the (unchanged) copy beside it.
-mkdir -p "$tmp/2024/v4.4"
-cp "$xsd_root/xmldsig-core-schema.xsd" "$tmp/xmldsig-core-schema.xsd"
+mkdir -p "$tmp/hacienda/v4.4"
+cp "$dsig_xsd" "$tmp/xmldsig-core-schema.xsd"
 
 # relaxed_schema NAME: path of a copy of NAME with ds:Signature optional.
 relaxed_schema() {
-  local out="$tmp/2024/v4.4/$1"
+  local out="$tmp/hacienda/v4.4/$1"
   if [[ ! -f $out ]]; then
     # sed works on the raw bytes (FacturaElectronica_V4.4.xsd has bare-CR line endings).
     sed "s|$required_sig|$optional_sig|" "$xsd_dir/$1" >"$out"

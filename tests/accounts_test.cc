@@ -1,15 +1,17 @@
 // Accounts, sessions and the download vault: what a taxpayer would notice
 // when logging in, staying idle, or fetching a file twice.
-#include "keys/accounts.h"
+#include "service/accounts.h"
 
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 #include <sqlite3.h>
 
-#include "keys/downloads.h"
+#include "service/downloads.h"
 #include "testing.h"
 
 namespace llavero {
+
+using namespace llavero::service;
 namespace {
 
 using testing::make_installation;

@@ -1,4 +1,4 @@
-// Identifications (SPEC §1): every derived name, and property tests that
+// Identifications (docs/product.md#identifications): every derived name, and property tests that
 // parsing what we print gives back the same identification and that
 // malformed input is always refused with a message naming the formats.
 #include <gtest/gtest.h>

@@ -10,6 +10,8 @@
 #include "util/clock.h"
 
 namespace llavero {
+
+using namespace llavero::service;
 namespace {
 
 using testing::keep_p12;

@@ -1,5 +1,5 @@
-// The CA layer: hierarchy, the taxpayer certificate profile of SPEC §3 field
-// by field, the .p12 of SPEC §4, and the PIN rule.
+// The CA layer: hierarchy, the taxpayer certificate profile of docs/certificates.md field
+// by field, the .p12 of docs/p12.md, and the PIN rule.
 #include <gtest/gtest.h>
 #include <openssl/pkcs12.h>
 

@@ -11,6 +11,8 @@ namespace fs = std::filesystem;
 
 namespace llavero::testing {
 
+using namespace llavero::service;
+
 TempDir::TempDir() {
   std::string pattern = (fs::temp_directory_path() / "llavero-test-XXXXXX").string();
   if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp");

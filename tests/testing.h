@@ -7,12 +7,14 @@
 #include <memory>
 #include <string>
 
-#include "keys/authorities.h"
-#include "keys/config.h"
-#include "keys/key_service.h"
+#include "service/authorities.h"
+#include "service/config.h"
+#include "service/key_service.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace llavero::testing {
+
+using namespace llavero::service;
 
 class TempDir {
  public:

@@ -1,4 +1,4 @@
-// XAdES-EPES signatures of comprobantes (SPEC §8): what `firmar` produces, that
+// XAdES-EPES signatures of comprobantes (docs/api.md): what `firmar` produces, that
 // it touches nothing outside the Signature, that an independent
 // implementation (the xmlsec1 command) accepts it, and that `verificar` names
 // the check that fails for each way a signed document can go wrong.
@@ -15,17 +15,19 @@
 #include <sstream>
 #include <thread>
 
-#include "keys/publication.h"
-#include "keys/revocation_check.h"
+#include "api/publication_routes.h"
+#include "http/server.h"
 #include "pki/issue.h"
+#include "service/publication.h"
+#include "service/revocation_check.h"
 #include "testing.h"
 #include "util/clock.h"
-#include "web/publication_routes.h"
-#include "web/server.h"
 
 namespace fs = std::filesystem;
 
 namespace llavero {
+
+using namespace llavero::service;
 namespace {
 
 using testing::Installation;
@@ -693,12 +695,12 @@ class PublicationServer {
  public:
   explicit PublicationServer(Installation& inst) : publisher_(*inst.store, *inst.keyring) {
     EXPECT_TRUE(publisher_.start().ok());
-    web::Router router;
-    web::add_publication_routes(router, publisher_, *inst.store);
-    web::ServerOptions options;
+    http::Router router;
+    api::add_publication_routes(router, publisher_);
+    http::ServerOptions options;
     options.port = 0;
     options.handle_signals = false;
-    server_ = std::make_unique<web::Server>(options, std::move(router));
+    server_ = std::make_unique<http::Server>(options, std::move(router));
     EXPECT_TRUE(server_->listen().ok());
     thread_ = std::thread([this] { server_->run(); });
   }
@@ -710,7 +712,7 @@ class PublicationServer {
 
  private:
   RevocationPublisher publisher_;
-  std::unique_ptr<web::Server> server_;
+  std::unique_ptr<http::Server> server_;
   std::thread thread_;
 };
 

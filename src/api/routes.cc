@@ -4,39 +4,42 @@
 
 namespace llavero::api {
 
+using namespace llavero::http;
+using namespace llavero::service;
+
 namespace {
 
-using web::Request;
-using web::Response;
-using web::RouteContext;
-using web::http::status;
-using web::http::verb;
+using http::Request;
+using http::Response;
+using http::RouteContext;
+using http::status;
+using http::verb;
 
 Response json_response(const Request& request, unsigned code, const boost::json::object& body) {
-  Response r = web::make_response(request, static_cast<status>(code),
-                                  code == 204 ? std::string() : boost::json::serialize(body),
-                                  "application/json");
-  r.set(web::http::field::cache_control, "no-store");
+  Response r = http::make_response(request, static_cast<status>(code),
+                                   code == 204 ? std::string() : boost::json::serialize(body),
+                                   "application/json");
+  r.set(http::field::cache_control, "no-store");
   return r;
 }
 
 Response reception_response(const Request& request, const ReceptionAnswer& answer) {
-  Response r = web::make_response(request, static_cast<status>(answer.status), answer.body,
-                                  "application/json");
+  Response r = http::make_response(request, static_cast<status>(answer.status), answer.body,
+                                   "application/json");
   for (const auto& [name, value] : answer.headers) r.set(name, value);
-  r.set(web::http::field::cache_control, "no-store");
+  r.set(http::field::cache_control, "no-store");
   return r;
 }
 
 }  // namespace
 
-void add_api_routes(web::Router& router, TokenService& tokens, ReceptionService& reception) {
+void add_api_routes(http::Router& router, TokenService& tokens, ReceptionService& reception) {
   for (Environment env : kAllEnvironments) {
     const Realm& realm = realm_of(env);
     const std::string base = fmt::format("/auth/realms/{}/protocol/openid-connect", realm.name);
-    web::Route token;
+    http::Route token;
     token.slow = [&tokens, &realm](const Request& request, const RouteContext&) {
-      auto form = web::parse_form(request.body());
+      auto form = http::parse_form(request.body());
       if (!form)
         return json_response(
             request, 400,
@@ -46,9 +49,9 @@ void add_api_routes(web::Router& router, TokenService& tokens, ReceptionService&
     };
     router.add(verb::post, base + "/token", std::move(token));
 
-    web::Route logout;
+    http::Route logout;
     logout.slow = [&tokens, &realm](const Request& request, const RouteContext&) {
-      auto form = web::parse_form(request.body());
+      auto form = http::parse_form(request.body());
       if (!form)
         return json_response(
             request, 400,
@@ -59,25 +62,24 @@ void add_api_routes(web::Router& router, TokenService& tokens, ReceptionService&
     router.add(verb::post, base + "/logout", std::move(logout));
 
     router.add(verb::get, base + "/certs",
-               web::Route{[&tokens, &realm](const Request& request,
-                                            const RouteContext&) -> std::optional<Response> {
-                            return json_response(request, 200, tokens.jwks(realm));
-                          },
-                          nullptr});
+               http::Route{[&tokens, &realm](const Request& request,
+                                             const RouteContext&) -> std::optional<Response> {
+                             return json_response(request, 200, tokens.jwks(realm));
+                           },
+                           nullptr});
 
     const std::string path(ReceptionService::path(env));
-    web::Route receive;
+    http::Route receive;
     receive.max_body = 2 * 1024 * 1024;  // a comprobante of up to 1 MiB, in base64, in JSON
     receive.slow = [&reception, env](const Request& request, const RouteContext&) {
       return reception_response(
-          request,
-          reception.receive(env, request[web::http::field::authorization], request.body()));
+          request, reception.receive(env, request[http::field::authorization], request.body()));
     };
     router.add(verb::post, path, std::move(receive));
-    web::Route query;
+    http::Route query;
     query.slow = [&reception, env](const Request& request, const RouteContext& context) {
       return reception_response(
-          request, reception.query(env, request[web::http::field::authorization], context.rest));
+          request, reception.query(env, request[http::field::authorization], context.rest));
     };
     router.add_prefix(verb::get, path + "/", std::move(query));
   }

@@ -2,12 +2,13 @@
 // realms and the reception endpoints of both environments.
 #pragma once
 
-#include "api/reception.h"
-#include "api/token_service.h"
-#include "web/http.h"
+#include "http/http.h"
+#include "service/reception.h"
+#include "service/token_service.h"
 
 namespace llavero::api {
 
-void add_api_routes(web::Router& router, TokenService& tokens, ReceptionService& reception);
+void add_api_routes(http::Router& router, service::TokenService& tokens,
+                    service::ReceptionService& reception);
 
 }  // namespace llavero::api

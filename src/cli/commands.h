@@ -1,6 +1,8 @@
-// Subcommands that live in their own files: each adds itself to the app and
-// says how to run once parsed. `run` gets the --data value and returns the
-// exit status; it reports its own errors (Spanish, on stderr, status 1).
+// The subcommands of `llavero`, one file each. Every add_* function adds its
+// subcommand(s) to the app and says how to run them once parsed: `run` gets
+// the --data value and returns the exit status. Errors leave as
+// cli::Failure (see common.h) or are reported by the command itself
+// (Spanish, on stderr, status 1).
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -15,7 +17,13 @@ struct Command {
   std::function<int(const std::string& data_flag)> run;
 };
 
-// `firmar` and `verificar` (src/cli/xades_commands.cc).
-std::vector<Command> add_xades_commands(CLI::App& app);
+std::vector<Command> add_init_command(CLI::App& app);       // init
+std::vector<Command> add_taxpayer_commands(CLI::App& app);  // contribuyente crear
+std::vector<Command> add_password_commands(CLI::App& app);  // contrasena generar
+std::vector<Command> add_key_commands(CLI::App& app);       // llave generar|estado|revocar
+std::vector<Command> add_audit_commands(CLI::App& app);     // auditoria verificar
+std::vector<Command> add_serve_command(CLI::App& app);      // serve
+std::vector<Command> add_crl_command(CLI::App& app);        // crl
+std::vector<Command> add_xades_commands(CLI::App& app);     // firmar, verificar
 
 }  // namespace llavero::cli

@@ -1,5 +1,5 @@
 // `llavero firmar` and `llavero verificar`: XAdES-EPES signatures of
-// comprobantes from the command line (SPEC §8). The PIN of the .p12 is read
+// comprobantes from the command line (docs/api.md). The PIN of the .p12 is read
 // from stdin or the terminal, never from argv; the signed document is written
 // atomically, and only once the signature is made.
 #include <fcntl.h>
@@ -15,17 +15,21 @@
 #include <iostream>
 #include <sstream>
 
+#include "app/data_dir.h"
 #include "cli/commands.h"
 #include "cli/prompt.h"
-#include "keys/data_dir.h"
-#include "keys/revocation_check.h"
 #include "pki/p12.h"
+#include "service/revocation_check.h"
 #include "util/files.h"
 #include "xades/xades.h"
 
 namespace fs = std::filesystem;
 
 namespace llavero::cli {
+
+using app::DataDir;
+using app::default_data_path;
+using service::RevocationChecker;
 
 namespace {
 

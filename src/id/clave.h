@@ -1,4 +1,4 @@
-// The 50-digit "clave" of a comprobante (SPEC §8): 506 + DDMMYY + the
+// The 50-digit "clave" of a comprobante (docs/api.md): 506 + DDMMYY + the
 // emisor's identification padded to 12 + consecutivo (20: sucursal 3,
 // terminal 5, tipo 2, número 10) + situación (1) + security code (8).
 // Clave::parse owns that rule.

@@ -1,4 +1,4 @@
-// The two environments of SPEC §2. They share nothing: each has its own CAs,
+// The two environments of docs/product.md#environments. They share nothing: each has its own CAs,
 // keys, API users, token realm and reception endpoint.
 #pragma once
 

@@ -1,4 +1,5 @@
-// The identification of a taxpayer (SPEC §1) and every name derived from it.
+// The identification of a taxpayer (docs/product.md#identifications) and every name derived from
+// it.
 //
 // Identification::parse is the only place that reads an identification typed
 // by a person or found in a file; everything else holds an Identification and
@@ -66,7 +67,7 @@ class Identification {
 // The two ISO 7064 MOD 97-10 check digits of a string of decimal digits.
 std::string iso7064_mod97_10(std::string_view digits);
 
-// The default user domain of API users (SPEC §2).
+// The default user domain of API users (docs/product.md#environments).
 inline constexpr std::string_view kDefaultUserDomain = "comprobanteselectronicos.go.cr";
 
 }  // namespace llavero

@@ -1,4 +1,4 @@
-// Issuing a taxpayer's signing certificate, field by field as SPEC §3 says.
+// Issuing a taxpayer's signing certificate, field by field as docs/certificates.md says.
 #pragma once
 
 #include "pki/authority.h"

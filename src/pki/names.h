@@ -1,5 +1,5 @@
 // Who is who in the hierarchy: the kinds of CA, their distinguished names
-// (SPEC §3, configurable), the taxpayer subject, and the URLs a certificate
+// (docs/certificates.md, configurable), the taxpayer subject, and the URLs a certificate
 // points relying parties to.
 #pragma once
 
@@ -45,7 +45,7 @@ struct TaxpayerSubject {
   std::string apellidos;
 };
 
-// The subject of SPEC §3: serialNumber, SN, GN, C, O, OU, CN for persons;
+// The subject of docs/certificates.md: serialNumber, SN, GN, C, O, OU, CN for persons;
 // serialNumber, C, O, OU, CN for jurídicas. serialNumber and C are
 // PrintableString, the rest UTF8String.
 Result<ossl::X509Name> taxpayer_subject(const TaxpayerSubject& subject);

@@ -1,4 +1,4 @@
-// The .p12 file a taxpayer downloads (SPEC §4): private key, certificate with
+// The .p12 file a taxpayer downloads (docs/p12.md): private key, certificate with
 // friendlyName and localKeyId, and the chain (issuing CA, root), protected by
 // the PIN. Never RC2-40: both profiles open on OpenSSL 3 without -legacy.
 #pragma once

@@ -1,4 +1,4 @@
-// The PIN that protects a .p12 file: exactly four ASCII digits (SPEC §4).
+// The PIN that protects a .p12 file: exactly four ASCII digits (docs/p12.md).
 // Pin::parse owns that rule; a Pin can only exist if it holds.
 #pragma once
 

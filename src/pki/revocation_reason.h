@@ -1,4 +1,5 @@
-// Why a certificate was revoked: the RFC 5280 CRLReason values SPEC §5 allows.
+// Why a certificate was revoked: the RFC 5280 CRLReason values docs/product.md#key-lifecycle
+// allows.
 #pragma once
 
 #include <optional>

@@ -49,7 +49,7 @@ CREATE TABLE certificates (
   CHECK ((status = 'revoked') = (revoked_at IS NOT NULL))
 );
 
--- The rule of SPEC §5, kept by the database: one active key per taxpayer
+-- The rule of docs/product.md#key-lifecycle, kept by the database: one active key per taxpayer
 -- and environment.
 CREATE UNIQUE INDEX certificates_one_active
   ON certificates (taxpayer_id, environment) WHERE status = 'active';

@@ -19,6 +19,8 @@
 #include <cstring>
 #include <ctime>
 
+#include "util/base64.h"
+
 namespace llavero::xades {
 
 namespace {
@@ -202,37 +204,12 @@ bool register_id(xmlDoc* doc, xmlAttr* attr) {
 
 // --- encodings ---------------------------------------------------------------------
 
-std::string base64(std::span<const std::uint8_t> data) {
-  std::string out(4 * ((data.size() + 2) / 3), '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data.data(),
-                                static_cast<int>(data.size()));
-  out.resize(static_cast<std::size_t>(std::max(n, 0)));
-  return out;
-}
+// Signers wrap base64 text across lines (some with &#13;), so it is
+// decoded with white space skipped.
+constexpr Base64Format kXmlBase64{Base64Alphabet::kStandard, Base64Padding::kRequired, true};
 
 std::optional<Bytes> unbase64(std::string_view text) {
-  std::string clean;
-  clean.reserve(text.size());
-  for (char c : text)
-    if (c != ' ' && c != '\t' && c != '\r' && c != '\n') clean.push_back(c);
-  if (clean.empty() || clean.size() % 4 != 0) return std::nullopt;
-  for (std::size_t i = 0; i < clean.size(); ++i) {
-    const char c = clean[i];
-    const bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-    const bool pad = c == '=' && i + 2 >= clean.size();
-    if (!alnum && c != '+' && c != '/' && !pad) return std::nullopt;
-  }
-  Bytes out(clean.size() / 4 * 3);
-  const int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(clean.data()),
-                                static_cast<int>(clean.size()));
-  if (n < 0) return std::nullopt;
-  std::size_t size = static_cast<std::size_t>(n);
-  if (clean.ends_with("=="))
-    size -= 2;
-  else if (clean.ends_with('='))
-    size -= 1;
-  out.resize(size);
-  return out;
+  return base64_decode(text, kXmlBase64);
 }
 
 std::string random_id() {
@@ -703,7 +680,7 @@ Result<xmlAttr*> add_qualifying_properties(xmlNode* object, const std::string& s
   auto der = ossl::x509_to_der(cert);
   if (!der) return der.error();
   xmlNode* signing_cert = add(add(ssp, "SigningCertificate", kXadesNs), "Cert", kXadesNs);
-  add_digest(add(signing_cert, "CertDigest", kXadesNs), kSha256Uri, base64(sha256(*der)));
+  add_digest(add(signing_cert, "CertDigest", kXadesNs), kSha256Uri, base64_encode(sha256(*der)));
   xmlNode* issuer_serial = add(signing_cert, "IssuerSerial", kXadesNs);
   add_text(issuer_serial, "X509IssuerName", kDsigNs, name_line(X509_get_issuer_name(&cert)));
   add_text(issuer_serial, "X509SerialNumber", kDsigNs, serial_decimal(cert));
@@ -799,7 +776,7 @@ Result<std::string> sign(std::string_view xml, const EVP_PKEY& key, const X509& 
   for (const X509* c : certificates) {
     auto der = ossl::x509_to_der(*c);
     if (!der) return der.error();
-    add_text(x509_data, "X509Certificate", kDsigNs, base64(*der));
+    add_text(x509_data, "X509Certificate", kDsigNs, base64_encode(*der));
   }
 
   xmlNode* object = xmlSecTmplSignatureAddObject(signature, nullptr, nullptr, nullptr);

@@ -1,5 +1,5 @@
 // XAdES-EPES signatures of electronic invoices as Hacienda requires them
-// (SPEC §8): signing a comprobante with a taxpayer's key, and verifying one,
+// (docs/api.md): signing a comprobante with a taxpayer's key, and verifying one,
 // check by check, with a Spanish reason for every check that fails.
 //
 // The signature is enveloped: a ds:Signature appended as the last child of
@@ -37,7 +37,7 @@ inline constexpr std::string_view kSignedPropertiesType =
     "http://uri.etsi.org/01903#SignedProperties";
 
 // The signature policy of Hacienda's "Resolución General sobre disposiciones
-// técnicas de los comprobantes electrónicos" (SPEC §8).
+// técnicas de los comprobantes electrónicos" (docs/api.md).
 struct SignaturePolicy {
   std::string identifier;
   std::string sha256_base64;
@@ -85,7 +85,7 @@ inline constexpr std::string_view kCheckChain = "cadena";
 inline constexpr std::string_view kCheckValidity = "vigencia";
 inline constexpr std::string_view kCheckRevocation = "revocacion";
 
-// The words every client of the reception knows (SPEC §8).
+// The words every client of the reception knows (docs/api.md).
 inline constexpr std::string_view kModifiedAfterSigning =
     "El XML fue modificado luego de haber sido firmado";
 inline constexpr std::string_view kInvalidSignature = "La firma no es válida";

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Signing, the token endpoint and the reception sandbox (issue 5, SPEC §8),
+# Signing, the token endpoint and the reception sandbox (issue 5; docs/api.md),
 # checked with independent tools where there are some:
 #  - the four examples/ validate against the official v4.4 schemas before and
 #    after `llavero firmar`; the signatures verify with `llavero verificar`
@@ -27,7 +27,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 PY=$HERE/reception.py
 EXAMPLES=$REPO/examples
-XSD_DIR=${LLAVERO_XSD_DIR:-$REPO/../shared/hacienda/xsd/2024/v4.4}
+XSD_DIR=${LLAVERO_XSD_DIR:-$REPO/schemas/hacienda/v4.4}
 SANDBOX_NOTE="Este comprobante fue recibido en el ambiente de pruebas, por lo cual no tiene validez para fines tributarios."
 MODIFIED="El XML fue modificado luego de haber sido firmado"
 NOT_EMISOR="El contribuyente que firma la factura electronica no es el emisor"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Bad input to `llavero` (issue part 7, SPEC §9): every case must exit with
+# Bad input to `llavero` (issue part 7;
+# docs/product.md#bad-input-faults-and-scale): every case must exit with
 # status 1, print a clear Spanish message on stderr, and change nothing: the
 # database content, the files of the data directory, the audit verification
 # and the output directory (which must not even be created) are compared

@@ -2,7 +2,7 @@
 # Interoperability of what `llavero` produces, judged only by independent
 # tools: openssl (3.x, without -legacy), Java keytool, python3, date.
 #   bash tests/cli/cli_interop.sh build/llavero
-# SPEC §3 (certificate profile) and §4 (the .p12 file).
+# docs/certificates.md (certificate profile) and docs/p12.md (the .p12 file).
 # shellcheck source=tests/cli/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$@"
 
@@ -39,7 +39,7 @@ text_after() {
 # epoch "Nov 27 00:07:12 2026 GMT" -> seconds
 epoch() { date -u -d "$1" +%s; }
 
-# check_p12 P12 PROFILE [LABEL] : SPEC §4 on one file.
+# check_p12 P12 PROFILE [LABEL] : docs/p12.md on one file.
 check_p12() {
   local p12=$1 profile=$2 label="${3:-$2}" info
   section ".p12 $label: $p12"
@@ -103,7 +103,7 @@ check_p12() {
     keytool -list -storetype PKCS12 -storepass 9999 -keystore "$p12"
 }
 
-# check_cert PEM KIND ENV DATA : SPEC §3 on one taxpayer certificate.
+# check_cert PEM KIND ENV DATA : docs/certificates.md on one taxpayer certificate.
 #   KIND fisica|juridica, ENV pruebas|produccion
 check_cert() {
   local pem=$1 kind=$2 env=$3 data=$4 der text

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The key lifecycle as an operator drives it with `llavero` (SPEC §5):
-# generar / revocar / estado per environment, the hash-chained audit log and
+# The key lifecycle as an operator drives it with `llavero`
+# (docs/product.md#key-lifecycle): generar / revocar / estado per environment, the hash-chained audit log and
 # its tamper detection, `init` idempotence, concurrent issuance by processes,
 # and --help everywhere.
 #   bash tests/cli/cli_lifecycle.sh build/llavero

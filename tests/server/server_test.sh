@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# `llavero serve` as a relying party sees it (issue 3, SPEC §3 and §5): the
-# CA certificates named by AIA caIssuers, the CRL of every issuing CA, the
-# OCSP responder (POST and GET, nonce, several IDs, good / revoked / unknown /
-# unauthorized / malformedRequest), a revocation made by another process seen
-# at once, bad HTTP input, slow clients, and a graceful stop under load.
+# `llavero serve` as a relying party sees it (issue 3; docs/certificates.md and
+# docs/product.md#key-lifecycle): the CA certificates named by AIA caIssuers,
+# the CRL of every issuing CA, the OCSP responder (POST and GET, nonce, several
+# IDs, good / revoked / unknown / unauthorized / malformedRequest), a
+# revocation made by another process seen at once, bad HTTP input, slow
+# clients, and a graceful stop under load.
 # Everything is checked with independent tools: openssl, curl, python3.
 #   bash tests/server/server_test.sh build/llavero
 # shellcheck source=tests/cli/lib.sh

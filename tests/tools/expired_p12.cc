@@ -16,16 +16,18 @@
 #include <iostream>
 #include <string>
 
+#include "app/data_dir.h"
 #include "id/environment.h"
 #include "id/identification.h"
-#include "keys/authorities.h"
-#include "keys/data_dir.h"
 #include "pki/issue.h"
 #include "pki/p12.h"
 #include "pki/pin.h"
+#include "service/authorities.h"
 #include "util/clock.h"
 
 using namespace llavero;
+using namespace llavero::app;
+using namespace llavero::service;
 
 namespace {
 

@@ -1,0 +1,131 @@
+#include "api/publication_routes.h"
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+
+#include "util/base64.h"
+#include "util/clock.h"
+
+namespace llavero::api {
+
+using namespace llavero::http;
+using namespace llavero::service;
+
+namespace {
+
+constexpr std::string_view kOcspRequestType = "application/ocsp-request";
+constexpr std::string_view kOcspResponseType = "application/ocsp-response";
+
+std::span<const std::uint8_t> bytes_of(std::string_view s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+Response ocsp_response(const Request& request, const Bytes& der) {
+  Response r = make_response(request, http::status::ok, std::string(der.begin(), der.end()),
+                             kOcspResponseType);
+  r.set(http::field::cache_control, "no-cache");
+  return r;
+}
+
+// Where the DER request is: the body of a POST, or the base64 path of a GET.
+std::optional<std::string> ocsp_request_bytes(const Request& request, const RouteContext& context) {
+  if (request.method() == http::verb::post) return request.body();
+  auto unescaped = percent_decode(context.rest);
+  if (!unescaped) return std::nullopt;
+  // RFC 6960 asks for standard base64; some clients send the URL-safe
+  // alphabet or drop the padding, and both are unambiguous.
+  return base64_decode_to_string(
+      *unescaped, Base64Format{Base64Alphabet::kEither, Base64Padding::kOptional, false});
+}
+
+Route ocsp_route(service::RevocationPublisher& publisher) {
+  auto check = [](const Request& request, const RouteContext& context) -> std::optional<Response> {
+    if (request.method() == http::verb::post) {
+      std::string_view type = request[http::field::content_type];
+      if (type.substr(0, type.find(';')) != kOcspRequestType)
+        return error_response(request, http::status::unsupported_media_type,
+                              "Use Content-Type: application/ocsp-request.");
+    }
+    if (!ocsp_request_bytes(request, context))
+      return error_response(request, http::status::bad_request,
+                            "La solicitud OCSP no es base64 válido.");
+    return std::nullopt;
+  };
+  Route route;
+  route.fast = [&publisher, check](const Request& request,
+                                   const RouteContext& context) -> std::optional<Response> {
+    if (auto refused = check(request, context)) return refused;
+    auto der = ocsp_request_bytes(request, context);
+    auto cached = publisher.ocsp_from_cache(bytes_of(*der));
+    if (!cached) return std::nullopt;
+    return ocsp_response(request, *cached);
+  };
+  route.slow = [&publisher](const Request& request, const RouteContext& context) {
+    auto der = ocsp_request_bytes(request, context);
+    return ocsp_response(request, publisher.ocsp(bytes_of(der.value_or(""))));
+  };
+  return route;
+}
+
+}  // namespace
+
+void add_publication_routes(Router& router, service::RevocationPublisher& publisher) {
+  router.add(
+      http::verb::get, "/healthz",
+      Route{[&publisher](const Request& request, const RouteContext&) -> std::optional<Response> {
+              Status ping = publisher.store_reachable();
+              if (!ping)
+                return make_response(request, http::status::service_unavailable,
+                                     R"({"estado":"error","almacen":"no disponible"})",
+                                     "application/json");
+              return make_response(request, http::status::ok,
+                                   R"({"estado":"ok","almacen":"disponible"})", "application/json");
+            },
+            nullptr});
+
+  for (Environment env : kAllEnvironments) {
+    for (CaKind kind : kAllCaKinds) {
+      router.add(http::verb::get, ca_certificate_path(env, kind),
+                 Route{[&publisher, env, kind](const Request& request,
+                                               const RouteContext&) -> std::optional<Response> {
+                         auto pem = publisher.ca_certificate_pem(env, kind);
+                         if (!pem)
+                           return error_response(request, http::status::not_found,
+                                                 "No encontrado.");
+                         Response r = make_response(request, http::status::ok, std::move(*pem),
+                                                    "application/x-pem-file");
+                         r.set(http::field::cache_control, "public, max-age=86400");
+                         return r;
+                       },
+                       nullptr});
+      if (kind == CaKind::kRoot) continue;
+
+      // The CRL: from memory when current, else rebuilt on the worker pool.
+      auto crl_answer = [&publisher, env, kind](const Request& request,
+                                                const std::shared_ptr<const Bytes>& der) {
+        Response r = make_response(request, http::status::ok, std::string(der->begin(), der->end()),
+                                   "application/pkix-crl");
+        const UnixSeconds next = publisher.crl_next_update(env, kind);
+        const UnixSeconds max_age =
+            std::max<UnixSeconds>(0, std::min<UnixSeconds>(next - now_seconds(), 3600));
+        r.set(http::field::cache_control,
+              fmt::format("public, max-age={}, must-revalidate", max_age));
+        return r;
+      };
+      Route crl;
+      crl.slow = [&publisher, env, kind, crl_answer](const Request& request, const RouteContext&) {
+        auto der = publisher.crl(env, kind);
+        if (!der)
+          return error_response(request, http::status::service_unavailable,
+                                "La CRL no está disponible en este momento.");
+        return crl_answer(request, *der);
+      };
+      router.add(http::verb::get, crl_path(env, kind), std::move(crl));
+
+      router.add(http::verb::post, ocsp_path(env, kind), ocsp_route(publisher));
+      router.add_prefix(http::verb::get, ocsp_path(env, kind) + "/", ocsp_route(publisher));
+    }
+  }
+}
+
+}  // namespace llavero::api

@@ -1,0 +1,195 @@
+#include "app/application.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "api/publication_routes.h"
+#include "api/routes.h"
+#include "app/data_dir.h"
+#include "http/server.h"
+#include "portal/portal.h"
+#include "service/accounts.h"
+#include "service/authorities.h"
+#include "service/downloads.h"
+#include "service/key_service.h"
+#include "service/processing.h"
+#include "service/publication.h"
+#include "service/reception.h"
+#include "service/revocation_check.h"
+#include "service/token_service.h"
+#include "xml/schema.h"
+
+namespace llavero::app {
+
+using namespace llavero::service;
+
+// Declared in the order they are built: each part may refer to the ones
+// above it, and they are destroyed in reverse.
+struct Application::Parts {
+  std::unique_ptr<DataDir> dir;
+  std::unique_ptr<CaKeyring> keyring;
+  std::unique_ptr<KeyService> keys;
+  std::unique_ptr<RevocationPublisher> publisher;
+  std::unique_ptr<AccountService> accounts;
+  std::unique_ptr<DownloadVault> downloads;
+  std::unique_ptr<TokenService> tokens;
+  std::unique_ptr<xml::SchemaValidator> schemas;
+  std::unique_ptr<RevocationChecker> revocation;
+  std::unique_ptr<ComprobanteProcessor> processor;
+  std::unique_ptr<ReceptionService> reception;
+  std::unique_ptr<http::Server> server;
+  std::string scheme;
+  std::string address;
+};
+
+namespace {
+
+struct ListenAddress {
+  std::string address;
+  unsigned short port = 0;
+};
+
+Result<ListenAddress> parse_listen(std::string_view listen) {
+  const auto colon = listen.rfind(':');
+  int port = -1;
+  if (colon != std::string_view::npos) {
+    try {
+      port = std::stoi(std::string(listen.substr(colon + 1)));
+    } catch (...) {
+    }
+  }
+  if (colon == std::string_view::npos || port < 0 || port > 65535)
+    return make_error(
+        "listen_invalido",
+        fmt::format("--listen \"{}\" no es DIRECCIÓN:PUERTO (p. ej. 127.0.0.1:8080).", listen));
+  return ListenAddress{std::string(listen.substr(0, colon)), static_cast<unsigned short>(port)};
+}
+
+http::Router make_routes(Application::Parts& p, std::size_t baseline_bytes) {
+  http::Router router;
+  api::add_publication_routes(router, *p.publisher);
+  portal::add_portal_routes(router, portal::PortalServices{*p.keys, *p.accounts, *p.downloads});
+  api::add_api_routes(router, *p.tokens, *p.reception);
+  if (baseline_bytes > 0) {
+    // The benchmark's yardstick: the same server answering a fixed body of
+    // the OCSP response's size, so the ratio measures only our OCSP work.
+    router.add(http::verb::get, "/_baseline",
+               http::Route{[body = std::string(baseline_bytes, 'x')](
+                               const http::Request& request,
+                               const http::RouteContext&) -> std::optional<http::Response> {
+                             return http::make_response(request, http::status::ok, body,
+                                                        "application/octet-stream");
+                           },
+                           nullptr});
+  }
+  return router;
+}
+
+void schedule_tasks(Application::Parts& p) {
+  // Revocations made by other processes are noticed within a second even
+  // with no request asking; requests check on their own as well.
+  p.server->every(std::chrono::seconds(1), [&p] {
+    if (Status refreshed = p.publisher->refresh(); !refreshed)
+      spdlog::error("actualización de CRL/OCSP: {}", refreshed.error().message);
+  });
+  // Comprobantes answered 202 are decided here: two workers, each taking one
+  // at a time until none is waiting (or a second has passed, to let the
+  // timer see a shutdown), then looking again 50 ms later.
+  auto decide_waiting = [&p] {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    while (std::chrono::steady_clock::now() < until) {
+      auto done = p.reception->process_next(
+          [&p](const ComprobanteRecord& c) { return p.processor->process(c); });
+      if (!done) {
+        spdlog::error("procesamiento de comprobantes: {}", done.error().message);
+        break;
+      }
+      if (!*done) break;
+    }
+  };
+  p.server->every(std::chrono::milliseconds(50), decide_waiting);
+  p.server->every(std::chrono::milliseconds(50), decide_waiting);
+  p.server->every(std::chrono::seconds(60), [&p] {
+    if (Status purged = p.accounts->purge_expired(); !purged)
+      spdlog::error("limpieza de sesiones y descargas: {}", purged.error().message);
+  });
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Application>> Application::open(const std::filesystem::path& data_dir,
+                                                       const ServeOptions& options) {
+  auto listen = parse_listen(options.listen);
+  if (!listen) return listen.error();
+  if (options.tls_certificate.empty() != options.tls_private_key.empty())
+    return make_error("tls_invalido", "Indique --tls-cert y --tls-key juntos.");
+
+  auto p = std::make_unique<Parts>();
+  auto dir = DataDir::open(data_dir);
+  if (!dir) return dir.error();
+  p->dir = std::move(*dir);
+  auto passphrase = p->dir->ca_passphrase();
+  if (!passphrase) return passphrase.error();
+  Store& store = p->dir->store();
+  const Config& config = p->dir->config();
+  p->keyring = std::make_unique<CaKeyring>(store, std::move(*passphrase));
+  p->keys = std::make_unique<KeyService>(store, config, *p->keyring);
+
+  PublicationOptions publication;
+  publication.crl_validity = config.crl_validity_days * 86400;
+  p->publisher = std::make_unique<RevocationPublisher>(store, *p->keyring, publication);
+  if (Status started = p->publisher->start(); !started) return started.error();
+  p->accounts = std::make_unique<AccountService>(store, config);
+  auto portal_key = load_or_create_server_key(p->dir->path() / "portal.key");
+  if (!portal_key) return portal_key.error();
+  p->downloads = std::make_unique<DownloadVault>(store, std::move(*portal_key));
+
+  p->tokens = std::make_unique<TokenService>(store, *p->accounts, *p->keyring, config);
+  if (Status started = p->tokens->start(); !started) return started.error();
+  p->schemas = std::make_unique<xml::SchemaValidator>(xml::schema_directory(config.xsd_directory));
+  if (Status loaded = p->schemas->load(); !loaded) return loaded.error();
+  p->revocation = std::make_unique<RevocationChecker>(&store);
+  p->processor = std::make_unique<ComprobanteProcessor>(store, *p->keyring, *p->revocation,
+                                                        *p->schemas, config);
+  if (Status started = p->processor->start(); !started) return started.error();
+  p->reception = std::make_unique<ReceptionService>(store, *p->tokens, config);
+  if (Status requeued = p->reception->requeue_unfinished(); !requeued) return requeued.error();
+
+  http::ServerOptions server_options;
+  server_options.address = listen->address;
+  server_options.port = listen->port;
+  server_options.tls_certificate = options.tls_certificate;
+  server_options.tls_private_key = options.tls_private_key;
+  server_options.handle_signals = options.handle_signals;
+  p->server =
+      std::make_unique<http::Server>(server_options, make_routes(*p, options.baseline_bytes));
+  if (Status bound = p->server->listen(); !bound) return bound.error();
+  schedule_tasks(*p);
+  p->scheme = options.tls_certificate.empty() ? "http" : "https";
+  p->address = listen->address;
+  return std::unique_ptr<Application>(new Application(std::move(p)));
+}
+
+Application::Application(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+Application::~Application() = default;
+
+unsigned short Application::port() const {
+  return parts_->server->port();
+}
+
+std::string Application::banner() const {
+  return fmt::format(
+      "llavero sirviendo en {}://{}:{} (datos: {}; URL pública en los "
+      "certificados: {})",
+      parts_->scheme, parts_->address, port(), parts_->dir->path().string(),
+      parts_->dir->config().base_url);
+}
+
+void Application::run() {
+  parts_->server->run();
+}
+void Application::stop() {
+  parts_->server->stop();
+}
+
+}  // namespace llavero::app

@@ -1,0 +1,66 @@
+// A data directory: where one installation keeps its configuration
+// (llavero.conf), its store (llavero.db), the exported CA certificates
+// (ca/<ambiente>/*.pem) and, unless LLAVERO_CA_PASSPHRASE is set, the
+// passphrase file of the CA keys (ca-passphrase, mode 0600).
+//
+// llavero.conf is written last by `init`, so its presence is what makes a
+// directory a data directory.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pki/authority.h"
+#include "service/config.h"
+#include "store/store.h"
+#include "util/secret.h"
+
+namespace llavero::app {
+
+struct InitOptions {
+  service::Config config;
+  std::string actor = "cli";
+};
+
+struct InitReport {
+  bool created = false;            // false: an existing data directory was kept
+  std::vector<std::string> lines;  // what was made, for the operator (Spanish)
+};
+
+// The directory named by --data, else $LLAVERO_DATA, else ./llavero-data.
+std::filesystem::path default_data_path(const std::string& flag_value);
+
+// Creates a data directory with the CA hierarchy of both environments. An
+// existing data directory is kept untouched; a non-empty directory that is
+// not one is refused.
+Result<InitReport> initialize_data_dir(const std::filesystem::path& path,
+                                       const InitOptions& options);
+
+class DataDir {
+ public:
+  // Opens an existing data directory; refuses anything else with a message
+  // that says to run `llavero init`.
+  static Result<std::unique_ptr<DataDir>> open(const std::filesystem::path& path);
+
+  const std::filesystem::path& path() const { return path_; }
+  const service::Config& config() const { return config_; }
+  Store& store() { return *store_; }
+
+  // LLAVERO_CA_PASSPHRASE when set, else the passphrase file.
+  Result<SecretString> ca_passphrase() const;
+
+ private:
+  DataDir() = default;
+  std::filesystem::path path_;
+  service::Config config_;
+  std::unique_ptr<Store> store_;
+};
+
+inline constexpr const char* kConfigFileName = "llavero.conf";
+inline constexpr const char* kDatabaseFileName = "llavero.db";
+inline constexpr const char* kPassphraseFileName = "ca-passphrase";
+inline constexpr const char* kPassphraseEnv = "LLAVERO_CA_PASSPHRASE";
+
+}  // namespace llavero::app

@@ -1,0 +1,44 @@
+#include "cli/common.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "cli/prompt.h"
+
+namespace llavero::cli {
+
+void fail(std::string code, std::string message) {
+  throw Failure{make_error(std::move(code), std::move(message))};
+}
+
+void require(const std::string& value, std::string_view option) {
+  if (value.empty())
+    fail("opcion_faltante", fmt::format("Falta la opción obligatoria {}.", option));
+}
+
+std::string actor() {
+  const char* user = std::getenv("USER");
+  return fmt::format("cli:{}", user && *user ? user : std::to_string(getuid()));
+}
+
+Session open_session(const std::string& data_flag, bool needs_ca_keys) {
+  Session s;
+  s.dir = must(app::DataDir::open(app::default_data_path(data_flag)));
+  SecretString passphrase;
+  if (needs_ca_keys) passphrase = must(s.dir->ca_passphrase());
+  s.keyring = std::make_unique<service::CaKeyring>(s.dir->store(), std::move(passphrase));
+  s.keys = std::make_unique<service::KeyService>(s.dir->store(), s.dir->config(), *s.keyring);
+  return s;
+}
+
+Pin read_new_pin(bool from_stdin) {
+  TypedPin typed = must(from_stdin ? read_pin_from_stdin() : ask_pin_on_terminal());
+  Pin pin = must(Pin::parse(typed.pin.view()));
+  if (typed.confirmation && typed.confirmation->view() != typed.pin.view())
+    fail("pin_no_coincide", "El PIN y su confirmación no coinciden.");
+  return pin;
+}
+
+}  // namespace llavero::cli

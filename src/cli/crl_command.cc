@@ -1,0 +1,43 @@
+// `llavero crl`: writes the current CRL of one issuing CA to a file.
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "service/publication.h"
+#include "util/clock.h"
+#include "util/files.h"
+
+namespace llavero::cli {
+
+std::vector<Command> add_crl_command(CLI::App& app) {
+  struct Flags {
+    std::string environment, ca, output;
+  };
+  auto flags = std::make_shared<Flags>();
+  auto* crl = app.add_subcommand("crl", "Escribe la CRL vigente de una CA emisora");
+  crl->add_option("--ambiente", flags->environment, "produccion o pruebas");
+  crl->add_option("--ca", flags->ca, "pf (persona física) o pj (persona jurídica)");
+  crl->add_option("--salida", flags->output, "Archivo DER donde escribir la CRL");
+  return {Command{crl, [flags](const std::string& data_flag) {
+                    require(flags->environment, "--ambiente");
+                    require(flags->ca, "--ca");
+                    require(flags->output, "--salida");
+                    const Environment env = must(parse_environment(flags->environment));
+                    const CaKind kind = must(parse_ca_kind(flags->ca));
+                    if (kind == CaKind::kRoot)
+                      fail("ca_invalida",
+                           "La raíz no emite certificados de contribuyentes: use pf o pj.");
+                    Session s = open_session(data_flag, true);
+                    auto ca = must(s.keyring->unlocked(env, kind));
+                    Bytes der = must(service::build_current_crl(
+                        s.dir->store(), ca.authority_id, *ca.authority, now_seconds(),
+                        s.dir->config().crl_validity_days * 86400));
+                    must(write_file_atomically(
+                        flags->output,
+                        std::string_view(reinterpret_cast<const char*>(der.data()), der.size())));
+                    std::cout << flags->output << "\n";
+                    return 0;
+                  }}};
+}
+
+}  // namespace llavero::cli

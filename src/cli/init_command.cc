@@ -1,0 +1,44 @@
+// `llavero init`: creates the data directory with the CAs of both
+// environments, or keeps an existing one.
+#include <fmt/format.h>
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+
+namespace llavero::cli {
+
+std::vector<Command> add_init_command(CLI::App& app) {
+  struct Flags {
+    std::string base_url, config_file;
+  };
+  auto flags = std::make_shared<Flags>();
+  auto* init =
+      app.add_subcommand("init", "Crea el directorio de datos con las CA de ambos ambientes");
+  init->add_option("--url-base", flags->base_url, "URL pública impresa en los certificados");
+  init->add_option("--config", flags->config_file,
+                   "Archivo llavero.conf con los valores a usar (nombres de las CA, URL, ...)");
+  return {Command{init, [flags](const std::string& data_flag) {
+                    app::InitOptions options;
+                    if (!flags->config_file.empty()) {
+                      std::ifstream in(flags->config_file);
+                      if (!in)
+                        fail("config_invalida",
+                             fmt::format("No se pudo leer {}.", flags->config_file));
+                      std::ostringstream text;
+                      text << in.rdbuf();
+                      options.config = must(service::parse_config(text.str()));
+                    }
+                    if (!flags->base_url.empty()) options.config.base_url = flags->base_url;
+                    options.actor = actor();
+                    app::InitReport report =
+                        must(app::initialize_data_dir(app::default_data_path(data_flag), options));
+                    for (const auto& line : report.lines) std::cout << line << "\n";
+                    return 0;
+                  }}};
+}
+
+}  // namespace llavero::cli

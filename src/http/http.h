@@ -1,0 +1,91 @@
+// The HTTP vocabulary of the web layer: request and response types, the
+// router that maps a method and path to a handler, and small response helpers.
+#pragma once
+
+#include <boost/beast/http.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace llavero::http {
+
+// Beast's HTTP vocabulary, under this layer's name: callers write
+// http::verb, http::status and http::field.
+namespace beast_http = boost::beast::http;
+using beast_http::field;
+using beast_http::status;
+using beast_http::verb;
+using Request = beast_http::request<beast_http::string_body>;
+using Response = beast_http::response<beast_http::string_body>;
+
+// What a handler sees besides the request.
+struct RouteContext {
+  std::string path;  // target without the query string
+  std::string rest;  // for prefix routes: the part after the prefix
+  std::string remote_address;
+  bool tls = false;
+  // A handler may set this; the server calls it once the response was
+  // written, with true if it was written completely (e.g. to wipe a file
+  // after its first complete download).
+  std::shared_ptr<std::function<void(bool complete)>> after_send =
+      std::make_shared<std::function<void(bool)>>();
+};
+
+// A route answers on the I/O thread when it can (`fast`, cheap work only:
+// a lookup, a cached body) and otherwise on the worker pool (`slow`: signing,
+// key generation, password hashing). `fast` returning nullopt passes the
+// request on to `slow`.
+struct Route {
+  std::function<std::optional<Response>(const Request&, const RouteContext&)> fast;
+  std::function<Response(const Request&, const RouteContext&)> slow;
+  std::size_t max_body = 0;  // 0: the server's default limit
+};
+
+class Router {
+ public:
+  // Exact path, or every path under `prefix` (which ends with '/').
+  void add(http::verb method, std::string path, Route route);
+  void add_prefix(http::verb method, std::string prefix, Route route);
+
+  struct Match {
+    const Route* route = nullptr;
+    std::string_view rest;
+    bool path_known = false;  // true with no route: wrong method (405)
+    std::string allow;        // the methods the path answers, for 405's Allow
+  };
+  Match find(http::verb method, std::string_view path) const;
+  // The body limit of the route a request goes to (0: the default).
+  std::size_t body_limit(http::verb method, std::string_view target) const;
+
+ private:
+  struct Entry {
+    http::verb method;
+    std::string path;
+    bool prefix;
+    Route route;
+  };
+  std::vector<Entry> entries_;
+};
+
+// A response with the given status, body and content type, plus the headers
+// every answer carries (Server, X-Content-Type-Options).
+Response make_response(const Request& request, http::status status, std::string body,
+                       std::string_view content_type);
+// A short Spanish plain-text error.
+Response error_response(const Request& request, http::status status, std::string_view message);
+
+// The fields of an application/x-www-form-urlencoded body (at most 16);
+// nullopt when malformed.
+using Form = std::map<std::string, std::string, std::less<>>;
+std::optional<Form> parse_form(std::string_view body);
+
+// The path of a request target, without query string.
+std::string_view target_path(std::string_view target);
+// Percent-decoding; nullopt for a malformed escape.
+std::optional<std::string> percent_decode(std::string_view text);
+
+}  // namespace llavero::http

@@ -1,0 +1,400 @@
+#include "http/server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
+#include <mutex>
+#include <thread>
+
+namespace llavero::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct SessionBase {
+  virtual ~SessionBase() = default;
+  virtual void close_if_idle() = 0;
+};
+
+// A target is acceptable when it is an absolute path without dot segments
+// (also percent-encoded ones) and without NUL.
+bool safe_path(std::string_view path) {
+  if (path.empty() || path.front() != '/') return false;
+  auto decoded = percent_decode(path);
+  if (!decoded || decoded->find('\0') != std::string::npos) return false;
+  std::string_view p = *decoded;
+  std::size_t start = 0;
+  while (start <= p.size()) {
+    std::size_t end = p.find('/', start);
+    if (end == std::string_view::npos) end = p.size();
+    std::string_view segment = p.substr(start, end - start);
+    if (segment == ".." || segment == ".") return false;
+    start = end + 1;
+  }
+  return p.find('\\') == std::string_view::npos;
+}
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(ServerOptions o, Router r)
+      : options(std::move(o)),
+        router(std::move(r)),
+        ioc(options.io_threads),
+        pool(static_cast<std::size_t>(options.worker_threads)),
+        acceptor(ioc),
+        signals(ioc) {}
+
+  void accept();
+  void shutdown();
+  void track(const std::shared_ptr<SessionBase>& session) {
+    std::lock_guard lock(sessions_mu);
+    std::erase_if(sessions, [](const auto& w) { return w.expired(); });
+    sessions.push_back(session);
+  }
+  void schedule(asio::steady_timer& timer, std::chrono::milliseconds period,
+                std::function<void()> task);
+
+  ServerOptions options;
+  Router router;
+  asio::io_context ioc;
+  asio::thread_pool pool;
+  std::atomic<std::size_t> queued{0};
+  tcp::acceptor acceptor;
+  asio::signal_set signals;
+  std::optional<asio::ssl::context> tls;
+  std::atomic<bool> stopping{false};
+  std::atomic<std::size_t> connections{0};
+  std::mutex sessions_mu;
+  std::vector<std::weak_ptr<SessionBase>> sessions;
+  std::vector<std::unique_ptr<asio::steady_timer>> timers;
+};
+
+namespace {
+
+template <typename Stream>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+  Session(Server::Impl& server, Stream stream, std::string remote)
+      : server_(server), stream_(std::move(stream)), remote_(std::move(remote)) {
+    ++server_.connections;
+  }
+  ~Session() override { --server_.connections; }
+
+  void start() {
+    auto self = this->shared_from_this();
+    asio::dispatch(stream_.get_executor(), [self] {
+      if constexpr (kTls) {
+        beast::get_lowest_layer(self->stream_).expires_after(self->server_.options.request_timeout);
+        self->stream_.async_handshake(asio::ssl::stream_base::server, [self](beast::error_code ec) {
+          if (ec) return;  // a failed handshake is not a request
+          self->read_request(self->server_.options.request_timeout);
+        });
+      } else {
+        self->read_request(self->server_.options.request_timeout);
+      }
+    });
+  }
+
+  void close_if_idle() override {
+    auto self = this->shared_from_this();
+    asio::post(stream_.get_executor(), [self] {
+      if (self->waiting_ && self->buffer_.size() == 0) {
+        beast::error_code ec;
+        beast::get_lowest_layer(self->stream_).socket().shutdown(tcp::socket::shutdown_both, ec);
+        beast::get_lowest_layer(self->stream_).close();
+      }
+    });
+  }
+
+ private:
+  void read_request(std::chrono::seconds timeout) {
+    if (server_.stopping && buffer_.size() == 0) return close();
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(server_.options.header_limit));
+    // No limit while the header is read: Beast would judge Content-Length
+    // against it before the route is known. on_header sets the real one.
+    parser_->body_limit(boost::none);
+    waiting_ = true;
+    beast::get_lowest_layer(stream_).expires_after(timeout);
+    // The header first: the route it names may allow a larger body.
+    beast_http::async_read_header(stream_, buffer_, *parser_,
+                                  [self = this->shared_from_this()](
+                                      beast::error_code ec, std::size_t) { self->on_header(ec); });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec) return on_read(ec);
+    waiting_ = false;
+    const auto& header = parser_->get();
+    std::size_t limit = server_.router.body_limit(header.method(), header.target());
+    if (limit == 0) limit = server_.options.body_limit;
+    if (auto length = parser_->content_length(); length && *length > limit)
+      return on_read(beast_http::error::body_limit);
+    parser_->body_limit(limit);  // also bounds a chunked body as it arrives
+    beast::get_lowest_layer(stream_).expires_after(server_.options.request_timeout);
+    beast_http::async_read(stream_, buffer_, *parser_,
+                           [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                             self->on_read(ec);
+                           });
+  }
+
+  void on_read(beast::error_code ec) {
+    waiting_ = false;
+    started_ = Clock::now();
+    if (ec == beast_http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+        ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)
+      return close();
+    if (ec) {
+      Request dummy;
+      dummy.version(11);
+      dummy.keep_alive(false);
+      method_ = "-";
+      path_ = "-";
+      if (ec == beast_http::error::body_limit)
+        return send(error_response(dummy, http::status::payload_too_large,
+                                   "El cuerpo de la solicitud es demasiado grande."));
+      if (ec == beast_http::error::header_limit)
+        return send(error_response(dummy, http::status::request_header_fields_too_large,
+                                   "Los encabezados de la solicitud son demasiado grandes."));
+      return send(error_response(dummy, http::status::bad_request, "Solicitud HTTP mal formada."));
+    }
+    dispatch(parser_->release());
+  }
+
+  void dispatch(Request request) {
+    RouteContext context;
+    context.remote_address = remote_;
+    context.tls = kTls;
+    after_send_ = context.after_send;
+    context.path = std::string(target_path(request.target()));
+    method_ = std::string(request.method_string());
+    path_ = context.path.substr(0, 200);
+    if (!safe_path(context.path))
+      return send(error_response(request, http::status::bad_request, "Ruta inválida."));
+    const Router::Match match = server_.router.find(request.method(), context.path);
+    if (!match.route) {
+      if (match.path_known) {
+        Response refused =
+            error_response(request, http::status::method_not_allowed, "Método no permitido.");
+        refused.set(http::field::allow, match.allow);
+        return send(std::move(refused));
+      }
+      return send(error_response(request, http::status::not_found, "No encontrado."));
+    }
+    context.rest = std::string(match.rest);
+    const Route& route = *match.route;
+    if (route.fast) {
+      std::optional<Response> answer;
+      try {
+        answer = route.fast(request, context);
+      } catch (const std::exception& e) {
+        spdlog::error("error en {}: {}", path_, e.what());
+        return send(error_response(request, http::status::internal_server_error, "Error interno."));
+      }
+      if (answer) return send(std::move(*answer));
+    }
+    if (!route.slow)
+      return send(error_response(request, http::status::internal_server_error, "Error interno."));
+    if (server_.queued.load() >= server_.options.max_queued_jobs)
+      return send(error_response(request, http::status::service_unavailable,
+                                 "El servidor está ocupado; intente de nuevo."));
+    ++server_.queued;
+    // The work guard keeps the I/O loop alive while the pool holds the request.
+    asio::post(server_.pool, [self = this->shared_from_this(), request = std::move(request),
+                              context = std::move(context), &route,
+                              guard = asio::make_work_guard(server_.ioc)]() mutable {
+      Response answer;
+      try {
+        answer = route.slow(request, context);
+      } catch (const std::exception& e) {
+        spdlog::error("error en {}: {}", self->path_, e.what());
+        answer = error_response(request, http::status::internal_server_error, "Error interno.");
+      }
+      --self->server_.queued;
+      asio::post(self->stream_.get_executor(),
+                 [self, answer = std::move(answer)]() mutable { self->send(std::move(answer)); });
+    });
+  }
+
+  void send(Response response) {
+    if (server_.stopping) response.keep_alive(false);
+    response_ = std::make_shared<Response>(std::move(response));
+    beast::get_lowest_layer(stream_).expires_after(server_.options.request_timeout);
+    beast_http::async_write(
+        stream_, *response_,
+        [self = this->shared_from_this()](beast::error_code ec, std::size_t bytes) {
+          self->on_write(ec, bytes);
+        });
+  }
+
+  void on_write(beast::error_code ec, std::size_t bytes) {
+    const auto micros =
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_).count();
+    spdlog::info("{} {} {} {} {} {}us", remote_, method_, path_, response_->result_int(), bytes,
+                 micros);
+    const bool keep_alive = response_->keep_alive() && !server_.stopping;
+    response_.reset();
+    if (after_send_) {
+      auto hook = std::move(after_send_);
+      if (*hook) (*hook)(!ec);
+    }
+    if (ec || !keep_alive) return close();
+    read_request(server_.options.idle_timeout);
+  }
+
+  void close() {
+    beast::error_code ec;
+    if constexpr (kTls) {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
+        beast::get_lowest_layer(self->stream_).close();
+      });
+    } else {
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    }
+  }
+
+  Server::Impl& server_;
+  Stream stream_;
+  std::string remote_;
+  beast::flat_buffer buffer_;
+  std::optional<beast_http::request_parser<beast_http::string_body>> parser_;
+  std::shared_ptr<Response> response_;
+  std::shared_ptr<std::function<void(bool)>> after_send_;
+  bool waiting_ = false;
+  Clock::time_point started_;
+  std::string method_, path_;
+};
+
+}  // namespace
+
+void Server::Impl::accept() {
+  acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    if (stopping) return;
+    if (!ec) {
+      if (connections.load() >= options.max_connections) {
+        socket.close(ec);
+      } else {
+        std::string remote = "?";
+        auto endpoint = socket.remote_endpoint(ec);
+        if (!ec) remote = endpoint.address().to_string();
+        if (tls) {
+          using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+          auto session = std::make_shared<Session<TlsStream>>(
+              *this, TlsStream(beast::tcp_stream(std::move(socket)), *tls), remote);
+          track(session);
+          session->start();
+        } else {
+          auto session = std::make_shared<Session<beast::tcp_stream>>(
+              *this, beast::tcp_stream(std::move(socket)), remote);
+          track(session);
+          session->start();
+        }
+      }
+    }
+    accept();
+  });
+}
+
+void Server::Impl::shutdown() {
+  if (stopping.exchange(true)) return;
+  spdlog::info("deteniendo: se terminan las solicitudes en curso");
+  beast::error_code ec;
+  acceptor.close(ec);
+  signals.cancel(ec);
+  for (auto& timer : timers) timer->cancel();
+  std::lock_guard lock(sessions_mu);
+  for (auto& weak : sessions)
+    if (auto session = weak.lock()) session->close_if_idle();
+}
+
+void Server::Impl::schedule(asio::steady_timer& timer, std::chrono::milliseconds period,
+                            std::function<void()> task) {
+  timer.expires_after(period);
+  timer.async_wait([this, &timer, period, task = std::move(task)](beast::error_code ec) mutable {
+    if (ec || stopping) return;
+    asio::post(pool, [this, &timer, period, task = std::move(task),
+                      guard = asio::make_work_guard(ioc)]() mutable {
+      try {
+        task();
+      } catch (const std::exception& e) {
+        spdlog::error("tarea periódica: {}", e.what());
+      }
+      asio::post(ioc, [this, &timer, period, task = std::move(task)]() mutable {
+        if (!stopping) schedule(timer, period, std::move(task));
+      });
+    });
+  });
+}
+
+Server::Server(ServerOptions options, Router router)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(router))) {}
+
+Server::~Server() = default;
+
+Status Server::listen() {
+  auto& o = impl_->options;
+  try {
+    if (!o.tls_certificate.empty() || !o.tls_private_key.empty()) {
+      impl_->tls.emplace(asio::ssl::context::tls_server);
+      impl_->tls->set_options(asio::ssl::context::default_workarounds |
+                              asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 |
+                              asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+      impl_->tls->use_certificate_chain_file(o.tls_certificate);
+      impl_->tls->use_private_key_file(o.tls_private_key, asio::ssl::context::pem);
+    }
+    tcp::endpoint endpoint(asio::ip::make_address(o.address), o.port);
+    impl_->acceptor.open(endpoint.protocol());
+    impl_->acceptor.set_option(asio::socket_base::reuse_address(true));
+    impl_->acceptor.bind(endpoint);
+    impl_->acceptor.listen(asio::socket_base::max_listen_connections);
+  } catch (const std::exception& e) {
+    return make_error("servidor",
+                      fmt::format("No se pudo escuchar en {}:{}: {}", o.address, o.port, e.what()));
+  }
+  return Ok{};
+}
+
+unsigned short Server::port() const {
+  return impl_->acceptor.local_endpoint().port();
+}
+
+void Server::every(std::chrono::milliseconds period, std::function<void()> task) {
+  impl_->timers.push_back(std::make_unique<asio::steady_timer>(impl_->ioc));
+  impl_->schedule(*impl_->timers.back(), period, std::move(task));
+}
+
+void Server::run() {
+  Impl& s = *impl_;
+  if (s.options.handle_signals) {
+    s.signals.add(SIGINT);
+    s.signals.add(SIGTERM);
+    s.signals.async_wait([&s](beast::error_code ec, int) {
+      if (!ec) s.shutdown();
+    });
+  }
+  s.accept();
+  std::vector<std::thread> threads;
+  for (int i = 1; i < s.options.io_threads; ++i) threads.emplace_back([&s] { s.ioc.run(); });
+  s.ioc.run();
+  for (auto& t : threads) t.join();
+  s.pool.join();
+}
+
+void Server::stop() {
+  asio::post(impl_->ioc, [this] { impl_->shutdown(); });
+}
+
+}  // namespace llavero::http

@@ -1,0 +1,55 @@
+// The HTTP(S) server: Boost.Beast on a few I/O threads, a bounded worker pool
+// for CPU work, limits against abusive clients, an access log, periodic
+// tasks, and a graceful stop on SIGTERM/SIGINT (requests in flight finish,
+// idle connections close, then run() returns).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "http/http.h"
+#include "util/result.h"
+
+namespace llavero::http {
+
+struct ServerOptions {
+  std::string address = "127.0.0.1";
+  unsigned short port = 8080;  // 0: any free port (see Server::port())
+  int io_threads = 2;
+  int worker_threads = 2;
+  std::size_t max_queued_jobs = 256;  // beyond: 503 instead of an ever longer queue
+  std::size_t header_limit = 8 * 1024;
+  std::size_t body_limit = 64 * 1024;
+  std::chrono::seconds request_timeout{15};  // whole request, first byte to last
+  std::chrono::seconds idle_timeout{30};     // keep-alive wait for the next request
+  std::size_t max_connections = 2048;
+  std::string tls_certificate;  // PEM paths; both empty: plain HTTP
+  std::string tls_private_key;
+  bool handle_signals = true;
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, Router router);
+  ~Server();
+
+  // Binds and listens; with port 0, port() tells which one.
+  Status listen();
+  unsigned short port() const;
+
+  // Runs `task` on the worker pool every `period` until the server stops.
+  void every(std::chrono::milliseconds period, std::function<void()> task);
+
+  // Serves until stop() or a signal; returns once everything in flight ended.
+  void run();
+  void stop();
+
+  struct Impl;  // defined in server.cc; public only so its sessions can name it
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace llavero::http

@@ -1,0 +1,208 @@
+#include "service/accounts.h"
+
+#include <fmt/format.h>
+#include <sodium.h>
+
+#include "service/key_service.h"
+#include "util/base64.h"
+#include "util/clock.h"
+#include "util/hash.h"
+
+namespace llavero::service {
+
+namespace {
+
+bool sodium_ready() {
+  static const bool ready = sodium_init() >= 0;
+  return ready;
+}
+
+// A hash to compare against when the account does not exist, so that an
+// unknown identification takes as long as a wrong password.
+const std::string& decoy_hash() {
+  static const std::string hash = [] {
+    auto made = hash_password(SecretString("contraseña de relleno"));
+    return made ? *made : std::string();
+  }();
+  return hash;
+}
+
+Error invalid_credentials() {
+  return make_error("credenciales_invalidas", "Identificación o contraseña incorrecta.");
+}
+
+}  // namespace
+
+Result<std::string> hash_password(const SecretString& password) {
+  if (!sodium_ready()) return make_error("error_interno", "libsodium no se pudo iniciar.");
+  char out[crypto_pwhash_STRBYTES];
+  if (crypto_pwhash_str(out, password.c_str(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                        crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+    return make_error("error_interno", "No hay memoria para calcular el hash de la contraseña.");
+  return std::string(out);
+}
+
+bool password_matches(const std::string& hash, const SecretString& password) {
+  if (!sodium_ready() || hash.empty()) return false;
+  return crypto_pwhash_str_verify(hash.c_str(), password.c_str(), password.size()) == 0;
+}
+
+std::string random_token() {
+  sodium_ready();
+  unsigned char raw[32];
+  randombytes_buf(raw, sizeof raw);
+  std::string text = base64_encode(std::span<const std::uint8_t>(raw), kBase64Url);
+  sodium_memzero(raw, sizeof raw);
+  return text;
+}
+
+std::string token_hash(std::string_view token) {
+  return to_hex(sha256(token));
+}
+
+SecretString generate_api_password() {
+  sodium_ready();
+  static constexpr std::string_view kLower = "abcdefghijklmnopqrstuvwxyz";
+  static constexpr std::string_view kUpper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  static constexpr std::string_view kDigits = "0123456789";
+  const std::string alphabet = std::string(kLower) + std::string(kUpper) + std::string(kDigits) +
+                               std::string(kApiPasswordSymbols);
+  for (;;) {
+    std::string candidate(kApiPasswordLength, ' ');
+    for (char& c : candidate)
+      c = alphabet[randombytes_uniform(static_cast<std::uint32_t>(alphabet.size()))];
+    auto has = [&candidate](std::string_view set) {
+      return candidate.find_first_of(set) != std::string::npos;
+    };
+    if (has(kLower) && has(kUpper) && has(kDigits) && has(kApiPasswordSymbols))
+      return SecretString(std::move(candidate));
+    sodium_memzero(candidate.data(), candidate.size());
+  }
+}
+
+Result<TaxpayerRecord> AccountService::taxpayer(const std::string& identification) {
+  return find_taxpayer(store_, identification);
+}
+
+Status AccountService::set_portal_password(const std::string& identification,
+                                           const SecretString& password, const std::string& actor) {
+  if (password.size() < kMinPortalPasswordLength)
+    return make_error(
+        "contrasena_invalida",
+        fmt::format("La contraseña debe tener al menos {} caracteres.", kMinPortalPasswordLength));
+  auto t = taxpayer(identification);
+  if (!t) return t.error();
+  auto hash = hash_password(password);
+  if (!hash) return hash.error();
+  return store_.set_password_hash(t->id, *hash,
+                                  AuditEvent{actor, "contribuyente.contrasena_portal",
+                                             t->identification, "contraseña del portal asignada"});
+}
+
+Result<Login> AccountService::login(const std::string& identification, const SecretString& password,
+                                    const std::string& remote_address) {
+  auto id = Identification::parse(identification);
+  if (!id) return id.error();
+  auto found = store_.find_taxpayer(id->digits());
+  if (!found) return found.error();
+  if (!*found) {
+    password_matches(decoy_hash(), password);
+    return invalid_credentials();
+  }
+  const TaxpayerRecord& t = **found;
+  const UnixSeconds now = now_seconds();
+  auto failures = store_.login_failures(t.id);
+  if (!failures) return failures.error();
+  if (failures->locked_until && parse_utc(*failures->locked_until).value_or(0) > now)
+    return make_error("cuenta_bloqueada",
+                      fmt::format("La cuenta está bloqueada por demasiados intentos fallidos; "
+                                  "intente de nuevo después de las {} (UTC).",
+                                  failures->locked_until->substr(11, 5)));
+  auto hash = store_.password_hash(t.id);
+  if (!hash) return hash.error();
+  if (!*hash || !password_matches(**hash, password)) {
+    if (!*hash) password_matches(decoy_hash(), password);
+    auto state = store_.record_login_failure(
+        t.id, kLockAfterFailures, format_utc(now + kLockSeconds),
+        AuditEvent{"portal:" + remote_address, "portal.ingreso_fallido", t.identification, ""});
+    if (!state) return state.error();
+    if (state->locked_until && parse_utc(*state->locked_until).value_or(0) > now)
+      return make_error("cuenta_bloqueada",
+                        "Demasiados intentos fallidos: la cuenta queda bloqueada por 15 minutos.");
+    return invalid_credentials();
+  }
+  LLAVERO_TRY(store_.clear_login_failures(t.id));
+  Login login{PortalSession{t, *id, random_token(), ""}, random_token()};
+  login.session.id_hash = token_hash(login.cookie_token);
+  const std::string at = format_utc(now);
+  LLAVERO_TRY(store_.create_session(
+      SessionRecord{login.session.id_hash, t.id, login.session.csrf_token, at, at},
+      AuditEvent{"portal:" + remote_address, "portal.ingreso", t.identification, ""}));
+  return login;
+}
+
+Result<PortalSession> AccountService::session(const std::string& cookie_token) {
+  if (cookie_token.empty()) return make_error("sin_sesion", "Debe ingresar para continuar.");
+  const std::string hash = token_hash(cookie_token);
+  auto record = store_.find_session(hash);
+  if (!record) return record.error();
+  if (!*record) return make_error("sin_sesion", "Debe ingresar para continuar.");
+  const UnixSeconds now = now_seconds();
+  if (parse_utc((*record)->last_seen).value_or(0) + kSessionIdleSeconds < now) {
+    LLAVERO_TRY(store_.delete_session(hash));
+    return make_error("sesion_expirada", "Su sesión expiró por inactividad. Ingrese de nuevo.");
+  }
+  LLAVERO_TRY(store_.touch_session(hash, format_utc(now)));
+  auto found = store_.find_taxpayer_by_id((*record)->taxpayer_id);
+  if (!found) return found.error();
+  if (!*found) return make_error("sin_sesion", "Debe ingresar para continuar.");
+  auto id = Identification::parse((*found)->identification);
+  if (!id) return id.error();
+  return PortalSession{**found, *id, (*record)->csrf_token, hash};
+}
+
+Status AccountService::logout(const std::string& cookie_token) {
+  return store_.delete_session(token_hash(cookie_token));
+}
+
+Result<bool> AccountService::spend_form_token(const std::string& token) {
+  return store_.spend_nonce(token_hash(token), format_utc(now_seconds()));
+}
+
+Result<NewApiPassword> AccountService::generate_api_password(const std::string& identification,
+                                                             Environment env,
+                                                             const std::string& actor) {
+  auto t = taxpayer(identification);
+  if (!t) return t.error();
+  auto id = Identification::parse(t->identification);
+  if (!id) return id.error();
+  NewApiPassword out{id->api_user(env, config_.user_domain),
+                     llavero::service::generate_api_password()};
+  auto hash = hash_password(out.password);
+  if (!hash) return hash.error();
+  LLAVERO_TRY(store_.set_api_credential(
+      ApiCredential{t->id, env, out.username, *hash},
+      AuditEvent{actor, "api.contrasena", t->identification,
+                 fmt::format("ambiente={} usuario={}", environment_name(env), out.username)}));
+  return out;
+}
+
+Result<std::optional<ApiCredential>> AccountService::check_api_password(
+    const std::string& username, const SecretString& password) {
+  auto credential = store_.find_api_credential(username);
+  if (!credential) return credential.error();
+  if (!*credential) {
+    password_matches(decoy_hash(), password);
+    return std::optional<ApiCredential>();
+  }
+  if (!password_matches((*credential)->password_hash, password))
+    return std::optional<ApiCredential>();
+  return *credential;
+}
+
+Status AccountService::purge_expired() {
+  const UnixSeconds now = now_seconds();
+  return store_.purge(format_utc(now), format_utc(now - kSessionIdleSeconds));
+}
+
+}  // namespace llavero::service

@@ -1,0 +1,55 @@
+#include "service/authorities.h"
+
+#include <fmt/format.h>
+
+namespace llavero::service {
+
+Result<CaKeyring::Entry*> CaKeyring::load(Environment env, CaKind kind) {
+  auto key = std::make_pair(env, kind);
+  if (auto it = entries_.find(key); it != entries_.end()) return &it->second;
+  auto records = store_.authorities();
+  if (!records) return records.error();
+  for (AuthorityRecord& r : *records) {
+    if (r.environment != env || r.kind != ca_kind_name(kind)) continue;
+    auto cert = ossl::x509_from_der(r.certificate_der);
+    if (!cert) return cert.error();
+    Entry& entry = entries_[key];
+    entry.id = r.id;
+    entry.authority = Authority{env, kind, std::move(*cert), nullptr};
+    entry.key_pem = std::move(r.key_pem);
+    return &entry;
+  }
+  return make_error("ca_desconocida",
+                    fmt::format("No existe la CA {} de {} en este directorio de datos.",
+                                ca_kind_name(kind), environment_name(env)));
+}
+
+Result<CaKeyring::Unlocked> CaKeyring::unlocked(Environment env, CaKind kind) {
+  std::lock_guard lock(mu_);
+  auto entry = load(env, kind);
+  if (!entry) return entry.error();
+  Entry& e = **entry;
+  if (!e.authority.private_key) {
+    auto key = ossl::private_key_from_encrypted_pem(e.key_pem, passphrase_);
+    if (!key) return key.error();
+    e.authority.private_key = std::move(*key);
+  }
+  return Unlocked{e.id, &e.authority};
+}
+
+Result<const Authority*> CaKeyring::certificate(Environment env, CaKind kind) {
+  std::lock_guard lock(mu_);
+  auto entry = load(env, kind);
+  if (!entry) return entry.error();
+  return &(*entry)->authority;
+}
+
+Result<std::string> CaKeyring::wrap_key(const EVP_PKEY& key) {
+  return ossl::private_key_to_encrypted_pem(key, passphrase_);
+}
+
+Result<ossl::PKey> CaKeyring::unwrap_key(std::string_view pem) {
+  return ossl::private_key_from_encrypted_pem(pem, passphrase_);
+}
+
+}  // namespace llavero::service

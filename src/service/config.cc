@@ -1,0 +1,153 @@
+#include "service/config.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <functional>
+#include <map>
+
+namespace llavero::service {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
+  return s;
+}
+
+using Setter = std::function<Status(Config&, std::string_view)>;
+
+Setter text_field(std::string Config::*field) {
+  return [field](Config& c, std::string_view v) -> Status {
+    c.*field = std::string(v);
+    return Ok{};
+  };
+}
+
+Setter naming_field(std::string CaNaming::*field) {
+  return [field](Config& c, std::string_view v) -> Status {
+    c.naming.*field = std::string(v);
+    return Ok{};
+  };
+}
+
+const std::map<std::string, Setter, std::less<>>& setters() {
+  static const std::map<std::string, Setter, std::less<>> table = {
+      {"url_base", text_field(&Config::base_url)},
+      {"dominio_usuarios", text_field(&Config::user_domain)},
+      {"esquemas_xsd", text_field(&Config::xsd_directory)},
+      {"perfil_certificado",
+       [](Config& c, std::string_view v) -> Status {
+         if (v != "completo" && v != "strict")
+           return make_error("config_invalida", "perfil_certificado debe ser completo o strict");
+         c.strict_profile = v == "strict";
+         return Ok{};
+       }},
+      {"p12_iteraciones",
+       [](Config& c, std::string_view v) -> Status {
+         int n = 0;
+         auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+         if (ec != std::errc() || end != v.data() + v.size() || n < 1 || n > 10000000)
+           return make_error("config_invalida",
+                             "p12_iteraciones debe ser un entero de 1 a 10000000");
+         c.p12_iterations = n;
+         return Ok{};
+       }},
+      {"crl_validez_dias",
+       [](Config& c, std::string_view v) -> Status {
+         int n = 0;
+         auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+         if (ec != std::errc() || end != v.data() + v.size() || n < 1 || n > 7)
+           return make_error("config_invalida", "crl_validez_dias debe ser un entero de 1 a 7");
+         c.crl_validity_days = n;
+         return Ok{};
+       }},
+      {"p12_perfil",
+       [](Config& c, std::string_view v) -> Status {
+         auto profile = parse_p12_profile(v);
+         if (!profile) return profile.error();
+         c.p12_profile = *profile;
+         return Ok{};
+       }},
+      {"ca_pais", naming_field(&CaNaming::country)},
+      {"ca_organizacion", naming_field(&CaNaming::organization)},
+      {"ca_unidad", naming_field(&CaNaming::organizational_unit)},
+      {"ca_raiz_cn", naming_field(&CaNaming::root_cn)},
+      {"ca_persona_fisica_cn", naming_field(&CaNaming::persona_fisica_cn)},
+      {"ca_persona_juridica_cn", naming_field(&CaNaming::persona_juridica_cn)},
+      {"ca_sufijo_pruebas", naming_field(&CaNaming::sandbox_suffix)},
+  };
+  return table;
+}
+
+}  // namespace
+
+Result<Config> parse_config(std::string_view text) {
+  Config config;
+  int line_number = 0;
+  while (!text.empty()) {
+    std::size_t end = text.find('\n');
+    std::string_view line = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
+    ++line_number;
+    line = trim(line);
+    if (line.empty() || line.front() == '#') continue;
+    std::size_t eq = line.find('=');
+    if (eq == std::string_view::npos)
+      return make_error(
+          "config_invalida",
+          fmt::format("llavero.conf, línea {}: se esperaba \"clave = valor\".", line_number));
+    std::string_view key = trim(line.substr(0, eq));
+    std::string_view value = trim(line.substr(eq + 1));
+    // Double quotes keep leading or trailing spaces: ca_sufijo_pruebas = " - SANDBOX".
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+      value = value.substr(1, value.size() - 2);
+    auto it = setters().find(key);
+    if (it == setters().end())
+      return make_error("config_invalida", fmt::format("llavero.conf, línea {}: clave desconocida "
+                                                       "\"{}\".",
+                                                       line_number, key));
+    Status set = it->second(config, value);
+    if (!set)
+      return make_error("config_invalida", fmt::format("llavero.conf, línea {}: {}", line_number,
+                                                       set.error().message));
+  }
+  return config;
+}
+
+std::string render_config(const Config& c) {
+  return fmt::format(
+      "# Configuración de llavero. Cambie un valor y reinicie el servicio.\n"
+      "# URL pública impresa en los certificados (AIA, CRL, OCSP).\n"
+      "url_base = {}\n"
+      "# Dominio de los usuarios de la API: cpf-01-0647-0958@prod.<dominio>\n"
+      "dominio_usuarios = {}\n"
+      "# completo: incluye CRL y OCSP en los certificados; strict: solo lo que pone el servicio "
+      "real.\n"
+      "perfil_certificado = {}\n"
+      "# Archivo .p12: perfil por omisión (compatible | moderno) e iteraciones.\n"
+      "p12_perfil = {}\n"
+      "p12_iteraciones = {}\n"
+      "# Vigencia de cada CRL (nextUpdate), en días, de 1 a 7.\n"
+      "crl_validez_dias = {}\n"
+      "# Nombres de las CA (solo se usan al crear la jerarquía con 'llavero init').\n"
+      "ca_pais = {}\n"
+      "ca_organizacion = {}\n"
+      "ca_unidad = {}\n"
+      "ca_raiz_cn = {}\n"
+      "ca_persona_fisica_cn = {}\n"
+      "ca_persona_juridica_cn = {}\n"
+      "ca_sufijo_pruebas = \"{}\"\n"
+      "# Directorio de los esquemas oficiales v4.4 para la recepción (vacío: el de la "
+      "instalación).\n"
+      "esquemas_xsd = {}\n",
+      c.base_url, c.user_domain, c.strict_profile ? "strict" : "completo",
+      p12_profile_name(c.p12_profile), c.p12_iterations, c.crl_validity_days, c.naming.country,
+      c.naming.organization, c.naming.organizational_unit, c.naming.root_cn,
+      c.naming.persona_fisica_cn, c.naming.persona_juridica_cn, c.naming.sandbox_suffix,
+      c.xsd_directory);
+}
+
+}  // namespace llavero::service

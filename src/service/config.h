@@ -1,0 +1,31 @@
+// The settings of one installation, read from `<data>/llavero.conf`: lines of
+// `key = value`, `#` for comments. `llavero init` writes the file with every
+// default spelled out, so an operator sees what can be changed.
+#pragma once
+
+#include <string>
+
+#include "pki/names.h"
+#include "pki/p12.h"
+#include "util/result.h"
+
+namespace llavero::service {
+
+struct Config {
+  std::string base_url = "http://127.0.0.1:8080";  // public URL printed in certificates
+  std::string user_domain = std::string(kDefaultUserDomain);
+  bool strict_profile = false;  // true: no CRL DP / OCSP URL in taxpayer certificates
+  int p12_iterations = 100000;
+  int crl_validity_days = 7;  // nextUpdate − thisUpdate of every CRL (1 to 7)
+  P12Profile p12_profile = P12Profile::kCompatible;
+  CaNaming naming;
+  std::string xsd_directory;  // empty: $LLAVERO_XSD_DIR or the default beside the sources
+};
+
+// Reads and validates a configuration file; unknown keys and bad values are
+// errors that name the line.
+Result<Config> parse_config(std::string_view text);
+// The text of a configuration file holding `config`.
+std::string render_config(const Config& config);
+
+}  // namespace llavero::service

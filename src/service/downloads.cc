@@ -1,0 +1,95 @@
+#include "service/downloads.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sodium.h>
+#include <unistd.h>
+
+#include "service/accounts.h"
+#include "util/clock.h"
+
+namespace llavero::service {
+
+namespace {
+Error unavailable() {
+  return make_error("descarga_no_disponible",
+                    "El archivo ya no está disponible: se descarga una sola vez y durante 15 "
+                    "minutos. Genere una nueva llave criptográfica para obtener otro.");
+}
+}  // namespace
+
+DownloadVault::DownloadVault(Store& store, SecretString server_key)
+    : store_(store), key_(std::move(server_key)) {}
+
+Result<std::string> DownloadVault::put(std::int64_t taxpayer_id, Environment env,
+                                       const std::string& file_name, const Bytes& p12) {
+  if (key_.size() != crypto_secretbox_KEYBYTES || sodium_init() < 0)
+    return make_error("error_interno", "La llave del servidor no es válida.");
+  Bytes box(crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + p12.size());
+  randombytes_buf(box.data(), crypto_secretbox_NONCEBYTES);
+  crypto_secretbox_easy(box.data() + crypto_secretbox_NONCEBYTES, p12.data(), p12.size(),
+                        box.data(), reinterpret_cast<const unsigned char*>(key_.c_str()));
+  std::string token = random_token();
+  LLAVERO_TRY(store_.put_download(
+      PendingDownload{token_hash(token), taxpayer_id, env, file_name, std::move(box),
+                      format_utc(now_seconds() + kDownloadWindowSeconds)}));
+  return token;
+}
+
+Result<Download> DownloadVault::open(const std::string& token, std::int64_t taxpayer_id) {
+  const std::string hash = token_hash(token);
+  auto found = store_.find_download(hash);
+  if (!found) return found.error();
+  if (!*found || (*found)->taxpayer_id != taxpayer_id) return unavailable();
+  const PendingDownload& d = **found;
+  if (parse_utc(d.expires_at).value_or(0) <= now_seconds()) {
+    LLAVERO_TRY(wipe(hash));
+    return unavailable();
+  }
+  const std::size_t overhead = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES;
+  if (d.ciphertext.size() < overhead) return unavailable();
+  Download out{hash, d.file_name, Bytes(d.ciphertext.size() - overhead)};
+  if (crypto_secretbox_open_easy(out.p12.data(), d.ciphertext.data() + crypto_secretbox_NONCEBYTES,
+                                 d.ciphertext.size() - crypto_secretbox_NONCEBYTES,
+                                 d.ciphertext.data(),
+                                 reinterpret_cast<const unsigned char*>(key_.c_str())) != 0)
+    return unavailable();
+  return out;
+}
+
+Status DownloadVault::wipe(const std::string& token_hash) {
+  return store_.delete_download(token_hash);
+}
+
+Result<SecretString> load_or_create_server_key(const std::filesystem::path& path) {
+  if (sodium_init() < 0) return make_error("error_interno", "libsodium no se pudo iniciar.");
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    std::string key(crypto_secretbox_KEYBYTES, '\0');
+    randombytes_buf(key.data(), key.size());
+    const std::string tmp = path.string() + ".tmp";
+    int out = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    bool ok = out >= 0 &&
+              ::write(out, key.data(), key.size()) == static_cast<ssize_t>(key.size()) &&
+              ::fsync(out) == 0;
+    if (out >= 0) ok = ::close(out) == 0 && ok;
+    // link() refuses to replace: if another server made one meanwhile, use theirs.
+    if (ok && ::link(tmp.c_str(), path.c_str()) != 0 && errno != EEXIST) ok = false;
+    ::unlink(tmp.c_str());
+    sodium_memzero(key.data(), key.size());
+    if (!ok)
+      return make_error("error_archivo",
+                        fmt::format("No se pudo crear la llave del servidor {}.", path.string()));
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      return make_error("error_archivo", fmt::format("No se pudo leer {}.", path.string()));
+  }
+  std::string key(crypto_secretbox_KEYBYTES, '\0');
+  const bool ok = ::read(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size());
+  ::close(fd);
+  if (!ok)
+    return make_error("error_archivo", fmt::format("{} no es una llave válida.", path.string()));
+  return SecretString(std::move(key));
+}
+
+}  // namespace llavero::service

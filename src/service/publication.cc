@@ -1,0 +1,300 @@
+#include "service/publication.h"
+
+#include <fmt/format.h>
+
+#include "pki/crl.h"
+#include "util/clock.h"
+
+namespace llavero::service {
+
+Result<Bytes> build_current_crl(Store& store, std::int64_t authority_id, const Authority& ca,
+                                UnixSeconds now, UnixSeconds validity) {
+  auto entries = store.revoked_certificates(authority_id, format_utc(now));
+  if (!entries) return entries.error();
+  auto number = store.next_crl_number(authority_id);
+  if (!number) return number.error();
+  CrlRequest request{&ca, *number, now, now + validity, {}};
+  request.entries.reserve(entries->size());
+  for (const RevokedEntry& e : *entries) {
+    CrlEntry entry{e.serial_hex, parse_utc(e.revoked_at).value_or(now), std::nullopt};
+    if (e.reason) {
+      if (auto reason = parse_revocation_reason(*e.reason)) entry.reason = *reason;
+    }
+    request.entries.push_back(std::move(entry));
+  }
+  return build_crl(request);
+}
+
+namespace {
+int certid_digest(OCSP_CERTID* id) {
+  ASN1_OBJECT* digest = nullptr;
+  OCSP_id_get0_info(nullptr, &digest, nullptr, nullptr, id);
+  return OBJ_obj2nid(digest);
+}
+}  // namespace
+
+RevocationPublisher::RevocationPublisher(Store& store, CaKeyring& keyring,
+                                         PublicationOptions options)
+    : store_(store), keyring_(keyring), options_(options) {}
+
+Status RevocationPublisher::start() {
+  for (Environment env : kAllEnvironments) {
+    for (CaKind kind : {CaKind::kPersonaFisica, CaKind::kPersonaJuridica}) {
+      auto unlocked = keyring_.unlocked(env, kind);
+      if (!unlocked) return unlocked.error();
+      auto issuer = std::make_unique<Issuer>();
+      issuer->authority_id = unlocked->authority_id;
+      issuer->environment = env;
+      issuer->kind = kind;
+      issuer->authority = unlocked->authority;
+      issuers_.push_back(std::move(issuer));
+    }
+  }
+  std::vector<const X509*> certificates;
+  for (const auto& issuer : issuers_) certificates.push_back(issuer->authority->certificate.get());
+  issuer_index_ = IssuerIndex(std::move(certificates));
+  auto epoch = sync_epoch();
+  if (!epoch) return epoch.error();
+  const UnixSeconds now = now_seconds();
+  for (auto& issuer : issuers_) {
+    LLAVERO_TRY(ensure_responder(*issuer, now));
+    auto crl = rebuild_crl(*issuer, now);
+    if (!crl) return crl.error();
+  }
+  return Ok{};
+}
+
+Result<RevocationPublisher::Issuer*> RevocationPublisher::issuer(Environment env, CaKind kind) {
+  for (auto& i : issuers_)
+    if (i->environment == env && i->kind == kind) return i.get();
+  return make_error("ca_desconocida", fmt::format("La CA {} de {} no publica revocaciones.",
+                                                  ca_kind_name(kind), environment_name(env)));
+}
+
+Status RevocationPublisher::ensure_responder(Issuer& issuer, UnixSeconds now) {
+  {
+    std::lock_guard lock(mu_);
+    if (issuer.responder) {
+      const ASN1_TIME* not_after = X509_get0_notAfter(issuer.responder->certificate.get());
+      if (X509_cmp_time(not_after, nullptr) > 0) {
+        int days = 0, seconds = 0;
+        ossl::Owned<ASN1_TIME, ASN1_TIME_free> renew_at(
+            ASN1_TIME_set(nullptr, static_cast<time_t>(now + options_.responder_renew_before)));
+        if (ASN1_TIME_diff(&days, &seconds, renew_at.get(), not_after) == 1 &&
+            (days > 0 || (days == 0 && seconds > 0)))
+          return Ok{};
+      }
+    }
+  }
+  // Another server on the same store may have issued one already.
+  auto stored = store_.current_responder(issuer.authority_id,
+                                         format_utc(now + options_.responder_renew_before));
+  if (!stored) return stored.error();
+  ResponderCertificate fresh;
+  if (*stored) {
+    auto cert = ossl::x509_from_der((*stored)->certificate_der);
+    if (!cert) return cert.error();
+    auto key = keyring_.unwrap_key((*stored)->key_pem);
+    if (!key) return key.error();
+    fresh = ResponderCertificate{std::move(*cert), std::move(*key)};
+  } else {
+    auto serial = random_serial();
+    if (!serial) return serial.error();
+    auto made =
+        issue_responder_certificate(*issuer.authority, *serial, now, options_.responder_validity);
+    if (!made) return made.error();
+    auto der = ossl::x509_to_der(*made->certificate);
+    if (!der) return der.error();
+    auto pem = keyring_.wrap_key(*made->key);
+    if (!pem) return pem.error();
+    LLAVERO_TRY(store_.add_responder(
+        ResponderRecord{issuer.authority_id, serial_to_hex(*serial), std::move(*der),
+                        std::move(*pem), format_utc(now + options_.responder_validity)},
+        AuditEvent{"servidor", "ocsp.respondedor", std::string(ca_kind_name(issuer.kind)),
+                   fmt::format("ambiente={} serie={}", environment_name(issuer.environment),
+                               serial_to_hex(*serial))}));
+    fresh = std::move(*made);
+  }
+  std::lock_guard lock(mu_);
+  issuer.responder = std::make_shared<const ResponderCertificate>(std::move(fresh));
+  answers_.clear();  // signed by the old responder
+  return Ok{};
+}
+
+Result<std::shared_ptr<const Bytes>> RevocationPublisher::rebuild_crl(Issuer& issuer,
+                                                                      UnixSeconds now) {
+  std::lock_guard build_lock(crl_build_mu_);
+  // Read the epoch before the entries: the CRL is at least that fresh.
+  auto epoch = store_.revocation_epoch();
+  if (!epoch) return epoch.error();
+  {
+    std::lock_guard lock(mu_);
+    // Someone else rebuilt it while we waited for the build lock.
+    if (issuer.crl && issuer.crl_epoch == *epoch && issuer.crl_built >= now) return issuer.crl;
+  }
+  auto der =
+      build_current_crl(store_, issuer.authority_id, *issuer.authority, now, options_.crl_validity);
+  if (!der) return der.error();
+  auto shared = std::make_shared<const Bytes>(std::move(*der));
+  std::lock_guard lock(mu_);
+  issuer.crl = shared;
+  issuer.crl_built = now;
+  issuer.crl_next_update = now + options_.crl_validity;
+  issuer.crl_epoch = *epoch;
+  return shared;
+}
+
+Result<std::int64_t> RevocationPublisher::sync_epoch() {
+  auto epoch = store_.revocation_epoch();
+  if (!epoch) return epoch.error();
+  std::lock_guard lock(mu_);
+  if (*epoch != epoch_) {
+    answers_.clear();
+    epoch_ = *epoch;
+  }
+  return *epoch;
+}
+
+Result<std::shared_ptr<const Bytes>> RevocationPublisher::crl(Environment env, CaKind kind) {
+  auto found = issuer(env, kind);
+  if (!found) return found.error();
+  auto epoch = sync_epoch();
+  if (!epoch) return epoch.error();
+  const UnixSeconds now = now_seconds();
+  {
+    std::lock_guard lock(mu_);
+    Issuer& i = **found;
+    if (i.crl && i.crl_epoch == *epoch && now < i.crl_built + options_.crl_rebuild_every)
+      return i.crl;
+  }
+  return rebuild_crl(**found, now);
+}
+
+UnixSeconds RevocationPublisher::crl_next_update(Environment env, CaKind kind) {
+  auto found = issuer(env, kind);
+  if (!found) return 0;
+  std::lock_guard lock(mu_);
+  return (*found)->crl_next_update;
+}
+
+Result<std::string> RevocationPublisher::ca_certificate_pem(Environment env, CaKind kind) {
+  auto ca = keyring_.certificate(env, kind);
+  if (!ca) return ca.error();
+  return ossl::x509_to_pem(*(*ca)->certificate);
+}
+
+SerialStatus RevocationPublisher::status_of(const Issuer& issuer, const std::string& serial_hex,
+                                            UnixSeconds now, bool* store_failed) {
+  auto record = store_.find_certificate(issuer.authority_id, serial_hex);
+  if (!record) {
+    *store_failed = true;
+    return {};
+  }
+  if (!*record || (*record)->status == CertificateStatus::kReserved) return {};  // never issued
+  const CertificateRecord& c = **record;
+  if (c.status == CertificateStatus::kRevoked) {
+    SerialStatus s{CertStatus::kRevoked, parse_utc(c.revoked_at.value_or("")).value_or(0),
+                   std::nullopt};
+    if (c.revocation_reason) {
+      if (auto reason = parse_revocation_reason(*c.revocation_reason)) s.reason = *reason;
+    }
+    return s;
+  }
+  // Expired keys are never "good".
+  auto not_after = parse_utc(c.not_after);
+  if (!not_after || *not_after < now) return {};
+  return SerialStatus{CertStatus::kGood, 0, std::nullopt};
+}
+
+std::optional<Bytes> RevocationPublisher::ocsp_from_cache(std::span<const std::uint8_t> der) {
+  auto request = OcspRequest::parse(der);
+  if (!request) return ocsp_error_response(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
+  if (request->count() != 1 || request->has_nonce()) return std::nullopt;
+  const int index = issuer_index_.match(request->id(0));
+  if (index < 0) return ocsp_error_response(OCSP_RESPONSE_STATUS_UNAUTHORIZED);
+  if (!sync_epoch()) return std::nullopt;
+  const UnixSeconds now = now_seconds();
+  std::lock_guard lock(mu_);
+  auto it = answers_.find({issuers_[static_cast<std::size_t>(index)]->authority_id,
+                           request->serial_hex(0), certid_digest(request->id(0))});
+  if (it == answers_.end() || it->second.fresh_until <= now) return std::nullopt;
+  return *it->second.der;
+}
+
+Bytes RevocationPublisher::ocsp(std::span<const std::uint8_t> der) {
+  auto request = OcspRequest::parse(der);
+  if (!request || request->count() > options_.max_ocsp_ids)
+    return ocsp_error_response(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
+  // All IDs must name one of our CAs, and the same one: a response has one
+  // signer, and a delegated responder speaks only for its own CA.
+  int index = -1;
+  for (int i = 0; i < request->count(); ++i) {
+    const int match = issuer_index_.match(request->id(i));
+    if (match < 0 || (index >= 0 && match != index))
+      return ocsp_error_response(OCSP_RESPONSE_STATUS_UNAUTHORIZED);
+    index = match;
+  }
+  Issuer& issuer = *issuers_[static_cast<std::size_t>(index)];
+  auto epoch = sync_epoch();
+  if (!epoch) return ocsp_error_response(OCSP_RESPONSE_STATUS_TRYLATER);
+
+  const UnixSeconds now = now_seconds();
+  std::vector<OcspAnswer> answers;
+  bool store_failed = false;
+  for (int i = 0; i < request->count(); ++i) {
+    const std::string serial = request->serial_hex(i);
+    SerialStatus status;
+    if (!serial.empty()) status = status_of(issuer, serial, now, &store_failed);
+    answers.push_back(OcspAnswer{request->id(i), status});
+  }
+  if (store_failed) return ocsp_error_response(OCSP_RESPONSE_STATUS_TRYLATER);
+
+  std::shared_ptr<const ResponderCertificate> responder;
+  {
+    std::lock_guard lock(mu_);
+    responder = issuer.responder;
+  }
+  auto signed_der = sign_ocsp_response(
+      OcspSigner{responder->certificate.get(), responder->key.get()}, answers,
+      request->has_nonce() ? request->raw() : nullptr, now, now + options_.ocsp_validity);
+  if (!signed_der) return ocsp_error_response(OCSP_RESPONSE_STATUS_INTERNALERROR);
+
+  const bool cacheable = answers.size() == 1 && !request->has_nonce() &&
+                         answers[0].status.status != CertStatus::kUnknown;
+  if (cacheable) {
+    std::lock_guard lock(mu_);
+    // Only if no revocation landed since we read the status.
+    if (epoch_ == *epoch && issuer.responder == responder) {
+      if (answers_.size() >= options_.max_cached_answers) answers_.clear();
+      answers_[{issuer.authority_id, request->serial_hex(0), certid_digest(request->id(0))}] =
+          CachedAnswer{std::make_shared<const Bytes>(*signed_der),
+                       now + options_.ocsp_validity / 2};
+    }
+  }
+  return std::move(*signed_der);
+}
+
+Status RevocationPublisher::refresh() {
+  auto epoch = sync_epoch();
+  if (!epoch) return epoch.error();
+  const UnixSeconds now = now_seconds();
+  for (auto& issuer : issuers_) {
+    LLAVERO_TRY(ensure_responder(*issuer, now));
+    bool due = false;
+    {
+      std::lock_guard lock(mu_);
+      due = issuer->crl_epoch != *epoch || now >= issuer->crl_built + options_.crl_rebuild_every;
+    }
+    if (due) {
+      auto crl = rebuild_crl(*issuer, now);
+      if (!crl) return crl.error();
+    }
+  }
+  return Ok{};
+}
+
+Status RevocationPublisher::store_reachable() {
+  return store_.ping();
+}
+
+}  // namespace llavero::service

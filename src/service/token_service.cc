@@ -1,0 +1,217 @@
+#include "service/token_service.h"
+
+#include <fmt/format.h>
+
+#include "pki/jwt.h"
+#include "util/clock.h"
+
+namespace llavero::service {
+
+namespace {
+
+constexpr Realm kRealms[] = {{"rut", "api-prod", Environment::kProduccion},
+                             {"rut-stag", "api-stag", Environment::kPruebas}};
+constexpr int kMaxFailures = 5;
+constexpr UnixSeconds kFailureWindow = 15 * 60;
+
+TokenAnswer oauth_error(unsigned status, std::string_view error, std::string_view description) {
+  return TokenAnswer{status, {{"error", error}, {"error_description", description}}};
+}
+
+std::string get(const std::map<std::string, std::string, std::less<>>& form,
+                const std::string& key) {
+  auto it = form.find(key);
+  return it == form.end() ? std::string() : it->second;
+}
+
+}  // namespace
+
+const Realm* find_realm(std::string_view name) {
+  for (const Realm& r : kRealms)
+    if (r.name == name) return &r;
+  return nullptr;
+}
+
+const Realm& realm_of(Environment env) {
+  return env == Environment::kProduccion ? kRealms[0] : kRealms[1];
+}
+
+TokenService::TokenService(Store& store, AccountService& accounts, CaKeyring& keyring,
+                           const Config& config)
+    : store_(store), accounts_(accounts), keyring_(keyring), config_(config) {}
+
+Status TokenService::start() {
+  for (const Realm& realm : kRealms) {
+    const std::string name = fmt::format("jwt:{}", realm.name);
+    auto stored = store_.service_key(name);
+    if (!stored) return stored.error();
+    if (!*stored) {
+      auto key = ossl::generate_rsa(2048);
+      if (!key) return key.error();
+      auto pem = keyring_.wrap_key(**key);
+      if (!pem) return pem.error();
+      LLAVERO_TRY(store_.put_service_key(
+          ServiceKey{name, *pem, {}}, AuditEvent{"servidor", "token.llave", std::string(realm.name),
+                                                 "llave RS256 del realm creada"}));
+      stored = store_.service_key(name);  // whichever server stored first wins
+      if (!stored || !*stored)
+        return make_error("error_interno", "No se guardó la llave del realm.");
+    }
+    auto key = keyring_.unwrap_key((*stored)->key_pem);
+    if (!key) return key.error();
+    auto jwk = rsa_jwk(**key, "");
+    if (!jwk) return jwk.error();
+    // The kid: a hash of the public modulus, stable across restarts.
+    const std::string kid = to_hex(sha256(std::string(jwk->at("n").as_string()))).substr(0, 16);
+    keys_[realm.environment] = RealmKey{std::move(*key), kid};
+  }
+  return Ok{};
+}
+
+std::string TokenService::issuer(const Realm& realm) const {
+  std::string base = config_.base_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return fmt::format("{}/auth/realms/{}", base, realm.name);
+}
+
+bool TokenService::throttled(const std::string& username) {
+  std::lock_guard lock(throttle_mu_);
+  auto it = failures_.find(username);
+  if (it == failures_.end()) return false;
+  if (it->second.second + kFailureWindow < now_seconds()) {
+    failures_.erase(it);
+    return false;
+  }
+  return it->second.first >= kMaxFailures;
+}
+
+void TokenService::count_failure(const std::string& username) {
+  std::lock_guard lock(throttle_mu_);
+  if (failures_.size() > 100000) failures_.clear();
+  auto& entry = failures_[username];
+  if (entry.second + kFailureWindow < now_seconds()) entry = {0, now_seconds()};
+  ++entry.first;
+}
+
+TokenAnswer TokenService::issue(const Realm& realm, const ApiCredential& credential,
+                                const std::string& session_id) {
+  const UnixSeconds now = now_seconds();
+  const RealmKey& key = keys_.at(realm.environment);
+  boost::json::object claims{{"exp", now + kAccessTokenSeconds},
+                             {"iat", now},
+                             {"jti", random_token()},
+                             {"iss", issuer(realm)},
+                             {"aud", "account"},
+                             {"sub", credential.username},
+                             {"typ", "Bearer"},
+                             {"azp", realm.client_id},
+                             {"session_state", session_id},
+                             {"preferred_username", credential.username},
+                             {"scope", "profile email"}};
+  auto access = sign_jwt(claims, *key.key, key.kid);
+  if (!access) return oauth_error(500, "server_error", "No se pudo firmar el token.");
+  const std::string refresh = random_token();
+  Status stored = store_.put_refresh_token(RefreshTokenRecord{
+      token_hash(refresh), session_id, credential.username, std::string(realm.name),
+      std::string(realm.client_id), format_utc(now + kRefreshTokenSeconds), false});
+  if (!stored) return oauth_error(503, "temporarily_unavailable", stored.error().message);
+  return TokenAnswer{200,
+                     {{"access_token", *access},
+                      {"expires_in", kAccessTokenSeconds},
+                      {"refresh_expires_in", kRefreshTokenSeconds},
+                      {"refresh_token", refresh},
+                      {"token_type", "bearer"},
+                      {"not-before-policy", 0},
+                      {"session_state", session_id},
+                      {"scope", "profile email"}}};
+}
+
+TokenAnswer TokenService::token(const Realm& realm,
+                                const std::map<std::string, std::string, std::less<>>& form) {
+  const std::string client_id = get(form, "client_id");
+  if (client_id != realm.client_id)
+    return oauth_error(401, "invalid_client", "Cliente desconocido para este realm.");
+  const std::string grant = get(form, "grant_type");
+  if (grant == "password") {
+    const std::string username = get(form, "username");
+    SecretString password(get(form, "password"));
+    if (username.empty() || password.empty())
+      return oauth_error(400, "invalid_request", "Faltan username o password.");
+    if (throttled(username))
+      return oauth_error(401, "invalid_grant",
+                         "Cuenta bloqueada temporalmente por demasiados intentos fallidos.");
+    auto credential = accounts_.check_api_password(username, password);
+    if (!credential) return oauth_error(503, "temporarily_unavailable", credential.error().message);
+    if (!*credential || (*credential)->environment != realm.environment) {
+      count_failure(username);
+      return oauth_error(401, "invalid_grant", "Usuario o contraseña inválidos.");
+    }
+    return issue(realm, **credential, random_token());
+  }
+  if (grant == "refresh_token") {
+    auto record = store_.find_refresh_token(token_hash(get(form, "refresh_token")));
+    if (!record) return oauth_error(503, "temporarily_unavailable", record.error().message);
+    if (!*record || (*record)->revoked || (*record)->realm != realm.name ||
+        (*record)->client_id != client_id ||
+        parse_utc((*record)->expires_at).value_or(0) <= now_seconds())
+      return oauth_error(400, "invalid_grant", "El refresh token no es válido o expiró.");
+    auto credential = store_.find_api_credential((*record)->username);
+    if (!credential || !*credential || (*credential)->environment != realm.environment)
+      return oauth_error(400, "invalid_grant", "El usuario ya no existe.");
+    return issue(realm, **credential, (*record)->session_id);
+  }
+  return oauth_error(400, "unsupported_grant_type",
+                     "grant_type debe ser password o refresh_token.");
+}
+
+TokenAnswer TokenService::logout(const Realm& realm,
+                                 const std::map<std::string, std::string, std::less<>>& form) {
+  if (get(form, "client_id") != realm.client_id)
+    return oauth_error(401, "invalid_client", "Cliente desconocido para este realm.");
+  auto record = store_.find_refresh_token(token_hash(get(form, "refresh_token")));
+  if (!record) return oauth_error(503, "temporarily_unavailable", record.error().message);
+  if (!*record || (*record)->realm != realm.name)
+    return oauth_error(400, "invalid_grant", "El refresh token no es válido.");
+  Status revoked = store_.revoke_token_session((*record)->session_id);
+  if (!revoked) return oauth_error(503, "temporarily_unavailable", revoked.error().message);
+  return TokenAnswer{204, {}};
+}
+
+boost::json::object TokenService::jwks(const Realm& realm) const {
+  const RealmKey& key = keys_.at(realm.environment);
+  boost::json::array keys;
+  if (auto jwk = rsa_jwk(*key.key, key.kid)) keys.push_back(std::move(*jwk));
+  return {{"keys", std::move(keys)}};
+}
+
+Result<ApiCaller> TokenService::check_bearer(std::string_view authorization,
+                                             Environment env) const {
+  auto invalid = [] {
+    return make_error("token_invalido", "Token de acceso ausente, inválido o vencido.");
+  };
+  constexpr std::string_view kScheme = "bearer ";
+  if (authorization.size() <= kScheme.size()) return invalid();
+  for (std::size_t i = 0; i < kScheme.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(authorization[i])) != kScheme[i]) return invalid();
+  const std::string_view token = authorization.substr(kScheme.size());
+  // Try the realm of this environment, then the other one to tell the two
+  // failures apart.
+  for (const Realm& realm : kRealms) {
+    auto claims = verify_jwt(token, *keys_.at(realm.environment).key);
+    if (!claims) continue;
+    const auto* exp = claims->if_contains("exp");
+    const auto* iss = claims->if_contains("iss");
+    const auto* user = claims->if_contains("preferred_username");
+    if (!exp || !exp->is_int64() || exp->as_int64() <= now_seconds() || !iss || !iss->is_string() ||
+        iss->as_string() != issuer(realm) || !user || !user->is_string())
+      return invalid();
+    if (realm.environment != env)
+      return make_error("token_otro_ambiente",
+                        fmt::format("El token es del ambiente de {}; este servicio es de {}.",
+                                    environment_label(realm.environment), environment_label(env)));
+    return ApiCaller{std::string(user->as_string()), env, 0};
+  }
+  return invalid();
+}
+
+}  // namespace llavero::service
