@@ -1,5 +1,7 @@
 #include "http/http.h"
 
+#include "util/secret.h"
+
 namespace llavero::http {
 
 void Router::add(http::verb method, std::string path, Route route) {
@@ -99,6 +101,16 @@ std::optional<std::string> percent_decode(std::string_view text) {
     i += 2;
   }
   return out;
+}
+
+Form::~Form() {
+  for (auto& [name, value] : *this) wipe_memory(value.data(), value.size());
+}
+
+void wipe_body(Request& request) {
+  std::string& body = request.body();
+  wipe_memory(body.data(), body.size());
+  body.clear();
 }
 
 }  // namespace llavero::http

@@ -71,6 +71,10 @@ class Router {
   std::vector<Entry> entries_;
 };
 
+// Wipes a request's body (it may hold a PIN or a password); the server does
+// this once a request has been answered.
+void wipe_body(Request& request);
+
 // A response with the given status, body and content type, plus the headers
 // every answer carries (Server, X-Content-Type-Options).
 Response make_response(const Request& request, http::status status, std::string body,
@@ -79,8 +83,18 @@ Response make_response(const Request& request, http::status status, std::string 
 Response error_response(const Request& request, http::status status, std::string_view message);
 
 // The fields of an application/x-www-form-urlencoded body (at most 16);
-// nullopt when malformed.
-using Form = std::map<std::string, std::string, std::less<>>;
+// nullopt when malformed. Fields often hold a PIN or a password, so their
+// values are wiped when the form goes away.
+class Form : public std::map<std::string, std::string, std::less<>> {
+ public:
+  using map::map;
+  Form() = default;
+  Form(const Form&) = default;
+  Form(Form&&) = default;
+  Form& operator=(const Form&) = default;
+  Form& operator=(Form&&) = default;
+  ~Form();
+};
 std::optional<Form> parse_form(std::string_view body);
 
 // The path of a request target, without query string.

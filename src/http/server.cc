@@ -201,9 +201,13 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         answer = route.fast(request, context);
       } catch (const std::exception& e) {
         spdlog::error("error en {}: {}", path_, e.what());
+        wipe_body(request);
         return send(error_response(request, http::status::internal_server_error, "Error interno."));
       }
-      if (answer) return send(std::move(*answer));
+      if (answer) {
+        wipe_body(request);
+        return send(std::move(*answer));
+      }
     }
     if (!route.slow)
       return send(error_response(request, http::status::internal_server_error, "Error interno."));
@@ -222,6 +226,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         spdlog::error("error en {}: {}", self->path_, e.what());
         answer = error_response(request, http::status::internal_server_error, "Error interno.");
       }
+      wipe_body(request);  // it may hold a PIN or a password
       --self->server_.queued;
       asio::post(self->stream_.get_executor(),
                  [self, answer = std::move(answer)]() mutable { self->send(std::move(answer)); });

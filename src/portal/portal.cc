@@ -10,6 +10,7 @@
 
 #include "portal/templates.h"
 #include "util/clock.h"
+#include "util/throttle.h"
 
 namespace llavero::portal {
 
@@ -116,39 +117,6 @@ Response redirect(const Request& request, std::string_view location) {
   return r;
 }
 
-// Wrong passwords per address, in memory: past ten in fifteen minutes the
-// address waits, whatever account it tries.
-class AddressThrottle {
- public:
-  bool blocked(const std::string& address) {
-    std::lock_guard lock(mu_);
-    auto it = failures_.find(address);
-    if (it == failures_.end()) return false;
-    if (it->second.window_start + kWindow < now_seconds()) {
-      failures_.erase(it);
-      return false;
-    }
-    return it->second.count >= kLimit;
-  }
-  void failure(const std::string& address) {
-    std::lock_guard lock(mu_);
-    if (failures_.size() > 100000) failures_.clear();  // bounded memory
-    auto& entry = failures_[address];
-    const UnixSeconds now = now_seconds();
-    if (entry.window_start + kWindow < now) entry = {0, now};
-    ++entry.count;
-  }
-
- private:
-  static constexpr int kLimit = 10;
-  static constexpr UnixSeconds kWindow = 15 * 60;
-  struct Entry {
-    int count = 0;
-    UnixSeconds window_start = 0;
-  };
-  std::mutex mu_;
-  std::map<std::string, Entry> failures_;
-};
 
 // ---------------------------------------------------------------- the portal
 
@@ -169,7 +137,7 @@ class Portal {
     if (!form || !same_secret(field(*form, "csrf"), cookie(request, kLoginCookie)))
       return forbidden(request, nullptr);
     const std::string identification = field(*form, "identificacion");
-    if (throttle_.blocked(context.remote_address))
+    if (throttle_.throttled(context.remote_address))
       return login_page(request, context, http::status::too_many_requests, identification,
                         "Demasiados intentos fallidos desde esta dirección; espere 15 minutos.",
                         "");
@@ -493,7 +461,9 @@ class Portal {
   }
 
   PortalServices s_;
-  AddressThrottle throttle_;
+  // Wrong passwords per address: past ten in fifteen minutes the address
+  // waits, whatever account it tries.
+  FailureThrottle throttle_{10, 15 * 60};
 };
 
 // Everything the portal does touches the store or hashes, so it all runs on

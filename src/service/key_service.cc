@@ -111,17 +111,14 @@ Result<TaxpayerRecord> KeyService::create_taxpayer(const NewTaxpayerRequest& req
   return added;
 }
 
-Result<GeneratedKey> KeyService::generate(const GenerateRequest& request, const Pin& pin,
-                                          const std::function<Status(const StagedKey&)>& stage,
-                                          const std::string& actor) {
-  auto taxpayer = find_taxpayer(request.identification);
-  if (!taxpayer) return taxpayer.error();
-  auto id = Identification::parse(taxpayer->identification);
+Result<KeyService::Issued> KeyService::issue(
+    const IssueOrder& order, const std::function<Status(const IssuedKey&)>& keep,
+    const std::string& actor) {
+  auto id = Identification::parse(order.taxpayer.identification);
   if (!id) return id.error();
-  const CaKind ca_kind = issuing_ca_for(id->type());
-  auto issuer = keyring_.unlocked(request.environment, ca_kind);
+  auto issuer = keyring_.unlocked(order.environment, issuing_ca_for(id->type()));
   if (!issuer) return issuer.error();
-  auto root = keyring_.certificate(request.environment, CaKind::kRoot);
+  auto root = keyring_.certificate(order.environment, CaKind::kRoot);
   if (!root) return root.error();
 
   auto key = ossl::generate_rsa(2048);
@@ -130,52 +127,85 @@ Result<GeneratedKey> KeyService::generate(const GenerateRequest& request, const 
   // Reserve the serial before signing: a crash after this point burns it, it
   // never reuses it. A collision of 126 random bits is not expected, but the
   // store is the judge, so ask again if it happens.
-  Bytes serial;
+  Issued out;
   std::int64_t certificate_id = 0;
   for (int attempt = 0;; ++attempt) {
     auto fresh = random_serial();
     if (!fresh) return fresh.error();
     auto reserved = store_.reserve_serial(SerialReservation{
-        issuer->authority_id, serial_to_hex(*fresh), taxpayer->id, request.environment});
+        issuer->authority_id, serial_to_hex(*fresh), order.taxpayer.id, order.environment});
     if (reserved) {
-      serial = std::move(*fresh);
+      out.key.serial = std::move(*fresh);
       certificate_id = *reserved;
       break;
     }
     if (reserved.error().code != "serial_duplicado" || attempt == 3) return reserved.error();
   }
 
-  const TaxpayerSubject subject{*id, taxpayer->nombre, taxpayer->apellidos};
-  IssueRequest issue{
-      issuer->authority,     key->get(), subject, serial, now_seconds(), config_.base_url,
-      config_.strict_profile};
-  auto cert = issue_taxpayer_certificate(issue);
+  const TaxpayerSubject subject{*id, order.taxpayer.nombre, order.taxpayer.apellidos};
+  IssuedKey& issued = out.key;
+  issued.serial_hex = serial_to_hex(issued.serial);
+  issued.not_before = order.not_before.value_or(now_seconds());
+  issued.not_after = taxpayer_not_after(issued.not_before);
+  issued.common_name = taxpayer_common_name(subject);
+  IssueRequest request{issuer->authority,
+                       key->get(),
+                       subject,
+                       issued.serial,
+                       issued.not_before,
+                       config_.base_url,
+                       config_.strict_profile};
+  auto cert = issue_taxpayer_certificate(request);
   if (!cert) return cert.error();
+  issued.key = std::move(*key);
+  issued.certificate = std::move(*cert);
+  issued.chain = {issuer->authority->certificate.get(), (*root)->certificate.get()};
 
-  const X509* chain[] = {issuer->authority->certificate.get(), (*root)->certificate.get()};
-  P12Options options{request.profile.value_or(config_.p12_profile), config_.p12_iterations};
-  auto p12 = build_p12(**key, **cert, chain, taxpayer_common_name(subject), pin, options);
-  if (!p12) return p12.error();
+  LLAVERO_TRY(keep(issued));
 
-  GeneratedKey out;
-  out.file_name = id->p12_file_name();
-  LLAVERO_TRY(stage(StagedKey{out.file_name, *p12}));
-
-  auto der = ossl::x509_to_der(**cert);
+  auto der = ossl::x509_to_der(*issued.certificate);
   if (!der) return der.error();
-  out.serial_hex = serial_to_hex(serial);
-  out.not_before = format_utc(issue.not_before);
-  out.not_after = format_utc(taxpayer_not_after(issue.not_before));
+  std::string detail =
+      fmt::format("ambiente={} serie={}", environment_name(order.environment), issued.serial_hex);
+  if (!order.audit_detail.empty()) detail += " " + order.audit_detail;
   auto previous = store_.activate_certificate(
-      Activation{certificate_id, request.facturador_gratuito, std::move(*der), out.not_before,
-                 out.not_after},
-      AuditEvent{actor, "llave.generar", id->digits(),
-                 fmt::format("ambiente={} serie={} perfil={} facturador_gratuito={}",
-                             environment_name(request.environment), out.serial_hex,
-                             p12_profile_name(options.profile),
-                             request.facturador_gratuito ? "si" : "no")});
+      Activation{certificate_id, order.facturador_gratuito, std::move(*der),
+                 format_utc(issued.not_before), format_utc(issued.not_after)},
+      AuditEvent{actor, "llave.generar", id->digits(), std::move(detail)});
   if (!previous) return previous.error();
   if (*previous) out.superseded_serial = (*previous)->serial_hex;
+  return out;
+}
+
+Result<GeneratedKey> KeyService::generate(const GenerateRequest& request, const Pin& pin,
+                                          const std::function<Status(const StagedKey&)>& stage,
+                                          const std::string& actor) {
+  auto taxpayer = find_taxpayer(request.identification);
+  if (!taxpayer) return taxpayer.error();
+  auto id = Identification::parse(taxpayer->identification);
+  if (!id) return id.error();
+  const P12Options options{request.profile.value_or(config_.p12_profile),
+                           config_.p12_iterations};
+  IssueOrder order{*taxpayer, request.environment, request.facturador_gratuito,
+                   fmt::format("perfil={} facturador_gratuito={}",
+                               p12_profile_name(options.profile),
+                               request.facturador_gratuito ? "si" : "no"),
+                   std::nullopt};
+  GeneratedKey out;
+  out.file_name = id->p12_file_name();
+  auto issued = issue(
+      order,
+      [&](const IssuedKey& k) -> Status {
+        auto p12 = build_p12(*k.key, *k.certificate, k.chain, k.common_name, pin, options);
+        if (!p12) return p12.error();
+        return stage(StagedKey{out.file_name, *p12});
+      },
+      actor);
+  if (!issued) return issued.error();
+  out.serial_hex = issued->key.serial_hex;
+  out.not_before = format_utc(issued->key.not_before);
+  out.not_after = format_utc(issued->key.not_after);
+  out.superseded_serial = std::move(issued->superseded_serial);
   return out;
 }
 

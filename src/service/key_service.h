@@ -61,6 +61,29 @@ struct KeyStatus {
   Bytes certificate_der;  // parse it only when needed: that is the slow part
 };
 
+// What issue() is asked for: whose key, in which environment, and what the
+// audit row says about it.
+struct IssueOrder {
+  TaxpayerRecord taxpayer;
+  Environment environment = Environment::kPruebas;
+  bool facturador_gratuito = false;
+  std::string audit_detail;  // after "ambiente=… serie=…" in the audit row
+  // The certificate's notBefore; now when unset. Only tests backdate it (to
+  // make an expired certificate); nothing a user reaches sets it.
+  std::optional<UnixSeconds> not_before;
+};
+
+// A key pair and its signed certificate, not yet active.
+struct IssuedKey {
+  ossl::PKey key;
+  ossl::X509Ptr certificate;
+  std::vector<const X509*> chain;  // issuing CA, then root (owned by the keyring)
+  std::string common_name;         // the friendlyName of a .p12 of this key
+  Bytes serial;
+  std::string serial_hex;
+  UnixSeconds not_before = 0, not_after = 0;
+};
+
 // The certificate's subject as one RFC 4514 line ("" if it does not parse).
 std::string key_subject(const KeyStatus& key);
 
@@ -84,6 +107,23 @@ class KeyService {
   Result<GeneratedKey> generate(const GenerateRequest& request, const Pin& pin,
                                 const std::function<Status(const StagedKey&)>& stage,
                                 const std::string& actor);
+
+  // The one way a certificate is issued (the portal and CLI keys through
+  // generate(), the reception's MensajeHacienda signer, the test tools):
+  // generates an RSA-2048 key pair, reserves a random serial in the store
+  // (asking again on a collision), has the issuing CA sign, hands the result
+  // to `keep` (which must keep what it needs durably), and only then makes
+  // it the active key, superseding the previous one in the same
+  // transaction. If `keep` fails nothing becomes active; the reserved serial
+  // is burnt, never reused. Returns the issued key and the serial of the key
+  // it superseded, if any.
+  struct Issued {
+    IssuedKey key;
+    std::optional<std::string> superseded_serial;
+  };
+  Result<Issued> issue(const IssueOrder& order,
+                       const std::function<Status(const IssuedKey&)>& keep,
+                       const std::string& actor);
 
   // Revokes the active key of an environment.
   Result<KeyStatus> revoke(const std::string& identification, Environment env,

@@ -6,7 +6,7 @@
 #include <libxml/xpath.h>
 
 #include "id/identification.h"
-#include "pki/issue.h"
+#include "service/key_service.h"
 #include "util/clock.h"
 #include "xades/xades.h"
 
@@ -118,39 +118,25 @@ Status ComprobanteProcessor::start() {
         if (!added) return added.error();
         taxpayer = *added;
       }
-      auto key = ossl::generate_rsa(2048);
-      if (!key) return key.error();
-      auto serial = random_serial();
-      if (!serial) return serial.error();
-      auto reserved = store_.reserve_serial(
-          SerialReservation{ca->authority_id, serial_to_hex(*serial), taxpayer.id, env});
-      if (!reserved) return reserved.error();
-      const UnixSeconds not_before = now_seconds();
-      IssueRequest request{ca->authority,
-                           key->get(),
-                           TaxpayerSubject{*hacienda, "MINISTERIO DE HACIENDA", ""},
-                           *serial,
-                           not_before,
-                           config_.base_url,
-                           config_.strict_profile};
-      auto cert = issue_taxpayer_certificate(request);
-      if (!cert) return cert.error();
-      auto der = ossl::x509_to_der(**cert);
-      auto pem = keyring_.wrap_key(**key);
+      KeyService keys(store_, config_, keyring_);
+      std::string pem;
+      auto issued = keys.issue(
+          IssueOrder{taxpayer, env, false, "firmante de MensajeHacienda", std::nullopt},
+          [&](const IssuedKey& k) -> Status {
+            auto wrapped = keyring_.wrap_key(*k.key);
+            if (!wrapped) return wrapped.error();
+            pem = std::move(*wrapped);
+            return Ok{};
+          },
+          "servidor");
+      if (!issued) return issued.error();
+      auto der = ossl::x509_to_der(*issued->key.certificate);
       if (!der) return der.error();
-      if (!pem) return pem.error();
-      auto activated = store_.activate_certificate(
-          Activation{*reserved, false, *der, format_utc(not_before),
-                     format_utc(taxpayer_not_after(not_before))},
-          AuditEvent{"servidor", "llave.generar", hacienda->digits(),
-                     fmt::format("ambiente={} serie={} firmante de MensajeHacienda",
-                                 environment_name(env), serial_to_hex(*serial))});
-      if (!activated) return activated.error();
+      const std::string serial_hex = issued->key.serial_hex;
       LLAVERO_TRY(store_.put_service_key(
-          ServiceKey{name, *pem, *der},
-          AuditEvent{
-              "servidor", "recepcion.firmante", name,
-              fmt::format("certificado de MensajeHacienda, serie {}", serial_to_hex(*serial))}));
+          ServiceKey{name, pem, *der},
+          AuditEvent{"servidor", "recepcion.firmante", name,
+                     fmt::format("certificado de MensajeHacienda, serie {}", serial_hex)}));
       stored = store_.service_key(name);
       if (!stored || !*stored) return make_error("error_interno", "No se guardó el firmante.");
     }

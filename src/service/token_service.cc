@@ -11,8 +11,6 @@ namespace {
 
 constexpr Realm kRealms[] = {{"rut", "api-prod", Environment::kProduccion},
                              {"rut-stag", "api-stag", Environment::kPruebas}};
-constexpr int kMaxFailures = 5;
-constexpr UnixSeconds kFailureWindow = 15 * 60;
 
 TokenAnswer oauth_error(unsigned status, std::string_view error, std::string_view description) {
   return TokenAnswer{status, {{"error", error}, {"error_description", description}}};
@@ -74,25 +72,6 @@ std::string TokenService::issuer(const Realm& realm) const {
   return fmt::format("{}/auth/realms/{}", base, realm.name);
 }
 
-bool TokenService::throttled(const std::string& username) {
-  std::lock_guard lock(throttle_mu_);
-  auto it = failures_.find(username);
-  if (it == failures_.end()) return false;
-  if (it->second.second + kFailureWindow < now_seconds()) {
-    failures_.erase(it);
-    return false;
-  }
-  return it->second.first >= kMaxFailures;
-}
-
-void TokenService::count_failure(const std::string& username) {
-  std::lock_guard lock(throttle_mu_);
-  if (failures_.size() > 100000) failures_.clear();
-  auto& entry = failures_[username];
-  if (entry.second + kFailureWindow < now_seconds()) entry = {0, now_seconds()};
-  ++entry.first;
-}
-
 TokenAnswer TokenService::issue(const Realm& realm, const ApiCredential& credential,
                                 const std::string& session_id) {
   const UnixSeconds now = now_seconds();
@@ -137,13 +116,13 @@ TokenAnswer TokenService::token(const Realm& realm,
     SecretString password(get(form, "password"));
     if (username.empty() || password.empty())
       return oauth_error(400, "invalid_request", "Faltan username o password.");
-    if (throttled(username))
+    if (failures_.throttled(username))
       return oauth_error(401, "invalid_grant",
                          "Cuenta bloqueada temporalmente por demasiados intentos fallidos.");
     auto credential = accounts_.check_api_password(username, password);
     if (!credential) return oauth_error(503, "temporarily_unavailable", credential.error().message);
     if (!*credential || (*credential)->environment != realm.environment) {
-      count_failure(username);
+      failures_.failure(username);
       return oauth_error(401, "invalid_grant", "Usuario o contraseña inválidos.");
     }
     return issue(realm, **credential, random_token());

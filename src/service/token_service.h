@@ -11,6 +11,7 @@
 
 #include "service/accounts.h"
 #include "service/authorities.h"
+#include "util/throttle.h"
 
 namespace llavero::service {
 
@@ -68,16 +69,14 @@ class TokenService {
   TokenAnswer issue(const Realm& realm, const ApiCredential& credential,
                     const std::string& session_id);
   std::string issuer(const Realm& realm) const;
-  bool throttled(const std::string& username);
-  void count_failure(const std::string& username);
 
   Store& store_;
   AccountService& accounts_;
   CaKeyring& keyring_;
   const Config& config_;
   std::map<Environment, RealmKey> keys_;  // fixed after start()
-  std::mutex throttle_mu_;
-  std::map<std::string, std::pair<int, UnixSeconds>> failures_;  // username → (count, since)
+  // Wrong passwords per API user: five in fifteen minutes and the user waits.
+  FailureThrottle failures_{5, 15 * 60};
 };
 
 }  // namespace llavero::service

@@ -19,7 +19,7 @@
 #include "app/data_dir.h"
 #include "id/environment.h"
 #include "id/identification.h"
-#include "pki/issue.h"
+#include "service/key_service.h"
 #include "pki/p12.h"
 #include "pki/pin.h"
 #include "service/authorities.h"
@@ -65,51 +65,27 @@ int main(int argc, char** argv) {
   }
 
   CaKeyring keyring(store, must(dir->ca_passphrase(), "frase de las CA"));
-  auto issuer = must(keyring.unlocked(env, issuing_ca_for(id.type())), "CA emisora");
-  const Authority* root = must(keyring.certificate(env, CaKind::kRoot), "raíz");
-
-  auto key = must(ossl::generate_rsa(2048), "llave RSA");
-  const Bytes serial = must(random_serial(), "serie");
-  const std::int64_t certificate_id =
-      must(store.reserve_serial(
-               SerialReservation{issuer.authority_id, serial_to_hex(serial), taxpayer->id, env}),
-           "reservar la serie");
+  KeyService keys(store, dir->config(), keyring);
 
   // Midday, years_back years ago: notAfter (4 years − 1 day later) is long past.
   const UnixSeconds not_before = now_seconds() - static_cast<UnixSeconds>(years_back) * 366 * 86400;
-  const TaxpayerSubject subject{id, taxpayer->nombre, taxpayer->apellidos};
-  IssueRequest request{issuer.authority,
-                       key.get(),
-                       subject,
-                       serial,
-                       not_before,
-                       dir->config().base_url,
-                       dir->config().strict_profile};
-  auto cert = must(issue_taxpayer_certificate(request), "emitir el certificado");
-  const UnixSeconds not_after = taxpayer_not_after(not_before);
-
-  const X509* chain[] = {issuer.authority->certificate.get(), root->certificate.get()};
   const Pin pin = must(Pin::parse("1234"), "PIN");
-  const Bytes p12 = must(build_p12(*key, *cert, chain, taxpayer_common_name(subject), pin,
-                                   P12Options{P12Profile::kCompatible, 2048}),
-                         "armar el .p12");
-
-  Bytes der = must(ossl::x509_to_der(*cert), "DER del certificado");
-  must(store.activate_certificate(
-           Activation{certificate_id, false, std::move(der), format_utc(not_before),
-                      format_utc(not_after)},
-           AuditEvent{"prueba", "llave.generar", id.digits(),
-                      fmt::format("ambiente={} serie={} certificado vencido (prueba)",
-                                  environment_name(env), serial_to_hex(serial))}),
-       "activar el certificado");
-
-  std::ofstream out(output, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(p12.data()), static_cast<std::streamsize>(p12.size()));
-  out.close();
-  if (!out) {
-    std::cerr << "llavero_test_expired_p12: no se pudo escribir " << output << "\n";
-    return 1;
-  }
-  std::cout << serial_to_hex(serial) << "\n";
+  auto write_p12 = [&](const IssuedKey& k) -> Status {
+    auto p12 = build_p12(*k.key, *k.certificate, k.chain, k.common_name, pin,
+                         P12Options{P12Profile::kCompatible, 2048});
+    if (!p12) return p12.error();
+    std::ofstream out(output, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(p12->data()),
+              static_cast<std::streamsize>(p12->size()));
+    out.close();
+    if (!out) return make_error("salida_invalida", "no se pudo escribir " + output);
+    return Ok{};
+  };
+  auto issued = must(keys.issue(IssueOrder{*taxpayer, env, false,
+                                           "certificado vencido (prueba)", not_before},
+                                write_p12, "prueba"),
+                     "emitir el certificado");
+  const std::string serial_hex = issued.key.serial_hex;
+  std::cout << serial_hex << "\n";
   return 0;
 }

@@ -40,8 +40,12 @@ void exec(sqlite3* db, const char* sql) {
 
 // One SQLite connection and its prepared statements, kept for reuse: the
 // OCSP and CRL paths run the same few queries thousands of times a second.
+// It owns the handle and the statements, so it can be neither copied nor
+// moved: a copy would close the database twice.
 struct SqliteStore::Connection {
   explicit Connection(sqlite3* raw) : db(raw) {}
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
   ~Connection() {
     for (auto& [sql, stmt] : prepared) sqlite3_finalize(stmt);
     sqlite3_close_v2(db);
