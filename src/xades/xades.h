@@ -13,9 +13,14 @@
 // splices the serialized Signature into the original text just before the
 // root's closing tag, and checks the spliced text verifies before returning.
 //
-// Untrusted XML is parsed without DTDs (a DOCTYPE is refused), without
-// network access, without entity substitution, with a size limit and
-// libxml2's default depth limit (256).
+// Untrusted XML is parsed by xml::parse (xml/document.h): without DTDs (a
+// DOCTYPE is refused), without network access, without entity substitution,
+// with a size limit and libxml2's default depth limit (256).
+//
+// Inside: sign.cc and verify.cc (one function per check); policy.h, the
+// policy and the algorithms a signature may use; signature.h, reading a
+// ds:Signature and xmlsec's verdict on it; chain.h, xmlsec.h, dates.h and
+// certificate_names.h, what both need.
 #pragma once
 
 #include <cstddef>
