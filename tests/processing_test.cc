@@ -1,0 +1,590 @@
+// Deciding a received comprobante (service/processing.h): the examples of
+// examples/, signed here with keys of a test installation, are accepted;
+// each way a comprobante can be wrong gives a rejection whose
+// MensajeHacienda names the reason in Spanish; and every MensajeHacienda is
+// itself valid against the official schema and signed by the service.
+#include "service/processing.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "pki/authority.h"
+#include "testing.h"
+#include "util/clock.h"
+#include "xades/xades.h"
+
+namespace fs = std::filesystem;
+
+namespace llavero {
+
+using namespace llavero::service;
+namespace {
+
+using testing::Installation;
+using testing::keep_p12;
+using testing::make_installation;
+
+constexpr std::string_view kFacturaClave = "50626112600010647095800100001010000000001148213765";
+constexpr std::string_view kTiqueteClave = "50626112600010647095800100001040000000001173920481";
+constexpr std::string_view kNotaClave = "50626112600010647095800100001030000000001115873302";
+constexpr std::string_view kInvoiceOfTheMensaje =
+    "50626112600310152289900100001010000000042162047519";
+constexpr std::string_view kNotEmisor =
+    "El contribuyente que firma la factura electronica no es el emisor";
+
+std::string example(std::string_view name) {
+  const fs::path path = fs::path(__FILE__).parent_path().parent_path() / "examples" / name;
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(in.good()) << path;
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string replace_once(std::string text, std::string_view from, std::string_view to) {
+  const auto at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) text.replace(at, from.size(), to);
+  return text;
+}
+
+// One schema validator for the whole binary: compiling nine schemas is slow,
+// and validation is thread-safe and read-only.
+const xml::SchemaValidator& schemas() {
+  static const auto* validator = [] {
+    auto* v = new xml::SchemaValidator(xml::schema_directory(""));
+    auto loaded = v->load();
+    EXPECT_TRUE(loaded.ok()) << (loaded ? "" : loaded.error().message);
+    return v;
+  }();
+  return *validator;
+}
+
+// A taxpayer's key, as the .p12 of "Generar llave" hands it out (PIN 1234).
+struct Signer {
+  ossl::PKey key;
+  ossl::X509Ptr cert;
+  std::vector<ossl::X509Ptr> chain;
+
+  std::string sign(std::string_view xml, xades::SignOptions options = {}) const {
+    std::vector<const X509*> view;
+    for (const auto& c : chain) view.push_back(c.get());
+    auto out = xades::sign(xml, *key, *cert, view, options);
+    EXPECT_TRUE(out.ok()) << (out ? "" : out.error().code + ": " + out.error().message);
+    return out ? *out : "";
+  }
+};
+
+Signer new_key(Installation& inst, const std::string& id, Environment env) {
+  Bytes der;
+  auto made = inst.service->generate(GenerateRequest{id, env, std::nullopt, false},
+                                     *Pin::parse("1234"), keep_p12(der), "test");
+  EXPECT_TRUE(made.ok()) << (made ? "" : made.error().message);
+  const unsigned char* p = der.data();
+  ossl::Pkcs12 p12(d2i_PKCS12(nullptr, &p, static_cast<long>(der.size())));
+  EVP_PKEY* key = nullptr;
+  X509* cert = nullptr;
+  STACK_OF(X509)* cas = nullptr;
+  EXPECT_EQ(PKCS12_parse(p12.get(), "1234", &key, &cert, &cas), 1);
+  Signer s{ossl::PKey(key), ossl::X509Ptr(cert), {}};
+  ossl::X509Stack owned(cas);
+  while (owned && sk_X509_num(owned.get()) > 0) s.chain.emplace_back(sk_X509_shift(owned.get()));
+  return s;
+}
+
+struct Party {
+  std::string tipo, numero;
+};
+const Party kPerson{"01", "106470958"};
+const Party kCompany{"02", "3101522899"};
+
+ComprobanteRecord record(std::string_view xml, std::string_view clave,
+                         Environment env = Environment::kPruebas, Party emisor = kPerson,
+                         std::optional<Party> receptor = kCompany) {
+  ComprobanteRecord c;
+  c.clave = std::string(clave);
+  c.environment = env;
+  c.username = "cpf-01-0647-0958@stag.comprobanteselectronicos.go.cr";
+  c.fecha = "2026-11-26T10:00:00-06:00";
+  c.emisor_tipo = emisor.tipo;
+  c.emisor_numero = emisor.numero;
+  if (receptor) {
+    c.receptor_tipo = receptor->tipo;
+    c.receptor_numero = receptor->numero;
+  }
+  c.xml = Bytes(xml.begin(), xml.end());
+  return c;
+}
+
+// The MensajeHacienda, parsed: its elements' texts by local name.
+struct Answer {
+  bool accepted = false;
+  std::string xml;
+  std::map<std::string, std::string> fields;
+
+  std::string operator[](const std::string& name) const {
+    auto it = fields.find(name);
+    return it == fields.end() ? std::string("<ausente>") : it->second;
+  }
+  const std::string& detail() const { return fields.at("DetalleMensaje"); }
+  bool says(std::string_view reason) const {
+    return fields.count("DetalleMensaje") && detail().find(reason) != std::string::npos;
+  }
+};
+
+using Doc = std::unique_ptr<xmlDoc, decltype(&xmlFreeDoc)>;
+
+Doc parse(const std::string& xml) {
+  return Doc(xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "mensaje.xml", nullptr,
+                           XML_PARSE_NONET),
+             xmlFreeDoc);
+}
+
+// An installation with a started processor; trust holds its CA certificates.
+struct Processing {
+  std::unique_ptr<Installation> inst;
+  RevocationChecker revocation{inst->store.get()};
+  ComprobanteProcessor processor{*inst->store, *inst->keyring, revocation, schemas(), inst->config};
+  std::vector<ossl::X509Ptr> authority_certs;
+  xades::VerifyOptions trust;
+
+  explicit Processing(std::unique_ptr<Installation> installation = make_installation())
+      : inst(std::move(installation)) {
+    auto started = processor.start();
+    EXPECT_TRUE(started.ok()) << (started ? "" : started.error().message);
+    auto authorities = inst->store->authorities();
+    EXPECT_TRUE(authorities.ok());
+    for (const AuthorityRecord& a : *authorities) {
+      authority_certs.push_back(std::move(*ossl::x509_from_der(a.certificate_der)));
+      (a.kind == "root" ? trust.trusted_roots : trust.intermediates)
+          .push_back(authority_certs.back().get());
+    }
+    trust.revocation = revocation.callback();
+  }
+
+  Answer process(const ComprobanteRecord& c) {
+    auto result = processor.process(c);
+    EXPECT_TRUE(result.ok()) << (result ? "" : result.error().message);
+    Answer a;
+    if (!result) return a;
+    a.accepted = result->accepted;
+    a.xml.assign(result->mensaje_hacienda.begin(), result->mensaje_hacienda.end());
+    Doc doc = parse(a.xml);
+    EXPECT_TRUE(doc) << a.xml;
+    if (!doc) return a;
+    for (xmlNodePtr n = xmlDocGetRootElement(doc.get())->children; n; n = n->next) {
+      if (n->type != XML_ELEMENT_NODE) continue;
+      xmlChar* text = xmlNodeGetContent(n);
+      a.fields[reinterpret_cast<const char*>(n->name)] = reinterpret_cast<const char*>(text);
+      xmlFree(text);
+    }
+    return a;
+  }
+};
+
+std::string rejection(std::string_view reason) {
+  return fmt::format("Rechazado: {} {}", reason, kSandboxNotice);
+}
+
+// What every MensajeHacienda must be, accepted or not: valid against the
+// official schema and signed by the service under this installation's CAs.
+void expect_official_answer(Processing& p, const Answer& a) {
+  Doc doc = parse(a.xml);
+  ASSERT_TRUE(doc) << a.xml;
+  const auto errors = schemas().validate_against(doc.get(), "MensajeHacienda_V4.4.xsd");
+  EXPECT_TRUE(errors.empty()) << (errors.empty() ? "" : errors.front()) << "\n" << a.xml;
+  auto v = xades::verify(a.xml, p.trust);
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->valid) << a.xml;
+  ASSERT_TRUE(v->signer);
+  EXPECT_NE(ossl::subject_line(*v->signer).find("CPJ-2-100-042005"), std::string::npos)
+      << ossl::subject_line(*v->signer);
+  EXPECT_EQ(a["Mensaje"], a.accepted ? "1" : "3");
+  EXPECT_EQ(a["EstadoMensaje"], a.accepted ? "aceptado" : "rechazado");
+}
+
+// --- accepted ----------------------------------------------------------------------
+
+TEST(Processing, TheExampleFacturaSignedByItsEmisorIsAccepted) {
+  Processing p;
+  Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
+  Answer a = p.process(record(person.sign(example("factura-electronica.xml")), kFacturaClave));
+  EXPECT_TRUE(a.accepted) << a["DetalleMensaje"];
+  EXPECT_EQ(a["DetalleMensaje"], fmt::format("Aceptado {}", kSandboxNotice));
+  EXPECT_EQ(a["Clave"], kFacturaClave);
+  EXPECT_EQ(a["NombreEmisor"], "CONTRIBUYENTE PEÑA DE PRUEBA");
+  EXPECT_EQ(a["TipoIdentificacionEmisor"], "01");
+  EXPECT_EQ(a["NumeroCedulaEmisor"], "106470958");
+  EXPECT_EQ(a["NombreReceptor"], "EMPRESA PEÑA DE PRUEBA SOCIEDAD ANONIMA");
+  EXPECT_EQ(a["TipoIdentificacionReceptor"], "02");
+  EXPECT_EQ(a["NumeroCedulaReceptor"], "3101522899");
+  EXPECT_EQ(a["MontoTotalImpuesto"], "37700.00000");
+  EXPECT_EQ(a["TotalFactura"], "327700.00000");
+  expect_official_answer(p, a);
+}
+
+TEST(Processing, TheTiqueteAndTheNotaDeCreditoAreAccepted) {
+  Processing p;
+  Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
+  Answer tiquete = p.process(record(person.sign(example("tiquete-electronico.xml")), kTiqueteClave,
+                                    Environment::kPruebas, kPerson, std::nullopt));
+  EXPECT_TRUE(tiquete.accepted) << tiquete["DetalleMensaje"];
+  EXPECT_EQ(tiquete["TotalFactura"], "22600.00000");
+  EXPECT_EQ(tiquete.fields.count("NumeroCedulaReceptor"), 0u);
+  expect_official_answer(p, tiquete);
+  Answer nota = p.process(record(person.sign(example("nota-credito-electronica.xml")), kNotaClave));
+  EXPECT_TRUE(nota.accepted) << nota["DetalleMensaje"];
+  expect_official_answer(p, nota);
+}
+
+TEST(Processing, TheMensajeReceptorSignedByItsReceptorIsAccepted) {
+  Processing p;
+  Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
+  const std::string clave = std::string(kInvoiceOfTheMensaje) + "-00100001050000000001";
+  Answer a = p.process(record(person.sign(example("mensaje-receptor.xml")), clave,
+                              Environment::kPruebas, kCompany, kPerson));
+  EXPECT_TRUE(a.accepted) << a["DetalleMensaje"];
+  EXPECT_EQ(a["Clave"], kInvoiceOfTheMensaje);  // the invoice's, without the consecutivo
+  EXPECT_EQ(a["NumeroCedulaEmisor"], "3101522899");
+  EXPECT_EQ(a["TotalFactura"], "169500.00000");
+  EXPECT_EQ(a["MontoTotalImpuesto"], "19500.00000");
+  expect_official_answer(p, a);
+}
+
+TEST(Processing, ProduccionAnswersWithoutTheSandboxSentence) {
+  Processing p;
+  Signer person = new_key(*p.inst, "1-0647-0958", Environment::kProduccion);
+  Answer a = p.process(record(person.sign(example("factura-electronica.xml")), kFacturaClave,
+                              Environment::kProduccion));
+  EXPECT_TRUE(a.accepted) << a["DetalleMensaje"];
+  EXPECT_EQ(a["DetalleMensaje"], "Aceptado");
+  expect_official_answer(p, a);
+}
+
+// --- rejected ----------------------------------------------------------------------
+
+TEST(Processing, ChangedAfterSigningIsRejected) {
+  Processing p;
+  Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
+  const std::string changed =
+      replace_once(person.sign(example("factura-electronica.xml")),
+                   "<NumTelefono>22223333</NumTelefono>", "<NumTelefono>22223334</NumTelefono>");
+  Answer a = p.process(record(changed, kFacturaClave));
+  EXPECT_FALSE(a.accepted);
+  EXPECT_EQ(a["DetalleMensaje"], rejection(xades::kModifiedAfterSigning));
+  expect_official_answer(p, a);
+}
+
+TEST(Processing, SignedBySomeoneOtherThanTheEmisorIsRejected) {
+  Processing p;
+  Signer company = new_key(*p.inst, "3-101-522899", Environment::kPruebas);
+  Answer a = p.process(record(company.sign(example("factura-electronica.xml")), kFacturaClave));
+  EXPECT_FALSE(a.accepted);
+  EXPECT_EQ(a["DetalleMensaje"], rejection(kNotEmisor));
+  expect_official_answer(p, a);
+}
+
+TEST(Processing, MensajeReceptorSignedBySomeoneOtherThanTheReceptorIsRejected) {
+  Processing p;
+  Signer company = new_key(*p.inst, "3-101-522899", Environment::kPruebas);
+  const std::string clave = std::string(kInvoiceOfTheMensaje) + "-00100001050000000001";
+  Answer a = p.process(record(company.sign(example("mensaje-receptor.xml")), clave,
+                              Environment::kPruebas, kCompany, kPerson));
+  EXPECT_FALSE(a.accepted);
+  EXPECT_EQ(a["DetalleMensaje"],
+            rejection("El contribuyente que firma el mensaje no es el receptor"));
+}
+
+TEST(Processing, RevokedKeyIsRejected) {
+  Processing p;
+  Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
+  const std::string signed_xml = person.sign(example("factura-electronica.xml"));
+  EXPECT_TRUE(p.process(record(signed_xml, kFacturaClave)).accepted);  // before
+  ASSERT_TRUE(
+      p.inst->service
+          ->revoke("1-0647-0958", Environment::kPruebas, RevocationReason::kKeyCompromise, "test")
+          .ok());
+  Answer a = p.process(record(signed_xml, kFacturaClave));
+  EXPECT_FALSE(a.accepted);
+  EXPECT_TRUE(a.says("El certificado del firmante fue revocado el")) << a["DetalleMensaje"];
+  EXPECT_FALSE(a.says(kNotEmisor));
+  expect_official_answer(p, a);
+}
+
+TEST(Processing, SupersededKeyIsRejected) {
+  Processing p;
+  Signer old_key = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
+  new_key(*p.inst, "1-0647-0958", Environment::kPruebas);  // "Generar" again
+  Answer a = p.process(record(old_key.sign(example("factura-electronica.xml")), kFacturaClave));
+  EXPECT_FALSE(a.accepted);
+  EXPECT_TRUE(a.says("El certificado del firmante fue revocado el")) << a["DetalleMensaje"];
+}
+
+TEST(Processing, KeyOfTheOtherEnvironmentIsRejectedAndSaysSo) {
+  Processing p;
+  Signer production = new_key(*p.inst, "1-0647-0958", Environment::kProduccion);
+  Answer a = p.process(record(production.sign(example("factura-electronica.xml")), kFacturaClave));
+  EXPECT_FALSE(a.accepted);
+  EXPECT_TRUE(
+      a.says("El certificado del firmante es del ambiente de Producción; no es válido en "
+             "Pruebas."))
+      << a["DetalleMensaje"];
+  expect_official_answer(p, a);
+}
+
+// An installation like testing::make_installation()'s, but whose CAs were
+// made `years` years ago, so that a taxpayer key can have lived and expired
+// under them.
+std::unique_ptr<Installation> make_old_installation(int years) {
+  auto inst = std::make_unique<Installation>();
+  auto store = SqliteStore::open(inst->db_path(), true);
+  EXPECT_TRUE(store.ok());
+  inst->store = std::move(*store);
+  std::vector<NewAuthority> authorities;
+  const SecretString passphrase(testing::kTestPassphrase);
+  for (Environment env : kAllEnvironments) {
+    HierarchyOptions options;
+    options.key_bits = 2048;
+    options.now = now_seconds() - years * 366 * 86400;
+    options.base_url = "http://127.0.0.1:8080";
+    auto hierarchy = create_hierarchy(env, options);
+    EXPECT_TRUE(hierarchy.ok());
+    for (const Authority& a : *hierarchy)
+      authorities.push_back(
+          NewAuthority{env, std::string(ca_kind_name(a.kind)), ossl::subject_line(*a.certificate),
+                       *ossl::x509_to_der(*a.certificate),
+                       *ossl::private_key_to_encrypted_pem(*a.private_key, passphrase)});
+  }
+  EXPECT_TRUE(inst->store->add_authorities(authorities, AuditEvent{"test", "init", "", ""}).ok());
+  inst->keyring = std::make_unique<CaKeyring>(*inst->store, SecretString(testing::kTestPassphrase));
+  inst->service = std::make_unique<KeyService>(*inst->store, inst->config, *inst->keyring);
+  EXPECT_TRUE(inst->service
+                  ->create_taxpayer(NewTaxpayerRequest{"1-0647-0958", "CONTRIBUYENTE",
+                                                       "PEÑA DE PRUEBA", "prueba@example.com"},
+                                    "test")
+                  .ok());
+  return inst;
+}
+
+// A key of the demo person whose certificate started `years_ago` years ago.
+Result<KeyService::Issued> backdated_key(Installation& inst, int years_ago) {
+  auto taxpayer = inst.store->find_taxpayer("106470958");
+  EXPECT_TRUE(taxpayer.ok() && taxpayer->has_value());
+  return inst.service->issue(
+      IssueOrder{**taxpayer, Environment::kPruebas, false, "vencida (prueba)",
+                 now_seconds() - years_ago * 366 * 86400},
+      [](const IssuedKey&) -> Status { return Ok{}; }, "test");
+}
+
+TEST(Processing, KeyExpiredWhenItSignedIsRejected) {
+  Processing p;
+  auto issued = backdated_key(*p.inst, 5);  // four years of life, over a year ago
+  ASSERT_TRUE(issued.ok()) << issued.error().message;
+  auto signed_xml = xades::sign(example("factura-electronica.xml"), *issued->key.key,
+                                *issued->key.certificate, issued->key.chain, {});
+  ASSERT_TRUE(signed_xml.ok()) << signed_xml.error().message;
+  Answer a = p.process(record(*signed_xml, kFacturaClave));
+  EXPECT_FALSE(a.accepted);
+  EXPECT_TRUE(a.says("El certificado del firmante estaba vencido en la fecha de la firma"))
+      << a["DetalleMensaje"];
+  expect_official_answer(p, a);
+}
+
+TEST(Processing, KeyExpiredSinceItSignedIsRejected) {
+  // Signed while the certificate was valid, received after it expired.
+  Processing p(make_old_installation(6));
+  auto issued = backdated_key(*p.inst, 5);
+  ASSERT_TRUE(issued.ok()) << issued.error().message;
+  xades::SignOptions options;
+  options.signing_time = issued->key.not_before + 86400;
+  auto signed_xml = xades::sign(example("factura-electronica.xml"), *issued->key.key,
+                                *issued->key.certificate, issued->key.chain, options);
+  ASSERT_TRUE(signed_xml.ok()) << signed_xml.error().message;
+  Answer a = p.process(record(*signed_xml, kFacturaClave));
+  EXPECT_FALSE(a.accepted);
+  EXPECT_EQ(a["DetalleMensaje"], rejection("El certificado del firmante está vencido."));
+  expect_official_answer(p, a);
+}
+
+TEST(Processing, AnOldInstallationStillAcceptsAFreshKey) {
+  // The control for the test above: its CAs are fine for a key of today.
+  Processing p(make_old_installation(6));
+  Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
+  Answer a = p.process(record(person.sign(example("factura-electronica.xml")), kFacturaClave));
+  EXPECT_TRUE(a.accepted) << a["DetalleMensaje"];
+}
+
+TEST(Processing, SchemaInvalidComprobanteIsRejectedWithTheLine) {
+  Processing p;
+  Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
+  const std::string invalid = replace_once(example("factura-electronica.xml"),
+                                           "<CodigoActividadEmisor>620100</CodigoActividadEmisor>",
+                                           "<CodigoActividadEmisor>6201</CodigoActividadEmisor>");
+  Answer a = p.process(record(person.sign(invalid), kFacturaClave));
+  EXPECT_FALSE(a.accepted);
+  EXPECT_TRUE(a.says("El comprobante no es válido según el esquema oficial v4.4: línea 5:"))
+      << a["DetalleMensaje"];
+  EXPECT_TRUE(a.says("CodigoActividadEmisor")) << a["DetalleMensaje"];
+  EXPECT_FALSE(a.says(xades::kModifiedAfterSigning));  // signed after the change
+  expect_official_answer(p, a);
+}
+
+TEST(Processing, UnsignedComprobanteIsRejected) {
+  Processing p;
+  Answer a = p.process(record(example("factura-electronica.xml"), kFacturaClave));
+  EXPECT_FALSE(a.accepted);
+  EXPECT_TRUE(a.says("El documento no está firmado: no tiene ds:Signature."))
+      << a["DetalleMensaje"];
+  EXPECT_TRUE(a.says("esquema oficial")) << a["DetalleMensaje"];  // the schema wants it too
+  expect_official_answer(p, a);
+}
+
+TEST(Processing, DocumentOfAnUnknownRootIsRejected) {
+  Processing p;
+  Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
+  const std::string xml = std::string("<Factura><Clave>") + std::string(kFacturaClave) +
+                          "</Clave><Emisor><Identificacion><Numero>106470958</Numero>"
+                          "</Identificacion></Emisor></Factura>";
+  Answer a = p.process(record(person.sign(xml), kFacturaClave));
+  EXPECT_FALSE(a.accepted);
+  EXPECT_TRUE(a.says("el elemento raíz <Factura> no es un comprobante v4.4"))
+      << a["DetalleMensaje"];
+  expect_official_answer(p, a);
+}
+
+TEST(Processing, NotWellFormedXmlIsRejected) {
+  Processing p;
+  for (std::string_view xml : {std::string_view("<FacturaElectronica><Clave>"),
+                               std::string_view("no es xml"), std::string_view("")}) {
+    Answer a = p.process(record(xml, kFacturaClave));
+    EXPECT_FALSE(a.accepted) << xml;
+    EXPECT_TRUE(a.says("El comprobante no es un XML bien formado.")) << a["DetalleMensaje"];
+    EXPECT_EQ(a["NombreEmisor"], "106470958");  // from the request, for want of the XML's
+    EXPECT_EQ(a["TotalFactura"], "0");
+    expect_official_answer(p, a);
+  }
+}
+
+TEST(Processing, DoctypeIsRejectedAndItsEntitiesAreNotExpanded) {
+  Processing p;
+  Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
+  const std::string signed_xml = person.sign(example("factura-electronica.xml"));
+  const std::string doctype =
+      "<!DOCTYPE FacturaElectronica [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;"
+      "&a;&a;&a;\"><!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\">]>\n";
+  const std::string with_doctype =
+      replace_once(signed_xml, "<FacturaElectronica ", doctype + "<FacturaElectronica ");
+  const std::string with_entity =
+      replace_once(with_doctype, "<OtrasSenas>Avenida 2", "<OtrasSenas>&c;Avenida 2");
+  for (const std::string& xml : {with_doctype, with_entity}) {
+    Answer a = p.process(record(xml, kFacturaClave));
+    EXPECT_FALSE(a.accepted);
+    EXPECT_TRUE(a.says("El comprobante no puede tener una declaración DOCTYPE."))
+        << a["DetalleMensaje"];
+    EXPECT_EQ(a.xml.find("aaaaaaaaaa"), std::string::npos);
+    expect_official_answer(p, a);
+  }
+}
+
+TEST(Processing, ClaveOfTheXmlMustBeTheClaveOfTheRequest) {
+  Processing p;
+  Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
+  const std::string other = std::string(kFacturaClave.substr(0, 42)) + "00000001";
+  Answer a = p.process(record(person.sign(example("factura-electronica.xml")), other));
+  EXPECT_FALSE(a.accepted);
+  EXPECT_EQ(a["DetalleMensaje"],
+            rejection(fmt::format("La clave del XML ({}) no coincide con la del envío ({}).",
+                                  kFacturaClave, other)));
+  EXPECT_EQ(a["Clave"], other);  // the answer is about what was sent
+  expect_official_answer(p, a);
+}
+
+TEST(Processing, EmisorOfTheXmlMustBeTheEmisorOfTheRequest) {
+  Processing p;
+  Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
+  Answer a = p.process(record(person.sign(example("factura-electronica.xml")), kFacturaClave,
+                              Environment::kPruebas, kCompany, kPerson));
+  EXPECT_FALSE(a.accepted);
+  EXPECT_TRUE(a.says(kNotEmisor)) << a["DetalleMensaje"];
+  EXPECT_TRUE(
+      a.says("La identificación del emisor en el XML (106470958) no coincide con la del "
+             "envío (3101522899)."))
+      << a["DetalleMensaje"];
+  expect_official_answer(p, a);
+}
+
+TEST(Processing, EveryReasonIsListed) {
+  Processing p;
+  Signer company = new_key(*p.inst, "3-101-522899", Environment::kPruebas);
+  const std::string changed =
+      replace_once(company.sign(example("factura-electronica.xml")), "22223333", "22223334");
+  const std::string other = std::string(kFacturaClave.substr(0, 42)) + "00000001";
+  Answer a = p.process(record(changed, other));
+  EXPECT_FALSE(a.accepted);
+  EXPECT_TRUE(a.says(xades::kModifiedAfterSigning)) << a["DetalleMensaje"];
+  EXPECT_TRUE(a.says(kNotEmisor)) << a["DetalleMensaje"];
+  EXPECT_TRUE(a.says("La clave del XML")) << a["DetalleMensaje"];
+  EXPECT_TRUE(a.says(kSandboxNotice));
+}
+
+TEST(Processing, ARestartedProcessorSignsWithTheSameCertificate) {
+  Processing p;
+  Answer first = p.process(record("<x/>", kFacturaClave));
+  ComprobanteProcessor restarted(*p.inst->store, *p.inst->keyring, p.revocation, schemas(),
+                                 p.inst->config);
+  ASSERT_TRUE(restarted.start().ok());
+  auto second = restarted.process(record("<x/>", kFacturaClave));
+  ASSERT_TRUE(second.ok());
+  auto signer_of = [&](std::string_view xml) {
+    auto v = xades::verify(xml, p.trust);
+    EXPECT_TRUE(v.ok() && v->signer);
+    return v.ok() && v->signer ? ossl::serial_hex(*v->signer) : std::string();
+  };
+  const std::string serial = signer_of(first.xml);
+  EXPECT_FALSE(serial.empty());
+  EXPECT_EQ(
+      signer_of(std::string(second->mensaje_hacienda.begin(), second->mensaje_hacienda.end())),
+      serial);
+}
+
+// BUG: the MensajeHacienda copies Emisor/Nombre of the comprobante as it is,
+// so a comprobante rejected for a name longer than the schema's 100
+// characters gets an answer that is itself invalid against
+// MensajeHacienda_V4.4.xsd (NombreEmisor maxLength 100), although
+// docs/api.md says the service validates its own MensajeHacienda.
+TEST(Processing, DISABLED_OverlongEmisorNameStillGetsASchemaValidAnswer) {
+  Processing p;
+  Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
+  const std::string xml = replace_once(example("factura-electronica.xml"),
+                                       "<Nombre>CONTRIBUYENTE PEÑA DE PRUEBA</Nombre>",
+                                       "<Nombre>" + std::string(150, 'N') + "</Nombre>");
+  Answer a = p.process(record(person.sign(xml), kFacturaClave));
+  EXPECT_FALSE(a.accepted);
+  expect_official_answer(p, a);
+}
+
+// BUG: amounts are copied when they are "plain decimals" (digits and dots,
+// under 24 characters), which lets through what xs:decimal with
+// totalDigits 18 / fractionDigits 5 refuses ("1.2.3", "1.1234567"), so the
+// answer to such a (rejected) comprobante is not schema-valid.
+TEST(Processing, DISABLED_OddTotalsStillGetASchemaValidAnswer) {
+  Processing p;
+  Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
+  for (std::string_view total : {"1.2.3", "327700.1234567", "12345678901234567890"}) {
+    const std::string xml = replace_once(
+        example("factura-electronica.xml"), "<TotalComprobante>327700.00000</TotalComprobante>",
+        fmt::format("<TotalComprobante>{}</TotalComprobante>", total));
+    Answer a = p.process(record(person.sign(xml), kFacturaClave));
+    EXPECT_FALSE(a.accepted) << total;
+    expect_official_answer(p, a);
+  }
+}
+
+}  // namespace
+}  // namespace llavero

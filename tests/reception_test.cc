@@ -1,0 +1,596 @@
+// The reception API (service/reception.h) as invoicing software sees it:
+// what POST …/recepcion answers for a good request and for each way a request
+// can be wrong, what GET …/recepcion/{clave} shows and to whom, and how a
+// comprobante moves through the queue. The XML itself is only decided by the
+// processor (processing_test.cc); here a stub stands in for it.
+#include "service/reception.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <set>
+
+#include "testing.h"
+#include "util/base64.h"
+
+namespace llavero {
+
+using namespace llavero::service;
+namespace {
+
+using Form = std::map<std::string, std::string, std::less<>>;
+
+// The factura of examples/: 26/11/26, emisor 106470958, consecutivo
+// 00100001010000000001, situación 1, security code 48213765.
+constexpr std::string_view kClave = "50626112600010647095800100001010000000001148213765";
+constexpr std::string_view kFecha = "2026-11-26T10:00:00-06:00";
+constexpr std::string_view kXml = "<FacturaElectronica>firmada</FacturaElectronica>";
+
+// The same factura with another security code: another clave of the same
+// emisor and date.
+std::string clave_with_code(int code) {
+  return std::string(kClave.substr(0, 42)) + fmt::format("{:08}", code);
+}
+
+boost::json::object party(std::string_view tipo, std::string_view numero) {
+  return {{"tipoIdentificacion", tipo}, {"numeroIdentificacion", numero}};
+}
+
+boost::json::object envio(std::string_view clave = kClave) {
+  return {{"clave", clave},
+          {"fecha", kFecha},
+          {"emisor", party("01", "106470958")},
+          {"receptor", party("02", "3101522899")},
+          {"comprobanteXml", base64_encode(kXml)}};
+}
+
+// An installation with the token service, the reception, and a signed-in
+// API user for the demo person (both environments) and the demo company.
+struct Reception {
+  std::unique_ptr<testing::Installation> inst = testing::make_installation();
+  AccountService accounts{*inst->store, inst->config};
+  TokenService tokens{*inst->store, accounts, *inst->keyring, inst->config};
+  ReceptionService reception{*inst->store, tokens, inst->config};
+  std::string person_stag, person_prod, company_stag;  // "bearer …"
+
+  explicit Reception(std::string base_url = "http://127.0.0.1:8080") {
+    inst->config.base_url = std::move(base_url);
+    EXPECT_TRUE(tokens.start().ok());
+    person_stag = bearer("1-0647-0958", Environment::kPruebas);
+    person_prod = bearer("1-0647-0958", Environment::kProduccion);
+    company_stag = bearer("3-101-522899", Environment::kPruebas);
+  }
+
+  std::string bearer(const std::string& id, Environment env) {
+    auto user = accounts.generate_api_password(id, env, "test");
+    EXPECT_TRUE(user.ok());
+    const Realm& realm = realm_of(env);
+    TokenAnswer answer =
+        tokens.token(realm, Form{{"grant_type", "password"},
+                                 {"client_id", std::string(realm.client_id)},
+                                 {"username", user->username},
+                                 {"password", std::string(user->password.view())}});
+    EXPECT_EQ(answer.status, 200u);
+    return "bearer " + std::string(answer.body.at("access_token").as_string());
+  }
+
+  ReceptionAnswer send(const boost::json::object& body, Environment env = Environment::kPruebas) {
+    return reception.receive(env, env == Environment::kPruebas ? person_stag : person_prod,
+                             boost::json::serialize(body));
+  }
+  ReceptionAnswer query(const std::string& clave, Environment env = Environment::kPruebas) {
+    return reception.query(env, env == Environment::kPruebas ? person_stag : person_prod, clave);
+  }
+  std::string state_of(const std::string& clave) {
+    ReceptionAnswer a = query(clave);
+    EXPECT_EQ(a.status, 200u) << a.body;
+    return std::string(boost::json::parse(a.body).at("ind-estado").as_string());
+  }
+};
+
+std::string text(const boost::json::object& body, std::string_view key) {
+  const auto* v = body.if_contains(key);
+  return v && v->is_string() ? std::string(v->as_string()) : std::string("<ausente>");
+}
+
+std::string header(const ReceptionAnswer& a, const std::string& name) {
+  auto it = a.headers.find(name);
+  return it == a.headers.end() ? std::string() : it->second;
+}
+
+bool printable_ascii(std::string_view text) {
+  for (char c : text)
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) return false;
+  return true;
+}
+
+// A refusal: the status, the cause in X-Error-Cause (ASCII, as a header must
+// be) and in the JSON body, and the sandbox sentence in pruebas.
+void expect_refused(const ReceptionAnswer& a, unsigned status, std::string_view cause) {
+  EXPECT_EQ(a.status, status) << header(a, "X-Error-Cause");
+  const std::string got = header(a, "X-Error-Cause");
+  EXPECT_TRUE(printable_ascii(got)) << got;
+  EXPECT_NE(got.find(cause), std::string::npos) << "X-Error-Cause: " << got;
+  EXPECT_EQ(header(a, "Location"), "");
+  boost::system::error_code ec;
+  auto body = boost::json::parse(a.body, ec);
+  ASSERT_FALSE(ec) << a.body;
+  EXPECT_FALSE(body.at("error").as_string().empty());
+}
+
+// --- accepted requests -------------------------------------------------------------
+
+TEST(Reception, GoodRequestIsAnswered202WithALocationToQuery) {
+  Reception r;
+  ReceptionAnswer a = r.send(envio());
+  ASSERT_EQ(a.status, 202u) << header(a, "X-Error-Cause");
+  EXPECT_EQ(header(a, "Location"),
+            "http://127.0.0.1:8080/recepcion-sandbox/v1/recepcion/" + std::string(kClave));
+  EXPECT_EQ(header(a, "X-Ambiente"), kSandboxNotice);
+  EXPECT_EQ(header(a, "X-Error-Cause"), "");
+
+  ReceptionAnswer q = r.query(std::string(kClave));
+  ASSERT_EQ(q.status, 200u) << q.body;
+  const auto body = boost::json::parse(q.body).as_object();
+  EXPECT_EQ(text(body, "clave"), kClave);
+  EXPECT_EQ(text(body, "fecha"), kFecha);
+  EXPECT_EQ(text(body, "ind-estado"), "recibido");
+  EXPECT_EQ(text(body, "nota"), kSandboxNotice);
+  EXPECT_FALSE(body.contains("respuesta-xml"));  // nothing decided yet
+}
+
+TEST(Reception, ProduccionAnswersAtItsOwnPathWithoutTheSandboxSentence) {
+  Reception r;
+  ReceptionAnswer a = r.send(envio(), Environment::kProduccion);
+  ASSERT_EQ(a.status, 202u) << header(a, "X-Error-Cause");
+  EXPECT_EQ(header(a, "Location"),
+            "http://127.0.0.1:8080/recepcion/v1/recepcion/" + std::string(kClave));
+  EXPECT_EQ(a.headers.count("X-Ambiente"), 0u);
+  ReceptionAnswer q = r.query(std::string(kClave), Environment::kProduccion);
+  ASSERT_EQ(q.status, 200u);
+  EXPECT_FALSE(boost::json::parse(q.body).as_object().contains("nota"));
+  // Refusals there carry no sandbox sentence either.
+  ReceptionAnswer refused = r.reception.receive(Environment::kProduccion, r.person_prod, "{");
+  EXPECT_EQ(refused.status, 400u);
+  EXPECT_EQ(refused.headers.count("X-Ambiente"), 0u);
+  EXPECT_FALSE(boost::json::parse(refused.body).as_object().contains("nota"));
+}
+
+TEST(Reception, PathsOfTheTwoEnvironments) {
+  EXPECT_EQ(ReceptionService::path(Environment::kProduccion), "/recepcion/v1/recepcion");
+  EXPECT_EQ(ReceptionService::path(Environment::kPruebas), "/recepcion-sandbox/v1/recepcion");
+}
+
+TEST(Reception, LocationFollowsTheConfiguredBaseUrl) {
+  Reception r("https://recepcion.example.cr/");
+  ReceptionAnswer a = r.send(envio());
+  ASSERT_EQ(a.status, 202u) << header(a, "X-Error-Cause");
+  EXPECT_EQ(header(a, "Location"),
+            "https://recepcion.example.cr/recepcion-sandbox/v1/recepcion/" + std::string(kClave));
+}
+
+TEST(Reception, FechaInUtcOrWithAFractionIsAccepted) {
+  Reception r;
+  auto utc = envio(clave_with_code(1));
+  utc["fecha"] = "2026-11-26T16:00:00Z";
+  EXPECT_EQ(r.send(utc).status, 202u) << header(r.send(utc), "X-Error-Cause");
+  auto fraction = envio(clave_with_code(2));
+  fraction["fecha"] = "2026-11-26T10:00:00.250-06:00";
+  EXPECT_EQ(r.send(fraction).status, 202u);
+}
+
+TEST(Reception, ATiqueteNeedsNoReceptor) {
+  Reception r;
+  auto tiquete = envio("50626112600010647095800100001040000000001173920481");
+  tiquete.erase("receptor");
+  EXPECT_EQ(r.send(tiquete).status, 202u);
+}
+
+// --- the token ---------------------------------------------------------------------
+
+TEST(Reception, MissingOrInvalidTokenIs401) {
+  Reception r;
+  const std::string body = boost::json::serialize(envio());
+  for (std::string_view authorization :
+       {std::string_view(), std::string_view("bearer"), std::string_view("Basic dXNlcjpwYXNz"),
+        std::string_view("bearer eyJhbGciOiJub25lIn0.e30.")}) {
+    ReceptionAnswer a = r.reception.receive(Environment::kPruebas, authorization, body);
+    expect_refused(a, 401, "Token de acceso ausente, invalido o vencido.");
+    EXPECT_EQ(header(a, "X-Ambiente"), header_safe(kSandboxNotice));
+  }
+  // Nothing was stored.
+  EXPECT_EQ(r.query(std::string(kClave)).status, 404u);
+}
+
+TEST(Reception, TokenIsCheckedBeforeTheBody) {
+  Reception r;
+  expect_refused(r.reception.receive(Environment::kPruebas, "", "{no es json"), 401, "Token");
+}
+
+TEST(Reception, TokenOfTheOtherEnvironmentIs403) {
+  Reception r;
+  ReceptionAnswer a =
+      r.reception.receive(Environment::kPruebas, r.person_prod, boost::json::serialize(envio()));
+  expect_refused(a, 403, "El token es del ambiente de Produccion");
+  ReceptionAnswer b =
+      r.reception.receive(Environment::kProduccion, r.person_stag, boost::json::serialize(envio()));
+  expect_refused(b, 403, "El token es del ambiente de Pruebas");
+}
+
+// --- the JSON ----------------------------------------------------------------------
+
+TEST(Reception, BodyThatIsNotAJsonObjectIs400) {
+  Reception r;
+  for (std::string_view body : {"", "{", "[]", "\"clave\"", "null", "{\"clave\":}", "<xml/>"})
+    expect_refused(r.reception.receive(Environment::kPruebas, r.person_stag, body), 400,
+                   "El cuerpo de la solicitud no es un JSON valido.");
+}
+
+TEST(Reception, EachMissingFieldIsNamed) {
+  Reception r;
+  for (std::string_view field : {"clave", "fecha", "emisor", "comprobanteXml"}) {
+    auto body = envio();
+    body.erase(field);
+    expect_refused(r.send(body), 400, fmt::format("Falta el campo {}.", field));
+    // A field of the wrong JSON type is as good as missing.
+    body[field] = 12345;
+    expect_refused(r.send(body), 400, fmt::format("Falta el campo {}.", field));
+  }
+}
+
+TEST(Reception, MalformedClaveIs400WithTheReason) {
+  Reception r;
+  const std::string clave(kClave);
+  for (const std::string& bad :
+       {clave.substr(0, 49), clave + "0", "507" + clave.substr(3), clave.substr(0, 49) + "X",
+        clave.substr(0, 29) + "99" + clave.substr(31),  // tipo 99
+        clave.substr(0, 41) + "4" + clave.substr(42),   // situación 4
+        std::string()}) {
+    ReceptionAnswer a = r.send(envio(bad));
+    expect_refused(a, 400, "La clave");
+    EXPECT_NE(header(a, "X-Error-Cause").find("no es valida"), std::string::npos)
+        << header(a, "X-Error-Cause");
+  }
+}
+
+TEST(Reception, FechaWithoutATimeZoneIs400) {
+  Reception r;
+  for (std::string_view fecha : {"2026-11-26T10:00:00", "2026-11-26", "26/11/2026 10:00:00 -06:00",
+                                 "2026-11-26 10:00:00-06:00", "2026-11-26T10:00:00.123",
+                                 "2026-13-26T10:00:00-06:00", "1999-11-26T10:00:00-06:00", ""}) {
+    auto body = envio();
+    body["fecha"] = fecha;
+    expect_refused(r.send(body), 400, "El campo fecha debe tener el formato ISO 8601");
+  }
+}
+
+// BUG: fecha_date() only demands 25 characters when the text does not end in
+// 'Z', so a date with a long fraction and no offset passes as "ISO 8601 con
+// zona horaria", contrary to the refusal's own words.
+TEST(Reception, DISABLED_FechaWithALongFractionButNoTimeZoneIs400) {
+  Reception r;
+  auto body = envio();
+  body["fecha"] = "2026-11-26T10:00:00.123456";
+  expect_refused(r.send(body), 400, "El campo fecha debe tener el formato ISO 8601");
+}
+
+TEST(Reception, FechaMustBeTheDateOfTheClave) {
+  Reception r;
+  auto body = envio();
+  body["fecha"] = "2026-11-27T10:00:00-06:00";
+  expect_refused(r.send(body), 400,
+                 "La fecha de la clave (26/11/2026) no coincide con el campo fecha (27/11/2026).");
+}
+
+TEST(Reception, EmisorMustBeTheOneInTheClave) {
+  Reception r;
+  auto body = envio();
+  body["emisor"] = party("02", "3101522899");
+  body["receptor"] = party("01", "106470958");
+  expect_refused(
+      r.send(body), 400,
+      "La identificacion de la clave (000106470958) no es la del emisor (3-101-522899).");
+}
+
+TEST(Reception, TipoIdentificacionMustMatchTheNumber) {
+  Reception r;
+  auto emisor = envio();
+  emisor["emisor"] = party("02", "106470958");
+  expect_refused(r.send(emisor), 400,
+                 "El tipoIdentificacion 02 de emisor no corresponde al numero 106470958.");
+  auto receptor = envio();
+  receptor["receptor"] = party("01", "3101522899");
+  expect_refused(r.send(receptor), 400,
+                 "El tipoIdentificacion 01 de receptor no corresponde al numero 3101522899.");
+}
+
+TEST(Reception, PartiesNeedTypeAndNumber) {
+  Reception r;
+  auto no_number = envio();
+  no_number["emisor"] = boost::json::object{{"tipoIdentificacion", "01"}};
+  expect_refused(r.send(no_number), 400,
+                 "emisor debe tener tipoIdentificacion y numeroIdentificacion.");
+  auto number_as_int = envio();
+  number_as_int["receptor"] =
+      boost::json::object{{"tipoIdentificacion", "02"}, {"numeroIdentificacion", 3101522899}};
+  expect_refused(r.send(number_as_int), 400,
+                 "receptor debe tener tipoIdentificacion y numeroIdentificacion.");
+  auto emisor_as_text = envio();
+  emisor_as_text["emisor"] = "106470958";
+  expect_refused(r.send(emisor_as_text), 400, "Falta el campo emisor.");
+  auto bad_number = envio();
+  bad_number["receptor"] = party("02", "31015228");
+  expect_refused(r.send(bad_number), 400, "31015228");
+}
+
+// --- the XML in base64 -------------------------------------------------------------
+
+TEST(Reception, ComprobanteXmlMustBePaddedStandardBase64WithNothingElse) {
+  Reception r;
+  const std::string xml = "\xfb\xef\xbe<x/>";  // encodes with '+' and needs padding
+  const std::string good = base64_encode(xml);
+  ASSERT_EQ(good.substr(0, 4), "++++");
+  ASSERT_EQ(good.back(), '=');
+  std::string url_safe = base64_encode(xml, kBase64Url);
+  std::string wrapped = good.substr(0, 4) + "\n" + good.substr(4);
+  std::string unpadded = good.substr(0, good.find('='));
+  for (const std::string& bad :
+       {url_safe, wrapped, unpadded, std::string(), std::string("@@@@"), std::string(kXml)}) {
+    auto body = envio();
+    body["comprobanteXml"] = bad;
+    expect_refused(r.send(body), 400, "comprobanteXml no es base64 valido o excede 1 MiB.");
+  }
+  auto body = envio();
+  body["comprobanteXml"] = good;
+  EXPECT_EQ(r.send(body).status, 202u);
+}
+
+TEST(Reception, ComprobanteOfOneMebibyteIsAcceptedAndAFewBytesMoreIsNot) {
+  Reception r;
+  auto exact = envio(clave_with_code(1));
+  exact["comprobanteXml"] = base64_encode(std::string(1024 * 1024, 'x'));
+  EXPECT_EQ(r.send(exact).status, 202u) << header(r.send(exact), "X-Error-Cause");
+  auto over = envio(clave_with_code(2));
+  over["comprobanteXml"] = base64_encode(std::string(1024 * 1024 + 3, 'x'));
+  expect_refused(r.send(over), 400, "excede 1 MiB");
+}
+
+// BUG: the size limit is checked on the base64 text (at most 4/3 of 1 MiB
+// plus 4 characters), which also lets through 1 MiB + 1 and 1 MiB + 2
+// decoded bytes; docs/api.md says "at most 1 MiB once decoded".
+TEST(Reception, DISABLED_ComprobanteOfOneMebibytePlusOneByteIsRefused) {
+  Reception r;
+  auto over = envio();
+  over["comprobanteXml"] = base64_encode(std::string(1024 * 1024 + 1, 'x'));
+  expect_refused(r.send(over), 400, "excede 1 MiB");
+}
+
+// --- who may send, and twice -------------------------------------------------------
+
+TEST(Reception, SameClaveTwiceIsRefusedAndTheFirstIsKept) {
+  Reception r;
+  ASSERT_EQ(r.send(envio()).status, 202u);
+  expect_refused(r.send(envio()), 400,
+                 fmt::format("El comprobante con clave {} ya fue recibido.", kClave));
+  EXPECT_EQ(r.state_of(std::string(kClave)), "recibido");
+}
+
+// BUG (to confirm with the product owner): claves are one namespace for both
+// environments (comprobantes.clave is the primary key), so a clave received
+// by the pruebas sandbox is refused as "ya fue recibido" by producción, and
+// the other way round, although the two environments "share nothing"
+// (id/environment.h) and Hacienda's two receptions are separate systems.
+TEST(Reception, DISABLED_TheSameClaveIsReceivedIndependentlyByEachEnvironment) {
+  Reception r;
+  ASSERT_EQ(r.send(envio(), Environment::kPruebas).status, 202u);
+  ReceptionAnswer prod = r.send(envio(), Environment::kProduccion);
+  EXPECT_EQ(prod.status, 202u) << header(prod, "X-Error-Cause");
+}
+
+TEST(Reception, TheReceptorMaySendTheComprobante) {
+  Reception r;
+  ReceptionAnswer a =
+      r.reception.receive(Environment::kPruebas, r.company_stag, boost::json::serialize(envio()));
+  EXPECT_EQ(a.status, 202u) << header(a, "X-Error-Cause");
+}
+
+TEST(Reception, ATaxpayerWhoIsNeitherEmisorNorReceptorIs403) {
+  Reception r;
+  auto tiquete = envio();
+  tiquete.erase("receptor");
+  expect_refused(
+      r.reception.receive(Environment::kPruebas, r.company_stag, boost::json::serialize(tiquete)),
+      403, "El usuario del token no puede enviar comprobantes de este emisor.");
+  EXPECT_EQ(r.query(std::string(kClave)).status, 404u);
+}
+
+TEST(Reception, ConsecutivoReceptorSetsApartTheReceptorsMessage) {
+  Reception r;
+  ASSERT_EQ(r.send(envio()).status, 202u);  // the invoice itself
+  auto mensaje = envio();
+  mensaje["consecutivoReceptor"] = "00100001050000000001";
+  ReceptionAnswer a = r.send(mensaje);
+  ASSERT_EQ(a.status, 202u) << header(a, "X-Error-Cause");
+  const std::string key = std::string(kClave) + "-00100001050000000001";
+  EXPECT_EQ(header(a, "Location"), "http://127.0.0.1:8080/recepcion-sandbox/v1/recepcion/" + key);
+  EXPECT_EQ(r.state_of(key), "recibido");
+  expect_refused(r.send(mensaje), 400, "ya fue recibido");
+}
+
+TEST(Reception, ConsecutivoReceptorMustHaveTwentyDigits) {
+  Reception r;
+  for (std::string_view bad :
+       {"0010000105000000001", "001000010500000000011", "0010000105000000000A", ""}) {
+    auto mensaje = envio();
+    mensaje["consecutivoReceptor"] = bad;
+    expect_refused(r.send(mensaje), 400, "consecutivoReceptor debe tener 20 digitos.");
+  }
+}
+
+// --- querying ----------------------------------------------------------------------
+
+TEST(Reception, UnknownClaveIs404) {
+  Reception r;
+  ReceptionAnswer a = r.query(std::string(kClave));
+  expect_refused(a, 404, fmt::format("No se encontro el comprobante con clave {}.", kClave));
+  expect_refused(r.query("no-es-una-clave"), 404, "No se encontro el comprobante");
+}
+
+TEST(Reception, QueryNeedsAValidTokenOfThisEnvironment) {
+  Reception r;
+  ASSERT_EQ(r.send(envio()).status, 202u);
+  expect_refused(r.reception.query(Environment::kPruebas, "", std::string(kClave)), 401, "Token");
+  expect_refused(r.reception.query(Environment::kPruebas, r.person_prod, std::string(kClave)), 403,
+                 "El token es del ambiente de Produccion");
+}
+
+TEST(Reception, OnlyItsEmisorAndReceptorSeeAComprobante) {
+  Reception r;
+  auto tiquete = envio("50626112600010647095800100001040000000001173920481");
+  tiquete.erase("receptor");
+  ASSERT_EQ(r.send(tiquete).status, 202u);
+  ASSERT_EQ(r.send(envio()).status, 202u);  // the factura names the company as receptor
+  EXPECT_EQ(r.reception
+                .query(Environment::kPruebas, r.company_stag,
+                       "50626112600010647095800100001040000000001173920481")
+                .status,
+            404u);
+  EXPECT_EQ(r.reception.query(Environment::kPruebas, r.company_stag, std::string(kClave)).status,
+            200u);
+  // And only in the environment it was sent to.
+  EXPECT_EQ(r.query(std::string(kClave), Environment::kProduccion).status, 404u);
+}
+
+// --- the queue ---------------------------------------------------------------------
+
+ReceptionService::Processor stub(bool accept, Bytes answer, std::vector<ComprobanteRecord>* seen) {
+  return [=](const ComprobanteRecord& c) -> Result<ProcessingResult> {
+    if (seen) seen->push_back(c);
+    return ProcessingResult{accept, answer};
+  };
+}
+
+TEST(ReceptionQueue, NothingWaitingMeansNothingProcessed) {
+  Reception r;
+  bool called = false;
+  auto processed =
+      r.reception.process_next([&](const ComprobanteRecord&) -> Result<ProcessingResult> {
+        called = true;
+        return ProcessingResult{};
+      });
+  ASSERT_TRUE(processed.ok());
+  EXPECT_FALSE(*processed);
+  EXPECT_FALSE(called);
+}
+
+TEST(ReceptionQueue, TheProcessorSeesTheRequestAsSent) {
+  Reception r;
+  ASSERT_EQ(r.send(envio()).status, 202u);
+  std::vector<ComprobanteRecord> seen;
+  ASSERT_TRUE(*r.reception.process_next(stub(true, Bytes{'<', 'M', '/', '>'}, &seen)));
+  ASSERT_EQ(seen.size(), 1u);
+  const ComprobanteRecord& c = seen[0];
+  EXPECT_EQ(c.clave, kClave);
+  EXPECT_EQ(c.environment, Environment::kPruebas);
+  EXPECT_EQ(c.fecha, kFecha);
+  EXPECT_EQ(c.emisor_tipo, "01");
+  EXPECT_EQ(c.emisor_numero, "106470958");
+  EXPECT_EQ(c.receptor_tipo, "02");
+  EXPECT_EQ(c.receptor_numero, "3101522899");
+  EXPECT_EQ(std::string(c.xml.begin(), c.xml.end()), kXml);  // decoded
+  EXPECT_EQ(c.username, "cpf-01-0647-0958@stag.comprobanteselectronicos.go.cr");
+}
+
+TEST(ReceptionQueue, AcceptedComprobanteShowsItsAnswer) {
+  Reception r;
+  ASSERT_EQ(r.send(envio()).status, 202u);
+  const std::string answer = "<MensajeHacienda>aceptado</MensajeHacienda>";
+  auto processed =
+      r.reception.process_next(stub(true, Bytes(answer.begin(), answer.end()), nullptr));
+  ASSERT_TRUE(processed.ok());
+  EXPECT_TRUE(*processed);
+  ReceptionAnswer q = r.query(std::string(kClave));
+  const auto body = boost::json::parse(q.body).as_object();
+  EXPECT_EQ(text(body, "ind-estado"), "aceptado");
+  EXPECT_EQ(base64_decode_to_string(body.at("respuesta-xml").as_string()), answer);
+  EXPECT_FALSE(*r.reception.process_next(stub(true, {}, nullptr)));  // queue empty again
+}
+
+TEST(ReceptionQueue, RejectedComprobanteShowsItsAnswer) {
+  Reception r;
+  ASSERT_EQ(r.send(envio()).status, 202u);
+  ASSERT_TRUE(*r.reception.process_next(stub(false, Bytes{'<', 'R', '/', '>'}, nullptr)));
+  ReceptionAnswer q = r.query(std::string(kClave));
+  const auto body = boost::json::parse(q.body).as_object();
+  EXPECT_EQ(text(body, "ind-estado"), "rechazado");
+  EXPECT_EQ(base64_decode_to_string(body.at("respuesta-xml").as_string()), "<R/>");
+}
+
+TEST(ReceptionQueue, AProcessorErrorPutsTheComprobanteBackInTheQueue) {
+  Reception r;
+  ASSERT_EQ(r.send(envio()).status, 202u);
+  auto failed = r.reception.process_next([](const ComprobanteRecord&) -> Result<ProcessingResult> {
+    return make_error("sin_store", "se fue");
+  });
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().code, "sin_store");
+  EXPECT_EQ(r.state_of(std::string(kClave)), "recibido");
+  ASSERT_TRUE(*r.reception.process_next(stub(true, Bytes{'<', 'A', '/', '>'}, nullptr)));
+  EXPECT_EQ(r.state_of(std::string(kClave)), "aceptado");
+}
+
+TEST(ReceptionQueue, WhatAStoppedServerWasDecidingIsDecidedAfterARestart) {
+  Reception r;
+  ASSERT_EQ(r.send(envio()).status, 202u);
+  // A server claims it, then stops before answering.
+  auto claimed = r.inst->store->claim_comprobante();
+  ASSERT_TRUE(claimed.ok() && claimed->has_value());
+  EXPECT_EQ(r.state_of(std::string(kClave)), "procesando");
+  EXPECT_FALSE(*r.reception.process_next(stub(true, {}, nullptr)));  // not claimable twice
+  ASSERT_TRUE(r.reception.requeue_unfinished().ok());
+  EXPECT_EQ(r.state_of(std::string(kClave)), "recibido");
+  ASSERT_TRUE(*r.reception.process_next(stub(false, Bytes{'<', 'R', '/', '>'}, nullptr)));
+  EXPECT_EQ(r.state_of(std::string(kClave)), "rechazado");
+}
+
+TEST(ReceptionQueue, EachComprobanteIsProcessedOnce) {
+  Reception r;
+  for (int code = 1; code <= 3; ++code)
+    ASSERT_EQ(r.send(envio(clave_with_code(code))).status, 202u);
+  std::vector<ComprobanteRecord> seen;
+  while (*r.reception.process_next(stub(true, Bytes{'<', 'A', '/', '>'}, &seen))) {
+    ASSERT_LE(seen.size(), 3u);
+  }
+  ASSERT_EQ(seen.size(), 3u);
+  std::set<std::string> claves;
+  for (const auto& c : seen) claves.insert(c.clave);
+  EXPECT_EQ(claves,
+            (std::set<std::string>{clave_with_code(1), clave_with_code(2), clave_with_code(3)}));
+}
+
+// --- header_safe -------------------------------------------------------------------
+
+TEST(HeaderSafe, FoldsSpanishAccentsToAscii) {
+  EXPECT_EQ(header_safe("La identificación no es válida según el número"),
+            "La identificacion no es valida segun el numero");
+  EXPECT_EQ(header_safe("ÁÉÍÓÚ áéíóú ü Ññ"), "AEIOU aeiou u Nn");
+  EXPECT_EQ(header_safe("¿Qué pasó? ¡Listo!"), "Que paso? Listo!");
+}
+
+TEST(HeaderSafe, PlainAsciiIsUnchanged) {
+  const std::string ascii = "Falta el campo clave. (400) [x] {y} a=b; c/d";
+  EXPECT_EQ(header_safe(ascii), ascii);
+  EXPECT_EQ(header_safe(""), "");
+}
+
+TEST(HeaderSafe, NothingThatCouldSplitOrBreakAHeaderSurvives) {
+  const std::string out = header_safe("uno\r\nX-Inyectada: si\ttab\x7f\x01 €");
+  EXPECT_TRUE(printable_ascii(out)) << out;
+  EXPECT_EQ(out.find('\r'), std::string::npos);
+  EXPECT_EQ(out.find('\n'), std::string::npos);
+  EXPECT_EQ(out, "uno??X-Inyectada: si?tab?? ???");
+}
+
+}  // namespace
+}  // namespace llavero
