@@ -6,12 +6,10 @@
 # and the output directory (which must not even be created) are compared
 # before and after.
 #   bash tests/cli/cli_bad_input.sh build/llavero
-# shellcheck source=tests/cli/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$@"
+# shellcheck source=tests/lib/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/lib.sh" "$@"
 
-for tool in sqlite3 sha256sum; do
-  command -v "$tool" >/dev/null || { echo "falta la herramienta $tool"; exit 2; }
-done
+require_tools sqlite3 sha256sum
 
 CASE=0
 SNAP=""  # the data directory (or path) whose state a case must not change

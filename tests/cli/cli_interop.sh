@@ -3,12 +3,10 @@
 # tools: openssl (3.x, without -legacy), Java keytool, python3, date.
 #   bash tests/cli/cli_interop.sh build/llavero
 # docs/certificates.md (certificate profile) and docs/p12.md (the .p12 file).
-# shellcheck source=tests/cli/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$@"
+# shellcheck source=tests/lib/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/lib.sh" "$@"
 
-for tool in openssl keytool python3 sqlite3; do
-  command -v "$tool" >/dev/null || { echo "falta la herramienta $tool"; exit 2; }
-done
+require_tools openssl keytool python3 sqlite3
 
 # name_types DER N : "attribute TYPE" of each attribute of the Nth field of
 # tbsCertificate (4 = issuer, 6 = subject), in DER order.

@@ -4,12 +4,10 @@
 # its tamper detection, `init` idempotence, concurrent issuance by processes,
 # and --help everywhere.
 #   bash tests/cli/cli_lifecycle.sh build/llavero
-# shellcheck source=tests/cli/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$@"
+# shellcheck source=tests/lib/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/lib.sh" "$@"
 
-for tool in sqlite3 python3 openssl sha256sum; do
-  command -v "$tool" >/dev/null || { echo "falta la herramienta $tool"; exit 2; }
-done
+require_tools sqlite3 python3 openssl sha256sum
 
 # estado_json DATA [ARGS...] : `llave estado --id FISICA --json`, into JSON.
 estado_json() {

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The PIN asked on a terminal: twice, without echo; a mismatch writes nothing.
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib.sh
-source "$here/lib.sh" "$@"
+# shellcheck source=tests/lib/lib.sh
+source "$here/../lib/lib.sh" "$@"
+
+require_tools python3 openssl
 
 init_template
 DATA=$TMP/datos

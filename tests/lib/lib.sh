@@ -1,17 +1,55 @@
 # shellcheck shell=bash disable=SC2034 # its variables are for the scripts that source it
-# Shared helpers of the CLI test scripts. Source it as
-#     source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$@"
+# Shared helpers of the shell test scripts (tests/cli, tests/server, tests/api,
+# tests/schemas). Source it as
+#     source "$(dirname "${BASH_SOURCE[0]}")/../lib/lib.sh" "$@"
 # with the path of the llavero binary as the first argument. It sets:
 #   LLAVERO   absolute path of the binary
 #   TMP       a private temporary directory, removed on exit
+#   ARGS      the script's arguments without "--section NAME"
+#   SECTION   the NAME of "--section NAME" ("" when not given; see run_sections)
 # and provides the assertions (each counts one pass or one failure, and a
 # failure prints what was expected and what was seen), `run` (captures RC,
 # OUT, ERR of a command), and data-directory helpers.
+#
+# Exit status (finish): 0 when every check passed, 1 when one failed, and
+# SKIP_RC (77, registered as SKIP_RETURN_CODE with ctest) when none failed but
+# a check could not be made (skip_check: a missing optional tool), so that
+# ctest reports the test as skipped instead of passed.
+#
+# Environment:
+#   LLAVERO_TEST_TEMPLATE  a data directory made by `llavero init`
+#                          (tests/lib/make_template.sh, a ctest fixture) that
+#                          init_template copies instead of running init
+#   LLAVERO_TEST_LOG       a file to which every check appends a line
+#                          "PASS|FAIL|SKIP<TAB>description" (to compare what
+#                          several runs checked)
 
 set -u
 
+SKIP_RC=77
+
+SECTION=""
+ARGS=()
+while (($#)); do
+  case $1 in
+    --section)
+      SECTION=${2:-}
+      [[ -n $SECTION ]] || { echo "uso: --section NOMBRE" >&2; exit 2; }
+      shift 2
+      ;;
+    --section=*) SECTION=${1#--section=}; shift ;;
+    *) ARGS+=("$1"); shift ;;
+  esac
+done
+set -- "${ARGS[@]}"
+
+# A rebuild running meanwhile may have removed the binary for a moment.
+for _try in $(seq 1 60); do
+  [[ $# -lt 1 || -x $1 ]] && break
+  sleep 1
+done
 if [[ $# -lt 1 || ! -x $1 ]]; then
-  echo "uso: bash $0 /ruta/a/llavero   (no es ejecutable: '${1:-}')" >&2
+  echo "uso: bash $0 /ruta/a/llavero [...] [--section NOMBRE]   (no es ejecutable: '${1:-}')" >&2
   exit 2
 fi
 
@@ -41,6 +79,7 @@ fi
 
 PASSED=0
 FAILED=0
+SKIPPED=0
 SCRIPT_START=$(date +%s)
 
 # --- reporting ---------------------------------------------------------------
@@ -59,11 +98,22 @@ _show() {
   return 0
 }
 
-pass() { PASSED=$((PASSED + 1)); }
+# _log STATUS DESCRIPTION : one line in $LLAVERO_TEST_LOG, when it is set.
+_log() {
+  [[ -n ${LLAVERO_TEST_LOG:-} ]] || return 0
+  printf '%s\t%s\n' "$1" "${2//$'\n'/ }" >>"$LLAVERO_TEST_LOG"
+}
+
+# pass [DESCRIPTION]
+pass() {
+  PASSED=$((PASSED + 1))
+  _log PASS "${1:-}"
+}
 
 # fail DESCRIPTION EXPECTED SEEN
 fail() {
   FAILED=$((FAILED + 1))
+  _log FAIL "$1"
   echo "FALLO: $1"
   echo "    esperado:"
   _show "$2"
@@ -71,21 +121,86 @@ fail() {
   _show "$3" 20
 }
 
+# skip_check DESCRIPTION REASON : a check that cannot be made here (an
+# optional tool is missing). It is shown, and unless something failed the
+# script exits with SKIP_RC so that ctest reports the test as skipped.
+skip_check() {
+  SKIPPED=$((SKIPPED + 1))
+  _log SKIP "$1"
+  echo "OMITIDA: $1 ($2)"
+}
+
+# require_tools TOOL... : the tools the script cannot do without; a missing
+# one is a failure (the closing line is printed and the script ends).
+require_tools() {
+  local tool missing=()
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || missing+=("$tool")
+  done
+  ((${#missing[@]} == 0)) && return 0
+  fail "las herramientas que usa la prueba están instaladas (bash scripts/install-deps.sh)" \
+    "$*" "falta: ${missing[*]}"
+  finish
+}
+
 section() { echo "--- $*"; }
 
-# Prints the summary line and exits 1 if anything failed.
+# Prints the summary line and exits 1 if anything failed, SKIP_RC if a check
+# was skipped (skip_check), else 0.
 finish() {
   local elapsed=$(($(date +%s) - SCRIPT_START))
-  echo "($(basename "$0"): ${elapsed} s)"
+  echo "($(basename "$0")${SECTION:+ --section $SECTION}: ${elapsed} s)"
+  ((SKIPPED == 0)) || echo "$SKIPPED omitted (OMITIDA arriba): the test is reported as skipped"
   echo "$PASSED passed, $FAILED failed"
   ((FAILED == 0)) || exit 1
+  ((SKIPPED == 0)) || exit "$SKIP_RC"
   exit 0
+}
+
+# run_sections : for scripts made of sections that each run alone. The script
+# defines SECTIONS=(name ...) on one line (tests/CMakeLists.txt reads it to
+# register one ctest entry per name) and a function test_NAME for each, which
+# sets up everything it needs itself (its own data directory, server, keys).
+# With --section NAME, runs test_NAME and finishes; without, runs every
+# section one after another, each in its own process (as ctest does), and
+# prints their summary.
+run_sections() {
+  local s f listed
+  # shellcheck disable=SC2153 # SECTIONS is the script's
+  # Every test_ function is listed, and every name has its function.
+  for f in $(declare -F | awk '$3 ~ /^test_/ {print substr($3, 6)}'); do
+    listed=0
+    for s in "${SECTIONS[@]}"; do [[ $s == "$f" ]] && listed=1; done
+    ((listed)) || fail "la sección $f está en SECTIONS (si no, ctest no la corre)" "$f en SECTIONS" "${SECTIONS[*]}"
+  done
+  for s in "${SECTIONS[@]}"; do
+    declare -F "test_$s" >/dev/null || fail "la sección $s tiene su función test_$s" "test_$s" "no existe"
+  done
+  ((FAILED == 0)) || finish
+  if [[ -n $SECTION ]]; then
+    if ! declare -F "test_$SECTION" >/dev/null; then
+      echo "sección desconocida: $SECTION (hay: ${SECTIONS[*]})" >&2
+      exit 2
+    fi
+    "test_$SECTION"
+    finish
+  fi
+  local rc summary=() bad=0
+  for s in "${SECTIONS[@]}"; do
+    echo "=== $s"
+    bash "$0" "${ARGS[@]}" --section "$s"
+    rc=$?
+    summary+=("$s: $rc")
+    ((rc == 0 || rc == SKIP_RC)) || bad=1
+  done
+  echo "=== estado de salida por sección: ${summary[*]}"
+  exit "$bad"
 }
 
 # --- assertions ----------------------------------------------------------------
 
 assert_eq() { # DESC EXPECTED ACTUAL
-  if [[ $2 == "$3" ]]; then pass; else fail "$1" "$2" "$3"; fi
+  if [[ $2 == "$3" ]]; then pass "$1"; else fail "$1" "$2" "$3"; fi
 }
 
 # assert_same DESC A B : A and B are equal and A is not empty (for two values
@@ -94,7 +209,7 @@ assert_same() {
   if [[ -z $2 ]]; then
     fail "$1" "dos valores iguales y no vacíos" "el primero está vacío; el segundo: $3"
   elif [[ $2 == "$3" ]]; then
-    pass
+    pass "$1"
   elif [[ $2 == *$'\n'* || $3 == *$'\n'* ]]; then
     fail "$1" "sin diferencias (diff antes/después)" "$(diff <(printf '%s\n' "$2") <(printf '%s\n' "$3"))"
   else
@@ -103,43 +218,43 @@ assert_same() {
 }
 
 assert_ne() { # DESC UNEXPECTED ACTUAL
-  if [[ $2 != "$3" ]]; then pass; else fail "$1" "algo distinto de: $2" "$3"; fi
+  if [[ $2 != "$3" ]]; then pass "$1"; else fail "$1" "algo distinto de: $2" "$3"; fi
 }
 
 assert_contains() { # DESC HAYSTACK NEEDLE (fixed string)
-  if grep -qaF -- "$3" <<<"$2"; then pass; else fail "$1" "un texto que contenga: $3" "$2"; fi
+  if grep -qaF -- "$3" <<<"$2"; then pass "$1"; else fail "$1" "un texto que contenga: $3" "$2"; fi
 }
 
 assert_not_contains() { # DESC HAYSTACK NEEDLE (fixed string, case-insensitive)
   if grep -qaiF -- "$3" <<<"$2"; then
     fail "$1" "un texto sin: $3" "$(grep -aiF -- "$3" <<<"$2")"
   else
-    pass
+    pass "$1"
   fi
 }
 
 assert_match() { # DESC TEXT ERE
-  if grep -qaE -- "$3" <<<"$2"; then pass; else fail "$1" "un texto que cumpla /$3/" "$2"; fi
+  if grep -qaE -- "$3" <<<"$2"; then pass "$1"; else fail "$1" "un texto que cumpla /$3/" "$2"; fi
 }
 
 assert_no_match() { # DESC TEXT ERE
   if grep -qaE -- "$3" <<<"$2"; then
     fail "$1" "ninguna línea que cumpla /$3/" "$(grep -aE -- "$3" <<<"$2")"
   else
-    pass
+    pass "$1"
   fi
 }
 
 assert_ge() { # DESC MIN ACTUAL (integers)
-  if [[ $3 =~ ^-?[0-9]+$ ]] && (($3 >= $2)); then pass; else fail "$1" ">= $2" "$3"; fi
+  if [[ $3 =~ ^-?[0-9]+$ ]] && (($3 >= $2)); then pass "$1"; else fail "$1" ">= $2" "$3"; fi
 }
 
 assert_exists() { # DESC PATH
-  if [[ -e $2 ]]; then pass; else fail "$1" "existe $2" "no existe"; fi
+  if [[ -e $2 ]]; then pass "$1"; else fail "$1" "existe $2" "no existe"; fi
 }
 
 assert_absent() { # DESC PATH
-  if [[ ! -e $2 ]]; then pass; else fail "$1" "no existe $2" "existe: $(ls -ld "$2")"; fi
+  if [[ ! -e $2 ]]; then pass "$1"; else fail "$1" "no existe $2" "existe: $(ls -ld "$2")"; fi
 }
 
 # assert_ok DESC CMD... : the command exits 0 (its output is shown if not).
@@ -148,7 +263,7 @@ assert_ok() {
   shift
   out=$("$@" 2>&1 </dev/null)
   rc=$?
-  if ((rc == 0)); then pass; else fail "$desc" "estado 0 de: $*" "estado $rc; salida:
+  if ((rc == 0)); then pass "$desc"; else fail "$desc" "estado 0 de: $*" "estado $rc; salida:
 $out"; fi
 }
 
@@ -158,7 +273,7 @@ assert_fails() {
   shift
   out=$("$@" 2>&1 </dev/null)
   rc=$?
-  if ((rc != 0)); then pass; else fail "$desc" "estado distinto de 0 de: $*" "estado 0; salida:
+  if ((rc != 0)); then pass "$desc"; else fail "$desc" "estado distinto de 0 de: $*" "estado 0; salida:
 $out"; fi
 }
 
@@ -199,7 +314,7 @@ run_input() {
 # assert_rc DESC EXPECTED : checks RC of the last run, showing its output if not.
 assert_rc() {
   if [[ $RC == "$2" ]]; then
-    pass
+    pass "$1"
   else
     fail "$1" "estado $2" "estado $RC
 stdout: $OUT
@@ -217,11 +332,21 @@ llv() {
 # --- data directories --------------------------------------------------------------
 
 # init_template: creates, once per script, the data directory that every case
-# copies ($TMP/template). `llavero init` makes six RSA-4096 keys (~6 s).
+# copies ($TMP/template). `llavero init` makes six RSA-4096 keys (6 to 40 s on
+# a busy machine), so when LLAVERO_TEST_TEMPLATE names a directory that
+# `llavero init` made (the ctest fixture of tests/lib/make_template.sh), it is
+# copied instead.
 TEMPLATE=$TMP/template
 init_template() {
-  run "$LLAVERO" --data "$TEMPLATE" init
-  assert_rc "llavero init crea el directorio de datos" 0
+  if [[ -n ${LLAVERO_TEST_TEMPLATE:-} ]]; then
+    rm -rf "$TEMPLATE"
+    cp -a "$LLAVERO_TEST_TEMPLATE" "$TEMPLATE" 2>/dev/null
+    RC=$? OUT="" ERR="cp -a $LLAVERO_TEST_TEMPLATE"
+    assert_rc "el directorio de datos de plantilla (llavero init, LLAVERO_TEST_TEMPLATE) se copia" 0
+  else
+    run "$LLAVERO" --data "$TEMPLATE" init
+    assert_rc "llavero init crea el directorio de datos" 0
+  fi
   if [[ $RC != 0 || ! -f $TEMPLATE/llavero.conf ]]; then
     echo "No se pudo crear el directorio de datos; no tiene sentido seguir."
     FAILED=$((FAILED + 1))

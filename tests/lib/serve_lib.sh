@@ -1,7 +1,7 @@
 # shellcheck shell=bash disable=SC2034 # its variables are for the scripts that source it
 # Starting and stopping a `llavero serve` for a test script. Source it right
-# after tests/cli/lib.sh:
-#     source "$(dirname "${BASH_SOURCE[0]}")/../server/serve_lib.sh"
+# after tests/lib/lib.sh:
+#     source "$(dirname "${BASH_SOURCE[0]}")/../lib/serve_lib.sh"
 # It uses, from lib.sh: TMP, LLAVERO, assert_eq, _show, finish, init_template,
 # fresh_data_dir; and, for start_server / healthz_ok: DATA (data directory),
 # PORT (where to listen) and BASE (http://127.0.0.1:$PORT), which
