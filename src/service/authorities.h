@@ -8,14 +8,14 @@
 #include <vector>
 
 #include "pki/authority.h"
-#include "store/store.h"
+#include "store/certificate_store.h"
 #include "util/secret.h"
 
 namespace llavero::service {
 
 class CaKeyring {
  public:
-  CaKeyring(Store& store, SecretString passphrase)
+  CaKeyring(CertificateStore& store, SecretString passphrase)
       : store_(store), passphrase_(std::move(passphrase)) {}
 
   struct Unlocked {
@@ -41,7 +41,7 @@ class CaKeyring {
   };
   Result<Entry*> load(Environment env, CaKind kind);
 
-  Store& store_;
+  CertificateStore& store_;
   SecretString passphrase_;
   std::mutex mu_;
   std::map<std::pair<Environment, CaKind>, Entry> entries_;

@@ -18,7 +18,7 @@ Error unavailable() {
 }
 }  // namespace
 
-DownloadVault::DownloadVault(Store& store, SecretString server_key)
+DownloadVault::DownloadVault(AccountStore& store, SecretString server_key)
     : store_(store), key_(std::move(server_key)) {}
 
 Result<std::string> DownloadVault::put(std::int64_t taxpayer_id, Environment env,

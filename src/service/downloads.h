@@ -6,7 +6,7 @@
 
 #include <filesystem>
 
-#include "store/store.h"
+#include "store/account_store.h"
 #include "util/clock.h"
 #include "util/result.h"
 #include "util/secret.h"
@@ -24,7 +24,7 @@ struct Download {
 class DownloadVault {
  public:
   // `server_key` is 32 bytes (see load_or_create_server_key).
-  DownloadVault(Store& store, SecretString server_key);
+  DownloadVault(AccountStore& store, SecretString server_key);
 
   // Keeps a file; returns the token that fetches it.
   Result<std::string> put(std::int64_t taxpayer_id, Environment env, const std::string& file_name,
@@ -36,7 +36,7 @@ class DownloadVault {
   Status wipe(const std::string& token_hash);
 
  private:
-  Store& store_;
+  AccountStore& store_;
   SecretString key_;
 };
 

@@ -66,7 +66,7 @@ Result<TaxpayerRecord> KeyService::find_taxpayer(const std::string& identificati
   return llavero::service::find_taxpayer(store_, identification);
 }
 
-Result<TaxpayerRecord> find_taxpayer(Store& store, const std::string& identification) {
+Result<TaxpayerRecord> find_taxpayer(TaxpayerStore& store, const std::string& identification) {
   auto id = Identification::parse(identification);
   if (!id) return id.error();
   auto found = store.find_taxpayer(id->digits());
@@ -111,9 +111,9 @@ Result<TaxpayerRecord> KeyService::create_taxpayer(const NewTaxpayerRequest& req
   return added;
 }
 
-Result<KeyService::Issued> KeyService::issue(
-    const IssueOrder& order, const std::function<Status(const IssuedKey&)>& keep,
-    const std::string& actor) {
+Result<KeyService::Issued> KeyService::issue(const IssueOrder& order,
+                                             const std::function<Status(const IssuedKey&)>& keep,
+                                             const std::string& actor) {
   auto id = Identification::parse(order.taxpayer.identification);
   if (!id) return id.error();
   auto issuer = keyring_.unlocked(order.environment, issuing_ca_for(id->type()));
@@ -148,12 +148,8 @@ Result<KeyService::Issued> KeyService::issue(
   issued.not_before = order.not_before.value_or(now_seconds());
   issued.not_after = taxpayer_not_after(issued.not_before);
   issued.common_name = taxpayer_common_name(subject);
-  IssueRequest request{issuer->authority,
-                       key->get(),
-                       subject,
-                       issued.serial,
-                       issued.not_before,
-                       config_.base_url,
+  IssueRequest request{issuer->authority,     key->get(),        subject,
+                       issued.serial,         issued.not_before, config_.base_url,
                        config_.strict_profile};
   auto cert = issue_taxpayer_certificate(request);
   if (!cert) return cert.error();
@@ -184,13 +180,12 @@ Result<GeneratedKey> KeyService::generate(const GenerateRequest& request, const 
   if (!taxpayer) return taxpayer.error();
   auto id = Identification::parse(taxpayer->identification);
   if (!id) return id.error();
-  const P12Options options{request.profile.value_or(config_.p12_profile),
-                           config_.p12_iterations};
-  IssueOrder order{*taxpayer, request.environment, request.facturador_gratuito,
-                   fmt::format("perfil={} facturador_gratuito={}",
-                               p12_profile_name(options.profile),
-                               request.facturador_gratuito ? "si" : "no"),
-                   std::nullopt};
+  const P12Options options{request.profile.value_or(config_.p12_profile), config_.p12_iterations};
+  IssueOrder order{
+      *taxpayer, request.environment, request.facturador_gratuito,
+      fmt::format("perfil={} facturador_gratuito={}", p12_profile_name(options.profile),
+                  request.facturador_gratuito ? "si" : "no"),
+      std::nullopt};
   GeneratedKey out;
   out.file_name = id->p12_file_name();
   auto issued = issue(

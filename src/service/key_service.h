@@ -89,7 +89,7 @@ std::string key_subject(const KeyStatus& key);
 
 // The taxpayer an identification (in any accepted spelling) names. Error
 // "contribuyente_desconocido" when there is none.
-Result<TaxpayerRecord> find_taxpayer(Store& store, const std::string& identification);
+Result<TaxpayerRecord> find_taxpayer(TaxpayerStore& store, const std::string& identification);
 
 class KeyService {
  public:
@@ -121,8 +121,7 @@ class KeyService {
     IssuedKey key;
     std::optional<std::string> superseded_serial;
   };
-  Result<Issued> issue(const IssueOrder& order,
-                       const std::function<Status(const IssuedKey&)>& keep,
+  Result<Issued> issue(const IssueOrder& order, const std::function<Status(const IssuedKey&)>& keep,
                        const std::string& actor);
 
   // Revokes the active key of an environment.

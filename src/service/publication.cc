@@ -7,8 +7,8 @@
 
 namespace llavero::service {
 
-Result<Bytes> build_current_crl(Store& store, std::int64_t authority_id, const Authority& ca,
-                                UnixSeconds now, UnixSeconds validity) {
+Result<Bytes> build_current_crl(CertificateStore& store, std::int64_t authority_id,
+                                const Authority& ca, UnixSeconds now, UnixSeconds validity) {
   auto entries = store.revoked_certificates(authority_id, format_utc(now));
   if (!entries) return entries.error();
   auto number = store.next_crl_number(authority_id);

@@ -33,8 +33,8 @@ struct PublicationOptions {
 // A new CRL of a CA from the store's current revocations: a new CRL number,
 // thisUpdate now, nextUpdate now + validity. Used by the publisher and by
 // `llavero crl`.
-Result<Bytes> build_current_crl(Store& store, std::int64_t authority_id, const Authority& ca,
-                                UnixSeconds now, UnixSeconds validity);
+Result<Bytes> build_current_crl(CertificateStore& store, std::int64_t authority_id,
+                                const Authority& ca, UnixSeconds now, UnixSeconds validity);
 
 class RevocationPublisher {
  public:

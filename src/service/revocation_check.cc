@@ -194,7 +194,7 @@ std::vector<std::string> crl_urls(const X509& cert) {
 
 }  // namespace
 
-RevocationChecker::RevocationChecker(Store* store, RevocationCheckOptions options)
+RevocationChecker::RevocationChecker(CertificateStore* store, RevocationCheckOptions options)
     : store_(store), options_(options) {}
 
 RevocationCallback RevocationChecker::callback() {

@@ -14,7 +14,7 @@
 
 #include "pki/openssl.h"
 #include "pki/revocation_answer.h"
-#include "store/store.h"
+#include "store/certificate_store.h"
 
 namespace llavero::service {
 
@@ -30,7 +30,7 @@ struct RevocationCheckOptions {
 class RevocationChecker {
  public:
   // `store` may be null: every certificate is then checked over the network.
-  explicit RevocationChecker(Store* store, RevocationCheckOptions options = {});
+  explicit RevocationChecker(CertificateStore* store, RevocationCheckOptions options = {});
 
   // Never kNotChecked because of the store: a store failure is an Error.
   Result<RevocationAnswer> check(const X509& cert, const X509& issuer);
@@ -49,7 +49,7 @@ class RevocationChecker {
   RevocationAnswer by_ocsp(const X509& cert, const X509& issuer, const std::string& url);
   RevocationAnswer by_crl(const X509& cert, const X509& issuer, const std::string& url);
 
-  Store* store_;
+  CertificateStore* store_;
   RevocationCheckOptions options_;
   std::mutex mu_;
   std::optional<std::vector<OwnCa>> own_cas_;

@@ -21,10 +21,13 @@ class SqliteStore final : public Store {
   static Result<std::unique_ptr<SqliteStore>> open(const std::string& path, bool create);
   ~SqliteStore() override;
 
+  // TaxpayerStore
   Result<TaxpayerRecord> add_taxpayer(const NewTaxpayer& taxpayer,
                                       const AuditEvent& audit) override;
   Result<std::optional<TaxpayerRecord>> find_taxpayer(const std::string& identification) override;
   Result<std::optional<TaxpayerRecord>> find_taxpayer_by_id(std::int64_t id) override;
+
+  // CertificateStore
   Status add_authorities(const std::vector<NewAuthority>& authorities,
                          const AuditEvent& audit) override;
   Result<std::vector<AuthorityRecord>> authorities() override;
@@ -44,7 +47,8 @@ class SqliteStore final : public Store {
   Result<std::optional<ResponderRecord>> current_responder(std::int64_t authority_id,
                                                            const std::string& valid_after) override;
   Status add_responder(const ResponderRecord& responder, const AuditEvent& audit) override;
-  Status ping() override;
+
+  // AccountStore
   Status set_password_hash(std::int64_t taxpayer_id, const std::string& hash,
                            const AuditEvent& audit) override;
   Result<std::optional<std::string>> password_hash(std::int64_t taxpayer_id) override;
@@ -68,6 +72,8 @@ class SqliteStore final : public Store {
   Result<std::optional<RefreshTokenRecord>> find_refresh_token(
       const std::string& token_hash) override;
   Status revoke_token_session(const std::string& session_id) override;
+
+  // ComprobanteStore
   Status put_service_key(const ServiceKey& key, const AuditEvent& audit) override;
   Result<std::optional<ServiceKey>> service_key(const std::string& name) override;
   Status add_comprobante(const ComprobanteRecord& comprobante) override;
@@ -76,7 +82,12 @@ class SqliteStore final : public Store {
   Status finish_comprobante(const std::string& clave, ComprobanteState state,
                             const Bytes& respuesta_xml) override;
   Status requeue_comprobantes() override;
+
+  // AuditStore
   Result<AuditLog> audit_log() override;
+
+  // Store
+  Status ping() override;
 
   int schema_version();
 

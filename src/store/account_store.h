@@ -1,0 +1,100 @@
+// AccountStore: how taxpayers get in and what they are waiting for. Portal
+// passwords and the lockout after wrong ones, portal sessions, spent
+// single-use form tokens, the .p12 files waiting for their download, the API
+// credentials of "Generar contraseña" and the refresh tokens of the token
+// endpoint. Secrets are only ever stored hashed or encrypted by the caller.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "id/environment.h"
+#include "store/audit_store.h"
+#include "util/hash.h"
+#include "util/result.h"
+
+namespace llavero {
+
+struct LoginFailures {
+  int failures = 0;
+  std::optional<std::string> locked_until;
+};
+
+struct SessionRecord {
+  std::string id_hash;
+  std::int64_t taxpayer_id = 0;
+  std::string csrf_token;
+  std::string created_at, last_seen;
+};
+
+struct PendingDownload {
+  std::string token_hash;
+  std::int64_t taxpayer_id = 0;
+  Environment environment;
+  std::string file_name;
+  Bytes ciphertext;
+  std::string expires_at;
+};
+
+struct ApiCredential {
+  std::int64_t taxpayer_id = 0;
+  Environment environment;
+  std::string username;
+  std::string password_hash;
+};
+
+struct RefreshTokenRecord {
+  std::string token_hash;
+  std::string session_id;
+  std::string username;
+  std::string realm;
+  std::string client_id;
+  std::string expires_at;
+  bool revoked = false;
+};
+
+class AccountStore {
+ public:
+  virtual ~AccountStore() = default;
+
+  // Portal passwords and login throttling.
+  virtual Status set_password_hash(std::int64_t taxpayer_id, const std::string& hash,
+                                   const AuditEvent& audit) = 0;
+  virtual Result<std::optional<std::string>> password_hash(std::int64_t taxpayer_id) = 0;
+  virtual Result<LoginFailures> login_failures(std::int64_t taxpayer_id) = 0;
+  // Counts a failure; at `lock_after` failures the account is locked until
+  // `lock_until` and the count starts over.
+  virtual Result<LoginFailures> record_login_failure(std::int64_t taxpayer_id, int lock_after,
+                                                     const std::string& lock_until,
+                                                     const AuditEvent& audit) = 0;
+  virtual Status clear_login_failures(std::int64_t taxpayer_id) = 0;
+
+  // Sessions.
+  virtual Status create_session(const SessionRecord& session, const AuditEvent& audit) = 0;
+  virtual Result<std::optional<SessionRecord>> find_session(const std::string& id_hash) = 0;
+  virtual Status touch_session(const std::string& id_hash, const std::string& last_seen) = 0;
+  virtual Status delete_session(const std::string& id_hash) = 0;
+
+  // Marks a single-use token spent; false if it already was.
+  virtual Result<bool> spend_nonce(const std::string& nonce_hash, const std::string& now) = 0;
+
+  // Downloads waiting to be fetched.
+  virtual Status put_download(const PendingDownload& download) = 0;
+  virtual Result<std::optional<PendingDownload>> find_download(const std::string& token_hash) = 0;
+  virtual Status delete_download(const std::string& token_hash) = 0;
+  // Removes expired downloads, sessions idle since `idle_before`, and old nonces.
+  virtual Status purge(const std::string& now, const std::string& idle_before) = 0;
+
+  // API credentials: setting one replaces the previous of that environment.
+  virtual Status set_api_credential(const ApiCredential& credential, const AuditEvent& audit) = 0;
+  virtual Result<std::optional<ApiCredential>> find_api_credential(const std::string& username) = 0;
+
+  // Refresh tokens of the token endpoint.
+  virtual Status put_refresh_token(const RefreshTokenRecord& token) = 0;
+  virtual Result<std::optional<RefreshTokenRecord>> find_refresh_token(
+      const std::string& token_hash) = 0;
+  virtual Status revoke_token_session(const std::string& session_id) = 0;
+};
+
+}  // namespace llavero

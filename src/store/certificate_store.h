@@ -1,0 +1,132 @@
+// CertificateStore: what the CAs need remembered. The authorities
+// themselves, serial reservations, issued certificates and their
+// revocations, CRL numbers, the delegated OCSP responders, and the
+// revocation epoch that tells every reader a revocation happened.
+//
+// The rule "at most one active key per taxpayer and environment" lives in the
+// schema (a unique partial index), so that no caller can break it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "id/environment.h"
+#include "store/audit_store.h"
+#include "util/hash.h"
+#include "util/result.h"
+
+namespace llavero {
+
+struct NewAuthority {
+  Environment environment;
+  std::string kind;     // "root" | "pf" | "pj"
+  std::string subject;  // one-line, for people
+  Bytes certificate_der;
+  std::string key_pem;  // encrypted PKCS#8
+};
+
+struct AuthorityRecord {
+  std::int64_t id = 0;
+  Environment environment;
+  std::string kind, subject;
+  Bytes certificate_der;
+  std::string key_pem;
+};
+
+enum class CertificateStatus { kReserved, kActive, kRevoked };
+
+struct SerialReservation {
+  std::int64_t authority_id = 0;
+  std::string serial_hex;
+  std::int64_t taxpayer_id = 0;
+  Environment environment;
+};
+
+struct CertificateRecord {
+  std::int64_t id = 0;
+  std::int64_t authority_id = 0;
+  std::string serial_hex;
+  std::int64_t taxpayer_id = 0;
+  Environment environment;
+  CertificateStatus status = CertificateStatus::kReserved;
+  Bytes certificate_der;
+  std::string not_before, not_after;  // ISO-8601 UTC
+  bool facturador_gratuito = false;
+  std::optional<std::string> revoked_at;
+  std::optional<std::string> revocation_reason;  // RFC 5280 name, absent = none given
+  std::string created_at;
+};
+
+// One line of a CRL.
+struct RevokedEntry {
+  std::string serial_hex;
+  std::string revoked_at;
+  std::optional<std::string> reason;
+};
+
+struct ResponderRecord {
+  std::int64_t authority_id = 0;
+  std::string serial_hex;
+  Bytes certificate_der;
+  std::string key_pem;  // encrypted PKCS#8
+  std::string not_after;
+};
+
+struct Activation {
+  std::int64_t certificate_id = 0;
+  bool facturador_gratuito = false;
+  Bytes certificate_der;
+  std::string not_before, not_after;
+};
+
+class CertificateStore {
+ public:
+  virtual ~CertificateStore() = default;
+
+  // Certificate authorities, added all at once.
+  virtual Status add_authorities(const std::vector<NewAuthority>& authorities,
+                                 const AuditEvent& audit) = 0;
+  virtual Result<std::vector<AuthorityRecord>> authorities() = 0;
+
+  // Reserves a serial before anything is signed with it, so that it can never
+  // be used twice, even across a crash. Fails with code "serial_duplicado"
+  // when the issuer already has it. Returns the certificate row id.
+  virtual Result<std::int64_t> reserve_serial(const SerialReservation& reservation) = 0;
+
+  // Makes a reserved certificate the active key of its taxpayer and
+  // environment, revoking the previous active key (reason superseded) in the
+  // same transaction. Returns the revoked previous key, if there was one.
+  virtual Result<std::optional<CertificateRecord>> activate_certificate(
+      const Activation& activation, const AuditEvent& audit) = 0;
+
+  // Revokes the active key of a taxpayer in an environment. Fails with code
+  // "sin_llave_activa" when there is none.
+  virtual Result<CertificateRecord> revoke_active(std::int64_t taxpayer_id, Environment env,
+                                                  const std::optional<std::string>& reason,
+                                                  const AuditEvent& audit) = 0;
+
+  // Issued certificates (not mere reservations) of a taxpayer, newest first.
+  virtual Result<std::vector<CertificateRecord>> certificates_of(std::int64_t taxpayer_id) = 0;
+
+  // A certificate by issuer and serial (reservations included), for OCSP.
+  virtual Result<std::optional<CertificateRecord>> find_certificate(
+      std::int64_t authority_id, const std::string& serial_hex) = 0;
+  // The revoked certificates of a CA that have not expired at `now` (ISO-8601).
+  virtual Result<std::vector<RevokedEntry>> revoked_certificates(std::int64_t authority_id,
+                                                                 const std::string& now) = 0;
+  // The next CRL number of a CA (1, 2, ...), never handed out twice.
+  virtual Result<std::int64_t> next_crl_number(std::int64_t authority_id) = 0;
+  // Changes whenever a revocation commits, whichever process made it.
+  virtual Result<std::int64_t> revocation_epoch() = 0;
+
+  // The newest delegated OCSP responder of a CA still valid after
+  // `valid_after`, and adding one. add_responder refuses a serial the CA
+  // already used ("serial_duplicado").
+  virtual Result<std::optional<ResponderRecord>> current_responder(
+      std::int64_t authority_id, const std::string& valid_after) = 0;
+  virtual Status add_responder(const ResponderRecord& responder, const AuditEvent& audit) = 0;
+};
+
+}  // namespace llavero

@@ -1,0 +1,39 @@
+// TaxpayerStore: the registered taxpayers (contribuyentes), the people and
+// companies keys are issued to and accounts belong to.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "store/audit_store.h"
+#include "util/result.h"
+
+namespace llavero {
+
+struct NewTaxpayer {
+  std::string identification;  // digits only, as Identification::digits()
+  std::string id_type;         // "01".."04"
+  std::string nombre;
+  std::string apellidos;  // empty for a Jurídica
+  std::string correo;
+};
+
+struct TaxpayerRecord {
+  std::int64_t id = 0;
+  std::string identification, id_type, nombre, apellidos, correo, created_at;
+};
+
+class TaxpayerStore {
+ public:
+  virtual ~TaxpayerStore() = default;
+
+  // Fails with code "contribuyente_duplicado" when the identification exists.
+  virtual Result<TaxpayerRecord> add_taxpayer(const NewTaxpayer& taxpayer,
+                                              const AuditEvent& audit) = 0;
+  virtual Result<std::optional<TaxpayerRecord>> find_taxpayer(
+      const std::string& identification) = 0;
+  virtual Result<std::optional<TaxpayerRecord>> find_taxpayer_by_id(std::int64_t id) = 0;
+};
+
+}  // namespace llavero
