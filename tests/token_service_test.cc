@@ -516,13 +516,12 @@ TEST(TokenThrottle, RefreshStillWorksWhileTheUserIsLocked) {
   EXPECT_EQ(t.refresh(realm, text(login.body, "refresh_token")).status, 200u);
 }
 
-// BUG: a successful login does not clear the failures counted for the user
-// (TokenService::token never resets failures_), so wrong passwords
-// interleaved with good logins still add up to a lock within the 15-minute
-// window. The portal's login (AccountService::login) does clear its count on
-// success, and Keycloak, which this endpoint follows, resets the count on a
-// successful login too.
-TEST(TokenThrottle, DISABLED_ASuccessfulLoginStartsTheCountAgain) {
+// Fixed bug (found by this test): a successful login does not clear the failures counted for the
+// user (TokenService::token never resets failures_), so wrong passwords interleaved with good
+// logins still add up to a lock within the 15-minute window. The portal's login
+// (AccountService::login) does clear its count on success, and Keycloak, which this endpoint
+// follows, resets the count on a successful login too.
+TEST(TokenThrottle, ASuccessfulLoginStartsTheCountAgain) {
   Tokens t;
   const Realm& realm = realm_of(Environment::kPruebas);
   for (int i = 0; i < kFailuresThatLock - 1; ++i)

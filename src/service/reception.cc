@@ -29,9 +29,13 @@ ReceptionAnswer refuse(unsigned status, std::string_view cause, Environment env)
   return a;
 }
 
+// The comprobante's bytes, or nullopt when not base64 or over 1 MiB once
+// decoded (the text is bounded first, so nothing huge is decoded).
 std::optional<std::string> decode_base64(std::string_view text) {
-  if (text.size() > kMaxXmlBytes * 4 / 3 + 4) return std::nullopt;
-  return base64_decode_to_string(text, kBase64Standard);
+  if (text.size() > (kMaxXmlBytes + 2) / 3 * 4) return std::nullopt;
+  auto decoded = base64_decode_to_string(text, kBase64Standard);
+  if (decoded && decoded->size() > kMaxXmlBytes) return std::nullopt;
+  return decoded;
 }
 
 const boost::json::string* string_field(const boost::json::object& o, std::string_view key) {
@@ -42,9 +46,14 @@ const boost::json::string* string_field(const boost::json::object& o, std::strin
 // "2026-11-26T10:00:00-06:00" (seconds may have a fraction; Z allowed):
 // the calendar date as written, or nullopt.
 std::optional<std::tuple<int, int, int>> fecha_date(std::string_view fecha) {
-  if (fecha.size() < 20 || fecha[4] != '-' || fecha[7] != '-' || fecha[10] != 'T')
+  // YYYY-MM-DDTHH:MM:SS, an optional fraction, then the zone: Z, ±HH:MM or
+  // ±HHMM (Anexo 3's own example writes -0600). A time without a zone is
+  // refused: it names no instant.
+  if (fecha.size() < 20 || fecha[4] != '-' || fecha[7] != '-' || fecha[10] != 'T' ||
+      fecha[13] != ':' || fecha[16] != ':')
     return std::nullopt;
   auto num = [&](std::size_t at, std::size_t len) -> int {
+    if (at + len > fecha.size()) return -1;
     int v = 0;
     for (char c : fecha.substr(at, len)) {
       if (c < '0' || c > '9') return -1;
@@ -53,11 +62,25 @@ std::optional<std::tuple<int, int, int>> fecha_date(std::string_view fecha) {
     return v;
   };
   const int year = num(0, 4), month = num(5, 2), day = num(8, 2);
-  if (year < 2000 || month < 1 || month > 12 || day < 1 || day > 31 || num(11, 2) < 0 ||
-      num(14, 2) < 0 || num(17, 2) < 0)
+  const int hour = num(11, 2), minute = num(14, 2), second = num(17, 2);
+  if (year < 2000 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 ||
+      minute < 0 || minute > 59 || second < 0 || second > 60)
     return std::nullopt;
-  const char last = fecha.back();
-  if (last != 'Z' && fecha.size() < 25) return std::nullopt;
+  std::size_t at = 19;
+  if (at < fecha.size() && fecha[at] == '.') {
+    const std::size_t digits_start = ++at;
+    while (at < fecha.size() && fecha[at] >= '0' && fecha[at] <= '9') ++at;
+    if (at == digits_start) return std::nullopt;
+  }
+  const std::string_view zone = fecha.substr(at);
+  if (zone == "Z") return std::make_tuple(year, month, day);
+  if (zone.size() != 6 && zone.size() != 5) return std::nullopt;
+  if (zone[0] != '+' && zone[0] != '-') return std::nullopt;
+  const bool colon = zone.size() == 6;
+  if (colon && zone[3] != ':') return std::nullopt;
+  const int zone_hours = num(at + 1, 2), zone_minutes = num(at + (colon ? 4 : 3), 2);
+  if (zone_hours < 0 || zone_hours > 14 || zone_minutes < 0 || zone_minutes > 59)
+    return std::nullopt;
   return std::make_tuple(year, month, day);
 }
 

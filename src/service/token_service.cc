@@ -125,6 +125,7 @@ TokenAnswer TokenService::token(const Realm& realm,
       failures_.failure(username);
       return oauth_error(401, "invalid_grant", "Usuario o contraseña inválidos.");
     }
+    failures_.reset(username);  // as Keycloak and the portal do: only consecutive failures lock
     return issue(realm, **credential, random_token());
   }
   if (grant == "refresh_token") {

@@ -21,4 +21,9 @@ void FailureThrottle::failure(const std::string& key, UnixSeconds now) {
   ++entry.count;
 }
 
+void FailureThrottle::reset(const std::string& key) {
+  std::lock_guard lock(mu_);
+  failures_.erase(key);
+}
+
 }  // namespace llavero

@@ -22,6 +22,8 @@ class FailureThrottle {
   bool throttled(const std::string& key, UnixSeconds now = now_seconds());
   // Counts one failure of `key`.
   void failure(const std::string& key, UnixSeconds now = now_seconds());
+  // Forgets the failures of `key`, after it succeeded.
+  void reset(const std::string& key);
 
  private:
   struct Entry {
