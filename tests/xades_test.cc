@@ -22,6 +22,7 @@
 #include "service/revocation_check.h"
 #include "testing.h"
 #include "util/clock.h"
+#include "xml/document.h"
 
 namespace fs = std::filesystem;
 
@@ -113,7 +114,7 @@ std::unique_ptr<Trust> trust_of(Installation& inst, bool with_revocation = true)
   EXPECT_TRUE(authorities.ok());
   for (const AuthorityRecord& a : *authorities) {
     t->certs.push_back(std::move(*ossl::x509_from_der(a.certificate_der)));
-    (a.kind == "root" ? t->options.trusted_roots : t->options.intermediates)
+    (a.kind == CaKind::kRoot ? t->options.trusted_roots : t->options.intermediates)
         .push_back(t->certs.back().get());
   }
   if (with_revocation) {
@@ -617,6 +618,71 @@ TEST(Xades, TimesAreWrittenInCostaRicaTime) {
   EXPECT_EQ(xades::parse_date_time("2026-11-26T16:00:00.250Z"), 1795708800);
   EXPECT_FALSE(xades::parse_date_time("2026-11-26T10:00:00"));
   EXPECT_FALSE(xades::parse_date_time("26/11/2026"));
+}
+
+// --- the one XML parser and the builder (xml/document.h) ---------------------------------
+
+std::string nested(int depth) {
+  std::string out;
+  for (int i = 0; i < depth; ++i) out += "<a>";
+  for (int i = 0; i < depth; ++i) out += "</a>";
+  return out;
+}
+
+TEST(XmlDocument, TheParserRefusesDoctypesAndKeepsItsLimits) {
+  auto doctype =
+      xml::parse("<?xml version=\"1.0\"?>\n<!DOCTYPE a [<!ENTITY e \"x\">]><a>&e;</a>", 1000);
+  ASSERT_FALSE(doctype.ok());
+  EXPECT_EQ(doctype.error().code, "xml_dtd");
+  EXPECT_EQ(doctype.error().message,
+            "El XML tiene una declaración DOCTYPE; no se admiten DTD ni entidades.");
+  auto large = xml::parse("<a>12345</a>", 11);
+  ASSERT_FALSE(large.ok());
+  EXPECT_EQ(large.error().code, "xml_grande");
+  EXPECT_EQ(large.error().message, "El XML tiene 12 bytes; el máximo es 11.");
+  EXPECT_EQ(xml::parse("", 100).error().message, "El XML está vacío.");
+  auto broken = xml::parse("<a><b></a>", 100);
+  ASSERT_FALSE(broken.ok());
+  EXPECT_EQ(broken.error().code, "xml_invalido");
+  EXPECT_EQ(broken.error().message.rfind("El XML no está bien formado (línea 1): ", 0), 0u)
+      << broken.error().message;
+  EXPECT_EQ(xml::parse("<a>&undefined;</a>", 100).error().code, "xml_invalido");
+  // libxml2's depth limit, without XML_PARSE_HUGE: the root and kMaxDepth
+  // levels under it.
+  EXPECT_TRUE(xml::parse(nested(xml::kMaxDepth + 1), 1 << 20).ok());
+  EXPECT_EQ(xml::parse(nested(xml::kMaxDepth + 2), 1 << 20).error().code, "xml_invalido");
+}
+
+TEST(XmlDocument, ElementsAreFoundByNamespaceOrByPath) {
+  auto doc = xml::parse(
+      "<r xmlns=\"urn:a\" xmlns:b=\"urn:b\"><x>1</x><b:x>2</b:x><y><z> 3 </z></y><x>4</x></r>",
+      1000);
+  ASSERT_TRUE(doc.ok());
+  const xmlNode* root = xmlDocGetRootElement(doc->get());
+  EXPECT_EQ(xml::children(root, "urn:a", "x").size(), 2u);
+  EXPECT_EQ(xml::text(xml::child(root, "urn:b", "x")), "2");
+  EXPECT_EQ(xml::text(xml::descend(root, "urn:a", {"y", "z"})), " 3 ");
+  EXPECT_EQ(xml::trimmed(xml::text(xml::find_path(root, "y/z"))), "3");
+  EXPECT_EQ(xml::find_path(root, "y/w"), nullptr);
+  EXPECT_EQ(xml::text(nullptr), "");
+  EXPECT_EQ(xml::descendants(const_cast<xmlNode*>(root), "urn:a", "z").size(), 1u);
+}
+
+TEST(XmlDocument, TheBuilderLetsLibxml2Escape) {
+  xml::Document doc = xml::new_document("M", "urn:m");
+  ASSERT_TRUE(doc);
+  xmlNode* root = xmlDocGetRootElement(doc.get());
+  const std::string text = "PEÑA & <hijos> \"comillas\" ]]>";
+  ASSERT_NE(xml::add_element(root, "Nombre", text), nullptr);
+  ASSERT_NE(xml::add_element(root, "Vacio"), nullptr);
+  auto out = xml::to_string(doc.get());
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(*out,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<M xmlns=\"urn:m\"><Nombre>PEÑA &amp; "
+            "&lt;hijos&gt; \"comillas\" ]]&gt;</Nombre><Vacio></Vacio></M>\n");
+  auto back = xml::parse(*out, 1000);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(xml::text(xml::find_path(xmlDocGetRootElement(back->get()), "Nombre")), text);
 }
 
 // --- an independent implementation ---------------------------------------------------

@@ -37,8 +37,9 @@ using String = std::unique_ptr<xmlChar, FreeString>;  // what libxml2 allocates 
 
 // --- parsing untrusted XML -----------------------------------------------------------
 
-// libxml2's nesting limit without XML_PARSE_HUGE; deeper documents are not
-// well-formed for the parser.
+// libxml2's nesting limit without XML_PARSE_HUGE: the root and kMaxDepth
+// levels of elements under it; a deeper document is not well-formed for the
+// parser.
 inline constexpr int kMaxDepth = 256;
 
 // Parses `text`, a complete document of at most `max_bytes`. Errors, in
