@@ -1,72 +1,43 @@
 #include "service/processing.h"
 
 #include <fmt/format.h>
-#include <libxml/parser.h>
-#include <libxml/tree.h>
-#include <libxml/xpath.h>
 
 #include "id/identification.h"
 #include "service/key_service.h"
 #include "util/clock.h"
 #include "xades/xades.h"
+#include "xml/document.h"
 
 namespace llavero::service {
 
 namespace {
 
-using Doc = std::unique_ptr<xmlDoc, decltype(&xmlFreeDoc)>;
-void free_xml_text(xmlChar* text) {
-  xmlFree(text);
-}
-using XmlText = ossl::Owned<xmlChar, free_xml_text>;
-
 constexpr std::string_view kNotEmisor =
     "El contribuyente que firma la factura electronica no es el emisor";
 // The Ministry's own identification, for the certificate that signs its answers.
 constexpr std::string_view kHaciendaId = "2-100-042005";
+constexpr std::string_view kMensajeHaciendaNamespace =
+    "https://cdn.comprobanteselectronicos.go.cr/xml-schemas/v4.4/mensajeHacienda";
 
-Doc parse_safely(const Bytes& xml) {
-  // No network, no DTD loading, no entity substitution; a DOCTYPE is refused below.
-  xmlDocPtr doc = xmlReadMemory(reinterpret_cast<const char*>(xml.data()),
-                                static_cast<int>(xml.size()), "comprobante.xml", nullptr,
-                                XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-  return Doc(doc, xmlFreeDoc);
+// The comprobante's document, or null with the reason it has none.
+xml::Document parse_comprobante(const Bytes& bytes, std::vector<std::string>& reasons) {
+  const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  auto doc = xml::parse(text, xades::kMaxDocumentBytes);
+  if (doc) return std::move(*doc);
+  if (doc.error().code == "xml_dtd")
+    reasons.push_back("El comprobante no puede tener una declaración DOCTYPE.");
+  else if (doc.error().code == "xml_grande")
+    reasons.push_back(doc.error().message);
+  else
+    reasons.push_back("El comprobante no es un XML bien formado.");
+  return nullptr;
 }
 
-// The text of the first element reached by a path of local names from the
-// root ("Emisor/Identificacion/Numero"), namespaces ignored.
-std::string text_at(xmlDocPtr doc, std::string_view path) {
-  xmlNodePtr node = xmlDocGetRootElement(doc);
-  std::size_t start = 0;
-  while (node != nullptr && start <= path.size()) {
-    const std::size_t slash = path.find('/', start);
-    const std::string_view step =
-        path.substr(start, slash == std::string_view::npos ? path.npos : slash - start);
-    xmlNodePtr child = node->children;
-    for (; child != nullptr; child = child->next)
-      if (child->type == XML_ELEMENT_NODE && step == reinterpret_cast<const char*>(child->name))
-        break;
-    node = child;
-    if (slash == std::string_view::npos) break;
-    start = slash + 1;
-  }
-  if (node == nullptr) return {};
-  XmlText content(xmlNodeGetContent(node));
-  return content ? reinterpret_cast<const char*>(content.get()) : "";
-}
-
-std::string xml_escape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
+// The text of the element reached from the root by a path of local names
+// ("Emisor/Identificacion/Numero"), namespaces ignored; empty if there is
+// no document or no such element.
+std::string text_at(const xmlNode* root, std::string_view path) {
+  return root != nullptr ? xml::text(xml::find_path(root, path)) : std::string();
 }
 
 std::string subject_serial_number(const X509& cert) {
@@ -76,6 +47,124 @@ std::string subject_serial_number(const X509& cert) {
   const ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, index));
   return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(data)),
                      static_cast<std::size_t>(ASN1_STRING_length(data)));
+}
+
+// The signature of `c`, against its environment's CAs only.
+Result<xades::Verification> verify_signature(const ComprobanteRecord& c, CaKeyring& keyring,
+                                             RevocationChecker& revocation) {
+  xades::VerifyOptions options;
+  for (CaKind kind : kAllCaKinds) {
+    auto ca = keyring.certificate(c.environment, kind);
+    if (!ca) return ca.error();
+    (kind == CaKind::kRoot ? options.trusted_roots : options.intermediates)
+        .push_back((*ca)->certificate.get());
+  }
+  options.revocation = revocation.callback();
+  options.require_revocation_answer = true;
+  const std::string_view text(reinterpret_cast<const char*>(c.xml.data()), c.xml.size());
+  return xades::verify(text, options);
+}
+
+// Why the signature is not acceptable in `env`, as the reception says it.
+void signature_reasons(const xades::Verification& verification, Environment env, CaKeyring& keyring,
+                       std::vector<std::string>& reasons) {
+  for (const xades::Check* failed : verification.failures()) {
+    if (failed->name == xades::kCheckChain && verification.signer) {
+      // Say whose certificate it is, if it is ours at all.
+      const Environment other =
+          env == Environment::kProduccion ? Environment::kPruebas : Environment::kProduccion;
+      bool from_other = false;
+      for (CaKind kind : {CaKind::kPersonaFisica, CaKind::kPersonaJuridica}) {
+        auto ca = keyring.certificate(other, kind);
+        if (ca &&
+            X509_check_issued((*ca)->certificate.get(), verification.signer.get()) == X509_V_OK)
+          from_other = true;
+      }
+      reasons.push_back(
+          from_other ? fmt::format("El certificado del firmante es del ambiente de {}; no es "
+                                   "válido en {}.",
+                                   environment_label(other), environment_label(env))
+                     : std::string("El certificado del firmante no fue emitido por la "
+                                   "autoridad certificadora de este ambiente."));
+      continue;
+    }
+    reasons.push_back(failed->reason);
+  }
+  // A certificate valid when the document says it was signed may have expired
+  // since: the reception takes only keys that are valid when it receives.
+  const xades::Check* validity = verification.find(xades::kCheckValidity);
+  if (verification.signer && (!validity || validity->ok) &&
+      X509_cmp_time(X509_get0_notAfter(verification.signer.get()), nullptr) < 0)
+    reasons.push_back("El certificado del firmante está vencido.");
+}
+
+// Whether the signer, the clave and the emisor of the document are those
+// of the envelope; the reasons why not.
+void identity_reasons(const ComprobanteRecord& c, const xmlNode* root, bool mensaje_receptor,
+                      const X509* signer_cert, std::vector<std::string>& reasons) {
+  if (root == nullptr) return;
+  if (signer_cert != nullptr) {
+    auto signer = Identification::parse(subject_serial_number(*signer_cert));
+    const std::string expected =
+        mensaje_receptor ? text_at(root, "NumeroCedulaReceptor") : c.emisor_numero;
+    if (!signer || signer->digits() != expected)
+      reasons.push_back(mensaje_receptor ? "El contribuyente que firma el mensaje no es el receptor"
+                                         : std::string(kNotEmisor));
+  }
+  const std::string clave = text_at(root, "Clave");
+  const std::string envelope_clave = c.clave.substr(0, 50);
+  if (clave != envelope_clave)
+    reasons.push_back(fmt::format("La clave del XML ({}) no coincide con la del envío ({}).", clave,
+                                  envelope_clave));
+  const std::string emisor = mensaje_receptor ? text_at(root, "NumeroCedulaEmisor")
+                                              : text_at(root, "Emisor/Identificacion/Numero");
+  if (emisor != c.emisor_numero)
+    reasons.push_back(
+        fmt::format("La identificación del emisor en el XML ({}) no coincide con la "
+                    "del envío ({}).",
+                    emisor, c.emisor_numero));
+}
+
+// Amounts are copied only when they are plain decimals.
+bool plain_decimal(const std::string& s) {
+  return !s.empty() && s.size() < 24 && s.find_first_not_of("0123456789.") == std::string::npos;
+}
+
+// The (unsigned) MensajeHacienda v4.4 of a decision on `c`, with the names
+// and amounts of its document (`root`, null if it did not parse); libxml2
+// escapes the text.
+Result<std::string> mensaje_hacienda(const ComprobanteRecord& c, const xmlNode* root,
+                                     bool mensaje_receptor, bool accepted,
+                                     const std::string& detail) {
+  const std::string nombre_emisor = mensaje_receptor ? "" : text_at(root, "Emisor/Nombre");
+  const std::string nombre_receptor = mensaje_receptor ? "" : text_at(root, "Receptor/Nombre");
+  const std::string impuesto = mensaje_receptor ? text_at(root, "MontoTotalImpuesto")
+                                                : text_at(root, "ResumenFactura/TotalImpuesto");
+  const std::string total = mensaje_receptor ? text_at(root, "TotalFactura")
+                                             : text_at(root, "ResumenFactura/TotalComprobante");
+
+  xml::Document doc = xml::new_document("MensajeHacienda", std::string(kMensajeHaciendaNamespace));
+  xmlNode* m = doc ? xmlDocGetRootElement(doc.get()) : nullptr;
+  bool complete = m != nullptr;
+  auto add = [&](const std::string& name, const std::string& text) {
+    complete = xml::add_element(m, name, text) != nullptr && complete;
+  };
+  add("Clave", c.clave.substr(0, 50));
+  add("NombreEmisor", nombre_emisor.empty() ? c.emisor_numero : nombre_emisor);
+  add("TipoIdentificacionEmisor", c.emisor_tipo);
+  add("NumeroCedulaEmisor", c.emisor_numero);
+  if (c.receptor_numero && c.receptor_tipo) {
+    if (!nombre_receptor.empty()) add("NombreReceptor", nombre_receptor);
+    add("TipoIdentificacionReceptor", *c.receptor_tipo);
+    add("NumeroCedulaReceptor", *c.receptor_numero);
+  }
+  add("Mensaje", accepted ? "1" : "3");
+  add("EstadoMensaje", accepted ? "aceptado" : "rechazado");
+  add("DetalleMensaje", detail);
+  if (plain_decimal(impuesto)) add("MontoTotalImpuesto", impuesto);
+  add("TotalFactura", plain_decimal(total) ? total : "0");
+  if (!complete) return make_error("error_interno", "No se pudo escribir el MensajeHacienda.");
+  return xml::to_string(doc.get());
 }
 
 }  // namespace
@@ -153,140 +242,31 @@ Status ComprobanteProcessor::start() {
 
 Result<ProcessingResult> ComprobanteProcessor::process(const ComprobanteRecord& c) {
   std::vector<std::string> reasons;
-  const Environment env = c.environment;
-  Doc doc = parse_safely(c.xml);
-  std::string root_name;
-  if (!doc || xmlDocGetRootElement(doc.get()) == nullptr) {
-    reasons.push_back("El comprobante no es un XML bien formado.");
-  } else if (doc->intSubset != nullptr) {
-    reasons.push_back("El comprobante no puede tener una declaración DOCTYPE.");
-    doc.reset();
-  } else {
-    root_name = reinterpret_cast<const char*>(xmlDocGetRootElement(doc.get())->name);
+  const xml::Document doc = parse_comprobante(c.xml, reasons);
+  const xmlNode* root = doc ? xmlDocGetRootElement(doc.get()) : nullptr;
+  if (doc)
     for (const std::string& line : schemas_.validate(doc.get()))
       reasons.push_back(
           fmt::format("El comprobante no es válido según el esquema oficial v4.4: {}", line));
-  }
-  const bool mensaje_receptor = root_name == "MensajeReceptor";
+  const bool mensaje_receptor =
+      root != nullptr && std::string_view(xml::chars(root->name)) == "MensajeReceptor";
 
-  // The signature, against this environment's CAs only.
-  std::vector<const X509*> roots, intermediates;
-  for (CaKind kind : kAllCaKinds) {
-    auto ca = keyring_.certificate(env, kind);
-    if (!ca) return ca.error();
-    (kind == CaKind::kRoot ? roots : intermediates).push_back((*ca)->certificate.get());
-  }
-  xades::VerifyOptions options;
-  options.trusted_roots = roots;
-  options.intermediates = intermediates;
-  options.revocation = revocation_.callback();
-  options.require_revocation_answer = true;
-  const std::string_view text(reinterpret_cast<const char*>(c.xml.data()), c.xml.size());
-  auto verification = xades::verify(text, options);
+  auto verification = verify_signature(c, keyring_, revocation_);
   if (!verification) return verification.error();
-  for (const xades::Check* failed : verification->failures()) {
-    if (failed->name == xades::kCheckChain && verification->signer) {
-      // Say whose certificate it is, if it is ours at all.
-      const Environment other =
-          env == Environment::kProduccion ? Environment::kPruebas : Environment::kProduccion;
-      bool from_other = false;
-      for (CaKind kind : {CaKind::kPersonaFisica, CaKind::kPersonaJuridica}) {
-        auto ca = keyring_.certificate(other, kind);
-        if (ca &&
-            X509_check_issued((*ca)->certificate.get(), verification->signer.get()) == X509_V_OK)
-          from_other = true;
-      }
-      reasons.push_back(
-          from_other ? fmt::format("El certificado del firmante es del ambiente de {}; no es "
-                                   "válido en {}.",
-                                   environment_label(other), environment_label(env))
-                     : std::string("El certificado del firmante no fue emitido por la "
-                                   "autoridad certificadora de este ambiente."));
-      continue;
-    }
-    reasons.push_back(failed->reason);
-  }
-
-  // A certificate valid when the document says it was signed may have expired
-  // since: the reception takes only keys that are valid when it receives.
-  const xades::Check* validity = verification->find(xades::kCheckValidity);
-  if (verification->signer && (!validity || validity->ok) &&
-      X509_cmp_time(X509_get0_notAfter(verification->signer.get()), nullptr) < 0)
-    reasons.push_back("El certificado del firmante está vencido.");
-
-  // Who signed, and whether that is who should have.
-  if (verification->signer && doc) {
-    auto signer = Identification::parse(subject_serial_number(*verification->signer));
-    const std::string expected =
-        mensaje_receptor ? text_at(doc.get(), "NumeroCedulaReceptor") : c.emisor_numero;
-    if (!signer || signer->digits() != expected)
-      reasons.push_back(mensaje_receptor ? "El contribuyente que firma el mensaje no es el receptor"
-                                         : std::string(kNotEmisor));
-  }
-  if (doc) {
-    const std::string clave = text_at(doc.get(), "Clave");
-    const std::string envelope_clave = c.clave.substr(0, 50);
-    if (clave != envelope_clave)
-      reasons.push_back(fmt::format("La clave del XML ({}) no coincide con la del envío ({}).",
-                                    clave, envelope_clave));
-    const std::string emisor = mensaje_receptor
-                                   ? text_at(doc.get(), "NumeroCedulaEmisor")
-                                   : text_at(doc.get(), "Emisor/Identificacion/Numero");
-    if (emisor != c.emisor_numero)
-      reasons.push_back(
-          fmt::format("La identificación del emisor en el XML ({}) no coincide con la "
-                      "del envío ({}).",
-                      emisor, c.emisor_numero));
-  }
+  signature_reasons(*verification, c.environment, keyring_, reasons);
+  identity_reasons(c, root, mensaje_receptor, verification->signer.get(), reasons);
 
   // The answer.
   const bool accepted = reasons.empty();
   std::string detail =
       accepted ? "Aceptado" : fmt::format("Rechazado: {}", fmt::join(reasons, " "));
-  if (env == Environment::kPruebas) detail += fmt::format(" {}", kSandboxNotice);
-  auto field = [&](std::string_view path) {
-    return doc ? text_at(doc.get(), path) : std::string();
-  };
-  const std::string nombre_emisor = mensaje_receptor ? std::string() : field("Emisor/Nombre");
-  const std::string nombre_receptor = mensaje_receptor ? std::string() : field("Receptor/Nombre");
-  const std::string impuesto =
-      mensaje_receptor ? field("MontoTotalImpuesto") : field("ResumenFactura/TotalImpuesto");
-  std::string total =
-      mensaje_receptor ? field("TotalFactura") : field("ResumenFactura/TotalComprobante");
-  if (total.empty()) total = "0";
-  std::string xml =
-      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-      "<MensajeHacienda xmlns=\"https://cdn.comprobanteselectronicos.go.cr/xml-schemas/"
-      "v4.4/mensajeHacienda\">";
-  xml += fmt::format("<Clave>{}</Clave>", xml_escape(c.clave.substr(0, 50)));
-  xml += fmt::format("<NombreEmisor>{}</NombreEmisor>",
-                     xml_escape(nombre_emisor.empty() ? c.emisor_numero : nombre_emisor));
-  xml += fmt::format("<TipoIdentificacionEmisor>{}</TipoIdentificacionEmisor>",
-                     xml_escape(c.emisor_tipo));
-  xml += fmt::format("<NumeroCedulaEmisor>{}</NumeroCedulaEmisor>", xml_escape(c.emisor_numero));
-  if (c.receptor_numero && c.receptor_tipo) {
-    if (!nombre_receptor.empty())
-      xml += fmt::format("<NombreReceptor>{}</NombreReceptor>", xml_escape(nombre_receptor));
-    xml += fmt::format("<TipoIdentificacionReceptor>{}</TipoIdentificacionReceptor>",
-                       xml_escape(*c.receptor_tipo));
-    xml += fmt::format("<NumeroCedulaReceptor>{}</NumeroCedulaReceptor>",
-                       xml_escape(*c.receptor_numero));
-  }
-  xml += fmt::format("<Mensaje>{}</Mensaje><EstadoMensaje>{}</EstadoMensaje>", accepted ? 1 : 3,
-                     accepted ? "aceptado" : "rechazado");
-  xml += fmt::format("<DetalleMensaje>{}</DetalleMensaje>", xml_escape(detail));
-  // Amounts are copied only when they are plain decimals.
-  auto decimal = [](const std::string& s) {
-    return !s.empty() && s.size() < 24 && s.find_first_not_of("0123456789.") == std::string::npos;
-  };
-  if (decimal(impuesto))
-    xml += fmt::format("<MontoTotalImpuesto>{}</MontoTotalImpuesto>", impuesto);
-  xml += fmt::format("<TotalFactura>{}</TotalFactura>", decimal(total) ? total : "0");
-  xml += "</MensajeHacienda>\n";
+  if (c.environment == Environment::kPruebas) detail += fmt::format(" {}", kSandboxNotice);
+  auto answer = mensaje_hacienda(c, root, mensaje_receptor, accepted, detail);
+  if (!answer) return answer.error();
 
-  const Signer& signer = signers_.at(env);
+  const Signer& signer = signers_.at(c.environment);
   auto signed_xml = xades::sign(
-      xml, *signer.key, *signer.certificate, signer.chain,
+      *answer, *signer.key, *signer.certificate, signer.chain,
       xades::SignOptions{xades::SignerRole::kEmisor, std::nullopt, xades::hacienda_policy()});
   if (!signed_xml) return signed_xml.error();
   return ProcessingResult{accepted, Bytes(signed_xml->begin(), signed_xml->end())};
