@@ -9,7 +9,7 @@
 //               DER-encode — what the server and `llavero crl` run;
 //   store_read  Store::revoked_certificates() alone;
 //   convert     the RevokedEntry → CrlEntry loop of build_current_crl alone
-//               (parse_utc, parse_revocation_reason);
+//               (parse_utc; the store already read the reasons);
 //   build_sign  build_crl() alone on a prepared request.
 // Each runs once per repetition (one CRL is seconds of work), repetitions
 // interleaved in random order; the summary uses the mean.
@@ -203,22 +203,21 @@ Result<std::unique_ptr<Fixture>> Fixture::make() {
     auto der = ossl::x509_to_der(*a.certificate);
     if (!der) return der.error();
     // The key stays in memory (f->pf); the row only needs a PEM.
-    records.push_back(NewAuthority{a.environment, std::string(ca_kind_name(a.kind)),
-                                   ossl::subject_line(*a.certificate), std::move(*der),
-                                   "no usada por el benchmark"});
+    records.push_back(NewAuthority{a.environment, a.kind, ossl::subject_line(*a.certificate),
+                                   std::move(*der), "no usada por el benchmark"});
   }
   LLAVERO_TRY(f->store->add_authorities(
       records, AuditEvent{"bench", "init", f->dir.string(), "jerarquía del benchmark de CRL"}));
   auto authorities = f->store->authorities();
   if (!authorities) return authorities.error();
   for (const AuthorityRecord& a : *authorities)
-    if (a.environment == Environment::kPruebas && a.kind == "pf") f->pf_id = a.id;
+    if (a.environment == Environment::kPruebas && a.kind == CaKind::kPersonaFisica) f->pf_id = a.id;
   if (f->pf_id == 0)
     return make_error("error_almacen", "la CA pf de pruebas no quedó en el almacén");
 
-  auto taxpayer =
-      f->store->add_taxpayer(NewTaxpayer{"106470958", "01", "CONTRIBUYENTE", "PEÑA DE PRUEBA", ""},
-                             AuditEvent{"bench", "contribuyente.crear", "106470958", ""});
+  auto taxpayer = f->store->add_taxpayer(
+      NewTaxpayer{"106470958", IdType::kFisica, "CONTRIBUYENTE", "PEÑA DE PRUEBA", ""},
+      AuditEvent{"bench", "contribuyente.crear", "106470958", ""});
   if (!taxpayer) return taxpayer.error();
 
   const auto start = std::chrono::steady_clock::now();
@@ -255,15 +254,13 @@ Fixture* shared_fixture(benchmark::State& state) {
   return g_fixture.get();
 }
 
-// The loop of build_current_crl (src/keys/publication.cc), to time it alone.
+// The loop of build_current_crl (src/service/publication.cc), to time it alone.
 CrlRequest to_request(const Fixture& f, const std::vector<RevokedEntry>& entries) {
   CrlRequest request{f.pf, 1, f.now, f.now + kValidity, {}};
   request.entries.reserve(entries.size());
   for (const RevokedEntry& e : entries) {
     CrlEntry entry{e.serial_hex, parse_utc(e.revoked_at).value_or(f.now), std::nullopt};
-    if (e.reason) {
-      if (auto reason = parse_revocation_reason(*e.reason)) entry.reason = *reason;
-    }
+    entry.reason = e.reason;
     request.entries.push_back(std::move(entry));
   }
   return request;

@@ -150,9 +150,8 @@ Result<std::unique_ptr<Fixture>> Fixture::make() {
     if (!der) return der.error();
     auto pem = ossl::private_key_to_encrypted_pem(*a.private_key, passphrase);
     if (!pem) return pem.error();
-    records.push_back(NewAuthority{a.environment, std::string(ca_kind_name(a.kind)),
-                                   ossl::subject_line(*a.certificate), std::move(*der),
-                                   std::move(*pem)});
+    records.push_back(NewAuthority{a.environment, a.kind, ossl::subject_line(*a.certificate),
+                                   std::move(*der), std::move(*pem)});
   }
   LLAVERO_TRY(
       f->store->add_authorities(records, AuditEvent{std::string(kActor), "init", f->dir.string(),

@@ -179,7 +179,7 @@ TEST(KeyService, TaxpayerRegistrationRules) {
   }
   auto ok = inst->service->create_taxpayer({"155812345678", "ANA", "PÉREZ", ""}, "test");
   ASSERT_TRUE(ok.ok());
-  EXPECT_EQ(ok->id_type, "03");
+  EXPECT_EQ(ok->id_type, IdType::kDimex);
 }
 
 TEST(KeyService, PastNotAfterIsReportedVencida) {

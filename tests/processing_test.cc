@@ -162,7 +162,7 @@ struct Processing {
     EXPECT_TRUE(authorities.ok());
     for (const AuthorityRecord& a : *authorities) {
       authority_certs.push_back(std::move(*ossl::x509_from_der(a.certificate_der)));
-      (a.kind == "root" ? trust.trusted_roots : trust.intermediates)
+      (a.kind == CaKind::kRoot ? trust.trusted_roots : trust.intermediates)
           .push_back(authority_certs.back().get());
     }
     trust.revocation = revocation.callback();
@@ -356,10 +356,9 @@ std::unique_ptr<Installation> make_old_installation(int years) {
     auto hierarchy = create_hierarchy(env, options);
     EXPECT_TRUE(hierarchy.ok());
     for (const Authority& a : *hierarchy)
-      authorities.push_back(
-          NewAuthority{env, std::string(ca_kind_name(a.kind)), ossl::subject_line(*a.certificate),
-                       *ossl::x509_to_der(*a.certificate),
-                       *ossl::private_key_to_encrypted_pem(*a.private_key, passphrase)});
+      authorities.push_back(NewAuthority{
+          env, a.kind, ossl::subject_line(*a.certificate), *ossl::x509_to_der(*a.certificate),
+          *ossl::private_key_to_encrypted_pem(*a.private_key, passphrase)});
   }
   EXPECT_TRUE(inst->store->add_authorities(authorities, AuditEvent{"test", "init", "", ""}).ok());
   inst->keyring = std::make_unique<CaKeyring>(*inst->store, SecretString(testing::kTestPassphrase));

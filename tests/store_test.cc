@@ -68,7 +68,7 @@ TEST(SqliteStore, PragmasForDurability) {
 TEST(SqliteStore, DuplicateTaxpayerIsRefusedAndNotAudited) {
   auto inst = make_installation();
   const auto rows = count(inst->db_path(), "SELECT COUNT(*) FROM audit_log");
-  auto dup = inst->store->add_taxpayer(NewTaxpayer{"106470958", "01", "X", "Y", ""},
+  auto dup = inst->store->add_taxpayer(NewTaxpayer{"106470958", IdType::kFisica, "X", "Y", ""},
                                        AuditEvent{"t", "a", "s", "d"});
   ASSERT_FALSE(dup.ok());
   EXPECT_EQ(dup.error().code, "contribuyente_duplicado");
@@ -110,7 +110,7 @@ TEST(SqliteStore, ActivationRevokesThePreviousKeyAsSuperseded) {
   ASSERT_TRUE(second.ok());
   ASSERT_TRUE(second->has_value());
   EXPECT_EQ((*second)->serial_hex, "AA");
-  EXPECT_EQ((*second)->revocation_reason, "superseded");
+  EXPECT_EQ((*second)->revocation_reason, RevocationReason::kSuperseded);
   auto again =
       inst->store->activate_certificate({b, false, Bytes{2}, "x", "y"}, {"t", "a", "s", "d"});
   EXPECT_FALSE(again.ok());
@@ -142,6 +142,73 @@ TEST(SqliteStore, RevokingWithNoActiveKeyChangesNothing) {
   ASSERT_FALSE(revoked.ok());
   EXPECT_EQ(revoked.error().code, "sin_llave_activa");
   EXPECT_EQ(count(inst->db_path(), "SELECT COUNT(*) FROM audit_log"), rows);
+}
+
+// Edits a value behind the store's back with the CHECK constraints off, as
+// someone with the sqlite3 CLI could; the store must refuse to read it.
+void corrupt(const std::string& path, const std::string& sql) {
+  ASSERT_EQ(raw_sql(path, "PRAGMA ignore_check_constraints = ON; " + sql), "");
+}
+
+template <typename T>
+void expect_corrupt(const Result<T>& read, std::string_view column, std::string_view value) {
+  ASSERT_FALSE(read.ok()) << column;
+  EXPECT_EQ(read.error().code, "almacen_corrupto");
+  EXPECT_NE(read.error().message.find(column), std::string::npos) << read.error().message;
+  EXPECT_NE(read.error().message.find(value), std::string::npos) << read.error().message;
+}
+
+TEST(SqliteStore, AnUnknownEnvironmentIsAnErrorNotPruebas) {
+  auto inst = make_installation();
+  const auto taxpayer = **inst->store->find_taxpayer("106470958");
+  auto authorities = *inst->store->authorities();
+  ASSERT_TRUE(
+      inst->store->reserve_serial({authorities[1].id, "AA", taxpayer.id, Environment::kProduccion})
+          .ok());
+  ASSERT_TRUE(inst->store
+                  ->set_api_credential({taxpayer.id, Environment::kProduccion, "u@prod", "hash"},
+                                       {"t", "a", "s", "d"})
+                  .ok());
+  // "stag" is a spelling people may type (parse_environment takes it), never
+  // one the store writes.
+  corrupt(inst->db_path(), "UPDATE certificates SET environment = 'stag'");
+  corrupt(inst->db_path(), "UPDATE api_credentials SET environment = 'staging'");
+  expect_corrupt(inst->store->find_certificate(authorities[1].id, "AA"), "certificates.environment",
+                 "stag");
+  expect_corrupt(inst->store->find_api_credential("u@prod"), "api_credentials.environment",
+                 "staging");
+  corrupt(inst->db_path(), "UPDATE authorities SET environment = 'PRUEBAS' WHERE id = 1");
+  expect_corrupt(inst->store->authorities(), "authorities.environment", "PRUEBAS");
+}
+
+TEST(SqliteStore, UnknownKindsReasonsStatesAndTypesAreErrors) {
+  auto inst = make_installation();
+  const auto taxpayer = **inst->store->find_taxpayer("106470958");
+  auto authorities = *inst->store->authorities();
+  ASSERT_TRUE(
+      inst->store->reserve_serial({authorities[1].id, "AA", taxpayer.id, Environment::kPruebas})
+          .ok());
+  ComprobanteRecord comprobante;
+  comprobante.clave = "50601012600010647095800100001010000000001100000001";
+  comprobante.environment = Environment::kPruebas;
+  comprobante.xml = Bytes{'<', 'x', '/', '>'};
+  ASSERT_TRUE(inst->store->add_comprobante(comprobante).ok());
+
+  corrupt(inst->db_path(), "UPDATE certificates SET revocation_reason = 'unspecified'");
+  expect_corrupt(inst->store->find_certificate(authorities[1].id, "AA"),
+                 "certificates.revocation_reason", "unspecified");
+  corrupt(inst->db_path(),
+          "UPDATE certificates SET revocation_reason = NULL, status = 'suspended'");
+  expect_corrupt(inst->store->find_certificate(authorities[1].id, "AA"), "certificates.status",
+                 "suspended");
+  corrupt(inst->db_path(),
+          "UPDATE taxpayers SET id_type = '05' WHERE identification = '106470958'");
+  expect_corrupt(inst->store->find_taxpayer("106470958"), "taxpayers.id_type", "05");
+  corrupt(inst->db_path(), "UPDATE comprobantes SET estado = 'perdido'");
+  expect_corrupt(inst->store->find_comprobante(comprobante.clave), "comprobantes.estado",
+                 "perdido");
+  corrupt(inst->db_path(), "UPDATE authorities SET kind = 'intermedia' WHERE id = 2");
+  expect_corrupt(inst->store->authorities(), "authorities.kind", "intermedia");
 }
 
 TEST(AuditLog, IntactChainVerifies) {

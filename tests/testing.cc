@@ -38,10 +38,9 @@ const std::vector<NewAuthority>& shared_authorities() {
       auto hierarchy = create_hierarchy(env, options);
       if (!hierarchy) throw std::runtime_error(hierarchy.error().message);
       for (const Authority& a : *hierarchy) {
-        out.push_back(
-            NewAuthority{env, std::string(ca_kind_name(a.kind)), ossl::subject_line(*a.certificate),
-                         *ossl::x509_to_der(*a.certificate),
-                         *ossl::private_key_to_encrypted_pem(*a.private_key, passphrase)});
+        out.push_back(NewAuthority{
+            env, a.kind, ossl::subject_line(*a.certificate), *ossl::x509_to_der(*a.certificate),
+            *ossl::private_key_to_encrypted_pem(*a.private_key, passphrase)});
       }
     }
     return out;

@@ -114,7 +114,7 @@ std::unique_ptr<Trust> trust_of(Installation& inst, bool with_revocation = true)
   EXPECT_TRUE(authorities.ok());
   for (const AuthorityRecord& a : *authorities) {
     t->certs.push_back(std::move(*ossl::x509_from_der(a.certificate_der)));
-    (a.kind == "root" ? t->options.trusted_roots : t->options.intermediates)
+    (a.kind == CaKind::kRoot ? t->options.trusted_roots : t->options.intermediates)
         .push_back(t->certs.back().get());
   }
   if (with_revocation) {

@@ -129,8 +129,7 @@ Result<InitReport> create_data_dir(const fs::path& path, const InitOptions& opti
       if (!pem) return pem.error();
       if (!key) return key.error();
       const std::string subject = ossl::subject_line(*a.certificate);
-      records.push_back(NewAuthority{env, std::string(ca_kind_name(a.kind)), subject,
-                                     std::move(*der), std::move(*key)});
+      records.push_back(NewAuthority{env, a.kind, subject, std::move(*der), std::move(*key)});
       const fs::path pem_path = ca_dir / fmt::format("{}.pem", ca_kind_name(a.kind));
       LLAVERO_TRY(write_file_atomically(pem_path, *pem, 0644));
       report.lines.push_back(fmt::format("CA {} ({}): {}  → {}", ca_kind_name(a.kind),

@@ -22,6 +22,9 @@ enum class IdType {
   kNite,      // 04: 10 digits
 };
 
+inline constexpr IdType kAllIdTypes[] = {IdType::kFisica, IdType::kJuridica, IdType::kDimex,
+                                         IdType::kNite};
+
 // The Hacienda code of a type: "01".."04".
 std::string_view id_type_code(IdType type);
 // Spanish name: "Física", "Jurídica", "DIMEX", "NITE".

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "pki/authority.h"
-#include "pki/revocation_reason.h"
+#include "id/revocation_reason.h"
 
 namespace llavero {
 

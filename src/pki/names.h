@@ -1,4 +1,5 @@
-// Who is who in the hierarchy: the kinds of CA, their distinguished names
+// Who is who in the hierarchy: which CA issues to whom (the kinds of CA are
+// in id/ca_kind.h), the CAs' distinguished names
 // (docs/certificates.md, configurable), the taxpayer subject, and the URLs a certificate
 // points relying parties to.
 #pragma once
@@ -6,19 +7,13 @@
 #include <string>
 #include <string_view>
 
+#include "id/ca_kind.h"
 #include "id/environment.h"
 #include "id/identification.h"
 #include "pki/openssl.h"
 
 namespace llavero {
 
-enum class CaKind { kRoot, kPersonaFisica, kPersonaJuridica };
-
-inline constexpr CaKind kAllCaKinds[] = {CaKind::kRoot, CaKind::kPersonaFisica,
-                                         CaKind::kPersonaJuridica};
-
-std::string_view ca_kind_name(CaKind kind);  // "root" | "pf" | "pj"
-Result<CaKind> parse_ca_kind(std::string_view text);
 // The issuing CA of an identification type: Jurídica → pj, all others → pf.
 CaKind issuing_ca_for(IdType type);
 

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "pki/openssl.h"
-#include "pki/revocation_reason.h"
+#include "id/revocation_reason.h"
 #include "util/clock.h"
 
 namespace llavero {

@@ -10,7 +10,7 @@ Result<CaKeyring::Entry*> CaKeyring::load(Environment env, CaKind kind) {
   auto records = store_.authorities();
   if (!records) return records.error();
   for (AuthorityRecord& r : *records) {
-    if (r.environment != env || r.kind != ca_kind_name(kind)) continue;
+    if (r.environment != env || r.kind != kind) continue;
     auto cert = ossl::x509_from_der(r.certificate_der);
     if (!cert) return cert.error();
     Entry& entry = entries_[key];

@@ -42,9 +42,7 @@ KeyStatus status_of(const CertificateRecord& c, UnixSeconds now) {
   s.not_after = c.not_after;
   s.revoked_at = c.revoked_at;
   s.facturador_gratuito = c.facturador_gratuito;
-  if (c.revocation_reason) {
-    if (auto reason = parse_revocation_reason(*c.revocation_reason)) s.reason = *reason;
-  }
+  s.reason = c.revocation_reason;
   if (c.status == CertificateStatus::kRevoked) {
     s.state = KeyState::kRevocada;
   } else {
@@ -97,8 +95,7 @@ Result<TaxpayerRecord> KeyService::create_taxpayer(const NewTaxpayerRequest& req
   // The subject must encode; catch a bad name here rather than at Generar.
   LLAVERO_TRY(taxpayer_subject(TaxpayerSubject{*id, request.nombre, request.apellidos}));
 
-  NewTaxpayer record{id->digits(), std::string(id_type_code(id->type())), request.nombre,
-                     request.apellidos, request.correo};
+  NewTaxpayer record{id->digits(), id->type(), request.nombre, request.apellidos, request.correo};
   auto added = store_.add_taxpayer(
       record,
       AuditEvent{actor, "contribuyente.crear", id->digits(),
@@ -209,13 +206,11 @@ Result<KeyStatus> KeyService::revoke(const std::string& identification, Environm
                                      const std::string& actor) {
   auto taxpayer = find_taxpayer(identification);
   if (!taxpayer) return taxpayer.error();
-  std::optional<std::string> reason_name;
-  if (reason) reason_name = std::string(revocation_reason_name(*reason));
-  auto revoked =
-      store_.revoke_active(taxpayer->id, env, reason_name,
-                           AuditEvent{actor, "llave.revocar", taxpayer->identification,
-                                      fmt::format("ambiente={} motivo={}", environment_name(env),
-                                                  reason_name.value_or("sin motivo"))});
+  auto revoked = store_.revoke_active(
+      taxpayer->id, env, reason,
+      AuditEvent{actor, "llave.revocar", taxpayer->identification,
+                 fmt::format("ambiente={} motivo={}", environment_name(env),
+                             reason ? revocation_reason_name(*reason) : "sin motivo")});
   if (!revoked) return revoked.error();
   return status_of(*revoked, now_seconds());
 }

@@ -13,7 +13,7 @@
 #include "id/identification.h"
 #include "pki/p12.h"
 #include "pki/pin.h"
-#include "pki/revocation_reason.h"
+#include "id/revocation_reason.h"
 #include "service/authorities.h"
 #include "service/config.h"
 #include "store/store.h"

@@ -200,8 +200,7 @@ Status ComprobanteProcessor::start() {
         taxpayer = **existing;
       } else {
         auto added = store_.add_taxpayer(
-            NewTaxpayer{hacienda->digits(), std::string(id_type_code(hacienda->type())),
-                        "MINISTERIO DE HACIENDA", "", ""},
+            NewTaxpayer{hacienda->digits(), hacienda->type(), "MINISTERIO DE HACIENDA", "", ""},
             AuditEvent{"servidor", "contribuyente.crear", hacienda->digits(),
                        "firmante de MensajeHacienda"});
         if (!added) return added.error();

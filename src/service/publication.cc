@@ -17,9 +17,7 @@ Result<Bytes> build_current_crl(CertificateStore& store, std::int64_t authority_
   request.entries.reserve(entries->size());
   for (const RevokedEntry& e : *entries) {
     CrlEntry entry{e.serial_hex, parse_utc(e.revoked_at).value_or(now), std::nullopt};
-    if (e.reason) {
-      if (auto reason = parse_revocation_reason(*e.reason)) entry.reason = *reason;
-    }
+    entry.reason = e.reason;
     request.entries.push_back(std::move(entry));
   }
   return build_crl(request);
@@ -193,12 +191,8 @@ SerialStatus RevocationPublisher::status_of(const Issuer& issuer, const std::str
   if (!*record || (*record)->status == CertificateStatus::kReserved) return {};  // never issued
   const CertificateRecord& c = **record;
   if (c.status == CertificateStatus::kRevoked) {
-    SerialStatus s{CertStatus::kRevoked, parse_utc(c.revoked_at.value_or("")).value_or(0),
-                   std::nullopt};
-    if (c.revocation_reason) {
-      if (auto reason = parse_revocation_reason(*c.revocation_reason)) s.reason = *reason;
-    }
-    return s;
+    return SerialStatus{CertStatus::kRevoked, parse_utc(c.revoked_at.value_or("")).value_or(0),
+                        c.revocation_reason};
   }
   // Expired keys are never "good".
   auto not_after = parse_utc(c.not_after);

@@ -265,8 +265,7 @@ Result<RevocationAnswer> RevocationChecker::from_store(std::int64_t authority_id
   if (c.status == CertificateStatus::kRevoked) {
     answer.status = RevocationStatus::kRevoked;
     answer.revoked_at = parse_utc(c.revoked_at.value_or("")).value_or(0);
-    if (c.revocation_reason)
-      if (auto reason = parse_revocation_reason(*c.revocation_reason)) answer.reason = *reason;
+    answer.reason = c.revocation_reason;
     return answer;
   }
   answer.status = RevocationStatus::kGood;

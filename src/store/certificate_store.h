@@ -12,7 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "id/ca_kind.h"
 #include "id/environment.h"
+#include "id/revocation_reason.h"
 #include "store/audit_store.h"
 #include "util/hash.h"
 #include "util/result.h"
@@ -21,7 +23,7 @@ namespace llavero {
 
 struct NewAuthority {
   Environment environment;
-  std::string kind;     // "root" | "pf" | "pj"
+  CaKind kind;
   std::string subject;  // one-line, for people
   Bytes certificate_der;
   std::string key_pem;  // encrypted PKCS#8
@@ -30,7 +32,8 @@ struct NewAuthority {
 struct AuthorityRecord {
   std::int64_t id = 0;
   Environment environment;
-  std::string kind, subject;
+  CaKind kind;
+  std::string subject;
   Bytes certificate_der;
   std::string key_pem;
 };
@@ -55,7 +58,7 @@ struct CertificateRecord {
   std::string not_before, not_after;  // ISO-8601 UTC
   bool facturador_gratuito = false;
   std::optional<std::string> revoked_at;
-  std::optional<std::string> revocation_reason;  // RFC 5280 name, absent = none given
+  std::optional<RevocationReason> revocation_reason;  // absent: none given
   std::string created_at;
 };
 
@@ -63,7 +66,7 @@ struct CertificateRecord {
 struct RevokedEntry {
   std::string serial_hex;
   std::string revoked_at;
-  std::optional<std::string> reason;
+  std::optional<RevocationReason> reason;
 };
 
 struct ResponderRecord {
@@ -104,7 +107,7 @@ class CertificateStore {
   // Revokes the active key of a taxpayer in an environment. Fails with code
   // "sin_llave_activa" when there is none.
   virtual Result<CertificateRecord> revoke_active(std::int64_t taxpayer_id, Environment env,
-                                                  const std::optional<std::string>& reason,
+                                                  std::optional<RevocationReason> reason,
                                                   const AuditEvent& audit) = 0;
 
   // Issued certificates (not mere reservations) of a taxpayer, newest first.

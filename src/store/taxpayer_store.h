@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "id/identification.h"
 #include "store/audit_store.h"
 #include "util/result.h"
 
@@ -13,7 +14,7 @@ namespace llavero {
 
 struct NewTaxpayer {
   std::string identification;  // digits only, as Identification::digits()
-  std::string id_type;         // "01".."04"
+  IdType id_type = IdType::kFisica;
   std::string nombre;
   std::string apellidos;  // empty for a Jurídica
   std::string correo;
@@ -21,7 +22,9 @@ struct NewTaxpayer {
 
 struct TaxpayerRecord {
   std::int64_t id = 0;
-  std::string identification, id_type, nombre, apellidos, correo, created_at;
+  std::string identification;
+  IdType id_type = IdType::kFisica;
+  std::string nombre, apellidos, correo, created_at;
 };
 
 class TaxpayerStore {

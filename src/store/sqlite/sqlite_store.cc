@@ -98,8 +98,9 @@ class Statement {
         sqlite3_bind_blob(stmt_, i, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT));
     return *this;
   }
-  Statement& bind_optional(int i, const std::optional<std::string>& text) {
-    if (text) return bind(i, std::string_view(*text));
+  template <typename T>
+  Statement& bind_optional(int i, const std::optional<T>& value) {
+    if (value) return bind(i, *value);
     check(sqlite3_bind_null(stmt_, i));
     return *this;
   }
@@ -194,26 +195,62 @@ void append_audit(Connection& db, const AuditEvent& event) {
       .run();
 }
 
+// A value this program never writes, read back from the database: someone
+// changed the file behind the store's back. It is refused, never guessed.
+[[noreturn]] void corrupt(std::string_view column, std::string_view value) {
+  throw SqlFailure("almacen_corrupto",
+                   fmt::format("El almacén de datos está dañado: {} tiene el valor desconocido "
+                               "\"{}\".",
+                               column, value));
+}
+
+// The member of `all` stored as `text` (its name by `name_of`).
+template <typename E, std::size_t N, typename NameOf>
+E enum_from(std::string_view text, const E (&all)[N], NameOf name_of, std::string_view column) {
+  for (E value : all)
+    if (name_of(value) == text) return value;
+  corrupt(column, text);
+}
+
+Environment environment_from(std::string_view text, std::string_view column) {
+  return enum_from(text, kAllEnvironments, environment_name, column);
+}
+
+std::optional<RevocationReason> reason_from(const std::optional<std::string>& text,
+                                            std::string_view column) {
+  if (!text) return std::nullopt;
+  return enum_from(*text, kAllRevocationReasons, revocation_reason_name, column);
+}
+
+std::optional<std::string_view> reason_name(std::optional<RevocationReason> reason) {
+  if (!reason) return std::nullopt;
+  return revocation_reason_name(*reason);
+}
+
 constexpr std::string_view kTaxpayerColumns =
     "id, identification, id_type, nombre, apellidos, correo, created_at";
 
 TaxpayerRecord taxpayer_from(const Statement& s) {
-  return TaxpayerRecord{s.integer(0), s.text(1), s.text(2), s.text(3),
-                        s.text(4),    s.text(5), s.text(6)};
+  return TaxpayerRecord{
+      s.integer(0), s.text(1), enum_from(s.text(2), kAllIdTypes, id_type_code, "taxpayers.id_type"),
+      s.text(3),    s.text(4), s.text(5),
+      s.text(6)};
 }
 
 constexpr std::string_view kCertificateColumns =
     "id, authority_id, serial_hex, taxpayer_id, environment, status, certificate_der, "
     "not_before, not_after, facturador_gratuito, revoked_at, revocation_reason, created_at";
 
-CertificateStatus status_from(const std::string& text) {
-  if (text == "active") return CertificateStatus::kActive;
-  if (text == "revoked") return CertificateStatus::kRevoked;
-  return CertificateStatus::kReserved;
-}
+constexpr CertificateStatus kAllStatuses[] = {
+    CertificateStatus::kReserved, CertificateStatus::kActive, CertificateStatus::kRevoked};
 
-Environment environment_from(const std::string& text) {
-  return text == "produccion" ? Environment::kProduccion : Environment::kPruebas;
+std::string_view status_name(CertificateStatus status) {
+  switch (status) {
+    case CertificateStatus::kReserved: return "reserved";
+    case CertificateStatus::kActive: return "active";
+    case CertificateStatus::kRevoked: return "revoked";
+  }
+  return "";
 }
 
 CertificateRecord certificate_from(const Statement& s) {
@@ -222,14 +259,14 @@ CertificateRecord certificate_from(const Statement& s) {
   c.authority_id = s.integer(1);
   c.serial_hex = s.text(2);
   c.taxpayer_id = s.integer(3);
-  c.environment = environment_from(s.text(4));
-  c.status = status_from(s.text(5));
+  c.environment = environment_from(s.text(4), "certificates.environment");
+  c.status = enum_from(s.text(5), kAllStatuses, status_name, "certificates.status");
   c.certificate_der = s.blob(6);
   c.not_before = s.text(7);
   c.not_after = s.text(8);
   c.facturador_gratuito = s.integer(9) != 0;
   c.revoked_at = s.optional_text(10);
-  c.revocation_reason = s.optional_text(11);
+  c.revocation_reason = reason_from(s.optional_text(11), "certificates.revocation_reason");
   c.created_at = s.text(12);
   return c;
 }
@@ -252,12 +289,12 @@ CertificateRecord certificate_by_id(Connection& db, std::int64_t id) {
 }
 
 void revoke(Connection& db, std::int64_t id, const std::string& at,
-            const std::optional<std::string>& reason) {
+            std::optional<RevocationReason> reason) {
   Statement(db,
             "UPDATE certificates SET status = 'revoked', revoked_at = ?, revocation_reason = ? "
             "WHERE id = ? AND status = 'active'")
       .bind(1, at)
-      .bind_optional(2, reason)
+      .bind_optional(2, reason_name(reason))
       .bind(3, id)
       .run();
   Statement(db, "UPDATE counters SET value = value + 1 WHERE name = 'revocations'").run();
@@ -356,7 +393,7 @@ Result<TaxpayerRecord> SqliteStore::add_taxpayer(const NewTaxpayer& t, const Aud
               "INSERT INTO taxpayers (identification, id_type, nombre, apellidos, correo, "
               "created_at) VALUES (?, ?, ?, ?, ?, ?)")
         .bind(1, r.identification)
-        .bind(2, r.id_type)
+        .bind(2, id_type_code(r.id_type))
         .bind(3, r.nombre)
         .bind(4, r.apellidos)
         .bind(5, r.correo)
@@ -399,7 +436,7 @@ Status SqliteStore::add_authorities(const std::vector<NewAuthority>& list,
                 "INSERT INTO authorities (environment, kind, subject, certificate_der, key_pem, "
                 "created_at) VALUES (?, ?, ?, ?, ?, ?)")
           .bind(1, environment_name(a.environment))
-          .bind(2, a.kind)
+          .bind(2, ca_kind_name(a.kind))
           .bind(3, a.subject)
           .bind(4, a.certificate_der)
           .bind(5, a.key_pem)
@@ -419,8 +456,10 @@ Result<std::vector<AuthorityRecord>> SqliteStore::authorities() {
                 "SELECT id, environment, kind, subject, certificate_der, key_pem FROM authorities "
                 "ORDER BY id");
     while (s.step())
-      out.push_back(AuthorityRecord{s.integer(0), environment_from(s.text(1)), s.text(2), s.text(3),
-                                    s.blob(4), s.text(5)});
+      out.push_back(
+          AuthorityRecord{s.integer(0), environment_from(s.text(1), "authorities.environment"),
+                          enum_from(s.text(2), kAllCaKinds, ca_kind_name, "authorities.kind"),
+                          s.text(3), s.blob(4), s.text(5)});
     return out;
   });
 }
@@ -457,10 +496,10 @@ Result<std::optional<CertificateRecord>> SqliteStore::activate_certificate(
     std::optional<CertificateRecord> previous = active_certificate(*db_, reserved.taxpayer_id, env);
     const std::string now = format_utc(now_seconds());
     if (previous) {
-      revoke(*db_, previous->id, now, std::string("superseded"));
+      revoke(*db_, previous->id, now, RevocationReason::kSuperseded);
       previous->status = CertificateStatus::kRevoked;
       previous->revoked_at = now;
-      previous->revocation_reason = "superseded";
+      previous->revocation_reason = RevocationReason::kSuperseded;
     }
     Statement(*db_,
               "UPDATE certificates SET status = 'active', certificate_der = ?, not_before = ?, "
@@ -478,7 +517,7 @@ Result<std::optional<CertificateRecord>> SqliteStore::activate_certificate(
 }
 
 Result<CertificateRecord> SqliteStore::revoke_active(std::int64_t taxpayer_id, Environment env,
-                                                     const std::optional<std::string>& reason,
+                                                     std::optional<RevocationReason> reason,
                                                      const AuditEvent& audit) {
   return guarded([&]() -> Result<CertificateRecord> {
     Transaction txn(*db_);
@@ -530,7 +569,9 @@ Result<std::vector<RevokedEntry>> SqliteStore::revoked_certificates(std::int64_t
                 "SELECT serial_hex, revoked_at, revocation_reason FROM certificates "
                 "WHERE authority_id = ? AND status = 'revoked' AND not_after >= ?");
     s.bind(1, authority_id).bind(2, now);
-    while (s.step()) out.push_back(RevokedEntry{s.text(0), s.text(1), s.optional_text(2)});
+    while (s.step())
+      out.push_back(RevokedEntry{
+          s.text(0), s.text(1), reason_from(s.optional_text(2), "certificates.revocation_reason")});
     return out;
   });
 }
@@ -756,7 +797,8 @@ Result<std::optional<PendingDownload>> SqliteStore::find_download(const std::str
     s.bind(1, token_hash);
     if (!s.step()) return std::optional<PendingDownload>();
     return std::optional<PendingDownload>(PendingDownload{
-        s.text(0), s.integer(1), environment_from(s.text(2)), s.text(3), s.blob(4), s.text(5)});
+        s.text(0), s.integer(1), environment_from(s.text(2), "pending_downloads.environment"),
+        s.text(3), s.blob(4), s.text(5)});
   });
 }
 
@@ -806,7 +848,8 @@ Result<std::optional<ApiCredential>> SqliteStore::find_api_credential(const std:
     s.bind(1, username);
     if (!s.step()) return std::optional<ApiCredential>();
     return std::optional<ApiCredential>(
-        ApiCredential{s.integer(0), environment_from(s.text(1)), s.text(2), s.text(3)});
+        ApiCredential{s.integer(0), environment_from(s.text(1), "api_credentials.environment"),
+                      s.text(2), s.text(3)});
   });
 }
 
@@ -879,6 +922,10 @@ constexpr std::string_view kComprobanteColumns =
     "clave, environment, username, fecha, emisor_tipo, emisor_numero, receptor_tipo, "
     "receptor_numero, xml, estado, respuesta_xml, received_at, updated_at";
 
+constexpr ComprobanteState kAllStates[] = {
+    ComprobanteState::kRecibido, ComprobanteState::kProcesando, ComprobanteState::kAceptado,
+    ComprobanteState::kRechazado};
+
 std::string_view state_name(ComprobanteState state) {
   switch (state) {
     case ComprobanteState::kRecibido: return "recibido";
@@ -892,7 +939,7 @@ std::string_view state_name(ComprobanteState state) {
 ComprobanteRecord comprobante_from(const Statement& s) {
   ComprobanteRecord c;
   c.clave = s.text(0);
-  c.environment = environment_from(s.text(1));
+  c.environment = environment_from(s.text(1), "comprobantes.environment");
   c.username = s.text(2);
   c.fecha = s.text(3);
   c.emisor_tipo = s.text(4);
@@ -900,11 +947,7 @@ ComprobanteRecord comprobante_from(const Statement& s) {
   c.receptor_tipo = s.optional_text(6);
   c.receptor_numero = s.optional_text(7);
   c.xml = s.blob(8);
-  const std::string state = s.text(9);
-  c.state = state == "procesando"  ? ComprobanteState::kProcesando
-            : state == "aceptado"  ? ComprobanteState::kAceptado
-            : state == "rechazado" ? ComprobanteState::kRechazado
-                                   : ComprobanteState::kRecibido;
+  c.state = enum_from(s.text(9), kAllStates, state_name, "comprobantes.estado");
   c.respuesta_xml = s.blob(10);
   c.received_at = s.text(11);
   c.updated_at = s.text(12);

@@ -35,7 +35,7 @@ class SqliteStore final : public Store {
   Result<std::optional<CertificateRecord>> activate_certificate(const Activation& activation,
                                                                 const AuditEvent& audit) override;
   Result<CertificateRecord> revoke_active(std::int64_t taxpayer_id, Environment env,
-                                          const std::optional<std::string>& reason,
+                                          std::optional<RevocationReason> reason,
                                           const AuditEvent& audit) override;
   Result<std::vector<CertificateRecord>> certificates_of(std::int64_t taxpayer_id) override;
   Result<std::optional<CertificateRecord>> find_certificate(std::int64_t authority_id,

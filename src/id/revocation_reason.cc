@@ -1,17 +1,11 @@
-#include "pki/revocation_reason.h"
+#include "id/revocation_reason.h"
 
 #include <fmt/format.h>
 
 namespace llavero {
 
-namespace {
-constexpr RevocationReason kAll[] = {
-    RevocationReason::kKeyCompromise, RevocationReason::kAffiliationChanged,
-    RevocationReason::kSuperseded, RevocationReason::kCessationOfOperation};
-}
-
 Result<RevocationReason> parse_revocation_reason(std::string_view text) {
-  for (auto reason : kAll)
+  for (auto reason : kAllRevocationReasons)
     if (revocation_reason_name(reason) == text) return reason;
   return make_error("motivo_invalido",
                     fmt::format("Motivo de revocación desconocido \"{}\": use keyCompromise, "

@@ -16,6 +16,10 @@ enum class RevocationReason {
   kCessationOfOperation = 5,
 };
 
+inline constexpr RevocationReason kAllRevocationReasons[] = {
+    RevocationReason::kKeyCompromise, RevocationReason::kAffiliationChanged,
+    RevocationReason::kSuperseded, RevocationReason::kCessationOfOperation};
+
 // Accepts the RFC 5280 names: keyCompromise, affiliationChanged, superseded,
 // cessationOfOperation.
 Result<RevocationReason> parse_revocation_reason(std::string_view text);
