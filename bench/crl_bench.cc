@@ -9,7 +9,7 @@
 //               DER-encode — what the server and `llavero crl` run;
 //   store_read  Store::revoked_certificates() alone;
 //   convert     the RevokedEntry → CrlEntry loop of build_current_crl alone
-//               (parse_utc; the store already read the reasons);
+//               (a copy: the store already read the times and reasons);
 //   build_sign  build_crl() alone on a prepared request.
 // Each runs once per repetition (one CRL is seconds of work), repetitions
 // interleaved in random order; the summary uses the mean.
@@ -259,9 +259,7 @@ CrlRequest to_request(const Fixture& f, const std::vector<RevokedEntry>& entries
   CrlRequest request{f.pf, 1, f.now, f.now + kValidity, {}};
   request.entries.reserve(entries.size());
   for (const RevokedEntry& e : entries) {
-    CrlEntry entry{e.serial_hex, parse_utc(e.revoked_at).value_or(f.now), std::nullopt};
-    entry.reason = e.reason;
-    request.entries.push_back(std::move(entry));
+    request.entries.push_back(CrlEntry{e.serial_hex, e.revoked_at, e.reason});
   }
   return request;
 }
@@ -293,7 +291,7 @@ void BM_CrlWhole(benchmark::State& state) {
 void BM_CrlStoreRead(benchmark::State& state) {
   Fixture* f = shared_fixture(state);
   if (f == nullptr) return;
-  const std::string now = format_utc(f->now);
+  const UnixSeconds now = f->now;
   std::size_t count = 0;
   for (auto _ : state) {
     auto entries = f->store->revoked_certificates(f->pf_id, now);
@@ -311,7 +309,7 @@ void BM_CrlStoreRead(benchmark::State& state) {
 void BM_CrlConvert(benchmark::State& state) {
   Fixture* f = shared_fixture(state);
   if (f == nullptr) return;
-  auto entries = f->store->revoked_certificates(f->pf_id, format_utc(f->now));
+  auto entries = f->store->revoked_certificates(f->pf_id, f->now);
   if (!entries) {
     state.SkipWithError(entries.error().message.c_str());
     return;
@@ -325,7 +323,7 @@ void BM_CrlConvert(benchmark::State& state) {
 void BM_CrlBuildSign(benchmark::State& state) {
   Fixture* f = shared_fixture(state);
   if (f == nullptr) return;
-  auto entries = f->store->revoked_certificates(f->pf_id, format_utc(f->now));
+  auto entries = f->store->revoked_certificates(f->pf_id, f->now);
   if (!entries) {
     state.SkipWithError(entries.error().message.c_str());
     return;

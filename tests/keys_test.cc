@@ -189,9 +189,9 @@ TEST(KeyService, PastNotAfterIsReportedVencida) {
   auto id =
       inst->store->reserve_serial({authorities[1].id, "0A", taxpayer.id, Environment::kPruebas});
   ASSERT_TRUE(inst->store
-                  ->activate_certificate(
-                      {*id, false, Bytes{1}, "2020-01-01T00:00:00Z", "2023-12-31T00:00:00Z"},
-                      {"t", "a", "s", "d"})
+                  ->activate_certificate({*id, false, Bytes{1}, *parse_utc("2020-01-01T00:00:00Z"),
+                                          *parse_utc("2023-12-31T00:00:00Z")},
+                                         {"t", "a", "s", "d"})
                   .ok());
   auto keys = keys_of(*inst->service);
   ASSERT_EQ(keys.size(), 1u);

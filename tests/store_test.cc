@@ -7,6 +7,7 @@
 #include "store/audit.h"
 #include "store/migrations.h"
 #include "testing.h"
+#include "util/clock.h"
 
 namespace llavero {
 namespace {
@@ -84,7 +85,8 @@ TEST(SqliteStore, TheDatabaseItselfAllowsOneActiveKeyPerTaxpayerAndEnvironment) 
   std::int64_t b =
       *inst->store->reserve_serial({authorities[1].id, "BB", taxpayer.id, Environment::kPruebas});
   ASSERT_TRUE(
-      inst->store->activate_certificate({a, false, Bytes{1}, "x", "y"}, {"t", "a", "s", "d"}).ok());
+      inst->store->activate_certificate({a, false, Bytes{1}, 1000, 2000}, {"t", "a", "s", "d"})
+          .ok());
   // Going around the store: the unique partial index refuses a second active row.
   std::string message = raw_sql(
       inst->db_path(),
@@ -102,17 +104,17 @@ TEST(SqliteStore, ActivationRevokesThePreviousKeyAsSuperseded) {
   std::int64_t b =
       *inst->store->reserve_serial({authorities[1].id, "BB", taxpayer.id, Environment::kPruebas});
   auto first =
-      inst->store->activate_certificate({a, false, Bytes{1}, "x", "y"}, {"t", "a", "s", "d"});
+      inst->store->activate_certificate({a, false, Bytes{1}, 1000, 2000}, {"t", "a", "s", "d"});
   ASSERT_TRUE(first.ok());
   EXPECT_FALSE(first->has_value());
   auto second =
-      inst->store->activate_certificate({b, false, Bytes{2}, "x", "y"}, {"t", "a", "s", "d"});
+      inst->store->activate_certificate({b, false, Bytes{2}, 1000, 2000}, {"t", "a", "s", "d"});
   ASSERT_TRUE(second.ok());
   ASSERT_TRUE(second->has_value());
   EXPECT_EQ((*second)->serial_hex, "AA");
   EXPECT_EQ((*second)->revocation_reason, RevocationReason::kSuperseded);
   auto again =
-      inst->store->activate_certificate({b, false, Bytes{2}, "x", "y"}, {"t", "a", "s", "d"});
+      inst->store->activate_certificate({b, false, Bytes{2}, 1000, 2000}, {"t", "a", "s", "d"});
   EXPECT_FALSE(again.ok());
 }
 
@@ -209,6 +211,49 @@ TEST(SqliteStore, UnknownKindsReasonsStatesAndTypesAreErrors) {
                  "perdido");
   corrupt(inst->db_path(), "UPDATE authorities SET kind = 'intermedia' WHERE id = 2");
   expect_corrupt(inst->store->authorities(), "authorities.kind", "intermedia");
+}
+
+TEST(SqliteStore, TimesAreStoredAsTheyAlwaysWere) {
+  auto inst = make_installation();
+  const auto taxpayer = **inst->store->find_taxpayer("106470958");
+  auto authorities = *inst->store->authorities();
+  std::int64_t a =
+      *inst->store->reserve_serial({authorities[1].id, "AA", taxpayer.id, Environment::kPruebas});
+  const UnixSeconds not_before = 1'764'633'600;  // 2025-12-02T00:00:00Z
+  ASSERT_TRUE(inst->store
+                  ->activate_certificate({a, false, Bytes{1}, not_before, not_before + 86400},
+                                         {"t", "a", "s", "d"})
+                  .ok());
+  EXPECT_EQ(count(inst->db_path(),
+                  "SELECT COUNT(*) FROM certificates WHERE not_before = '2025-12-02T00:00:00Z' "
+                  "AND not_after = '2025-12-03T00:00:00Z'"),
+            1);
+  auto found = inst->store->find_certificate(authorities[1].id, "AA");
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->not_before, not_before);
+  EXPECT_EQ((*found)->not_after, not_before + 86400);
+  EXPECT_FALSE((*found)->revoked_at.has_value());
+  auto revoked = inst->store->revoke_active(taxpayer.id, Environment::kPruebas,
+                                            RevocationReason::kKeyCompromise, {"t", "a", "s", "d"});
+  ASSERT_TRUE(revoked.ok());
+  ASSERT_TRUE(revoked->revoked_at.has_value());
+  EXPECT_LE(std::abs(*revoked->revoked_at - now_seconds()), 60);
+  auto entries = inst->store->revoked_certificates(authorities[1].id, not_before);
+  ASSERT_TRUE(entries.ok());
+  ASSERT_EQ(entries->size(), 1u);
+  EXPECT_EQ((*entries)[0].revoked_at, *revoked->revoked_at);
+  EXPECT_EQ((*entries)[0].reason, RevocationReason::kKeyCompromise);
+  // Expired at `now`: no longer on the CRL.
+  EXPECT_TRUE(inst->store->revoked_certificates(authorities[1].id, not_before + 86401)->empty());
+}
+
+TEST(SqliteStore, ATimeThatDoesNotParseIsAnError) {
+  auto inst = make_installation();
+  corrupt(inst->db_path(),
+          "UPDATE taxpayers SET created_at = '2025-12-02 00:00' WHERE identification = "
+          "'106470958'");
+  expect_corrupt(inst->store->find_taxpayer("106470958"), "taxpayers.created_at",
+                 "2025-12-02 00:00");
 }
 
 TEST(AuditLog, IntactChainVerifies) {

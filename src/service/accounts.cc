@@ -113,20 +113,20 @@ Result<Login> AccountService::login(const std::string& identification, const Sec
   const UnixSeconds now = now_seconds();
   auto failures = store_.login_failures(t.id);
   if (!failures) return failures.error();
-  if (failures->locked_until && parse_utc(*failures->locked_until).value_or(0) > now)
+  if (failures->locked_until && *failures->locked_until > now)
     return make_error("cuenta_bloqueada",
                       fmt::format("La cuenta está bloqueada por demasiados intentos fallidos; "
                                   "intente de nuevo después de las {} (UTC).",
-                                  failures->locked_until->substr(11, 5)));
+                                  format_utc(*failures->locked_until).substr(11, 5)));
   auto hash = store_.password_hash(t.id);
   if (!hash) return hash.error();
   if (!*hash || !password_matches(**hash, password)) {
     if (!*hash) password_matches(decoy_hash(), password);
     auto state = store_.record_login_failure(
-        t.id, kLockAfterFailures, format_utc(now + kLockSeconds),
+        t.id, kLockAfterFailures, now + kLockSeconds,
         AuditEvent{"portal:" + remote_address, "portal.ingreso_fallido", t.identification, ""});
     if (!state) return state.error();
-    if (state->locked_until && parse_utc(*state->locked_until).value_or(0) > now)
+    if (state->locked_until && *state->locked_until > now)
       return make_error("cuenta_bloqueada",
                         "Demasiados intentos fallidos: la cuenta queda bloqueada por 15 minutos.");
     return invalid_credentials();
@@ -134,9 +134,8 @@ Result<Login> AccountService::login(const std::string& identification, const Sec
   LLAVERO_TRY(store_.clear_login_failures(t.id));
   Login login{PortalSession{t, *id, random_token(), ""}, random_token()};
   login.session.id_hash = token_hash(login.cookie_token);
-  const std::string at = format_utc(now);
   LLAVERO_TRY(store_.create_session(
-      SessionRecord{login.session.id_hash, t.id, login.session.csrf_token, at, at},
+      SessionRecord{login.session.id_hash, t.id, login.session.csrf_token, now, now},
       AuditEvent{"portal:" + remote_address, "portal.ingreso", t.identification, ""}));
   return login;
 }
@@ -148,11 +147,11 @@ Result<PortalSession> AccountService::session(const std::string& cookie_token) {
   if (!record) return record.error();
   if (!*record) return make_error("sin_sesion", "Debe ingresar para continuar.");
   const UnixSeconds now = now_seconds();
-  if (parse_utc((*record)->last_seen).value_or(0) + kSessionIdleSeconds < now) {
+  if ((*record)->last_seen + kSessionIdleSeconds < now) {
     LLAVERO_TRY(store_.delete_session(hash));
     return make_error("sesion_expirada", "Su sesión expiró por inactividad. Ingrese de nuevo.");
   }
-  LLAVERO_TRY(store_.touch_session(hash, format_utc(now)));
+  LLAVERO_TRY(store_.touch_session(hash, now));
   auto found = store_.find_taxpayer_by_id((*record)->taxpayer_id);
   if (!found) return found.error();
   if (!*found) return make_error("sin_sesion", "Debe ingresar para continuar.");
@@ -166,7 +165,7 @@ Status AccountService::logout(const std::string& cookie_token) {
 }
 
 Result<bool> AccountService::spend_form_token(const std::string& token) {
-  return store_.spend_nonce(token_hash(token), format_utc(now_seconds()));
+  return store_.spend_nonce(token_hash(token), now_seconds());
 }
 
 Result<NewApiPassword> AccountService::generate_api_password(const std::string& identification,
@@ -202,7 +201,7 @@ Result<std::optional<ApiCredential>> AccountService::check_api_password(
 
 Status AccountService::purge_expired() {
   const UnixSeconds now = now_seconds();
-  return store_.purge(format_utc(now), format_utc(now - kSessionIdleSeconds));
+  return store_.purge(now, now - kSessionIdleSeconds);
 }
 
 }  // namespace llavero::service

@@ -30,9 +30,9 @@ Result<std::string> DownloadVault::put(std::int64_t taxpayer_id, Environment env
   crypto_secretbox_easy(box.data() + crypto_secretbox_NONCEBYTES, p12.data(), p12.size(),
                         box.data(), reinterpret_cast<const unsigned char*>(key_.c_str()));
   std::string token = random_token();
-  LLAVERO_TRY(store_.put_download(
-      PendingDownload{token_hash(token), taxpayer_id, env, file_name, std::move(box),
-                      format_utc(now_seconds() + kDownloadWindowSeconds)}));
+  LLAVERO_TRY(
+      store_.put_download(PendingDownload{token_hash(token), taxpayer_id, env, file_name,
+                                          std::move(box), now_seconds() + kDownloadWindowSeconds}));
   return token;
 }
 
@@ -42,7 +42,7 @@ Result<Download> DownloadVault::open(const std::string& token, std::int64_t taxp
   if (!found) return found.error();
   if (!*found || (*found)->taxpayer_id != taxpayer_id) return unavailable();
   const PendingDownload& d = **found;
-  if (parse_utc(d.expires_at).value_or(0) <= now_seconds()) {
+  if (d.expires_at <= now_seconds()) {
     LLAVERO_TRY(wipe(hash));
     return unavailable();
   }

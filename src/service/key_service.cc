@@ -38,16 +38,15 @@ KeyStatus status_of(const CertificateRecord& c, UnixSeconds now) {
   KeyStatus s;
   s.environment = c.environment;
   s.serial_hex = c.serial_hex;
-  s.not_before = c.not_before;
-  s.not_after = c.not_after;
-  s.revoked_at = c.revoked_at;
+  s.not_before = format_utc(c.not_before);
+  s.not_after = format_utc(c.not_after);
+  if (c.revoked_at) s.revoked_at = format_utc(*c.revoked_at);
   s.facturador_gratuito = c.facturador_gratuito;
   s.reason = c.revocation_reason;
   if (c.status == CertificateStatus::kRevoked) {
     s.state = KeyState::kRevocada;
   } else {
-    auto not_after = parse_utc(c.not_after);
-    s.state = (not_after && *not_after < now) ? KeyState::kVencida : KeyState::kActiva;
+    s.state = c.not_after < now ? KeyState::kVencida : KeyState::kActiva;
   }
   s.certificate_der = c.certificate_der;
   return s;
@@ -162,8 +161,8 @@ Result<KeyService::Issued> KeyService::issue(const IssueOrder& order,
       fmt::format("ambiente={} serie={}", environment_name(order.environment), issued.serial_hex);
   if (!order.audit_detail.empty()) detail += " " + order.audit_detail;
   auto previous = store_.activate_certificate(
-      Activation{certificate_id, order.facturador_gratuito, std::move(*der),
-                 format_utc(issued.not_before), format_utc(issued.not_after)},
+      Activation{certificate_id, order.facturador_gratuito, std::move(*der), issued.not_before,
+                 issued.not_after},
       AuditEvent{actor, "llave.generar", id->digits(), std::move(detail)});
   if (!previous) return previous.error();
   if (*previous) out.superseded_serial = (*previous)->serial_hex;

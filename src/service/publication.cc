@@ -9,17 +9,14 @@ namespace llavero::service {
 
 Result<Bytes> build_current_crl(CertificateStore& store, std::int64_t authority_id,
                                 const Authority& ca, UnixSeconds now, UnixSeconds validity) {
-  auto entries = store.revoked_certificates(authority_id, format_utc(now));
+  auto entries = store.revoked_certificates(authority_id, now);
   if (!entries) return entries.error();
   auto number = store.next_crl_number(authority_id);
   if (!number) return number.error();
   CrlRequest request{&ca, *number, now, now + validity, {}};
   request.entries.reserve(entries->size());
-  for (const RevokedEntry& e : *entries) {
-    CrlEntry entry{e.serial_hex, parse_utc(e.revoked_at).value_or(now), std::nullopt};
-    entry.reason = e.reason;
-    request.entries.push_back(std::move(entry));
-  }
+  for (const RevokedEntry& e : *entries)
+    request.entries.push_back(CrlEntry{e.serial_hex, e.revoked_at, e.reason});
   return build_crl(request);
 }
 
@@ -85,8 +82,8 @@ Status RevocationPublisher::ensure_responder(Issuer& issuer, UnixSeconds now) {
     }
   }
   // Another server on the same store may have issued one already.
-  auto stored = store_.current_responder(issuer.authority_id,
-                                         format_utc(now + options_.responder_renew_before));
+  auto stored =
+      store_.current_responder(issuer.authority_id, now + options_.responder_renew_before);
   if (!stored) return stored.error();
   ResponderCertificate fresh;
   if (*stored) {
@@ -107,7 +104,7 @@ Status RevocationPublisher::ensure_responder(Issuer& issuer, UnixSeconds now) {
     if (!pem) return pem.error();
     LLAVERO_TRY(store_.add_responder(
         ResponderRecord{issuer.authority_id, serial_to_hex(*serial), std::move(*der),
-                        std::move(*pem), format_utc(now + options_.responder_validity)},
+                        std::move(*pem), now + options_.responder_validity},
         AuditEvent{"servidor", "ocsp.respondedor", std::string(ca_kind_name(issuer.kind)),
                    fmt::format("ambiente={} serie={}", environment_name(issuer.environment),
                                serial_to_hex(*serial))}));
@@ -191,12 +188,10 @@ SerialStatus RevocationPublisher::status_of(const Issuer& issuer, const std::str
   if (!*record || (*record)->status == CertificateStatus::kReserved) return {};  // never issued
   const CertificateRecord& c = **record;
   if (c.status == CertificateStatus::kRevoked) {
-    return SerialStatus{CertStatus::kRevoked, parse_utc(c.revoked_at.value_or("")).value_or(0),
-                        c.revocation_reason};
+    return SerialStatus{CertStatus::kRevoked, c.revoked_at.value_or(0), c.revocation_reason};
   }
   // Expired keys are never "good".
-  auto not_after = parse_utc(c.not_after);
-  if (!not_after || *not_after < now) return {};
+  if (c.not_after < now) return {};
   return SerialStatus{CertStatus::kGood, 0, std::nullopt};
 }
 

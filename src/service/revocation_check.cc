@@ -264,7 +264,7 @@ Result<RevocationAnswer> RevocationChecker::from_store(std::int64_t authority_id
   const CertificateRecord& c = **record;
   if (c.status == CertificateStatus::kRevoked) {
     answer.status = RevocationStatus::kRevoked;
-    answer.revoked_at = parse_utc(c.revoked_at.value_or("")).value_or(0);
+    answer.revoked_at = c.revoked_at.value_or(0);
     answer.reason = c.revocation_reason;
     return answer;
   }

@@ -92,7 +92,7 @@ TokenAnswer TokenService::issue(const Realm& realm, const ApiCredential& credent
   const std::string refresh = random_token();
   Status stored = store_.put_refresh_token(RefreshTokenRecord{
       token_hash(refresh), session_id, credential.username, std::string(realm.name),
-      std::string(realm.client_id), format_utc(now + kRefreshTokenSeconds), false});
+      std::string(realm.client_id), now + kRefreshTokenSeconds, false});
   if (!stored) return oauth_error(503, "temporarily_unavailable", stored.error().message);
   return TokenAnswer{200,
                      {{"access_token", *access},
@@ -132,8 +132,7 @@ TokenAnswer TokenService::token(const Realm& realm,
     auto record = store_.find_refresh_token(token_hash(get(form, "refresh_token")));
     if (!record) return oauth_error(503, "temporarily_unavailable", record.error().message);
     if (!*record || (*record)->revoked || (*record)->realm != realm.name ||
-        (*record)->client_id != client_id ||
-        parse_utc((*record)->expires_at).value_or(0) <= now_seconds())
+        (*record)->client_id != client_id || (*record)->expires_at <= now_seconds())
       return oauth_error(400, "invalid_grant", "El refresh token no es válido o expiró.");
     auto credential = store_.find_api_credential((*record)->username);
     if (!credential || !*credential || (*credential)->environment != realm.environment)

@@ -11,6 +11,7 @@
 
 #include "id/environment.h"
 #include "store/audit_store.h"
+#include "util/clock.h"
 #include "util/hash.h"
 #include "util/result.h"
 
@@ -18,14 +19,14 @@ namespace llavero {
 
 struct LoginFailures {
   int failures = 0;
-  std::optional<std::string> locked_until;
+  std::optional<UnixSeconds> locked_until;
 };
 
 struct SessionRecord {
   std::string id_hash;
   std::int64_t taxpayer_id = 0;
   std::string csrf_token;
-  std::string created_at, last_seen;
+  UnixSeconds created_at = 0, last_seen = 0;
 };
 
 struct PendingDownload {
@@ -34,7 +35,7 @@ struct PendingDownload {
   Environment environment;
   std::string file_name;
   Bytes ciphertext;
-  std::string expires_at;
+  UnixSeconds expires_at = 0;
 };
 
 struct ApiCredential {
@@ -50,7 +51,7 @@ struct RefreshTokenRecord {
   std::string username;
   std::string realm;
   std::string client_id;
-  std::string expires_at;
+  UnixSeconds expires_at = 0;
   bool revoked = false;
 };
 
@@ -66,25 +67,25 @@ class AccountStore {
   // Counts a failure; at `lock_after` failures the account is locked until
   // `lock_until` and the count starts over.
   virtual Result<LoginFailures> record_login_failure(std::int64_t taxpayer_id, int lock_after,
-                                                     const std::string& lock_until,
+                                                     UnixSeconds lock_until,
                                                      const AuditEvent& audit) = 0;
   virtual Status clear_login_failures(std::int64_t taxpayer_id) = 0;
 
   // Sessions.
   virtual Status create_session(const SessionRecord& session, const AuditEvent& audit) = 0;
   virtual Result<std::optional<SessionRecord>> find_session(const std::string& id_hash) = 0;
-  virtual Status touch_session(const std::string& id_hash, const std::string& last_seen) = 0;
+  virtual Status touch_session(const std::string& id_hash, UnixSeconds last_seen) = 0;
   virtual Status delete_session(const std::string& id_hash) = 0;
 
   // Marks a single-use token spent; false if it already was.
-  virtual Result<bool> spend_nonce(const std::string& nonce_hash, const std::string& now) = 0;
+  virtual Result<bool> spend_nonce(const std::string& nonce_hash, UnixSeconds now) = 0;
 
   // Downloads waiting to be fetched.
   virtual Status put_download(const PendingDownload& download) = 0;
   virtual Result<std::optional<PendingDownload>> find_download(const std::string& token_hash) = 0;
   virtual Status delete_download(const std::string& token_hash) = 0;
   // Removes expired downloads, sessions idle since `idle_before`, and old nonces.
-  virtual Status purge(const std::string& now, const std::string& idle_before) = 0;
+  virtual Status purge(UnixSeconds now, UnixSeconds idle_before) = 0;
 
   // API credentials: setting one replaces the previous of that environment.
   virtual Status set_api_credential(const ApiCredential& credential, const AuditEvent& audit) = 0;

@@ -16,6 +16,7 @@
 #include "id/environment.h"
 #include "id/revocation_reason.h"
 #include "store/audit_store.h"
+#include "util/clock.h"
 #include "util/hash.h"
 #include "util/result.h"
 
@@ -55,17 +56,17 @@ struct CertificateRecord {
   Environment environment;
   CertificateStatus status = CertificateStatus::kReserved;
   Bytes certificate_der;
-  std::string not_before, not_after;  // ISO-8601 UTC
+  UnixSeconds not_before = 0, not_after = 0;  // 0 while only reserved
   bool facturador_gratuito = false;
-  std::optional<std::string> revoked_at;
+  std::optional<UnixSeconds> revoked_at;              // present exactly when revoked
   std::optional<RevocationReason> revocation_reason;  // absent: none given
-  std::string created_at;
+  UnixSeconds created_at = 0;
 };
 
 // One line of a CRL.
 struct RevokedEntry {
   std::string serial_hex;
-  std::string revoked_at;
+  UnixSeconds revoked_at = 0;
   std::optional<RevocationReason> reason;
 };
 
@@ -74,14 +75,14 @@ struct ResponderRecord {
   std::string serial_hex;
   Bytes certificate_der;
   std::string key_pem;  // encrypted PKCS#8
-  std::string not_after;
+  UnixSeconds not_after = 0;
 };
 
 struct Activation {
   std::int64_t certificate_id = 0;
   bool facturador_gratuito = false;
   Bytes certificate_der;
-  std::string not_before, not_after;
+  UnixSeconds not_before = 0, not_after = 0;
 };
 
 class CertificateStore {
@@ -116,9 +117,9 @@ class CertificateStore {
   // A certificate by issuer and serial (reservations included), for OCSP.
   virtual Result<std::optional<CertificateRecord>> find_certificate(
       std::int64_t authority_id, const std::string& serial_hex) = 0;
-  // The revoked certificates of a CA that have not expired at `now` (ISO-8601).
+  // The revoked certificates of a CA that have not expired at `now`.
   virtual Result<std::vector<RevokedEntry>> revoked_certificates(std::int64_t authority_id,
-                                                                 const std::string& now) = 0;
+                                                                 UnixSeconds now) = 0;
   // The next CRL number of a CA (1, 2, ...), never handed out twice.
   virtual Result<std::int64_t> next_crl_number(std::int64_t authority_id) = 0;
   // Changes whenever a revocation commits, whichever process made it.
@@ -127,8 +128,8 @@ class CertificateStore {
   // The newest delegated OCSP responder of a CA still valid after
   // `valid_after`, and adding one. add_responder refuses a serial the CA
   // already used ("serial_duplicado").
-  virtual Result<std::optional<ResponderRecord>> current_responder(
-      std::int64_t authority_id, const std::string& valid_after) = 0;
+  virtual Result<std::optional<ResponderRecord>> current_responder(std::int64_t authority_id,
+                                                                   UnixSeconds valid_after) = 0;
   virtual Status add_responder(const ResponderRecord& responder, const AuditEvent& audit) = 0;
 };
 

@@ -9,6 +9,7 @@
 
 #include "id/environment.h"
 #include "store/audit_store.h"
+#include "util/clock.h"
 #include "util/hash.h"
 #include "util/result.h"
 
@@ -32,7 +33,7 @@ struct ComprobanteRecord {
   Bytes xml;
   ComprobanteState state = ComprobanteState::kRecibido;
   Bytes respuesta_xml;
-  std::string received_at, updated_at;
+  UnixSeconds received_at = 0, updated_at = 0;  // set by the store
 };
 
 class ComprobanteStore {

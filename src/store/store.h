@@ -17,6 +17,12 @@
 // machines sharing one database, is planned) would implement and be tested
 // against.
 //
+// Records carry the project's enums (Environment, CaKind, RevocationReason,
+// IdType, the states) and times as UnixSeconds; the SQLite columns keep
+// ISO-8601 text (util/clock.h), converted at the store's edge. What a backend
+// reads back that is none of the stored names, or a time that does not parse,
+// is an error "almacen_corrupto", never a default.
+//
 // Every method that changes state is one transaction, and each appends its
 // audit row inside that same transaction: an action and its audit row are
 // committed together or not at all.

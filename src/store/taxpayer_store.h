@@ -8,6 +8,7 @@
 
 #include "id/identification.h"
 #include "store/audit_store.h"
+#include "util/clock.h"
 #include "util/result.h"
 
 namespace llavero {
@@ -24,7 +25,8 @@ struct TaxpayerRecord {
   std::int64_t id = 0;
   std::string identification;
   IdType id_type = IdType::kFisica;
-  std::string nombre, apellidos, correo, created_at;
+  std::string nombre, apellidos, correo;
+  UnixSeconds created_at = 0;
 };
 
 class TaxpayerStore {

@@ -27,6 +27,15 @@ struct SqlFailure : std::runtime_error {
                    fmt::format("Error del almacén de datos ({}): {}", what, sqlite3_errmsg(db)));
 }
 
+// A value this program never writes, read back from the database: someone
+// changed the file behind the store's back. It is refused, never guessed.
+[[noreturn]] void corrupt(std::string_view column, std::string_view value) {
+  throw SqlFailure("almacen_corrupto",
+                   fmt::format("El almacén de datos está dañado: {} tiene el valor desconocido "
+                               "\"{}\".",
+                               column, value));
+}
+
 void exec(sqlite3* db, const char* sql) {
   char* raw_message = nullptr;
   if (sqlite3_exec(db, sql, nullptr, nullptr, &raw_message) != SQLITE_OK) {
@@ -93,6 +102,8 @@ class Statement {
     check(sqlite3_bind_int64(stmt_, i, value));
     return *this;
   }
+  // Times are stored as format_utc text, which sorts in time order.
+  Statement& bind_time(int i, UnixSeconds t) { return bind(i, format_utc(t)); }
   Statement& bind(int i, const Bytes& blob) {
     check(
         sqlite3_bind_blob(stmt_, i, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT));
@@ -128,6 +139,17 @@ class Statement {
     return text(i);
   }
   std::int64_t integer(int i) const { return sqlite3_column_int64(stmt_, i); }
+  // A time column; text that is not format_utc's is corruption.
+  UnixSeconds time(int i, std::string_view column) const {
+    const std::string stored = text(i);
+    auto parsed = parse_utc(stored);
+    if (!parsed) corrupt(column, stored);
+    return *parsed;
+  }
+  std::optional<UnixSeconds> optional_time(int i, std::string_view column) const {
+    if (sqlite3_column_type(stmt_, i) == SQLITE_NULL) return std::nullopt;
+    return time(i, column);
+  }
   Bytes blob(int i) const {
     auto p = static_cast<const std::uint8_t*>(sqlite3_column_blob(stmt_, i));
     return p ? Bytes(p, p + sqlite3_column_bytes(stmt_, i)) : Bytes();
@@ -195,15 +217,6 @@ void append_audit(Connection& db, const AuditEvent& event) {
       .run();
 }
 
-// A value this program never writes, read back from the database: someone
-// changed the file behind the store's back. It is refused, never guessed.
-[[noreturn]] void corrupt(std::string_view column, std::string_view value) {
-  throw SqlFailure("almacen_corrupto",
-                   fmt::format("El almacén de datos está dañado: {} tiene el valor desconocido "
-                               "\"{}\".",
-                               column, value));
-}
-
 // The member of `all` stored as `text` (its name by `name_of`).
 template <typename E, std::size_t N, typename NameOf>
 E enum_from(std::string_view text, const E (&all)[N], NameOf name_of, std::string_view column) {
@@ -231,10 +244,13 @@ constexpr std::string_view kTaxpayerColumns =
     "id, identification, id_type, nombre, apellidos, correo, created_at";
 
 TaxpayerRecord taxpayer_from(const Statement& s) {
-  return TaxpayerRecord{
-      s.integer(0), s.text(1), enum_from(s.text(2), kAllIdTypes, id_type_code, "taxpayers.id_type"),
-      s.text(3),    s.text(4), s.text(5),
-      s.text(6)};
+  return TaxpayerRecord{s.integer(0),
+                        s.text(1),
+                        enum_from(s.text(2), kAllIdTypes, id_type_code, "taxpayers.id_type"),
+                        s.text(3),
+                        s.text(4),
+                        s.text(5),
+                        s.time(6, "taxpayers.created_at")};
 }
 
 constexpr std::string_view kCertificateColumns =
@@ -262,12 +278,14 @@ CertificateRecord certificate_from(const Statement& s) {
   c.environment = environment_from(s.text(4), "certificates.environment");
   c.status = enum_from(s.text(5), kAllStatuses, status_name, "certificates.status");
   c.certificate_der = s.blob(6);
-  c.not_before = s.text(7);
-  c.not_after = s.text(8);
+  if (c.status != CertificateStatus::kReserved) {
+    c.not_before = s.time(7, "certificates.not_before");
+    c.not_after = s.time(8, "certificates.not_after");
+  }
   c.facturador_gratuito = s.integer(9) != 0;
-  c.revoked_at = s.optional_text(10);
+  c.revoked_at = s.optional_time(10, "certificates.revoked_at");
   c.revocation_reason = reason_from(s.optional_text(11), "certificates.revocation_reason");
-  c.created_at = s.text(12);
+  c.created_at = s.time(12, "certificates.created_at");
   return c;
 }
 
@@ -288,12 +306,12 @@ CertificateRecord certificate_by_id(Connection& db, std::int64_t id) {
   return certificate_from(s);
 }
 
-void revoke(Connection& db, std::int64_t id, const std::string& at,
+void revoke(Connection& db, std::int64_t id, UnixSeconds at,
             std::optional<RevocationReason> reason) {
   Statement(db,
             "UPDATE certificates SET status = 'revoked', revoked_at = ?, revocation_reason = ? "
             "WHERE id = ? AND status = 'active'")
-      .bind(1, at)
+      .bind_time(1, at)
       .bind_optional(2, reason_name(reason))
       .bind(3, id)
       .run();
@@ -355,7 +373,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
           .bind(1, static_cast<std::int64_t>(m.version))
           .bind(2, m.name)
-          .bind(3, format_utc(now_seconds()))
+          .bind_time(3, now_seconds())
           .run();
     }
     txn.commit();
@@ -387,8 +405,8 @@ Result<TaxpayerRecord> SqliteStore::add_taxpayer(const NewTaxpayer& t, const Aud
             "contribuyente_duplicado",
             fmt::format("Ya existe un contribuyente con la identificación {}.", t.identification));
     }
-    TaxpayerRecord r{0,        t.identification,         t.id_type, t.nombre, t.apellidos,
-                     t.correo, format_utc(now_seconds())};
+    TaxpayerRecord r{0,           t.identification, t.id_type,    t.nombre,
+                     t.apellidos, t.correo,         now_seconds()};
     Statement(*db_,
               "INSERT INTO taxpayers (identification, id_type, nombre, apellidos, correo, "
               "created_at) VALUES (?, ?, ?, ?, ?, ?)")
@@ -397,7 +415,7 @@ Result<TaxpayerRecord> SqliteStore::add_taxpayer(const NewTaxpayer& t, const Aud
         .bind(3, r.nombre)
         .bind(4, r.apellidos)
         .bind(5, r.correo)
-        .bind(6, r.created_at)
+        .bind_time(6, r.created_at)
         .run();
     r.id = sqlite3_last_insert_rowid(*db_);
     append_audit(*db_, audit);
@@ -430,7 +448,7 @@ Status SqliteStore::add_authorities(const std::vector<NewAuthority>& list,
                                     const AuditEvent& audit) {
   return guarded([&]() -> Status {
     Transaction txn(*db_);
-    const std::string now = format_utc(now_seconds());
+    const UnixSeconds now = now_seconds();
     for (const NewAuthority& a : list) {
       Statement(*db_,
                 "INSERT INTO authorities (environment, kind, subject, certificate_der, key_pem, "
@@ -440,7 +458,7 @@ Status SqliteStore::add_authorities(const std::vector<NewAuthority>& list,
           .bind(3, a.subject)
           .bind(4, a.certificate_der)
           .bind(5, a.key_pem)
-          .bind(6, now)
+          .bind_time(6, now)
           .run();
     }
     append_audit(*db_, audit);
@@ -477,7 +495,7 @@ Result<std::int64_t> SqliteStore::reserve_serial(const SerialReservation& r) {
         .bind(2, r.serial_hex)
         .bind(3, r.taxpayer_id)
         .bind(4, environment_name(r.environment))
-        .bind(5, format_utc(now_seconds()))
+        .bind_time(5, now_seconds())
         .run();
     std::int64_t id = sqlite3_last_insert_rowid(*db_);
     txn.commit();
@@ -494,7 +512,7 @@ Result<std::optional<CertificateRecord>> SqliteStore::activate_certificate(
       return make_error("certificado_no_reservado", "El certificado ya fue activado o revocado.");
     const std::string env(environment_name(reserved.environment));
     std::optional<CertificateRecord> previous = active_certificate(*db_, reserved.taxpayer_id, env);
-    const std::string now = format_utc(now_seconds());
+    const UnixSeconds now = now_seconds();
     if (previous) {
       revoke(*db_, previous->id, now, RevocationReason::kSuperseded);
       previous->status = CertificateStatus::kRevoked;
@@ -505,8 +523,8 @@ Result<std::optional<CertificateRecord>> SqliteStore::activate_certificate(
               "UPDATE certificates SET status = 'active', certificate_der = ?, not_before = ?, "
               "not_after = ?, facturador_gratuito = ? WHERE id = ?")
         .bind(1, a.certificate_der)
-        .bind(2, a.not_before)
-        .bind(3, a.not_after)
+        .bind_time(2, a.not_before)
+        .bind_time(3, a.not_after)
         .bind(4, static_cast<std::int64_t>(a.facturador_gratuito ? 1 : 0))
         .bind(5, a.certificate_id)
         .run();
@@ -526,7 +544,7 @@ Result<CertificateRecord> SqliteStore::revoke_active(std::int64_t taxpayer_id, E
       return make_error("sin_llave_activa",
                         fmt::format("No hay una llave criptográfica activa en {} para revocar.",
                                     environment_label(env)));
-    const std::string now = format_utc(now_seconds());
+    const UnixSeconds now = now_seconds();
     revoke(*db_, active->id, now, reason);
     append_audit(*db_, audit);
     txn.commit();
@@ -562,16 +580,17 @@ Result<std::optional<CertificateRecord>> SqliteStore::find_certificate(
 }
 
 Result<std::vector<RevokedEntry>> SqliteStore::revoked_certificates(std::int64_t authority_id,
-                                                                    const std::string& now) {
+                                                                    UnixSeconds now) {
   return guarded([&]() -> Result<std::vector<RevokedEntry>> {
     std::vector<RevokedEntry> out;
     Statement s(*db_,
                 "SELECT serial_hex, revoked_at, revocation_reason FROM certificates "
                 "WHERE authority_id = ? AND status = 'revoked' AND not_after >= ?");
-    s.bind(1, authority_id).bind(2, now);
+    s.bind(1, authority_id).bind_time(2, now);
     while (s.step())
-      out.push_back(RevokedEntry{
-          s.text(0), s.text(1), reason_from(s.optional_text(2), "certificates.revocation_reason")});
+      out.push_back(
+          RevokedEntry{s.text(0), s.time(1, "certificates.revoked_at"),
+                       reason_from(s.optional_text(2), "certificates.revocation_reason")});
     return out;
   });
 }
@@ -600,16 +619,16 @@ Result<std::int64_t> SqliteStore::revocation_epoch() {
   });
 }
 
-Result<std::optional<ResponderRecord>> SqliteStore::current_responder(
-    std::int64_t authority_id, const std::string& valid_after) {
+Result<std::optional<ResponderRecord>> SqliteStore::current_responder(std::int64_t authority_id,
+                                                                      UnixSeconds valid_after) {
   return guarded([&]() -> Result<std::optional<ResponderRecord>> {
     Statement s(*db_,
                 "SELECT serial_hex, certificate_der, key_pem, not_after FROM ocsp_responders "
                 "WHERE authority_id = ? AND not_after > ? ORDER BY not_after DESC LIMIT 1");
-    s.bind(1, authority_id).bind(2, valid_after);
+    s.bind(1, authority_id).bind_time(2, valid_after);
     if (!s.step()) return std::optional<ResponderRecord>();
-    return std::optional<ResponderRecord>(
-        ResponderRecord{authority_id, s.text(0), s.blob(1), s.text(2), s.text(3)});
+    return std::optional<ResponderRecord>(ResponderRecord{
+        authority_id, s.text(0), s.blob(1), s.text(2), s.time(3, "ocsp_responders.not_after")});
   });
 }
 
@@ -626,8 +645,8 @@ Status SqliteStore::add_responder(const ResponderRecord& r, const AuditEvent& au
         .bind(2, r.serial_hex)
         .bind(3, r.certificate_der)
         .bind(4, r.key_pem)
-        .bind(5, r.not_after)
-        .bind(6, format_utc(now_seconds()))
+        .bind_time(5, r.not_after)
+        .bind_time(6, now_seconds())
         .run();
     append_audit(*db_, audit);
     txn.commit();
@@ -671,12 +690,13 @@ Result<LoginFailures> SqliteStore::login_failures(std::int64_t taxpayer_id) {
     Statement s(*db_, "SELECT failures, locked_until FROM login_failures WHERE taxpayer_id = ?");
     s.bind(1, taxpayer_id);
     if (!s.step()) return LoginFailures{};
-    return LoginFailures{static_cast<int>(s.integer(0)), s.optional_text(1)};
+    return LoginFailures{static_cast<int>(s.integer(0)),
+                         s.optional_time(1, "login_failures.locked_until")};
   });
 }
 
 Result<LoginFailures> SqliteStore::record_login_failure(std::int64_t taxpayer_id, int lock_after,
-                                                        const std::string& lock_until,
+                                                        UnixSeconds lock_until,
                                                         const AuditEvent& audit) {
   return guarded([&]() -> Result<LoginFailures> {
     Transaction txn(*db_);
@@ -691,12 +711,13 @@ Result<LoginFailures> SqliteStore::record_login_failure(std::int64_t taxpayer_id
       Statement s(*db_, "SELECT failures, locked_until FROM login_failures WHERE taxpayer_id = ?");
       s.bind(1, taxpayer_id);
       s.step();
-      state = LoginFailures{static_cast<int>(s.integer(0)), s.optional_text(1)};
+      state = LoginFailures{static_cast<int>(s.integer(0)),
+                            s.optional_time(1, "login_failures.locked_until")};
     }
     if (state.failures >= lock_after) {
       Statement(*db_,
                 "UPDATE login_failures SET failures = 0, locked_until = ? WHERE taxpayer_id = ?")
-          .bind(1, lock_until)
+          .bind_time(1, lock_until)
           .bind(2, taxpayer_id)
           .run();
       state = LoginFailures{0, lock_until};
@@ -723,8 +744,8 @@ Status SqliteStore::create_session(const SessionRecord& r, const AuditEvent& aud
         .bind(1, r.id_hash)
         .bind(2, r.taxpayer_id)
         .bind(3, r.csrf_token)
-        .bind(4, r.created_at)
-        .bind(5, r.last_seen)
+        .bind_time(4, r.created_at)
+        .bind_time(5, r.last_seen)
         .run();
     append_audit(*db_, audit);
     txn.commit();
@@ -739,15 +760,16 @@ Result<std::optional<SessionRecord>> SqliteStore::find_session(const std::string
                 "WHERE id_hash = ?");
     s.bind(1, id_hash);
     if (!s.step()) return std::optional<SessionRecord>();
-    return std::optional<SessionRecord>(
-        SessionRecord{s.text(0), s.integer(1), s.text(2), s.text(3), s.text(4)});
+    return std::optional<SessionRecord>(SessionRecord{s.text(0), s.integer(1), s.text(2),
+                                                      s.time(3, "sessions.created_at"),
+                                                      s.time(4, "sessions.last_seen")});
   });
 }
 
-Status SqliteStore::touch_session(const std::string& id_hash, const std::string& last_seen) {
+Status SqliteStore::touch_session(const std::string& id_hash, UnixSeconds last_seen) {
   return guarded([&]() -> Status {
     Statement(*db_, "UPDATE sessions SET last_seen = ? WHERE id_hash = ?")
-        .bind(1, last_seen)
+        .bind_time(1, last_seen)
         .bind(2, id_hash)
         .run();
     return Ok{};
@@ -761,13 +783,13 @@ Status SqliteStore::delete_session(const std::string& id_hash) {
   });
 }
 
-Result<bool> SqliteStore::spend_nonce(const std::string& nonce_hash, const std::string& now) {
+Result<bool> SqliteStore::spend_nonce(const std::string& nonce_hash, UnixSeconds now) {
   return guarded([&]() -> Result<bool> {
     Statement(*db_,
               "INSERT INTO spent_nonces (nonce_hash, spent_at) VALUES (?, ?) "
               "ON CONFLICT (nonce_hash) DO NOTHING")
         .bind(1, nonce_hash)
-        .bind(2, now)
+        .bind_time(2, now)
         .run();
     return sqlite3_changes(*db_) == 1;
   });
@@ -783,7 +805,7 @@ Status SqliteStore::put_download(const PendingDownload& d) {
         .bind(3, environment_name(d.environment))
         .bind(4, d.file_name)
         .bind(5, d.ciphertext)
-        .bind(6, d.expires_at)
+        .bind_time(6, d.expires_at)
         .run();
     return Ok{};
   });
@@ -798,7 +820,7 @@ Result<std::optional<PendingDownload>> SqliteStore::find_download(const std::str
     if (!s.step()) return std::optional<PendingDownload>();
     return std::optional<PendingDownload>(PendingDownload{
         s.text(0), s.integer(1), environment_from(s.text(2), "pending_downloads.environment"),
-        s.text(3), s.blob(4), s.text(5)});
+        s.text(3), s.blob(4), s.time(5, "pending_downloads.expires_at")});
   });
 }
 
@@ -809,12 +831,12 @@ Status SqliteStore::delete_download(const std::string& token_hash) {
   });
 }
 
-Status SqliteStore::purge(const std::string& now, const std::string& idle_before) {
+Status SqliteStore::purge(UnixSeconds now, UnixSeconds idle_before) {
   return guarded([&]() -> Status {
     Transaction txn(*db_);
-    Statement(*db_, "DELETE FROM pending_downloads WHERE expires_at <= ?").bind(1, now).run();
-    Statement(*db_, "DELETE FROM sessions WHERE last_seen < ?").bind(1, idle_before).run();
-    Statement(*db_, "DELETE FROM spent_nonces WHERE spent_at < ?").bind(1, idle_before).run();
+    Statement(*db_, "DELETE FROM pending_downloads WHERE expires_at <= ?").bind_time(1, now).run();
+    Statement(*db_, "DELETE FROM sessions WHERE last_seen < ?").bind_time(1, idle_before).run();
+    Statement(*db_, "DELETE FROM spent_nonces WHERE spent_at < ?").bind_time(1, idle_before).run();
     txn.commit();
     return Ok{};
   });
@@ -832,7 +854,7 @@ Status SqliteStore::set_api_credential(const ApiCredential& c, const AuditEvent&
         .bind(2, environment_name(c.environment))
         .bind(3, c.username)
         .bind(4, c.password_hash)
-        .bind(5, format_utc(now_seconds()))
+        .bind_time(5, now_seconds())
         .run();
     append_audit(*db_, audit);
     txn.commit();
@@ -863,7 +885,7 @@ Status SqliteStore::put_refresh_token(const RefreshTokenRecord& t) {
         .bind(3, t.username)
         .bind(4, t.realm)
         .bind(5, t.client_id)
-        .bind(6, t.expires_at)
+        .bind_time(6, t.expires_at)
         .run();
     return Ok{};
   });
@@ -876,8 +898,9 @@ Result<std::optional<RefreshTokenRecord>> SqliteStore::find_refresh_token(const 
                 "FROM refresh_tokens WHERE token_hash = ?");
     s.bind(1, hash);
     if (!s.step()) return std::optional<RefreshTokenRecord>();
-    return std::optional<RefreshTokenRecord>(RefreshTokenRecord{
-        s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.integer(6) != 0});
+    return std::optional<RefreshTokenRecord>(
+        RefreshTokenRecord{s.text(0), s.text(1), s.text(2), s.text(3), s.text(4),
+                           s.time(5, "refresh_tokens.expires_at"), s.integer(6) != 0});
   });
 }
 
@@ -899,7 +922,7 @@ Status SqliteStore::put_service_key(const ServiceKey& k, const AuditEvent& audit
         .bind(1, k.name)
         .bind(2, k.key_pem)
         .bind(3, k.certificate_der)
-        .bind(4, format_utc(now_seconds()))
+        .bind_time(4, now_seconds())
         .run();
     if (sqlite3_changes(*db_) == 1) append_audit(*db_, audit);
     txn.commit();
@@ -949,8 +972,8 @@ ComprobanteRecord comprobante_from(const Statement& s) {
   c.xml = s.blob(8);
   c.state = enum_from(s.text(9), kAllStates, state_name, "comprobantes.estado");
   c.respuesta_xml = s.blob(10);
-  c.received_at = s.text(11);
-  c.updated_at = s.text(12);
+  c.received_at = s.time(11, "comprobantes.received_at");
+  c.updated_at = s.time(12, "comprobantes.updated_at");
   return c;
 }
 
@@ -966,7 +989,7 @@ Status SqliteStore::add_comprobante(const ComprobanteRecord& c) {
         return make_error("clave_duplicada",
                           fmt::format("El comprobante con clave {} ya fue recibido.", c.clave));
     }
-    const std::string now = format_utc(now_seconds());
+    const UnixSeconds now = now_seconds();
     Statement(*db_, fmt::format("INSERT INTO comprobantes ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
                                 "'recibido', NULL, ?, ?)",
                                 kComprobanteColumns))
@@ -979,8 +1002,8 @@ Status SqliteStore::add_comprobante(const ComprobanteRecord& c) {
         .bind_optional(7, c.receptor_tipo)
         .bind_optional(8, c.receptor_numero)
         .bind(9, c.xml)
-        .bind(10, now)
-        .bind(11, now)
+        .bind_time(10, now)
+        .bind_time(11, now)
         .run();
     txn.commit();
     return Ok{};
@@ -1018,7 +1041,7 @@ Result<std::optional<ComprobanteRecord>> SqliteStore::claim_comprobante() {
     }
     if (!found) return found;
     Statement(*db_, "UPDATE comprobantes SET estado = 'procesando', updated_at = ? WHERE clave = ?")
-        .bind(1, format_utc(now_seconds()))
+        .bind_time(1, now_seconds())
         .bind(2, found->clave)
         .run();
     txn.commit();
@@ -1035,7 +1058,7 @@ Status SqliteStore::finish_comprobante(const std::string& clave, ComprobanteStat
               "WHERE clave = ?")
         .bind(1, state_name(state))
         .bind(2, respuesta_xml)
-        .bind(3, format_utc(now_seconds()))
+        .bind_time(3, now_seconds())
         .bind(4, clave)
         .run();
     return Ok{};

@@ -41,11 +41,11 @@ class SqliteStore final : public Store {
   Result<std::optional<CertificateRecord>> find_certificate(std::int64_t authority_id,
                                                             const std::string& serial_hex) override;
   Result<std::vector<RevokedEntry>> revoked_certificates(std::int64_t authority_id,
-                                                         const std::string& now) override;
+                                                         UnixSeconds now) override;
   Result<std::int64_t> next_crl_number(std::int64_t authority_id) override;
   Result<std::int64_t> revocation_epoch() override;
   Result<std::optional<ResponderRecord>> current_responder(std::int64_t authority_id,
-                                                           const std::string& valid_after) override;
+                                                           UnixSeconds valid_after) override;
   Status add_responder(const ResponderRecord& responder, const AuditEvent& audit) override;
 
   // AccountStore
@@ -54,18 +54,18 @@ class SqliteStore final : public Store {
   Result<std::optional<std::string>> password_hash(std::int64_t taxpayer_id) override;
   Result<LoginFailures> login_failures(std::int64_t taxpayer_id) override;
   Result<LoginFailures> record_login_failure(std::int64_t taxpayer_id, int lock_after,
-                                             const std::string& lock_until,
+                                             UnixSeconds lock_until,
                                              const AuditEvent& audit) override;
   Status clear_login_failures(std::int64_t taxpayer_id) override;
   Status create_session(const SessionRecord& session, const AuditEvent& audit) override;
   Result<std::optional<SessionRecord>> find_session(const std::string& id_hash) override;
-  Status touch_session(const std::string& id_hash, const std::string& last_seen) override;
+  Status touch_session(const std::string& id_hash, UnixSeconds last_seen) override;
   Status delete_session(const std::string& id_hash) override;
-  Result<bool> spend_nonce(const std::string& nonce_hash, const std::string& now) override;
+  Result<bool> spend_nonce(const std::string& nonce_hash, UnixSeconds now) override;
   Status put_download(const PendingDownload& download) override;
   Result<std::optional<PendingDownload>> find_download(const std::string& token_hash) override;
   Status delete_download(const std::string& token_hash) override;
-  Status purge(const std::string& now, const std::string& idle_before) override;
+  Status purge(UnixSeconds now, UnixSeconds idle_before) override;
   Status set_api_credential(const ApiCredential& credential, const AuditEvent& audit) override;
   Result<std::optional<ApiCredential>> find_api_credential(const std::string& username) override;
   Status put_refresh_token(const RefreshTokenRecord& token) override;
