@@ -17,6 +17,7 @@
 #include "service/reception.h"
 #include "service/revocation_check.h"
 #include "service/token_service.h"
+#include "util/error_codes.h"
 #include "xml/schema.h"
 
 namespace llavero::app {
@@ -60,7 +61,7 @@ Result<ListenAddress> parse_listen(std::string_view listen) {
   }
   if (colon == std::string_view::npos || port < 0 || port > 65535)
     return make_error(
-        "listen_invalido",
+        errc::kListenInvalido,
         fmt::format("--listen \"{}\" no es DIRECCIÓN:PUERTO (p. ej. 127.0.0.1:8080).", listen));
   return ListenAddress{std::string(listen.substr(0, colon)), static_cast<unsigned short>(port)};
 }
@@ -122,7 +123,7 @@ Result<std::unique_ptr<Application>> Application::open(const std::filesystem::pa
   auto listen = parse_listen(options.listen);
   if (!listen) return listen.error();
   if (options.tls_certificate.empty() != options.tls_private_key.empty())
-    return make_error("tls_invalido", "Indique --tls-cert y --tls-key juntos.");
+    return make_error(errc::kTlsInvalido, "Indique --tls-cert y --tls-key juntos.");
 
   auto p = std::make_unique<Parts>();
   auto dir = DataDir::open(data_dir);

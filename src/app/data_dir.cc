@@ -12,6 +12,7 @@
 
 #include "store/sqlite/sqlite_store.h"
 #include "util/clock.h"
+#include "util/error_codes.h"
 #include "util/files.h"
 
 namespace fs = std::filesystem;
@@ -50,7 +51,7 @@ Result<InitReport> initialize_data_dir(const fs::path& path, const InitOptions& 
   InitReport report;
   std::error_code ec;
   if (fs::exists(path, ec) && !fs::is_directory(path, ec))
-    return make_error("no_es_directorio_de_datos",
+    return make_error(errc::kNoEsDirectorioDeDatos,
                       fmt::format("{} existe y no es un directorio.", path.string()));
   if (is_data_dir(path)) {
     report.lines.push_back(fmt::format(
@@ -59,7 +60,7 @@ Result<InitReport> initialize_data_dir(const fs::path& path, const InitOptions& 
   }
   if (fs::exists(path) && !fs::is_empty(path, ec))
     return make_error(
-        "no_es_directorio_de_datos",
+        errc::kNoEsDirectorioDeDatos,
         fmt::format("{} no está vacío y no es un directorio de datos de llavero (falta {}); "
                     "use otro directorio.",
                     path.string(), kConfigFileName));
@@ -85,7 +86,7 @@ Result<InitReport> create_data_dir(const fs::path& path, const InitOptions& opti
   std::error_code ec;
   fs::create_directories(path, ec);
   if (ec)
-    return make_error("error_archivo",
+    return make_error(errc::kErrorArchivo,
                       fmt::format("No se pudo crear {}: {}", path.string(), ec.message()));
   fs::permissions(path, fs::perms::owner_all, ec);
 
@@ -120,7 +121,8 @@ Result<InitReport> create_data_dir(const fs::path& path, const InitOptions& opti
     if (!hierarchy) return hierarchy.error();
     const fs::path ca_dir = path / "ca" / std::string(environment_name(env));
     fs::create_directories(ca_dir, ec);
-    if (ec) return make_error("error_archivo", fmt::format("No se pudo crear {}", ca_dir.string()));
+    if (ec)
+      return make_error(errc::kErrorArchivo, fmt::format("No se pudo crear {}", ca_dir.string()));
     for (const Authority& a : *hierarchy) {
       auto der = ossl::x509_to_der(*a.certificate);
       auto pem = ossl::x509_to_pem(*a.certificate);
@@ -150,7 +152,7 @@ Result<InitReport> create_data_dir(const fs::path& path, const InitOptions& opti
 
 Result<std::unique_ptr<DataDir>> DataDir::open(const fs::path& path) {
   if (!is_data_dir(path) || !fs::exists(path / kDatabaseFileName))
-    return make_error("no_es_directorio_de_datos",
+    return make_error(errc::kNoEsDirectorioDeDatos,
                       fmt::format("{} no es un directorio de datos de llavero; créelo con "
                                   "'llavero init --data {}'.",
                                   path.string(), path.string()));
@@ -171,7 +173,7 @@ Result<SecretString> DataDir::ca_passphrase() const {
   if (const char* env = std::getenv(kPassphraseEnv); env && *env) return SecretString(env);
   auto text = read_file(path_ / kPassphraseFileName);
   if (!text)
-    return make_error("frase_no_disponible",
+    return make_error(errc::kFraseNoDisponible,
                       fmt::format("No hay frase de paso para las llaves de las CA: defina {} o "
                                   "restaure {}.",
                                   kPassphraseEnv, (path_ / kPassphraseFileName).string()));

@@ -6,16 +6,17 @@
 #include <cstdlib>
 
 #include "cli/prompt.h"
+#include "util/error_codes.h"
 
 namespace llavero::cli {
 
-void fail(std::string code, std::string message) {
-  throw Failure{make_error(std::move(code), std::move(message))};
+void fail(std::string_view code, std::string message) {
+  throw Failure{make_error(code, std::move(message))};
 }
 
 void require(const std::string& value, std::string_view option) {
   if (value.empty())
-    fail("opcion_faltante", fmt::format("Falta la opción obligatoria {}.", option));
+    fail(errc::kOpcionFaltante, fmt::format("Falta la opción obligatoria {}.", option));
 }
 
 std::string actor() {
@@ -37,7 +38,7 @@ Pin read_new_pin(bool from_stdin) {
   TypedPin typed = must(from_stdin ? read_pin_from_stdin() : ask_pin_on_terminal());
   Pin pin = must(Pin::parse(typed.pin.view()));
   if (typed.confirmation && typed.confirmation->view() != typed.pin.view())
-    fail("pin_no_coincide", "El PIN y su confirmación no coinciden.");
+    fail(errc::kPinNoCoincide, "El PIN y su confirmación no coinciden.");
   return pin;
 }
 

@@ -25,7 +25,7 @@ T must(Result<T> result) {
   if (!result) throw Failure{result.error()};
   return std::move(*result);
 }
-[[noreturn]] void fail(std::string code, std::string message);
+[[noreturn]] void fail(std::string_view code, std::string message);
 
 // Refuses an empty mandatory option, naming it.
 void require(const std::string& value, std::string_view option);

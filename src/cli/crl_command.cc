@@ -5,6 +5,7 @@
 #include "cli/common.h"
 #include "service/publication.h"
 #include "util/clock.h"
+#include "util/error_codes.h"
 #include "util/files.h"
 
 namespace llavero::cli {
@@ -25,7 +26,7 @@ std::vector<Command> add_crl_command(CLI::App& app) {
                     const Environment env = must(parse_environment(flags->environment));
                     const CaKind kind = must(parse_ca_kind(flags->ca));
                     if (kind == CaKind::kRoot)
-                      fail("ca_invalida",
+                      fail(errc::kCaInvalida,
                            "La raíz no emite certificados de contribuyentes: use pf o pj.");
                     Session s = open_session(data_flag, true);
                     auto ca = must(s.keyring->unlocked(env, kind));

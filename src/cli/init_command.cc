@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "util/error_codes.h"
 
 namespace llavero::cli {
 
@@ -26,7 +27,7 @@ std::vector<Command> add_init_command(CLI::App& app) {
                     if (!flags->config_file.empty()) {
                       std::ifstream in(flags->config_file);
                       if (!in)
-                        fail("config_invalida",
+                        fail(errc::kConfigInvalida,
                              fmt::format("No se pudo leer {}.", flags->config_file));
                       std::ostringstream text;
                       text << in.rdbuf();

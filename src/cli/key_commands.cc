@@ -13,6 +13,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "util/error_codes.h"
 
 namespace fs = std::filesystem;
 
@@ -45,18 +46,19 @@ class StagedFile {
     if (!fs::exists(dir_, ec)) {
       fs::create_directories(dir_, ec);
       if (ec)
-        return make_error("salida_invalida", fmt::format("No se pudo crear el directorio {}: {}",
-                                                         dir_.string(), ec.message()));
+        return make_error(
+            errc::kSalidaInvalida,
+            fmt::format("No se pudo crear el directorio {}: {}", dir_.string(), ec.message()));
       created_dir_ = dir_;
     } else if (!fs::is_directory(dir_, ec)) {
-      return make_error("salida_invalida",
+      return make_error(errc::kSalidaInvalida,
                         fmt::format("--salida {} no es un directorio.", dir_.string()));
     }
     fs::path tmp = dir_ / fmt::format(".{}.{}.tmp", final_.filename().string(), getpid());
     fd_ = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd_ < 0)
-      return make_error("salida_invalida", fmt::format("No se pudo escribir en {}: {}",
-                                                       dir_.string(), std::strerror(errno)));
+      return make_error(errc::kSalidaInvalida, fmt::format("No se pudo escribir en {}: {}",
+                                                           dir_.string(), std::strerror(errno)));
     tmp_ = tmp;
     return Ok{};
   }
@@ -68,14 +70,14 @@ class StagedFile {
     ok = ::close(fd_) == 0 && ok;
     fd_ = -1;
     if (!ok)
-      return make_error("salida_invalida", fmt::format("No se pudo escribir {}: {}", tmp_.string(),
-                                                       std::strerror(errno)));
+      return make_error(errc::kSalidaInvalida, fmt::format("No se pudo escribir {}: {}",
+                                                           tmp_.string(), std::strerror(errno)));
     return Ok{};
   }
 
   fs::path publish() {
     if (std::rename(tmp_.c_str(), final_.c_str()) != 0)
-      fail("salida_invalida",
+      fail(errc::kSalidaInvalida,
            fmt::format(
                "La llave quedó activa pero no se pudo nombrar el archivo {} (está en {}): {}",
                final_.string(), tmp_.string(), std::strerror(errno)));

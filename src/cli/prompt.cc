@@ -6,6 +6,8 @@
 #include <iostream>
 #include <string>
 
+#include "util/error_codes.h"
+
 namespace llavero::cli {
 
 namespace {
@@ -50,7 +52,7 @@ class EchoOff {
 Result<TypedPin> read_pin_from_stdin() {
   std::string line;
   if (!read_line(line))
-    return make_error("pin_invalido", "No se recibió el PIN en la entrada estándar.");
+    return make_error(errc::kPinInvalido, "No se recibió el PIN en la entrada estándar.");
   TypedPin typed{SecretString(line), std::nullopt};
   wipe_memory(line.data(), line.capacity());
   if (read_line(line)) typed.confirmation = SecretString(line);
@@ -63,7 +65,7 @@ namespace {
 // Echo off, one prompt, one line: what a PIN typed at the terminal needs.
 Result<SecretString> ask_hidden(std::string_view prompt) {
   if (!isatty(STDIN_FILENO))
-    return make_error("pin_no_disponible",
+    return make_error(errc::kPinNoDisponible,
                       "La entrada estándar no es una terminal: use --pin-stdin para leer el PIN "
                       "de ella (el PIN nunca se acepta como argumento).");
   EchoOff quiet;

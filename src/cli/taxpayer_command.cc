@@ -8,6 +8,7 @@
 #include "cli/common.h"
 #include "cli/prompt.h"
 #include "service/accounts.h"
+#include "util/error_codes.h"
 
 namespace llavero::cli {
 
@@ -45,12 +46,12 @@ std::vector<Command> add_taxpayer_commands(CLI::App& app) {
           TypedPin typed = must(read_pin_from_stdin());  // one line, never argv
           password = std::move(typed.pin);
           if (password->size() < service::kMinPortalPasswordLength)
-            fail("contrasena_invalida",
+            fail(errc::kContrasenaInvalida,
                  fmt::format("La contraseña debe tener al menos {} caracteres.",
                              service::kMinPortalPasswordLength));
         }
         auto made = s.keys->create_taxpayer(request, actor());
-        if (!made && flags->if_missing && made.error().code == "contribuyente_duplicado") {
+        if (!made && flags->if_missing && made.error().code == errc::kContribuyenteDuplicado) {
           std::cout << made.error().message << "\n";
           return 0;
         }

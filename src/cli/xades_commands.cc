@@ -20,6 +20,7 @@
 #include "cli/prompt.h"
 #include "pki/p12.h"
 #include "service/revocation_check.h"
+#include "util/error_codes.h"
 #include "util/files.h"
 #include "xades/xades.h"
 
@@ -45,18 +46,18 @@ Result<std::string> read_file(const fs::path& path, std::size_t limit, std::stri
   std::error_code ec;
   const auto size = fs::file_size(path, ec);
   if (ec)
-    return make_error("entrada_invalida",
+    return make_error(errc::kEntradaInvalida,
                       fmt::format("No se pudo leer {} {}: {}", what, path.string(), ec.message()));
   if (size > limit)
-    return make_error("entrada_invalida",
+    return make_error(errc::kEntradaInvalida,
                       fmt::format("{} {} es demasiado grande ({} bytes; máximo {}).", what,
                                   path.string(), size, limit));
   std::ifstream in(path, std::ios::binary);
   std::ostringstream content;
   content << in.rdbuf();
   if (!in)
-    return make_error("entrada_invalida", fmt::format("No se pudo leer {} {}: {}", what,
-                                                      path.string(), std::strerror(errno)));
+    return make_error(errc::kEntradaInvalida, fmt::format("No se pudo leer {} {}: {}", what,
+                                                          path.string(), std::strerror(errno)));
   return content.str();
 }
 
@@ -73,14 +74,14 @@ Result<OpenedP12> open_p12(const std::string& file, const fs::path& path, const 
   ossl::Pkcs12 p12(d2i_PKCS12(nullptr, &p, static_cast<long>(file.size())));
   if (!p12) {
     ossl::last_error();
-    return make_error("p12_invalido",
+    return make_error(errc::kP12Invalido,
                       fmt::format("{} no es un archivo .p12 válido.", path.string()));
   }
   if (PKCS12_mac_present(p12.get()) &&
       PKCS12_verify_mac(p12.get(), pin.secret().c_str(), static_cast<int>(pin.secret().size())) !=
           1) {
     ossl::last_error();
-    return make_error("pin_incorrecto",
+    return make_error(errc::kPinIncorrecto,
                       "El PIN no corresponde a esta llave criptográfica (.p12). No se firmó nada.");
   }
   EVP_PKEY* key = nullptr;
@@ -88,13 +89,13 @@ Result<OpenedP12> open_p12(const std::string& file, const fs::path& path, const 
   STACK_OF(X509)* cas = nullptr;
   if (PKCS12_parse(p12.get(), pin.secret().c_str(), &key, &cert, &cas) != 1) {
     ossl::last_error();
-    return make_error("pin_incorrecto",
+    return make_error(errc::kPinIncorrecto,
                       "No se pudo abrir la llave criptográfica con ese PIN. No se firmó nada.");
   }
   OpenedP12 opened{ossl::PKey(key), ossl::X509Ptr(cert), {}};
   ossl::X509Stack owned(cas);
   if (!opened.key || !opened.certificate)
-    return make_error("p12_invalido",
+    return make_error(errc::kP12Invalido,
                       fmt::format("{} no tiene una llave y su certificado.", path.string()));
   // The chain in order, whatever order the file keeps it in.
   std::vector<ossl::X509Ptr> rest;
@@ -128,8 +129,8 @@ int run_sign(const std::string& p12_path, bool pin_stdin, const std::string& inp
   for (const auto& [value, option] :
        {std::pair{p12_path, "--p12"}, {input, "--entrada"}, {output, "--salida"}})
     if (value.empty())
-      return report(
-          make_error("opcion_faltante", fmt::format("Falta la opción obligatoria {}.", option)));
+      return report(make_error(errc::kOpcionFaltante,
+                               fmt::format("Falta la opción obligatoria {}.", option)));
   std::optional<xades::SignerRole> role;
   if (!role_text.empty()) {
     auto parsed = xades::parse_signer_role(role_text);
@@ -175,7 +176,7 @@ int run_sign(const std::string& p12_path, bool pin_stdin, const std::string& inp
 Result<std::vector<ossl::X509Ptr>> certificates_in(const fs::path& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
-    return make_error("confianza_invalida",
+    return make_error(errc::kConfianzaInvalida,
                       fmt::format("--confianza {} no es un directorio.", dir.string()));
   std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
@@ -184,8 +185,8 @@ Result<std::vector<ossl::X509Ptr>> certificates_in(const fs::path& dir) {
       files.push_back(entry.path());
   }
   if (ec)
-    return make_error("confianza_invalida", fmt::format("No se pudo leer el directorio {}: {}",
-                                                        dir.string(), ec.message()));
+    return make_error(errc::kConfianzaInvalida, fmt::format("No se pudo leer el directorio {}: {}",
+                                                            dir.string(), ec.message()));
   std::sort(files.begin(), files.end());
   std::vector<ossl::X509Ptr> out;
   for (const fs::path& file : files) {
@@ -201,11 +202,11 @@ Result<std::vector<ossl::X509Ptr>> certificates_in(const fs::path& dir) {
         out.push_back(std::move(*der));
     }
     if (out.size() == before)
-      return make_error("confianza_invalida",
+      return make_error(errc::kConfianzaInvalida,
                         fmt::format("{} no contiene certificados (PEM o DER).", file.string()));
   }
   if (out.empty())
-    return make_error("confianza_invalida",
+    return make_error(errc::kConfianzaInvalida,
                       fmt::format("No hay certificados (.pem, .crt, .cer) en {}.", dir.string()));
   return out;
 }
@@ -230,7 +231,7 @@ std::string_view check_label(std::string_view name) {
 int run_verify(const std::string& data_flag, const std::string& input, const std::string& trust_dir,
                bool as_json) {
   if (input.empty())
-    return report(make_error("opcion_faltante", "Falta la opción obligatoria --entrada."));
+    return report(make_error(errc::kOpcionFaltante, "Falta la opción obligatoria --entrada."));
   auto xml = read_file(input, xades::kMaxDocumentBytes, "el documento");
   if (!xml) return report(xml.error());
 
@@ -248,7 +249,7 @@ int run_verify(const std::string& data_flag, const std::string& input, const std
     auto opened = DataDir::open(path);
     if (!opened)
       return report(make_error(
-          "sin_confianza",
+          errc::kSinConfianza,
           fmt::format("No hay con qué certificados de confianza verificar: {} no es un directorio "
                       "de datos de llavero ({}). Indique --confianza DIR con los certificados "
                       "(PEM) de las raíces y CA intermedias, o --data.",

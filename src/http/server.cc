@@ -10,6 +10,8 @@
 #include <mutex>
 #include <thread>
 
+#include "util/error_codes.h"
+
 namespace llavero::http {
 
 namespace asio = boost::asio;
@@ -366,7 +368,7 @@ Status Server::listen() {
     impl_->acceptor.bind(endpoint);
     impl_->acceptor.listen(asio::socket_base::max_listen_connections);
   } catch (const std::exception& e) {
-    return make_error("servidor",
+    return make_error(errc::kServidor,
                       fmt::format("No se pudo escuchar en {}:{}: {}", o.address, o.port, e.what()));
   }
   return Ok{};

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "util/error_codes.h"
+
 namespace llavero {
 
 std::string_view ca_kind_name(CaKind kind) {
@@ -16,7 +18,8 @@ std::string_view ca_kind_name(CaKind kind) {
 Result<CaKind> parse_ca_kind(std::string_view text) {
   for (auto kind : kAllCaKinds)
     if (ca_kind_name(kind) == text) return kind;
-  return make_error("ca_invalida", fmt::format("CA desconocida \"{}\": use pf, pj o root.", text));
+  return make_error(errc::kCaInvalida,
+                    fmt::format("CA desconocida \"{}\": use pf, pj o root.", text));
 }
 
 }  // namespace llavero

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "util/error_codes.h"
+
 namespace llavero {
 
 std::string_view comprobante_type_name(std::string_view tipo) {
@@ -20,7 +22,7 @@ std::string_view comprobante_type_name(std::string_view tipo) {
 
 Result<Clave> Clave::parse(std::string_view text) {
   auto invalid = [&](std::string_view why) {
-    return make_error("clave_invalida",
+    return make_error(errc::kClaveInvalida,
                       fmt::format("La clave \"{}\" no es válida: {}. Debe tener 50 dígitos: 506, "
                                   "fecha DDMMAA, identificación (12), consecutivo (20), situación "
                                   "(1) y código de seguridad (8).",

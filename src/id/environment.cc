@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "util/error_codes.h"
+
 namespace llavero {
 
 Result<Environment> parse_environment(std::string_view text) {
@@ -9,7 +11,7 @@ Result<Environment> parse_environment(std::string_view text) {
     return Environment::kProduccion;
   if (text == "pruebas" || text == "stag") return Environment::kPruebas;
   return make_error(
-      "ambiente_invalido",
+      errc::kAmbienteInvalido,
       fmt::format("Ambiente desconocido \"{}\": use \"produccion\" o \"pruebas\".", text));
 }
 

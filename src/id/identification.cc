@@ -5,6 +5,8 @@
 #include <cctype>
 #include <optional>
 
+#include "util/error_codes.h"
+
 namespace llavero {
 
 namespace {
@@ -16,8 +18,9 @@ constexpr std::string_view kExpectedFormats =
     "opcionales.";
 
 Error invalid(std::string_view text, std::string_view why) {
-  return make_error("identificacion_invalida", fmt::format("Identificación inválida \"{}\": {}. {}",
-                                                           text, why, kExpectedFormats));
+  return make_error(
+      errc::kIdentificacionInvalida,
+      fmt::format("Identificación inválida \"{}\": {}. {}", text, why, kExpectedFormats));
 }
 
 }  // namespace

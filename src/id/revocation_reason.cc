@@ -2,12 +2,14 @@
 
 #include <fmt/format.h>
 
+#include "util/error_codes.h"
+
 namespace llavero {
 
 Result<RevocationReason> parse_revocation_reason(std::string_view text) {
   for (auto reason : kAllRevocationReasons)
     if (revocation_reason_name(reason) == text) return reason;
-  return make_error("motivo_invalido",
+  return make_error(errc::kMotivoInvalido,
                     fmt::format("Motivo de revocación desconocido \"{}\": use keyCompromise, "
                                 "cessationOfOperation, affiliationChanged o superseded.",
                                 text));

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <limits>
 
+#include "util/error_codes.h"
+
 namespace llavero {
 
 // OpenSSL writes the header, the extensions and the signature algorithm; the
@@ -139,7 +141,7 @@ struct Serial {
 Status decode_serial(const std::string& hex, std::uint8_t* arena, Serial& s) {
   const auto invalid = [&hex] {
     return make_error(
-        "dato_invalido",
+        errc::kDatoInvalido,
         fmt::format("La serie \"{}\" de una entrada de la CRL no es hexadecimal.", hex));
   };
   if (hex.empty()) return invalid();
@@ -192,7 +194,7 @@ void write_entry(Writer& out, const Serial& s, const std::uint8_t* arena, const 
 // The entries checked, their serials decoded into `arena` and sorted.
 Result<std::vector<Serial>> sorted_serials(const std::vector<CrlEntry>& entries, Bytes& arena) {
   if (entries.size() > std::numeric_limits<std::uint32_t>::max())
-    return make_error("dato_invalido", "Demasiadas entradas para una CRL.");
+    return make_error(errc::kDatoInvalido, "Demasiadas entradas para una CRL.");
   std::vector<Serial> serials(entries.size());
   std::size_t bound = 0;
   for (const CrlEntry& e : entries) bound += e.serial_hex.size() / 2 + 1;
@@ -206,14 +208,14 @@ Result<std::vector<Serial>> sorted_serials(const std::vector<CrlEntry>& entries,
     LLAVERO_TRY(decode_serial(e.serial_hex, arena.data(), s));
     offset += s.length;
     if (e.revoked_at < kTimeFrom || e.revoked_at >= kTimeUntil)
-      return make_error("dato_invalido",
+      return make_error(errc::kDatoInvalido,
                         fmt::format("La fecha de revocación de la serie {} está fuera de los años "
                                     "0000–9999.",
                                     e.serial_hex));
     if (e.reason &&
         (static_cast<int>(*e.reason) < 0 || static_cast<int>(*e.reason) > kMaxReasonCode))
       return make_error(
-          "dato_invalido",
+          errc::kDatoInvalido,
           fmt::format("Motivo de revocación desconocido para la serie {}.", e.serial_hex));
   }
   // The index breaks ties so equal serials keep their order, as glibc's qsort
@@ -331,7 +333,7 @@ Result<Bytes> sign(EVP_PKEY* key, const Bytes& tbs) {
 
 Result<Bytes> build_crl(const CrlRequest& request) {
   const Authority& ca = *request.issuer;
-  if (!ca.private_key) return make_error("ca_bloqueada", "La CA emisora no está desbloqueada.");
+  if (!ca.private_key) return make_error(errc::kCaBloqueada, "La CA emisora no está desbloqueada.");
   Bytes arena;
   auto serials = sorted_serials(request.entries, arena);
   if (!serials) return serials.error();

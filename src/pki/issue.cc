@@ -2,6 +2,8 @@
 
 #include <ctime>
 
+#include "util/error_codes.h"
+
 namespace llavero {
 
 UnixSeconds taxpayer_not_after(UnixSeconds not_before) {
@@ -14,7 +16,7 @@ UnixSeconds taxpayer_not_after(UnixSeconds not_before) {
 
 Result<ossl::X509Ptr> issue_taxpayer_certificate(const IssueRequest& request) {
   const Authority& ca = *request.issuer;
-  if (!ca.private_key) return make_error("ca_bloqueada", "La CA emisora no está desbloqueada.");
+  if (!ca.private_key) return make_error(errc::kCaBloqueada, "La CA emisora no está desbloqueada.");
   auto subject = taxpayer_subject(request.subject);
   if (!subject) return subject.error();
 

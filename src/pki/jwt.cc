@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 
 #include "util/base64.h"
+#include "util/error_codes.h"
 
 namespace llavero {
 
@@ -13,7 +14,7 @@ namespace {
 using MdCtx = ossl::Owned<EVP_MD_CTX, EVP_MD_CTX_free>;
 
 Error invalid_token() {
-  return make_error("token_invalido", "El token no es válido.");
+  return make_error(errc::kTokenInvalido, "El token no es válido.");
 }
 
 std::string bignum_bytes(const BIGNUM* bn) {

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "util/error_codes.h"
+
 namespace llavero {
 
 CaKind issuing_ca_for(IdType type) {
@@ -14,7 +16,7 @@ Status add_entry(X509_NAME* name, const char* field, int type, std::string_view 
   if (X509_NAME_add_entry_by_txt(name, field, type,
                                  reinterpret_cast<const unsigned char*>(value.data()),
                                  static_cast<int>(value.size()), -1, 0) != 1)
-    return make_error("nombre_invalido",
+    return make_error(errc::kNombreInvalido,
                       fmt::format("No se pudo codificar {}=\"{}\" en el certificado: {}", field,
                                   value, ossl::last_error()));
   return Ok{};

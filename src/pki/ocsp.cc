@@ -2,6 +2,8 @@
 
 #include <openssl/err.h>
 
+#include "util/error_codes.h"
+
 namespace llavero {
 
 namespace {
@@ -25,10 +27,10 @@ Result<OcspRequest> OcspRequest::parse(std::span<const std::uint8_t> der) {
   OcspRequestPtr request(d2i_OCSP_REQUEST(nullptr, &p, static_cast<long>(der.size())));
   if (!request || p != der.data() + der.size()) {
     ERR_clear_error();
-    return make_error("ocsp_malformado", "Solicitud OCSP mal formada.");
+    return make_error(errc::kOcspMalformado, "Solicitud OCSP mal formada.");
   }
   if (OCSP_request_onereq_count(request.get()) < 1)
-    return make_error("ocsp_malformado", "Solicitud OCSP sin certificados.");
+    return make_error(errc::kOcspMalformado, "Solicitud OCSP sin certificados.");
   return OcspRequest(std::move(request));
 }
 
@@ -138,7 +140,7 @@ Result<Bytes> sign_ocsp_response(const OcspSigner& signer, std::span<const OcspA
 Result<ResponderCertificate> issue_responder_certificate(const Authority& ca, const Bytes& serial,
                                                          UnixSeconds now,
                                                          UnixSeconds validity_seconds) {
-  if (!ca.private_key) return make_error("ca_bloqueada", "La CA emisora no está desbloqueada.");
+  if (!ca.private_key) return make_error(errc::kCaBloqueada, "La CA emisora no está desbloqueada.");
   auto key = ossl::generate_rsa(2048);
   if (!key) return key.error();
   ossl::X509Name name(X509_NAME_dup(X509_get_subject_name(ca.certificate.get())));

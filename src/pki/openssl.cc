@@ -5,6 +5,8 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include "util/error_codes.h"
+
 namespace llavero::ossl {
 
 bool push_shared(STACK_OF(X509) * stack, const X509* cert) {
@@ -25,7 +27,7 @@ std::string last_error() {
 }
 
 Error internal_error(std::string_view what) {
-  return make_error("error_interno",
+  return make_error(errc::kErrorInterno,
                     fmt::format("Error interno de criptografía ({}): {}", what, last_error()));
 }
 
@@ -80,7 +82,7 @@ Result<PKey> private_key_from_encrypted_pem(std::string_view pem, const SecretSt
       PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, const_cast<char*>(passphrase.c_str())));
   if (!key) {
     ERR_clear_error();
-    return make_error("frase_incorrecta",
+    return make_error(errc::kFraseIncorrecta,
                       "La frase de paso de las llaves de las CA es incorrecta "
                       "(revise LLAVERO_CA_PASSPHRASE o el archivo de frase de paso).");
   }

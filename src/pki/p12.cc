@@ -2,12 +2,14 @@
 
 #include <fmt/format.h>
 
+#include "util/error_codes.h"
+
 namespace llavero {
 
 Result<P12Profile> parse_p12_profile(std::string_view text) {
   if (text == "compatible") return P12Profile::kCompatible;
   if (text == "moderno") return P12Profile::kModerno;
-  return make_error("perfil_invalido",
+  return make_error(errc::kPerfilInvalido,
                     fmt::format("Perfil de archivo .p12 desconocido \"{}\": use \"compatible\" o "
                                 "\"moderno\".",
                                 text));
@@ -21,7 +23,8 @@ Result<Bytes> build_p12(const EVP_PKEY& key, const X509& cert, std::span<const X
                         const std::string& friendly_name, const Pin& pin,
                         const P12Options& options) {
   if (options.iterations < 1)
-    return make_error("iteraciones_invalidas", "Las iteraciones del .p12 deben ser al menos 1.");
+    return make_error(errc::kIteracionesInvalidas,
+                      "Las iteraciones del .p12 deben ser al menos 1.");
   ossl::X509Stack ca(sk_X509_new_null());
   if (!ca) return ossl::internal_error("sk_X509_new_null");
   for (const X509* c : chain) {

@@ -10,6 +10,7 @@
 
 #include "portal/templates.h"
 #include "util/clock.h"
+#include "util/error_codes.h"
 #include "util/throttle.h"
 
 namespace llavero::portal {
@@ -145,8 +146,8 @@ class Portal {
     auto login = s_.accounts.login(identification, password, context.remote_address);
     if (!login) {
       throttle_.failure(context.remote_address);
-      const auto status = login.error().code == "cuenta_bloqueada" ? http::status::locked
-                                                                   : http::status::unauthorized;
+      const auto status = login.error().code == errc::kCuentaBloqueada ? http::status::locked
+                                                                       : http::status::unauthorized;
       return login_page(request, context, status, identification, login.error().message, "");
     }
     Response r = redirect(request, "/portal");
@@ -211,7 +212,7 @@ class Portal {
                         Body&& body) {
     auto session = s_.accounts.session(cookie(request, kSessionCookie));
     if (!session) {
-      if (session.error().code == "sesion_expirada") {
+      if (session.error().code == errc::kSesionExpirada) {
         Response r = message_page(request, http::status::unauthorized, "Su sesión expiró",
                                   "Su sesión expiró por inactividad (15 minutos). No se realizó "
                                   "ningún cambio. Ingrese de nuevo para continuar.",
@@ -219,7 +220,7 @@ class Portal {
         r.insert(http::field::set_cookie, cookie_header(kSessionCookie, "", context.tls, true));
         return r;
       }
-      if (session.error().code != "sin_sesion")
+      if (session.error().code != errc::kSinSesion)
         return message_page(request, http::status::service_unavailable, "Servicio no disponible",
                             session.error().message, nullptr);
       if (!is_post) return redirect(request, "/ingresar");

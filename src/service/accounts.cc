@@ -6,6 +6,7 @@
 #include "service/key_service.h"
 #include "util/base64.h"
 #include "util/clock.h"
+#include "util/error_codes.h"
 #include "util/hash.h"
 
 namespace llavero::service {
@@ -28,17 +29,18 @@ const std::string& decoy_hash() {
 }
 
 Error invalid_credentials() {
-  return make_error("credenciales_invalidas", "Identificación o contraseña incorrecta.");
+  return make_error(errc::kCredencialesInvalidas, "Identificación o contraseña incorrecta.");
 }
 
 }  // namespace
 
 Result<std::string> hash_password(const SecretString& password) {
-  if (!sodium_ready()) return make_error("error_interno", "libsodium no se pudo iniciar.");
+  if (!sodium_ready()) return make_error(errc::kErrorInterno, "libsodium no se pudo iniciar.");
   char out[crypto_pwhash_STRBYTES];
   if (crypto_pwhash_str(out, password.c_str(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
                         crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
-    return make_error("error_interno", "No hay memoria para calcular el hash de la contraseña.");
+    return make_error(errc::kErrorInterno,
+                      "No hay memoria para calcular el hash de la contraseña.");
   return std::string(out);
 }
 
@@ -88,7 +90,7 @@ Status AccountService::set_portal_password(const std::string& identification,
                                            const SecretString& password, const std::string& actor) {
   if (password.size() < kMinPortalPasswordLength)
     return make_error(
-        "contrasena_invalida",
+        errc::kContrasenaInvalida,
         fmt::format("La contraseña debe tener al menos {} caracteres.", kMinPortalPasswordLength));
   auto t = taxpayer(identification);
   if (!t) return t.error();
@@ -114,7 +116,7 @@ Result<Login> AccountService::login(const std::string& identification, const Sec
   auto failures = store_.login_failures(t.id);
   if (!failures) return failures.error();
   if (failures->locked_until && *failures->locked_until > now)
-    return make_error("cuenta_bloqueada",
+    return make_error(errc::kCuentaBloqueada,
                       fmt::format("La cuenta está bloqueada por demasiados intentos fallidos; "
                                   "intente de nuevo después de las {} (UTC).",
                                   format_utc(*failures->locked_until).substr(11, 5)));
@@ -127,7 +129,7 @@ Result<Login> AccountService::login(const std::string& identification, const Sec
         AuditEvent{"portal:" + remote_address, "portal.ingreso_fallido", t.identification, ""});
     if (!state) return state.error();
     if (state->locked_until && *state->locked_until > now)
-      return make_error("cuenta_bloqueada",
+      return make_error(errc::kCuentaBloqueada,
                         "Demasiados intentos fallidos: la cuenta queda bloqueada por 15 minutos.");
     return invalid_credentials();
   }
@@ -141,20 +143,20 @@ Result<Login> AccountService::login(const std::string& identification, const Sec
 }
 
 Result<PortalSession> AccountService::session(const std::string& cookie_token) {
-  if (cookie_token.empty()) return make_error("sin_sesion", "Debe ingresar para continuar.");
+  if (cookie_token.empty()) return make_error(errc::kSinSesion, "Debe ingresar para continuar.");
   const std::string hash = token_hash(cookie_token);
   auto record = store_.find_session(hash);
   if (!record) return record.error();
-  if (!*record) return make_error("sin_sesion", "Debe ingresar para continuar.");
+  if (!*record) return make_error(errc::kSinSesion, "Debe ingresar para continuar.");
   const UnixSeconds now = now_seconds();
   if ((*record)->last_seen + kSessionIdleSeconds < now) {
     LLAVERO_TRY(store_.delete_session(hash));
-    return make_error("sesion_expirada", "Su sesión expiró por inactividad. Ingrese de nuevo.");
+    return make_error(errc::kSesionExpirada, "Su sesión expiró por inactividad. Ingrese de nuevo.");
   }
   LLAVERO_TRY(store_.touch_session(hash, now));
   auto found = store_.find_taxpayer_by_id((*record)->taxpayer_id);
   if (!found) return found.error();
-  if (!*found) return make_error("sin_sesion", "Debe ingresar para continuar.");
+  if (!*found) return make_error(errc::kSinSesion, "Debe ingresar para continuar.");
   auto id = Identification::parse((*found)->identification);
   if (!id) return id.error();
   return PortalSession{**found, *id, (*record)->csrf_token, hash};

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "util/error_codes.h"
+
 namespace llavero::service {
 
 Result<CaKeyring::Entry*> CaKeyring::load(Environment env, CaKind kind) {
@@ -19,7 +21,7 @@ Result<CaKeyring::Entry*> CaKeyring::load(Environment env, CaKind kind) {
     entry.key_pem = std::move(r.key_pem);
     return &entry;
   }
-  return make_error("ca_desconocida",
+  return make_error(errc::kCaDesconocida,
                     fmt::format("No existe la CA {} de {} en este directorio de datos.",
                                 ca_kind_name(kind), environment_name(env)));
 }

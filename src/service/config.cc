@@ -6,6 +6,8 @@
 #include <functional>
 #include <map>
 
+#include "util/error_codes.h"
+
 namespace llavero::service {
 
 namespace {
@@ -41,7 +43,8 @@ const std::map<std::string, Setter, std::less<>>& setters() {
       {"perfil_certificado",
        [](Config& c, std::string_view v) -> Status {
          if (v != "completo" && v != "strict")
-           return make_error("config_invalida", "perfil_certificado debe ser completo o strict");
+           return make_error(errc::kConfigInvalida,
+                             "perfil_certificado debe ser completo o strict");
          c.strict_profile = v == "strict";
          return Ok{};
        }},
@@ -50,7 +53,7 @@ const std::map<std::string, Setter, std::less<>>& setters() {
          int n = 0;
          auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
          if (ec != std::errc() || end != v.data() + v.size() || n < 1 || n > 10000000)
-           return make_error("config_invalida",
+           return make_error(errc::kConfigInvalida,
                              "p12_iteraciones debe ser un entero de 1 a 10000000");
          c.p12_iterations = n;
          return Ok{};
@@ -60,7 +63,7 @@ const std::map<std::string, Setter, std::less<>>& setters() {
          int n = 0;
          auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
          if (ec != std::errc() || end != v.data() + v.size() || n < 1 || n > 7)
-           return make_error("config_invalida", "crl_validez_dias debe ser un entero de 1 a 7");
+           return make_error(errc::kConfigInvalida, "crl_validez_dias debe ser un entero de 1 a 7");
          c.crl_validity_days = n;
          return Ok{};
        }},
@@ -97,7 +100,7 @@ Result<Config> parse_config(std::string_view text) {
     std::size_t eq = line.find('=');
     if (eq == std::string_view::npos)
       return make_error(
-          "config_invalida",
+          errc::kConfigInvalida,
           fmt::format("llavero.conf, línea {}: se esperaba \"clave = valor\".", line_number));
     std::string_view key = trim(line.substr(0, eq));
     std::string_view value = trim(line.substr(eq + 1));
@@ -106,13 +109,14 @@ Result<Config> parse_config(std::string_view text) {
       value = value.substr(1, value.size() - 2);
     auto it = setters().find(key);
     if (it == setters().end())
-      return make_error("config_invalida", fmt::format("llavero.conf, línea {}: clave desconocida "
-                                                       "\"{}\".",
-                                                       line_number, key));
+      return make_error(errc::kConfigInvalida,
+                        fmt::format("llavero.conf, línea {}: clave desconocida "
+                                    "\"{}\".",
+                                    line_number, key));
     Status set = it->second(config, value);
     if (!set)
-      return make_error("config_invalida", fmt::format("llavero.conf, línea {}: {}", line_number,
-                                                       set.error().message));
+      return make_error(errc::kConfigInvalida, fmt::format("llavero.conf, línea {}: {}",
+                                                           line_number, set.error().message));
   }
   return config;
 }

@@ -7,12 +7,13 @@
 
 #include "service/accounts.h"
 #include "util/clock.h"
+#include "util/error_codes.h"
 
 namespace llavero::service {
 
 namespace {
 Error unavailable() {
-  return make_error("descarga_no_disponible",
+  return make_error(errc::kDescargaNoDisponible,
                     "El archivo ya no está disponible: se descarga una sola vez y durante 15 "
                     "minutos. Genere una nueva llave criptográfica para obtener otro.");
 }
@@ -24,7 +25,7 @@ DownloadVault::DownloadVault(AccountStore& store, SecretString server_key)
 Result<std::string> DownloadVault::put(std::int64_t taxpayer_id, Environment env,
                                        const std::string& file_name, const Bytes& p12) {
   if (key_.size() != crypto_secretbox_KEYBYTES || sodium_init() < 0)
-    return make_error("error_interno", "La llave del servidor no es válida.");
+    return make_error(errc::kErrorInterno, "La llave del servidor no es válida.");
   Bytes box(crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + p12.size());
   randombytes_buf(box.data(), crypto_secretbox_NONCEBYTES);
   crypto_secretbox_easy(box.data() + crypto_secretbox_NONCEBYTES, p12.data(), p12.size(),
@@ -62,7 +63,7 @@ Status DownloadVault::wipe(const std::string& token_hash) {
 }
 
 Result<SecretString> load_or_create_server_key(const std::filesystem::path& path) {
-  if (sodium_init() < 0) return make_error("error_interno", "libsodium no se pudo iniciar.");
+  if (sodium_init() < 0) return make_error(errc::kErrorInterno, "libsodium no se pudo iniciar.");
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     std::string key(crypto_secretbox_KEYBYTES, '\0');
@@ -78,17 +79,18 @@ Result<SecretString> load_or_create_server_key(const std::filesystem::path& path
     ::unlink(tmp.c_str());
     sodium_memzero(key.data(), key.size());
     if (!ok)
-      return make_error("error_archivo",
+      return make_error(errc::kErrorArchivo,
                         fmt::format("No se pudo crear la llave del servidor {}.", path.string()));
     fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-      return make_error("error_archivo", fmt::format("No se pudo leer {}.", path.string()));
+      return make_error(errc::kErrorArchivo, fmt::format("No se pudo leer {}.", path.string()));
   }
   std::string key(crypto_secretbox_KEYBYTES, '\0');
   const bool ok = ::read(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size());
   ::close(fd);
   if (!ok)
-    return make_error("error_archivo", fmt::format("{} no es una llave válida.", path.string()));
+    return make_error(errc::kErrorArchivo,
+                      fmt::format("{} no es una llave válida.", path.string()));
   return SecretString(std::move(key));
 }
 

@@ -4,6 +4,7 @@
 
 #include "pki/issue.h"
 #include "util/clock.h"
+#include "util/error_codes.h"
 
 namespace llavero::service {
 
@@ -23,14 +24,16 @@ constexpr std::size_t kMaxNameLength = 128;  // ub-common-name of RFC 5280 is 64
 Status check_name(std::string_view field, const std::string& value, bool required) {
   if (value.empty()) {
     if (!required) return Ok{};
-    return make_error("dato_faltante", fmt::format("Falta {}.", field));
+    return make_error(errc::kDatoFaltante, fmt::format("Falta {}.", field));
   }
   if (value.size() > kMaxNameLength)
-    return make_error("dato_invalido", fmt::format("{} es demasiado largo (máximo {} caracteres).",
-                                                   field, kMaxNameLength));
+    return make_error(
+        errc::kDatoInvalido,
+        fmt::format("{} es demasiado largo (máximo {} caracteres).", field, kMaxNameLength));
   for (unsigned char c : value)
     if (c < 0x20 || c == 0x7f)
-      return make_error("dato_invalido", fmt::format("{} contiene caracteres de control.", field));
+      return make_error(errc::kDatoInvalido,
+                        fmt::format("{} contiene caracteres de control.", field));
   return Ok{};
 }
 
@@ -70,7 +73,7 @@ Result<TaxpayerRecord> find_taxpayer(TaxpayerStore& store, const std::string& id
   if (!found) return found.error();
   if (!*found)
     return make_error(
-        "contribuyente_desconocido",
+        errc::kContribuyenteDesconocido,
         fmt::format("No existe un contribuyente con la identificación {}.", id->printed()));
   return std::move(**found);
 }
@@ -83,13 +86,13 @@ Result<TaxpayerRecord> KeyService::create_taxpayer(const NewTaxpayerRequest& req
   LLAVERO_TRY(check_name(juridica ? "la razón social (--nombre)" : "el nombre (--nombre)",
                          request.nombre, true));
   if (juridica && !request.apellidos.empty())
-    return make_error("dato_invalido",
+    return make_error(errc::kDatoInvalido,
                       "Una persona jurídica no tiene apellidos: indique solo la razón social en "
                       "--nombre.");
   LLAVERO_TRY(check_name("los apellidos (--apellidos)", request.apellidos, !juridica));
   LLAVERO_TRY(check_name("el correo (--correo)", request.correo, false));
   if (!request.correo.empty() && request.correo.find('@') == std::string::npos)
-    return make_error("dato_invalido",
+    return make_error(errc::kDatoInvalido,
                       fmt::format("Correo inválido \"{}\": falta la @.", request.correo));
   // The subject must encode; catch a bad name here rather than at Generar.
   LLAVERO_TRY(taxpayer_subject(TaxpayerSubject{*id, request.nombre, request.apellidos}));
@@ -100,9 +103,9 @@ Result<TaxpayerRecord> KeyService::create_taxpayer(const NewTaxpayerRequest& req
       AuditEvent{actor, "contribuyente.crear", id->digits(),
                  fmt::format("tipo={} nombre={}", id_type_code(id->type()),
                              taxpayer_common_name({*id, request.nombre, request.apellidos}))});
-  if (!added && added.error().code == "contribuyente_duplicado")
+  if (!added && added.error().code == errc::kContribuyenteDuplicado)
     return make_error(
-        "contribuyente_duplicado",
+        errc::kContribuyenteDuplicado,
         fmt::format("Ya existe un contribuyente con la identificación {}.", id->printed()));
   return added;
 }
@@ -135,7 +138,7 @@ Result<KeyService::Issued> KeyService::issue(const IssueOrder& order,
       certificate_id = *reserved;
       break;
     }
-    if (reserved.error().code != "serial_duplicado" || attempt == 3) return reserved.error();
+    if (reserved.error().code != errc::kSerialDuplicado || attempt == 3) return reserved.error();
   }
 
   const TaxpayerSubject subject{*id, order.taxpayer.nombre, order.taxpayer.apellidos};

@@ -5,6 +5,7 @@
 #include "id/identification.h"
 #include "service/key_service.h"
 #include "util/clock.h"
+#include "util/error_codes.h"
 #include "xades/xades.h"
 #include "xml/document.h"
 
@@ -24,9 +25,9 @@ xml::Document parse_comprobante(const Bytes& bytes, std::vector<std::string>& re
   const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   auto doc = xml::parse(text, xades::kMaxDocumentBytes);
   if (doc) return std::move(*doc);
-  if (doc.error().code == "xml_dtd")
+  if (doc.error().code == errc::kXmlDtd)
     reasons.push_back("El comprobante no puede tener una declaración DOCTYPE.");
-  else if (doc.error().code == "xml_grande")
+  else if (doc.error().code == errc::kXmlGrande)
     reasons.push_back(doc.error().message);
   else
     reasons.push_back("El comprobante no es un XML bien formado.");
@@ -163,7 +164,7 @@ Result<std::string> mensaje_hacienda(const ComprobanteRecord& c, const xmlNode* 
   add("DetalleMensaje", detail);
   if (plain_decimal(impuesto)) add("MontoTotalImpuesto", impuesto);
   add("TotalFactura", plain_decimal(total) ? total : "0");
-  if (!complete) return make_error("error_interno", "No se pudo escribir el MensajeHacienda.");
+  if (!complete) return make_error(errc::kErrorInterno, "No se pudo escribir el MensajeHacienda.");
   return xml::to_string(doc.get());
 }
 
@@ -226,7 +227,7 @@ Status ComprobanteProcessor::start() {
           AuditEvent{"servidor", "recepcion.firmante", name,
                      fmt::format("certificado de MensajeHacienda, serie {}", serial_hex)}));
       stored = store_.service_key(name);
-      if (!stored || !*stored) return make_error("error_interno", "No se guardó el firmante.");
+      if (!stored || !*stored) return make_error(errc::kErrorInterno, "No se guardó el firmante.");
     }
     auto cert = ossl::x509_from_der((*stored)->certificate_der);
     if (!cert) return cert.error();

@@ -4,6 +4,7 @@
 
 #include "pki/crl.h"
 #include "util/clock.h"
+#include "util/error_codes.h"
 
 namespace llavero::service {
 
@@ -62,8 +63,8 @@ Status RevocationPublisher::start() {
 Result<RevocationPublisher::Issuer*> RevocationPublisher::issuer(Environment env, CaKind kind) {
   for (auto& i : issuers_)
     if (i->environment == env && i->kind == kind) return i.get();
-  return make_error("ca_desconocida", fmt::format("La CA {} de {} no publica revocaciones.",
-                                                  ca_kind_name(kind), environment_name(env)));
+  return make_error(errc::kCaDesconocida, fmt::format("La CA {} de {} no publica revocaciones.",
+                                                      ca_kind_name(kind), environment_name(env)));
 }
 
 Status RevocationPublisher::ensure_responder(Issuer& issuer, UnixSeconds now) {

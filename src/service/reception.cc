@@ -9,6 +9,7 @@
 #include "id/identification.h"
 #include "util/base64.h"
 #include "util/clock.h"
+#include "util/error_codes.h"
 
 namespace llavero::service {
 
@@ -132,7 +133,8 @@ Result<std::int64_t> ReceptionService::caller_taxpayer(const ApiCaller& caller) 
   auto credential = store_.find_api_credential(caller.username);
   if (!credential) return credential.error();
   if (!*credential)
-    return make_error("token_invalido", "El usuario del token ya no tiene credenciales vigentes.");
+    return make_error(errc::kTokenInvalido,
+                      "El usuario del token ya no tiene credenciales vigentes.");
   return (*credential)->taxpayer_id;
 }
 
@@ -140,8 +142,8 @@ ReceptionAnswer ReceptionService::receive(Environment env, std::string_view auth
                                           std::string_view body) {
   auto caller = tokens_.check_bearer(authorization, env);
   if (!caller)
-    return refuse(caller.error().code == "token_otro_ambiente" ? 403 : 401, caller.error().message,
-                  env);
+    return refuse(caller.error().code == errc::kTokenOtroAmbiente ? 403 : 401,
+                  caller.error().message, env);
   boost::system::error_code ec;
   boost::json::value parsed = boost::json::parse(body, ec);
   if (ec || !parsed.is_object())
@@ -171,13 +173,14 @@ ReceptionAnswer ReceptionService::receive(Environment env, std::string_view auth
 
   auto party = [&](std::string_view name) -> Result<Identification> {
     const auto* v = json.if_contains(name);
-    if (!v || !v->is_object()) return make_error("json", fmt::format("Falta el campo {}.", name));
+    if (!v || !v->is_object())
+      return make_error(errc::kJson, fmt::format("Falta el campo {}.", name));
     const auto* type = string_field(v->as_object(), "tipoIdentificacion");
     const auto* number = string_field(v->as_object(), "numeroIdentificacion");
     if (!type || !number)
-      return make_error("json", fmt::format("{} debe tener tipoIdentificacion y "
-                                            "numeroIdentificacion.",
-                                            name));
+      return make_error(errc::kJson, fmt::format("{} debe tener tipoIdentificacion y "
+                                                 "numeroIdentificacion.",
+                                                 name));
     auto id = Identification::parse(*number);
     if (!id) return id.error();
     if (id_type_code(id->type()) != *type) {
@@ -186,7 +189,7 @@ ReceptionAnswer ReceptionService::receive(Environment env, std::string_view auth
         auto nite = Identification::parse("NITE-" + std::string(*number));
         if (nite && nite->type() == IdType::kNite) return *nite;
       }
-      return make_error("json",
+      return make_error(errc::kJson,
                         fmt::format("El tipoIdentificacion {} de {} no corresponde al número {}.",
                                     std::string(*type), name, std::string(*number)));
     }
@@ -246,7 +249,7 @@ ReceptionAnswer ReceptionService::receive(Environment env, std::string_view auth
   record.xml = Bytes(xml->begin(), xml->end());
   Status added = store_.add_comprobante(record);
   if (!added) {
-    if (added.error().code == "clave_duplicada") return refuse(400, added.error().message, env);
+    if (added.error().code == errc::kClaveDuplicada) return refuse(400, added.error().message, env);
     return refuse(503, "El servicio no está disponible; intente de nuevo.", env);
   }
   ReceptionAnswer a;
@@ -262,8 +265,8 @@ ReceptionAnswer ReceptionService::query(Environment env, std::string_view author
                                         const std::string& clave) {
   auto caller = tokens_.check_bearer(authorization, env);
   if (!caller)
-    return refuse(caller.error().code == "token_otro_ambiente" ? 403 : 401, caller.error().message,
-                  env);
+    return refuse(caller.error().code == errc::kTokenOtroAmbiente ? 403 : 401,
+                  caller.error().message, env);
   auto found = store_.find_comprobante(clave);
   if (!found) return refuse(503, "El servicio no está disponible; intente de nuevo.", env);
   auto taxpayer_id = caller_taxpayer(*caller);

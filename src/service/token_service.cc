@@ -4,6 +4,7 @@
 
 #include "pki/jwt.h"
 #include "util/clock.h"
+#include "util/error_codes.h"
 
 namespace llavero::service {
 
@@ -53,7 +54,7 @@ Status TokenService::start() {
                                                  "llave RS256 del realm creada"}));
       stored = store_.service_key(name);  // whichever server stored first wins
       if (!stored || !*stored)
-        return make_error("error_interno", "No se guardó la llave del realm.");
+        return make_error(errc::kErrorInterno, "No se guardó la llave del realm.");
     }
     auto key = keyring_.unwrap_key((*stored)->key_pem);
     if (!key) return key.error();
@@ -166,7 +167,7 @@ boost::json::object TokenService::jwks(const Realm& realm) const {
 Result<ApiCaller> TokenService::check_bearer(std::string_view authorization,
                                              Environment env) const {
   auto invalid = [] {
-    return make_error("token_invalido", "Token de acceso ausente, inválido o vencido.");
+    return make_error(errc::kTokenInvalido, "Token de acceso ausente, inválido o vencido.");
   };
   constexpr std::string_view kScheme = "bearer ";
   if (authorization.size() <= kScheme.size()) return invalid();
@@ -185,7 +186,7 @@ Result<ApiCaller> TokenService::check_bearer(std::string_view authorization,
         iss->as_string() != issuer(realm) || !user || !user->is_string())
       return invalid();
     if (realm.environment != env)
-      return make_error("token_otro_ambiente",
+      return make_error(errc::kTokenOtroAmbiente,
                         fmt::format("El token es del ambiente de {}; este servicio es de {}.",
                                     environment_label(realm.environment), environment_label(env)));
     return ApiCaller{std::string(user->as_string()), env, 0};

@@ -9,13 +9,15 @@
 #include <fstream>
 #include <sstream>
 
+#include "util/error_codes.h"
+
 namespace fs = std::filesystem;
 
 namespace llavero {
 
 namespace {
 Error file_error(const fs::path& path, std::string_view what, int error) {
-  return make_error("error_archivo",
+  return make_error(errc::kErrorArchivo,
                     fmt::format("No se pudo {} {}: {}", what, path.string(), std::strerror(error)));
 }
 }  // namespace

@@ -8,13 +8,15 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 
 namespace llavero {
 
 // What went wrong, in words for the user; `code` is a stable short tag that
-// programs and tests can branch on without parsing Spanish text.
+// programs and tests can branch on without parsing Spanish text, one of the
+// constants of util/error_codes.h.
 struct Error {
   std::string code;
   std::string message;
@@ -48,8 +50,8 @@ class [[nodiscard]] Result {
 struct Ok {};
 using Status = Result<Ok>;
 
-inline Error make_error(std::string code, std::string message) {
-  return Error{std::move(code), std::move(message)};
+inline Error make_error(std::string_view code, std::string message) {
+  return Error{std::string(code), std::move(message)};
 }
 
 }  // namespace llavero

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "util/base64.h"
+#include "util/error_codes.h"
 #include "util/hash.h"
 #include "xades/certificate_names.h"
 #include "xades/policy.h"
@@ -34,7 +35,7 @@ Result<SignerRole> parse_signer_role(std::string_view text) {
   if (lower == "emisor") return SignerRole::kEmisor;
   if (lower == "receptor") return SignerRole::kReceptor;
   return make_error(
-      "rol_invalido",
+      errc::kRolInvalido,
       fmt::format("Rol de firmante desconocido \"{}\": use \"emisor\" o \"receptor\".", text));
 }
 
@@ -43,7 +44,7 @@ namespace {
 using xml::xml_chars;
 
 Error not_signable(std::string message) {
-  return make_error("xml_no_firmable", std::move(message));
+  return make_error(errc::kXmlNoFirmable, std::move(message));
 }
 
 // A random UUID (version 4), for the signature's identifiers.
@@ -66,10 +67,10 @@ struct Ids {
 
 Status check_key(const EVP_PKEY& key, const X509& cert) {
   if (!EVP_PKEY_is_a(&key, "RSA"))
-    return make_error("llave_invalida", "La llave de firma debe ser RSA.");
+    return make_error(errc::kLlaveInvalida, "La llave de firma debe ser RSA.");
   if (X509_check_private_key(&cert, &key) != 1) {
     ossl::last_error();
-    return make_error("llave_invalida", "La llave privada no corresponde al certificado.");
+    return make_error(errc::kLlaveInvalida, "La llave privada no corresponde al certificado.");
   }
   return Ok{};
 }
@@ -252,20 +253,20 @@ Status compute(xmlNode* signature, const EVP_PKEY& key) {
 Status check_spliced(std::string_view out, std::size_t signature_size, const X509& cert) {
   auto reparsed = xml::parse(out, kMaxDocumentBytes + signature_size);
   if (!reparsed)
-    return make_error("error_interno",
+    return make_error(errc::kErrorInterno,
                       "El documento firmado no se pudo releer: " + reparsed.error().message);
   const auto signatures =
       xml::descendants(xmlDocGetRootElement(reparsed->get()), kDsigNamespace, "Signature");
   if (signatures.size() != 1)
-    return make_error("error_interno", "La firma insertada no se encontró.");
+    return make_error(errc::kErrorInterno, "La firma insertada no se encontró.");
   SignatureParts parts = read_parts(signatures.front());
   if (parts.signed_properties == nullptr ||
       !xml::register_id(reparsed->get(), xmlHasProp(parts.signed_properties, BAD_CAST "Id")))
-    return make_error("error_interno", "La firma insertada no tiene propiedades firmadas.");
+    return make_error(errc::kErrorInterno, "La firma insertada no tiene propiedades firmadas.");
   auto core = verify_core(parts, cert);
   if (!core) return core.error();
   if (!core->processed || !core->signature_value_ok)
-    return make_error("error_interno",
+    return make_error(errc::kErrorInterno,
                       "La firma insertada no se verifica sobre el texto del documento" +
                           (core->problem.empty() ? std::string(".") : ": " + core->problem));
   return Ok{};
@@ -302,7 +303,7 @@ Result<std::string> sign(std::string_view xml, const EVP_PKEY& key, const X509& 
   // The Signature as ASCII text (anything else as a character reference),
   // so that it fits in a document of any ASCII-compatible encoding.
   auto signature_text = xml::to_string(*signature, "ASCII");
-  if (!signature_text) return make_error("error_interno", "No se pudo escribir la firma.");
+  if (!signature_text) return make_error(errc::kErrorInterno, "No se pudo escribir la firma.");
   std::string out;
   out.reserve(xml.size() + signature_text->size());
   out.append(xml.substr(0, *splice_at));

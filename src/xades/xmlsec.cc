@@ -8,6 +8,7 @@
 #include <xmlsec/xmlsec.h>
 
 #include "pki/openssl.h"
+#include "util/error_codes.h"
 #include "xades/policy.h"
 
 namespace llavero::xades {
@@ -42,11 +43,11 @@ void record_xmlsec_error(const char*, int, const char* func, const char* object,
 const Status& xmlsec_ready() {
   static const Status status = []() -> Status {
     xmlInitParser();
-    if (xmlSecInit() < 0) return make_error("error_xmlsec", "No se pudo iniciar xmlsec.");
+    if (xmlSecInit() < 0) return make_error(errc::kErrorXmlsec, "No se pudo iniciar xmlsec.");
     if (xmlSecCheckVersion() != 1)
-      return make_error("error_xmlsec", "La versión de xmlsec instalada no es compatible.");
+      return make_error(errc::kErrorXmlsec, "La versión de xmlsec instalada no es compatible.");
     if (xmlSecCryptoAppInit(nullptr) < 0 || xmlSecCryptoInit() < 0)
-      return make_error("error_xmlsec", "No se pudo iniciar xmlsec con OpenSSL.");
+      return make_error(errc::kErrorXmlsec, "No se pudo iniciar xmlsec con OpenSSL.");
     xmlSecErrorsSetCallback(record_xmlsec_error);
     return Ok{};
   }();
@@ -62,8 +63,9 @@ void clear_xmlsec_error() {
 }
 
 Error xmlsec_error(std::string_view what) {
-  return make_error("error_xmlsec", fmt::format("Error interno de la firma XML ({}): {}", what,
-                                                last_error.empty() ? "sin detalle" : last_error));
+  return make_error(errc::kErrorXmlsec,
+                    fmt::format("Error interno de la firma XML ({}): {}", what,
+                                last_error.empty() ? "sin detalle" : last_error));
 }
 
 Result<DsigContext> restricted_context() {

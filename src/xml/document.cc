@@ -6,6 +6,8 @@
 #include <libxml/valid.h>
 #include <libxml/xmlsave.h>
 
+#include "util/error_codes.h"
+
 namespace llavero::xml {
 
 void FreeDocument::operator()(xmlDoc* doc) const {
@@ -42,19 +44,19 @@ Error not_well_formed(xmlParserCtxt* parser) {
   const xmlError* e = xmlCtxtGetLastError(parser);
   std::string detail = e && e->message ? e->message : "error desconocido";
   while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' ')) detail.pop_back();
-  return make_error("xml_invalido", fmt::format("El XML no está bien formado (línea {}): {}.",
-                                                e ? e->line : 0, detail));
+  return make_error(errc::kXmlInvalido, fmt::format("El XML no está bien formado (línea {}): {}.",
+                                                    e ? e->line : 0, detail));
 }
 
 }  // namespace
 
 Result<Document> parse(std::string_view text, std::size_t max_bytes) {
   if (text.size() > max_bytes)
-    return make_error("xml_grande", fmt::format("El XML tiene {} bytes; el máximo es {}.",
-                                                text.size(), max_bytes));
-  if (text.empty()) return make_error("xml_invalido", "El XML está vacío.");
+    return make_error(errc::kXmlGrande, fmt::format("El XML tiene {} bytes; el máximo es {}.",
+                                                    text.size(), max_bytes));
+  if (text.empty()) return make_error(errc::kXmlInvalido, "El XML está vacío.");
   Parser parser(xmlNewParserCtxt());
-  if (!parser) return make_error("error_interno", "No se pudo crear el analizador XML.");
+  if (!parser) return make_error(errc::kErrorInterno, "No se pudo crear el analizador XML.");
   bool saw_doctype = false;
   parser->_private = &saw_doctype;
   parser->sax->internalSubset = refuse_doctype;
@@ -63,12 +65,12 @@ Result<Document> parse(std::string_view text, std::size_t max_bytes) {
   const int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
   Document doc(xmlCtxtReadMemory(parser.get(), text.data(), static_cast<int>(text.size()), nullptr,
                                  nullptr, options));
-  if (saw_doctype) return make_error("xml_dtd", std::string(kDoctypeRefused));
+  if (saw_doctype) return make_error(errc::kXmlDtd, std::string(kDoctypeRefused));
   if (!doc || !parser->wellFormed) return not_well_formed(parser.get());
   if (doc->intSubset != nullptr || doc->extSubset != nullptr)
-    return make_error("xml_dtd", std::string(kDoctypeRefused));
+    return make_error(errc::kXmlDtd, std::string(kDoctypeRefused));
   if (xmlDocGetRootElement(doc.get()) == nullptr)
-    return make_error("xml_invalido", "El XML no tiene elemento raíz.");
+    return make_error(errc::kXmlInvalido, "El XML no tiene elemento raíz.");
   return doc;
 }
 
@@ -199,18 +201,18 @@ Result<std::string> to_string(xmlDoc* doc) {
   int size = 0;
   xmlDocDumpMemoryEnc(doc, &memory, &size, "UTF-8");
   String owned(memory);
-  if (!owned || size < 0) return make_error("error_interno", "No se pudo escribir el XML.");
+  if (!owned || size < 0) return make_error(errc::kErrorInterno, "No se pudo escribir el XML.");
   return std::string(chars(owned.get()), static_cast<std::size_t>(size));
 }
 
 Result<std::string> to_string(xmlNode* node, const char* encoding) {
   Buffer buffer(xmlBufferCreate());
-  if (!buffer) return make_error("error_interno", "Sin memoria para escribir el XML.");
+  if (!buffer) return make_error(errc::kErrorInterno, "Sin memoria para escribir el XML.");
   xmlSaveCtxtPtr save = xmlSaveToBuffer(buffer.get(), encoding, XML_SAVE_NO_DECL | XML_SAVE_AS_XML);
-  if (save == nullptr) return make_error("error_interno", "No se pudo escribir el XML.");
+  if (save == nullptr) return make_error(errc::kErrorInterno, "No se pudo escribir el XML.");
   const long written = xmlSaveTree(save, node);
   xmlSaveClose(save);
-  if (written < 0) return make_error("error_interno", "No se pudo escribir el XML.");
+  if (written < 0) return make_error(errc::kErrorInterno, "No se pudo escribir el XML.");
   return std::string(chars(xmlBufferContent(buffer.get())),
                      static_cast<std::size_t>(xmlBufferLength(buffer.get())));
 }

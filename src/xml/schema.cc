@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <system_error>
 
+#include "util/error_codes.h"
+
 #ifndef LLAVERO_SOURCE_DIR
 #define LLAVERO_SOURCE_DIR "."
 #endif
@@ -93,18 +95,18 @@ Status SchemaValidator::load() {
     const std::string file = schema_file_for(root);
     const std::filesystem::path path = directory_ / file;
     if (!std::filesystem::exists(path))
-      return make_error("esquemas_no_disponibles",
+      return make_error(errc::kEsquemasNoDisponibles,
                         fmt::format("No se encontró el esquema oficial {} (configure esquemas_xsd "
                                     "en llavero.conf o LLAVERO_XSD_DIR).",
                                     path.string()));
     SchemaParser parser(xmlSchemaNewParserCtxt(path.c_str()));
     if (!parser)
-      return make_error("esquemas_no_disponibles",
+      return make_error(errc::kEsquemasNoDisponibles,
                         fmt::format("El esquema {} no se pudo leer.", path.string()));
     xmlSchemaSetParserStructuredErrors(parser.get(), ignore, nullptr);
     Schema schema(xmlSchemaParse(parser.get()));
     if (!schema)
-      return make_error("esquemas_no_disponibles",
+      return make_error(errc::kEsquemasNoDisponibles,
                         fmt::format("El esquema {} no se pudo compilar.", path.string()));
     schemas_[file] = std::move(schema);
   }

@@ -9,6 +9,7 @@
 #include "store/audit.h"
 #include "store/migrations.h"
 #include "util/clock.h"
+#include "util/error_codes.h"
 
 namespace llavero {
 
@@ -17,20 +18,20 @@ namespace {
 // Failures inside this file travel as exceptions to the public method, which
 // turns them into an Error; the open transaction rolls back on the way.
 struct SqlFailure : std::runtime_error {
-  SqlFailure(std::string code, std::string message)
-      : std::runtime_error(message), code(std::move(code)) {}
+  SqlFailure(std::string_view code, const std::string& message)
+      : std::runtime_error(message), code(code) {}
   std::string code;
 };
 
 [[noreturn]] void fail_sql(sqlite3* db, std::string_view what) {
-  throw SqlFailure("error_almacen",
+  throw SqlFailure(errc::kErrorAlmacen,
                    fmt::format("Error del almacén de datos ({}): {}", what, sqlite3_errmsg(db)));
 }
 
 // A value this program never writes, read back from the database: someone
 // changed the file behind the store's back. It is refused, never guessed.
 [[noreturn]] void corrupt(std::string_view column, std::string_view value) {
-  throw SqlFailure("almacen_corrupto",
+  throw SqlFailure(errc::kAlmacenCorrupto,
                    fmt::format("El almacén de datos está dañado: {} tiene el valor desconocido "
                                "\"{}\".",
                                column, value));
@@ -41,7 +42,7 @@ void exec(sqlite3* db, const char* sql) {
   if (sqlite3_exec(db, sql, nullptr, nullptr, &raw_message) != SQLITE_OK) {
     std::unique_ptr<char, decltype(&sqlite3_free)> message(raw_message, sqlite3_free);
     std::string text = message ? message.get() : "?";
-    throw SqlFailure("error_almacen", fmt::format("Error del almacén de datos: {}", text));
+    throw SqlFailure(errc::kErrorAlmacen, fmt::format("Error del almacén de datos: {}", text));
   }
 }
 
@@ -302,7 +303,7 @@ std::optional<CertificateRecord> active_certificate(Connection& db, std::int64_t
 CertificateRecord certificate_by_id(Connection& db, std::int64_t id) {
   Statement s(db, fmt::format("SELECT {} FROM certificates WHERE id = ?", kCertificateColumns));
   s.bind(1, id);
-  if (!s.step()) throw SqlFailure("certificado_desconocido", "Certificado desconocido.");
+  if (!s.step()) throw SqlFailure(errc::kCertificadoDesconocido, "Certificado desconocido.");
   return certificate_from(s);
 }
 
@@ -345,7 +346,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
   if (sqlite3_open_v2(path.c_str(), &raw, flags, nullptr) != SQLITE_OK) {
     std::string message = raw ? sqlite3_errmsg(raw) : "sin memoria";
     sqlite3_close(raw);
-    return make_error("almacen_no_disponible",
+    return make_error(errc::kAlmacenNoDisponible,
                       fmt::format("No se pudo abrir el almacén {}: {}", path, message));
   }
   std::unique_ptr<SqliteStore> store(new SqliteStore(raw));
@@ -378,7 +379,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
     }
     txn.commit();
   } catch (const SqlFailure& failure) {
-    return make_error("almacen_no_disponible",
+    return make_error(errc::kAlmacenNoDisponible,
                       fmt::format("No se pudo preparar el almacén {}: {}", path, failure.what()));
   }
   return store;
@@ -402,7 +403,7 @@ Result<TaxpayerRecord> SqliteStore::add_taxpayer(const NewTaxpayer& t, const Aud
       s.bind(1, t.identification);
       if (s.step())
         return make_error(
-            "contribuyente_duplicado",
+            errc::kContribuyenteDuplicado,
             fmt::format("Ya existe un contribuyente con la identificación {}.", t.identification));
     }
     TaxpayerRecord r{0,           t.identification, t.id_type,    t.nombre,
@@ -486,7 +487,7 @@ Result<std::int64_t> SqliteStore::reserve_serial(const SerialReservation& r) {
   return guarded([&]() -> Result<std::int64_t> {
     Transaction txn(*db_);
     if (serial_taken(*db_, r.authority_id, r.serial_hex))
-      return make_error("serial_duplicado",
+      return make_error(errc::kSerialDuplicado,
                         fmt::format("El número de serie {} ya fue usado.", r.serial_hex));
     Statement(*db_,
               "INSERT INTO certificates (authority_id, serial_hex, taxpayer_id, environment, "
@@ -509,7 +510,8 @@ Result<std::optional<CertificateRecord>> SqliteStore::activate_certificate(
     Transaction txn(*db_);
     CertificateRecord reserved = certificate_by_id(*db_, a.certificate_id);
     if (reserved.status != CertificateStatus::kReserved)
-      return make_error("certificado_no_reservado", "El certificado ya fue activado o revocado.");
+      return make_error(errc::kCertificadoNoReservado,
+                        "El certificado ya fue activado o revocado.");
     const std::string env(environment_name(reserved.environment));
     std::optional<CertificateRecord> previous = active_certificate(*db_, reserved.taxpayer_id, env);
     const UnixSeconds now = now_seconds();
@@ -541,7 +543,7 @@ Result<CertificateRecord> SqliteStore::revoke_active(std::int64_t taxpayer_id, E
     Transaction txn(*db_);
     auto active = active_certificate(*db_, taxpayer_id, environment_name(env));
     if (!active)
-      return make_error("sin_llave_activa",
+      return make_error(errc::kSinLlaveActiva,
                         fmt::format("No hay una llave criptográfica activa en {} para revocar.",
                                     environment_label(env)));
     const UnixSeconds now = now_seconds();
@@ -605,7 +607,7 @@ Result<std::int64_t> SqliteStore::next_crl_number(std::int64_t authority_id) {
         .run();
     Statement s(*db_, "SELECT last_number FROM crl_numbers WHERE authority_id = ?");
     s.bind(1, authority_id);
-    if (!s.step()) throw SqlFailure("error_almacen", "Número de CRL perdido.");
+    if (!s.step()) throw SqlFailure(errc::kErrorAlmacen, "Número de CRL perdido.");
     std::int64_t number = s.integer(0);
     txn.commit();
     return number;
@@ -636,7 +638,7 @@ Status SqliteStore::add_responder(const ResponderRecord& r, const AuditEvent& au
   return guarded([&]() -> Status {
     Transaction txn(*db_);
     if (serial_taken(*db_, r.authority_id, r.serial_hex))
-      return make_error("serial_duplicado",
+      return make_error(errc::kSerialDuplicado,
                         fmt::format("El número de serie {} ya fue usado.", r.serial_hex));
     Statement(*db_,
               "INSERT INTO ocsp_responders (authority_id, serial_hex, certificate_der, key_pem, "
@@ -986,7 +988,7 @@ Status SqliteStore::add_comprobante(const ComprobanteRecord& c) {
       Statement s(*db_, "SELECT 1 FROM comprobantes WHERE clave = ?");
       s.bind(1, c.clave);
       if (s.step())
-        return make_error("clave_duplicada",
+        return make_error(errc::kClaveDuplicada,
                           fmt::format("El comprobante con clave {} ya fue recibido.", c.clave));
     }
     const UnixSeconds now = now_seconds();
