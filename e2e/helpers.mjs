@@ -195,7 +195,7 @@ export function certField(pem, ...flags) {
 }
 
 // Normalized serial: upper-case hex without leading zeros.
-export const normSerial = (s) => s.replace(/^serial=/, '').toUpperCase().replace(/^0+/, '');
+export const normSerial = (s) => s.replace(/^serial=/, '').replace(/\s+/g, '').toUpperCase().replace(/^0+/, '');
 
 // openssl ocsp as a relying party runs it; returns {status, text} where
 // status is "good", "revoked", "unknown" or what else openssl printed.

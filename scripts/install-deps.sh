@@ -45,14 +45,15 @@ else
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# The browser tests' one npm dependency (playwright-core, pinned by
-# e2e/package-lock.json), installed only when it is missing.
+# The browser tests' npm dependencies (playwright-core and axe-core, pinned by
+# e2e/package-lock.json), installed only when one is missing.
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-if [ -f "$root/e2e/package.json" ] && [ ! -d "$root/e2e/node_modules/playwright-core" ]; then
+if [ -f "$root/e2e/package.json" ] && { [ ! -d "$root/e2e/node_modules/playwright-core" ] ||
+  [ ! -d "$root/e2e/node_modules/axe-core" ]; }; then
   if ! command -v npm >/dev/null 2>&1; then
     echo "install-deps: falta npm (y node): las pruebas de navegador (e2e/) lo necesitan para instalar playwright-core" >&2
     exit 1
   fi
-  echo "install-deps: npm ci en e2e/ (playwright-core)"
+  echo "install-deps: npm ci en e2e/ (playwright-core, axe-core)"
   npm ci --prefix "$root/e2e" --no-audit --no-fund
 fi

@@ -110,6 +110,12 @@ void schedule_tasks(Application::Parts& p) {
   };
   p.server->every(std::chrono::milliseconds(50), decide_waiting);
   p.server->every(std::chrono::milliseconds(50), decide_waiting);
+  // Portal keys whose download window passed are annulled; the active key
+  // they would have replaced stays active.
+  p.server->every(std::chrono::seconds(30), [&p] {
+    if (auto annulled = p.keys->expire_pending(now_seconds()); !annulled)
+      spdlog::error("anular llaves no descargadas: {}", annulled.error().message);
+  });
   p.server->every(std::chrono::seconds(60), [&p] {
     if (Status purged = p.accounts->purge_expired(); !purged)
       spdlog::error("limpieza de sesiones y descargas: {}", purged.error().message);

@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 #include <openssl/crypto.h>
+#include <spdlog/spdlog.h>
 
+#include <cctype>
 #include <kainjow/mustache.hpp>
 #include <map>
 #include <mutex>
@@ -66,31 +68,135 @@ mus::data partial(std::string_view template_name) {
       mus::partial([template_name] { return std::string(embedded_file(template_name)); }));
 }
 
-std::string short_time(const std::string& iso) {
-  if (iso.size() < 16) return iso;
-  return iso.substr(0, 10) + " " + iso.substr(11, 5) + " UTC";
+std::string query_param(const Request& request, std::string_view name) {
+  const std::string_view target = request.target();
+  const std::size_t q = target.find('?');
+  if (q == std::string_view::npos) return {};
+  auto form = parse_form(target.substr(q + 1));
+  return form ? field(*form, name) : std::string();
 }
+
+// Form encoding for the flash cookie's value (no ';', ',' or spaces).
+std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields) {
+  std::string out;
+  for (const auto& [name, value] : fields) {
+    if (!out.empty()) out += '&';
+    for (const std::string* part : {&name, &value}) {
+      for (unsigned char c : *part) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.')
+          out += static_cast<char>(c);
+        else
+          out += fmt::format("%{:02X}", c);
+      }
+      if (part == &name) out += '=';
+    }
+  }
+  return out;
+}
+
+// A serial in groups of four hex digits that never break inside a group.
+std::string serial_html(std::string_view hex) {
+  std::string out = "<span class=\"serie\">";
+  std::size_t in_group = 0;
+  for (char c : hex) {
+    if (!std::isxdigit(static_cast<unsigned char>(c))) continue;
+    if (in_group == 0) out += "<span>";
+    out += c;
+    if (++in_group == 4) {
+      out += "</span> ";
+      in_group = 0;
+    }
+  }
+  if (in_group != 0) out += "</span>";
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out + "</span>";
+}
+
+// Where a person reads a time, it is Costa Rica's.
+std::string local_time(const std::string& iso) {
+  auto t = parse_utc(iso);
+  return t ? format_costa_rica(*t) : iso;
+}
+std::string local_hour(const std::string& iso) {
+  auto t = parse_utc(iso);
+  return t ? format_costa_rica_hour(*t) : iso;
+}
+
+// The API password character by character: digits and symbols marked, so
+// that 0/O and 1/l/I cannot be mistaken even in another font.
+std::string characters_html(std::string_view secret) {
+  std::string out;
+  for (char c : secret) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    std::string glyph(1, c);
+    if (c == '&') glyph = "&amp;";
+    if (c == '<') glyph = "&lt;";
+    if (c == '>') glyph = "&gt;";
+    if (c == '"') glyph = "&quot;";
+    if (std::isdigit(u))
+      out += "<span class=\"d\">" + glyph + "</span>";
+    else if (std::isalpha(u))
+      out += "<span>" + glyph + "</span>";
+    else
+      out += "<span class=\"s\">" + glyph + "</span>";
+  }
+  return out;
+}
+
+std::string lower_label(Environment env) {
+  return env == Environment::kProduccion ? "producción" : "pruebas";
+}
+
+// A field's error: the summary links to `field`, the page shows `message`
+// beside it.
+struct FieldError {
+  std::string field;
+  std::string message;
+};
+
+void set_errors(mus::data& d, const std::vector<FieldError>& errors) {
+  mus::data list{mus::data::type::list};
+  for (const FieldError& e : errors) {
+    mus::data item;
+    item.set("campo", e.field);
+    item.set("mensaje", e.message);
+    list.push_back(item);
+    d.set("error_" + e.field, e.message);
+  }
+  d.set("hay_errores", !errors.empty());
+  d.set("errores", list);
+  d.set("resumen_errores", partial("errores.mustache"));
+}
+
+struct PageOptions {
+  const PortalSession* session = nullptr;
+  std::optional<Environment> environment;  // the band: pruebas or producción
+};
 
 // A whole page: the layout around `body_html`, with the security headers of
 // every portal page.
 Response page(const Request& request, http::status status, std::string_view title,
-              std::string body_html, const PortalSession* session) {
+              std::string body_html, PageOptions options) {
   mus::data layout;
   layout.set("titulo", std::string(title));
   layout.set("cuerpo", std::move(body_html));
-  if (session != nullptr) {
+  if (options.environment) {
+    layout.set("pruebas", *options.environment == Environment::kPruebas);
+    layout.set("produccion", *options.environment == Environment::kProduccion);
+  }
+  if (options.session != nullptr) {
     mus::data who;
-    const TaxpayerRecord& t = session->taxpayer;
+    const TaxpayerRecord& t = options.session->taxpayer;
     who.set("nombre", t.apellidos.empty() ? t.nombre : t.nombre + " " + t.apellidos);
-    who.set("identificacion", session->identification.printed());
-    who.set("csrf", session->csrf_token);
+    who.set("identificacion", options.session->identification.printed());
+    who.set("csrf", options.session->csrf_token);
     layout.set("contribuyente", who);
   }
   Response r =
       make_response(request, status, render("layout.mustache", layout), "text/html; charset=utf-8");
   r.set("Content-Security-Policy",
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'");
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
   r.set("X-Frame-Options", "DENY");
   r.set("Referrer-Policy", "no-referrer");
   r.set(http::field::cache_control, "no-store");
@@ -104,11 +210,18 @@ Response message_page(const Request& request, http::status status, std::string_v
   d.set("titulo", std::string(title));
   d.set("mensaje", std::string(message));
   d.set("clase", status == http::status::ok ? "aviso" : "error");
+  d.set("alerta", status != http::status::ok);
   if (!link.empty()) {
     d.set("enlace", std::string(link));
     d.set("texto_enlace", std::string(link_text));
   }
-  return page(request, status, title, render("mensaje.mustache", d), session);
+  return page(request, status, title, render("mensaje.mustache", d), PageOptions{session, {}});
+}
+
+Response not_found_page(const Request& request, const PortalSession* session) {
+  return message_page(request, http::status::not_found, "Página no encontrada",
+                      "La dirección no existe. Revise que esté bien escrita, o use el menú.",
+                      session, "/portal", "Ir al inicio");
 }
 
 Response redirect(const Request& request, std::string_view location) {
@@ -118,6 +231,31 @@ Response redirect(const Request& request, std::string_view location) {
   return r;
 }
 
+// Post/Redirect/Get: a form's answer is always a redirect; what the next page
+// must show (which fields were wrong, the safe values to keep) travels in a
+// short-lived cookie that page reads once. Never a PIN or a password.
+constexpr std::string_view kFlashCookie = "llavero_aviso";
+// The token of the file waiting for its download, for step 4 after a reload.
+constexpr std::string_view kDownloadCookie = "llavero_descarga";
+
+Response redirect_with_flash(const Request& request, const RouteContext& context,
+                             std::string_view location,
+                             const std::vector<std::pair<std::string, std::string>>& flash) {
+  Response r = redirect(request, location);
+  r.insert(http::field::set_cookie,
+           fmt::format("{}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age=120{}", kFlashCookie,
+                       form_encode(flash), context.tls ? "; Secure" : ""));
+  return r;
+}
+
+// The flash a page was redirected with (empty if none); `response` forgets it.
+Form take_flash(const Request& request, const RouteContext& context, Response& response) {
+  const std::string value = cookie(request, kFlashCookie);
+  if (value.empty()) return {};
+  response.insert(http::field::set_cookie, cookie_header(kFlashCookie, "", context.tls, true));
+  auto form = parse_form(value);
+  return form ? std::move(*form) : Form();
+}
 
 // ---------------------------------------------------------------- the portal
 
@@ -128,9 +266,37 @@ class Portal {
   Response login_form(const Request& request, const RouteContext& context) {
     if (auto session = s_.accounts.session(cookie(request, kSessionCookie)))
       return redirect(request, "/portal");
-    const bool after_logout = request.target().ends_with("?salida=1");
-    return login_page(request, context, http::status::ok, "", "",
-                      after_logout ? "Su sesión terminó." : "");
+    const std::string token = random_token();
+    Response flash_holder;
+    Form flash = take_flash(request, context, flash_holder);
+    mus::data d;
+    d.set("csrf", token);
+    d.set("identificacion", field(flash, "identificacion"));
+    std::vector<FieldError> errors;
+    const std::string error = field(flash, "error");
+    if (error == "identificacion_vacia")
+      errors.push_back({"identificacion", "Escriba su identificación"});
+    if (error == "identificacion_invalida")
+      errors.push_back({"identificacion", "Escriba la identificación como en el ejemplo"});
+    if (error == "contrasena_vacia" || field(flash, "contrasena_vacia") == "si")
+      errors.push_back({"contrasena", "Escriba su contraseña"});
+    if (error == "credenciales")
+      errors.push_back({"contrasena", "Identificación o contraseña incorrecta."});
+    if (error == "bloqueada" || error == "demasiados")
+      errors.push_back({"contrasena", field(flash, "mensaje")});
+    set_errors(d, errors);
+    if (const std::string left = field(flash, "intentos"); left == "1")
+      d.set("intentos",
+            "Le queda 1 intento. Si la contraseña vuelve a ser incorrecta, la cuenta se bloquea "
+            "15 minutos.");
+    else if (left == "2")
+      d.set("intentos", "Le quedan 2 intentos antes de que la cuenta se bloquee 15 minutos.");
+    if (request.target().ends_with("?salida=1")) d.set("aviso", "Su sesión terminó.");
+    Response r = page(request, http::status::ok, errors.empty() ? "Ingresar" : "Error: Ingresar",
+                      render("ingresar.mustache", d), PageOptions{});
+    for (const auto& h : flash_holder) r.insert(h.name(), h.value());
+    r.insert(http::field::set_cookie, cookie_header(kLoginCookie, token, context.tls));
+    return r;
   }
 
   Response login(const Request& request, const RouteContext& context) {
@@ -138,17 +304,35 @@ class Portal {
     if (!form || !same_secret(field(*form, "csrf"), cookie(request, kLoginCookie)))
       return forbidden(request, nullptr);
     const std::string identification = field(*form, "identificacion");
+    auto again = [&](std::vector<std::pair<std::string, std::string>> flash) {
+      flash.emplace_back("identificacion", identification);
+      return redirect_with_flash(request, context, "/ingresar", flash);
+    };
     if (throttle_.throttled(context.remote_address))
-      return login_page(request, context, http::status::too_many_requests, identification,
-                        "Demasiados intentos fallidos desde esta dirección; espere 15 minutos.",
-                        "");
+      return again({{"error", "demasiados"},
+                    {"mensaje",
+                     "Demasiados intentos fallidos desde esta dirección; espere 15 "
+                     "minutos."}});
     SecretString password(field(*form, "contrasena"));
+    // Short messages for what is missing, before any account is charged.
+    if (identification.empty())
+      return again({{"error", "identificacion_vacia"},
+                    {"contrasena_vacia", password.view().empty() ? "si" : "no"}});
+    if (!Identification::parse(identification))
+      return again({{"error", "identificacion_invalida"}});
+    if (password.view().empty()) return again({{"error", "contrasena_vacia"}});
     auto login = s_.accounts.login(identification, password, context.remote_address);
     if (!login) {
       throttle_.failure(context.remote_address);
-      const auto status = login.error().code == errc::kCuentaBloqueada ? http::status::locked
-                                                                       : http::status::unauthorized;
-      return login_page(request, context, status, identification, login.error().message, "");
+      if (login.error().code == errc::kCuentaBloqueada)
+        return again({{"error", "bloqueada"}, {"mensaje", login.error().message}});
+      if (login.error().code != errc::kCredencialesInvalidas)
+        return message_page(request, http::status::service_unavailable, "Servicio no disponible",
+                            login.error().message, nullptr);
+      auto left = s_.accounts.attempts_left(identification);
+      std::string left_text;
+      if (left && *left && **left <= 2) left_text = std::to_string(**left);
+      return again({{"error", "credenciales"}, {"intentos", left_text}});
     }
     Response r = redirect(request, "/portal");
     r.insert(http::field::set_cookie,
@@ -158,10 +342,8 @@ class Portal {
   }
 
   Response logout(const Request& request, const RouteContext& context) {
-    return with_session(request, context, true, [&](const PortalSession& session, const Form&) {
+    return with_session(request, context, true, [&](const PortalSession&, const Form&) {
       (void)s_.accounts.logout(cookie(request, kSessionCookie));
-      (void)session;
-      // Redirect, so that reloading the page does not post the form again.
       Response r = redirect(request, "/ingresar?salida=1");
       r.insert(http::field::set_cookie, cookie_header(kSessionCookie, "", context.tls, true));
       return r;
@@ -173,7 +355,8 @@ class Portal {
       mus::data d = key_state(session);
       d.set("nombre", session.taxpayer.nombre);
       d.set("estado_llaves", partial("estado_llaves.mustache"));
-      return page(request, http::status::ok, "Inicio", render("portal.mustache", d), &session);
+      return page(request, http::status::ok, "Inicio", render("portal.mustache", d),
+                  PageOptions{&session, {}});
     });
   }
 
@@ -182,28 +365,39 @@ class Portal {
       mus::data d = key_state(session);
       d.set("estado_llaves", partial("estado_llaves.mustache"));
       return page(request, http::status::ok, "Estado de mis llaves", render("estado.mustache", d),
-                  &session);
+                  PageOptions{&session, {}});
     });
   }
 
-  // GET and POST under /llaves/: "<ambiente>/<acción>" and "descargar".
+  Response help(const Request& request, const RouteContext&) {
+    auto session = s_.accounts.session(cookie(request, kSessionCookie));
+    return page(request, http::status::ok, "Ayuda", render("ayuda.mustache", mus::data()),
+                PageOptions{session ? &*session : nullptr, {}});
+  }
+
+  // GET and POST under /llaves/: "<ambiente>/<acción>[/<paso>]" and "descargar".
   Response keys(const Request& request, const RouteContext& context) {
     const bool post = request.method() == http::verb::post;
     if (post && context.rest == "descargar") return download(request, context);
     const std::size_t slash = context.rest.find('/');
     auto env = parse_environment(context.rest.substr(0, slash));
     const std::string action = slash == std::string::npos ? "" : context.rest.substr(slash + 1);
-    if (!env || slash == std::string::npos)
-      return error_response(request, http::status::not_found, "No encontrado.");
-    if (action == "generar")
-      return post ? generate(request, context, *env) : generate_form(request, context, *env);
-    if (action == "generar/paso4" && post) return download_step(request, context, *env);
-    if (action == "revocar")
-      return post ? revoke(request, context, *env) : revoke_form(request, context, *env);
-    if (action == "contrasena")
-      return post ? api_password(request, context, *env)
-                  : api_password_form(request, context, *env);
-    return error_response(request, http::status::not_found, "No encontrado.");
+    if (env && slash != std::string::npos) {
+      if (action == "generar")
+        return post ? generate(request, context, *env) : generate_form(request, context, *env);
+      if (action == "revocar")
+        return post ? revoke(request, context, *env) : revoke_form(request, context, *env);
+      if (action == "contrasena")
+        return post ? api_password(request, context, *env)
+                    : api_password_form(request, context, *env);
+      if (!post && action == "generar/aviso") return generated(request, context, *env);
+      if (!post && action == "generar/paso4") return download_step(request, context, *env);
+      if (!post && action == "generar/listo") return downloaded(request, context, *env);
+      if (!post && action == "revocar/hecha") return revoked(request, context, *env);
+      if (!post && action == "contrasena/nueva") return new_api_password(request, context, *env);
+    }
+    auto session = s_.accounts.session(cookie(request, kSessionCookie));
+    return not_found_page(request, session ? &*session : nullptr);
   }
 
  private:
@@ -245,18 +439,51 @@ class Portal {
                         session, "/portal", "Volver al inicio");
   }
 
-  Response login_page(const Request& request, const RouteContext& context, http::status status,
-                      const std::string& identification, std::string_view error,
-                      std::string_view notice) {
-    const std::string token = random_token();
+  Response failure_page(const Request& request, const PortalSession& session,
+                        std::string_view message) {
+    return message_page(
+        request, http::status::internal_server_error, "Algo salió mal",
+        fmt::format("{} No se realizó ningún cambio; vuelva a intentarlo.", message), &session,
+        "/portal", "Volver al inicio");
+  }
+
+  // The keys of one environment: the active one, the pending one, and the
+  // rest; `keys` is the service's answer, newest first.
+  struct EnvironmentKeys {
+    const KeyStatus* active = nullptr;
+    const KeyStatus* pending = nullptr;
+    std::vector<const KeyStatus*> past;
+  };
+  static EnvironmentKeys keys_of(const std::vector<KeyStatus>& keys, Environment env) {
+    EnvironmentKeys out;
+    for (const KeyStatus& k : keys) {
+      if (k.environment != env) continue;
+      if (k.state == KeyState::kActiva && out.active == nullptr)
+        out.active = &k;
+      else if (k.state == KeyState::kPendiente && out.pending == nullptr)
+        out.pending = &k;
+      else
+        out.past.push_back(&k);
+    }
+    return out;
+  }
+
+  static std::string reason_text(const KeyStatus& k) {
+    if (k.state == KeyState::kVencida) return "—";
+    if (k.never_delivered)
+      return k.reason ? "reemplazada antes de descargarse" : "no se descargó a tiempo";
+    return k.reason ? std::string(revocation_reason_label(*k.reason)) : "sin motivo indicado";
+  }
+
+  static mus::data key_data(const KeyStatus& k) {
     mus::data d;
-    d.set("csrf", token);
-    d.set("identificacion", identification);
-    if (!error.empty()) d.set("error", std::string(error));
-    if (!notice.empty()) d.set("aviso", std::string(notice));
-    Response r = page(request, status, "Ingresar", render("ingresar.mustache", d), nullptr);
-    r.insert(http::field::set_cookie, cookie_header(kLoginCookie, token, context.tls));
-    return r;
+    d.set("serie", k.serial_hex);
+    d.set("serie_html", serial_html(k.serial_hex));
+    d.set("desde", local_time(k.not_before));
+    d.set("creada", local_time(k.not_before));
+    d.set("hasta", local_time(k.not_after));
+    if (k.pending_until) d.set("hasta", local_hour(*k.pending_until));
+    return d;
   }
 
   mus::data key_state(const PortalSession& session) {
@@ -266,28 +493,22 @@ class Portal {
       mus::data e;
       e.set("clave", std::string(environment_name(env)));
       e.set("nombre", std::string(environment_label(env)));
+      e.set("pruebas", env == Environment::kPruebas);
       mus::data previous{mus::data::type::list};
       bool any_previous = false;
       if (keys) {
-        for (const KeyStatus& k : *keys) {
-          if (k.environment != env) continue;
-          if (k.state == KeyState::kActiva) {
-            mus::data active;
-            active.set("serie", k.serial_hex);
-            active.set("desde", short_time(k.not_before));
-            active.set("hasta", short_time(k.not_after));
-            e.set("activa", active);
-            continue;
-          }
+        EnvironmentKeys mine = keys_of(*keys, env);
+        if (mine.active) e.set("activa", key_data(*mine.active));
+        if (mine.pending) e.set("pendiente", key_data(*mine.pending));
+        for (const KeyStatus* k : mine.past) {
           mus::data row;
-          row.set("serie", k.serial_hex);
-          row.set("estado", k.state == KeyState::kRevocada ? "Revocada" : "Vencida");
-          row.set("fecha", short_time(k.state == KeyState::kRevocada ? k.revoked_at.value_or("")
-                                                                     : k.not_after));
-          row.set("motivo", k.reason
-                                ? fmt::format("{} ({})", revocation_reason_label(*k.reason),
-                                              revocation_reason_name(*k.reason))
-                                : std::string(k.state == KeyState::kVencida ? "—" : "sin motivo"));
+          row.set("serie_html", serial_html(k->serial_hex));
+          row.set("estado", k->state == KeyState::kRevocada
+                                ? (k->never_delivered ? "Anulada" : "Revocada")
+                                : "Vencida");
+          row.set("fecha", local_time(k->state == KeyState::kRevocada ? k->revoked_at.value_or("")
+                                                                      : k->not_after));
+          row.set("motivo", reason_text(*k));
           previous.push_back(row);
           any_previous = true;
         }
@@ -305,50 +526,95 @@ class Portal {
     mus::data d;
     d.set("amb", std::string(environment_name(env)));
     d.set("ambiente", std::string(environment_label(env)));
+    d.set("ambiente_min", lower_label(env));
     d.set("csrf", session.csrf_token);
+    set_errors(d, {});
     return d;
   }
 
-  Response generate_page(const Request& request, const PortalSession& session, Environment env,
-                         http::status status, std::string_view error) {
-    mus::data d = env_data(session, env);
-    d.set("solicitud", random_token());
-    if (!error.empty()) d.set("error", std::string(error));
-    return page(request, status, "Generar llave criptográfica", render("generar.mustache", d),
-                &session);
+  static std::string title(std::string_view action, Environment env, bool errors = false) {
+    return fmt::format("{}{} en {}", errors ? "Error: " : "", action, lower_label(env));
   }
+
+  // A key of this taxpayer and environment by serial (for the pages after an
+  // action, which name the key in their address).
+  std::optional<KeyStatus> key_by_serial(const PortalSession& session, Environment env,
+                                         const std::string& serial) {
+    auto keys = s_.keys.status(session.taxpayer.identification, env);
+    if (!keys) return std::nullopt;
+    for (KeyStatus& k : *keys)
+      if (k.serial_hex == serial) return std::move(k);
+    return std::nullopt;
+  }
+
+  // --- Generar
 
   Response generate_form(const Request& request, const RouteContext& context, Environment env) {
     return with_session(request, context, false, [&](const PortalSession& session, const Form&) {
-      return generate_page(request, session, env, http::status::ok, "");
+      Response holder;
+      Form flash = take_flash(request, context, holder);
+      mus::data d = env_data(session, env);
+      d.set("solicitud", random_token());
+      auto keys = s_.keys.status(session.taxpayer.identification, env);
+      if (!keys) return failure_page(request, session, keys.error().message);
+      EnvironmentKeys mine = keys_of(*keys, env);
+      if (mine.active) {
+        mus::data a = key_data(*mine.active);
+        d.set("activa", a);
+      }
+      if (mine.pending) d.set("pendiente", key_data(*mine.pending));
+      std::vector<FieldError> errors;
+      const std::string pin = field(flash, "pin"), pin2 = field(flash, "pin2");
+      if (pin == "vacio") errors.push_back({"pin", "Escriba un PIN de 4 números"});
+      if (pin == "invalido")
+        errors.push_back({"pin", "El PIN debe contener exactamente 4 números."});
+      if (pin2 == "vacio") errors.push_back({"pin2", "Escriba el PIN otra vez para confirmarlo"});
+      if (pin2 == "distinto") errors.push_back({"pin2", "El PIN y su confirmación no coinciden."});
+      if (field(flash, "repetida") == "si")
+        errors.push_back({"pin", "Esta solicitud ya fue procesada: no se generó otra llave."});
+      set_errors(d, errors);
+      d.set("facturador", field(flash, "facturador") == "si");
+      Response r = page(request, http::status::ok,
+                        title("Generar llave criptográfica", env, !errors.empty()),
+                        render("generar.mustache", d), PageOptions{&session, env});
+      for (const auto& h : holder) r.insert(h.name(), h.value());
+      return r;
     });
   }
 
   Response generate(const Request& request, const RouteContext& context, Environment env) {
     return with_session(
         request, context, true, [&](const PortalSession& session, const Form& form) {
+          const std::string back = fmt::format("/llaves/{}/generar", environment_name(env));
           SecretString typed(field(form, "pin"));
           SecretString confirmation(field(form, "pin2"));
+          const std::string facturador = field(form, "facturador") == "si" ? "si" : "no";
+          // Which fields were wrong, never their content.
+          std::vector<std::pair<std::string, std::string>> flash;
+          if (typed.view().empty())
+            flash.emplace_back("pin", "vacio");
+          else if (!Pin::parse(typed.view()))
+            flash.emplace_back("pin", "invalido");
+          if (confirmation.view().empty())
+            flash.emplace_back("pin2", "vacio");
+          else if (flash.empty() && confirmation.view() != typed.view())
+            flash.emplace_back("pin2", "distinto");
+          if (!flash.empty()) {
+            flash.emplace_back("facturador", facturador);
+            return redirect_with_flash(request, context, back, flash);
+          }
           auto pin = Pin::parse(typed.view());
-          if (!pin)
-            return generate_page(request, session, env, http::status::bad_request,
-                                 pin.error().message);
-          if (confirmation.view() != typed.view())
-            return generate_page(request, session, env, http::status::bad_request,
-                                 "El PIN y su confirmación no coinciden.");
           auto fresh = s_.accounts.spend_form_token(field(form, "solicitud"));
           if (!fresh || !*fresh || field(form, "solicitud").empty())
-            return generate_page(
-                request, session, env, http::status::conflict,
-                "Esta solicitud ya fue procesada: no se generó otra llave. Revise el "
-                "estado de sus llaves o genere una nueva desde este formulario.");
+            return redirect_with_flash(request, context, back, {{"repetida", "si"}});
           std::string token;
           auto made = s_.keys.generate(
               GenerateRequest{session.taxpayer.identification, env, std::nullopt,
-                              field(form, "facturador") == "si"},
+                              facturador == "si", /*until_downloaded=*/true},
               *pin,
               [&](const StagedKey& key) -> Status {
-                auto put = s_.downloads.put(session.taxpayer.id, env, key.file_name, key.p12);
+                auto put = s_.downloads.put(session.taxpayer.id, env, key.file_name, key.p12,
+                                            key.certificate_id);
                 if (!put) return put.error();
                 token = std::move(*put);
                 return Ok{};
@@ -356,33 +622,91 @@ class Portal {
               "portal:" + session.identification.digits());
           if (!made) {
             if (!token.empty()) (void)s_.downloads.wipe(token_hash(token));
-            return generate_page(request, session, env, http::status::internal_server_error,
-                                 made.error().message);
+            return failure_page(request, session, made.error().message);
           }
-          mus::data d = env_data(session, env);
-          d.set("descarga", token);
-          return page(request, http::status::ok, "Generar llave criptográfica",
-                      render("aviso_generada.mustache", d), &session);
+          Response r = redirect(request, fmt::format("/llaves/{}/generar/aviso?serie={}",
+                                                     environment_name(env), made->serial_hex));
+          r.insert(http::field::set_cookie,
+                   fmt::format("{}={}; Path=/llaves; HttpOnly; SameSite=Strict; Max-Age={}{}",
+                               kDownloadCookie, token, kDownloadWindowSeconds,
+                               context.tls ? "; Secure" : ""));
+          return r;
         });
   }
 
+  // The guide's dialog after Generar.
+  Response generated(const Request& request, const RouteContext& context, Environment env) {
+    return with_session(request, context, false, [&](const PortalSession& session, const Form&) {
+      mus::data d = env_data(session, env);
+      d.set("serie", query_param(request, "serie"));
+      return page(request, http::status::ok, title("Generar llave criptográfica", env),
+                  render("aviso_generada.mustache", d), PageOptions{&session, env});
+    });
+  }
+
+  // Step 4: the file's download.
   Response download_step(const Request& request, const RouteContext& context, Environment env) {
-    return with_session(request, context, true,
-                        [&](const PortalSession& session, const Form& form) {
-                          mus::data d = env_data(session, env);
-                          d.set("listo", true);
-                          d.set("descarga", field(form, "descarga"));
-                          return page(request, http::status::ok, "Generar llave criptográfica",
-                                      render("generar.mustache", d), &session);
-                        });
+    return with_session(request, context, false, [&](const PortalSession& session, const Form&) {
+      const std::string serial = query_param(request, "serie");
+      auto key = key_by_serial(session, env, serial);
+      if (!key || key->state != KeyState::kPendiente)
+        return redirect(request, fmt::format("/llaves/{}/generar/listo?serie={}",
+                                             environment_name(env), serial));
+      mus::data d = env_data(session, env);
+      d.set("listo", true);
+      d.set("descarga", cookie(request, kDownloadCookie));
+      d.set("serie", key->serial_hex);
+      d.set("serie_html", serial_html(key->serial_hex));
+      d.set("hasta", key->pending_until ? local_hour(*key->pending_until) : "");
+      return page(request, http::status::ok, title("Generar llave criptográfica", env),
+                  render("generar.mustache", d), PageOptions{&session, env});
+    });
+  }
+
+  // After the download: what happened to the key named in the address.
+  Response downloaded(const Request& request, const RouteContext& context, Environment env) {
+    return with_session(request, context, false, [&](const PortalSession& session, const Form&) {
+      auto key = key_by_serial(session, env, query_param(request, "serie"));
+      if (!key) return not_found_page(request, &session);
+      mus::data d = env_data(session, env);
+      d.set("serie", key->serial_hex);
+      d.set("serie_html", serial_html(key->serial_hex));
+      d.set("archivo", session.identification.p12_file_name());
+      std::string heading;
+      if (key->state == KeyState::kPendiente) {
+        d.set("pendiente", true);
+        d.set("hasta", key->pending_until ? local_hour(*key->pending_until) : "");
+        heading = "Su llave aún no se ha descargado";
+      } else if (key->never_delivered) {
+        d.set("anulada", true);
+        d.set("motivo", reason_text(*key));
+        heading = "Esta llave no se descargó";
+      } else {
+        d.set("descargada", true);
+        heading = "Su llave criptográfica fue descargada";
+        auto keys = s_.keys.status(session.taxpayer.identification, env);
+        if (keys)
+          for (const KeyStatus& k : *keys)
+            if (k.reason == RevocationReason::kSuperseded && !k.never_delivered && k.revoked_at &&
+                k.revoked_at >= key->not_before) {
+              d.set("reemplazada_html", serial_html(k.serial_hex));
+              d.set("reemplazada", true);
+              break;
+            }
+      }
+      return page(request, http::status::ok, heading + " (" + lower_label(env) + ")",
+                  render("generar_listo.mustache", d), PageOptions{&session, env});
+    });
   }
 
   Response download(const Request& request, const RouteContext& context) {
     return with_session(
         request, context, true, [&](const PortalSession& session, const Form& form) {
-          auto file = s_.downloads.open(field(form, "descarga"), session.taxpayer.id);
+          std::string token = field(form, "descarga");
+          if (token.empty()) token = cookie(request, kDownloadCookie);
+          auto file = s_.downloads.open(token, session.taxpayer.id);
           if (!file)
-            return message_page(request, http::status::gone, "Descargar el certificado",
+            return message_page(request, http::status::gone, "El archivo ya no está disponible",
                                 file.error().message, &session, "/llaves", "Ver mis llaves");
           Response r = make_response(request, http::status::ok,
                                      std::string(file->p12.begin(), file->p12.end()),
@@ -392,72 +716,173 @@ class Portal {
                 fmt::format("attachment; filename=\"{}\"", file->file_name));
           r.set(http::field::cache_control, "no-store");
           r.set("X-Frame-Options", "DENY");
-          // Wiped after the first complete download; a cut one may be retried
-          // within the 15 minutes.
-          *context.after_send = [vault = &s_.downloads, hash = file->token_hash](bool complete) {
-            if (complete) (void)vault->wipe(hash);
-          };
+          // After the first complete download the key becomes the active one
+          // (the old one is superseded then, not before) and the file is
+          // wiped; a cut download may be retried within the 15 minutes.
+          *context.after_send =
+              [keys = &s_.keys, vault = &s_.downloads, taxpayer = session.taxpayer.id,
+               actor = "portal:" + session.identification.digits(),
+               certificate = file->certificate_id, hash = file->token_hash](bool complete) {
+                if (!complete) return;
+                if (certificate) {
+                  auto done = keys->complete_download(taxpayer, *certificate, actor);
+                  if (!done) spdlog::error("activar la llave descargada: {}", done.error().message);
+                }
+                (void)vault->wipe(hash);
+              };
           return r;
         });
   }
 
+  // --- Revocar
+
   Response revoke_form(const Request& request, const RouteContext& context, Environment env) {
     return with_session(request, context, false, [&](const PortalSession& session, const Form&) {
-      return page(request, http::status::ok, "Revocar llave criptográfica",
-                  render("revocar.mustache", env_data(session, env)), &session);
+      Response holder;
+      Form flash = take_flash(request, context, holder);
+      mus::data d = env_data(session, env);
+      auto keys = s_.keys.status(session.taxpayer.identification, env);
+      if (!keys) return failure_page(request, session, keys.error().message);
+      EnvironmentKeys mine = keys_of(*keys, env);
+      if (mine.active) {
+        d.set("activa", true);
+        d.set("serie", mine.active->serial_hex);
+        d.set("serie_html", serial_html(mine.active->serial_hex));
+        d.set("desde", local_time(mine.active->not_before));
+        d.set("hasta", local_time(mine.active->not_after));
+      }
+      std::vector<FieldError> errors;
+      if (field(flash, "motivo") == "invalido")
+        errors.push_back({"motivo", "Elija un motivo de la lista"});
+      set_errors(d, errors);
+      Response r = page(request, http::status::ok,
+                        title("Revocar llave criptográfica", env, !errors.empty()),
+                        render("revocar.mustache", d), PageOptions{&session, env});
+      for (const auto& h : holder) r.insert(h.name(), h.value());
+      return r;
     });
   }
 
   Response revoke(const Request& request, const RouteContext& context, Environment env) {
     return with_session(
         request, context, true, [&](const PortalSession& session, const Form& form) {
-          mus::data d = env_data(session, env);
+          const std::string back = fmt::format("/llaves/{}/revocar", environment_name(env));
           std::optional<RevocationReason> reason;
           if (const std::string motivo = field(form, "motivo"); !motivo.empty()) {
             auto parsed = parse_revocation_reason(motivo);
-            if (!parsed) {
-              d.set("error", parsed.error().message);
-              return page(request, http::status::bad_request, "Revocar llave criptográfica",
-                          render("revocar.mustache", d), &session);
-            }
+            if (!parsed)
+              return redirect_with_flash(request, context, back, {{"motivo", "invalido"}});
             reason = *parsed;
           }
+          // The page named a key; if it is no longer the active one (revoked
+          // in another tab, replaced by a download), revoke nothing.
+          auto keys = s_.keys.status(session.taxpayer.identification, env);
+          if (!keys) return failure_page(request, session, keys.error().message);
+          EnvironmentKeys mine = keys_of(*keys, env);
+          const std::string named = field(form, "serie");
+          if (!mine.active || (!named.empty() && mine.active->serial_hex != named))
+            return redirect(request, back);
           auto revoked = s_.keys.revoke(session.taxpayer.identification, env, reason,
                                         "portal:" + session.identification.digits());
           if (!revoked) {
-            d.set("error", revoked.error().message);
-            return page(request, http::status::conflict, "Revocar llave criptográfica",
-                        render("revocar.mustache", d), &session);
+            if (revoked.error().code == errc::kSinLlaveActiva) return redirect(request, back);
+            return failure_page(request, session, revoked.error().message);
           }
-          d.set("revocada", true);
-          return page(request, http::status::ok, "Revocar llave criptográfica",
-                      render("revocar.mustache", d), &session);
+          return redirect(request, fmt::format("/llaves/{}/revocar/hecha?serie={}",
+                                               environment_name(env), revoked->serial_hex));
         });
   }
 
+  Response revoked(const Request& request, const RouteContext& context, Environment env) {
+    return with_session(request, context, false, [&](const PortalSession& session, const Form&) {
+      auto key = key_by_serial(session, env, query_param(request, "serie"));
+      if (!key || key->state != KeyState::kRevocada) return not_found_page(request, &session);
+      mus::data d = env_data(session, env);
+      mus::data k;
+      k.set("serie_html", serial_html(key->serial_hex));
+      k.set("fecha", local_time(key->revoked_at.value_or("")));
+      if (key->reason) k.set("motivo", std::string(revocation_reason_label(*key->reason)));
+      d.set("llave", k);
+      return page(request, http::status::ok, title("Llave revocada", env),
+                  render("revocada.mustache", d), PageOptions{&session, env});
+    });
+  }
+
+  // --- Generar contraseña
+
   Response api_password_form(const Request& request, const RouteContext& context, Environment env) {
     return with_session(request, context, false, [&](const PortalSession& session, const Form&) {
-      return page(request, http::status::ok, "Generar contraseña",
-                  render("contrasena.mustache", env_data(session, env)), &session);
+      Response holder;
+      Form flash = take_flash(request, context, holder);
+      mus::data d = env_data(session, env);
+      d.set("solicitud", random_token());
+      auto existing = s_.accounts.api_user(session.taxpayer.identification, env);
+      if (!existing) return failure_page(request, session, existing.error().message);
+      if (*existing) {
+        mus::data e;
+        e.set("usuario", **existing);
+        d.set("existente", e);
+      }
+      std::vector<FieldError> errors;
+      if (field(flash, "confirmar") == "falta")
+        errors.push_back({"confirmar", "Confirme que la contraseña actual dejará de funcionar"});
+      if (field(flash, "repetida") == "si")
+        errors.push_back(
+            {"confirmar", "Esta solicitud ya fue procesada: no se generó otra contraseña."});
+      set_errors(d, errors);
+      Response r =
+          page(request, http::status::ok, title("Generar contraseña", env, !errors.empty()),
+               render("contrasena.mustache", d), PageOptions{&session, env});
+      for (const auto& h : holder) r.insert(h.name(), h.value());
+      return r;
     });
   }
 
   Response api_password(const Request& request, const RouteContext& context, Environment env) {
-    return with_session(request, context, true, [&](const PortalSession& session, const Form&) {
+    return with_session(
+        request, context, true, [&](const PortalSession& session, const Form& form) {
+          const std::string back = fmt::format("/llaves/{}/contrasena", environment_name(env));
+          auto existing = s_.accounts.api_user(session.taxpayer.identification, env);
+          if (!existing) return failure_page(request, session, existing.error().message);
+          if (*existing && field(form, "confirmar") != "si")
+            return redirect_with_flash(request, context, back, {{"confirmar", "falta"}});
+          auto fresh = s_.accounts.spend_form_token(field(form, "solicitud"));
+          if (!fresh || !*fresh || field(form, "solicitud").empty())
+            return redirect_with_flash(request, context, back, {{"repetida", "si"}});
+          auto made = s_.accounts.generate_api_password(
+              session.taxpayer.identification, env, "portal:" + session.identification.digits());
+          if (!made) return failure_page(request, session, made.error().message);
+          {
+            std::lock_guard lock(shown_mu_);
+            shown_once_[session.id_hash + "/" + std::string(environment_name(env))] =
+                NewApiPassword{made->username, std::move(made->password)};
+          }
+          return redirect(request, back + "/nueva");
+        });
+  }
+
+  // The new password, shown once: the first GET takes it out of memory.
+  Response new_api_password(const Request& request, const RouteContext& context, Environment env) {
+    return with_session(request, context, false, [&](const PortalSession& session, const Form&) {
       mus::data d = env_data(session, env);
-      auto made = s_.accounts.generate_api_password(session.taxpayer.identification, env,
-                                                    "portal:" + session.identification.digits());
-      if (!made) {
-        d.set("error", made.error().message);
-        return page(request, http::status::internal_server_error, "Generar contraseña",
-                    render("contrasena.mustache", d), &session);
+      std::optional<NewApiPassword> fresh;
+      {
+        std::lock_guard lock(shown_mu_);
+        auto it = shown_once_.find(session.id_hash + "/" + std::string(environment_name(env)));
+        if (it != shown_once_.end()) {
+          fresh = std::move(it->second);
+          shown_once_.erase(it);
+        }
       }
-      mus::data fresh;
-      fresh.set("usuario", made->username);
-      fresh.set("contrasena", std::string(made->password.view()));
-      d.set("nueva", fresh);
-      return page(request, http::status::ok, "Generar contraseña", render("contrasena.mustache", d),
-                  &session);
+      if (fresh) {
+        mus::data n;
+        n.set("usuario", fresh->username);
+        n.set("contrasena", std::string(fresh->password.view()));
+        n.set("caracteres_html", characters_html(fresh->password.view()));
+        d.set("nueva", n);
+      }
+      return page(request, http::status::ok, title("Nueva contraseña", env),
+                  render("contrasena_nueva.mustache", d), PageOptions{&session, env});
     });
   }
 
@@ -465,6 +890,10 @@ class Portal {
   // Wrong passwords per address: past ten in fifteen minutes the address
   // waits, whatever account it tries.
   FailureThrottle throttle_{10, 15 * 60};
+  // New API passwords between the POST that made them and the one GET that
+  // shows them (Post/Redirect/Get), by session and environment.
+  std::mutex shown_mu_;
+  std::map<std::string, NewApiPassword> shown_once_;
 };
 
 // Everything the portal does touches the store or hashes, so it all runs on
@@ -478,6 +907,17 @@ Route on_pool(std::shared_ptr<Portal> portal,
   return route;
 }
 
+Route static_file(std::string_view name, std::string_view content_type) {
+  return Route{
+      [name, content_type](const Request& request, const RouteContext&) -> std::optional<Response> {
+        Response r = make_response(request, http::status::ok, std::string(embedded_file(name)),
+                                   content_type);
+        r.set(http::field::cache_control, "public, max-age=3600");
+        return r;
+      },
+      nullptr};
+}
+
 }  // namespace
 
 void add_portal_routes(Router& router, PortalServices services) {
@@ -487,15 +927,9 @@ void add_portal_routes(Router& router, PortalServices services) {
                      return redirect(request, "/portal");
                    },
                    nullptr});
-  router.add(http::verb::get, "/estilo.css",
-             Route{[](const Request& request, const RouteContext&) -> std::optional<Response> {
-                     Response r = make_response(request, http::status::ok,
-                                                std::string(embedded_file("estilo.css")),
-                                                "text/css; charset=utf-8");
-                     r.set(http::field::cache_control, "public, max-age=3600");
-                     return r;
-                   },
-                   nullptr});
+  router.add(http::verb::get, "/estilo.css", static_file("estilo.css", "text/css; charset=utf-8"));
+  router.add(http::verb::get, "/menu.js", static_file("menu.js", "text/javascript; charset=utf-8"));
+  router.add(http::verb::get, "/ayuda", on_pool(portal, &Portal::help));
   router.add(http::verb::get, "/ingresar", on_pool(portal, &Portal::login_form));
   router.add(http::verb::post, "/ingresar", on_pool(portal, &Portal::login));
   router.add(http::verb::post, "/salir", on_pool(portal, &Portal::logout));

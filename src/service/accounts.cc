@@ -118,8 +118,8 @@ Result<Login> AccountService::login(const std::string& identification, const Sec
   if (failures->locked_until && *failures->locked_until > now)
     return make_error(errc::kCuentaBloqueada,
                       fmt::format("La cuenta está bloqueada por demasiados intentos fallidos; "
-                                  "intente de nuevo después de las {} (UTC).",
-                                  format_utc(*failures->locked_until).substr(11, 5)));
+                                  "intente de nuevo después de las {} (hora de Costa Rica).",
+                                  format_costa_rica_hour(*failures->locked_until)));
   auto hash = store_.password_hash(t.id);
   if (!hash) return hash.error();
   if (!*hash || !password_matches(**hash, password)) {
@@ -168,6 +168,30 @@ Status AccountService::logout(const std::string& cookie_token) {
 
 Result<bool> AccountService::spend_form_token(const std::string& token) {
   return store_.spend_nonce(token_hash(token), now_seconds());
+}
+
+Result<std::optional<std::string>> AccountService::api_user(const std::string& identification,
+                                                            Environment env) {
+  auto t = taxpayer(identification);
+  if (!t) return t.error();
+  auto id = Identification::parse(t->identification);
+  if (!id) return id.error();
+  const std::string username = id->api_user(env, config_.user_domain);
+  auto found = store_.find_api_credential(username);
+  if (!found) return found.error();
+  if (!*found || (*found)->taxpayer_id != t->id) return std::optional<std::string>();
+  return std::optional<std::string>(username);
+}
+
+Result<std::optional<int>> AccountService::attempts_left(const std::string& identification) {
+  auto id = Identification::parse(identification);
+  if (!id) return std::optional<int>();
+  auto found = store_.find_taxpayer(id->digits());
+  if (!found) return found.error();
+  if (!*found) return std::optional<int>();
+  auto failures = store_.login_failures((*found)->id);
+  if (!failures) return failures.error();
+  return std::optional<int>(kLockAfterFailures - failures->failures);
 }
 
 Result<NewApiPassword> AccountService::generate_api_password(const std::string& identification,

@@ -80,6 +80,14 @@ class AccountService {
   // previous one stops working at once.
   Result<NewApiPassword> generate_api_password(const std::string& identification, Environment env,
                                                const std::string& actor);
+  // The API user of an environment if it already has a password (so that a
+  // second "Generar contraseña" can ask first), nullopt otherwise.
+  Result<std::optional<std::string>> api_user(const std::string& identification, Environment env);
+  // Wrong passwords left before the account locks, for the log-in page's
+  // warning; nullopt for an identification without an account (the page then
+  // says nothing, as it says the same "incorrecta" for both).
+  Result<std::optional<int>> attempts_left(const std::string& identification);
+
   // The API credential a user name and password stand for, if they match.
   Result<std::optional<ApiCredential>> check_api_password(const std::string& username,
                                                           const SecretString& password);

@@ -23,7 +23,8 @@ DownloadVault::DownloadVault(AccountStore& store, SecretString server_key)
     : store_(store), key_(std::move(server_key)) {}
 
 Result<std::string> DownloadVault::put(std::int64_t taxpayer_id, Environment env,
-                                       const std::string& file_name, const Bytes& p12) {
+                                       const std::string& file_name, const Bytes& p12,
+                                       std::optional<std::int64_t> certificate_id) {
   if (key_.size() != crypto_secretbox_KEYBYTES || sodium_init() < 0)
     return make_error(errc::kErrorInterno, "La llave del servidor no es válida.");
   Bytes box(crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + p12.size());
@@ -31,9 +32,9 @@ Result<std::string> DownloadVault::put(std::int64_t taxpayer_id, Environment env
   crypto_secretbox_easy(box.data() + crypto_secretbox_NONCEBYTES, p12.data(), p12.size(),
                         box.data(), reinterpret_cast<const unsigned char*>(key_.c_str()));
   std::string token = random_token();
-  LLAVERO_TRY(
-      store_.put_download(PendingDownload{token_hash(token), taxpayer_id, env, file_name,
-                                          std::move(box), now_seconds() + kDownloadWindowSeconds}));
+  LLAVERO_TRY(store_.put_download(
+      PendingDownload{token_hash(token), taxpayer_id, env, file_name, std::move(box),
+                      now_seconds() + kDownloadWindowSeconds, certificate_id}));
   return token;
 }
 
@@ -49,7 +50,7 @@ Result<Download> DownloadVault::open(const std::string& token, std::int64_t taxp
   }
   const std::size_t overhead = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES;
   if (d.ciphertext.size() < overhead) return unavailable();
-  Download out{hash, d.file_name, Bytes(d.ciphertext.size() - overhead)};
+  Download out{hash, d.file_name, Bytes(d.ciphertext.size() - overhead), d.certificate_id};
   if (crypto_secretbox_open_easy(out.p12.data(), d.ciphertext.data() + crypto_secretbox_NONCEBYTES,
                                  d.ciphertext.size() - crypto_secretbox_NONCEBYTES,
                                  d.ciphertext.data(),

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 
 #include "store/account_store.h"
 #include "util/clock.h"
@@ -19,6 +20,7 @@ struct Download {
   std::string token_hash;
   std::string file_name;
   Bytes p12;
+  std::optional<std::int64_t> certificate_id = std::nullopt;  // the pending key it delivers
 };
 
 class DownloadVault {
@@ -26,9 +28,11 @@ class DownloadVault {
   // `server_key` is 32 bytes (see load_or_create_server_key).
   DownloadVault(AccountStore& store, SecretString server_key);
 
-  // Keeps a file; returns the token that fetches it.
+  // Keeps a file; returns the token that fetches it. `certificate_id` is the
+  // pending key the file delivers (KeyService::complete_download), if any.
   Result<std::string> put(std::int64_t taxpayer_id, Environment env, const std::string& file_name,
-                          const Bytes& p12);
+                          const Bytes& p12,
+                          std::optional<std::int64_t> certificate_id = std::nullopt);
   // The file behind a token, if it belongs to `taxpayer_id` and is still
   // there. Error "descarga_no_disponible" otherwise.
   Result<Download> open(const std::string& token, std::int64_t taxpayer_id);

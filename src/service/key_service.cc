@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "pki/issue.h"
+#include "service/downloads.h"
 #include "util/clock.h"
 #include "util/error_codes.h"
 
@@ -10,6 +11,7 @@ namespace llavero::service {
 
 std::string_view key_state_name(KeyState state) {
   switch (state) {
+    case KeyState::kPendiente: return "pendiente";
     case KeyState::kActiva: return "activa";
     case KeyState::kRevocada: return "revocada";
     case KeyState::kVencida: return "vencida";
@@ -46,8 +48,13 @@ KeyStatus status_of(const CertificateRecord& c, UnixSeconds now) {
   if (c.revoked_at) s.revoked_at = format_utc(*c.revoked_at);
   s.facturador_gratuito = c.facturador_gratuito;
   s.reason = c.revocation_reason;
+  s.certificate_id = c.id;
+  if (c.pending_until) s.pending_until = format_utc(*c.pending_until);
   if (c.status == CertificateStatus::kRevoked) {
     s.state = KeyState::kRevocada;
+    s.never_delivered = c.pending_until.has_value();
+  } else if (c.status == CertificateStatus::kPending) {
+    s.state = KeyState::kPendiente;
   } else {
     s.state = c.not_after < now ? KeyState::kVencida : KeyState::kActiva;
   }
@@ -136,6 +143,7 @@ Result<KeyService::Issued> KeyService::issue(const IssueOrder& order,
     if (reserved) {
       out.key.serial = std::move(*fresh);
       certificate_id = *reserved;
+      out.key.certificate_id = certificate_id;
       break;
     }
     if (reserved.error().code != errc::kSerialDuplicado || attempt == 3) return reserved.error();
@@ -163,9 +171,10 @@ Result<KeyService::Issued> KeyService::issue(const IssueOrder& order,
   std::string detail =
       fmt::format("ambiente={} serie={}", environment_name(order.environment), issued.serial_hex);
   if (!order.audit_detail.empty()) detail += " " + order.audit_detail;
+  if (order.pending_until) detail += " pendiente_de_descarga=si";
   auto previous = store_.activate_certificate(
       Activation{certificate_id, order.facturador_gratuito, std::move(*der), issued.not_before,
-                 issued.not_after},
+                 issued.not_after, order.pending_until},
       AuditEvent{actor, "llave.generar", id->digits(), std::move(detail)});
   if (!previous) return previous.error();
   if (*previous) out.superseded_serial = (*previous)->serial_hex;
@@ -185,6 +194,7 @@ Result<GeneratedKey> KeyService::generate(const GenerateRequest& request, const 
       fmt::format("perfil={} facturador_gratuito={}", p12_profile_name(options.profile),
                   request.facturador_gratuito ? "si" : "no"),
       std::nullopt};
+  if (request.until_downloaded) order.pending_until = now_seconds() + kDownloadWindowSeconds;
   GeneratedKey out;
   out.file_name = id->p12_file_name();
   auto issued = issue(
@@ -192,15 +202,59 @@ Result<GeneratedKey> KeyService::generate(const GenerateRequest& request, const 
       [&](const IssuedKey& k) -> Status {
         auto p12 = build_p12(*k.key, *k.certificate, k.chain, k.common_name, pin, options);
         if (!p12) return p12.error();
-        return stage(StagedKey{out.file_name, *p12});
+        return stage(StagedKey{out.file_name, *p12, k.certificate_id});
       },
       actor);
   if (!issued) return issued.error();
   out.serial_hex = issued->key.serial_hex;
   out.not_before = format_utc(issued->key.not_before);
   out.not_after = format_utc(issued->key.not_after);
-  out.superseded_serial = std::move(issued->superseded_serial);
+  out.certificate_id = issued->key.certificate_id;
+  out.pending = request.until_downloaded;
+  if (out.pending)
+    out.annulled_pending_serial = std::move(issued->superseded_serial);
+  else
+    out.superseded_serial = std::move(issued->superseded_serial);
   return out;
+}
+
+Result<std::optional<std::string>> KeyService::complete_download(std::int64_t taxpayer_id,
+                                                                 std::int64_t certificate_id,
+                                                                 const std::string& actor) {
+  auto certificates = store_.certificates_of(taxpayer_id);
+  if (!certificates) return certificates.error();
+  const CertificateRecord* key = nullptr;
+  for (const CertificateRecord& c : *certificates)
+    if (c.id == certificate_id) key = &c;
+  if (key == nullptr) return make_error(errc::kCertificadoDesconocido, "Certificado desconocido.");
+  auto taxpayer = store_.find_taxpayer_by_id(taxpayer_id);
+  const std::string subject = taxpayer && *taxpayer ? (*taxpayer)->identification : "";
+  auto previous = store_.activate_pending(
+      certificate_id, AuditEvent{actor, "llave.activar", subject,
+                                 fmt::format("ambiente={} serie={} motivo=descarga_completa",
+                                             environment_name(key->environment), key->serial_hex)});
+  if (!previous) return previous.error();
+  if (!*previous) return std::optional<std::string>();
+  return std::optional<std::string>((*previous)->serial_hex);
+}
+
+Result<int> KeyService::expire_pending(UnixSeconds now) {
+  auto expired = store_.pending_before(now - kPendingGraceSeconds);
+  if (!expired) return expired.error();
+  int annulled = 0;
+  for (const CertificateRecord& c : *expired) {
+    auto taxpayer = store_.find_taxpayer_by_id(c.taxpayer_id);
+    const std::string subject = taxpayer && *taxpayer ? (*taxpayer)->identification : "";
+    Status revoked = store_.revoke_pending(
+        c.id, AuditEvent{"sistema", "llave.anular", subject,
+                         fmt::format("ambiente={} serie={} motivo=sin_descarga",
+                                     environment_name(c.environment), c.serial_hex)});
+    // Completed or annulled meanwhile: nothing left to do for it.
+    if (!revoked && revoked.error().code == errc::kLlaveNoPendiente) continue;
+    if (!revoked) return revoked.error();
+    ++annulled;
+  }
+  return annulled;
 }
 
 Result<KeyStatus> KeyService::revoke(const std::string& identification, Environment env,

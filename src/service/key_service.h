@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "id/identification.h"
+#include "id/revocation_reason.h"
 #include "pki/p12.h"
 #include "pki/pin.h"
-#include "id/revocation_reason.h"
 #include "service/authorities.h"
 #include "service/config.h"
 #include "store/store.h"
@@ -32,12 +32,18 @@ struct GenerateRequest {
   Environment environment = Environment::kPruebas;
   std::optional<P12Profile> profile;  // default from the configuration
   bool facturador_gratuito = false;
+  // The portal's way: the key stays pending (the active one stays active)
+  // until complete_download(), or is annulled by expire_pending() when the
+  // download window passes. The CLI, which writes the file itself, leaves it
+  // false: the key is active at once.
+  bool until_downloaded = false;
 };
 
 // A freshly generated key, before it becomes the active one.
 struct StagedKey {
   std::string file_name;  // per docs/p12.md, e.g. "010647095876.p12"
   const Bytes& p12;
+  std::int64_t certificate_id = 0;
 };
 
 struct GeneratedKey {
@@ -45,10 +51,16 @@ struct GeneratedKey {
   std::string serial_hex;
   std::string not_before, not_after;
   std::optional<std::string> superseded_serial;  // the previous key, now revoked
+  std::int64_t certificate_id = 0;
+  bool pending = false;  // until_downloaded: waiting for complete_download()
+  // until_downloaded: an earlier key still waiting for its download, now
+  // annulled together with its file.
+  std::optional<std::string> annulled_pending_serial;
 };
 
-enum class KeyState { kActiva, kRevocada, kVencida };
-std::string_view key_state_name(KeyState state);  // "activa" | "revocada" | "vencida"
+enum class KeyState { kPendiente, kActiva, kRevocada, kVencida };
+// "pendiente" | "activa" | "revocada" | "vencida"
+std::string_view key_state_name(KeyState state);
 
 struct KeyStatus {
   Environment environment;
@@ -59,6 +71,11 @@ struct KeyStatus {
   std::optional<RevocationReason> reason;
   bool facturador_gratuito = false;
   Bytes certificate_der;  // parse it only when needed: that is the slow part
+  std::int64_t certificate_id = 0;
+  std::optional<std::string> pending_until;  // pendiente: the end of its download window
+  // Revoked while still pending: nobody ever held it (the window passed, or
+  // a newer Generar replaced it).
+  bool never_delivered = false;
 };
 
 // What issue() is asked for: whose key, in which environment, and what the
@@ -71,6 +88,9 @@ struct IssueOrder {
   // The certificate's notBefore; now when unset. Only tests backdate it (to
   // make an expired certificate); nothing a user reaches sets it.
   std::optional<UnixSeconds> not_before;
+  // Unset: active at once, superseding the active key. Set: pending until
+  // then (see GenerateRequest::until_downloaded).
+  std::optional<UnixSeconds> pending_until = std::nullopt;
 };
 
 // A key pair and its signed certificate, not yet active.
@@ -82,7 +102,13 @@ struct IssuedKey {
   Bytes serial;
   std::string serial_hex;
   UnixSeconds not_before = 0, not_after = 0;
+  std::int64_t certificate_id = 0;  // its row in the store
 };
+
+// How long past its download window a pending key is kept before
+// expire_pending() annuls it: a download that started at the last second may
+// still complete.
+inline constexpr UnixSeconds kPendingGraceSeconds = 120;
 
 // The certificate's subject as one RFC 4514 line ("" if it does not parse).
 std::string key_subject(const KeyStatus& key);
@@ -123,6 +149,20 @@ class KeyService {
   };
   Result<Issued> issue(const IssueOrder& order, const std::function<Status(const IssuedKey&)>& keep,
                        const std::string& actor);
+
+  // The file of a pending key was delivered: it becomes the active key, and
+  // the previous active key is revoked (superseded) in the same transaction.
+  // Returns that previous key's serial, if there was one. Error
+  // "llave_no_pendiente" if the key was annulled meanwhile; a key already
+  // active (a retried download) is no error.
+  Result<std::optional<std::string>> complete_download(std::int64_t taxpayer_id,
+                                                       std::int64_t certificate_id,
+                                                       const std::string& actor);
+
+  // Annuls every pending key whose download window (plus
+  // kPendingGraceSeconds) ended before `now`, destroying the file kept for
+  // it; the active key stays active. Returns how many were annulled.
+  Result<int> expire_pending(UnixSeconds now);
 
   // Revokes the active key of an environment.
   Result<KeyStatus> revoke(const std::string& identification, Environment env,

@@ -36,6 +36,7 @@ struct PendingDownload {
   std::string file_name;
   Bytes ciphertext;
   UnixSeconds expires_at = 0;
+  std::optional<std::int64_t> certificate_id = std::nullopt;  // the pending key it delivers
 };
 
 struct ApiCredential {

@@ -39,7 +39,9 @@ struct AuthorityRecord {
   std::string key_pem;
 };
 
-enum class CertificateStatus { kReserved, kActive, kRevoked };
+// reserved: a serial set aside before signing. pending: issued by the portal,
+// waiting for its .p12 to be downloaded (the previous key is still active).
+enum class CertificateStatus { kReserved, kPending, kActive, kRevoked };
 
 struct SerialReservation {
   std::int64_t authority_id = 0;
@@ -61,6 +63,9 @@ struct CertificateRecord {
   std::optional<UnixSeconds> revoked_at;              // present exactly when revoked
   std::optional<RevocationReason> revocation_reason;  // absent: none given
   UnixSeconds created_at = 0;
+  // The end of the download window of a key issued as pending; kept when such
+  // a key is revoked before its download, cleared when it becomes active.
+  std::optional<UnixSeconds> pending_until = std::nullopt;
 };
 
 // One line of a CRL.
@@ -83,6 +88,9 @@ struct Activation {
   bool facturador_gratuito = false;
   Bytes certificate_der;
   UnixSeconds not_before = 0, not_after = 0;
+  // Unset: the key becomes active at once. Set: it becomes pending until this
+  // time, and the active key stays active (see activate_pending).
+  std::optional<UnixSeconds> pending_until = std::nullopt;
 };
 
 class CertificateStore {
@@ -102,8 +110,27 @@ class CertificateStore {
   // Makes a reserved certificate the active key of its taxpayer and
   // environment, revoking the previous active key (reason superseded) in the
   // same transaction. Returns the revoked previous key, if there was one.
+  // With activation.pending_until the certificate becomes pending instead:
+  // the active key is left alone, and an earlier pending key of the same
+  // taxpayer and environment is revoked (superseded) with its waiting
+  // download deleted; that earlier key is what is returned then.
   virtual Result<std::optional<CertificateRecord>> activate_certificate(
       const Activation& activation, const AuditEvent& audit) = 0;
+
+  // A pending certificate whose file was delivered becomes the active key,
+  // revoking the previous active key (superseded) in the same transaction.
+  // Returns the revoked previous key, if there was one. Fails with code
+  // "llave_no_pendiente" unless the certificate is pending; a certificate
+  // that is already active is not an error (a retried download).
+  virtual Result<std::optional<CertificateRecord>> activate_pending(std::int64_t certificate_id,
+                                                                    const AuditEvent& audit) = 0;
+
+  // The pending certificates whose download window ended before `before`.
+  virtual Result<std::vector<CertificateRecord>> pending_before(UnixSeconds before) = 0;
+  // Revokes a pending certificate (no reason: nobody ever held it) and
+  // deletes its waiting download in the same transaction. Fails with code
+  // "llave_no_pendiente" when it is no longer pending.
+  virtual Status revoke_pending(std::int64_t certificate_id, const AuditEvent& audit) = 0;
 
   // Revokes the active key of a taxpayer in an environment. Fails with code
   // "sin_llave_activa" when there is none.

@@ -200,6 +200,57 @@ CREATE TABLE comprobantes (
 );
 CREATE INDEX comprobantes_pendientes ON comprobantes (estado) WHERE estado IN ('recibido','procesando');
 )sql"},
+    // 5 is the reception's (issue 10); the runner applies every migration not
+    // yet recorded, so the two may land in either order.
+    {6, "llave pendiente de descarga", R"sql(
+-- A key the portal generated stays 'pending' until its .p12 is downloaded:
+-- the previous key stays active meanwhile (docs/portal.md#generar). SQLite
+-- cannot widen a CHECK, so the table is rebuilt with the same rows; nothing
+-- references it. pending_until is the end of the download window; it stays
+-- set on a pending key revoked because the window passed, and is cleared
+-- when the key becomes active.
+CREATE TABLE certificates_v6 (
+  id INTEGER PRIMARY KEY,
+  authority_id INTEGER NOT NULL REFERENCES authorities(id),
+  serial_hex TEXT NOT NULL,
+  taxpayer_id INTEGER NOT NULL REFERENCES taxpayers(id),
+  environment TEXT NOT NULL CHECK (environment IN ('produccion','pruebas')),
+  status TEXT NOT NULL CHECK (status IN ('reserved','pending','active','revoked')),
+  certificate_der BLOB,
+  not_before TEXT,
+  not_after TEXT,
+  facturador_gratuito INTEGER NOT NULL DEFAULT 0,
+  revoked_at TEXT,
+  revocation_reason TEXT CHECK (revocation_reason IN
+    ('keyCompromise','affiliationChanged','superseded','cessationOfOperation')),
+  created_at TEXT NOT NULL,
+  pending_until TEXT,
+  UNIQUE (authority_id, serial_hex),
+  CHECK (status = 'reserved' OR certificate_der IS NOT NULL),
+  CHECK ((status = 'revoked') = (revoked_at IS NOT NULL)),
+  CHECK (status <> 'pending' OR pending_until IS NOT NULL)
+);
+INSERT INTO certificates_v6 (id, authority_id, serial_hex, taxpayer_id, environment, status,
+    certificate_der, not_before, not_after, facturador_gratuito, revoked_at, revocation_reason,
+    created_at)
+  SELECT id, authority_id, serial_hex, taxpayer_id, environment, status, certificate_der,
+    not_before, not_after, facturador_gratuito, revoked_at, revocation_reason, created_at
+  FROM certificates;
+DROP TABLE certificates;
+ALTER TABLE certificates_v6 RENAME TO certificates;
+
+-- Still one active key per taxpayer and environment, and at most one
+-- waiting for its download.
+CREATE UNIQUE INDEX certificates_one_active
+  ON certificates (taxpayer_id, environment) WHERE status = 'active';
+CREATE UNIQUE INDEX certificates_one_pending
+  ON certificates (taxpayer_id, environment) WHERE status = 'pending';
+CREATE INDEX certificates_by_taxpayer ON certificates (taxpayer_id);
+CREATE INDEX certificates_revoked ON certificates (authority_id) WHERE status = 'revoked';
+
+-- The pending key a download delivers (NULL for files of no pending key).
+ALTER TABLE pending_downloads ADD COLUMN certificate_id INTEGER;
+)sql"},
 };
 
 }  // namespace

@@ -35,4 +35,31 @@ std::optional<UnixSeconds> parse_utc(std::string_view text) {
   return static_cast<UnixSeconds>(timegm(&tm));
 }
 
+namespace {
+std::tm costa_rica_tm(UnixSeconds t) {
+  std::time_t tt = static_cast<std::time_t>(t + kCostaRicaOffsetSeconds);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  return tm;
+}
+}  // namespace
+
+std::string format_costa_rica(UnixSeconds t) {
+  static constexpr const char* kMonths[] = {"enero",     "febrero", "marzo",     "abril",
+                                            "mayo",      "junio",   "julio",     "agosto",
+                                            "setiembre", "octubre", "noviembre", "diciembre"};
+  const std::tm tm = costa_rica_tm(t);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%d de %s de %d, %02d:%02d", tm.tm_mday, kMonths[tm.tm_mon],
+                tm.tm_year + 1900, tm.tm_hour, tm.tm_min);
+  return buf;
+}
+
+std::string format_costa_rica_hour(UnixSeconds t) {
+  const std::tm tm = costa_rica_tm(t);
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%02d:%02d", tm.tm_hour, tm.tm_min);
+  return buf;
+}
+
 }  // namespace llavero

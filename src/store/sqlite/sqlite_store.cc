@@ -140,6 +140,10 @@ class Statement {
     return text(i);
   }
   std::int64_t integer(int i) const { return sqlite3_column_int64(stmt_, i); }
+  std::optional<std::int64_t> optional_integer(int i) const {
+    if (sqlite3_column_type(stmt_, i) == SQLITE_NULL) return std::nullopt;
+    return integer(i);
+  }
   // A time column; text that is not format_utc's is corruption.
   UnixSeconds time(int i, std::string_view column) const {
     const std::string stored = text(i);
@@ -256,14 +260,18 @@ TaxpayerRecord taxpayer_from(const Statement& s) {
 
 constexpr std::string_view kCertificateColumns =
     "id, authority_id, serial_hex, taxpayer_id, environment, status, certificate_der, "
-    "not_before, not_after, facturador_gratuito, revoked_at, revocation_reason, created_at";
+    "not_before, not_after, facturador_gratuito, revoked_at, revocation_reason, created_at, "
+    "pending_until";
 
-constexpr CertificateStatus kAllStatuses[] = {
-    CertificateStatus::kReserved, CertificateStatus::kActive, CertificateStatus::kRevoked};
+constexpr CertificateStatus kAllStatuses[] = {CertificateStatus::kReserved,
+                                              CertificateStatus::kPending,
+                                              CertificateStatus::kActive,
+                                              CertificateStatus::kRevoked};
 
 std::string_view status_name(CertificateStatus status) {
   switch (status) {
     case CertificateStatus::kReserved: return "reserved";
+    case CertificateStatus::kPending: return "pending";
     case CertificateStatus::kActive: return "active";
     case CertificateStatus::kRevoked: return "revoked";
   }
@@ -287,17 +295,25 @@ CertificateRecord certificate_from(const Statement& s) {
   c.revoked_at = s.optional_time(10, "certificates.revoked_at");
   c.revocation_reason = reason_from(s.optional_text(11), "certificates.revocation_reason");
   c.created_at = s.time(12, "certificates.created_at");
+  c.pending_until = s.optional_time(13, "certificates.pending_until");
   return c;
+}
+
+// The certificate of a taxpayer and environment in `status` ('active' or
+// 'pending': the unique indexes allow at most one of each).
+std::optional<CertificateRecord> certificate_in(Connection& db, std::int64_t taxpayer_id,
+                                                std::string_view env, std::string_view status) {
+  Statement s(db, fmt::format("SELECT {} FROM certificates WHERE taxpayer_id = ? AND "
+                              "environment = ? AND status = ?",
+                              kCertificateColumns));
+  s.bind(1, taxpayer_id).bind(2, env).bind(3, status);
+  if (!s.step()) return std::nullopt;
+  return certificate_from(s);
 }
 
 std::optional<CertificateRecord> active_certificate(Connection& db, std::int64_t taxpayer_id,
                                                     std::string_view env) {
-  Statement s(db, fmt::format("SELECT {} FROM certificates WHERE taxpayer_id = ? AND "
-                              "environment = ? AND status = 'active'",
-                              kCertificateColumns));
-  s.bind(1, taxpayer_id).bind(2, env);
-  if (!s.step()) return std::nullopt;
-  return certificate_from(s);
+  return certificate_in(db, taxpayer_id, env, "active");
 }
 
 CertificateRecord certificate_by_id(Connection& db, std::int64_t id) {
@@ -311,7 +327,7 @@ void revoke(Connection& db, std::int64_t id, UnixSeconds at,
             std::optional<RevocationReason> reason) {
   Statement(db,
             "UPDATE certificates SET status = 'revoked', revoked_at = ?, revocation_reason = ? "
-            "WHERE id = ? AND status = 'active'")
+            "WHERE id = ? AND status IN ('active', 'pending')")
       .bind_time(1, at)
       .bind_optional(2, reason_name(reason))
       .bind(3, id)
@@ -362,13 +378,14 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
     exec(raw,
          "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
          "name TEXT NOT NULL, applied_at TEXT NOT NULL)");
-    std::int64_t current = 0;
-    {
-      Statement s(*store->db_, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
-      if (s.step()) current = s.integer(0);
-    }
+    // Every migration not yet recorded, in order: two branches may add
+    // numbers out of order (5 after 6), and neither may be skipped.
     for (const Migration& m : migrations(SqlDialect::kSqlite)) {
-      if (m.version <= current) continue;
+      {
+        Statement s(*store->db_, "SELECT 1 FROM schema_migrations WHERE version = ?");
+        s.bind(1, static_cast<std::int64_t>(m.version));
+        if (s.step()) continue;
+      }
       exec(raw, std::string(m.sql).c_str());
       Statement(*store->db_,
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
@@ -513,7 +530,51 @@ Result<std::optional<CertificateRecord>> SqliteStore::activate_certificate(
       return make_error(errc::kCertificadoNoReservado,
                         "El certificado ya fue activado o revocado.");
     const std::string env(environment_name(reserved.environment));
-    std::optional<CertificateRecord> previous = active_certificate(*db_, reserved.taxpayer_id, env);
+    // Immediate: the active key is superseded. Pending: only an earlier
+    // pending key is, together with the file waiting for it.
+    std::optional<CertificateRecord> previous =
+        certificate_in(*db_, reserved.taxpayer_id, env, a.pending_until ? "pending" : "active");
+    const UnixSeconds now = now_seconds();
+    if (previous) {
+      revoke(*db_, previous->id, now, RevocationReason::kSuperseded);
+      if (a.pending_until)
+        Statement(*db_, "DELETE FROM pending_downloads WHERE certificate_id = ?")
+            .bind(1, previous->id)
+            .run();
+      previous->status = CertificateStatus::kRevoked;
+      previous->revoked_at = now;
+      previous->revocation_reason = RevocationReason::kSuperseded;
+    }
+    Statement(*db_,
+              "UPDATE certificates SET status = ?, certificate_der = ?, not_before = ?, "
+              "not_after = ?, facturador_gratuito = ?, pending_until = ? WHERE id = ?")
+        .bind(1, a.pending_until ? "pending" : "active")
+        .bind(2, a.certificate_der)
+        .bind_time(3, a.not_before)
+        .bind_time(4, a.not_after)
+        .bind(5, static_cast<std::int64_t>(a.facturador_gratuito ? 1 : 0))
+        .bind_optional(6, a.pending_until ? std::optional(format_utc(*a.pending_until))
+                                          : std::optional<std::string>())
+        .bind(7, a.certificate_id)
+        .run();
+    append_audit(*db_, audit);
+    txn.commit();
+    return previous;
+  });
+}
+
+Result<std::optional<CertificateRecord>> SqliteStore::activate_pending(
+    std::int64_t certificate_id, const AuditEvent& audit) {
+  return guarded([&]() -> Result<std::optional<CertificateRecord>> {
+    Transaction txn(*db_);
+    CertificateRecord pending = certificate_by_id(*db_, certificate_id);
+    if (pending.status == CertificateStatus::kActive) return std::optional<CertificateRecord>();
+    if (pending.status != CertificateStatus::kPending)
+      return make_error(errc::kLlaveNoPendiente,
+                        "La llave ya no está pendiente de descarga: fue anulada o revocada.");
+    const std::string env(environment_name(pending.environment));
+    std::optional<CertificateRecord> previous =
+        active_certificate(*db_, pending.taxpayer_id, env);
     const UnixSeconds now = now_seconds();
     if (previous) {
       revoke(*db_, previous->id, now, RevocationReason::kSuperseded);
@@ -522,17 +583,41 @@ Result<std::optional<CertificateRecord>> SqliteStore::activate_certificate(
       previous->revocation_reason = RevocationReason::kSuperseded;
     }
     Statement(*db_,
-              "UPDATE certificates SET status = 'active', certificate_der = ?, not_before = ?, "
-              "not_after = ?, facturador_gratuito = ? WHERE id = ?")
-        .bind(1, a.certificate_der)
-        .bind_time(2, a.not_before)
-        .bind_time(3, a.not_after)
-        .bind(4, static_cast<std::int64_t>(a.facturador_gratuito ? 1 : 0))
-        .bind(5, a.certificate_id)
+              "UPDATE certificates SET status = 'active', pending_until = NULL WHERE id = ? AND "
+              "status = 'pending'")
+        .bind(1, certificate_id)
         .run();
     append_audit(*db_, audit);
     txn.commit();
     return previous;
+  });
+}
+
+Result<std::vector<CertificateRecord>> SqliteStore::pending_before(UnixSeconds before) {
+  return guarded([&]() -> Result<std::vector<CertificateRecord>> {
+    std::vector<CertificateRecord> out;
+    Statement s(*db_, fmt::format("SELECT {} FROM certificates WHERE status = 'pending' AND "
+                                  "pending_until < ? ORDER BY id",
+                                  kCertificateColumns));
+    s.bind_time(1, before);
+    while (s.step()) out.push_back(certificate_from(s));
+    return out;
+  });
+}
+
+Status SqliteStore::revoke_pending(std::int64_t certificate_id, const AuditEvent& audit) {
+  return guarded([&]() -> Status {
+    Transaction txn(*db_);
+    CertificateRecord pending = certificate_by_id(*db_, certificate_id);
+    if (pending.status != CertificateStatus::kPending)
+      return make_error(errc::kLlaveNoPendiente, "La llave ya no está pendiente de descarga.");
+    revoke(*db_, certificate_id, now_seconds(), std::nullopt);
+    Statement(*db_, "DELETE FROM pending_downloads WHERE certificate_id = ?")
+        .bind(1, certificate_id)
+        .run();
+    append_audit(*db_, audit);
+    txn.commit();
+    return Ok{};
   });
 }
 
@@ -801,13 +886,14 @@ Status SqliteStore::put_download(const PendingDownload& d) {
   return guarded([&]() -> Status {
     Statement(*db_,
               "INSERT INTO pending_downloads (token_hash, taxpayer_id, environment, file_name, "
-              "ciphertext, expires_at) VALUES (?, ?, ?, ?, ?, ?)")
+              "ciphertext, expires_at, certificate_id) VALUES (?, ?, ?, ?, ?, ?, ?)")
         .bind(1, d.token_hash)
         .bind(2, d.taxpayer_id)
         .bind(3, environment_name(d.environment))
         .bind(4, d.file_name)
         .bind(5, d.ciphertext)
         .bind_time(6, d.expires_at)
+        .bind_optional(7, d.certificate_id)
         .run();
     return Ok{};
   });
@@ -816,13 +902,13 @@ Status SqliteStore::put_download(const PendingDownload& d) {
 Result<std::optional<PendingDownload>> SqliteStore::find_download(const std::string& token_hash) {
   return guarded([&]() -> Result<std::optional<PendingDownload>> {
     Statement s(*db_,
-                "SELECT token_hash, taxpayer_id, environment, file_name, ciphertext, expires_at "
-                "FROM pending_downloads WHERE token_hash = ?");
+                "SELECT token_hash, taxpayer_id, environment, file_name, ciphertext, expires_at, "
+                "certificate_id FROM pending_downloads WHERE token_hash = ?");
     s.bind(1, token_hash);
     if (!s.step()) return std::optional<PendingDownload>();
     return std::optional<PendingDownload>(PendingDownload{
         s.text(0), s.integer(1), environment_from(s.text(2), "pending_downloads.environment"),
-        s.text(3), s.blob(4), s.time(5, "pending_downloads.expires_at")});
+        s.text(3), s.blob(4), s.time(5, "pending_downloads.expires_at"), s.optional_integer(6)});
   });
 }
 

@@ -34,6 +34,10 @@ class SqliteStore final : public Store {
   Result<std::int64_t> reserve_serial(const SerialReservation& reservation) override;
   Result<std::optional<CertificateRecord>> activate_certificate(const Activation& activation,
                                                                 const AuditEvent& audit) override;
+  Result<std::optional<CertificateRecord>> activate_pending(std::int64_t certificate_id,
+                                                             const AuditEvent& audit) override;
+  Result<std::vector<CertificateRecord>> pending_before(UnixSeconds before) override;
+  Status revoke_pending(std::int64_t certificate_id, const AuditEvent& audit) override;
   Result<CertificateRecord> revoke_active(std::int64_t taxpayer_id, Environment env,
                                           std::optional<RevocationReason> reason,
                                           const AuditEvent& audit) override;

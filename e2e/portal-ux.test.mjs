@@ -1,0 +1,236 @@
+// Issue 14 in a real browser: the pending key, Post/Redirect/Get, the error
+// summary, the pruebas band, Costa Rica's time, the phone layout, the menus,
+// and axe-core on every page (JavaScript on and off, 1366×768 and 390×844).
+// axe-core is evaluated through the DevTools protocol, which the pages' CSP
+// (script-src 'self') does not block; nothing is relaxed for it.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { after, before, test } from 'node:test';
+
+import { Env, FIRST, SECOND, eventually, login, shot, submit } from './helpers.mjs';
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const DESKTOP = { width: 1366, height: 768 };
+const PHONE = { width: 390, height: 844 };
+const TIMEOUT = { timeout: 300_000 };
+const PINS = { pin: '1. Debe crear un "PIN" que contenga 4 números:', pin2: '2. Debe escribir nuevamente el PIN para confirmar:' };
+
+let env;
+before(async () => { env = new Env(); await env.start(); }, { timeout: 300_000 });
+after(async () => { await env?.stop(); });
+
+const pathOf = (page) => new URL(page.url()).pathname;
+const keys = (amb) => env.keys(FIRST.id).filter((k) => k.ambiente === amb);
+const state = (serial) => env.keys(FIRST.id).find((k) => k.serie === serial)?.estado;
+
+async function open(viewport, javaScriptEnabled = true, who = FIRST) {
+  const context = await env.newContext({ javaScriptEnabled });
+  const page = await context.newPage();
+  await page.setViewportSize(viewport);
+  await login(page, who.id, who.password);
+  assert.equal(pathOf(page), '/portal');
+  return { context, page };
+}
+
+// axe-core on the page as it is; fails on any violation.
+async function axe(page, name) {
+  await page.evaluate(AXE);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const found = result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  assert.deepEqual(found, [], `axe en ${name} (${page.url()})`);
+}
+
+async function generate(page, amb, pin = '2580') {
+  await page.goto(`/llaves/${amb}/generar`);
+  await page.getByLabel(PINS.pin).fill(pin);
+  await page.getByLabel(PINS.pin2).fill(pin);
+  await submit(page, page.getByRole('button', { name: 'Generar', exact: true }));
+  assert.equal(pathOf(page), `/llaves/${amb}/generar/aviso`);
+  return new URL(page.url()).searchParams.get('serie');
+}
+
+async function download(page, amb) {
+  await submit(page, page.getByRole('alertdialog').getByRole('button', { name: 'Aceptar' }));
+  assert.equal(pathOf(page), `/llaves/${amb}/generar/paso4`);
+  const [file] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Descargar' }).click()]);
+  assert.equal(await file.failure(), null);
+}
+
+test('llave pendiente: completar, abandonar y vencer, Generar otra vez mientras una espera', TIMEOUT, async () => {
+  const { context, page } = await open(DESKTOP);
+  // First key: active after its download.
+  const k1 = await generate(page, 'pruebas');
+  assert.equal(state(k1), 'pendiente');
+  await download(page, 'pruebas');
+  assert.ok(await eventually(() => state(k1) === 'activa'), 'completa: activa');
+
+  // Abandoned: the old key stays active; the window passes; annulled.
+  const k2 = await generate(page, 'pruebas');
+  assert.equal(state(k2), 'pendiente');
+  assert.equal(state(k1), 'activa', 'la anterior sigue activa mientras la nueva espera');
+  await page.goto('/llaves');
+  assert.match(await page.locator('main').innerText(), /Pendiente de descarga/);
+  await shot(page, 'ux-estado-pendiente');
+  env.sql(`update certificates set pending_until = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 hour') where status = 'pending'`);
+  assert.ok(await eventually(() => state(k2) === 'revocada', 60_000), 'vencida: anulada');
+  assert.equal(state(k1), 'activa', 'la anterior sigue activa');
+  assert.equal(env.sql(`select count(*) from pending_downloads`), '0', 'el archivo retenido se destruyó');
+  await page.goto(`/llaves/pruebas/generar/listo?serie=${k2}`);
+  assert.equal(await page.getByRole('heading', { level: 1 }).innerText(), 'Esta llave no se descargó');
+
+  // Two tabs: the second Generar annuls the first pending key and its file.
+  const other = await context.newPage();
+  const k3 = await generate(page, 'pruebas');
+  const k4 = await generate(other, 'pruebas');
+  assert.equal(state(k3), 'revocada');
+  assert.equal(state(k4), 'pendiente');
+  assert.equal(state(k1), 'activa');
+  await submit(page, page.getByRole('alertdialog').getByRole('button', { name: 'Aceptar' }));
+  assert.equal(pathOf(page), '/llaves/pruebas/generar/listo', 'la primera pestaña ya no ofrece descargar');
+  await download(other, 'pruebas');
+  assert.ok(await eventually(() => state(k4) === 'activa'));
+  assert.equal(state(k1), 'revocada');
+  assert.equal(keys('pruebas').filter((k) => k.estado === 'activa').length, 1);
+  await context.close();
+});
+
+test('Post/Redirect/Get: Reload y Atrás nunca repiten una acción', TIMEOUT, async () => {
+  for (const javaScriptEnabled of [true, false]) {
+    const { context, page } = await open(DESKTOP, javaScriptEnabled);
+    const before = keys('produccion').length;
+    await generate(page, 'produccion', '1470');
+    await page.reload();
+    await page.goBack();
+    await page.goForward();
+    assert.equal(keys('produccion').length, before + 1, `una sola llave (JS ${javaScriptEnabled})`);
+    await download(page, 'produccion');
+    await page.goBack();
+    await page.goBack();
+    assert.equal(keys('produccion').length, before + 1);
+    await context.close();
+  }
+});
+
+test('la banda de pruebas, títulos distintos y horas de Costa Rica', TIMEOUT, async () => {
+  const { context, page } = await open(DESKTOP);
+  for (const [amb, band, title] of [['pruebas', 'Ambiente de pruebas: sin validez tributaria', /^\[PRUEBAS\] Generar llave criptográfica en pruebas/],
+    ['produccion', null, /^Generar llave criptográfica en producción/]]) {
+    for (const action of ['generar', 'revocar', 'contrasena']) {
+      await page.goto(`/llaves/${amb}/${action}`);
+      const text = await page.locator('#banda-ambiente').innerText();
+      if (band) assert.equal(text, band); else assert.doesNotMatch(text, /pruebas/);
+    }
+    await page.goto(`/llaves/${amb}/generar`);
+    assert.match(await page.title(), title);
+    await shot(page, `ux-banda-${amb}`);
+  }
+  await page.goto('/llaves');
+  const text = await page.locator('main').innerText();
+  assert.doesNotMatch(text, /UTC\b(?!−)/);
+  assert.match(text, /\d{1,2} de \w+ de \d{4}, \d\d:\d\d/);
+  await context.close();
+});
+
+test('teléfono 390 px: sin desplazamiento lateral, tablas en filas, series sin cortes, objetivos de 24 px', TIMEOUT, async () => {
+  const { context, page } = await open(PHONE);
+  for (const path of ['/portal', '/llaves', '/llaves/pruebas/generar', '/llaves/pruebas/revocar', '/ayuda']) {
+    await page.goto(path);
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= PHONE.width, `${path}: ancho ${width}`);
+  }
+  await page.goto('/llaves');
+  await shot(page, 'ux-telefono-estado');
+  const display = await page.locator('tbody td').first().evaluate((e) => getComputedStyle(e).display);
+  assert.equal(display, 'block', 'filas apiladas');
+  for (const group of await page.locator('.serie span').all()) {
+    const box = await group.boundingBox();
+    assert.ok(box.height < 30, `un grupo de la serie en una línea: ${box.height}`);
+  }
+  const header = await page.locator('header').boundingBox();
+  assert.ok(header.height < PHONE.height / 5, `cabecera compacta: ${header.height}`);
+  await page.goto('/llaves/pruebas/generar');
+  for (const target of [page.getByRole('button', { name: 'Salir' }), page.locator('#facturador'), page.getByRole('button', { name: 'Generar', exact: true })]) {
+    const box = await target.boundingBox();
+    assert.ok(box.width >= 24 && box.height >= 24, `objetivo ${JSON.stringify(box)}`);
+  }
+  await shot(page, 'ux-telefono-generar');
+  await context.close();
+});
+
+test('menús: Escape y clic fuera los cierran; sin JavaScript <details> funciona', TIMEOUT, async () => {
+  const { context, page } = await open(DESKTOP);
+  const top = page.locator('.menu > details');
+  await page.getByText('Comprobantes Electrónicos', { exact: true }).click();
+  assert.equal(await top.evaluate((d) => d.open), true);
+  await page.keyboard.press('Escape');
+  assert.equal(await top.evaluate((d) => d.open), false, 'Escape cierra');
+  await page.getByText('Comprobantes Electrónicos', { exact: true }).click();
+  await page.locator('main h1').click();
+  assert.equal(await top.evaluate((d) => d.open), false, 'clic fuera cierra');
+  await context.close();
+  const nojs = await open(DESKTOP, false);
+  await nojs.page.getByText('Comprobantes Electrónicos', { exact: true }).click();
+  assert.ok(await nojs.page.getByRole('link', { name: 'Estado de mis llaves criptográficas' }).isVisible());
+  await nojs.context.close();
+});
+
+test('404 en el marco del portal, enlace para saltar, pie con ayuda', TIMEOUT, async () => {
+  const { context, page } = await open(DESKTOP);
+  const r = await page.goto('/llaves/pruebas/nada');
+  assert.equal(r.status(), 404);
+  assert.equal(await page.getByRole('heading', { level: 1 }).innerText(), 'Página no encontrada');
+  assert.ok(await page.locator('footer').getByRole('link', { name: 'Ayuda' }).isVisible());
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Saltar al contenido principal');
+  await context.close();
+});
+
+test('axe-core en cada página, con y sin JavaScript, en 1366×768 y 390×844', TIMEOUT, async () => {
+  for (const viewport of [DESKTOP, PHONE]) {
+    for (const javaScriptEnabled of [true, false]) {
+      const context = await env.newContext({ javaScriptEnabled });
+      const page = await context.newPage();
+      await page.setViewportSize(viewport);
+      const tag = `${viewport.width}-${javaScriptEnabled ? 'js' : 'sin-js'}`;
+      await page.goto('/ingresar');
+      await axe(page, `ingresar ${tag}`);
+      await submit(page, page.getByRole('button', { name: 'Ingresar' }));
+      await axe(page, `ingresar con errores ${tag}`);
+      if (viewport === DESKTOP && javaScriptEnabled) await shot(page, 'ux-error-ingresar-vacio');
+      await login(page, SECOND.id, SECOND.password);
+      for (const path of ['/portal', '/llaves', '/ayuda', '/llaves/pruebas/generar', '/llaves/produccion/generar',
+        '/llaves/pruebas/revocar', '/llaves/pruebas/contrasena', '/llaves/pruebas/nada']) {
+        await page.goto(path);
+        await axe(page, `${path} ${tag}`);
+      }
+      await page.goto('/llaves/pruebas/generar');
+      await submit(page, page.getByRole('button', { name: 'Generar', exact: true }));
+      await axe(page, `generar con errores ${tag}`);
+      await page.getByLabel(PINS.pin).fill('3698');
+      await page.getByLabel(PINS.pin2).fill('3698');
+      await submit(page, page.getByRole('button', { name: 'Generar', exact: true }));
+      await axe(page, `aviso ${tag}`);
+      await submit(page, page.getByRole('alertdialog').getByRole('button', { name: 'Aceptar' }));
+      await axe(page, `paso 4 ${tag}`);
+      const [file] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Descargar' }).click()]);
+      await file.failure();
+      await submit(page, page.getByRole('link', { name: 'Ya descargué el archivo: continuar' }));
+      await axe(page, `descargada ${tag}`);
+      await page.goto('/llaves/pruebas/revocar');
+      await axe(page, `revocar ${tag}`);
+      if (viewport === DESKTOP && javaScriptEnabled) await shot(page, 'ux-revocar-antes');
+      await submit(page, page.getByRole('button', { name: 'Aceptar' }));
+      await axe(page, `revocada ${tag}`);
+      if (viewport === DESKTOP && javaScriptEnabled) await shot(page, 'ux-revocada');
+      await page.goto('/llaves/pruebas/contrasena');
+      if (await page.locator('#confirmar').count()) await page.locator('#confirmar').check();
+      await submit(page, page.getByRole('main').getByRole('button', { name: 'Generar', exact: true }));
+      await axe(page, `contraseña nueva ${tag}`);
+      if (javaScriptEnabled) await shot(page, `ux-contrasena-${viewport.width}`);
+      await page.goto('/llaves/pruebas/contrasena');
+      await axe(page, `contraseña existente ${tag}`);
+      await context.close();
+    }
+  }
+});
