@@ -22,6 +22,7 @@
 #include "service/revocation_check.h"
 #include "testing.h"
 #include "util/clock.h"
+#include "xades/policy.h"
 #include "xml/document.h"
 
 namespace fs = std::filesystem;
@@ -210,6 +211,7 @@ TEST(Xades, SignedDocumentPassesEveryCheck) {
                                                   xades::kCheckDocumentReference,
                                                   xades::kCheckPropertiesReference,
                                                   xades::kCheckSignatureValue,
+                                                  xades::kCheckAlgorithms,
                                                   xades::kCheckPolicy,
                                                   xades::kCheckSigningCertificate,
                                                   xades::kCheckChain,
@@ -220,6 +222,7 @@ TEST(Xades, SignedDocumentPassesEveryCheck) {
     EXPECT_EQ(v.checks[i].name, expected[i]);
     EXPECT_TRUE(v.checks[i].ok) << describe(v);
     EXPECT_TRUE(v.checks[i].performed) << describe(v);
+    EXPECT_FALSE(v.checks[i].warning) << describe(v);
   }
   ASSERT_TRUE(v.signer);
   EXPECT_EQ(X509_cmp(v.signer.get(), signer.cert.get()), 0);
@@ -306,7 +309,15 @@ TEST(Xades, TamperingWithTheDocumentFailsTheDocumentReference) {
   const auto* check = v.find(xades::kCheckDocumentReference);
   ASSERT_NE(check, nullptr);
   EXPECT_FALSE(check->ok);
-  EXPECT_EQ(check->reason, "El XML fue modificado luego de haber sido firmado");
+  // Which reference, with which algorithm, and that the rest is intact.
+  EXPECT_TRUE(
+      check->reason.starts_with("El XML fue modificado luego de haber sido firmado: el "
+                                "resumen de la referencia al documento (URI \"\", Id "))
+      << check->reason;
+  EXPECT_NE(check->reason.find("SHA-256) no coincide; lo demás que cubre la firma no cambió: "
+                               "SignedProperties."),
+            std::string::npos)
+      << check->reason;
   EXPECT_TRUE(v.find(xades::kCheckPropertiesReference)->ok) << describe(v);
   EXPECT_EQ(failed(v), std::vector<std::string>{"referencia_documento"}) << describe(v);
   EXPECT_FALSE(v.find(xades::kCheckSignatureValue)->ok);
@@ -331,8 +342,16 @@ TEST(Xades, TamperingWithSignedPropertiesFailsThePropertiesReference) {
   EXPECT_TRUE(v.find(xades::kCheckDocumentReference)->ok) << describe(v);
   const auto* check = v.find(xades::kCheckPropertiesReference);
   EXPECT_FALSE(check->ok);
-  EXPECT_TRUE(check->reason.starts_with("El XML fue modificado luego de haber sido firmado"))
+  // The document did not change: its reason is not claimed.
+  EXPECT_TRUE(
+      check->reason.starts_with("Las propiedades firmadas (SignedProperties) cambiaron "
+                                "luego de la firma: el resumen de su referencia (URI \"#"))
       << check->reason;
+  EXPECT_NE(check->reason.find("; lo demás que cubre la firma no cambió: el documento."),
+            std::string::npos)
+      << check->reason;
+  for (const auto& c : v.checks)
+    EXPECT_EQ(c.reason.find(xades::kModifiedAfterSigning), std::string::npos) << c.reason;
 
   // A changed role is the same.
   auto role = verify_or_die(replace_once(out, ">emisor<", ">receptor<"), trust->options);
@@ -350,7 +369,8 @@ TEST(Xades, TamperingWithTheSignatureValueFailsIt) {
   bad[value + 10] = bad[value + 10] == 'A' ? 'B' : 'A';
   auto v = verify_or_die(bad, trust->options);
   EXPECT_EQ(failed(v), std::vector<std::string>{"valor_firma"}) << describe(v);
-  EXPECT_EQ(v.find(xades::kCheckSignatureValue)->reason, "La firma no es válida");
+  EXPECT_EQ(v.find(xades::kCheckSignatureValue)->reason,
+            "La firma no es válida (RSA-SHA256, SignedInfo).");
 }
 
 TEST(Xades, OnlyTheAdmittedAlgorithmsRun) {
@@ -358,41 +378,82 @@ TEST(Xades, OnlyTheAdmittedAlgorithmsRun) {
   Signer signer = new_key(*inst);
   auto trust = trust_of(*inst);
   const std::string out = sign_or_die(kFactura, signer);
-  // RSA-SHA1, and an XPath transform in place of enveloped-signature.
-  auto sha1 = verify_or_die(replace_once(out, "xmldsig-more#rsa-sha256", "xmldsig#rsa-sha1"),
+  // HMAC is no signature of a certificate's key.
+  auto hmac = verify_or_die(replace_once(out, "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+                                         "http://www.w3.org/2000/09/xmldsig#hmac-sha1"),
                             trust->options);
-  EXPECT_FALSE(sha1.valid);
-  EXPECT_NE(sha1.find(xades::kCheckSignatureValue)->reason.find("no admitidos"), std::string::npos)
-      << describe(sha1);
-  auto xpath =
-      verify_or_die(replace_once(out, "http://www.w3.org/2000/09/xmldsig#enveloped-signature",
-                                 "http://www.w3.org/TR/1999/REC-xpath-19991116"),
-                    trust->options);
-  EXPECT_FALSE(xpath.find(xades::kCheckDocumentReference)->ok) << describe(xpath);
-  EXPECT_FALSE(xpath.valid);
+  EXPECT_FALSE(hmac.valid);
+  EXPECT_NE(hmac.find(xades::kCheckSignatureValue)->reason.find("no admitidos"), std::string::npos)
+      << describe(hmac);
+  // An XPath transform is evaluated only when it is the signature exclusion.
+  for (const std::string& expression :
+       {std::string(), std::string("<ds:XPath>true()</ds:XPath>"),
+        std::string("<ds:XPath>not(ancestor-or-self::ds:Signature) or true()</ds:XPath>"),
+        std::string(
+            "<ds:XPath xmlns:ds=\"urn:otro\">not(ancestor-or-self::ds:Signature)</ds:XPath>")}) {
+    auto xpath = verify_or_die(
+        replace_once(
+            out,
+            "<ds:Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/>",
+            "<ds:Transform Algorithm=\"http://www.w3.org/TR/1999/REC-xpath-19991116\">" +
+                expression + "</ds:Transform>"),
+        trust->options);
+    EXPECT_FALSE(xpath.valid) << expression;
+    EXPECT_EQ(failed(xpath), std::vector<std::string>{"firma_unica"}) << describe(xpath);
+    EXPECT_NE(xpath.find(xades::kCheckSignature)->reason.find("XPath no permitida"),
+              std::string::npos)
+        << describe(xpath);
+  }
+  // The allowed one runs, and covers the same nodes as enveloped-signature.
+  auto exclusion = verify_or_die(
+      replace_once(
+          out,
+          "<ds:Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/>",
+          "<ds:Transform Algorithm=\"http://www.w3.org/TR/1999/REC-xpath-19991116\"><ds:XPath>"
+          "not(ancestor-or-self::ds:Signature)</ds:XPath></ds:Transform>"),
+      trust->options);
+  EXPECT_TRUE(exclusion.find(xades::kCheckDocumentReference)->ok) << describe(exclusion);
+  EXPECT_EQ(failed(exclusion), std::vector<std::string>{"valor_firma"}) << describe(exclusion);
 }
 
-TEST(Xades, AnotherPolicyFailsThePolicyCheck) {
+// The policy is reported, not enforced, unless strict.
+TEST(Xades, PolicyProblemsAreAdvertencias) {
   auto inst = make_installation();
   Signer signer = new_key(*inst);
   auto trust = trust_of(*inst);
+  const std::string right = sign_or_die(kFactura, signer);
+  auto ok = verify_or_die(right, trust->options);
+  EXPECT_TRUE(ok.valid) << describe(ok);
+  EXPECT_FALSE(ok.find(xades::kCheckPolicy)->warning);
+  EXPECT_TRUE(ok.warnings().empty());
+
   xades::SignOptions wrong_hash;
   wrong_hash.policy.sha256_base64 = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
-  auto v = verify_or_die(sign_or_die(kFactura, signer, wrong_hash), trust->options);
-  EXPECT_EQ(failed(v), std::vector<std::string>{"politica"}) << describe(v);
-  EXPECT_NE(v.find(xades::kCheckPolicy)->reason.find("SigPolicyHash"), std::string::npos);
-
   xades::SignOptions wrong_url;
   wrong_url.policy.identifier = "https://example.com/otra-politica.pdf";
-  auto u = verify_or_die(sign_or_die(kFactura, signer, wrong_url), trust->options);
-  EXPECT_EQ(failed(u), std::vector<std::string>{"politica"}) << describe(u);
+  for (const auto& options : {wrong_hash, wrong_url}) {
+    const std::string signed_text = sign_or_die(kFactura, signer, options);
+    auto v = verify_or_die(signed_text, trust->options);
+    EXPECT_TRUE(v.valid) << describe(v);
+    ASSERT_EQ(v.warnings().size(), 1u) << describe(v);
+    EXPECT_EQ(v.warnings().front()->name, "politica");
+    auto strict_options = trust->options;
+    strict_options.strict = true;
+    auto strict = verify_or_die(signed_text, strict_options);
+    EXPECT_FALSE(strict.valid);
+    EXPECT_EQ(failed(strict), std::vector<std::string>{"politica"}) << describe(strict);
+    EXPECT_TRUE(strict.warnings().empty());
+  }
+  EXPECT_NE(verify_or_die(sign_or_die(kFactura, signer, wrong_hash), trust->options)
+                .find(xades::kCheckPolicy)
+                ->reason.find("no es el del documento publicado"),
+            std::string::npos);
 
-  // Editing the hash after signing also breaks the properties' digest.
-  auto edited = verify_or_die(
-      replace_once(sign_or_die(kFactura, signer), "DWxin1xWOeI8OuWQXazh4VjLWAaCLAA954em7DMh0h8=",
-                   "DWxin1xWOeI8OuWQXazh4VjLWAaCLAA954em7DMh0h9="),
-      trust->options);
-  EXPECT_EQ(failed(edited), (std::vector<std::string>{"referencia_propiedades", "politica"}));
+  // Editing the hash after signing breaks the properties' digest: that is a failure.
+  auto edited = verify_or_die(replace_once(right, "DWxin1xWOeI8OuWQXazh4VjLWAaCLAA954em7DMh0h8=",
+                                           "DWxin1xWOeI8OuWQXazh4VjLWAaCLAA954em7DMh0h9="),
+                              trust->options);
+  EXPECT_EQ(failed(edited), std::vector<std::string>{"referencia_propiedades"});
 }
 
 TEST(Xades, ACertificateOfAForeignCaFailsTheChain) {
@@ -618,6 +679,61 @@ TEST(Xades, TimesAreWrittenInCostaRicaTime) {
   EXPECT_EQ(xades::parse_date_time("2026-11-26T16:00:00.250Z"), 1795708800);
   EXPECT_FALSE(xades::parse_date_time("2026-11-26T10:00:00"));
   EXPECT_FALSE(xades::parse_date_time("26/11/2026"));
+  // Old documents were signed at -07:00, Java and DSS write milliseconds.
+  EXPECT_EQ(xades::parse_date_time("2026-11-26T09:00:00-07:00"), 1795708800);
+  EXPECT_EQ(xades::parse_date_time("2026-11-26T10:00:00.123-06:00"), 1795708800);
+}
+
+// Each case of the policy table (docs/firmas.md): only a known identifier
+// with its known digest is ok; the reason says what is odd.
+TEST(XadesPolicy, EveryPolicyCaseHasItsVerdict) {
+  const std::string v44(xades::kHaciendaPolicyIdentifier);
+  const std::string sha256 = "http://www.w3.org/2001/04/xmlenc#sha256";
+  const std::string sha1 = "http://www.w3.org/2000/09/xmldsig#sha1";
+  const std::string right(xades::kHaciendaPolicySha256);
+  struct Case {
+    std::string identifier, algorithm, value;
+    bool warning;
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {v44, sha256, right, false, "versión 4.4, con su hash SHA-256"},
+      // Anexo 2 spells it /xmlschemas/; and accents may come unescaped.
+      {"https://cdn.comprobanteselectronicos.go.cr/xmlschemas/"
+       "Resoluci%C3%B3n_General_sobre_disposiciones_t%C3%A9cnicas_comprobantes_electr%C3%B3nicos_"
+       "para_efectos_tributarios.pdf",
+       sha256, right, false, "versión 4.4"},
+      {"https://cdn.comprobanteselectronicos.go.cr/xml-schemas/"
+       "Resolución_General_sobre_disposiciones_técnicas_comprobantes_electrónicos_para_efectos_"
+       "tributarios.pdf",
+       sha256, right, false, "versión 4.4"},
+      // The base64 of the hexadecimal text of the digest.
+      {v44, sha256,
+       "MGQ2YzYyOWY1YzU2MzllMjNjM2FlNTkwNWRhY2UxZTE1OGNiNTgwNjgyMmMwMDNkZTc4N2E2ZWMzMzIxZDIxZg==",
+       true, "texto hexadecimal"},
+      // 20 bytes labelled SHA-256.
+      {v44, sha256, "V8lVVNGDCPen6VELRD1Ja8HARFk=", true, "20 bytes declarado como SHA-256"},
+      // A SHA-1 of the v4.2 PDF (or of anything): not the known digest.
+      {"https://tribunet.hacienda.go.cr/docs/esquemas/2016/v4.2/"
+       "ResolucionComprobantesElectronicosDGT-R-48-2016_4.2.pdf",
+       sha1, "Ohixl6upD6av8N7pEvDABhEL6hM=", true, "versión 4.2"},
+      {v44, sha1, "Ohixl6upD6av8N7pEvDABhEL6hM=", true, "no es el del documento publicado"},
+      {"https://example.com/politica.pdf", sha256, right, true,
+       "no es una de las que Hacienda publicó"},
+  };
+  for (const Case& c : cases) {
+    const auto verdict = xades::judge_policy(true, c.identifier, c.algorithm, c.value);
+    EXPECT_EQ(verdict.warning, c.warning) << c.identifier << " " << c.value;
+    EXPECT_NE(verdict.reason.find(c.says), std::string::npos) << verdict.reason;
+  }
+  const auto none = xades::judge_policy(false, "", "", "");
+  EXPECT_TRUE(none.warning);
+  EXPECT_NE(none.reason.find("XAdES-BES"), std::string::npos);
+  // Every entry of the table names a version and an https identifier.
+  for (const auto& p : xades::known_policies()) {
+    EXPECT_FALSE(p.version.empty());
+    EXPECT_TRUE(p.identifier.starts_with("https://")) << p.identifier;
+  }
 }
 
 // --- the one XML parser and the builder (xml/document.h) ---------------------------------

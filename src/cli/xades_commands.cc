@@ -16,8 +16,10 @@
 #include <sstream>
 
 #include "app/data_dir.h"
+#include "app/extra_roots.h"
 #include "cli/commands.h"
 #include "cli/prompt.h"
+#include "pki/certificate_files.h"
 #include "pki/p12.h"
 #include "service/revocation_check.h"
 #include "util/error_codes.h"
@@ -35,7 +37,6 @@ using service::RevocationChecker;
 namespace {
 
 constexpr std::size_t kMaxP12Bytes = 1 << 20;
-constexpr std::size_t kMaxCertificateFileBytes = 1 << 20;
 
 int report(const Error& error) {
   std::cerr << "Error: " << error.message << "\n";
@@ -172,52 +173,15 @@ int run_sign(const std::string& p12_path, bool pin_stdin, const std::string& inp
   return 0;
 }
 
-// Every certificate in the PEM (or DER) files of a directory.
-Result<std::vector<ossl::X509Ptr>> certificates_in(const fs::path& dir) {
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec))
-    return make_error(errc::kConfianzaInvalida,
-                      fmt::format("--confianza {} no es un directorio.", dir.string()));
-  std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    const std::string ext = entry.path().extension().string();
-    if (entry.is_regular_file() && (ext == ".pem" || ext == ".crt" || ext == ".cer"))
-      files.push_back(entry.path());
-  }
-  if (ec)
-    return make_error(errc::kConfianzaInvalida, fmt::format("No se pudo leer el directorio {}: {}",
-                                                            dir.string(), ec.message()));
-  std::sort(files.begin(), files.end());
-  std::vector<ossl::X509Ptr> out;
-  for (const fs::path& file : files) {
-    auto content = read_file(file, kMaxCertificateFileBytes, "el certificado");
-    if (!content) return content.error();
-    const std::size_t before = out.size();
-    ossl::Bio bio(BIO_new_mem_buf(content->data(), static_cast<int>(content->size())));
-    while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr))
-      out.emplace_back(cert);
-    ossl::last_error();  // the end of the file reads as an error
-    if (out.size() == before) {
-      if (auto der = ossl::x509_from_der(Bytes(content->begin(), content->end())))
-        out.push_back(std::move(*der));
-    }
-    if (out.size() == before)
-      return make_error(errc::kConfianzaInvalida,
-                        fmt::format("{} no contiene certificados (PEM o DER).", file.string()));
-  }
-  if (out.empty())
-    return make_error(errc::kConfianzaInvalida,
-                      fmt::format("No hay certificados (.pem, .crt, .cer) en {}.", dir.string()));
-  return out;
-}
-
 std::string_view check_label(std::string_view name) {
   static const std::pair<std::string_view, std::string_view> kLabels[] = {
       {xades::kCheckXml, "XML"},
       {xades::kCheckSignature, "Firma"},
       {xades::kCheckDocumentReference, "Referencia al documento"},
       {xades::kCheckPropertiesReference, "Referencia a las propiedades firmadas"},
+      {xades::kCheckOtherReference, "Otra referencia"},
       {xades::kCheckSignatureValue, "Valor de la firma"},
+      {xades::kCheckAlgorithms, "Algoritmos"},
       {xades::kCheckPolicy, "Política de firma"},
       {xades::kCheckSigningCertificate, "Certificado del firmante"},
       {xades::kCheckChain, "Cadena de confianza"},
@@ -228,80 +192,134 @@ std::string_view check_label(std::string_view name) {
   return name;
 }
 
+// The trust of `verificar`: the certificates it holds, and the options
+// pointing at them.
+struct VerifyTrust {
+  std::vector<ossl::X509Ptr> certificates;
+  std::unique_ptr<DataDir> data;
+  std::unique_ptr<RevocationChecker> revocation;
+};
+
+// --confianza DIR: every certificate there is an anchor by itself (a leaf or
+// an issuing CA is enough when the root is not at hand); revocation is asked
+// of each certificate's OCSP responder or CRL.
+Status trust_directory(const std::string& dir, VerifyTrust& trust, xades::VerifyOptions& options) {
+  auto certs = read_certificate_directory(dir);
+  if (!certs) return make_error(certs.error().code, "--confianza: " + certs.error().message);
+  trust.certificates = std::move(*certs);
+  for (const auto& c : trust.certificates) options.trusted_roots.push_back(c.get());
+  options.partial_chain = true;
+  trust.revocation = std::make_unique<RevocationChecker>(nullptr);
+  return Ok{};
+}
+
+// The data directory: its CAs (roots as anchors, the rest as links) and the
+// extra roots an operator put in its confianza/ folder, as the reception
+// trusts them.
+Status trust_data_dir(const std::string& data_flag, VerifyTrust& trust,
+                      xades::VerifyOptions& options) {
+  const fs::path path = default_data_path(data_flag);
+  auto opened = DataDir::open(path);
+  if (!opened)
+    return make_error(errc::kSinConfianza,
+                      fmt::format("No hay con qué certificados de confianza verificar. {} O "
+                                  "indique --confianza DIR con los certificados (PEM) de "
+                                  "confianza.",
+                                  opened.error().message));
+  trust.data = std::move(*opened);
+  auto authorities = trust.data->store().authorities();
+  if (!authorities) return authorities.error();
+  for (const AuthorityRecord& a : *authorities) {
+    auto cert = ossl::x509_from_der(a.certificate_der);
+    if (!cert) return cert.error();
+    trust.certificates.push_back(std::move(*cert));
+  }
+  auto extra = app::extra_trust_roots(trust.data->path());
+  if (!extra) return extra.error();
+  for (auto& c : *extra) trust.certificates.push_back(std::move(c));
+  for (const auto& c : trust.certificates) {
+    // Self-signed certificates are the anchors; the rest only link to them.
+    const bool root = X509_check_issued(c.get(), c.get()) == X509_V_OK;
+    (root ? options.trusted_roots : options.intermediates).push_back(c.get());
+  }
+  trust.revocation = std::make_unique<RevocationChecker>(&trust.data->store());
+  return Ok{};
+}
+
+// "✓", "✗", "!" (an advertencia) or "–" (not performed: no source to ask, or
+// pointless after an earlier failure).
+std::string_view mark(const xades::Check& c) {
+  if (!c.performed) return "–";
+  if (c.ok) return c.warning ? "!" : "✓";
+  return "✗";
+}
+
+// "ok", "advertencia" or "error": the severity of a check for programs.
+std::string_view severity(const xades::Check& c) {
+  if (!c.ok) return "error";
+  return c.warning ? "advertencia" : "ok";
+}
+
+void print_json(const xades::Verification& v) {
+  boost::json::array checks;
+  for (const xades::Check& c : v.checks)
+    checks.push_back(boost::json::object{{"nombre", c.name},
+                                         {"ok", c.ok},
+                                         {"severidad", severity(c)},
+                                         {"motivo", c.reason},
+                                         {"realizada", c.performed}});
+  boost::json::array warnings;
+  for (const xades::Check* c : v.warnings()) warnings.push_back(boost::json::string(c->reason));
+  boost::json::object out;
+  out["valida"] = v.valid;
+  out["verificaciones"] = std::move(checks);
+  out["advertencias"] = std::move(warnings);
+  out["firmante"] = v.signer ? boost::json::value(ossl::subject_line(*v.signer)) : nullptr;
+  out["fecha_firma"] = v.signing_time_text.empty() ? boost::json::value(nullptr)
+                                                   : boost::json::value(v.signing_time_text);
+  out["rol"] = v.role.empty() ? boost::json::value(nullptr) : boost::json::value(v.role);
+  std::cout << boost::json::serialize(out) << "\n";
+}
+
+void print_text(const xades::Verification& v) {
+  for (const xades::Check& c : v.checks)
+    std::cout << fmt::format("{} {}: {}\n", mark(c), check_label(c.name), c.reason);
+  if (v.signer) std::cout << "Firmante: " << ossl::subject_line(*v.signer) << "\n";
+  if (!v.signing_time_text.empty())
+    std::cout << "Fecha de la firma: " << v.signing_time_text << "\n";
+  if (!v.role.empty()) std::cout << "Rol: " << v.role << "\n";
+  const std::size_t warnings = v.warnings().size();
+  if (!v.valid)
+    std::cout << "La firma NO es válida.\n";
+  else if (warnings > 0)
+    std::cout << fmt::format("La firma es válida, con {} advertencia{} (--estricto las rechaza).\n",
+                             warnings, warnings == 1 ? "" : "s");
+  else
+    std::cout << "La firma es válida.\n";
+}
+
 int run_verify(const std::string& data_flag, const std::string& input, const std::string& trust_dir,
-               bool as_json) {
+               bool strict, bool as_json) {
   if (input.empty())
     return report(make_error(errc::kOpcionFaltante, "Falta la opción obligatoria --entrada."));
   auto xml = read_file(input, xades::kMaxDocumentBytes, "el documento");
   if (!xml) return report(xml.error());
 
-  std::vector<ossl::X509Ptr> trusted;
-  std::unique_ptr<DataDir> data;
-  std::unique_ptr<RevocationChecker> revocation;
+  VerifyTrust trust;
   xades::VerifyOptions options;
-  if (!trust_dir.empty()) {
-    auto certs = certificates_in(trust_dir);
-    if (!certs) return report(certs.error());
-    trusted = std::move(*certs);
-    revocation = std::make_unique<RevocationChecker>(nullptr);
-  } else {
-    const fs::path path = default_data_path(data_flag);
-    auto opened = DataDir::open(path);
-    if (!opened)
-      return report(make_error(
-          errc::kSinConfianza,
-          fmt::format("No hay con qué certificados de confianza verificar: {} no es un directorio "
-                      "de datos de llavero ({}). Indique --confianza DIR con los certificados "
-                      "(PEM) de las raíces y CA intermedias, o --data.",
-                      path.string(), opened.error().message)));
-    data = std::move(*opened);
-    auto authorities = data->store().authorities();
-    if (!authorities) return report(authorities.error());
-    for (const AuthorityRecord& a : *authorities) {
-      auto cert = ossl::x509_from_der(a.certificate_der);
-      if (!cert) return report(cert.error());
-      trusted.push_back(std::move(*cert));
-    }
-    revocation = std::make_unique<RevocationChecker>(&data->store());
-  }
-  for (const auto& c : trusted) {
-    // Self-signed certificates are the anchors; the rest only link to them.
-    const bool root = X509_check_issued(c.get(), c.get()) == X509_V_OK;
-    (root ? options.trusted_roots : options.intermediates).push_back(c.get());
-  }
-  options.revocation = revocation->callback();
+  options.strict = strict;
+  const Status trusted = trust_dir.empty() ? trust_data_dir(data_flag, trust, options)
+                                           : trust_directory(trust_dir, trust, options);
+  if (!trusted) return report(trusted.error());
+  options.revocation = trust.revocation->callback();
 
   auto result = xades::verify(*xml, options);
   if (!result) return report(result.error());
-  const xades::Verification& v = *result;
-  if (as_json) {
-    boost::json::array checks;
-    for (const xades::Check& c : v.checks)
-      checks.push_back(boost::json::object{
-          {"nombre", c.name}, {"ok", c.ok}, {"motivo", c.reason}, {"realizada", c.performed}});
-    boost::json::object out;
-    out["valida"] = v.valid;
-    out["verificaciones"] = std::move(checks);
-    out["firmante"] = v.signer ? boost::json::value(ossl::subject_line(*v.signer)) : nullptr;
-    out["fecha_firma"] = v.signing_time_text.empty() ? boost::json::value(nullptr)
-                                                     : boost::json::value(v.signing_time_text);
-    out["rol"] = v.role.empty() ? boost::json::value(nullptr) : boost::json::value(v.role);
-    std::cout << boost::json::serialize(out) << "\n";
-  } else {
-    for (const xades::Check& c : v.checks)
-      // "–": not performed (no source to ask, or pointless after an earlier failure).
-      std::cout << fmt::format("{} {}: {}\n",
-                               !c.performed ? "–"
-                               : c.ok       ? "✓"
-                                            : "✗",
-                               check_label(c.name), c.reason);
-    if (v.signer) std::cout << "Firmante: " << ossl::subject_line(*v.signer) << "\n";
-    if (!v.signing_time_text.empty())
-      std::cout << "Fecha de la firma: " << v.signing_time_text << "\n";
-    if (!v.role.empty()) std::cout << "Rol: " << v.role << "\n";
-    std::cout << (v.valid ? "La firma es válida.\n" : "La firma NO es válida.\n");
-  }
-  return v.valid ? 0 : 1;
+  if (as_json)
+    print_json(*result);
+  else
+    print_text(*result);
+  return result->valid ? 0 : 1;
 }
 
 }  // namespace
@@ -313,6 +331,7 @@ std::vector<Command> add_xades_commands(CLI::App& app) {
   };
   struct VerifyFlags {
     std::string input, trust;
+    bool strict = false;
     bool json = false;
   };
   // Owned by the callbacks, which live as long as the app.
@@ -334,8 +353,12 @@ std::vector<Command> add_xades_commands(CLI::App& app) {
       app.add_subcommand("verificar", "Verifica la firma XAdES-EPES de un comprobante");
   verificar->add_option("--entrada", check->input, "Comprobante XML firmado");
   verificar->add_option("--confianza", check->trust,
-                        "Directorio con los certificados (PEM) de las raíces y CA intermedias de "
-                        "confianza (por omisión, las de este directorio de datos)");
+                        "Directorio con certificados (PEM o DER) de confianza: cada uno basta por "
+                        "sí mismo, raíz, CA emisora o el del firmante (por omisión, las CA de "
+                        "este directorio de datos y las de su carpeta confianza/)");
+  verificar->add_flag("--estricto", check->strict,
+                      "Las advertencias (política de firma ausente o desconocida, RSA-SHA1) "
+                      "cuentan como fallas");
   verificar->add_flag("--json", check->json, "Salida JSON para programas");
 
   return {Command{firmar,
@@ -344,7 +367,8 @@ std::vector<Command> add_xades_commands(CLI::App& app) {
                                     sign->role);
                   }},
           Command{verificar, [check](const std::string& data_flag) {
-                    return run_verify(data_flag, check->input, check->trust, check->json);
+                    return run_verify(data_flag, check->input, check->trust, check->strict,
+                                      check->json);
                   }}};
 }
 

@@ -17,7 +17,7 @@ int note_time_errors(int ok, X509_STORE_CTX* ctx) {
 
 Status build_chain(const X509& signer, std::span<const X509* const> roots,
                    std::span<const X509* const> intermediates, std::optional<UnixSeconds> at,
-                   Chain& out) {
+                   bool partial_chain, Chain& out) {
   out.store.reset(X509_STORE_new());
   out.untrusted.reset(sk_X509_new_null());
   out.ctx.reset(X509_STORE_CTX_new());
@@ -31,6 +31,7 @@ Status build_chain(const X509& signer, std::span<const X509* const> roots,
   X509_STORE_CTX_set_app_data(out.ctx.get(), &out);
   X509_STORE_CTX_set_verify_cb(out.ctx.get(), note_time_errors);
   if (at) X509_STORE_CTX_set_time(out.ctx.get(), 0, static_cast<time_t>(*at));
+  if (partial_chain) X509_STORE_CTX_set_flags(out.ctx.get(), X509_V_FLAG_PARTIAL_CHAIN);
   out.ok = roots.empty() ? false : X509_verify_cert(out.ctx.get()) == 1;
   out.error = X509_STORE_CTX_get_error(out.ctx.get());
   ossl::last_error();  // whatever OpenSSL queued is in `error`

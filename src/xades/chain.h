@@ -34,10 +34,11 @@ struct Chain {
 };
 
 // Builds `out`, the chain from `signer` to one of `roots` at `at` (default:
-// now) through `intermediates`; never valid without roots. An Error means
-// OpenSSL itself failed.
+// now) through `intermediates`; never valid without roots. With
+// `partial_chain`, any certificate of `roots` ends a chain, self-signed or
+// not. An Error means OpenSSL itself failed.
 Status build_chain(const X509& signer, std::span<const X509* const> roots,
                    std::span<const X509* const> intermediates, std::optional<UnixSeconds> at,
-                   Chain& out);
+                   bool partial_chain, Chain& out);
 
 }  // namespace llavero::xades

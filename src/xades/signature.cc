@@ -18,15 +18,36 @@ std::optional<Bytes> unbase64(std::string_view text) {
   return base64_decode(text, kXmlBase64);
 }
 
+bool is_document_reference(const Reference& ref) {
+  return !ref.uri || ref.uri->empty();
+}
+
+std::string describe(const Reference& ref) {
+  std::string out = ref.uri ? fmt::format("URI \"{}\"", *ref.uri) : std::string("sin URI");
+  if (!ref.id.empty()) out += fmt::format(", Id \"{}\"", ref.id);
+  return out + ", " + algorithm_name(ref.digest_uri);
+}
+
 SignatureParts read_parts(xmlNode* signature) {
   SignatureParts p;
   p.signature = signature;
   p.signed_info = xml::child(signature, kDsigNamespace, "SignedInfo");
+  p.signature_method =
+      xml::attribute(xml::child(p.signed_info, kDsigNamespace, "SignatureMethod"), "Algorithm")
+          .value_or("");
   for (xmlNode* r : xml::children(p.signed_info, kDsigNamespace, "Reference")) {
-    Reference ref{r, xml::attribute(r, "URI"), xml::attribute(r, "Type").value_or(""), {}};
+    Reference ref;
+    ref.node = r;
+    ref.uri = xml::attribute(r, "URI");
+    ref.id = xml::attribute(r, "Id").value_or("");
+    ref.type = xml::attribute(r, "Type").value_or("");
+    ref.digest_uri =
+        xml::attribute(xml::child(r, kDsigNamespace, "DigestMethod"), "Algorithm").value_or("");
     for (xmlNode* t :
-         xml::children(xml::child(r, kDsigNamespace, "Transforms"), kDsigNamespace, "Transform"))
+         xml::children(xml::child(r, kDsigNamespace, "Transforms"), kDsigNamespace, "Transform")) {
       ref.transforms.push_back(xml::attribute(t, "Algorithm").value_or(""));
+      ref.transform_nodes.push_back(t);
+    }
     p.references.push_back(std::move(ref));
   }
   for (xmlNode* object : xml::children(signature, kDsigNamespace, "Object"))
@@ -112,8 +133,8 @@ Result<CoreResult> verify_core(const SignatureParts& parts, const X509& cert) {
   clear_xmlsec_error();
   if (xmlSecDSigCtxVerify(ctx->get(), parts.signature) < 0) {
     result.problem = fmt::format(
-        "La firma usa una estructura o un algoritmo no admitidos (se admiten C14N, RSA y "
-        "SHA-256/384/512){}",
+        "La firma usa una estructura o un algoritmo no admitidos (se admiten C14N, XPath "
+        "not(ancestor-or-self::ds:Signature), RSA y SHA-1/256/384/512){}",
         last_xmlsec_error().empty() ? "." : fmt::format(" [{}].", last_xmlsec_error()));
     return result;
   }

@@ -20,13 +20,26 @@ namespace llavero::xades {
 struct Reference {
   xmlNode* node = nullptr;
   std::optional<std::string> uri;
+  std::string id;  // its Id attribute, if any
   std::string type;
   std::vector<std::string> transforms;  // Algorithm URIs in order
+  std::vector<xmlNode*> transform_nodes;
+  std::string digest_uri;  // DigestMethod's Algorithm
 };
+
+// Whether a reference is to the whole document: URI="", or no URI at all,
+// which XML-DSig leaves to the application and xadesjs writes for the
+// document of an enveloped signature.
+bool is_document_reference(const Reference& ref);
+
+// How a reason names a reference: its URI, its Id when it has one, and its
+// digest algorithm ("URI \"#xades-1\", Id \"r1\", SHA-256").
+std::string describe(const Reference& ref);
 
 struct SignatureParts {
   xmlNode* signature = nullptr;
   xmlNode* signed_info = nullptr;
+  std::string signature_method;  // SignatureMethod's Algorithm
   std::vector<Reference> references;
   std::vector<ossl::X509Ptr> key_info_certificates;  // by read_key_info_certificates
   xmlNode* signed_properties = nullptr;              // the first one

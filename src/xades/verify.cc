@@ -32,10 +32,21 @@ std::vector<const Check*> Verification::failures() const {
   return performed.empty() ? skipped : performed;
 }
 
+std::vector<const Check*> Verification::warnings() const {
+  std::vector<const Check*> out;
+  for (const Check& c : checks)
+    if (c.ok && c.warning) out.push_back(&c);
+  return out;
+}
+
 namespace {
 
 Check make_check(std::string_view name, bool ok, std::string reason, bool performed = true) {
-  return Check{std::string(name), ok, std::move(reason), performed};
+  return Check{std::string(name), ok, std::move(reason), performed, false};
+}
+
+Check make_warning(std::string_view name, std::string reason) {
+  return Check{std::string(name), true, std::move(reason), true, true};
 }
 
 // A reference of SignedInfo in the role it must play, and what is wrong
@@ -90,8 +101,7 @@ xmlAttr* find_id(xmlNode* subtree, std::string_view value, bool& duplicate) {
 // signature; those targets are the only IDs xmlsec may resolve, and they
 // are registered here.
 std::string reference_target_problem(xmlDoc* doc, xmlNode* signature, const Reference& ref) {
-  if (!ref.uri) return "Una referencia de la firma no tiene URI.";
-  if (ref.uri->empty()) return "";
+  if (is_document_reference(ref)) return "";
   if (ref.uri->front() != '#' || ref.uri->find('(') != std::string::npos)
     return fmt::format(
         "La referencia \"{}\" no está permitida: solo el documento y elementos de la firma.",
@@ -106,6 +116,20 @@ std::string reference_target_problem(xmlDoc* doc, xmlNode* signature, const Refe
   return "";
 }
 
+// An XPath transform is the one thing xmlsec would evaluate that the
+// signature itself writes: only the signature exclusion of the document
+// reference gets that far.
+std::string transform_problem(const Reference& ref) {
+  for (const xmlNode* t : ref.transform_nodes)
+    if (xml::attribute(t, "Algorithm") == kXPathUri &&
+        (!is_document_reference(ref) || !is_signature_exclusion(t)))
+      return fmt::format(
+          "La referencia ({}) usa una transformación XPath no permitida: solo se admite {} en la "
+          "referencia al documento, con el prefijo ds del espacio de nombres de XML-DSig.",
+          describe(ref), kSignatureExclusionXPath);
+  return "";
+}
+
 std::string structure_problem(xmlDoc* doc, const SignatureParts& parts) {
   if (parts.signature->parent != xmlDocGetRootElement(doc))
     return "La firma no está en el elemento raíz del documento (firma envuelta).";
@@ -116,9 +140,11 @@ std::string structure_problem(xmlDoc* doc, const SignatureParts& parts) {
   if (parts.references.size() > kMaxReferences)
     return fmt::format("La firma tiene {} referencias; el máximo es {}.", parts.references.size(),
                        kMaxReferences);
-  for (const Reference& ref : parts.references)
+  for (const Reference& ref : parts.references) {
     if (auto problem = reference_target_problem(doc, parts.signature, ref); !problem.empty())
       return problem;
+    if (auto problem = transform_problem(ref); !problem.empty()) return problem;
+  }
   return "";
 }
 
@@ -149,15 +175,19 @@ RoleReference document_reference(const SignatureParts& parts) {
   RoleReference r;
   int count = 0;
   for (const Reference& ref : parts.references)
-    if (ref.uri && ref.uri->empty()) {
+    if (is_document_reference(ref)) {
       ++count;
       r.ref = &ref;
     }
   if (count != 1) {
     r.problem = count == 0 ? "La firma no cubre el documento: falta la referencia con URI=\"\"."
                            : "La firma tiene más de una referencia al documento.";
-  } else if (r.ref->transforms.empty() || r.ref->transforms.front() != kEnvelopedUri) {
-    r.problem = "La referencia al documento no usa la transformación enveloped-signature.";
+  } else if (r.ref->transforms.empty() || (r.ref->transforms.front() != kEnvelopedUri &&
+                                           !is_signature_exclusion(r.ref->transform_nodes[0]))) {
+    r.problem = fmt::format(
+        "La referencia al documento no excluye la firma: su primera transformación debe ser "
+        "enveloped-signature o el filtro XPath {}.",
+        kSignatureExclusionXPath);
   } else {
     for (std::size_t i = 1; i < r.ref->transforms.size(); ++i)
       if (!is_c14n(r.ref->transforms[i]))
@@ -232,13 +262,44 @@ std::string not_computed(const Signed& s) {
   return "No se pudo comprobar.";
 }
 
+// What a reference covers, as a reason names it.
+std::string covered_by(const Signed& s, const Reference& ref) {
+  if (&ref == s.document.ref) return "el documento";
+  if (&ref == s.properties.ref) return "las propiedades firmadas (SignedProperties)";
+  const std::string key_info_id =
+      xml::attribute(xml::child(s.parts.signature, kDsigNamespace, "KeyInfo"), "Id").value_or("");
+  if (!key_info_id.empty() && ref.uri == "#" + key_info_id) return "KeyInfo";
+  return fmt::format("el elemento {}", ref.uri.value_or(""));
+}
+
+// What the other references cover, when all of them verified: "; lo demás
+// que cubre la firma no cambió: SignedProperties y KeyInfo".
+std::string others_intact(const Signed& s, const Reference* failed) {
+  std::vector<std::string> intact;
+  for (std::size_t i = 0; i < s.parts.references.size(); ++i) {
+    const Reference& ref = s.parts.references[i];
+    if (&ref == failed) continue;
+    if (!s.core->reference_ok[i]) return "";
+    intact.push_back(&ref == s.properties.ref ? "SignedProperties" : covered_by(s, ref));
+  }
+  if (intact.empty()) return "";
+  const std::string last = intact.back();
+  intact.pop_back();
+  return fmt::format("; lo demás que cubre la firma no cambió: {}{}{}", fmt::join(intact, ", "),
+                     intact.empty() ? "" : " y ", last);
+}
+
 Check check_document_reference(const Signed& s) {
   if (!s.document.problem.empty())
     return make_check(kCheckDocumentReference, false, s.document.problem);
   if (auto ok = reference_result(s, s.document.ref))
     return make_check(
         kCheckDocumentReference, *ok,
-        *ok ? "El documento no cambió desde que fue firmado." : std::string(kModifiedAfterSigning));
+        *ok ? fmt::format("El documento no cambió desde que fue firmado ({}).",
+                          describe(*s.document.ref))
+            : fmt::format("{}: el resumen de la referencia al documento ({}) no coincide{}.",
+                          kModifiedAfterSigning, describe(*s.document.ref),
+                          others_intact(s, s.document.ref)));
   return make_check(kCheckDocumentReference, false, not_computed(s), false);
 }
 
@@ -248,23 +309,37 @@ Check check_properties_reference(const Signed& s) {
   if (auto ok = reference_result(s, s.properties.ref))
     return make_check(
         kCheckPropertiesReference, *ok,
-        *ok ? "Las propiedades firmadas (SignedProperties) no cambiaron desde la firma."
-            : fmt::format("{}: las propiedades firmadas (SignedProperties) no coinciden con su "
-                          "resumen.",
-                          kModifiedAfterSigning));
+        *ok ? fmt::format("Las propiedades firmadas (SignedProperties) no cambiaron desde la firma "
+                          "({}).",
+                          describe(*s.properties.ref))
+            : fmt::format("Las propiedades firmadas (SignedProperties) cambiaron luego de la "
+                          "firma: el resumen de su referencia ({}) no coincide{}.",
+                          describe(*s.properties.ref), others_intact(s, s.properties.ref)));
   return make_check(kCheckPropertiesReference, false, not_computed(s), false);
 }
 
-// The URI of the last reference, neither the document's nor the
-// properties', whose digest failed; empty if none did.
-std::string other_reference_failed(const Signed& s) {
-  std::string uri;
-  for (std::size_t i = 0; i < s.parts.references.size(); ++i) {
-    const Reference* ref = &s.parts.references[i];
-    if (ref != s.document.ref && ref != s.properties.ref && !s.core->reference_ok[i])
-      uri = ref->uri.value_or("");
+// One check for each reference that is neither the document's nor the
+// properties' (KeyInfo, for .NET signers).
+std::vector<Check> check_other_references(const Signed& s) {
+  std::vector<Check> out;
+  for (const Reference& ref : s.parts.references) {
+    if (&ref == s.document.ref || &ref == s.properties.ref) continue;
+    const std::string what = covered_by(s, ref);
+    auto ok = reference_result(s, &ref);
+    if (!ok)
+      out.push_back(make_check(kCheckOtherReference, false, not_computed(s), false));
+    else if (*ok)
+      out.push_back(make_check(
+          kCheckOtherReference, true,
+          fmt::format("La referencia a {} ({}) no cambió desde la firma.", what, describe(ref))));
+    else
+      out.push_back(make_check(
+          kCheckOtherReference, false,
+          fmt::format("La referencia a {} ({}) no coincide con su resumen: {} cambió luego de la "
+                      "firma.",
+                      what, describe(ref), what)));
   }
-  return uri;
+  return out;
 }
 
 Check check_signature_value(const Signed& s) {
@@ -273,21 +348,33 @@ Check check_signature_value(const Signed& s) {
         kCheckSignatureValue, false,
         "La firma no incluye el certificado del firmante (KeyInfo/X509Data/X509Certificate).");
   if (!s.core->processed) return make_check(kCheckSignatureValue, false, s.core->problem);
-  if (const std::string other = other_reference_failed(s); !other.empty())
-    return make_check(kCheckSignatureValue, false,
-                      fmt::format("{}: la referencia \"{}\" no coincide con su resumen.",
-                                  kModifiedAfterSigning, other));
-  const bool main_references_ok = reference_result(s, s.document.ref).value_or(false) &&
-                                  reference_result(s, s.properties.ref).value_or(false);
-  if (!s.core->signature_value_ok && !main_references_ok)
-    return make_check(kCheckSignatureValue, false,
-                      "No se comprobó el valor de la firma porque el contenido firmado cambió.",
-                      false);
+  const auto& refs = s.core->reference_ok;
+  const bool references_ok = std::all_of(refs.begin(), refs.end(), [](bool b) { return b; });
+  if (!references_ok)
+    return make_check(
+        kCheckSignatureValue, false,
+        "No se comprobó el valor de la firma porque una referencia no coincide con su resumen.",
+        false);
   return make_check(kCheckSignatureValue, s.core->signature_value_ok,
                     s.core->signature_value_ok
-                        ? "El valor de la firma corresponde a la llave del certificado del "
-                          "firmante."
-                        : std::string(kInvalidSignature));
+                        ? fmt::format("El valor de la firma ({}) corresponde a la llave del "
+                                      "certificado del firmante.",
+                                      algorithm_name(s.parts.signature_method))
+                        : fmt::format("{} ({}, SignedInfo).", kInvalidSignature,
+                                      algorithm_name(s.parts.signature_method)));
+}
+
+// The algorithms, when the signature could be checked with them: RSA-SHA1
+// is an advertencia.
+std::optional<Check> check_algorithms(const Signed& s) {
+  if (!s.core || !s.core->processed) return std::nullopt;
+  const std::string method = algorithm_name(s.parts.signature_method);
+  if (is_weak_signature_method(s.parts.signature_method))
+    return make_warning(kCheckAlgorithms,
+                        fmt::format("La firma usa {}: SHA-1 ya no se considera seguro para firmar; "
+                                    "Hacienda lo acepta, la resolución pide RSA-SHA256.",
+                                    method));
+  return make_check(kCheckAlgorithms, true, fmt::format("La firma usa {}.", method));
 }
 
 // --- the signed properties -----------------------------------------------------------
@@ -303,13 +390,10 @@ void read_signed_properties(Signed& s, Verification& v) {
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
 }
 
-Check check_policy(const xmlNode* ssp, const SignaturePolicy& policy) {
+// The policy as the signature states it, judged by judge_policy (policy.h).
+Check check_policy(const xmlNode* ssp) {
   xmlNode* policy_id =
       xml::descend(ssp, kXadesNamespace, {"SignaturePolicyIdentifier", "SignaturePolicyId"});
-  if (policy_id == nullptr)
-    return make_check(
-        kCheckPolicy, false,
-        "La firma no indica la política de firma (SignaturePolicyIdentifier): no es XAdES-EPES.");
   const std::string identifier = xml::trimmed(
       xml::text(xml::descend(policy_id, kXadesNamespace, {"SigPolicyId", "Identifier"})));
   xmlNode* hash = xml::child(policy_id, kXadesNamespace, "SigPolicyHash");
@@ -317,18 +401,9 @@ Check check_policy(const xmlNode* ssp, const SignaturePolicy& policy) {
       xml::attribute(xml::child(hash, kDsigNamespace, "DigestMethod"), "Algorithm").value_or("");
   const std::string value =
       xml::trimmed(xml::text(xml::child(hash, kDsigNamespace, "DigestValue")));
-  if (identifier != policy.identifier)
-    return make_check(kCheckPolicy, false,
-                      fmt::format("La política de firma \"{}\" no es la de Hacienda ({}).",
-                                  identifier, policy.identifier));
-  if (algorithm != kSha256Uri || value != policy.sha256_base64)
-    return make_check(
-        kCheckPolicy, false,
-        fmt::format("El hash de la política de firma (SigPolicyHash) no es el de la política "
-                    "de Hacienda (SHA-256 {}).",
-                    policy.sha256_base64));
-  return make_check(kCheckPolicy, true,
-                    "La política de firma es la de Hacienda, con su hash SHA-256.");
+  const PolicyVerdict verdict = judge_policy(policy_id != nullptr, identifier, algorithm, value);
+  return verdict.warning ? make_warning(kCheckPolicy, verdict.reason)
+                         : make_check(kCheckPolicy, true, verdict.reason);
 }
 
 Bytes digest(const EVP_MD* md, std::span<const std::uint8_t> data) {
@@ -359,7 +434,12 @@ bool issuer_serial_matches(const xmlNode* cert, const X509& signer) {
   const std::string issuer = xml::text(xml::child(issuer_serial, kDsigNamespace, "X509IssuerName"));
   const std::string serial =
       xml::trimmed(xml::text(xml::child(issuer_serial, kDsigNamespace, "X509SerialNumber")));
-  const bool same_issuer = dn_parts(issuer) == dn_parts(name_line(X509_get_issuer_name(&signer)));
+  // RFC 4514 writes the most significant part last; xadesjs and others write
+  // it first, as X.500 orders it.
+  const NameParts written = dn_parts(issuer);
+  const NameParts expected = dn_parts(name_line(X509_get_issuer_name(&signer)));
+  const bool same_issuer = written == expected || std::equal(written.begin(), written.end(),
+                                                             expected.rbegin(), expected.rend());
   const bool same_serial = !serial.empty() && serial == serial_decimal(signer);
   return issuer_serial != nullptr && same_issuer && same_serial;
 }
@@ -403,7 +483,8 @@ Status build_signer_chain(const Signed& s, std::optional<UnixSeconds> at, Chain&
       certs.begin(), certs.end(), [&](const ossl::X509Ptr& c) { return c.get() == s.signer; });
   for (auto c = certs.begin(); c != certs.end(); ++c)
     if (c != signer_entry) untrusted.push_back(c->get());
-  return build_chain(*s.signer, s.options.trusted_roots, untrusted, at, out);
+  return build_chain(*s.signer, s.options.trusted_roots, untrusted, at, s.options.partial_chain,
+                     out);
 }
 
 std::string chain_failure(int error, const X509& signer) {
@@ -431,6 +512,17 @@ bool may_sign(const X509& cert) {
   return (X509_get_key_usage(c) & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION)) != 0;
 }
 
+// The first certificate of the chain, from the signer up, that the caller
+// trusts: with a partial chain OpenSSL may build past it.
+const X509* trust_anchor(const Signed& s, const Chain& chain) {
+  for (int i = 0; i < sk_X509_num(chain.chain); ++i) {
+    const X509* c = sk_X509_value(chain.chain, i);
+    for (const X509* trusted : s.options.trusted_roots)
+      if (X509_cmp(c, trusted) == 0) return c;
+  }
+  return nullptr;
+}
+
 Check check_chain(const Signed& s, const Chain& chain) {
   if (s.signer == nullptr)
     return make_check(kCheckChain, false,
@@ -441,12 +533,17 @@ Check check_chain(const Signed& s, const Chain& chain) {
   if (!may_sign(*s.signer))
     return make_check(kCheckChain, false,
                       "El certificado del firmante no está autorizado para firmar (keyUsage).");
-  const X509* root = sk_X509_value(chain.chain, sk_X509_num(chain.chain) - 1);
+  const X509* anchor = trust_anchor(s, chain);
+  if (anchor == nullptr || X509_cmp(anchor, s.signer) == 0)
+    return make_check(kCheckChain, true,
+                      "El certificado del firmante es él mismo un certificado de confianza.");
+  const bool root =
+      X509_check_issued(const_cast<X509*>(anchor), const_cast<X509*>(anchor)) == X509_V_OK;
   return make_check(
       kCheckChain, true,
-      fmt::format("El certificado fue emitido por {} y encadena a una raíz de confianza ({}).",
-                  common_name(X509_get_issuer_name(s.signer)),
-                  common_name(X509_get_subject_name(root))));
+      fmt::format("El certificado fue emitido por {} y encadena a {} de confianza ({}).",
+                  common_name(X509_get_issuer_name(s.signer)), root ? "una raíz" : "un certificado",
+                  common_name(X509_get_subject_name(anchor))));
 }
 
 Check check_validity(const Signed& s, const Verification& v, const Chain& chain) {
@@ -514,18 +611,44 @@ Check revocation_check(const RevocationAnswer& answer, bool require_answer) {
                     "No se pudo consultar la revocación" + from + detail + ".", false);
 }
 
+// The certificate that issued the signer: the next in the chain, or, when
+// the signer itself is the anchor (a partial chain), a certificate at hand
+// whose key signed it; null if there is none.
+const X509* signer_issuer(const Signed& s, const Chain& chain) {
+  if (sk_X509_num(chain.chain) >= 2) return sk_X509_value(chain.chain, 1);
+  std::vector<const X509*> candidates = s.options.trusted_roots;
+  candidates.insert(candidates.end(), s.options.intermediates.begin(),
+                    s.options.intermediates.end());
+  for (const auto& c : s.parts.key_info_certificates) candidates.push_back(c.get());
+  for (const X509* c : candidates) {
+    X509* issuer = const_cast<X509*>(c);
+    EVP_PKEY* key = X509_get0_pubkey(issuer);
+    if (c != s.signer && X509_check_issued(issuer, const_cast<X509*>(s.signer)) == X509_V_OK &&
+        key != nullptr && X509_verify(const_cast<X509*>(s.signer), key) == 1)
+      return c;
+  }
+  ossl::last_error();
+  return nullptr;
+}
+
 Result<Check> check_revocation(const Signed& s, const Chain& chain) {
   if (s.signer == nullptr)
     return make_check(kCheckRevocation, false,
                       "No hay certificado del firmante para consultar su revocación.", false);
-  if (chain.chain == nullptr || sk_X509_num(chain.chain) < 2)
+  if (chain.chain == nullptr)
     return make_check(kCheckRevocation, false,
                       "No se consultó la revocación porque la cadena de certificados no es válida.",
+                      false);
+  const X509* issuer = signer_issuer(s, chain);
+  if (issuer == nullptr)
+    return make_check(kCheckRevocation, !s.options.require_revocation_answer,
+                      "No se consultó la revocación: se confió en el certificado del firmante "
+                      "mismo y su emisor no está disponible.",
                       false);
   if (!s.options.revocation)
     return make_check(kCheckRevocation, !s.options.require_revocation_answer,
                       "No se consultó la revocación: no hay una fuente configurada.", false);
-  auto answer = s.options.revocation(*s.signer, *sk_X509_value(chain.chain, 1));
+  auto answer = s.options.revocation(*s.signer, *issuer);
   if (!answer) return answer.error();
   return revocation_check(*answer, s.options.require_revocation_answer);
 }
@@ -538,7 +661,14 @@ bool add(Verification& v, Check check) {
   return v.checks.back().ok;
 }
 
-Verification finish(Verification& v) {
+// Under VerifyOptions::strict, an advertencia is a failure.
+Verification finish(Verification& v, const VerifyOptions& options) {
+  if (options.strict)
+    for (Check& c : v.checks)
+      if (c.warning && c.ok) {
+        c.ok = false;
+        c.reason += " (modo estricto: la advertencia cuenta como falla)";
+      }
   v.valid = !v.checks.empty() &&
             std::all_of(v.checks.begin(), v.checks.end(), [](const Check& c) { return c.ok; });
   return std::move(v);
@@ -550,19 +680,21 @@ Result<Verification> verify(std::string_view xml, const VerifyOptions& options) 
   LLAVERO_TRY(xmlsec_ready());
   Verification v;
   auto doc = xml::parse(xml, options.max_bytes);
-  if (!add(v, check_xml(doc))) return finish(v);
+  if (!add(v, check_xml(doc))) return finish(v, options);
   Signed s(options, std::move(*doc));
-  if (!add(v, check_signature(s))) return finish(v);
+  if (!add(v, check_signature(s))) return finish(v, options);
 
   s.document = document_reference(s.parts);
   s.properties = properties_reference(s.parts);
   LLAVERO_TRY(run_core(s, v));
   add(v, check_document_reference(s));
   add(v, check_properties_reference(s));
+  for (Check& c : check_other_references(s)) add(v, std::move(c));
   add(v, check_signature_value(s));
+  if (auto algorithms = check_algorithms(s)) add(v, std::move(*algorithms));
 
   read_signed_properties(s, v);
-  add(v, check_policy(s.ssp, options.policy));
+  add(v, check_policy(s.ssp));
   auto signing_certificate = check_signing_certificate(s.ssp, s.signer);
   if (!signing_certificate) return signing_certificate.error();
   add(v, std::move(*signing_certificate));
@@ -574,7 +706,7 @@ Result<Verification> verify(std::string_view xml, const VerifyOptions& options) 
   auto revocation = check_revocation(s, chain);
   if (!revocation) return revocation.error();
   add(v, std::move(*revocation));
-  return finish(v);
+  return finish(v, options);
 }
 
 }  // namespace llavero::xades

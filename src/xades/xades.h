@@ -2,12 +2,19 @@
 // (docs/api.md): signing a comprobante with a taxpayer's key, and verifying one,
 // check by check, with a Spanish reason for every check that fails.
 //
-// The signature is enveloped: a ds:Signature appended as the last child of
-// the document element, with exclusive C14N, RSA-SHA256 and SHA-256 digests,
-// one reference to the whole document (enveloped-signature transform) and one
-// to the xades:SignedProperties (SigningTime in Costa Rica time,
-// SigningCertificate, SignaturePolicyIdentifier, SignerRole). libxml2 parses
-// and xmlsec1 computes the digests and the RSA signature.
+// The signature it makes is enveloped: a ds:Signature appended as the last
+// child of the document element, with exclusive C14N, RSA-SHA256 and SHA-256
+// digests, one reference to the whole document (enveloped-signature
+// transform) and one to the xades:SignedProperties (SigningTime in Costa Rica
+// time, SigningCertificate, SignaturePolicyIdentifier, SignerRole). libxml2
+// parses and xmlsec1 computes the digests and the RSA signature.
+//
+// The verifier accepts every style real signers use and Hacienda accepts
+// (docs/firmas.md): inclusive or exclusive C14N, enveloped-signature or the
+// XPath filter not(ancestor-or-self::ds:Signature), a third reference to
+// KeyInfo, SHA-1 to SHA-512, XAdES-BES or -EPES with any policy Hacienda
+// published. What Hacienda tolerates but its resolution does not ask for
+// (an odd or absent policy, RSA-SHA1) is an advertencia.
 //
 // The signer never changes a byte of the document outside the Signature: it
 // splices the serialized Signature into the original text just before the
@@ -76,6 +83,10 @@ struct Check {
   bool ok = false;
   std::string reason;
   bool performed = true;  // false: skipped (e.g. no revocation source); `ok` tells if that counts
+  // An advertencia: `ok` (it never makes the signature invalid) but shown,
+  // because the signature departs from Hacienda's resolution in a way
+  // Hacienda accepts. VerifyOptions::strict turns it into a failure.
+  bool warning = false;
 };
 
 // The tags of the checks, in the order they are reported.
@@ -83,7 +94,11 @@ inline constexpr std::string_view kCheckXml = "xml";
 inline constexpr std::string_view kCheckSignature = "firma_unica";
 inline constexpr std::string_view kCheckDocumentReference = "referencia_documento";
 inline constexpr std::string_view kCheckPropertiesReference = "referencia_propiedades";
+// One per reference that is neither the document's nor the properties' (the
+// KeyInfo of .NET signers).
+inline constexpr std::string_view kCheckOtherReference = "referencia";
 inline constexpr std::string_view kCheckSignatureValue = "valor_firma";
+inline constexpr std::string_view kCheckAlgorithms = "algoritmos";
 inline constexpr std::string_view kCheckPolicy = "politica";
 inline constexpr std::string_view kCheckSigningCertificate = "certificado_firmante";
 inline constexpr std::string_view kCheckChain = "cadena";
@@ -101,6 +116,13 @@ struct VerifyOptions {
   // KeyInfo help build the chain but are never trusted by themselves.
   std::vector<const X509*> trusted_roots;
   std::vector<const X509*> intermediates;
+  // Whether any certificate of trusted_roots is an anchor by itself, self-signed
+  // or not (openssl verify -partial_chain): an issuing CA, or the signer's own
+  // certificate, when the root is not at hand.
+  bool partial_chain = false;
+  // Whether advertencias (Check::warning) are failures: the letter of the
+  // resolution (`verificar --estricto`, the reception's politica_estricta).
+  bool strict = false;
   // Absent: revocation is not checked, and the check says so.
   RevocationCallback revocation;
   // Whether an unanswered revocation check (no callback, or kNotChecked)
@@ -110,7 +132,6 @@ struct VerifyOptions {
   // "Now", for refusing a SigningTime in the future; default: the clock.
   std::optional<UnixSeconds> now;
   std::size_t max_bytes = kMaxDocumentBytes;
-  SignaturePolicy policy = hacienda_policy();
 };
 
 struct Verification {
@@ -128,6 +149,8 @@ struct Verification {
   // modified document, the revocation of an untrusted certificate) is left
   // out unless nothing else failed.
   std::vector<const Check*> failures() const;
+  // The advertencias that did not become failures.
+  std::vector<const Check*> warnings() const;
 };
 
 // Verifies a signed document. Problems with the document (bad XML, no
