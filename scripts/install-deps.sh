@@ -57,3 +57,17 @@ if [ -f "$root/e2e/package.json" ] && { [ ! -d "$root/e2e/node_modules/playwrigh
   echo "install-deps: npm ci en e2e/ (playwright-core, axe-core)"
   npm ci --prefix "$root/e2e" --no-audit --no-fund
 fi
+
+# The signature tests' second XAdES implementation (npm xadesjs and
+# @xmldom/xmldom, pinned by tests/xades/package-lock.json), installed only
+# when it is missing. Offline, the install fails with a warning and the tests
+# that need it are reported as skipped.
+if [ -f "$root/tests/xades/package.json" ] && [ ! -d "$root/tests/xades/node_modules/xadesjs" ]; then
+  if command -v npm >/dev/null 2>&1; then
+    echo "install-deps: npm ci en tests/xades/ (xadesjs)"
+    npm ci --prefix "$root/tests/xades" --no-audit --no-fund ||
+      echo "install-deps: no se pudo instalar xadesjs (¿sin red?); las pruebas xades.xadesjs se omitirán" >&2
+  else
+    echo "install-deps: falta npm; las pruebas xades.xadesjs se omitirán" >&2
+  fi
+fi
