@@ -67,37 +67,46 @@ Route ocsp_route(service::RevocationPublisher& publisher) {
   return route;
 }
 
+// Everything published here is cheap, public and read-only: it runs in its
+// own queue (http::Work::kPublic), never behind password hashing or key
+// generation.
+Route public_route(Route route) {
+  route.work = http::Work::kPublic;
+  return route;
+}
+
 }  // namespace
 
 void add_publication_routes(Router& router, service::RevocationPublisher& publisher) {
   router.add(
       http::verb::get, "/healthz",
-      Route{[&publisher](const Request& request, const RouteContext&) -> std::optional<Response> {
-              Status ping = publisher.store_reachable();
-              if (!ping)
-                return make_response(request, http::status::service_unavailable,
-                                     R"({"estado":"error","almacen":"no disponible"})",
-                                     "application/json");
-              return make_response(request, http::status::ok,
-                                   R"({"estado":"ok","almacen":"disponible"})", "application/json");
-            },
-            nullptr});
+      public_route(Route{
+          [&publisher](const Request& request, const RouteContext&) -> std::optional<Response> {
+            Status ping = publisher.store_reachable();
+            if (!ping)
+              return make_response(request, http::status::service_unavailable,
+                                   R"({"estado":"error","almacen":"no disponible"})",
+                                   "application/json");
+            return make_response(request, http::status::ok,
+                                 R"({"estado":"ok","almacen":"disponible"})", "application/json");
+          },
+          nullptr}));
 
   for (Environment env : kAllEnvironments) {
     for (CaKind kind : kAllCaKinds) {
       router.add(http::verb::get, ca_certificate_path(env, kind),
-                 Route{[&publisher, env, kind](const Request& request,
-                                               const RouteContext&) -> std::optional<Response> {
-                         auto pem = publisher.ca_certificate_pem(env, kind);
-                         if (!pem)
-                           return error_response(request, http::status::not_found,
-                                                 "No encontrado.");
-                         Response r = make_response(request, http::status::ok, std::move(*pem),
-                                                    "application/x-pem-file");
-                         r.set(http::field::cache_control, "public, max-age=86400");
-                         return r;
-                       },
-                       nullptr});
+                 public_route(Route{
+                     [&publisher, env, kind](const Request& request,
+                                             const RouteContext&) -> std::optional<Response> {
+                       auto pem = publisher.ca_certificate_pem(env, kind);
+                       if (!pem)
+                         return error_response(request, http::status::not_found, "No encontrado.");
+                       Response r = make_response(request, http::status::ok, std::move(*pem),
+                                                  "application/x-pem-file");
+                       r.set(http::field::cache_control, "public, max-age=86400");
+                       return r;
+                     },
+                     nullptr}));
       if (kind == CaKind::kRoot) continue;
 
       // The CRL: from memory when current, else rebuilt on the worker pool.
@@ -120,10 +129,11 @@ void add_publication_routes(Router& router, service::RevocationPublisher& publis
                                 "La CRL no está disponible en este momento.");
         return crl_answer(request, *der);
       };
-      router.add(http::verb::get, crl_path(env, kind), std::move(crl));
+      router.add(http::verb::get, crl_path(env, kind), public_route(std::move(crl)));
 
-      router.add(http::verb::post, ocsp_path(env, kind), ocsp_route(publisher));
-      router.add_prefix(http::verb::get, ocsp_path(env, kind) + "/", ocsp_route(publisher));
+      router.add(http::verb::post, ocsp_path(env, kind), public_route(ocsp_route(publisher)));
+      router.add_prefix(http::verb::get, ocsp_path(env, kind) + "/",
+                        public_route(ocsp_route(publisher)));
     }
   }
 }

@@ -47,6 +47,7 @@ void add_api_routes(http::Router& router, TokenService& tokens, ReceptionService
       TokenAnswer answer = tokens.token(realm, *form);
       return json_response(request, answer.status, answer.body);
     };
+    token.work = http::Work::kHashing;  // a password grant hashes the password
     router.add(verb::post, base + "/token", std::move(token));
 
     http::Route logout;

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "http/client_limits.h"
+
 namespace llavero::http {
 
 // Beast's HTTP vocabulary, under this layer's name: callers write
@@ -43,6 +45,8 @@ struct Route {
   std::function<std::optional<Response>(const Request&, const RouteContext&)> fast;
   std::function<Response(const Request&, const RouteContext&)> slow;
   std::size_t max_body = 0;  // 0: the server's default limit
+  // Which queue `slow` runs on and which request rate per address applies.
+  Work work = Work::kGeneral;
 };
 
 class Router {

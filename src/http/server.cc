@@ -9,7 +9,9 @@
 #include <boost/beast/ssl.hpp>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
+#include "http/access_log.h"
 #include "util/error_codes.h"
 
 namespace llavero::http {
@@ -25,6 +27,27 @@ struct SessionBase {
   virtual ~SessionBase() = default;
   virtual void close_if_idle() = 0;
 };
+
+// RFC 9112 §6: a request body is framed by Content-Length or by a final
+// "chunked" coding, never both, and this server knows no other coding. Any
+// other Transfer-Encoding would leave the end of the body in doubt: a proxy
+// in front may frame it differently and smuggle a second request (§6.1
+// requires a 400 and closing the connection). Returns the problem, or empty.
+std::string_view framing_problem(const Request& header) {
+  auto te = header.find(http::field::transfer_encoding);
+  if (te == header.end()) {
+    if (header.count(http::field::content_length) > 1) return "Content-Length repetido.";
+    return {};
+  }
+  if (header.count(http::field::transfer_encoding) > 1) return "Transfer-Encoding repetido.";
+  if (header.count(http::field::content_length) != 0)
+    return "Content-Length y Transfer-Encoding juntos.";
+  std::string value(te->value());
+  std::erase_if(value, [](char c) { return c == ' ' || c == '\t'; });
+  for (char& c : value) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (value != "chunked") return "Transfer-Encoding no admitido: solo chunked.";
+  return {};
+}
 
 // A target is acceptable when it is an absolute path without dot segments
 // (also percent-encoded ones) and without NUL.
@@ -51,7 +74,12 @@ struct Server::Impl {
       : options(std::move(o)),
         router(std::move(r)),
         ioc(options.io_threads),
-        pool(static_cast<std::size_t>(options.worker_threads)),
+        pools{
+            std::make_unique<asio::thread_pool>(static_cast<std::size_t>(options.public_threads)),
+            std::make_unique<asio::thread_pool>(static_cast<std::size_t>(options.worker_threads)),
+            std::make_unique<asio::thread_pool>(static_cast<std::size_t>(options.hashing_threads))},
+        limits(options.client_limits),
+        access_log(options.access_log_lines_per_second),
         acceptor(ioc),
         signals(ioc) {}
 
@@ -65,11 +93,26 @@ struct Server::Impl {
   void schedule(asio::steady_timer& timer, std::chrono::milliseconds period,
                 std::function<void()> task);
 
+  std::size_t capacity(Work work) const {
+    return work == Work::kHashing ? options.hashing_queue : options.max_queued_jobs;
+  }
+  asio::thread_pool& pool_for(Work work) { return *pools[static_cast<std::size_t>(work)]; }
+  // Takes a place in the queue of `work` for `address`; false when the queue
+  // (or, for hashing, that address's share of it) is full.
+  bool enqueue(Work work, const std::string& address);
+  void dequeue(Work work, const std::string& address);
+  Server::Readiness readiness() const;
+
   ServerOptions options;
   Router router;
   asio::io_context ioc;
-  asio::thread_pool pool;
-  std::atomic<std::size_t> queued{0};
+  // One pool per http::Work (public, general, hashing) and its queue length.
+  std::array<std::unique_ptr<asio::thread_pool>, kWorkClasses> pools;
+  std::array<std::atomic<std::size_t>, kWorkClasses> queued{};
+  std::mutex hashing_mu;
+  std::unordered_map<std::string, std::size_t> hashing_by_address;
+  ClientLimits limits;
+  AccessLog access_log;
   tcp::acceptor acceptor;
   asio::signal_set signals;
   std::optional<asio::ssl::context> tls;
@@ -87,23 +130,28 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
  public:
   static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
 
+  // The caller has counted the connection against `remote` (ClientLimits);
+  // the session gives it back when it ends.
   Session(Server::Impl& server, Stream stream, std::string remote)
       : server_(server), stream_(std::move(stream)), remote_(std::move(remote)) {
     ++server_.connections;
   }
-  ~Session() override { --server_.connections; }
+  ~Session() override {
+    --server_.connections;
+    server_.limits.release_connection(remote_);
+  }
 
   void start() {
     auto self = this->shared_from_this();
     asio::dispatch(stream_.get_executor(), [self] {
       if constexpr (kTls) {
-        beast::get_lowest_layer(self->stream_).expires_after(self->server_.options.request_timeout);
+        beast::get_lowest_layer(self->stream_).expires_after(self->server_.options.header_timeout);
         self->stream_.async_handshake(asio::ssl::stream_base::server, [self](beast::error_code ec) {
           if (ec) return;  // a failed handshake is not a request
-          self->read_request(self->server_.options.request_timeout);
+          self->read_request(self->server_.options.header_timeout);
         });
       } else {
-        self->read_request(self->server_.options.request_timeout);
+        self->read_request(self->server_.options.header_timeout);
       }
     });
   }
@@ -128,6 +176,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     // against it before the route is known. on_header sets the real one.
     parser_->body_limit(boost::none);
     waiting_ = true;
+    // One deadline for the whole header: a client trickling a byte at a time
+    // cannot stretch it.
     beast::get_lowest_layer(stream_).expires_after(timeout);
     // The header first: the route it names may allow a larger body.
     beast_http::async_read_header(stream_, buffer_, *parser_,
@@ -138,7 +188,16 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void on_header(beast::error_code ec) {
     if (ec) return on_read(ec);
     waiting_ = false;
+    started_ = Clock::now();
     const auto& header = parser_->get();
+    if (auto problem = framing_problem(header); !problem.empty()) {
+      method_ = std::string(header.method_string());
+      path_ = "-";
+      Request dummy;
+      dummy.version(11);
+      dummy.keep_alive(false);  // what follows on this stream cannot be trusted
+      return send(error_response(dummy, http::status::bad_request, problem));
+    }
     std::size_t limit = server_.router.body_limit(header.method(), header.target());
     if (limit == 0) limit = server_.options.body_limit;
     if (auto length = parser_->content_length(); length && *length > limit)
@@ -185,6 +244,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     path_ = context.path.substr(0, 200);
     if (!safe_path(context.path))
       return send(error_response(request, http::status::bad_request, "Ruta inválida."));
+    if (context.path == "/readyz" && request.method() == http::verb::get)
+      return send(readyz(request));
     const Router::Match match = server_.router.find(request.method(), context.path);
     if (!match.route) {
       if (match.path_known) {
@@ -197,6 +258,12 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
     context.rest = std::string(match.rest);
     const Route& route = *match.route;
+    if (auto admission = server_.limits.admit(remote_, route.work); !admission.allowed) {
+      Response refused = error_response(request, http::status::too_many_requests,
+                                        "Demasiadas solicitudes; intente de nuevo en un momento.");
+      refused.set(http::field::retry_after, std::to_string(admission.retry_after));
+      return send(std::move(refused));
+    }
     if (route.fast) {
       std::optional<Response> answer;
       try {
@@ -213,26 +280,31 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
     if (!route.slow)
       return send(error_response(request, http::status::internal_server_error, "Error interno."));
-    if (server_.queued.load() >= server_.options.max_queued_jobs)
-      return send(error_response(request, http::status::service_unavailable,
-                                 "El servidor está ocupado; intente de nuevo."));
-    ++server_.queued;
+    if (!server_.enqueue(route.work, remote_)) {
+      Response busy = error_response(request, http::status::service_unavailable,
+                                     "El servidor está ocupado; intente de nuevo.");
+      busy.set(http::field::retry_after, "1");
+      return send(std::move(busy));
+    }
     // The work guard keeps the I/O loop alive while the pool holds the request.
-    asio::post(server_.pool, [self = this->shared_from_this(), request = std::move(request),
-                              context = std::move(context), &route,
-                              guard = asio::make_work_guard(server_.ioc)]() mutable {
-      Response answer;
-      try {
-        answer = route.slow(request, context);
-      } catch (const std::exception& e) {
-        spdlog::error("error en {}: {}", self->path_, e.what());
-        answer = error_response(request, http::status::internal_server_error, "Error interno.");
-      }
-      wipe_body(request);  // it may hold a PIN or a password
-      --self->server_.queued;
-      asio::post(self->stream_.get_executor(),
-                 [self, answer = std::move(answer)]() mutable { self->send(std::move(answer)); });
-    });
+    asio::post(
+        server_.pool_for(route.work),
+        [self = this->shared_from_this(), request = std::move(request),
+         context = std::move(context), &route,
+         guard = asio::make_work_guard(server_.ioc)]() mutable {
+          Response answer;
+          try {
+            answer = route.slow(request, context);
+          } catch (const std::exception& e) {
+            spdlog::error("error en {}: {}", self->path_, e.what());
+            answer = error_response(request, http::status::internal_server_error, "Error interno.");
+          }
+          wipe_body(request);  // it may hold a PIN or a password
+          self->server_.dequeue(route.work, self->remote_);
+          asio::post(self->stream_.get_executor(), [self, answer = std::move(answer)]() mutable {
+            self->send(std::move(answer));
+          });
+        });
   }
 
   void send(Response response) {
@@ -249,8 +321,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void on_write(beast::error_code ec, std::size_t bytes) {
     const auto micros =
         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_).count();
-    spdlog::info("{} {} {} {} {} {}us", remote_, method_, path_, response_->result_int(), bytes,
-                 micros);
+    server_.access_log.write(fmt::format("{} {} {} {} {} {}us", remote_, method_, path_,
+                                         response_->result_int(), bytes, micros));
     const bool keep_alive = response_->keep_alive() && !server_.stopping;
     response_.reset();
     if (after_send_) {
@@ -273,6 +345,17 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
   }
 
+  Response readyz(const Request& request) {
+    const Server::Readiness r = server_.readiness();
+    Response answer =
+        make_response(request, r.ready ? http::status::ok : http::status::service_unavailable,
+                      fmt::format("{}\n{}\n", r.ready ? "listo" : "saturado", r.detail),
+                      "text/plain; charset=utf-8");
+    answer.set(http::field::cache_control, "no-store");
+    if (!r.ready) answer.set(http::field::retry_after, "1");
+    return answer;
+  }
+
   Server::Impl& server_;
   Stream stream_;
   std::string remote_;
@@ -291,12 +374,14 @@ void Server::Impl::accept() {
   acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
     if (stopping) return;
     if (!ec) {
-      if (connections.load() >= options.max_connections) {
+      std::string remote = "?";
+      auto endpoint = socket.remote_endpoint(ec);
+      if (!ec) remote = endpoint.address().to_string();
+      if (connections.load() >= options.max_connections || !limits.open_connection(remote)) {
+        // Refused before a byte is read: closing at once costs the least.
+        socket.set_option(asio::socket_base::linger(true, 0), ec);
         socket.close(ec);
       } else {
-        std::string remote = "?";
-        auto endpoint = socket.remote_endpoint(ec);
-        if (!ec) remote = endpoint.address().to_string();
         if (tls) {
           using TlsStream = beast::ssl_stream<beast::tcp_stream>;
           auto session = std::make_shared<Session<TlsStream>>(
@@ -313,6 +398,35 @@ void Server::Impl::accept() {
     }
     accept();
   });
+}
+
+bool Server::Impl::enqueue(Work work, const std::string& address) {
+  const auto i = static_cast<std::size_t>(work);
+  if (work == Work::kHashing) {
+    std::lock_guard lock(hashing_mu);
+    std::size_t& mine = hashing_by_address[address];
+    if (queued[i].load() >= capacity(work) || mine >= options.hashing_per_address) {
+      if (mine == 0) hashing_by_address.erase(address);
+      return false;
+    }
+    ++mine;
+    ++queued[i];
+    return true;
+  }
+  if (queued[i].load() >= capacity(work)) return false;
+  ++queued[i];
+  return true;
+}
+
+void Server::Impl::dequeue(Work work, const std::string& address) {
+  const auto i = static_cast<std::size_t>(work);
+  if (work == Work::kHashing) {
+    std::lock_guard lock(hashing_mu);
+    if (auto it = hashing_by_address.find(address);
+        it != hashing_by_address.end() && --it->second == 0)
+      hashing_by_address.erase(it);
+  }
+  --queued[i];
 }
 
 void Server::Impl::shutdown() {
@@ -332,8 +446,8 @@ void Server::Impl::schedule(asio::steady_timer& timer, std::chrono::milliseconds
   timer.expires_after(period);
   timer.async_wait([this, &timer, period, task = std::move(task)](beast::error_code ec) mutable {
     if (ec || stopping) return;
-    asio::post(pool, [this, &timer, period, task = std::move(task),
-                      guard = asio::make_work_guard(ioc)]() mutable {
+    asio::post(pool_for(Work::kGeneral), [this, &timer, period, task = std::move(task),
+                                          guard = asio::make_work_guard(ioc)]() mutable {
       try {
         task();
       } catch (const std::exception& e) {
@@ -397,7 +511,23 @@ void Server::run() {
   for (int i = 1; i < s.options.io_threads; ++i) threads.emplace_back([&s] { s.ioc.run(); });
   s.ioc.run();
   for (auto& t : threads) t.join();
-  s.pool.join();
+  for (auto& pool : s.pools) pool->join();
+}
+
+Server::Readiness Server::readiness() const {
+  return impl_->readiness();
+}
+
+Server::Readiness Server::Impl::readiness() const {
+  Server::Readiness r;
+  for (Work work : {Work::kPublic, Work::kGeneral, Work::kHashing}) {
+    const std::size_t waiting = queued[static_cast<std::size_t>(work)].load();
+    const std::size_t room = capacity(work);
+    if (waiting >= room) r.ready = false;
+    r.detail +=
+        fmt::format("{}{}: {}/{}", r.detail.empty() ? "" : ", ", work_name(work), waiting, room);
+  }
+  return r;
 }
 
 void Server::stop() {

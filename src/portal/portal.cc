@@ -931,7 +931,9 @@ void add_portal_routes(Router& router, PortalServices services) {
   router.add(http::verb::get, "/menu.js", static_file("menu.js", "text/javascript; charset=utf-8"));
   router.add(http::verb::get, "/ayuda", on_pool(portal, &Portal::help));
   router.add(http::verb::get, "/ingresar", on_pool(portal, &Portal::login_form));
-  router.add(http::verb::post, "/ingresar", on_pool(portal, &Portal::login));
+  http::Route login = on_pool(portal, &Portal::login);
+  login.work = http::Work::kHashing;  // the password is hashed: its own queue and rate
+  router.add(http::verb::post, "/ingresar", std::move(login));
   router.add(http::verb::post, "/salir", on_pool(portal, &Portal::logout));
   router.add(http::verb::get, "/portal", on_pool(portal, &Portal::home));
   router.add(http::verb::get, "/llaves", on_pool(portal, &Portal::key_list));

@@ -1,0 +1,332 @@
+// What one hostile client may take of the server (http/client_limits.h,
+// http/access_log.h, http/server.h): its share of connections and requests,
+// the separate queue of password hashing, /readyz, strict body framing and
+// the bounded access log. The server runs in-process on loopback; strangers
+// connect from 127.0.0.2 and 127.0.0.3, bound as their source address.
+#include <gtest/gtest.h>
+
+#include <boost/asio.hpp>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "http/access_log.h"
+#include "http/client_limits.h"
+#include "http/server.h"
+
+namespace llavero {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using http::ClientLimitOptions;
+using http::ClientLimits;
+using http::Rate;
+using http::Work;
+using Clock = std::chrono::steady_clock;
+
+// --- ClientLimits --------------------------------------------------------------------
+
+TEST(ClientLimits, AnAddressHoldsAtMostItsShareOfConnections) {
+  ClientLimitOptions options;
+  options.connections_per_address = 2;
+  ClientLimits limits(options);
+  EXPECT_TRUE(limits.open_connection("10.0.0.1"));
+  EXPECT_TRUE(limits.open_connection("10.0.0.1"));
+  EXPECT_FALSE(limits.open_connection("10.0.0.1"));
+  EXPECT_TRUE(limits.open_connection("10.0.0.2")) << "another address is not affected";
+  limits.release_connection("10.0.0.1");
+  EXPECT_TRUE(limits.open_connection("10.0.0.1")) << "a closed connection gives its slot back";
+  EXPECT_EQ(limits.connections("10.0.0.1"), 2u);
+}
+
+TEST(ClientLimits, ABurstThenTheSteadyRateAndRetryAfterSaysWhen) {
+  ClientLimitOptions options;
+  options.rates[static_cast<std::size_t>(Work::kHashing)] = Rate{0.5, 2};
+  ClientLimits limits(options);
+  const auto t0 = Clock::now();
+  EXPECT_TRUE(limits.admit("a", Work::kHashing, t0).allowed);
+  EXPECT_TRUE(limits.admit("a", Work::kHashing, t0).allowed);
+  auto refused = limits.admit("a", Work::kHashing, t0);
+  EXPECT_FALSE(refused.allowed);
+  EXPECT_EQ(refused.retry_after, 2) << "one token every two seconds";
+  EXPECT_TRUE(limits.admit("b", Work::kHashing, t0).allowed) << "limits are per address";
+  EXPECT_TRUE(limits.admit("a", Work::kPublic, t0).allowed) << "and per class of work";
+  EXPECT_TRUE(limits.admit("a", Work::kHashing, t0 + std::chrono::seconds(2)).allowed);
+  EXPECT_FALSE(limits.admit("a", Work::kHashing, t0 + std::chrono::seconds(2)).allowed);
+}
+
+TEST(ClientLimits, ARateOfZeroMeansNoLimit) {
+  ClientLimitOptions options;
+  options.rates[static_cast<std::size_t>(Work::kGeneral)] = Rate{0, 0};
+  ClientLimits limits(options);
+  for (int i = 0; i < 10000; ++i) ASSERT_TRUE(limits.admit("a", Work::kGeneral).allowed);
+}
+
+TEST(ClientLimits, FloodingTheTableDoesNotResetABusyAddress) {
+  ClientLimitOptions options;
+  options.max_addresses = 10;
+  options.rates[static_cast<std::size_t>(Work::kHashing)] = Rate{0.001, 1};
+  ClientLimits limits(options);
+  const auto t0 = Clock::now();
+  ASSERT_TRUE(limits.admit("victim-of-itself", Work::kHashing, t0).allowed);
+  for (int i = 0; i < 100; ++i) limits.admit("stranger" + std::to_string(i), Work::kHashing, t0);
+  EXPECT_FALSE(limits.admit("victim-of-itself", Work::kHashing, t0).allowed)
+      << "an address whose bucket is empty is never forgotten to make room";
+}
+
+// --- AccessLog -----------------------------------------------------------------------
+
+TEST(AccessLog, WritesAtMostItsBudgetPerSecondAndCountsTheRest) {
+  http::AccessLog log(3);
+  const auto t0 = Clock::now();
+  int written = 0;
+  for (int i = 0; i < 10; ++i) written += log.write("linea", t0) ? 1 : 0;
+  EXPECT_EQ(written, 3);
+  EXPECT_EQ(log.suppressed_total(), 7u);
+  EXPECT_TRUE(log.write("linea", t0 + std::chrono::milliseconds(1001))) << "a new second";
+}
+
+// --- the server ----------------------------------------------------------------------
+
+// A raw HTTP/1.1 exchange from a chosen source address: sends `request` and
+// reads until the server closes or `deadline` passes.
+struct Exchange {
+  std::string answer;
+  bool closed = false;  // the server closed the connection
+};
+
+tcp::socket connect_from(asio::io_context& io, const std::string& source, unsigned short port) {
+  tcp::socket socket(io);
+  socket.open(tcp::v4());
+  socket.bind(tcp::endpoint(asio::ip::make_address(source), 0));
+  socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  return socket;
+}
+
+Exchange exchange(const std::string& source, unsigned short port, const std::string& request,
+                  std::chrono::milliseconds deadline = std::chrono::milliseconds(5000)) {
+  asio::io_context io;
+  tcp::socket socket = connect_from(io, source, port);
+  Exchange result;
+  boost::system::error_code write_error;
+  asio::write(socket, asio::buffer(request), write_error);
+  if (write_error) {  // a refused connection is reset before it is read
+    result.closed = true;
+    return result;
+  }
+  std::array<char, 4096> buffer;
+  const auto end = Clock::now() + deadline;
+  socket.non_blocking(true);
+  while (Clock::now() < end) {
+    boost::system::error_code ec;
+    std::size_t n = socket.read_some(asio::buffer(buffer), ec);
+    if (ec == asio::error::would_block) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      continue;
+    }
+    if (ec) {
+      result.closed = true;
+      break;
+    }
+    result.answer.append(buffer.data(), n);
+  }
+  return result;
+}
+
+std::string get(const std::string& path) {
+  return "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+}
+
+int status_of(const std::string& answer) {
+  if (answer.size() < 12) return 0;
+  return std::stoi(answer.substr(9, 3));
+}
+
+// A gate that holds the hashing route's workers until the test opens it.
+class Gate {
+ public:
+  void wait() {
+    std::unique_lock lock(mu_);
+    ++waiting_;
+    changed_.notify_all();
+    changed_.wait(lock, [&] { return open_; });
+  }
+  void open() {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    changed_.notify_all();
+  }
+  void wait_for_waiters(int n) {
+    std::unique_lock lock(mu_);
+    changed_.wait_for(lock, std::chrono::seconds(10), [&] { return waiting_ >= n; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable changed_;
+  bool open_ = false;
+  int waiting_ = 0;
+};
+
+class RunningServer {
+ public:
+  RunningServer(http::ServerOptions options, http::Router router) {
+    options.address = "127.0.0.1";
+    options.port = 0;
+    options.handle_signals = false;
+    server_ = std::make_unique<http::Server>(std::move(options), std::move(router));
+    EXPECT_TRUE(static_cast<bool>(server_->listen()));
+    thread_ = std::thread([this] { server_->run(); });
+  }
+  ~RunningServer() {
+    server_->stop();
+    thread_.join();
+  }
+  unsigned short port() const { return server_->port(); }
+
+ private:
+  std::unique_ptr<http::Server> server_;
+  std::thread thread_;
+};
+
+http::Route text_route(Work work, std::function<void()> before = {}) {
+  http::Route route;
+  route.work = work;
+  route.slow = [before](const http::Request& request, const http::RouteContext&) {
+    if (before) before();
+    return http::make_response(request, http::status::ok, "hecho", "text/plain");
+  };
+  return route;
+}
+
+TEST(Server, TransferEncodingOtherThanAFinalChunkedIsRefusedAndTheConnectionClosed) {
+  http::Router router;
+  router.add(http::verb::post, "/eco", text_route(Work::kGeneral));
+  RunningServer server({}, std::move(router));
+  const std::string smuggled = "0\r\n\r\nGET /eco HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (std::string te : {"chunked, identity", "xchunked", "gzip", "gzip, chunked", "identity"}) {
+    Exchange e = exchange("127.0.0.1", server.port(),
+                          "POST /eco HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + te +
+                              "\r\nContent-Length: 5\r\n\r\nhola!" + smuggled);
+    EXPECT_EQ(status_of(e.answer), 400) << te;
+    EXPECT_TRUE(e.closed) << te;
+    EXPECT_EQ(e.answer.find("HTTP/1.1", 1), std::string::npos)
+        << "the smuggled request got an answer: " << te;
+  }
+  Exchange both = exchange("127.0.0.1", server.port(),
+                           "POST /eco HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                           "Content-Length: 5\r\n\r\n5\r\nhola!\r\n0\r\n\r\n");
+  EXPECT_EQ(status_of(both.answer), 400) << "Content-Length and Transfer-Encoding together";
+  EXPECT_TRUE(both.closed);
+  Exchange chunked = exchange("127.0.0.1", server.port(),
+                              "POST /eco HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                              "Transfer-Encoding: Chunked\r\n\r\n5\r\nhola!\r\n0\r\n\r\n");
+  EXPECT_EQ(status_of(chunked.answer), 200) << "a plain chunked body is fine";
+}
+
+TEST(Server, OneAddressCannotTakeEveryConnection) {
+  http::Router router;
+  router.add(http::verb::get, "/ocsp", text_route(Work::kPublic));
+  http::ServerOptions options;
+  options.client_limits.connections_per_address = 3;
+  RunningServer server(options, std::move(router));
+  asio::io_context io;
+  std::vector<tcp::socket> held;
+  for (int i = 0; i < 3; ++i) held.push_back(connect_from(io, "127.0.0.2", server.port()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let the server accept them
+  Exchange fourth = exchange("127.0.0.2", server.port(), get("/ocsp"));
+  EXPECT_TRUE(fourth.closed);
+  EXPECT_EQ(fourth.answer, "") << "the stranger's fourth connection is refused unread";
+  Exchange other = exchange("127.0.0.3", server.port(), get("/ocsp"));
+  EXPECT_EQ(status_of(other.answer), 200) << "everyone else is still served";
+  held.clear();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(status_of(exchange("127.0.0.2", server.port(), get("/ocsp")).answer), 200)
+      << "closed connections give their slots back";
+}
+
+TEST(Server, AHeaderTrickledByteByByteMeetsItsDeadline) {
+  http::Router router;
+  router.add(http::verb::get, "/ocsp", text_route(Work::kPublic));
+  http::ServerOptions options;
+  options.header_timeout = std::chrono::seconds(1);
+  RunningServer server(options, std::move(router));
+  asio::io_context io;
+  tcp::socket socket = connect_from(io, "127.0.0.2", server.port());
+  const std::string request = get("/ocsp");
+  const auto start = Clock::now();
+  boost::system::error_code ec;
+  for (std::size_t i = 0; i < request.size() - 2 && !ec; ++i) {
+    asio::write(socket, asio::buffer(request.data() + i, 1), ec);
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    if (Clock::now() - start > std::chrono::seconds(4)) break;
+  }
+  std::array<char, 256> buffer;
+  socket.read_some(asio::buffer(buffer), ec);
+  EXPECT_TRUE(ec) << "the connection was closed";
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(4))
+      << "a byte every 150 ms did not keep it open past the 1 s header deadline";
+}
+
+TEST(Server, RequestsBeyondTheRateOfAnAddressGet429WithRetryAfter) {
+  http::Router router;
+  router.add(http::verb::post, "/token", text_route(Work::kHashing));
+  router.add(http::verb::get, "/ocsp", text_route(Work::kPublic));
+  http::ServerOptions options;
+  options.client_limits.rates[static_cast<std::size_t>(Work::kHashing)] = Rate{0.2, 2};
+  RunningServer server(options, std::move(router));
+  const std::string post =
+      "POST /token HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+  EXPECT_EQ(status_of(exchange("127.0.0.2", server.port(), post).answer), 200);
+  EXPECT_EQ(status_of(exchange("127.0.0.2", server.port(), post).answer), 200);
+  Exchange refused = exchange("127.0.0.2", server.port(), post);
+  EXPECT_EQ(status_of(refused.answer), 429);
+  EXPECT_NE(refused.answer.find("Retry-After: 5"), std::string::npos) << refused.answer;
+  EXPECT_EQ(status_of(exchange("127.0.0.2", server.port(), get("/ocsp")).answer), 200)
+      << "the public routes have their own rate";
+  EXPECT_EQ(status_of(exchange("127.0.0.3", server.port(), post).answer), 200)
+      << "another address has its own rate";
+}
+
+TEST(Server, HashingQueueFullLeavesOcspAndOtherAddressesServedAndReadyzSaysSo) {
+  Gate gate;
+  http::Router router;
+  router.add(http::verb::post, "/token", text_route(Work::kHashing, [&] { gate.wait(); }));
+  router.add(http::verb::get, "/ocsp", text_route(Work::kPublic));
+  http::ServerOptions options;
+  options.hashing_threads = 1;
+  options.hashing_queue = 3;
+  options.hashing_per_address = 2;
+  RunningServer server(options, std::move(router));
+  const std::string post =
+      "POST /token HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+  std::vector<std::future<Exchange>> flood;
+  for (int i = 0; i < 2; ++i)
+    flood.push_back(std::async(std::launch::async, [&] {
+      return exchange("127.0.0.2", server.port(), post, std::chrono::milliseconds(15000));
+    }));
+  gate.wait_for_waiters(1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  Exchange third = exchange("127.0.0.2", server.port(), post);
+  EXPECT_EQ(status_of(third.answer), 503) << "the stranger used up its share of the queue";
+  EXPECT_NE(third.answer.find("Retry-After"), std::string::npos);
+  EXPECT_EQ(status_of(exchange("127.0.0.4", server.port(), get("/ocsp")).answer), 200)
+      << "OCSP does not wait behind hashing";
+  EXPECT_EQ(status_of(exchange("127.0.0.4", server.port(), get("/readyz")).answer), 200);
+  auto owner = std::async(std::launch::async, [&] {
+    return exchange("127.0.0.3", server.port(), post, std::chrono::milliseconds(15000));
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  Exchange ready = exchange("127.0.0.4", server.port(), get("/readyz"));
+  EXPECT_EQ(status_of(ready.answer), 503) << ready.answer;
+  EXPECT_NE(ready.answer.find("contrasenas: 3/3"), std::string::npos) << ready.answer;
+  gate.open();
+  EXPECT_EQ(status_of(owner.get().answer), 200) << "another address got its place in the queue";
+  for (auto& f : flood) EXPECT_EQ(status_of(f.get().answer), 200);
+  EXPECT_EQ(status_of(exchange("127.0.0.4", server.port(), get("/readyz")).answer), 200);
+}
+
+}  // namespace
+}  // namespace llavero
