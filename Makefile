@@ -3,10 +3,13 @@
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = identification clave form http_request ocsp_request xades_verify
 JOBS       ?= $(shell nproc)
 DATA       ?= $(or $(LLAVERO_DATA),llavero-data)
 
-.PHONY: all deps build serve test asan bench format clean
+.PHONY: all deps build serve test asan bench fuzz format clean
 
 all: build
 
@@ -31,6 +34,20 @@ asan: deps
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS)
 
+# Each fuzz target (fuzz/) explores for FUZZ_SECONDS with libFuzzer, starting
+# from its corpus in tests/fuzz/corpus/; new inputs go to $(FUZZ_BUILD)/corpus,
+# crashes to $(FUZZ_BUILD)/crashes (add them to the corpus and a unit test).
+fuzz: deps
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLLAVERO_FUZZ=ON
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/crashes/$$t; \
+	  echo "== fuzz_$$t ($(FUZZ_SECONDS) s)"; \
+	  $(FUZZ_BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	    -artifact_prefix=$(FUZZ_BUILD)/crashes/$$t/ $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t \
+	    || exit 1; \
+	done
+
 bench: build
 	$(BUILD)/bench/llavero_bench --benchmark_counters_tabular=true
 	$(BUILD)/bench/llavero_crl_bench --benchmark_counters_tabular=true
@@ -40,7 +57,7 @@ bench: build
 	bash scripts/bench-reception.sh $(BUILD)
 
 format:
-	find src tests bench \( -name "*.h" -o -name "*.cc" \) | xargs clang-format -i
+	find src tests bench fuzz \( -name "*.h" -o -name "*.cc" \) | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

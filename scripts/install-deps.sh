@@ -5,8 +5,8 @@
 set -euo pipefail
 
 packages=(
-  # toolchain
-  build-essential cmake pkg-config
+  # toolchain; clang and its compiler-rt for the fuzz targets (`make fuzz`)
+  build-essential cmake pkg-config clang libclang-rt-14-dev
   # HTTP (Beast, JSON, URL) — the 1.81 packages, not the default 1.74 ones
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   # crypto, PKI, storage, passwords

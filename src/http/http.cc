@@ -113,4 +113,37 @@ void wipe_body(Request& request) {
   body.clear();
 }
 
+std::string_view framing_problem(const Request& header) {
+  auto te = header.find(http::field::transfer_encoding);
+  if (te == header.end()) {
+    if (header.count(http::field::content_length) > 1) return "Content-Length repetido.";
+    return {};
+  }
+  if (header.count(http::field::transfer_encoding) > 1) return "Transfer-Encoding repetido.";
+  if (header.count(http::field::content_length) != 0)
+    return "Content-Length y Transfer-Encoding juntos.";
+  std::string value(te->value());
+  std::erase_if(value, [](char c) { return c == ' ' || c == '\t'; });
+  for (char& c : value) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (value != "chunked") return "Transfer-Encoding no admitido: solo chunked.";
+  return {};
+}
+
+bool safe_target(std::string_view path) {
+  if (path.empty() || path.front() != '/') return false;
+  auto decoded = percent_decode(path);
+  if (!decoded || decoded->find('\0') != std::string::npos) return false;
+  std::string_view p = *decoded;
+  std::size_t start = 0;
+  while (start <= p.size()) {
+    std::size_t end = p.find('/', start);
+    if (end == std::string_view::npos) end = p.size();
+    std::string_view segment = p.substr(start, end - start);
+    if (segment == ".." || segment == ".") return false;
+    start = end + 1;
+  }
+  return p.find('\\') == std::string_view::npos;
+}
+
+
 }  // namespace llavero::http

@@ -62,6 +62,10 @@ class Router {
     std::string allow;        // the methods the path answers, for 405's Allow
   };
   Match find(http::verb method, std::string_view path) const;
+  // What answers a path no route knows (not a wrong method: that stays 405),
+  // e.g. the portal's 404 page; without one the server answers plain text.
+  void set_not_found(Route route) { not_found_ = std::move(route); }
+  const Route* not_found() const { return not_found_ ? &*not_found_ : nullptr; }
   // The body limit of the route a request goes to (0: the default).
   std::size_t body_limit(http::verb method, std::string_view target) const;
 
@@ -73,6 +77,7 @@ class Router {
     Route route;
   };
   std::vector<Entry> entries_;
+  std::optional<Route> not_found_;
 };
 
 // Wipes a request's body (it may hold a PIN or a password); the server does
@@ -105,5 +110,17 @@ std::optional<Form> parse_form(std::string_view body);
 std::string_view target_path(std::string_view target);
 // Percent-decoding; nullopt for a malformed escape.
 std::optional<std::string> percent_decode(std::string_view text);
+
+// Whether a request path is acceptable: absolute, without dot segments
+// (also percent-encoded ones), NUL or backslash.
+bool safe_target(std::string_view path);
+
+// RFC 9112 §6: a request body is framed by Content-Length or by a final
+// "chunked" coding, never both, and this server knows no other coding. Any
+// other Transfer-Encoding would leave the end of the body in doubt: a proxy
+// in front may frame it differently and smuggle a second request (§6.1
+// requires a 400 and closing the connection). Returns the problem in
+// Spanish, or empty.
+std::string_view framing_problem(const Request& header);
 
 }  // namespace llavero::http

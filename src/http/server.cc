@@ -28,45 +28,6 @@ struct SessionBase {
   virtual void close_if_idle() = 0;
 };
 
-// RFC 9112 §6: a request body is framed by Content-Length or by a final
-// "chunked" coding, never both, and this server knows no other coding. Any
-// other Transfer-Encoding would leave the end of the body in doubt: a proxy
-// in front may frame it differently and smuggle a second request (§6.1
-// requires a 400 and closing the connection). Returns the problem, or empty.
-std::string_view framing_problem(const Request& header) {
-  auto te = header.find(http::field::transfer_encoding);
-  if (te == header.end()) {
-    if (header.count(http::field::content_length) > 1) return "Content-Length repetido.";
-    return {};
-  }
-  if (header.count(http::field::transfer_encoding) > 1) return "Transfer-Encoding repetido.";
-  if (header.count(http::field::content_length) != 0)
-    return "Content-Length y Transfer-Encoding juntos.";
-  std::string value(te->value());
-  std::erase_if(value, [](char c) { return c == ' ' || c == '\t'; });
-  for (char& c : value) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (value != "chunked") return "Transfer-Encoding no admitido: solo chunked.";
-  return {};
-}
-
-// A target is acceptable when it is an absolute path without dot segments
-// (also percent-encoded ones) and without NUL.
-bool safe_path(std::string_view path) {
-  if (path.empty() || path.front() != '/') return false;
-  auto decoded = percent_decode(path);
-  if (!decoded || decoded->find('\0') != std::string::npos) return false;
-  std::string_view p = *decoded;
-  std::size_t start = 0;
-  while (start <= p.size()) {
-    std::size_t end = p.find('/', start);
-    if (end == std::string_view::npos) end = p.size();
-    std::string_view segment = p.substr(start, end - start);
-    if (segment == ".." || segment == ".") return false;
-    start = end + 1;
-  }
-  return p.find('\\') == std::string_view::npos;
-}
-
 }  // namespace
 
 struct Server::Impl {
@@ -190,7 +151,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     waiting_ = false;
     started_ = Clock::now();
     const auto& header = parser_->get();
-    if (auto problem = framing_problem(header); !problem.empty()) {
+    if (auto problem = http::framing_problem(header); !problem.empty()) {
       method_ = std::string(header.method_string());
       path_ = "-";
       Request dummy;
@@ -242,22 +203,24 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     context.path = std::string(target_path(request.target()));
     method_ = std::string(request.method_string());
     path_ = context.path.substr(0, 200);
-    if (!safe_path(context.path))
+    if (!safe_target(context.path))
       return send(error_response(request, http::status::bad_request, "Ruta inválida."));
     if (context.path == "/readyz" && request.method() == http::verb::get)
       return send(readyz(request));
     const Router::Match match = server_.router.find(request.method(), context.path);
-    if (!match.route) {
+    const Route* found = match.route;
+    if (!found) {
       if (match.path_known) {
         Response refused =
             error_response(request, http::status::method_not_allowed, "Método no permitido.");
         refused.set(http::field::allow, match.allow);
         return send(std::move(refused));
       }
-      return send(error_response(request, http::status::not_found, "No encontrado."));
+      found = server_.router.not_found();
+      if (!found) return send(error_response(request, http::status::not_found, "No encontrado."));
     }
     context.rest = std::string(match.rest);
-    const Route& route = *match.route;
+    const Route& route = *found;
     if (auto admission = server_.limits.admit(remote_, route.work); !admission.allowed) {
       Response refused = error_response(request, http::status::too_many_requests,
                                         "Demasiadas solicitudes; intente de nuevo en un momento.");
