@@ -14,7 +14,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "id/identification.h"
 #include "pki/authority.h"
+#include "pki/issue.h"
 #include "testing.h"
 #include "util/clock.h"
 #include "xades/xades.h"
@@ -588,6 +590,63 @@ TEST(Processing, DISABLED_OddTotalsStillGetASchemaValidAnswer) {
     EXPECT_FALSE(a.accepted) << total;
     expect_official_answer(p, a);
   }
+}
+
+// A taxpayer certified by another hierarchy (as by Costa Rica's national
+// PKI) is accepted once its root is among the extra roots of the data
+// directory's confianza/ folder (ComprobanteProcessor::trust_also). Its
+// OCSP and CRL cannot be reached here, so revocacion_no_disponible decides;
+// and politica_estricta makes a policy advertencia a rejection.
+TEST(Processing, ExtraRootsAreTrustedAndTheSignatureSettingsDecide) {
+  Processing p;
+  HierarchyOptions h;
+  h.naming = p.inst->config.naming;
+  h.naming.root_cn = "CA RAIZ NACIONAL - COSTA RICA v2 (PRUEBA)";
+  h.base_url = "http://127.0.0.1:9";  // nothing listens: revocation cannot be learned
+  h.key_bits = 2048;
+  h.now = now_seconds() - 3600;
+  auto national = create_hierarchy(Environment::kProduccion, h);
+  ASSERT_TRUE(national.ok()) << national.error().message;
+  auto key = ossl::generate_rsa(2048);
+  auto serial = random_serial();
+  ASSERT_TRUE(key.ok() && serial.ok());
+  auto cert = issue_taxpayer_certificate(IssueRequest{
+      &national->at(1), key->get(),
+      TaxpayerSubject{*Identification::parse("1-0647-0958"), "CONTRIBUYENTE", "PEÑA DE PRUEBA"},
+      *serial, now_seconds() - 60, h.base_url, false});
+  ASSERT_TRUE(cert.ok()) << cert.error().message;
+  Signer person{std::move(*key), std::move(*cert), {}};
+  person.chain.push_back(
+      std::move(*ossl::x509_from_der(*ossl::x509_to_der(*national->at(1).certificate))));
+  const std::string signed_xml = person.sign(example("factura-electronica.xml"));
+
+  Answer untrusted = p.process(record(signed_xml, kFacturaClave));
+  EXPECT_FALSE(untrusted.accepted);
+  EXPECT_TRUE(untrusted.says("no fue emitido por la autoridad certificadora de este ambiente"))
+      << untrusted["DetalleMensaje"];
+
+  std::vector<ossl::X509Ptr> roots;
+  roots.push_back(
+      std::move(*ossl::x509_from_der(*ossl::x509_to_der(*national->at(0).certificate))));
+  p.processor.trust_also(std::move(roots));
+  Answer unanswered = p.process(record(signed_xml, kFacturaClave));
+  EXPECT_FALSE(unanswered.accepted);  // revocacion_no_disponible = rechazar, the default
+  EXPECT_TRUE(unanswered.says("No se pudo consultar la revocación"))
+      << unanswered["DetalleMensaje"];
+
+  p.inst->config.revocation_answer_required = false;  // revocacion_no_disponible = aceptar
+  Answer accepted = p.process(record(signed_xml, kFacturaClave));
+  EXPECT_TRUE(accepted.accepted) << accepted["DetalleMensaje"];
+  expect_official_answer(p, accepted);
+
+  xades::SignOptions odd_policy;
+  odd_policy.policy.sha256_base64 = "V8lVVNGDCPen6VELRD1Ja8HARFk=";
+  const std::string odd = person.sign(example("factura-electronica.xml"), odd_policy);
+  EXPECT_TRUE(p.process(record(odd, kFacturaClave)).accepted);  // an advertencia
+  p.inst->config.strict_signature_policy = true;                // politica_estricta = si
+  Answer strict = p.process(record(odd, kFacturaClave));
+  EXPECT_FALSE(strict.accepted);
+  EXPECT_TRUE(strict.says("SigPolicyHash")) << strict["DetalleMensaje"];
 }
 
 }  // namespace

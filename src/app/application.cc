@@ -6,6 +6,7 @@
 #include "api/publication_routes.h"
 #include "api/routes.h"
 #include "app/data_dir.h"
+#include "app/extra_roots.h"
 #include "http/server.h"
 #include "portal/portal.h"
 #include "service/accounts.h"
@@ -159,6 +160,9 @@ Result<std::unique_ptr<Application>> Application::open(const std::filesystem::pa
   p->processor = std::make_unique<ComprobanteProcessor>(store, *p->keyring, *p->revocation,
                                                         *p->schemas, config);
   if (Status started = p->processor->start(); !started) return started.error();
+  auto extra_roots = extra_trust_roots(p->dir->path());
+  if (!extra_roots) return extra_roots.error();
+  p->processor->trust_also(std::move(*extra_roots));
   p->reception = std::make_unique<ReceptionService>(store, *p->tokens, config);
   if (Status requeued = p->reception->requeue_unfinished(); !requeued) return requeued.error();
 

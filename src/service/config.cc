@@ -74,6 +74,21 @@ const std::map<std::string, Setter, std::less<>>& setters() {
          c.p12_profile = *profile;
          return Ok{};
        }},
+      {"politica_estricta",
+       [](Config& c, std::string_view v) -> Status {
+         if (v != "si" && v != "no")
+           return make_error(errc::kConfigInvalida, "politica_estricta debe ser si o no");
+         c.strict_signature_policy = v == "si";
+         return Ok{};
+       }},
+      {"revocacion_no_disponible",
+       [](Config& c, std::string_view v) -> Status {
+         if (v != "rechazar" && v != "aceptar")
+           return make_error(errc::kConfigInvalida,
+                             "revocacion_no_disponible debe ser rechazar o aceptar");
+         c.revocation_answer_required = v == "rechazar";
+         return Ok{};
+       }},
       {"ca_pais", naming_field(&CaNaming::country)},
       {"ca_organizacion", naming_field(&CaNaming::organization)},
       {"ca_unidad", naming_field(&CaNaming::organizational_unit)},
@@ -146,12 +161,19 @@ std::string render_config(const Config& c) {
       "ca_sufijo_pruebas = \"{}\"\n"
       "# Directorio de los esquemas oficiales v4.4 para la recepción (vacío: el de la "
       "instalación).\n"
-      "esquemas_xsd = {}\n",
+      "esquemas_xsd = {}\n"
+      "# Firmas (docs/firmas.md): si, las advertencias (política de firma ausente o\n"
+      "# desconocida, RSA-SHA1) rechazan el comprobante; y qué decidir cuando la revocación\n"
+      "# del certificado de una CA externa (carpeta confianza/) no se puede consultar.\n"
+      "politica_estricta = {}\n"
+      "revocacion_no_disponible = {}\n",
       c.base_url, c.user_domain, c.strict_profile ? "strict" : "completo",
       p12_profile_name(c.p12_profile), c.p12_iterations, c.crl_validity_days, c.naming.country,
       c.naming.organization, c.naming.organizational_unit, c.naming.root_cn,
       c.naming.persona_fisica_cn, c.naming.persona_juridica_cn, c.naming.sandbox_suffix,
-      c.xsd_directory);
+      c.xsd_directory,
+      c.strict_signature_policy ? "si" : "no",
+      c.revocation_answer_required ? "rechazar" : "aceptar");
 }
 
 }  // namespace llavero::service

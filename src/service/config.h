@@ -20,6 +20,12 @@ struct Config {
   P12Profile p12_profile = P12Profile::kCompatible;
   CaNaming naming;
   std::string xsd_directory;  // empty: $LLAVERO_XSD_DIR or the default beside the sources
+  // The reception: whether a signature's advertencias (an odd or absent
+  // policy, RSA-SHA1) reject it (politica_estricta), and whether a signer of
+  // an external CA whose revocation cannot be learned is rejected
+  // (revocacion_no_disponible = rechazar) or accepted (= aceptar).
+  bool strict_signature_policy = false;
+  bool revocation_answer_required = true;
 };
 
 // Reads and validates a configuration file; unknown keys and bad values are

@@ -50,9 +50,14 @@ std::string subject_serial_number(const X509& cert) {
                      static_cast<std::size_t>(ASN1_STRING_length(data)));
 }
 
-// The signature of `c`, against its environment's CAs only.
+// The signature of `c`, against its environment's CAs and the extra roots.
+// The store always answers for this installation's certificates, so an
+// unanswered revocation check is an external CA's, decided by the setting
+// revocacion_no_disponible; advertencias fail under politica_estricta.
 Result<xades::Verification> verify_signature(const ComprobanteRecord& c, CaKeyring& keyring,
-                                             RevocationChecker& revocation) {
+                                             RevocationChecker& revocation,
+                                             const std::vector<ossl::X509Ptr>& extra_trust,
+                                             const Config& config) {
   xades::VerifyOptions options;
   for (CaKind kind : kAllCaKinds) {
     auto ca = keyring.certificate(c.environment, kind);
@@ -60,8 +65,13 @@ Result<xades::Verification> verify_signature(const ComprobanteRecord& c, CaKeyri
     (kind == CaKind::kRoot ? options.trusted_roots : options.intermediates)
         .push_back((*ca)->certificate.get());
   }
+  for (const auto& cert : extra_trust) {
+    const bool root = X509_check_issued(cert.get(), cert.get()) == X509_V_OK;
+    (root ? options.trusted_roots : options.intermediates).push_back(cert.get());
+  }
   options.revocation = revocation.callback();
-  options.require_revocation_answer = true;
+  options.require_revocation_answer = config.revocation_answer_required;
+  options.strict = config.strict_signature_policy;
   const std::string_view text(reinterpret_cast<const char*>(c.xml.data()), c.xml.size());
   return xades::verify(text, options);
 }
@@ -240,6 +250,10 @@ Status ComprobanteProcessor::start() {
   return Ok{};
 }
 
+void ComprobanteProcessor::trust_also(std::vector<ossl::X509Ptr> certificates) {
+  extra_trust_ = std::move(certificates);
+}
+
 Result<ProcessingResult> ComprobanteProcessor::process(const ComprobanteRecord& c) {
   std::vector<std::string> reasons;
   const xml::Document doc = parse_comprobante(c.xml, reasons);
@@ -251,7 +265,7 @@ Result<ProcessingResult> ComprobanteProcessor::process(const ComprobanteRecord& 
   const bool mensaje_receptor =
       root != nullptr && std::string_view(xml::chars(root->name)) == "MensajeReceptor";
 
-  auto verification = verify_signature(c, keyring_, revocation_);
+  auto verification = verify_signature(c, keyring_, revocation_, extra_trust_, config_);
   if (!verification) return verification.error();
   signature_reasons(*verification, c.environment, keyring_, reasons);
   identity_reasons(c, root, mensaje_receptor, verification->signer.get(), reasons);

@@ -1,5 +1,6 @@
 // Deciding a received comprobante: official schema, XAdES signature (chain to
-// this environment's CAs, validity at signing time, revocation), signer ==
+// this environment's CAs or to an extra root of the data directory's
+// confianza/ folder, validity at signing time, revocation), signer ==
 // emisor, and the clave and emisor of the XML matching the envelope. The
 // answer is a MensajeHacienda v4.4 signed by the service, listing every
 // reason in Spanish.
@@ -22,6 +23,10 @@ class ComprobanteProcessor {
   // environment (needs the CA passphrase).
   Status start();
 
+  // Roots trusted besides this installation's CAs, in both environments
+  // (app/extra_roots.h); intermediates among them only link.
+  void trust_also(std::vector<ossl::X509Ptr> certificates);
+
   Result<ProcessingResult> process(const ComprobanteRecord& comprobante);
 
  private:
@@ -37,6 +42,7 @@ class ComprobanteProcessor {
   const xml::SchemaValidator& schemas_;
   const Config& config_;
   std::map<Environment, Signer> signers_;
+  std::vector<ossl::X509Ptr> extra_trust_;
 };
 
 }  // namespace llavero::service
