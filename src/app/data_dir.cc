@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "app/extra_roots.h"
 #include "store/sqlite/sqlite_store.h"
 #include "util/clock.h"
 #include "util/error_codes.h"
@@ -138,6 +139,13 @@ Result<InitReport> create_data_dir(const fs::path& path, const InitOptions& opti
                                          environment_name(env), subject, pem_path.string()));
     }
   }
+  // Where an operator drops the roots trusted besides these CAs (app/extra_roots.h).
+  const fs::path trust_dir = path / kTrustDirName;
+  fs::create_directories(trust_dir, ec);
+  if (ec)
+    return make_error(errc::kErrorArchivo, fmt::format("No se pudo crear {}", trust_dir.string()));
+  report.lines.push_back(fmt::format(
+      "Raíces de confianza adicionales (p. ej. las de la PKI nacional): {}", trust_dir.string()));
   LLAVERO_TRY((*store)->add_authorities(
       records, AuditEvent{options.actor, "init", path.string(),
                           "jerarquía de CA creada para produccion y pruebas"}));

@@ -411,7 +411,7 @@ EOF
   fresh_data_dir "$TMP/datos"
   run llv "$TMP/datos" verificar --entrada "$TMP/mh-firmado.xml" --json
   assert_rc "sin la raíz en confianza/: rechazado" 1
-  mkdir -p "$TMP/datos/confianza"
+  assert_exists "llavero init crea la carpeta confianza/" "$TMP/datos/confianza"
   cp "$TMP/pki/raiz_nacional.pem" "$TMP/datos/confianza/"
   run llv "$TMP/datos" verificar --entrada "$TMP/mh-firmado.xml" --json
   VJSON=$OUT
