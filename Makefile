@@ -55,6 +55,7 @@ bench: build
 	bash scripts/bench-ocsp.sh $(BUILD)
 	bash scripts/bench-portal.sh $(BUILD)
 	bash scripts/bench-reception.sh $(BUILD)
+	bash scripts/bench-abuse.sh $(BUILD)
 
 format:
 	find src tests bench fuzz \( -name "*.h" -o -name "*.cc" \) | xargs clang-format -i

@@ -93,4 +93,13 @@ new_data_dir() {
     { cat "$TMP/init.log" >&2; die "llavero init falló"; }
   grep -q "^url_base = http://127.0.0.1:$PORT\$" "$D/llavero.conf" ||
     die "url_base no quedó en $D/llavero.conf"
+  # A benchmark is one client at one address asking as fast as it can: the
+  # per-address limits (docs/operacion.md) would measure themselves instead.
+  local key
+  for key in solicitudes_por_segundo_publicas solicitudes_por_segundo_generales \
+    solicitudes_por_segundo_contrasenas registro_lineas_por_segundo; do
+    sed -i "s/^$key = .*/$key = 0/" "$D/llavero.conf"
+  done
+  grep -q "^solicitudes_por_segundo_publicas = 0$" "$D/llavero.conf" ||
+    die "los límites por dirección no quedaron en 0 en $D/llavero.conf"
 }

@@ -81,6 +81,30 @@ TEST_F(FilesTest, AFailedWriteLeavesTheOldFileAndNoTemporary) {
   EXPECT_EQ(names(), std::vector<std::string>{"es-un-directorio"});
 }
 
+TEST_F(FilesTest, AStagedWriteLeavesNothingUnlessCommittedAndCanKeepItsFile) {
+  {
+    auto abandoned = StagedWrite::open(dir_ / "a.p12", 0600);
+    ASSERT_TRUE(abandoned);
+    ASSERT_TRUE(abandoned->write("mitad"));
+    EXPECT_EQ(names().size(), 1u) << "the temporary file exists while it is written";
+  }
+  EXPECT_TRUE(names().empty()) << "abandoned: removed";
+  auto committed = StagedWrite::open(dir_ / "a.p12", 0600);
+  ASSERT_TRUE(committed);
+  ASSERT_TRUE(committed->write("entero"));
+  ASSERT_TRUE(committed->commit());
+  EXPECT_EQ(read_file(dir_ / "a.p12").value(), "entero");
+  EXPECT_EQ(names(), std::vector<std::string>{"a.p12"});
+  std::filesystem::path kept;
+  {
+    auto staged = StagedWrite::open(dir_ / "b.p12", 0600);
+    ASSERT_TRUE(staged);
+    ASSERT_TRUE(staged->write("la única copia"));
+    kept = staged->release();
+  }
+  EXPECT_EQ(read_file(kept).value(), "la única copia") << "released: kept on disk";
+}
+
 TEST_F(FilesTest, AMissingDirectoryIsAClearError) {
   auto result = write_file_atomically(dir_ / "no-existe" / "a.p12", "x");
   ASSERT_FALSE(result);

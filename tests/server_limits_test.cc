@@ -3,6 +3,8 @@
 // the separate queue of password hashing, /readyz, strict body framing and
 // the bounded access log. The server runs in-process on loopback; strangers
 // connect from 127.0.0.2 and 127.0.0.3, bound as their source address.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
 #include <boost/asio.hpp>
@@ -326,6 +328,48 @@ TEST(Server, HashingQueueFullLeavesOcspAndOtherAddressesServedAndReadyzSaysSo) {
   EXPECT_EQ(status_of(owner.get().answer), 200) << "another address got its place in the queue";
   for (auto& f : flood) EXPECT_EQ(status_of(f.get().answer), 200);
   EXPECT_EQ(status_of(exchange("127.0.0.4", server.port(), get("/readyz")).answer), 200);
+}
+
+TEST(Server, HashingJobsTakeTurnsByAddress) {
+  Gate gate;
+  std::mutex mu;
+  std::vector<std::string> order;
+  http::Router router;
+  http::Route route;
+  route.work = Work::kHashing;
+  route.slow = [&](const http::Request& request, const http::RouteContext& context) {
+    gate.wait();
+    std::lock_guard lock(mu);
+    order.push_back(context.remote_address);
+    return http::make_response(request, http::status::ok, "hecho", "text/plain");
+  };
+  router.add(http::verb::post, "/token", std::move(route));
+  http::ServerOptions options;
+  options.hashing_threads = 1;
+  options.hashing_per_address = 4;
+  RunningServer server(options, std::move(router));
+  const std::string post =
+      "POST /token HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+  auto send_from = [&](std::string source) {
+    return std::async(std::launch::async, [&, source] {
+      return exchange(source, server.port(), post, std::chrono::milliseconds(15000));
+    });
+  };
+  std::vector<std::future<Exchange>> all;
+  all.push_back(send_from("127.0.0.2"));
+  gate.wait_for_waiters(1);  // the stranger's first job runs and holds the only thread
+  for (int i = 0; i < 3; ++i) {
+    all.push_back(send_from("127.0.0.2"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  all.push_back(send_from("127.0.0.3"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  gate.open();
+  for (auto& f : all) EXPECT_EQ(status_of(f.get().answer), 200);
+  ASSERT_EQ(order.size(), 5u);
+  // First in, first out would run 127.0.0.3 last; taking turns, it waits for
+  // one of the stranger's queued jobs, not three.
+  EXPECT_EQ(order[2], "127.0.0.3") << fmt::format("{}", fmt::join(order, " "));
 }
 
 }  // namespace

@@ -123,6 +123,24 @@ void schedule_tasks(Application::Parts& p) {
   });
 }
 
+// The settings of llavero.conf (service::ClientLimitSettings) as the
+// server's options. A burst is twice the rate, at least 20; 0 is no limit.
+void apply_client_limits(const service::ClientLimitSettings& s, http::ServerOptions& o) {
+  auto rate = [](int per_second) {
+    return http::Rate{static_cast<double>(per_second),
+                      per_second == 0 ? 0.0 : std::max(20.0, 2.0 * per_second)};
+  };
+  o.client_limits.connections_per_address = static_cast<std::size_t>(s.connections_per_address);
+  o.client_limits.rates[static_cast<std::size_t>(http::Work::kPublic)] = rate(s.public_per_second);
+  o.client_limits.rates[static_cast<std::size_t>(http::Work::kGeneral)] =
+      rate(s.general_per_second);
+  o.client_limits.rates[static_cast<std::size_t>(http::Work::kHashing)] =
+      rate(s.hashing_per_second);
+  o.hashing_queue = static_cast<std::size_t>(s.hashing_queue);
+  o.hashing_per_address = static_cast<std::size_t>(s.hashing_queue_per_address);
+  o.access_log_lines_per_second = static_cast<std::size_t>(s.access_log_lines_per_second);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Application>> Application::open(const std::filesystem::path& data_dir,
@@ -172,6 +190,7 @@ Result<std::unique_ptr<Application>> Application::open(const std::filesystem::pa
   server_options.tls_certificate = options.tls_certificate;
   server_options.tls_private_key = options.tls_private_key;
   server_options.handle_signals = options.handle_signals;
+  apply_client_limits(config.client_limits, server_options);
   p->server =
       std::make_unique<http::Server>(server_options, make_routes(*p, options.baseline_bytes));
   if (Status bound = p->server->listen(); !bound) return bound.error();

@@ -10,10 +10,12 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "util/error_codes.h"
+#include "util/files.h"
 
 namespace fs = std::filesystem;
 
@@ -35,8 +37,7 @@ class StagedFile {
   StagedFile(fs::path dir, std::string file_name)
       : dir_(std::move(dir)), final_(dir_ / file_name) {}
   ~StagedFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!tmp_.empty()) ::unlink(tmp_.c_str());
+    staged_.reset();  // removes the temporary file unless it was published
     std::error_code ec;
     if (!created_dir_.empty() && !published_) fs::remove(created_dir_, ec);  // only if empty
   }
@@ -54,46 +55,34 @@ class StagedFile {
       return make_error(errc::kSalidaInvalida,
                         fmt::format("--salida {} no es un directorio.", dir_.string()));
     }
-    fs::path tmp = dir_ / fmt::format(".{}.{}.tmp", final_.filename().string(), getpid());
-    fd_ = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd_ < 0)
-      return make_error(errc::kSalidaInvalida, fmt::format("No se pudo escribir en {}: {}",
-                                                           dir_.string(), std::strerror(errno)));
-    tmp_ = tmp;
+    auto staged = StagedWrite::open(final_, 0600);
+    if (!staged) return make_error(errc::kSalidaInvalida, staged.error().message);
+    staged_.emplace(std::move(*staged));
     return Ok{};
   }
 
   Status write(const StagedKey& key) {
-    bool ok =
-        ::write(fd_, key.p12.data(), key.p12.size()) == static_cast<ssize_t>(key.p12.size()) &&
-        ::fsync(fd_) == 0;
-    ok = ::close(fd_) == 0 && ok;
-    fd_ = -1;
-    if (!ok)
-      return make_error(errc::kSalidaInvalida, fmt::format("No se pudo escribir {}: {}",
-                                                           tmp_.string(), std::strerror(errno)));
+    auto written = staged_->write(
+        std::string_view(reinterpret_cast<const char*>(key.p12.data()), key.p12.size()));
+    if (!written) return make_error(errc::kSalidaInvalida, written.error().message);
     return Ok{};
   }
 
   fs::path publish() {
-    if (std::rename(tmp_.c_str(), final_.c_str()) != 0)
+    if (auto committed = staged_->commit(); !committed) {
+      const fs::path temporary = staged_->release();  // the only copy of the active key
       fail(errc::kSalidaInvalida,
            fmt::format(
                "La llave quedó activa pero no se pudo nombrar el archivo {} (está en {}): {}",
-               final_.string(), tmp_.string(), std::strerror(errno)));
-    tmp_.clear();
-    published_ = true;
-    int dirfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dirfd >= 0) {
-      ::fsync(dirfd);
-      ::close(dirfd);
+               final_.string(), temporary.string(), committed.error().message));
     }
+    published_ = true;
     return final_;
   }
 
  private:
-  fs::path dir_, final_, tmp_, created_dir_;
-  int fd_ = -1;
+  fs::path dir_, final_, created_dir_;
+  std::optional<StagedWrite> staged_;
   bool published_ = false;
 };
 

@@ -7,6 +7,8 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/ssl.hpp>
+#include <deque>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -62,6 +64,11 @@ struct Server::Impl {
   // (or, for hashing, that address's share of it) is full.
   bool enqueue(Work work, const std::string& address);
   void dequeue(Work work, const std::string& address);
+  // Runs `job` on the pool of `work`. Hashing jobs take turns by address
+  // (round robin), so a stranger's queued jobs never stand in front of the
+  // first job of another address.
+  void run_later(Work work, const std::string& address, std::function<void()> job);
+  void run_next_hashing_job();
   Server::Readiness readiness() const;
 
   ServerOptions options;
@@ -72,6 +79,9 @@ struct Server::Impl {
   std::array<std::atomic<std::size_t>, kWorkClasses> queued{};
   std::mutex hashing_mu;
   std::unordered_map<std::string, std::size_t> hashing_by_address;
+  // The hashing jobs waiting, per address, and the turn of the addresses.
+  std::unordered_map<std::string, std::deque<std::function<void()>>> hashing_jobs;
+  std::deque<std::string> hashing_turns;
   ClientLimits limits;
   AccessLog access_log;
   tcp::acceptor acceptor;
@@ -250,8 +260,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       return send(std::move(busy));
     }
     // The work guard keeps the I/O loop alive while the pool holds the request.
-    asio::post(
-        server_.pool_for(route.work),
+    server_.run_later(
+        route.work, remote_,
         [self = this->shared_from_this(), request = std::move(request),
          context = std::move(context), &route,
          guard = asio::make_work_guard(server_.ioc)]() mutable {
@@ -390,6 +400,40 @@ void Server::Impl::dequeue(Work work, const std::string& address) {
       hashing_by_address.erase(it);
   }
   --queued[i];
+}
+
+void Server::Impl::run_later(Work work, const std::string& address, std::function<void()> job) {
+  if (work != Work::kHashing) {
+    asio::post(pool_for(work), std::move(job));
+    return;
+  }
+  {
+    std::lock_guard lock(hashing_mu);
+    auto& waiting = hashing_jobs[address];
+    if (waiting.empty()) hashing_turns.push_back(address);
+    waiting.push_back(std::move(job));
+  }
+  asio::post(pool_for(work), [this] { run_next_hashing_job(); });
+}
+
+// One posted call per job queued, so each call finds one; which one is the
+// next address's turn.
+void Server::Impl::run_next_hashing_job() {
+  std::function<void()> job;
+  {
+    std::lock_guard lock(hashing_mu);
+    if (hashing_turns.empty()) return;
+    const std::string address = std::move(hashing_turns.front());
+    hashing_turns.pop_front();
+    auto it = hashing_jobs.find(address);
+    job = std::move(it->second.front());
+    it->second.pop_front();
+    if (it->second.empty())
+      hashing_jobs.erase(it);
+    else
+      hashing_turns.push_back(address);
+  }
+  job();
 }
 
 void Server::Impl::shutdown() {

@@ -35,9 +35,58 @@ Setter naming_field(std::string CaNaming::*field) {
   };
 }
 
+// A whole number from 0 to `max` for a field of ClientLimitSettings.
+Setter limit_field(int ClientLimitSettings::*field, std::string_view key, int max) {
+  return [=](Config& c, std::string_view v) -> Status {
+    int n = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc() || end != v.data() + v.size() || n < 0 || n > max)
+      return make_error(errc::kConfigInvalida,
+                        fmt::format("{} debe ser un entero de 0 a {}", key, max));
+    c.client_limits.*field = n;
+    return Ok{};
+  };
+}
+
+std::string render_client_limits(const ClientLimitSettings& l) {
+  return fmt::format(
+      "# Lo que puede tomar del servidor una sola dirección (docs/operacion.md): conexiones\n"
+      "# a la vez, solicitudes por segundo de cada clase (0: sin límite), su parte de la\n"
+      "# cola de contraseñas; y líneas por segundo del registro de accesos (0: todas).\n"
+      "conexiones_por_direccion = {}\n"
+      "solicitudes_por_segundo_publicas = {}\n"
+      "solicitudes_por_segundo_generales = {}\n"
+      "solicitudes_por_segundo_contrasenas = {}\n"
+      "cola_contrasenas = {}\n"
+      "cola_contrasenas_por_direccion = {}\n"
+      "registro_lineas_por_segundo = {}\n",
+      l.connections_per_address, l.public_per_second, l.general_per_second,
+      l.hashing_per_second, l.hashing_queue, l.hashing_queue_per_address,
+      l.access_log_lines_per_second);
+}
+
 const std::map<std::string, Setter, std::less<>>& setters() {
   static const std::map<std::string, Setter, std::less<>> table = {
       {"url_base", text_field(&Config::base_url)},
+      {"conexiones_por_direccion", limit_field(&ClientLimitSettings::connections_per_address,
+                                               "conexiones_por_direccion", 2048)},
+      {"solicitudes_por_segundo_publicas",
+       limit_field(&ClientLimitSettings::public_per_second, "solicitudes_por_segundo_publicas",
+                   1000000)},
+      {"solicitudes_por_segundo_generales",
+       limit_field(&ClientLimitSettings::general_per_second, "solicitudes_por_segundo_generales",
+                   1000000)},
+      {"solicitudes_por_segundo_contrasenas",
+       limit_field(&ClientLimitSettings::hashing_per_second,
+                   "solicitudes_por_segundo_contrasenas", 1000000)},
+      {"cola_contrasenas",
+       limit_field(&ClientLimitSettings::hashing_queue, "cola_contrasenas", 100000)},
+      {"cola_contrasenas_por_direccion",
+       limit_field(&ClientLimitSettings::hashing_queue_per_address,
+                   "cola_contrasenas_por_direccion", 100000)},
+      {"registro_lineas_por_segundo",
+       limit_field(&ClientLimitSettings::access_log_lines_per_second,
+                   "registro_lineas_por_segundo", 1000000)},
       {"dominio_usuarios", text_field(&Config::user_domain)},
       {"esquemas_xsd", text_field(&Config::xsd_directory)},
       {"perfil_certificado",
@@ -173,7 +222,8 @@ std::string render_config(const Config& c) {
       c.naming.persona_fisica_cn, c.naming.persona_juridica_cn, c.naming.sandbox_suffix,
       c.xsd_directory,
       c.strict_signature_policy ? "si" : "no",
-      c.revocation_answer_required ? "rechazar" : "aceptar");
+      c.revocation_answer_required ? "rechazar" : "aceptar") +
+         render_client_limits(c.client_limits);
 }
 
 }  // namespace llavero::service

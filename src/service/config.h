@@ -11,6 +11,19 @@
 
 namespace llavero::service {
 
+// What one client address may take of the server (docs/operacion.md):
+// connections, requests per second of each class of work (0: no limit), its
+// share of the password-hashing queue; and the access log's lines a second.
+struct ClientLimitSettings {
+  int connections_per_address = 64;
+  int public_per_second = 2000;  // OCSP, CRL, CA certificates, /healthz
+  int general_per_second = 100;  // pages, the reception, key generation
+  int hashing_per_second = 5;    // the token endpoint and the portal's login
+  int hashing_queue = 32;
+  int hashing_queue_per_address = 4;
+  int access_log_lines_per_second = 200;  // 0: every line
+};
+
 struct Config {
   std::string base_url = "http://127.0.0.1:8080";  // public URL printed in certificates
   std::string user_domain = std::string(kDefaultUserDomain);
@@ -26,6 +39,7 @@ struct Config {
   // (revocacion_no_disponible = rechazar) or accepted (= aceptar).
   bool strict_signature_policy = false;
   bool revocation_answer_required = true;
+  ClientLimitSettings client_limits;
 };
 
 // Reads and validates a configuration file; unknown keys and bad values are

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <optional>
 #include <sstream>
+#include <utility>
 
 #include "util/error_codes.h"
 
@@ -72,34 +73,59 @@ std::size_t remove_stale_temporaries(const fs::path& dir) {
   return removed;
 }
 
-Status write_file_atomically(const fs::path& path, std::string_view content, mode_t mode) {
-  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
-  remove_stale_temporaries(dir);
-  const fs::path tmp =
-      dir / fmt::format(".{}.{}-{}.tmp", path.filename().string(), getpid(), random_hex());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) return file_error(path, "escribir", errno);
-  bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) &&
-            ::fsync(fd) == 0;
-  int saved = errno;
-  if (::close(fd) != 0 && ok) {
-    ok = false;
-    saved = errno;
-  }
-  if (ok && std::rename(tmp.c_str(), path.c_str()) != 0) {
-    ok = false;
-    saved = errno;
-  }
-  if (!ok) {
-    ::unlink(tmp.c_str());
-    return file_error(path, "escribir", saved);
-  }
-  int dirfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+Result<StagedWrite> StagedWrite::open(const fs::path& destination, mode_t mode) {
+  StagedWrite staged;
+  staged.destination_ = destination;
+  staged.dir_ = destination.has_parent_path() ? destination.parent_path() : fs::path(".");
+  remove_stale_temporaries(staged.dir_);
+  const fs::path tmp = staged.dir_ / fmt::format(".{}.{}-{}.tmp", destination.filename().string(),
+                                                 getpid(), random_hex());
+  staged.fd_ = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (staged.fd_ < 0) return file_error(destination, "escribir", errno);
+  staged.temporary_ = tmp;
+  return staged;
+}
+
+StagedWrite::StagedWrite(StagedWrite&& other) noexcept
+    : destination_(std::move(other.destination_)),
+      dir_(std::move(other.dir_)),
+      temporary_(std::exchange(other.temporary_, {})),
+      fd_(std::exchange(other.fd_, -1)) {}
+
+StagedWrite::~StagedWrite() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!temporary_.empty()) ::unlink(temporary_.c_str());
+}
+
+Status StagedWrite::write(std::string_view content) {
+  if (fd_ < 0) return file_error(destination_, "escribir", EBADF);
+  bool ok = ::write(fd_, content.data(), content.size()) == static_cast<ssize_t>(content.size()) &&
+            ::fsync(fd_) == 0;
+  const int saved = errno;
+  if (!ok) return file_error(destination_, "escribir", saved);
+  return Ok{};
+}
+
+Status StagedWrite::commit() {
+  if (fd_ < 0 || temporary_.empty()) return file_error(destination_, "escribir", EBADF);
+  const int fd = std::exchange(fd_, -1);
+  if (::close(fd) != 0) return file_error(destination_, "escribir", errno);
+  if (std::rename(temporary_.c_str(), destination_.c_str()) != 0)
+    return file_error(destination_, "escribir", errno);
+  temporary_.clear();
+  int dirfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dirfd >= 0) {
     ::fsync(dirfd);
     ::close(dirfd);
   }
   return Ok{};
+}
+
+Status write_file_atomically(const fs::path& path, std::string_view content, mode_t mode) {
+  auto staged = StagedWrite::open(path, mode);
+  if (!staged) return staged.error();
+  LLAVERO_TRY(staged->write(content));
+  return staged->commit();
 }
 
 Result<std::string> read_file(const fs::path& path) {

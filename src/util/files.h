@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "util/result.h"
 
@@ -21,6 +22,32 @@ namespace llavero {
 
 Status write_file_atomically(const std::filesystem::path& path, std::string_view content,
                              mode_t mode = 0644);
+
+// The same in steps, for a writer that must do something between writing
+// and publishing (e.g. `llave generar` makes the key active in the store
+// first): open() creates the temporary file, write() writes and syncs it,
+// commit() renames it over the destination. Destroyed before commit(), it
+// removes the temporary file: no error path leaves one behind.
+class StagedWrite {
+ public:
+  static Result<StagedWrite> open(const std::filesystem::path& destination, mode_t mode = 0644);
+  StagedWrite(StagedWrite&& other) noexcept;
+  StagedWrite& operator=(StagedWrite&&) = delete;
+  StagedWrite(const StagedWrite&) = delete;
+  ~StagedWrite();
+
+  Status write(std::string_view content);
+  Status commit();
+  const std::filesystem::path& temporary_path() const { return temporary_; }
+  // Keeps the temporary file on disk (e.g. the only copy of a key, when
+  // commit() failed) and returns its path.
+  std::filesystem::path release() { return std::exchange(temporary_, {}); }
+
+ private:
+  StagedWrite() = default;
+  std::filesystem::path destination_, dir_, temporary_;
+  int fd_ = -1;
+};
 Result<std::string> read_file(const std::filesystem::path& path);
 
 // Removes the temporary files of write_file_atomically in `dir` whose
