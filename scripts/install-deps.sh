@@ -13,6 +13,8 @@ packages=(
   libssl-dev openssl libsqlite3-dev sqlite3 libsodium-dev
   # XML signatures (XAdES) and schema validation of invoices
   libxml2-dev libxmlsec1-dev libxmlsec1-openssl xmlsec1 libxml2-utils
+  # the reception's callbacks (HTTP client) and RFC 3339 dates
+  libcurl4-openssl-dev libhowardhinnant-date-dev
   # logging, formatting, command line, templates
   libfmt-dev libspdlog-dev libcli11-dev libkainjow-mustache-dev
   # tests and benchmarks

@@ -12,11 +12,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include "id/identification.h"
 #include "pki/authority.h"
 #include "pki/issue.h"
+#include "service/detalle_mensaje.h"
 #include "testing.h"
 #include "util/clock.h"
 #include "xades/xades.h"
@@ -158,6 +160,8 @@ struct Processing {
 
   explicit Processing(std::unique_ptr<Installation> installation = make_installation())
       : inst(std::move(installation)) {
+    // The examples are dated 2026-11-26: the age rule is tested on its own.
+    inst->config.fecha_max_age_days = 3650;
     auto started = processor.start();
     EXPECT_TRUE(started.ok()) << (started ? "" : started.error().message);
     auto authorities = inst->store->authorities();
@@ -190,8 +194,10 @@ struct Processing {
   }
 };
 
+// Hacienda's shape (service/detalle_mensaje.h): the pruebas sentence, then
+// one line [codigo, mensaje, fila, columna] per error.
 std::string rejection(std::string_view reason) {
-  return fmt::format("Rechazado: {} {}", reason, kSandboxNotice);
+  return detalle_mensaje(Environment::kPruebas, {{codigo::kContenido, std::string(reason)}});
 }
 
 // What every MensajeHacienda must be, accepted or not: valid against the
@@ -218,7 +224,7 @@ TEST(Processing, TheExampleFacturaSignedByItsEmisorIsAccepted) {
   Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
   Answer a = p.process(record(person.sign(example("factura-electronica.xml")), kFacturaClave));
   EXPECT_TRUE(a.accepted) << a["DetalleMensaje"];
-  EXPECT_EQ(a["DetalleMensaje"], fmt::format("Aceptado {}", kSandboxNotice));
+  EXPECT_EQ(a["DetalleMensaje"], std::string(kSandboxNotice));
   EXPECT_EQ(a["Clave"], kFacturaClave);
   EXPECT_EQ(a["NombreEmisor"], "CONTRIBUYENTE PEÑA DE PRUEBA");
   EXPECT_EQ(a["TipoIdentificacionEmisor"], "01");
@@ -280,8 +286,8 @@ TEST(Processing, ChangedAfterSigningIsRejected) {
   Answer a = p.process(record(changed, kFacturaClave));
   EXPECT_FALSE(a.accepted);
   // Hacienda's words first, then which reference and what did not change.
-  EXPECT_TRUE(a.says(fmt::format("{}: el resumen de la referencia al documento",
-                                 xades::kModifiedAfterSigning)))
+  EXPECT_TRUE(a.says(
+      fmt::format("{}: el resumen de la referencia al documento", xades::kModifiedAfterSigning)))
       << a["DetalleMensaje"];
   EXPECT_TRUE(a.says("lo demás que cubre la firma no cambió: SignedProperties."))
       << a["DetalleMensaje"];
@@ -434,8 +440,9 @@ TEST(Processing, SchemaInvalidComprobanteIsRejectedWithTheLine) {
                                            "<CodigoActividadEmisor>6201</CodigoActividadEmisor>");
   Answer a = p.process(record(person.sign(invalid), kFacturaClave));
   EXPECT_FALSE(a.accepted);
-  EXPECT_TRUE(a.says("El comprobante no es válido según el esquema oficial v4.4: línea 5:"))
+  EXPECT_TRUE(a.says("-1, \"El comprobante no es válido según el esquema oficial v4.4: "))
       << a["DetalleMensaje"];
+  EXPECT_TRUE(a.says("\", 5, 0\n")) << a["DetalleMensaje"];  // the line libxml2 reports
   EXPECT_TRUE(a.says("CodigoActividadEmisor")) << a["DetalleMensaje"];
   EXPECT_FALSE(a.says(xades::kModifiedAfterSigning));  // signed after the change
   expect_official_answer(p, a);
@@ -647,6 +654,185 @@ TEST(Processing, ExtraRootsAreTrustedAndTheSignatureSettingsDecide) {
   Answer strict = p.process(record(odd, kFacturaClave));
   EXPECT_FALSE(strict.accepted);
   EXPECT_TRUE(strict.says("SigPolicyHash")) << strict["DetalleMensaje"];
+}
+
+// --- Hacienda's rules (issue 10, service/document_rules.h) --------------------------
+
+// Each rule rejects with its code, names what is wrong, and is off when its
+// setting is "no".
+TEST(ProcessingRules, FechaEmisionTooOldOrInTheFutureIsMinusSixteen) {
+  Processing p;
+  Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
+  p.inst->config.fecha_max_age_days = 1;  // the example is older than a day
+  const std::string factura = person.sign(example("factura-electronica.xml"));
+  Answer old = p.process(record(factura, kFacturaClave));
+  EXPECT_FALSE(old.accepted);
+  EXPECT_TRUE(old.says("-16, \"El archivo XML fue enviado de manera extemporánea"))
+      << old["DetalleMensaje"];
+  expect_official_answer(p, old);
+  p.inst->config.rule_fecha_emision = false;
+  EXPECT_TRUE(p.process(record(factura, kFacturaClave)).accepted);
+
+  p.inst->config.rule_fecha_emision = true;
+  const std::string future =
+      person.sign(replace_once(example("factura-electronica.xml"), "2026-11-26T10:00:00-06:00",
+                               "2099-11-26T10:00:00-06:00"));
+  Answer ahead = p.process(record(future, kFacturaClave));
+  EXPECT_FALSE(ahead.accepted);
+  EXPECT_TRUE(ahead.says("-16, \"La FechaEmision (2099-11-26T10:00:00-06:00) es posterior"))
+      << ahead["DetalleMensaje"];
+  // and the clave's date (26/11/26) is not FechaEmision's in Costa Rica
+  EXPECT_TRUE(ahead.says("La fecha de la clave (26/11/2026) no corresponde a FechaEmision"))
+      << ahead["DetalleMensaje"];
+}
+
+TEST(ProcessingRules, TotalsThatDoNotAddUpAreRejected) {
+  Processing p;
+  Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
+  const std::string wrong = person.sign(replace_once(example("factura-electronica.xml"),
+                                                     "<TotalImpuesto>37700.00000</TotalImpuesto>",
+                                                     "<TotalImpuesto>37700.01000</TotalImpuesto>"));
+  Answer a = p.process(record(wrong, kFacturaClave));
+  EXPECT_FALSE(a.accepted);
+  EXPECT_TRUE(a.says("TotalImpuesto es 37700.01000 y según las líneas debe ser 37700.00000."))
+      << a["DetalleMensaje"];
+  expect_official_answer(p, a);
+  p.inst->config.totals_tolerance_units = 1000;  // 0.01 tolerated
+  EXPECT_TRUE(p.process(record(wrong, kFacturaClave)).accepted);
+  p.inst->config.totals_tolerance_units = 0;
+  p.inst->config.rule_totales = false;
+  EXPECT_TRUE(p.process(record(wrong, kFacturaClave)).accepted);
+}
+
+TEST(ProcessingRules, TheClaveMustMatchTheDocument) {
+  Processing p;
+  Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
+  // The factura's XML carries the tiquete's consecutivo (type 04) and clave.
+  std::string xml = replace_once(example("factura-electronica.xml"), std::string(kFacturaClave),
+                                 std::string(kTiqueteClave));
+  xml = replace_once(xml, "00100001010000000001", "00100001040000000001");
+  Answer a = p.process(record(person.sign(xml), kTiqueteClave));
+  EXPECT_FALSE(a.accepted);
+  EXPECT_TRUE(a.says("El tipo de documento de la clave (04) no corresponde al comprobante (01)."))
+      << a["DetalleMensaje"];
+  p.inst->config.rule_clave = false;
+  EXPECT_TRUE(p.process(record(person.sign(xml), kTiqueteClave)).accepted);
+}
+
+// -99 in processing: a comprobante of the same emisor with the same
+// consecutivo (stored without its consecutivo column, as before migration 5)
+// makes a second one a rejection.
+TEST(ProcessingRules, AConsecutivoUsedBeforeIsMinusNinetyNine) {
+  Processing p;
+  Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
+  const std::string factura = person.sign(example("factura-electronica.xml"));
+  const std::string earlier = std::string(kFacturaClave.substr(0, 42)) + "00000001";
+  ASSERT_TRUE(p.inst->store->add_comprobante(record(factura, earlier)).ok());
+  Answer a = p.process(record(factura, kFacturaClave));
+  EXPECT_FALSE(a.accepted);
+  EXPECT_TRUE(
+      a.says(fmt::format("-99, \"El consecutivo 00100001010000000001 ya fue utilizado "
+                         "por el emisor en el comprobante {}.\"",
+                         earlier)))
+      << a["DetalleMensaje"];
+  // Another emisor's, or another environment's, does not count.
+  EXPECT_FALSE(p.process(record(factura, kFacturaClave, Environment::kProduccion)).says("-99"));
+  p.inst->config.rule_consecutivo = false;
+  EXPECT_TRUE(p.process(record(factura, kFacturaClave)).accepted);
+}
+
+TEST(ProcessingRules, ANotaMustReferenceADocumentOfItsEmisor) {
+  Processing p;
+  Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
+  const std::string nota = person.sign(example("nota-credito-electronica.xml"));
+  // Not received here: nothing to compare, accepted, no referencia.
+  auto alone = p.processor.process(record(nota, kNotaClave));
+  ASSERT_TRUE(alone.ok());
+  EXPECT_TRUE(alone->accepted);
+  EXPECT_FALSE(alone->referencia);
+  // Received here, of the same emisor: the referencia is returned.
+  ASSERT_TRUE(
+      p.inst->store
+          ->add_comprobante(record(person.sign(example("factura-electronica.xml")), kFacturaClave))
+          .ok());
+  auto referenced = p.processor.process(record(nota, kNotaClave));
+  ASSERT_TRUE(referenced.ok());
+  EXPECT_TRUE(referenced->accepted);
+  EXPECT_EQ(referenced->referencia, std::string(kFacturaClave));
+  // The same nota by another emisor's envelope is rejected for it.
+  Answer other = p.process(record(nota, kNotaClave, Environment::kPruebas, kCompany, kPerson));
+  EXPECT_TRUE(
+      other.says(fmt::format("El documento referenciado ({}) es de otro emisor.", kFacturaClave)))
+      << other["DetalleMensaje"];
+  // A nota without InformacionReferencia is rejected.
+  std::string bare = example("nota-credito-electronica.xml");
+  const auto from = bare.find("<InformacionReferencia>");
+  const auto to = bare.find("</InformacionReferencia>");
+  ASSERT_NE(from, std::string::npos);
+  bare.erase(from, to + std::string_view("</InformacionReferencia>").size() - from);
+  Answer none = p.process(record(person.sign(bare), kNotaClave));
+  EXPECT_FALSE(none.accepted);
+  EXPECT_TRUE(none.says("debe referenciar un documento")) << none["DetalleMensaje"];
+}
+
+TEST(ProcessingRules, AMensajeReceptorMustMatchTheInvoiceReceivedHere) {
+  Processing p;
+  Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
+  const std::string clave = std::string(kInvoiceOfTheMensaje) + "-00100001050000000001";
+  const std::string mensaje = person.sign(example("mensaje-receptor.xml"));
+  // The invoice it answers, received here with other totals (the example
+  // factura's 327 700): TotalFactura 169 500 does not match.
+  ComprobanteRecord invoice = record(example("factura-electronica.xml"), kInvoiceOfTheMensaje,
+                                     Environment::kPruebas, kCompany, kPerson);
+  ASSERT_TRUE(p.inst->store->add_comprobante(invoice).ok());
+  Answer a = p.process(record(mensaje, clave, Environment::kPruebas, kCompany, kPerson));
+  EXPECT_FALSE(a.accepted);
+  EXPECT_TRUE(
+      a.says("El TotalFactura del mensaje (169500.00000) no corresponde al del "
+             "comprobante (327700.00000)."))
+      << a["DetalleMensaje"];
+  expect_official_answer(p, a);
+  p.inst->config.rule_mensaje_receptor = false;
+  EXPECT_TRUE(p.process(record(mensaje, clave, Environment::kPruebas, kCompany, kPerson)).accepted);
+}
+
+TEST(ProcessingRules, WhatIsNoComprobanteIsTheStateError) {
+  Processing p;
+  Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
+  for (const std::string& xml :
+       {std::string("esto no es XML"), person.sign("<Otra><Clave>1</Clave></Otra>")}) {
+    auto r = p.processor.process(record(xml, kFacturaClave));
+    ASSERT_TRUE(r.ok());
+    EXPECT_FALSE(r->accepted);
+    EXPECT_TRUE(r->unprocessable) << xml;
+  }
+  auto factura =
+      p.processor.process(record(person.sign(example("factura-electronica.xml")), kFacturaClave));
+  ASSERT_TRUE(factura.ok());
+  EXPECT_FALSE(factura->unprocessable);
+}
+
+// A FacturaElectronicaCompra is issued and signed by the buyer, its XML
+// Receptor; the supplier (its XML Emisor) does not sign it. The envelope's
+// emisor, like the clave's identification, is the buyer.
+TEST(ProcessingRules, FacturaElectronicaCompraIsSignedByTheBuyer) {
+  Processing p;
+  const std::string clave = "50626112600010647095800100001080000000001148213765";
+  const fs::path path = fs::path(__FILE__).parent_path() / "api" / "factura-electronica-compra.xml";
+  std::ifstream in(path, std::ios::binary);
+  ASSERT_TRUE(in.good()) << path;
+  const std::string fec((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  Signer buyer = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
+  Answer a = p.process(record(buyer.sign(fec), clave, Environment::kPruebas, kPerson, kCompany));
+  EXPECT_TRUE(a.accepted) << a["DetalleMensaje"];
+  expect_official_answer(p, a);
+  Signer supplier = new_key(*p.inst, "3-101-522899", Environment::kPruebas);
+  Answer b = p.process(record(supplier.sign(fec), clave, Environment::kPruebas, kPerson, kCompany));
+  EXPECT_FALSE(b.accepted);
+  EXPECT_TRUE(b.says(kNotEmisor)) << b["DetalleMensaje"];
+  // An envelope that names the supplier as emisor does not match the clave's buyer.
+  Answer c = p.process(record(supplier.sign(fec), clave, Environment::kPruebas, kCompany, kPerson));
+  EXPECT_FALSE(c.accepted);
 }
 
 }  // namespace

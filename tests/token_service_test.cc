@@ -122,6 +122,11 @@ TEST(TokenService, PasswordGrantIssuesKeycloakShapedTokensInEachRealm) {
     EXPECT_EQ(answer.body.at("refresh_expires_in"), 36000);
     EXPECT_FALSE(text(answer.body, "refresh_token").empty());
     EXPECT_FALSE(text(answer.body, "session_state").empty());
+    // Keycloak's OpenID id_token: the same subject, typ ID, for the client.
+    const auto id = claims_of(text(answer.body, "id_token"));
+    EXPECT_EQ(text(id, "typ"), "ID");
+    EXPECT_EQ(text(id, "aud"), realm.client_id);
+    EXPECT_EQ(text(id, "preferred_username"), t.user(env));
 
     const auto claims = claims_of(text(answer.body, "access_token"));
     EXPECT_EQ(text(claims, "iss"), fmt::format("http://127.0.0.1:8080/auth/realms/{}", realm.name));
@@ -156,6 +161,7 @@ TEST(TokenService, WrongPasswordIsInvalidGrant) {
   TokenAnswer wrong = t.password_grant(realm_of(Environment::kPruebas),
                                        t.user(Environment::kPruebas), "Mala-1234!");
   expect_oauth_error(wrong, 401, "invalid_grant");
+  EXPECT_EQ(text(wrong.body, "error_description"), "Invalid user credentials");
   // The password of the same user in the other environment is not this one.
   TokenAnswer crossed =
       t.password_grant(realm_of(Environment::kPruebas), t.user(Environment::kPruebas),
@@ -186,7 +192,8 @@ TEST(TokenService, UserOfTheOtherEnvironmentIsRefusedInThisRealm) {
       401, "invalid_grant");
 }
 
-TEST(TokenService, ClientOfAnotherRealmIsInvalidClient) {
+// Keycloak's codes and descriptions, which clients match (issue 10).
+TEST(TokenService, ClientOfAnotherRealmIsUnauthorizedClient) {
   Tokens t;
   for (std::string client : {"api-prod", "", "API-STAG", "account"}) {
     TokenAnswer answer = t.tokens.token(realm_of(Environment::kPruebas),
@@ -194,33 +201,43 @@ TEST(TokenService, ClientOfAnotherRealmIsInvalidClient) {
                                              {"client_id", client},
                                              {"username", t.user(Environment::kPruebas)},
                                              {"password", t.password(Environment::kPruebas)}});
-    expect_oauth_error(answer, 401, "invalid_client");
+    expect_oauth_error(answer, 401, "unauthorized_client");
+    EXPECT_EQ(text(answer.body, "error_description"),
+              "INVALID_CREDENTIALS: Invalid client credentials");
   }
   TokenAnswer no_client = t.tokens.token(realm_of(Environment::kPruebas),
                                          Form{{"grant_type", "password"},
                                               {"username", t.user(Environment::kPruebas)},
                                               {"password", t.password(Environment::kPruebas)}});
-  expect_oauth_error(no_client, 401, "invalid_client");
+  expect_oauth_error(no_client, 401, "unauthorized_client");
 }
 
 TEST(TokenService, OtherGrantTypesAreUnsupported) {
   Tokens t;
-  for (std::string grant : {"client_credentials", "authorization_code", "", "PASSWORD"}) {
+  for (std::string grant : {"client_credentials", "authorization_code", "PASSWORD"}) {
     TokenAnswer answer = t.tokens.token(realm_of(Environment::kPruebas),
                                         Form{{"grant_type", grant}, {"client_id", "api-stag"}});
     expect_oauth_error(answer, 400, "unsupported_grant_type");
   }
+  TokenAnswer none = t.tokens.token(realm_of(Environment::kPruebas),
+                                    Form{{"grant_type", ""}, {"client_id", "api-stag"}});
+  expect_oauth_error(none, 400, "invalid_request");
+  EXPECT_EQ(text(none.body, "error_description"), "Missing form parameter: grant_type");
 }
 
-TEST(TokenService, PasswordGrantWithoutUsernameOrPasswordIsInvalidRequest) {
+// As Keycloak's direct grant answers: no username is invalid_request, no
+// password is a wrong password.
+TEST(TokenService, PasswordGrantWithoutUsernameOrPasswordIsRefusedAsKeycloakDoes) {
   Tokens t;
   const Realm& realm = realm_of(Environment::kPruebas);
-  expect_oauth_error(t.password_grant(realm, "", t.password(Environment::kPruebas)), 400,
-                     "invalid_request");
-  expect_oauth_error(t.password_grant(realm, t.user(Environment::kPruebas), ""), 400,
-                     "invalid_request");
+  TokenAnswer no_user = t.password_grant(realm, "", t.password(Environment::kPruebas));
+  expect_oauth_error(no_user, 401, "invalid_request");
+  EXPECT_EQ(text(no_user.body, "error_description"), "Missing parameter: username");
+  TokenAnswer no_password = t.password_grant(realm, t.user(Environment::kPruebas), "");
+  expect_oauth_error(no_password, 401, "invalid_grant");
+  EXPECT_EQ(text(no_password.body, "error_description"), "Invalid user credentials");
   expect_oauth_error(
-      t.tokens.token(realm, Form{{"grant_type", "password"}, {"client_id", "api-stag"}}), 400,
+      t.tokens.token(realm, Form{{"grant_type", "password"}, {"client_id", "api-stag"}}), 401,
       "invalid_request");
 }
 
@@ -272,8 +289,19 @@ TEST(TokenService, ExpiredRefreshTokenIsInvalidGrant) {
   TokenAnswer login = t.login(Environment::kPruebas);
   ASSERT_EQ(login.status, 200u);
   raw_sql(t.inst->db_path(), "UPDATE refresh_tokens SET expires_at = '2000-01-01T00:00:00Z'");
-  expect_oauth_error(t.refresh(realm_of(Environment::kPruebas), text(login.body, "refresh_token")),
-                     400, "invalid_grant");
+  TokenAnswer expired =
+      t.refresh(realm_of(Environment::kPruebas), text(login.body, "refresh_token"));
+  expect_oauth_error(expired, 400, "invalid_grant");
+  EXPECT_EQ(text(expired.body, "error_description"), "Token is not active");
+}
+
+// refresh_expires_in is the setting token_refresh_segundos.
+TEST(TokenService, RefreshLifetimeIsASetting) {
+  Tokens t;
+  t.inst->config.refresh_expires_in = 600;
+  TokenAnswer login = t.login(Environment::kPruebas);
+  ASSERT_EQ(login.status, 200u);
+  EXPECT_EQ(login.body.at("refresh_expires_in"), 600);
 }
 
 TEST(TokenService, RefreshAfterLogoutIsRefusedForTheWholeSession) {
@@ -301,7 +329,7 @@ TEST(TokenService, LogoutNeedsThisRealmsClientAndAKnownToken) {
   const std::string refresh = text(login.body, "refresh_token");
   expect_oauth_error(t.tokens.logout(realm_of(Environment::kPruebas),
                                      Form{{"client_id", "api-prod"}, {"refresh_token", refresh}}),
-                     401, "invalid_client");
+                     401, "unauthorized_client");
   expect_oauth_error(t.logout(realm_of(Environment::kPruebas), random_token()), 400,
                      "invalid_grant");
   expect_oauth_error(t.logout(realm_of(Environment::kProduccion), refresh), 400, "invalid_grant");

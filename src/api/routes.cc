@@ -23,6 +23,16 @@ Response json_response(const Request& request, unsigned code, const boost::json:
   return r;
 }
 
+// What the reception needs of a request. The views point into `request`,
+// which outlives the call.
+ReceptionRequest make_request(const Request& request) {
+  const std::string_view target = request.target();
+  const auto q = target.find('?');
+  return ReceptionRequest{request[http::field::authorization], request.body(),
+                          request["X-Llavero-Escenario"],
+                          q == std::string_view::npos ? std::string_view() : target.substr(q + 1)};
+}
+
 Response reception_response(const Request& request, const ReceptionAnswer& answer) {
   Response r = http::make_response(request, static_cast<status>(answer.status), answer.body,
                                    "application/json");
@@ -69,20 +79,35 @@ void add_api_routes(http::Router& router, TokenService& tokens, ReceptionService
                            },
                            nullptr});
 
+    // Hacienda's two addresses of the sandbox: /recepcion-sandbox/v1 on the
+    // API host, and /recepcion/v1 on api-sandbox.…: the production path
+    // reaches pruebas when the Host is one of recepcion_hosts_pruebas.
+    auto env_of = [&reception, env](const Request& request) {
+      return env == Environment::kPruebas
+                 ? env
+                 : reception.environment_for_host(request[http::field::host]);
+    };
     const std::string path(ReceptionService::path(env));
+    const std::string v1 = path.substr(0, path.rfind('/'));  // …/v1
     http::Route receive;
-    receive.max_body = 2 * 1024 * 1024;  // a comprobante of up to 1 MiB, in base64, in JSON
-    receive.slow = [&reception, env](const Request& request, const RouteContext&) {
-      return reception_response(
-          request, reception.receive(env, request[http::field::authorization], request.body()));
+    receive.max_body = reception.max_body();
+    receive.slow = [&reception, env_of](const Request& request, const RouteContext&) {
+      return reception_response(request, reception.receive(env_of(request), make_request(request)));
     };
     router.add(verb::post, path, std::move(receive));
     http::Route query;
-    query.slow = [&reception, env](const Request& request, const RouteContext& context) {
+    query.slow = [&reception, env_of](const Request& request, const RouteContext& context) {
       return reception_response(
-          request, reception.query(env, request[http::field::authorization], context.rest));
+          request, reception.query(env_of(request), make_request(request), context.rest));
     };
     router.add_prefix(verb::get, path + "/", std::move(query));
+    http::Route list;
+    list.slow = [&reception, env_of](const Request& request, const RouteContext& context) {
+      return reception_response(
+          request, reception.list(env_of(request), make_request(request), context.rest));
+    };
+    router.add(verb::get, v1 + "/comprobantes", http::Route{nullptr, list.slow});
+    router.add_prefix(verb::get, v1 + "/comprobantes/", std::move(list));
   }
 }
 

@@ -11,6 +11,7 @@
 #include "portal/portal.h"
 #include "service/accounts.h"
 #include "service/authorities.h"
+#include "service/callbacks.h"
 #include "service/downloads.h"
 #include "service/key_service.h"
 #include "service/processing.h"
@@ -39,6 +40,7 @@ struct Application::Parts {
   std::unique_ptr<RevocationChecker> revocation;
   std::unique_ptr<ComprobanteProcessor> processor;
   std::unique_ptr<ReceptionService> reception;
+  std::unique_ptr<CallbackSender> callbacks;
   std::unique_ptr<http::Server> server;
   std::string scheme;
   std::string address;
@@ -111,6 +113,12 @@ void schedule_tasks(Application::Parts& p) {
   };
   p.server->every(std::chrono::milliseconds(50), decide_waiting);
   p.server->every(std::chrono::milliseconds(50), decide_waiting);
+  // Callbacks of decided comprobantes, and their retries (stored, so a
+  // restart resumes them).
+  p.server->every(std::chrono::milliseconds(200), [&p] {
+    if (auto sent = p.callbacks->deliver_due(); !sent)
+      spdlog::error("callbacks de la recepción: {}", sent.error().message);
+  });
   // Portal keys whose download window passed are annulled; the active key
   // they would have replaced stays active.
   p.server->every(std::chrono::seconds(30), [&p] {
@@ -183,6 +191,7 @@ Result<std::unique_ptr<Application>> Application::open(const std::filesystem::pa
   p->processor->trust_also(std::move(*extra_roots));
   p->reception = std::make_unique<ReceptionService>(store, *p->tokens, config);
   if (Status requeued = p->reception->requeue_unfinished(); !requeued) return requeued.error();
+  p->callbacks = std::make_unique<CallbackSender>(store, config);
 
   http::ServerOptions server_options;
   server_options.address = listen->address;

@@ -17,13 +17,14 @@ struct Command {
   std::function<int(const std::string& data_flag)> run;
 };
 
-std::vector<Command> add_init_command(CLI::App& app);       // init
-std::vector<Command> add_taxpayer_commands(CLI::App& app);  // contribuyente crear
-std::vector<Command> add_password_commands(CLI::App& app);  // contrasena generar
-std::vector<Command> add_key_commands(CLI::App& app);       // llave generar|estado|revocar
-std::vector<Command> add_audit_commands(CLI::App& app);     // auditoria verificar
-std::vector<Command> add_serve_command(CLI::App& app);      // serve
-std::vector<Command> add_crl_command(CLI::App& app);        // crl
-std::vector<Command> add_xades_commands(CLI::App& app);     // firmar, verificar
+std::vector<Command> add_init_command(CLI::App& app);        // init
+std::vector<Command> add_taxpayer_commands(CLI::App& app);   // contribuyente crear
+std::vector<Command> add_password_commands(CLI::App& app);   // contrasena generar
+std::vector<Command> add_key_commands(CLI::App& app);        // llave generar|estado|revocar
+std::vector<Command> add_audit_commands(CLI::App& app);      // auditoria verificar
+std::vector<Command> add_serve_command(CLI::App& app);       // serve
+std::vector<Command> add_crl_command(CLI::App& app);         // crl
+std::vector<Command> add_xades_commands(CLI::App& app);      // firmar, verificar
+std::vector<Command> add_reception_commands(CLI::App& app);  // recepcion estado|limpiar
 
 }  // namespace llavero::cli

@@ -65,6 +65,53 @@ std::string render_client_limits(const ClientLimitSettings& l) {
       l.access_log_lines_per_second);
 }
 
+Setter int_field(int Config::*field, std::string_view key, int min, int max) {
+  return [=](Config& c, std::string_view v) -> Status {
+    int n = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc() || end != v.data() + v.size() || n < min || n > max)
+      return make_error(errc::kConfigInvalida,
+                        fmt::format("{} debe ser un entero de {} a {}", key, min, max));
+    c.*field = n;
+    return Ok{};
+  };
+}
+
+Setter bool_field(bool Config::*field, std::string_view key) {
+  return [=](Config& c, std::string_view v) -> Status {
+    if (v != "si" && v != "no")
+      return make_error(errc::kConfigInvalida, fmt::format("{} debe ser si o no", key));
+    c.*field = v == "si";
+    return Ok{};
+  };
+}
+
+// Words separated by commas or spaces.
+std::vector<std::string> split_list(std::string_view v) {
+  std::vector<std::string> out;
+  std::string word;
+  for (char ch : std::string(v) + ",") {
+    if (ch == ',' || ch == ' ' || ch == '\t') {
+      if (!word.empty()) out.push_back(std::move(word));
+      word.clear();
+    } else {
+      word += ch;
+    }
+  }
+  return out;
+}
+
+Setter list_field(std::vector<std::string> Config::*field) {
+  return [field](Config& c, std::string_view v) -> Status {
+    c.*field = split_list(v);
+    return Ok{};
+  };
+}
+
+std::string join_list(const std::vector<std::string>& words) {
+  return fmt::format("{}", fmt::join(words, ", "));
+}
+
 const std::map<std::string, Setter, std::less<>>& setters() {
   static const std::map<std::string, Setter, std::less<>> table = {
       {"url_base", text_field(&Config::base_url)},
@@ -123,6 +170,64 @@ const std::map<std::string, Setter, std::less<>>& setters() {
          c.p12_profile = *profile;
          return Ok{};
        }},
+      {"recepcion_max_bytes",
+       [](Config& c, std::string_view v) -> Status {
+         std::size_t n = 0;
+         auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+         if (ec != std::errc() || end != v.data() + v.size() || n < 65536 || n > 64 * 1048576)
+           return make_error(errc::kConfigInvalida,
+                             "recepcion_max_bytes debe ser un entero de 65536 a 67108864");
+         c.reception_max_body = n;
+         return Ok{};
+       }},
+      {"recepcion_hosts_pruebas", list_field(&Config::sandbox_hosts)},
+      {"recepcion_limite_solicitudes",
+       int_field(&Config::rate_limit, "recepcion_limite_solicitudes", 1, 1000000)},
+      {"recepcion_limite_ventana_segundos",
+       int_field(&Config::rate_window_seconds, "recepcion_limite_ventana_segundos", 1, 86400)},
+      {"token_refresh_segundos",
+       int_field(&Config::refresh_expires_in, "token_refresh_segundos", 60, 30 * 86400)},
+      {"callback_reintentos", int_field(&Config::callback_attempts, "callback_reintentos", 0, 10)},
+      {"callback_espera_segundos",
+       int_field(&Config::callback_delay_seconds, "callback_espera_segundos", 0, 3600)},
+      {"callback_timeout_segundos",
+       int_field(&Config::callback_timeout_seconds, "callback_timeout_segundos", 1, 60)},
+      {"callback_destinos_permitidos", list_field(&Config::callback_allowed_hosts)},
+      {"regla_clave", bool_field(&Config::rule_clave, "regla_clave")},
+      {"regla_consecutivo", bool_field(&Config::rule_consecutivo, "regla_consecutivo")},
+      {"regla_fecha_emision", bool_field(&Config::rule_fecha_emision, "regla_fecha_emision")},
+      {"regla_totales", bool_field(&Config::rule_totales, "regla_totales")},
+      {"regla_referencias", bool_field(&Config::rule_referencias, "regla_referencias")},
+      {"regla_mensaje_receptor",
+       bool_field(&Config::rule_mensaje_receptor, "regla_mensaje_receptor")},
+      {"fecha_emision_futuro_segundos",
+       int_field(&Config::fecha_future_seconds, "fecha_emision_futuro_segundos", 0, 86400)},
+      {"fecha_emision_max_dias",
+       int_field(&Config::fecha_max_age_days, "fecha_emision_max_dias", 1, 3650)},
+      {"totales_tolerancia_cienmilesimas",
+       [](Config& c, std::string_view v) -> Status {
+         std::int64_t n = 0;
+         auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+         if (ec != std::errc() || end != v.data() + v.size() || n < 0 || n > 100000000)
+           return make_error(errc::kConfigInvalida,
+                             "totales_tolerancia_cienmilesimas debe ser un entero de 0 a "
+                             "100000000");
+         c.totals_tolerance_units = n;
+         return Ok{};
+       }},
+      {"escenarios_pruebas",
+       [](Config& c, std::string_view v) -> Status {
+         // "0108880888=rechazar:-99, 3101123456=limite"
+         c.scenarios.clear();
+         for (const std::string& pair : split_list(v)) {
+           const auto eq = pair.find('=');
+           if (eq == std::string::npos || eq == 0 || eq + 1 == pair.size())
+             return make_error(errc::kConfigInvalida,
+                               "escenarios_pruebas es una lista de IDENTIFICACION=ESCENARIO");
+           c.scenarios[pair.substr(0, eq)] = pair.substr(eq + 1);
+         }
+         return Ok{};
+       }},
       {"politica_estricta",
        [](Config& c, std::string_view v) -> Status {
          if (v != "si" && v != "no")
@@ -147,6 +252,16 @@ const std::map<std::string, Setter, std::less<>>& setters() {
       {"ca_sufijo_pruebas", naming_field(&CaNaming::sandbox_suffix)},
   };
   return table;
+}
+
+std::string_view yes_no(bool b) {
+  return b ? "si" : "no";
+}
+
+std::string scenario_list(const std::map<std::string, std::string>& scenarios) {
+  std::vector<std::string> pairs;
+  for (const auto& [id, scenario] : scenarios) pairs.push_back(id + "=" + scenario);
+  return join_list(pairs);
 }
 
 }  // namespace
@@ -211,6 +326,31 @@ std::string render_config(const Config& c) {
       "# Directorio de los esquemas oficiales v4.4 para la recepción (vacío: el de la "
       "instalación).\n"
       "esquemas_xsd = {}\n"
+      "# Recepción (docs/recepcion.md): tamaño máximo de un envío, nombres de host del ambiente\n"
+      "# de pruebas, límite de solicitudes por usuario del token y vigencia del refresh token.\n"
+      "recepcion_max_bytes = {}\n"
+      "recepcion_hosts_pruebas = {}\n"
+      "recepcion_limite_solicitudes = {}\n"
+      "recepcion_limite_ventana_segundos = {}\n"
+      "token_refresh_segundos = {}\n"
+      "# callbackUrl: reintentos, espera antes del primero (se duplica), tiempo máximo de\n"
+      "# cada intento, y destinos privados permitidos en producción.\n"
+      "callback_reintentos = {}\n"
+      "callback_espera_segundos = {}\n"
+      "callback_timeout_segundos = {}\n"
+      "callback_destinos_permitidos = {}\n"
+      "# Reglas de Hacienda al procesar (si | no).\n"
+      "regla_clave = {}\n"
+      "regla_consecutivo = {}\n"
+      "regla_fecha_emision = {}\n"
+      "regla_totales = {}\n"
+      "regla_referencias = {}\n"
+      "regla_mensaje_receptor = {}\n"
+      "fecha_emision_futuro_segundos = {}\n"
+      "fecha_emision_max_dias = {}\n"
+      "totales_tolerancia_cienmilesimas = {}\n"
+      "# Escenarios del ambiente de pruebas por contribuyente: IDENTIFICACION=ESCENARIO, ...\n"
+      "escenarios_pruebas = {}\n"
       "# Firmas (docs/firmas.md): si, las advertencias (política de firma ausente o\n"
       "# desconocida, RSA-SHA1) rechazan el comprobante; y qué decidir cuando la revocación\n"
       "# del certificado de una CA externa (carpeta confianza/) no se puede consultar.\n"
@@ -220,7 +360,12 @@ std::string render_config(const Config& c) {
       p12_profile_name(c.p12_profile), c.p12_iterations, c.crl_validity_days, c.naming.country,
       c.naming.organization, c.naming.organizational_unit, c.naming.root_cn,
       c.naming.persona_fisica_cn, c.naming.persona_juridica_cn, c.naming.sandbox_suffix,
-      c.xsd_directory,
+      c.xsd_directory, c.reception_max_body, join_list(c.sandbox_hosts), c.rate_limit,
+      c.rate_window_seconds, c.refresh_expires_in, c.callback_attempts, c.callback_delay_seconds,
+      c.callback_timeout_seconds, join_list(c.callback_allowed_hosts), yes_no(c.rule_clave),
+      yes_no(c.rule_consecutivo), yes_no(c.rule_fecha_emision), yes_no(c.rule_totales),
+      yes_no(c.rule_referencias), yes_no(c.rule_mensaje_receptor), c.fecha_future_seconds,
+      c.fecha_max_age_days, c.totals_tolerance_units, scenario_list(c.scenarios),
       c.strict_signature_policy ? "si" : "no",
       c.revocation_answer_required ? "rechazar" : "aceptar") +
          render_client_limits(c.client_limits);

@@ -3,7 +3,10 @@
 // default spelled out, so an operator sees what can be changed.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "pki/names.h"
 #include "pki/p12.h"
@@ -40,6 +43,28 @@ struct Config {
   bool strict_signature_policy = false;
   bool revocation_answer_required = true;
   ClientLimitSettings client_limits;
+
+  // The reception (docs/recepcion.md).
+  std::size_t reception_max_body = 10 * 1024 * 1024;  // bytes of a POST …/recepcion
+  // Host names whose /recepcion/v1 is the pruebas environment (Hacienda's
+  // newer sandbox address), and those that are producción.
+  std::vector<std::string> sandbox_hosts = {"api-sandbox.comprobanteselectronicos.go.cr"};
+  int rate_limit = 600;            // requests per token subject …
+  int rate_window_seconds = 60;    // … in this window; then 429
+  int refresh_expires_in = 36000;  // seconds a refresh token lives
+  int callback_attempts = 3;       // retries after the first POST to callbackUrl
+  int callback_delay_seconds = 5;  // before the first retry; doubled each time
+  int callback_timeout_seconds = 5;
+  // Private, loopback and link-local callback hosts allowed in producción.
+  std::vector<std::string> callback_allowed_hosts;
+  // Hacienda's rules in processing (docs/recepcion.md, part 4), each on by default.
+  bool rule_clave = true, rule_consecutivo = true, rule_fecha_emision = true, rule_totales = true,
+       rule_referencias = true, rule_mensaje_receptor = true;
+  int fecha_future_seconds = 600;           // FechaEmision may be this far ahead of the clock
+  int fecha_max_age_days = 30;              // and at most this old
+  std::int64_t totals_tolerance_units = 0;  // in 0.00001
+  // Scenarios of pruebas per taxpayer identification (digits → scenario).
+  std::map<std::string, std::string> scenarios;
 };
 
 // Reads and validates a configuration file; unknown keys and bad values are

@@ -2,7 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <cstdio>
+
 #include "id/identification.h"
+#include "service/detalle_mensaje.h"
+#include "service/document_rules.h"
 #include "service/key_service.h"
 #include "util/clock.h"
 #include "util/error_codes.h"
@@ -127,8 +131,10 @@ void identity_reasons(const ComprobanteRecord& c, const xmlNode* root, bool mens
   if (clave != envelope_clave)
     reasons.push_back(fmt::format("La clave del XML ({}) no coincide con la del envío ({}).", clave,
                                   envelope_clave));
-  const std::string emisor = mensaje_receptor ? text_at(root, "NumeroCedulaEmisor")
-                                              : text_at(root, "Emisor/Identificacion/Numero");
+  // A FacturaElectronicaCompra is issued and signed by the buyer, its XML
+  // Receptor: the envelope's emisor (and the clave's) is the buyer.
+  const std::string emisor =
+      mensaje_receptor ? text_at(root, "NumeroCedulaEmisor") : issuer_identification(root);
   if (emisor != c.emisor_numero)
     reasons.push_back(
         fmt::format("La identificación del emisor en el XML ({}) no coincide con la "
@@ -258,10 +264,23 @@ Result<ProcessingResult> ComprobanteProcessor::process(const ComprobanteRecord& 
   std::vector<std::string> reasons;
   const xml::Document doc = parse_comprobante(c.xml, reasons);
   const xmlNode* root = doc ? xmlDocGetRootElement(doc.get()) : nullptr;
+  // Hacienda's code -1 with the line libxml2 reports (a parsed tree keeps no
+  // columns: 0, as Hacienda writes for errors without one).
+  std::vector<HaciendaError> errors;
   if (doc)
-    for (const std::string& line : schemas_.validate(doc.get()))
-      reasons.push_back(
-          fmt::format("El comprobante no es válido según el esquema oficial v4.4: {}", line));
+    for (const std::string& line : schemas_.validate(doc.get())) {
+      int fila = 0;
+      std::string mensaje = line;
+      if (std::sscanf(line.c_str(), "línea %d:", &fila) == 1)
+        mensaje = line.substr(line.find(':') + 2);
+      errors.push_back(
+          {codigo::kEsquema,
+           fmt::format("El comprobante no es válido según el esquema oficial v4.4: {}", mensaje),
+           fila, 0});
+    }
+  // Not XML, or no comprobante at all: the state "error", not "rechazado".
+  const bool unprocessable =
+      root == nullptr || xml::SchemaValidator::schema_file_for(xml::chars(root->name)).empty();
   const bool mensaje_receptor =
       root != nullptr && std::string_view(xml::chars(root->name)) == "MensajeReceptor";
 
@@ -270,11 +289,18 @@ Result<ProcessingResult> ComprobanteProcessor::process(const ComprobanteRecord& 
   signature_reasons(*verification, c.environment, keyring_, reasons);
   identity_reasons(c, root, mensaje_receptor, verification->signer.get(), reasons);
 
-  // The answer.
-  const bool accepted = reasons.empty();
-  std::string detail =
-      accepted ? "Aceptado" : fmt::format("Rechazado: {}", fmt::join(reasons, " "));
-  if (c.environment == Environment::kPruebas) detail += fmt::format(" {}", kSandboxNotice);
+  // The answer: every reason as Hacienda's [codigo, mensaje, fila, columna].
+  for (const std::string& reason : reasons) errors.push_back({codigo::kContenido, reason});
+  RuleOutcome rules = apply_document_rules(c, root, store_, config_, now_seconds());
+  errors.insert(errors.end(), rules.errors.begin(), rules.errors.end());
+  if (c.environment == Environment::kPruebas && c.escenario)
+    if (auto scenario = parse_scenario(*c.escenario);
+        scenario && scenario->kind == Scenario::Kind::kRechazar)
+      errors.push_back(
+          {scenario->value,
+           fmt::format("Rechazo solicitado por el escenario de pruebas {}.", *c.escenario)});
+  const bool accepted = errors.empty();
+  const std::string detail = detalle_mensaje(c.environment, errors);
   auto answer = mensaje_hacienda(c, root, mensaje_receptor, accepted, detail);
   if (!answer) return answer.error();
 
@@ -283,7 +309,8 @@ Result<ProcessingResult> ComprobanteProcessor::process(const ComprobanteRecord& 
       *answer, *signer.key, *signer.certificate, signer.chain,
       xades::SignOptions{xades::SignerRole::kEmisor, std::nullopt, xades::hacienda_policy()});
   if (!signed_xml) return signed_xml.error();
-  return ProcessingResult{accepted, Bytes(signed_xml->begin(), signed_xml->end())};
+  return ProcessingResult{accepted, unprocessable, Bytes(signed_xml->begin(), signed_xml->end()),
+                          rules.referencia};
 }
 
 }  // namespace llavero::service

@@ -1,42 +1,44 @@
 #include "service/reception.h"
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
 
 #include <boost/json.hpp>
+#include <charconv>
 
 #include "id/clave.h"
 #include "id/identification.h"
+#include "service/callbacks.h"
+#include "service/fecha.h"
 #include "util/base64.h"
 #include "util/clock.h"
 #include "util/error_codes.h"
+#include "xades/xades.h"
 
 namespace llavero::service {
 
 namespace {
 
-constexpr std::size_t kMaxXmlBytes = 1024 * 1024;
+// Hacienda's own text, which clients compare to decide to poll instead of
+// sending again (odoocr/l10n_cr, account_invoice.py: `find("ya fue recibido
+// anteriormente")`).
+std::string duplicate_cause(std::string_view clave) {
+  return fmt::format("El comprobante [{}] ya fue recibido anteriormente.", clave);
+}
 
-ReceptionAnswer refuse(unsigned status, std::string_view cause, Environment env) {
+ReceptionAnswer refuse(unsigned status, std::string_view cause) {
   ReceptionAnswer a;
   a.status = status;
   a.headers["X-Error-Cause"] = header_safe(cause);
-  boost::json::object body{{"error", cause}};
-  if (env == Environment::kPruebas) {
-    a.headers["X-Ambiente"] = header_safe(kSandboxNotice);
-    body["nota"] = kSandboxNotice;
-  }
-  a.body = boost::json::serialize(body);
+  a.body = boost::json::serialize(boost::json::object{{"error", cause}});
   return a;
 }
 
-// The comprobante's bytes, or nullopt when not base64 or over 1 MiB once
-// decoded (the text is bounded first, so nothing huge is decoded).
-std::optional<std::string> decode_base64(std::string_view text) {
-  if (text.size() > (kMaxXmlBytes + 2) / 3 * 4) return std::nullopt;
-  auto decoded = base64_decode_to_string(text, kBase64Standard);
-  if (decoded && decoded->size() > kMaxXmlBytes) return std::nullopt;
-  return decoded;
+// A 400 that comes from validating the request: Hacienda adds a
+// validation-exception header to these.
+ReceptionAnswer invalid(std::string_view cause) {
+  ReceptionAnswer a = refuse(400, cause);
+  a.headers["validation-exception"] = header_safe(cause);
+  return a;
 }
 
 const boost::json::string* string_field(const boost::json::object& o, std::string_view key) {
@@ -44,46 +46,86 @@ const boost::json::string* string_field(const boost::json::object& o, std::strin
   return v && v->is_string() ? &v->as_string() : nullptr;
 }
 
-// "2026-11-26T10:00:00-06:00" (seconds may have a fraction; Z allowed):
-// the calendar date as written, or nullopt.
-std::optional<std::tuple<int, int, int>> fecha_date(std::string_view fecha) {
-  // YYYY-MM-DDTHH:MM:SS, an optional fraction, then the zone: Z, ±HH:MM or
-  // ±HHMM (Anexo 3's own example writes -0600). A time without a zone is
-  // refused: it names no instant.
-  if (fecha.size() < 20 || fecha[4] != '-' || fecha[7] != '-' || fecha[10] != 'T' ||
-      fecha[13] != ':' || fecha[16] != ':')
-    return std::nullopt;
-  auto num = [&](std::size_t at, std::size_t len) -> int {
-    if (at + len > fecha.size()) return -1;
-    int v = 0;
-    for (char c : fecha.substr(at, len)) {
-      if (c < '0' || c > '9') return -1;
-      v = v * 10 + (c - '0');
-    }
-    return v;
-  };
-  const int year = num(0, 4), month = num(5, 2), day = num(8, 2);
-  const int hour = num(11, 2), minute = num(14, 2), second = num(17, 2);
-  if (year < 2000 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 ||
-      minute < 0 || minute > 59 || second < 0 || second > 60)
-    return std::nullopt;
-  std::size_t at = 19;
-  if (at < fecha.size() && fecha[at] == '.') {
-    const std::size_t digits_start = ++at;
-    while (at < fecha.size() && fecha[at] >= '0' && fecha[at] <= '9') ++at;
-    if (at == digits_start) return std::nullopt;
-  }
-  const std::string_view zone = fecha.substr(at);
-  if (zone == "Z") return std::make_tuple(year, month, day);
-  if (zone.size() != 6 && zone.size() != 5) return std::nullopt;
-  if (zone[0] != '+' && zone[0] != '-') return std::nullopt;
-  const bool colon = zone.size() == 6;
-  if (colon && zone[3] != ':') return std::nullopt;
-  const int zone_hours = num(at + 1, 2), zone_minutes = num(at + (colon ? 4 : 3), 2);
-  if (zone_hours < 0 || zone_hours > 14 || zone_minutes < 0 || zone_minutes > 59)
-    return std::nullopt;
-  return std::make_tuple(year, month, day);
+bool all_digits(std::string_view s) {
+  return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos;
 }
+
+// A party of the envelope. Types 01–04 are parsed as identifications; 05
+// (extranjero no domiciliado) and 06 (no contribuyente) are free text of up
+// to 20 characters, receptor only.
+struct Party {
+  std::string tipo, numero;
+};
+
+Result<Party> party(const boost::json::object& json, std::string_view name, bool receptor) {
+  const auto* v = json.if_contains(name);
+  if (!v || !v->is_object())
+    return make_error(errc::kJson, fmt::format("Falta el campo {}.", name));
+  const auto* type = string_field(v->as_object(), "tipoIdentificacion");
+  const auto* number = string_field(v->as_object(), "numeroIdentificacion");
+  if (!type || !number)
+    return make_error(
+        errc::kJson, fmt::format("{} debe tener tipoIdentificacion y numeroIdentificacion.", name));
+  if (receptor && (*type == "05" || *type == "06")) {
+    if (number->empty() || number->size() > 20)
+      return make_error(errc::kJson, fmt::format("El numeroIdentificacion de {} debe tener de 1 "
+                                                 "a 20 caracteres.",
+                                                 name));
+    return Party{std::string(*type), std::string(*number)};
+  }
+  auto id = Identification::parse(*number);
+  if (id && id_type_code(id->type()) == *type) return Party{std::string(*type), id->digits()};
+  // A NITE may look like a Jurídica; the declared type decides.
+  if (*type == "04") {
+    auto nite = Identification::parse("NITE-" + std::string(*number));
+    if (nite && nite->type() == IdType::kNite) return Party{"04", nite->digits()};
+  }
+  if (!id) return id.error();
+  return make_error(errc::kJson,
+                    fmt::format("El tipoIdentificacion {} de {} no corresponde al número {}.",
+                                std::string(*type), name, std::string(*number)));
+}
+
+// A callbackUrl: http(s), at most 2048 characters.
+bool plausible_url(std::string_view url) {
+  return url.size() <= 2048 && (url.starts_with("http://") || url.starts_with("https://")) &&
+         url.find_first_of(" \r\n\t") == std::string_view::npos;
+}
+
+// The value of `key` in a query string (no decoding: the values are digits).
+std::optional<std::string> query_value(std::string_view query, std::string_view key) {
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    const auto eq = pair.find('=');
+    if (pair.substr(0, eq) == key)
+      return std::string(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::int64_t> to_int(std::string_view s) {
+  std::int64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+// "01" + 12 digits: a filter of /comprobantes; the digits without padding.
+std::optional<std::string> party_filter(std::string_view text) {
+  if (text.size() != 14 || !all_digits(text)) return std::nullopt;
+  std::string digits(text.substr(2));
+  const auto first = digits.find_first_not_of('0');
+  return first == std::string::npos ? std::string() : digits.substr(first);
+}
+
+std::string padded12(std::string_view digits) {
+  return std::string(12 - std::min<std::size_t>(12, digits.size()), '0') + std::string(digits);
+}
+
+}  // namespace
 
 std::string_view state_name(ComprobanteState s) {
   switch (s) {
@@ -91,11 +133,33 @@ std::string_view state_name(ComprobanteState s) {
     case ComprobanteState::kProcesando: return "procesando";
     case ComprobanteState::kAceptado: return "aceptado";
     case ComprobanteState::kRechazado: return "rechazado";
+    case ComprobanteState::kError: return "error";
   }
   return "recibido";
 }
 
-}  // namespace
+std::string estado_json(const ComprobanteRecord& c) {
+  boost::json::object out{
+      {"clave", c.clave}, {"fecha", c.fecha}, {"ind-estado", state_name(c.state)}};
+  if (!c.respuesta_xml.empty()) out["respuesta-xml"] = base64_encode(c.respuesta_xml);
+  return boost::json::serialize(out);
+}
+
+std::optional<Scenario> parse_scenario(std::string_view text) {
+  if (text == "limite") return Scenario{Scenario::Kind::kLimite, 0};
+  const auto colon = text.find(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  const std::string_view name = text.substr(0, colon);
+  auto value = to_int(text.substr(colon + 1));
+  if (!value || *value < -1000000 || *value > 1000000) return std::nullopt;
+  const int v = static_cast<int>(*value);
+  if (name == "rechazar" && v != 0) return Scenario{Scenario::Kind::kRechazar, v};
+  if (v < 0) return std::nullopt;
+  if (name == "procesando") return Scenario{Scenario::Kind::kProcesando, v};
+  if (name == "no-indexado") return Scenario{Scenario::Kind::kNoIndexado, v};
+  if (name == "error-5xx") return Scenario{Scenario::Kind::kError5xx, v};
+  return std::nullopt;
+}
 
 std::string header_safe(std::string_view text) {
   static const std::pair<std::string_view, std::string_view> kFold[] = {
@@ -126,169 +190,358 @@ std::string_view ReceptionService::path(Environment env) {
                                          : "/recepcion-sandbox/v1/recepcion";
 }
 
-ReceptionService::ReceptionService(Store& store, const TokenService& tokens, const Config& config)
-    : store_(store), tokens_(tokens), config_(config) {}
-
-Result<std::int64_t> ReceptionService::caller_taxpayer(const ApiCaller& caller) {
-  auto credential = store_.find_api_credential(caller.username);
-  if (!credential) return credential.error();
-  if (!*credential)
-    return make_error(errc::kTokenInvalido,
-                      "El usuario del token ya no tiene credenciales vigentes.");
-  return (*credential)->taxpayer_id;
+Environment ReceptionService::environment_for_host(std::string_view host) const {
+  // "Host: api-sandbox.comprobanteselectronicos.go.cr:443" → the name only.
+  if (const auto colon = host.rfind(':');
+      colon != std::string_view::npos && host.find(']') == std::string_view::npos)
+    host = host.substr(0, colon);
+  for (const std::string& name : config_.sandbox_hosts) {
+    if (name.size() != host.size()) continue;
+    bool same = true;
+    for (std::size_t i = 0; i < name.size() && same; ++i)
+      same = std::tolower(static_cast<unsigned char>(name[i])) ==
+             std::tolower(static_cast<unsigned char>(host[i]));
+    if (same) return Environment::kPruebas;
+  }
+  return Environment::kProduccion;
 }
 
-ReceptionAnswer ReceptionService::receive(Environment env, std::string_view authorization,
-                                          std::string_view body) {
-  auto caller = tokens_.check_bearer(authorization, env);
-  if (!caller)
-    return refuse(caller.error().code == errc::kTokenOtroAmbiente ? 403 : 401,
-                  caller.error().message, env);
+ReceptionService::ReceptionService(Store& store, const TokenService& tokens, const Config& config)
+    : store_(store),
+      tokens_(tokens),
+      config_(config),
+      limiter_(config.rate_limit, config.rate_window_seconds) {}
+
+void ReceptionService::add_rate_headers(ReceptionAnswer& a, const std::string& subject) {
+  const RateDecision d = limiter_.peek(subject, now_seconds());
+  a.headers["X-Ratelimit-Limit"] = std::to_string(d.limit);
+  a.headers["X-Ratelimit-Remaining"] = std::to_string(d.remaining);
+  a.headers["X-Ratelimit-Reset"] = std::to_string(d.reset);
+}
+
+std::variant<ReceptionService::Caller, ReceptionAnswer> ReceptionService::authorize(
+    Environment env, const ReceptionRequest& request) {
+  auto api = tokens_.check_bearer(request.authorization, env);
+  if (!api) {
+    if (api.error().code == errc::kTokenOtroAmbiente) return refuse(403, api.error().message);
+    ReceptionAnswer a = refuse(401, api.error().message);
+    a.headers["WWW-Authenticate"] = "Bearer";
+    return a;
+  }
+  const RateDecision d = limiter_.take(api->username, now_seconds());
+  if (!d.allowed) {
+    ReceptionAnswer a =
+        refuse(429, "Se excedió el límite de solicitudes; intente de nuevo más tarde.");
+    a.headers["Retry-After"] = std::to_string(d.reset);
+    add_rate_headers(a, api->username);
+    return a;
+  }
+  auto credential = store_.find_api_credential(api->username);
+  if (!credential) return refuse(503, "El servicio no está disponible; intente de nuevo.");
+  if (!*credential) {
+    ReceptionAnswer a = refuse(401, "El usuario del token ya no tiene credenciales vigentes.");
+    a.headers["WWW-Authenticate"] = "Bearer";
+    return a;
+  }
+  auto taxpayer = store_.find_taxpayer_by_id((*credential)->taxpayer_id);
+  if (!taxpayer) return refuse(503, "El servicio no está disponible; intente de nuevo.");
+  if (!*taxpayer) return refuse(401, "El usuario del token no existe.");
+  return Caller{*api, (*taxpayer)->identification};
+}
+
+std::optional<Scenario> ReceptionService::scenario_for(Environment env,
+                                                       const ReceptionRequest& request,
+                                                       const std::string& identification,
+                                                       ReceptionAnswer& refused) {
+  std::string_view text = request.escenario;
+  std::string configured;
+  if (text.empty()) {
+    if (auto it = config_.scenarios.find(identification); it != config_.scenarios.end())
+      configured = it->second;
+    text = configured;
+  }
+  if (text.empty()) return std::nullopt;
+  if (env != Environment::kPruebas) {
+    if (request.escenario.empty()) return std::nullopt;  // configured: pruebas only
+    refused =
+        invalid("Los escenarios (X-Llavero-Escenario) existen solo en el ambiente de pruebas.");
+    return std::nullopt;
+  }
+  auto scenario = parse_scenario(text);
+  if (!scenario)
+    refused =
+        invalid(fmt::format("Escenario desconocido \"{}\": use rechazar:<codigo>, "
+                            "procesando:<segundos>, no-indexado:<consultas>, "
+                            "error-5xx:<veces> o limite.",
+                            std::string(text)));
+  return scenario;
+}
+
+bool ReceptionService::count_down(const std::string& key, int times) {
+  std::lock_guard lock(counters_mutex_);
+  int& used = counters_[key];
+  if (used >= times) return false;
+  ++used;
+  return true;
+}
+
+ReceptionAnswer ReceptionService::receive(Environment env, const ReceptionRequest& request) {
+  auto authorized = authorize(env, request);
+  if (auto* refused = std::get_if<ReceptionAnswer>(&authorized)) return *refused;
+  const Caller& caller = std::get<Caller>(authorized);
+  auto answer = [&](ReceptionAnswer a) {
+    add_rate_headers(a, caller.api.username);
+    return a;
+  };
+
+  ReceptionAnswer scenario_refusal;
+  const auto scenario = scenario_for(env, request, caller.identification, scenario_refusal);
+  if (scenario_refusal.status != 200) return answer(scenario_refusal);
+  if (scenario && scenario->kind == Scenario::Kind::kLimite) {
+    ReceptionAnswer a = refuse(429, "Se excedió el límite de solicitudes (escenario limite).");
+    a.headers["Retry-After"] = "1";
+    return answer(a);
+  }
+
   boost::system::error_code ec;
-  boost::json::value parsed = boost::json::parse(body, ec);
+  boost::json::value parsed = boost::json::parse(request.body, ec);
   if (ec || !parsed.is_object())
-    return refuse(400, "El cuerpo de la solicitud no es un JSON válido.", env);
+    return answer(invalid("El cuerpo de la solicitud no es un JSON válido."));
   const boost::json::object& json = parsed.as_object();
 
   const auto* clave_text = string_field(json, "clave");
-  if (!clave_text) return refuse(400, "Falta el campo clave.", env);
+  if (!clave_text) return answer(invalid("Falta el campo clave."));
   auto clave = Clave::parse(*clave_text);
-  if (!clave) return refuse(400, clave.error().message, env);
+  if (!clave) return answer(invalid(clave.error().message));
 
+  // Any RFC 3339 form; its date is not compared with the clave's here:
+  // Hacienda has no such rule at POST, and a client that writes UTC after
+  // 18:00 in Costa Rica would be refused. Processing compares the clave with
+  // FechaEmision (docs/recepcion.md).
   const auto* fecha = string_field(json, "fecha");
-  if (!fecha) return refuse(400, "Falta el campo fecha.", env);
-  auto date = fecha_date(*fecha);
-  if (!date)
-    return refuse(400,
-                  "El campo fecha debe tener el formato ISO 8601 con zona horaria, p. ej. "
-                  "2026-11-26T10:00:00-06:00.",
-                  env);
-  const auto [year, month, day] = *date;
-  if (year != clave->year || month != clave->month || day != clave->day)
-    return refuse(400,
-                  fmt::format("La fecha de la clave ({:02}/{:02}/{}) no coincide con el campo "
-                              "fecha ({:02}/{:02}/{}).",
-                              clave->day, clave->month, clave->year, day, month, year),
-                  env);
+  if (!fecha) return answer(invalid("Falta el campo fecha."));
+  if (!parse_fecha(*fecha))
+    return answer(
+        invalid("El campo fecha debe tener el formato ISO 8601 con zona horaria, p. ej. "
+                "2026-11-26T10:00:00-06:00."));
 
-  auto party = [&](std::string_view name) -> Result<Identification> {
-    const auto* v = json.if_contains(name);
-    if (!v || !v->is_object())
-      return make_error(errc::kJson, fmt::format("Falta el campo {}.", name));
-    const auto* type = string_field(v->as_object(), "tipoIdentificacion");
-    const auto* number = string_field(v->as_object(), "numeroIdentificacion");
-    if (!type || !number)
-      return make_error(errc::kJson, fmt::format("{} debe tener tipoIdentificacion y "
-                                                 "numeroIdentificacion.",
-                                                 name));
-    auto id = Identification::parse(*number);
-    if (!id) return id.error();
-    if (id_type_code(id->type()) != *type) {
-      // A NITE may look like a Jurídica; the declared type decides.
-      if (*type == "04") {
-        auto nite = Identification::parse("NITE-" + std::string(*number));
-        if (nite && nite->type() == IdType::kNite) return *nite;
-      }
-      return make_error(errc::kJson,
-                        fmt::format("El tipoIdentificacion {} de {} no corresponde al número {}.",
-                                    std::string(*type), name, std::string(*number)));
-    }
-    return *id;
-  };
-  auto emisor = party("emisor");
-  if (!emisor) return refuse(400, emisor.error().message, env);
-  std::optional<Identification> receptor;
+  auto emisor = party(json, "emisor", false);
+  if (!emisor) return answer(invalid(emisor.error().message));
+  std::optional<Party> receptor;
   if (json.contains("receptor")) {
-    auto r = party("receptor");
-    if (!r) return refuse(400, r.error().message, env);
+    auto r = party(json, "receptor", true);
+    if (!r) return answer(invalid(r.error().message));
     receptor = *r;
   }
-  const std::string padded12 =
-      std::string(12 - std::min<std::size_t>(12, emisor->digits().size()), '0') + emisor->digits();
-  if (clave->identification != padded12)
-    return refuse(400,
-                  fmt::format("La identificación de la clave ({}) no es la del emisor ({}).",
-                              clave->identification, emisor->printed()),
-                  env);
+  if (clave->identification != padded12(emisor->numero))
+    return answer(
+        invalid(fmt::format("La identificación de la clave ({}) no es la del emisor "
+                            "({}).",
+                            clave->identification, emisor->numero)));
 
+  std::optional<std::string> callback;
+  if (const auto* url = string_field(json, "callbackUrl"); url && !url->empty()) {
+    if (!plausible_url(*url)) return answer(invalid("callbackUrl debe ser una URL http o https."));
+    if (Status allowed = callback_destination_allowed(std::string(*url), env, config_); !allowed)
+      return answer(invalid(allowed.error().message));
+    callback = std::string(*url);
+  }
+
+  const std::size_t max_xml =
+      std::min(config_.reception_max_body / 4 * 3, xades::kMaxDocumentBytes);
   const auto* xml_b64 = string_field(json, "comprobanteXml");
-  if (!xml_b64) return refuse(400, "Falta el campo comprobanteXml.", env);
-  auto xml = decode_base64(*xml_b64);
-  if (!xml || xml->empty())
-    return refuse(400, "comprobanteXml no es base64 válido o excede 1 MiB.", env);
+  if (!xml_b64) return answer(invalid("Falta el campo comprobanteXml."));
+  std::optional<std::string> xml;
+  if (xml_b64->size() <= (max_xml + 2) / 3 * 4) {
+    auto decoded = base64_decode_to_string(*xml_b64, kBase64Standard);
+    if (decoded && !decoded->empty() && decoded->size() <= max_xml) xml = std::move(*decoded);
+  }
+  if (!xml)
+    return answer(
+        invalid(fmt::format("comprobanteXml no es base64 válido o excede {} bytes.", max_xml)));
 
   // The API user must be the emisor's or the receptor's.
-  auto taxpayer_id = caller_taxpayer(*caller);
-  if (!taxpayer_id) return refuse(401, taxpayer_id.error().message, env);
-  auto taxpayer = store_.find_taxpayer_by_id(*taxpayer_id);
-  if (!taxpayer || !*taxpayer) return refuse(401, "El usuario del token no existe.", env);
-  const std::string& own = (*taxpayer)->identification;
-  if (own != emisor->digits() && !(receptor && own == receptor->digits()))
-    return refuse(403, "El usuario del token no puede enviar comprobantes de este emisor.", env);
+  const std::string& own = caller.identification;
+  if (own != emisor->numero && !(receptor && own == receptor->numero))
+    return answer(refuse(403, "El usuario del token no puede enviar comprobantes de este emisor."));
 
   // A receptor's message about an invoice shares the invoice's clave; its own
   // consecutivo tells it apart.
   std::string key = clave->text;
-  if (const auto* consecutivo = string_field(json, "consecutivoReceptor")) {
-    if (consecutivo->size() != 20 ||
-        std::string_view(*consecutivo).find_first_not_of("0123456789") != std::string_view::npos)
-      return refuse(400, "consecutivoReceptor debe tener 20 dígitos.", env);
+  const bool mensaje_receptor = json.contains("consecutivoReceptor");
+  if (mensaje_receptor) {
+    const auto* consecutivo = string_field(json, "consecutivoReceptor");
+    if (!consecutivo || consecutivo->size() != 20 || !all_digits(*consecutivo))
+      return answer(invalid("consecutivoReceptor debe tener 20 dígitos."));
     key += "-" + std::string(*consecutivo);
   }
+
+  if (scenario && scenario->kind == Scenario::Kind::kError5xx &&
+      count_down("5xx:" + key, scenario->value)) {
+    ReceptionAnswer a = refuse(503, "Error interno simulado (escenario error-5xx).");
+    return answer(a);
+  }
+
   ComprobanteRecord record;
   record.clave = key;
   record.environment = env;
-  record.username = caller->username;
+  record.username = caller.api.username;
   record.fecha = std::string(*fecha);
-  record.emisor_tipo = std::string(id_type_code(emisor->type()));
-  record.emisor_numero = emisor->digits();
+  record.emisor_tipo = emisor->tipo;
+  record.emisor_numero = emisor->numero;
   if (receptor) {
-    record.receptor_tipo = std::string(id_type_code(receptor->type()));
-    record.receptor_numero = receptor->digits();
+    record.receptor_tipo = receptor->tipo;
+    record.receptor_numero = receptor->numero;
   }
   record.xml = Bytes(xml->begin(), xml->end());
+  record.callback_url = callback;
+  if (config_.rule_consecutivo && !mensaje_receptor) record.consecutivo = clave->consecutivo;
+  if (scenario)
+    record.escenario =
+        std::string(request.escenario.empty() ? config_.scenarios.at(caller.identification)
+                                              : std::string(request.escenario));
   Status added = store_.add_comprobante(record);
   if (!added) {
-    if (added.error().code == errc::kClaveDuplicada) return refuse(400, added.error().message, env);
-    return refuse(503, "El servicio no está disponible; intente de nuevo.", env);
+    if (added.error().code == errc::kClaveDuplicada) return answer(invalid(duplicate_cause(key)));
+    if (added.error().code == errc::kConsecutivoUsado)
+      return answer(invalid(added.error().message));
+    return answer(refuse(503, "El servicio no está disponible; intente de nuevo."));
   }
   ReceptionAnswer a;
   a.status = 202;
   std::string base = config_.base_url;
   while (!base.empty() && base.back() == '/') base.pop_back();
   a.headers["Location"] = fmt::format("{}{}/{}", base, path(env), key);
-  if (env == Environment::kPruebas) a.headers["X-Ambiente"] = std::string(kSandboxNotice);
-  return a;
+  if (env == Environment::kPruebas) a.headers["X-Ambiente"] = header_safe(kSandboxNotice);
+  return answer(a);
 }
 
-ReceptionAnswer ReceptionService::query(Environment env, std::string_view authorization,
+ReceptionAnswer ReceptionService::query(Environment env, const ReceptionRequest& request,
                                         const std::string& clave) {
-  auto caller = tokens_.check_bearer(authorization, env);
-  if (!caller)
-    return refuse(caller.error().code == errc::kTokenOtroAmbiente ? 403 : 401,
-                  caller.error().message, env);
+  auto authorized = authorize(env, request);
+  if (auto* refused = std::get_if<ReceptionAnswer>(&authorized)) return *refused;
+  const Caller& caller = std::get<Caller>(authorized);
+  auto answer = [&](ReceptionAnswer a) {
+    add_rate_headers(a, caller.api.username);
+    return a;
+  };
   auto found = store_.find_comprobante(clave);
-  if (!found) return refuse(503, "El servicio no está disponible; intente de nuevo.", env);
-  auto taxpayer_id = caller_taxpayer(*caller);
-  if (!taxpayer_id) return refuse(401, taxpayer_id.error().message, env);
-  auto taxpayer = store_.find_taxpayer_by_id(*taxpayer_id);
-  bool visible = *found && (*found)->environment == env && taxpayer && *taxpayer;
+  if (!found) return answer(refuse(503, "El servicio no está disponible; intente de nuevo."));
+  bool visible = *found && (*found)->environment == env;
   if (visible) {
-    const std::string& own = (**taxpayer).identification;
+    const std::string& own = caller.identification;
     visible = own == (*found)->emisor_numero || (*found)->receptor_numero == own ||
-              (*found)->username == caller->username;
+              (*found)->username == caller.api.username;
   }
+  std::optional<Scenario> scenario;
+  if (visible && (*found)->escenario) scenario = parse_scenario(*(*found)->escenario);
+  if (scenario && scenario->kind == Scenario::Kind::kNoIndexado &&
+      count_down("idx:" + clave, scenario->value))
+    visible = false;  // Hacienda's indexing lag: 404 just after a 202
   if (!visible)
-    return refuse(404, fmt::format("No se encontró el comprobante con clave {}.", clave), env);
-  const ComprobanteRecord& c = **found;
-  boost::json::object out{
-      {"clave", c.clave}, {"fecha", c.fecha}, {"ind-estado", state_name(c.state)}};
-  if (!c.respuesta_xml.empty()) out["respuesta-xml"] = base64_encode(c.respuesta_xml);
-  if (env == Environment::kPruebas) out["nota"] = kSandboxNotice;
+    return answer(refuse(404, fmt::format("El comprobante [{}] no ha sido recibido.", clave)));
+  ComprobanteRecord c = **found;
+  if (scenario && scenario->kind == Scenario::Kind::kProcesando &&
+      now_seconds() < c.received_at + scenario->value && c.state != ComprobanteState::kRecibido) {
+    c.state = ComprobanteState::kProcesando;
+    c.respuesta_xml.clear();
+  }
   ReceptionAnswer a;
   a.status = 200;
-  a.body = boost::json::serialize(out);
-  return a;
+  a.body = estado_json(c);
+  return answer(a);
+}
+
+ReceptionAnswer ReceptionService::list(Environment env, const ReceptionRequest& request,
+                                       const std::string& rest) {
+  auto authorized = authorize(env, request);
+  if (auto* refused = std::get_if<ReceptionAnswer>(&authorized)) return *refused;
+  const Caller& caller = std::get<Caller>(authorized);
+  auto answer = [&](ReceptionAnswer a) {
+    add_rate_headers(a, caller.api.username);
+    return a;
+  };
+  auto party_json = [](const std::string& tipo, const std::string& numero,
+                       const std::string& nombre) {
+    boost::json::object o{{"tipoIdentificacion", tipo}, {"numeroIdentificacion", numero}};
+    if (!nombre.empty()) o["nombre"] = nombre;
+    return o;
+  };
+  auto summary = [&](const ComprobanteRecord& c) {
+    boost::json::object o{{"clave", c.clave},
+                          {"fechaEmision", c.fecha},
+                          {"emisor", party_json(c.emisor_tipo, c.emisor_numero, "")}};
+    if (c.receptor_numero)
+      o["receptor"] = party_json(c.receptor_tipo.value_or(""), *c.receptor_numero, "");
+    return o;
+  };
+
+  if (!rest.empty()) {
+    auto found = store_.find_comprobante(rest);
+    if (!found) return answer(refuse(503, "El servicio no está disponible; intente de nuevo."));
+    const bool visible = *found && (*found)->environment == env &&
+                         ((*found)->emisor_numero == caller.identification ||
+                          (*found)->receptor_numero == caller.identification);
+    if (!visible)
+      return answer(refuse(404, fmt::format("El comprobante [{}] no ha sido recibido.", rest)));
+    const ComprobanteRecord& c = **found;
+    boost::json::object out = summary(c);
+    // The emisor's name, from the store when it is a taxpayer here.
+    if (auto t = store_.find_taxpayer(c.emisor_numero); t && *t)
+      out["emisor"] =
+          party_json(c.emisor_tipo, c.emisor_numero,
+                     (*t)->apellidos.empty() ? (*t)->nombre : (*t)->nombre + " " + (*t)->apellidos);
+    boost::json::array credito, debito;
+    if (auto notas = store_.referencing(c.clave)) {
+      for (const ComprobanteRecord& n : *notas) {
+        const std::string tipo = n.clave.size() >= 31 ? n.clave.substr(29, 2) : "";
+        boost::json::object entry{{"clave", n.clave}, {"fechaEmision", n.fecha}};
+        if (tipo == "03") credito.push_back(std::move(entry));
+        if (tipo == "02") debito.push_back(std::move(entry));
+      }
+    }
+    out["notasCredito"] = std::move(credito);
+    out["notasDebito"] = std::move(debito);
+    ReceptionAnswer a;
+    a.body = boost::json::serialize(out);
+    return answer(a);
+  }
+
+  ComprobanteQuery q{env, caller.identification, std::nullopt, std::nullopt, 0, 50};
+  if (auto v = query_value(request.query, "offset")) {
+    auto n = to_int(*v);
+    if (!n || *n < 0) return answer(invalid("offset debe ser un entero no negativo."));
+    q.offset = *n;
+  }
+  if (auto v = query_value(request.query, "limit")) {
+    auto n = to_int(*v);
+    if (!n || *n < 1 || *n > 100) return answer(invalid("limit debe ser un entero de 1 a 100."));
+    q.limit = *n;
+  }
+  for (auto [name, field] : {std::pair{"emisor", &q.emisor}, std::pair{"receptor", &q.receptor}}) {
+    if (auto v = query_value(request.query, name)) {
+      auto digits = party_filter(*v);
+      if (!digits)
+        return answer(
+            invalid(fmt::format("{} debe ser el tipo (2 dígitos) y el número (12 "
+                                "dígitos), p. ej. 01000108880888.",
+                                name)));
+      *field = *digits;
+    }
+  }
+  auto page = store_.list_comprobantes(q);
+  if (!page) return answer(refuse(503, "El servicio no está disponible; intente de nuevo."));
+  boost::json::array items;
+  for (const ComprobanteRecord& c : page->items) items.push_back(summary(c));
+  ReceptionAnswer a;
+  a.body = boost::json::serialize(items);
+  const std::int64_t last = q.offset + static_cast<std::int64_t>(page->items.size());
+  if (last < page->total) {
+    a.status = 206;
+    a.headers["Content-Range"] =
+        fmt::format("comprobantes {}-{}/{}", q.offset, std::max(q.offset, last - 1), page->total);
+  }
+  return answer(a);
 }
 
 Result<bool> ReceptionService::process_next(const Processor& process) {
@@ -301,10 +554,12 @@ Result<bool> ReceptionService::process_next(const Processor& process) {
     LLAVERO_TRY(store_.finish_comprobante((*claimed)->clave, ComprobanteState::kRecibido, {}));
     return result.error();
   }
-  LLAVERO_TRY(store_.finish_comprobante(
-      (*claimed)->clave,
-      result->accepted ? ComprobanteState::kAceptado : ComprobanteState::kRechazado,
-      result->mensaje_hacienda));
+  if (result->referencia)
+    LLAVERO_TRY(store_.set_referencia((*claimed)->clave, *result->referencia));
+  const ComprobanteState state = result->unprocessable ? ComprobanteState::kError
+                                 : result->accepted    ? ComprobanteState::kAceptado
+                                                       : ComprobanteState::kRechazado;
+  LLAVERO_TRY(store_.finish_comprobante((*claimed)->clave, state, result->mensaje_hacienda));
   return true;
 }
 

@@ -1,16 +1,24 @@
-// The reception API (docs/api.md): POST …/recepcion takes a signed comprobante
-// with its JSON envelope, checks what can be checked at once (token, JSON,
-// clave, emisor) and answers 202 with a Location, or 400 with X-Error-Cause.
-// Each comprobante is then processed on its own (recibido → procesando →
-// aceptado | rechazado) and GET …/recepcion/{clave} reports its state and,
-// once decided, the signed MensajeHacienda. State lives in the store, so a
-// restart loses nothing that was answered 202.
+// The reception API (docs/recepcion.md): POST …/recepcion takes a signed
+// comprobante with its JSON envelope, checks what can be checked at once
+// (token, JSON, clave, emisor, consecutivo) and answers 202 with a Location,
+// or 400 with X-Error-Cause (and validation-exception). Each comprobante is
+// then processed on its own (recibido → procesando → aceptado | rechazado |
+// error) and GET …/recepcion/{clave} reports its state and, once decided,
+// the signed MensajeHacienda; the same JSON is POSTed to its callbackUrl
+// (service/callbacks.h). GET …/comprobantes lists what a token's owner sent
+// or received. Every answer carries the X-Ratelimit-* headers of the token's
+// subject. In pruebas, scenarios make the outcomes integrators cannot force
+// on Hacienda's sandbox reproducible. State lives in the store, so a restart
+// loses nothing that was answered 202.
 #pragma once
 
 #include <functional>
 #include <map>
+#include <mutex>
 #include <string>
+#include <variant>
 
+#include "service/rate_limit.h"
 #include "service/token_service.h"
 #include "store/store.h"
 
@@ -27,18 +35,42 @@ struct ReceptionAnswer {
   std::string body;  // JSON, possibly empty
 };
 
+// What a route passes on from an HTTP request.
+struct ReceptionRequest {
+  std::string_view authorization;
+  std::string_view body;
+  std::string_view escenario;  // X-Llavero-Escenario
+  std::string_view query;      // the target's query string, without '?'
+};
+
 // The outcome of processing one comprobante: the MensajeHacienda to store.
 struct ProcessingResult {
   bool accepted = false;
-  Bytes mensaje_hacienda;  // signed XML
+  bool unprocessable = false;             // state "error": not XML, not a known document
+  Bytes mensaje_hacienda;                 // signed XML
+  std::optional<std::string> referencia;  // the clave a nota references
 };
+
+// A scenario of pruebas (docs/recepcion.md): rechazar:<codigo>,
+// procesando:<segundos>, no-indexado:<consultas>, error-5xx:<veces>, limite.
+struct Scenario {
+  enum class Kind { kRechazar, kProcesando, kNoIndexado, kError5xx, kLimite } kind;
+  int value = 0;
+};
+std::optional<Scenario> parse_scenario(std::string_view text);
+
+// The JSON of GET …/recepcion/{clave}, also POSTed to the callbackUrl.
+std::string estado_json(const ComprobanteRecord& c);
+std::string_view state_name(ComprobanteState s);
 
 class ReceptionService {
  public:
   ReceptionService(Store& store, const TokenService& tokens, const Config& config);
 
-  ReceptionAnswer receive(Environment env, std::string_view authorization, std::string_view body);
-  ReceptionAnswer query(Environment env, std::string_view authorization, const std::string& clave);
+  ReceptionAnswer receive(Environment env, const ReceptionRequest& request);
+  ReceptionAnswer query(Environment env, const ReceptionRequest& request, const std::string& clave);
+  // GET …/comprobantes (rest empty) and …/comprobantes/{clave}.
+  ReceptionAnswer list(Environment env, const ReceptionRequest& request, const std::string& rest);
 
   // Takes one waiting comprobante, if any, runs `process` on it and records
   // the answer. Returns whether there was one. For a worker-pool timer.
@@ -47,15 +79,35 @@ class ReceptionService {
   // Puts back in the queue what a stopped server was deciding, at start-up.
   Status requeue_unfinished();
 
+  // The body limit of POST …/recepcion (recepcion_max_bytes).
+  std::size_t max_body() const { return config_.reception_max_body; }
+
   // The path of the reception endpoint of an environment.
   static std::string_view path(Environment env);
+  // The environment a request to Hacienda's production path reaches given its
+  // Host header: pruebas for the configured sandbox host names.
+  Environment environment_for_host(std::string_view host) const;
 
  private:
-  Result<std::int64_t> caller_taxpayer(const ApiCaller& caller);
+  struct Caller {
+    ApiCaller api;
+    std::string identification;  // the token owner's digits
+  };
+  // The caller, or the 401/403 answer; counts the request against the
+  // subject's limit (429 beyond it).
+  std::variant<Caller, ReceptionAnswer> authorize(Environment env, const ReceptionRequest& request);
+  std::optional<Scenario> scenario_for(Environment env, const ReceptionRequest& request,
+                                       const std::string& identification, ReceptionAnswer& refused);
+  void add_rate_headers(ReceptionAnswer& a, const std::string& subject);
+  // Counts down a scenario counter; true while it has not run out.
+  bool count_down(const std::string& key, int times);
 
   Store& store_;
   const TokenService& tokens_;
   const Config& config_;
+  RateLimiter limiter_;
+  std::mutex counters_mutex_;
+  std::map<std::string, int> counters_;  // scenario counters (no-indexado, error-5xx)
 };
 
 // Text fit for an HTTP header: Spanish accents folded to ASCII.

@@ -90,15 +90,24 @@ TokenAnswer TokenService::issue(const Realm& realm, const ApiCredential& credent
                              {"scope", "profile email"}};
   auto access = sign_jwt(claims, *key.key, key.kid);
   if (!access) return oauth_error(500, "server_error", "No se pudo firmar el token.");
+  // Keycloak answers an OpenID id_token beside the access token: the same
+  // subject, for the client, typ "ID".
+  boost::json::object id_claims = claims;
+  id_claims["typ"] = "ID";
+  id_claims["aud"] = realm.client_id;
+  id_claims["jti"] = random_token();
+  auto id_token = sign_jwt(id_claims, *key.key, key.kid);
+  if (!id_token) return oauth_error(500, "server_error", "No se pudo firmar el token.");
   const std::string refresh = random_token();
   Status stored = store_.put_refresh_token(RefreshTokenRecord{
       token_hash(refresh), session_id, credential.username, std::string(realm.name),
-      std::string(realm.client_id), now + kRefreshTokenSeconds, false});
+      std::string(realm.client_id), now + config_.refresh_expires_in, false});
   if (!stored) return oauth_error(503, "temporarily_unavailable", stored.error().message);
   return TokenAnswer{200,
                      {{"access_token", *access},
                       {"expires_in", kAccessTokenSeconds},
-                      {"refresh_expires_in", kRefreshTokenSeconds},
+                      {"refresh_expires_in", config_.refresh_expires_in},
+                      {"id_token", *id_token},
                       {"refresh_token", refresh},
                       {"token_type", "bearer"},
                       {"not-before-policy", 0},
@@ -110,13 +119,17 @@ TokenAnswer TokenService::token(const Realm& realm,
                                 const std::map<std::string, std::string, std::less<>>& form) {
   const std::string client_id = get(form, "client_id");
   if (client_id != realm.client_id)
-    return oauth_error(401, "invalid_client", "Cliente desconocido para este realm.");
+    return oauth_error(401, "unauthorized_client",
+                       "INVALID_CREDENTIALS: Invalid client credentials");
   const std::string grant = get(form, "grant_type");
+  if (grant.empty())
+    return oauth_error(400, "invalid_request", "Missing form parameter: grant_type");
   if (grant == "password") {
     const std::string username = get(form, "username");
     SecretString password(get(form, "password"));
-    if (username.empty() || password.empty())
-      return oauth_error(400, "invalid_request", "Faltan username o password.");
+    // Keycloak's direct grant: ValidateUsername, then ValidatePassword.
+    if (username.empty()) return oauth_error(401, "invalid_request", "Missing parameter: username");
+    if (password.empty()) return oauth_error(401, "invalid_grant", "Invalid user credentials");
     if (failures_.throttled(username))
       return oauth_error(401, "invalid_grant",
                          "Cuenta bloqueada temporalmente por demasiados intentos fallidos.");
@@ -124,7 +137,7 @@ TokenAnswer TokenService::token(const Realm& realm,
     if (!credential) return oauth_error(503, "temporarily_unavailable", credential.error().message);
     if (!*credential || (*credential)->environment != realm.environment) {
       failures_.failure(username);
-      return oauth_error(401, "invalid_grant", "Usuario o contraseña inválidos.");
+      return oauth_error(401, "invalid_grant", "Invalid user credentials");
     }
     failures_.reset(username);  // as Keycloak and the portal do: only consecutive failures lock
     return issue(realm, **credential, random_token());
@@ -133,25 +146,27 @@ TokenAnswer TokenService::token(const Realm& realm,
     auto record = store_.find_refresh_token(token_hash(get(form, "refresh_token")));
     if (!record) return oauth_error(503, "temporarily_unavailable", record.error().message);
     if (!*record || (*record)->revoked || (*record)->realm != realm.name ||
-        (*record)->client_id != client_id || (*record)->expires_at <= now_seconds())
-      return oauth_error(400, "invalid_grant", "El refresh token no es válido o expiró.");
+        (*record)->client_id != client_id)
+      return oauth_error(400, "invalid_grant", "Invalid refresh token");
+    if ((*record)->expires_at <= now_seconds())
+      return oauth_error(400, "invalid_grant", "Token is not active");
     auto credential = store_.find_api_credential((*record)->username);
     if (!credential || !*credential || (*credential)->environment != realm.environment)
-      return oauth_error(400, "invalid_grant", "El usuario ya no existe.");
+      return oauth_error(400, "invalid_grant", "Invalid refresh token");
     return issue(realm, **credential, (*record)->session_id);
   }
-  return oauth_error(400, "unsupported_grant_type",
-                     "grant_type debe ser password o refresh_token.");
+  return oauth_error(400, "unsupported_grant_type", "Unsupported grant_type");
 }
 
 TokenAnswer TokenService::logout(const Realm& realm,
                                  const std::map<std::string, std::string, std::less<>>& form) {
   if (get(form, "client_id") != realm.client_id)
-    return oauth_error(401, "invalid_client", "Cliente desconocido para este realm.");
+    return oauth_error(401, "unauthorized_client",
+                       "INVALID_CREDENTIALS: Invalid client credentials");
   auto record = store_.find_refresh_token(token_hash(get(form, "refresh_token")));
   if (!record) return oauth_error(503, "temporarily_unavailable", record.error().message);
   if (!*record || (*record)->realm != realm.name)
-    return oauth_error(400, "invalid_grant", "El refresh token no es válido.");
+    return oauth_error(400, "invalid_grant", "Invalid refresh token");
   Status revoked = store_.revoke_token_session((*record)->session_id);
   if (!revoked) return oauth_error(503, "temporarily_unavailable", revoked.error().message);
   return TokenAnswer{204, {}};

@@ -2,7 +2,9 @@
 // invoicing software already talks to (docs/api.md): password and refresh_token
 // grants on realms `rut` (produccion, client api-prod) and `rut-stag`
 // (pruebas, client api-stag); RS256 access tokens valid 300 s, published in a
-// JWKS; refresh tokens valid 36 000 s, revocable by logout; OAuth2 errors.
+// JWKS, with an id_token as Keycloak adds; refresh tokens valid
+// token_refresh_segundos (36 000 s), revocable by logout; errors with
+// Keycloak's codes and English descriptions, which clients match.
 #pragma once
 
 #include <boost/json.hpp>

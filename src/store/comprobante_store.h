@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "id/environment.h"
 #include "store/audit_store.h"
@@ -21,7 +22,12 @@ struct ServiceKey {
   Bytes certificate_der;  // may be empty
 };
 
-enum class ComprobanteState { kRecibido, kProcesando, kAceptado, kRechazado };
+// kError: the comprobante could not be processed at all (not XML, not a
+// known document type); Hacienda's GET answers ind-estado "error".
+enum class ComprobanteState { kRecibido, kProcesando, kAceptado, kRechazado, kError };
+
+// Where the POST of the final state to the callbackUrl stands.
+enum class CallbackState { kNinguno, kPendiente, kEntregado, kAbandonado };
 
 struct ComprobanteRecord {
   std::string clave;
@@ -34,6 +40,35 @@ struct ComprobanteRecord {
   ComprobanteState state = ComprobanteState::kRecibido;
   Bytes respuesta_xml;
   UnixSeconds received_at = 0, updated_at = 0;  // set by the store
+  std::optional<std::string> callback_url;
+  CallbackState callback_state = CallbackState::kNinguno;  // set by the store
+  int callback_attempts = 0;
+  UnixSeconds callback_next = 0;
+  // The emisor's consecutivo when unique per emisor is enforced (-99).
+  std::optional<std::string> consecutivo;
+  std::optional<std::string> referencia;  // the clave a nota references
+  std::optional<std::string> escenario;   // pruebas only (docs/recepcion.md)
+};
+
+// One POST to a callbackUrl: status 0 when no answer came (error says why).
+struct CallbackAttempt {
+  int number = 0;
+  UnixSeconds at = 0;
+  int status = 0;
+  std::string error;
+};
+
+// A page of GET /comprobantes: documents of one environment where `party`
+// (identification digits) is emisor or receptor, optionally narrowed.
+struct ComprobanteQuery {
+  Environment environment;
+  std::string party;
+  std::optional<std::string> emisor, receptor;
+  std::int64_t offset = 0, limit = 50;
+};
+struct ComprobantePage {
+  std::vector<ComprobanteRecord> items;
+  std::int64_t total = 0;
 };
 
 class ComprobanteStore {
@@ -55,6 +90,35 @@ class ComprobanteStore {
                                     const Bytes& respuesta_xml) = 0;
   // After a restart: whatever was being processed is processed again.
   virtual Status requeue_comprobantes() = 0;
+
+  // add_comprobante fails with "consecutivo_usado" when the record's
+  // consecutivo was already used by its emisor in its environment.
+  // set_referencia records the clave a nota references (found in processing).
+  virtual Status set_referencia(const std::string& clave, const std::string& referencia) = 0;
+  // The clave of another comprobante (not `except`) of `emisor` in `env`
+  // with this consecutivo, if any: the -99 rule in processing, for what the
+  // unique index at POST did not see (received before migration 5, or while
+  // regla_consecutivo was off).
+  virtual Result<std::optional<std::string>> clave_with_consecutivo(Environment env,
+                                                                    const std::string& emisor,
+                                                                    const std::string& consecutivo,
+                                                                    const std::string& except) = 0;
+
+  // Callbacks. finish_comprobante makes the callback of a comprobante with a
+  // callback_url pending, due at once. due_callbacks returns pending ones
+  // due by `now`; record_callback_attempt stores an attempt and either the
+  // time of the next one or the end (delivered or given up).
+  virtual Result<std::vector<ComprobanteRecord>> due_callbacks(UnixSeconds now, int limit) = 0;
+  virtual Status record_callback_attempt(const std::string& clave, const CallbackAttempt& attempt,
+                                         CallbackState state, UnixSeconds next) = 0;
+  virtual Result<std::vector<CallbackAttempt>> callback_attempts(const std::string& clave) = 0;
+
+  // GET /comprobantes and the notas that reference a clave.
+  virtual Result<ComprobantePage> list_comprobantes(const ComprobanteQuery& query) = 0;
+  virtual Result<std::vector<ComprobanteRecord>> referencing(const std::string& clave) = 0;
+  // Empties an environment's comprobantes (the sandbox may be emptied at any
+  // time); returns how many were deleted.
+  virtual Result<std::int64_t> purge_comprobantes(Environment env) = 0;
 };
 
 }  // namespace llavero

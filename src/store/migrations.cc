@@ -200,8 +200,60 @@ CREATE TABLE comprobantes (
 );
 CREATE INDEX comprobantes_pendientes ON comprobantes (estado) WHERE estado IN ('recibido','procesando');
 )sql"},
-    // 5 is the reception's (issue 10); the runner applies every migration not
-    // yet recorded, so the two may land in either order.
+    {5, "recepción: callbacks, estado error, consecutivos", R"sql(
+-- The reception as integrators call it (docs/recepcion.md). SQLite cannot
+-- widen a CHECK, so comprobantes is rebuilt with the state 'error' (could
+-- not be processed at all) and new columns: the callbackUrl and where its
+-- delivery stands, the emisor's consecutivo and document type (unique per
+-- emisor, code -99), the clave a nota references, and the scenario of
+-- pruebas the request asked for.
+CREATE TABLE comprobantes_v5 (
+  clave TEXT PRIMARY KEY,
+  environment TEXT NOT NULL CHECK (environment IN ('produccion','pruebas')),
+  username TEXT NOT NULL,
+  fecha TEXT NOT NULL,
+  emisor_tipo TEXT NOT NULL,
+  emisor_numero TEXT NOT NULL,
+  receptor_tipo TEXT,
+  receptor_numero TEXT,
+  xml BLOB NOT NULL,
+  estado TEXT NOT NULL CHECK (estado IN ('recibido','procesando','aceptado','rechazado','error')),
+  respuesta_xml BLOB,
+  received_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  callback_url TEXT,
+  callback_estado TEXT CHECK (callback_estado IN ('pendiente','entregado','abandonado')),
+  callback_intentos INTEGER NOT NULL DEFAULT 0,
+  callback_siguiente TEXT,
+  consecutivo TEXT,
+  referencia TEXT,
+  escenario TEXT
+);
+INSERT INTO comprobantes_v5 (clave, environment, username, fecha, emisor_tipo, emisor_numero,
+    receptor_tipo, receptor_numero, xml, estado, respuesta_xml, received_at, updated_at)
+  SELECT clave, environment, username, fecha, emisor_tipo, emisor_numero, receptor_tipo,
+    receptor_numero, xml, estado, respuesta_xml, received_at, updated_at FROM comprobantes;
+DROP TABLE comprobantes;
+ALTER TABLE comprobantes_v5 RENAME TO comprobantes;
+CREATE INDEX comprobantes_pendientes ON comprobantes (estado) WHERE estado IN ('recibido','procesando');
+CREATE INDEX comprobantes_callbacks ON comprobantes (callback_siguiente)
+  WHERE callback_estado = 'pendiente';
+CREATE UNIQUE INDEX comprobantes_consecutivo_unico
+  ON comprobantes (environment, emisor_numero, consecutivo) WHERE consecutivo IS NOT NULL;
+CREATE INDEX comprobantes_por_emisor ON comprobantes (environment, emisor_numero);
+CREATE INDEX comprobantes_por_receptor ON comprobantes (environment, receptor_numero);
+CREATE INDEX comprobantes_por_referencia ON comprobantes (referencia) WHERE referencia IS NOT NULL;
+
+-- Every POST to a callbackUrl: when, the HTTP status (0: none) and the error.
+CREATE TABLE callback_intentos (
+  clave TEXT NOT NULL REFERENCES comprobantes(clave) ON DELETE CASCADE,
+  intento INTEGER NOT NULL,
+  at TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  error TEXT NOT NULL,
+  PRIMARY KEY (clave, intento)
+);
+)sql"},
     {6, "llave pendiente de descarga", R"sql(
 -- A key the portal generated stays 'pending' until its .p12 is downloaded:
 -- the previous key stays active meanwhile (docs/portal.md#generar). SQLite

@@ -263,10 +263,9 @@ constexpr std::string_view kCertificateColumns =
     "not_before, not_after, facturador_gratuito, revoked_at, revocation_reason, created_at, "
     "pending_until";
 
-constexpr CertificateStatus kAllStatuses[] = {CertificateStatus::kReserved,
-                                              CertificateStatus::kPending,
-                                              CertificateStatus::kActive,
-                                              CertificateStatus::kRevoked};
+constexpr CertificateStatus kAllStatuses[] = {
+    CertificateStatus::kReserved, CertificateStatus::kPending, CertificateStatus::kActive,
+    CertificateStatus::kRevoked};
 
 std::string_view status_name(CertificateStatus status) {
   switch (status) {
@@ -563,8 +562,8 @@ Result<std::optional<CertificateRecord>> SqliteStore::activate_certificate(
   });
 }
 
-Result<std::optional<CertificateRecord>> SqliteStore::activate_pending(
-    std::int64_t certificate_id, const AuditEvent& audit) {
+Result<std::optional<CertificateRecord>> SqliteStore::activate_pending(std::int64_t certificate_id,
+                                                                       const AuditEvent& audit) {
   return guarded([&]() -> Result<std::optional<CertificateRecord>> {
     Transaction txn(*db_);
     CertificateRecord pending = certificate_by_id(*db_, certificate_id);
@@ -573,8 +572,7 @@ Result<std::optional<CertificateRecord>> SqliteStore::activate_pending(
       return make_error(errc::kLlaveNoPendiente,
                         "La llave ya no está pendiente de descarga: fue anulada o revocada.");
     const std::string env(environment_name(pending.environment));
-    std::optional<CertificateRecord> previous =
-        active_certificate(*db_, pending.taxpayer_id, env);
+    std::optional<CertificateRecord> previous = active_certificate(*db_, pending.taxpayer_id, env);
     const UnixSeconds now = now_seconds();
     if (previous) {
       revoke(*db_, previous->id, now, RevocationReason::kSuperseded);
@@ -1031,11 +1029,25 @@ namespace {
 
 constexpr std::string_view kComprobanteColumns =
     "clave, environment, username, fecha, emisor_tipo, emisor_numero, receptor_tipo, "
-    "receptor_numero, xml, estado, respuesta_xml, received_at, updated_at";
+    "receptor_numero, xml, estado, respuesta_xml, received_at, updated_at, callback_url, "
+    "callback_estado, callback_intentos, callback_siguiente, consecutivo, referencia, escenario";
 
 constexpr ComprobanteState kAllStates[] = {
     ComprobanteState::kRecibido, ComprobanteState::kProcesando, ComprobanteState::kAceptado,
-    ComprobanteState::kRechazado};
+    ComprobanteState::kRechazado, ComprobanteState::kError};
+
+constexpr CallbackState kCallbackStates[] = {CallbackState::kPendiente, CallbackState::kEntregado,
+                                             CallbackState::kAbandonado};
+
+std::string_view callback_state_name(CallbackState state) {
+  switch (state) {
+    case CallbackState::kNinguno: return "";
+    case CallbackState::kPendiente: return "pendiente";
+    case CallbackState::kEntregado: return "entregado";
+    case CallbackState::kAbandonado: return "abandonado";
+  }
+  return "";
+}
 
 std::string_view state_name(ComprobanteState state) {
   switch (state) {
@@ -1043,6 +1055,7 @@ std::string_view state_name(ComprobanteState state) {
     case ComprobanteState::kProcesando: return "procesando";
     case ComprobanteState::kAceptado: return "aceptado";
     case ComprobanteState::kRechazado: return "rechazado";
+    case ComprobanteState::kError: return "error";
   }
   return "recibido";
 }
@@ -1062,6 +1075,15 @@ ComprobanteRecord comprobante_from(const Statement& s) {
   c.respuesta_xml = s.blob(10);
   c.received_at = s.time(11, "comprobantes.received_at");
   c.updated_at = s.time(12, "comprobantes.updated_at");
+  c.callback_url = s.optional_text(13);
+  if (auto state = s.optional_text(14))
+    c.callback_state =
+        enum_from(*state, kCallbackStates, callback_state_name, "comprobantes.callback_estado");
+  c.callback_attempts = static_cast<int>(s.integer(15));
+  if (s.optional_text(16)) c.callback_next = s.time(16, "comprobantes.callback_siguiente");
+  c.consecutivo = s.optional_text(17);
+  c.referencia = s.optional_text(18);
+  c.escenario = s.optional_text(19);
   return c;
 }
 
@@ -1077,9 +1099,20 @@ Status SqliteStore::add_comprobante(const ComprobanteRecord& c) {
         return make_error(errc::kClaveDuplicada,
                           fmt::format("El comprobante con clave {} ya fue recibido.", c.clave));
     }
+    if (c.consecutivo) {
+      Statement s(*db_,
+                  "SELECT clave FROM comprobantes WHERE environment = ? AND emisor_numero = ? "
+                  "AND consecutivo = ?");
+      s.bind(1, environment_name(c.environment)).bind(2, c.emisor_numero).bind(3, *c.consecutivo);
+      if (s.step())
+        return make_error(errc::kConsecutivoUsado,
+                          fmt::format("El consecutivo {} ya fue utilizado por el emisor en el "
+                                      "comprobante {}.",
+                                      *c.consecutivo, s.text(0)));
+    }
     const UnixSeconds now = now_seconds();
     Statement(*db_, fmt::format("INSERT INTO comprobantes ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                                "'recibido', NULL, ?, ?)",
+                                "'recibido', NULL, ?, ?, ?, NULL, 0, NULL, ?, NULL, ?)",
                                 kComprobanteColumns))
         .bind(1, c.clave)
         .bind(2, environment_name(c.environment))
@@ -1092,6 +1125,9 @@ Status SqliteStore::add_comprobante(const ComprobanteRecord& c) {
         .bind(9, c.xml)
         .bind_time(10, now)
         .bind_time(11, now)
+        .bind_optional(12, c.callback_url)
+        .bind_optional(13, c.consecutivo)
+        .bind_optional(14, c.escenario)
         .run();
     txn.commit();
     return Ok{};
@@ -1141,13 +1177,24 @@ Result<std::optional<ComprobanteRecord>> SqliteStore::claim_comprobante() {
 Status SqliteStore::finish_comprobante(const std::string& clave, ComprobanteState state,
                                        const Bytes& respuesta_xml) {
   return guarded([&]() -> Status {
+    // A final state makes the callback due at once; it is stored with the
+    // state, so a restart loses no callback.
+    const bool final =
+        state != ComprobanteState::kRecibido && state != ComprobanteState::kProcesando;
+    const UnixSeconds now = now_seconds();
     Statement(*db_,
-              "UPDATE comprobantes SET estado = ?, respuesta_xml = ?, updated_at = ? "
-              "WHERE clave = ?")
+              "UPDATE comprobantes SET estado = ?, respuesta_xml = ?, updated_at = ?, "
+              "callback_estado = CASE WHEN ? AND callback_url IS NOT NULL THEN 'pendiente' "
+              "ELSE callback_estado END, "
+              "callback_siguiente = CASE WHEN ? AND callback_url IS NOT NULL THEN ? "
+              "ELSE callback_siguiente END WHERE clave = ?")
         .bind(1, state_name(state))
         .bind(2, respuesta_xml)
-        .bind_time(3, now_seconds())
-        .bind(4, clave)
+        .bind_time(3, now)
+        .bind(4, static_cast<std::int64_t>(final))
+        .bind(5, static_cast<std::int64_t>(final))
+        .bind_time(6, now)
+        .bind(7, clave)
         .run();
     return Ok{};
   });
@@ -1158,6 +1205,154 @@ Status SqliteStore::requeue_comprobantes() {
     Statement(*db_, "UPDATE comprobantes SET estado = 'recibido' WHERE estado = 'procesando'")
         .run();
     return Ok{};
+  });
+}
+
+Status SqliteStore::set_referencia(const std::string& clave, const std::string& referencia) {
+  return guarded([&]() -> Status {
+    Statement(*db_, "UPDATE comprobantes SET referencia = ? WHERE clave = ?")
+        .bind(1, referencia)
+        .bind(2, clave)
+        .run();
+    return Ok{};
+  });
+}
+
+Result<std::optional<std::string>> SqliteStore::clave_with_consecutivo(
+    Environment env, const std::string& emisor, const std::string& consecutivo,
+    const std::string& except) {
+  return guarded([&]() -> Result<std::optional<std::string>> {
+    // The consecutivo is the clave's digits 22 to 41 (and the column when
+    // stored); a MensajeReceptor (clave-consecutivoReceptor) has none.
+    Statement s(*db_,
+                "SELECT clave FROM comprobantes WHERE environment = ? AND emisor_numero = ? "
+                "AND clave <> ? AND instr(clave, '-') = 0 "
+                "AND (consecutivo = ? OR substr(clave, 22, 20) = ?) LIMIT 1");
+    s.bind(1, environment_name(env))
+        .bind(2, emisor)
+        .bind(3, except)
+        .bind(4, consecutivo)
+        .bind(5, consecutivo);
+    if (!s.step()) return std::optional<std::string>();
+    return std::optional<std::string>(s.text(0));
+  });
+}
+
+Result<std::vector<ComprobanteRecord>> SqliteStore::due_callbacks(UnixSeconds now, int limit) {
+  return guarded([&]() -> Result<std::vector<ComprobanteRecord>> {
+    // Times are ISO-8601 UTC text, so they compare as text.
+    Statement s(*db_, fmt::format("SELECT {} FROM comprobantes WHERE callback_estado = "
+                                  "'pendiente' AND callback_siguiente <= ? "
+                                  "ORDER BY callback_siguiente LIMIT ?",
+                                  kComprobanteColumns));
+    s.bind_time(1, now).bind(2, static_cast<std::int64_t>(limit));
+    std::vector<ComprobanteRecord> out;
+    while (s.step()) out.push_back(comprobante_from(s));
+    return out;
+  });
+}
+
+Status SqliteStore::record_callback_attempt(const std::string& clave,
+                                            const CallbackAttempt& attempt, CallbackState state,
+                                            UnixSeconds next) {
+  return guarded([&]() -> Status {
+    Transaction txn(*db_);
+    Statement(*db_,
+              "INSERT INTO callback_intentos (clave, intento, at, status, error) "
+              "VALUES (?, ?, ?, ?, ?)")
+        .bind(1, clave)
+        .bind(2, static_cast<std::int64_t>(attempt.number))
+        .bind_time(3, attempt.at)
+        .bind(4, static_cast<std::int64_t>(attempt.status))
+        .bind(5, attempt.error)
+        .run();
+    Statement(*db_,
+              "UPDATE comprobantes SET callback_estado = ?, callback_intentos = ?, "
+              "callback_siguiente = ? WHERE clave = ?")
+        .bind(1, callback_state_name(state))
+        .bind(2, static_cast<std::int64_t>(attempt.number))
+        .bind_time(3, next)
+        .bind(4, clave)
+        .run();
+    txn.commit();
+    return Ok{};
+  });
+}
+
+Result<std::vector<CallbackAttempt>> SqliteStore::callback_attempts(const std::string& clave) {
+  return guarded([&]() -> Result<std::vector<CallbackAttempt>> {
+    Statement s(*db_,
+                "SELECT intento, at, status, error FROM callback_intentos WHERE clave = ? "
+                "ORDER BY intento");
+    s.bind(1, clave);
+    std::vector<CallbackAttempt> out;
+    while (s.step())
+      out.push_back(CallbackAttempt{static_cast<int>(s.integer(0)),
+                                    s.time(1, "callback_intentos.at"),
+                                    static_cast<int>(s.integer(2)), s.text(3)});
+    return out;
+  });
+}
+
+Result<ComprobantePage> SqliteStore::list_comprobantes(const ComprobanteQuery& q) {
+  return guarded([&]() -> Result<ComprobantePage> {
+    const std::string where =
+        "environment = ?1 AND (emisor_numero = ?2 OR receptor_numero = ?2) "
+        "AND (?3 IS NULL OR emisor_numero = ?3) AND (?4 IS NULL OR receptor_numero = ?4) "
+        "AND instr(clave, '-') = 0";
+    auto bind = [&](Statement& s) {
+      s.bind(1, environment_name(q.environment))
+          .bind(2, q.party)
+          .bind_optional(3, q.emisor)
+          .bind_optional(4, q.receptor);
+    };
+    ComprobantePage page;
+    {
+      Statement s(*db_, "SELECT COUNT(*) FROM comprobantes WHERE " + where);
+      bind(s);
+      if (s.step()) page.total = s.integer(0);
+    }
+    Statement s(*db_, fmt::format("SELECT {} FROM comprobantes WHERE {} ORDER BY received_at, "
+                                  "clave LIMIT ?5 OFFSET ?6",
+                                  kComprobanteColumns, where));
+    bind(s);
+    s.bind(5, q.limit).bind(6, q.offset);
+    while (s.step()) page.items.push_back(comprobante_from(s));
+    return page;
+  });
+}
+
+Result<std::vector<ComprobanteRecord>> SqliteStore::referencing(const std::string& clave) {
+  return guarded([&]() -> Result<std::vector<ComprobanteRecord>> {
+    Statement s(*db_, fmt::format("SELECT {} FROM comprobantes WHERE referencia = ? ORDER BY "
+                                  "received_at",
+                                  kComprobanteColumns));
+    s.bind(1, clave);
+    std::vector<ComprobanteRecord> out;
+    while (s.step()) out.push_back(comprobante_from(s));
+    return out;
+  });
+}
+
+Result<std::int64_t> SqliteStore::purge_comprobantes(Environment env) {
+  return guarded([&]() -> Result<std::int64_t> {
+    Transaction txn(*db_);
+    std::int64_t count = 0;
+    {
+      Statement s(*db_, "SELECT COUNT(*) FROM comprobantes WHERE environment = ?");
+      s.bind(1, environment_name(env));
+      if (s.step()) count = s.integer(0);
+    }
+    Statement(*db_,
+              "DELETE FROM callback_intentos WHERE clave IN (SELECT clave FROM comprobantes "
+              "WHERE environment = ?)")
+        .bind(1, environment_name(env))
+        .run();
+    Statement(*db_, "DELETE FROM comprobantes WHERE environment = ?")
+        .bind(1, environment_name(env))
+        .run();
+    txn.commit();
+    return count;
   });
 }
 

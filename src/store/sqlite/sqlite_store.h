@@ -35,7 +35,7 @@ class SqliteStore final : public Store {
   Result<std::optional<CertificateRecord>> activate_certificate(const Activation& activation,
                                                                 const AuditEvent& audit) override;
   Result<std::optional<CertificateRecord>> activate_pending(std::int64_t certificate_id,
-                                                             const AuditEvent& audit) override;
+                                                            const AuditEvent& audit) override;
   Result<std::vector<CertificateRecord>> pending_before(UnixSeconds before) override;
   Status revoke_pending(std::int64_t certificate_id, const AuditEvent& audit) override;
   Result<CertificateRecord> revoke_active(std::int64_t taxpayer_id, Environment env,
@@ -86,6 +86,18 @@ class SqliteStore final : public Store {
   Status finish_comprobante(const std::string& clave, ComprobanteState state,
                             const Bytes& respuesta_xml) override;
   Status requeue_comprobantes() override;
+  Status set_referencia(const std::string& clave, const std::string& referencia) override;
+  Result<std::optional<std::string>> clave_with_consecutivo(Environment env,
+                                                            const std::string& emisor,
+                                                            const std::string& consecutivo,
+                                                            const std::string& except) override;
+  Result<std::vector<ComprobanteRecord>> due_callbacks(UnixSeconds now, int limit) override;
+  Status record_callback_attempt(const std::string& clave, const CallbackAttempt& attempt,
+                                 CallbackState state, UnixSeconds next) override;
+  Result<std::vector<CallbackAttempt>> callback_attempts(const std::string& clave) override;
+  Result<ComprobantePage> list_comprobantes(const ComprobanteQuery& query) override;
+  Result<std::vector<ComprobanteRecord>> referencing(const std::string& clave) override;
+  Result<std::int64_t> purge_comprobantes(Environment env) override;
 
   // AuditStore
   Result<AuditLog> audit_log() override;
