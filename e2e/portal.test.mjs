@@ -161,15 +161,18 @@ async function generateAndDownload(page, who, amb, pin, tag, { screenshots = tru
     assert.equal(bySerial(who, k.serie).motivo, 'superseded');
   }
   assert.equal(activeOf(who, amb).length, 1, 'una sola llave activa');
-  await submit(page, page.getByRole('link', { name: 'Ya descargué el archivo: continuar' }));
-  assert.equal(await page.getByRole('heading', { level: 1 }).innerText(), 'Su llave criptográfica fue descargada');
-  if (screenshots) await shot(page, `${tag}-descargada`);
-  await page.goBack();
+  // Step 4 is still on the screen: a second Descargar gets the message, on
+  // the page (410).
   const again = await submit(page, descargar);
   assert.equal(again.status(), 410);
   const message = await mainText(page);
   assert.ok(message.includes(T.noDisponible) && message.includes(T.generarNueva), message);
   if (screenshots) await shot(page, `${tag}-error-segunda-descarga`);
+  // Back to step 4 shows what happened instead of offering the spent file.
+  await page.goBack();
+  assert.equal(pathOf(page), `/llaves/${amb.name}/generar/listo`);
+  assert.equal(await page.getByRole('heading', { level: 1 }).innerText(), 'Su llave criptográfica fue descargada');
+  if (screenshots) await shot(page, `${tag}-descargada`);
 
   return { serial: active[0].serie, file, pem, pin, amb: amb.name };
 }
@@ -344,7 +347,7 @@ test('4. PIN distinto, PIN de 3 dígitos y doble envío: su mensaje en la misma 
     const summary = page.locator('.resumen-errores');
     assert.ok((await summary.innerText()).includes(message), `PIN «${a}»/«${b}»: ${await summary.innerText()}`);
     assert.equal(await summary.getByRole('link', { name: message }).getAttribute('href'), `#${fieldId}`);
-    assert.equal((await page.locator(`#${fieldId}-error`).innerText()).replace('Error: ', ''), message);
+    assert.equal((await page.locator(`#${fieldId}-error`).innerText()).replace(/^Error:\s*/, ''), message);
     assert.equal(await page.locator(`#${fieldId}`).getAttribute('aria-invalid'), 'true');
     assert.match(await page.locator(`#${fieldId}`).getAttribute('aria-describedby'), new RegExp(`${fieldId}-error`));
     assert.ok(await summary.evaluate((e) => e === document.activeElement), 'el foco va al resumen');

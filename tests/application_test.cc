@@ -84,6 +84,8 @@ TEST_F(ApplicationTest, ServesInProcessAndStopsWhenAsked) {
   EXPECT_NE(root.body.find("-----BEGIN CERTIFICATE-----"), std::string::npos);
   const Answer missing = get(server.port(), "/no-existe");
   EXPECT_EQ(missing.status, 404u);
+  // Issue 14: a path nobody serves gets the portal's 404 page, not plain text.
+  EXPECT_NE(missing.body.find("<h1>Página no encontrada</h1>"), std::string::npos) << missing.body;
   server.stop();
   runner.join();  // run() returns once stopped: the test would hang otherwise
 }

@@ -152,17 +152,45 @@ struct Portal {
     context.path = "/ingresar";
     context.remote_address = address;
     const http::Response r = match.route->slow(request, context);
-    if (r.result() != "portal") return std::to_string(r.result_int());
+    last_cookie = flash_cookie(r);
+    last_flash = flash_of(r);
+    if (r.result() != http::status::see_other) return std::to_string(r.result_int());
     if (r[http::field::location] == "/portal") return "portal";
-    for (const auto& h : r)
-      if (h.name() == http::field::set_cookie && h.value().starts_with("llavero_aviso=")) {
-        const std::string_view v = h.value();
-        const std::size_t at = v.find("error=");
-        if (at != std::string_view::npos)
-          return std::string(v.substr(at + 6, v.find_first_of("&;", at) - at - 6));
-      }
-    return "?";
+    auto error = last_flash.find("error");
+    return error == last_flash.end() ? "?" : error->second;
   }
+
+  // The value of the flash cookie a redirect sets ("" if none).
+  static std::string flash_cookie(const http::Response& r) {
+    for (const auto& h : r) {
+      if (h.name() != http::field::set_cookie || !h.value().starts_with("llavero_aviso=")) continue;
+      const std::string_view v = h.value().substr(std::string_view("llavero_aviso=").size());
+      return std::string(v.substr(0, v.find(';')));
+    }
+    return {};
+  }
+  static http::Form flash_of(const http::Response& r) {
+    auto form = http::parse_form(flash_cookie(r));
+    return form ? *form : http::Form();
+  }
+
+  // GET /ingresar as the browser does after the redirect of the last
+  // login(), with its flash cookie; the page's HTML.
+  std::string login_page(const std::string& flash) {
+    http::Request request(http::verb::get, "/ingresar", 11);
+    request.set(http::field::cookie, "llavero_aviso=" + flash);
+    const http::Router::Match match = router.find(http::verb::get, "/ingresar");
+    EXPECT_NE(match.route, nullptr);
+    if (!match.route) return {};
+    http::RouteContext context;
+    context.path = "/ingresar";
+    context.remote_address = "10.0.0.1";
+    return match.route->slow(request, context).body();
+  }
+
+  // The flash of the last login(): what the login page shows next.
+  std::string last_cookie;
+  http::Form last_flash;
 };
 
 TEST(AddressThrottle, TheRightPasswordLogsIn) {
@@ -191,12 +219,35 @@ TEST(AddressThrottle, AWaitingAddressNeitherBlocksOthersNorReachesTheAccount) {
   EXPECT_EQ(p.login(kPerson, kRight, "10.0.0.67"), "portal");
 }
 
-TEST(AddressThrottle, ALockedAccountAnswers423) {
+TEST(AddressThrottle, ALockedAccountIsSaidSoEvenWithTheRightPassword) {
   Portal p;
   for (int i = 0; i < kLockAfterFailures - 1; ++i)
     EXPECT_EQ(p.login(kPerson, kWrong, "10.0.0.1"), "credenciales");
   EXPECT_EQ(p.login(kPerson, kWrong, "10.0.0.1"), "bloqueada");
   EXPECT_EQ(p.login(kPerson, kRight, "10.0.0.2"), "bloqueada");
+}
+
+// Issue 14: the login page warns before the attempt that locks the account,
+// not after.
+TEST(AddressThrottle, TheLoginPageWarnsBeforeTheLastAttempt) {
+  Portal p;
+  std::vector<std::string> left;
+  std::vector<std::string> pages;
+  for (int i = 0; i < kLockAfterFailures - 1; ++i) {
+    ASSERT_EQ(p.login(kPerson, kWrong, "10.0.0.1"), "credenciales") << i;
+    auto it = p.last_flash.find("intentos");
+    left.push_back(it == p.last_flash.end() ? "" : it->second);
+    pages.push_back(p.login_page(p.last_cookie));
+  }
+  EXPECT_EQ(left, (std::vector<std::string>{"", "", "2", "1"}));
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(pages[i].find("intento"), std::string::npos) << i;
+  EXPECT_NE(pages[2].find("Le quedan 2 intentos"), std::string::npos);
+  EXPECT_NE(pages[3].find("Le queda 1 intento."), std::string::npos);
+  for (const std::string& page : pages)
+    EXPECT_NE(page.find("Identificación o contraseña incorrecta."), std::string::npos);
+  // The fifth locks it; the page says so instead of counting.
+  ASSERT_EQ(p.login(kPerson, kWrong, "10.0.0.1"), "bloqueada");
+  EXPECT_EQ(p.last_flash.count("intentos"), 0u);
 }
 
 TEST(AddressThrottle, FormsWithoutTheCsrfTokenAreRefusedAndNotCounted) {

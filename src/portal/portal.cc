@@ -171,14 +171,22 @@ void set_errors(mus::data& d, const std::vector<FieldError>& errors) {
 struct PageOptions {
   const PortalSession* session = nullptr;
   std::optional<Environment> environment;  // the band: pruebas or producción
+  bool errors = false;                     // the page shows an error summary
 };
+
+// The tab's title: "Error: " first when the page shows errors (a screen
+// reader reads it before anything else), then "[PRUEBAS] " in pruebas.
+std::string tab_title(std::string_view title, const PageOptions& options) {
+  const bool pruebas = options.environment == Environment::kPruebas;
+  return fmt::format("{}{}{}", options.errors ? "Error: " : "", pruebas ? "[PRUEBAS] " : "", title);
+}
 
 // A whole page: the layout around `body_html`, with the security headers of
 // every portal page.
 Response page(const Request& request, http::status status, std::string_view title,
               std::string body_html, PageOptions options) {
   mus::data layout;
-  layout.set("titulo", std::string(title));
+  layout.set("titulo", tab_title(title, options));
   layout.set("cuerpo", std::move(body_html));
   if (options.environment) {
     layout.set("pruebas", *options.environment == Environment::kPruebas);
@@ -292,8 +300,8 @@ class Portal {
     else if (left == "2")
       d.set("intentos", "Le quedan 2 intentos antes de que la cuenta se bloquee 15 minutos.");
     if (request.target().ends_with("?salida=1")) d.set("aviso", "Su sesión terminó.");
-    Response r = page(request, http::status::ok, errors.empty() ? "Ingresar" : "Error: Ingresar",
-                      render("ingresar.mustache", d), PageOptions{});
+    Response r = page(request, http::status::ok, "Ingresar", render("ingresar.mustache", d),
+                      PageOptions{nullptr, {}, !errors.empty()});
     for (const auto& h : flash_holder) r.insert(h.name(), h.value());
     r.insert(http::field::set_cookie, cookie_header(kLoginCookie, token, context.tls));
     return r;
@@ -373,6 +381,13 @@ class Portal {
     auto session = s_.accounts.session(cookie(request, kSessionCookie));
     return page(request, http::status::ok, "Ayuda", render("ayuda.mustache", mus::data()),
                 PageOptions{session ? &*session : nullptr, {}});
+  }
+
+  // Any path no route knows, in the portal's frame (with the menu when
+  // logged in).
+  Response not_found(const Request& request, const RouteContext&) {
+    auto session = s_.accounts.session(cookie(request, kSessionCookie));
+    return not_found_page(request, session ? &*session : nullptr);
   }
 
   // GET and POST under /llaves/: "<ambiente>/<acción>[/<paso>]" and "descargar".
@@ -532,8 +547,8 @@ class Portal {
     return d;
   }
 
-  static std::string title(std::string_view action, Environment env, bool errors = false) {
-    return fmt::format("{}{} en {}", errors ? "Error: " : "", action, lower_label(env));
+  static std::string title(std::string_view action, Environment env) {
+    return fmt::format("{} en {}", action, lower_label(env));
   }
 
   // A key of this taxpayer and environment by serial (for the pages after an
@@ -574,9 +589,8 @@ class Portal {
         errors.push_back({"pin", "Esta solicitud ya fue procesada: no se generó otra llave."});
       set_errors(d, errors);
       d.set("facturador", field(flash, "facturador") == "si");
-      Response r = page(request, http::status::ok,
-                        title("Generar llave criptográfica", env, !errors.empty()),
-                        render("generar.mustache", d), PageOptions{&session, env});
+      Response r = page(request, http::status::ok, title("Generar llave criptográfica", env),
+                        render("generar.mustache", d), PageOptions{&session, env, !errors.empty()});
       for (const auto& h : holder) r.insert(h.name(), h.value());
       return r;
     });
@@ -755,9 +769,8 @@ class Portal {
       if (field(flash, "motivo") == "invalido")
         errors.push_back({"motivo", "Elija un motivo de la lista"});
       set_errors(d, errors);
-      Response r = page(request, http::status::ok,
-                        title("Revocar llave criptográfica", env, !errors.empty()),
-                        render("revocar.mustache", d), PageOptions{&session, env});
+      Response r = page(request, http::status::ok, title("Revocar llave criptográfica", env),
+                        render("revocar.mustache", d), PageOptions{&session, env, !errors.empty()});
       for (const auto& h : holder) r.insert(h.name(), h.value());
       return r;
     });
@@ -831,8 +844,8 @@ class Portal {
             {"confirmar", "Esta solicitud ya fue procesada: no se generó otra contraseña."});
       set_errors(d, errors);
       Response r =
-          page(request, http::status::ok, title("Generar contraseña", env, !errors.empty()),
-               render("contrasena.mustache", d), PageOptions{&session, env});
+          page(request, http::status::ok, title("Generar contraseña", env),
+               render("contrasena.mustache", d), PageOptions{&session, env, !errors.empty()});
       for (const auto& h : holder) r.insert(h.name(), h.value());
       return r;
     });
@@ -897,12 +910,21 @@ class Portal {
 };
 
 // Everything the portal does touches the store or hashes, so it all runs on
-// the worker pool.
+// the worker pool. What escapes a page as an exception still gets a page in
+// the portal's frame (500), not the server's plain text.
 Route on_pool(std::shared_ptr<Portal> portal,
               Response (Portal::*method)(const Request&, const RouteContext&)) {
   Route route;
   route.slow = [portal, method](const Request& request, const RouteContext& context) {
-    return ((*portal).*method)(request, context);
+    try {
+      return ((*portal).*method)(request, context);
+    } catch (const std::exception& e) {
+      spdlog::error("portal {}: {}", context.path, e.what());
+      return message_page(request, http::status::internal_server_error, "Algo salió mal",
+                          "El portal tuvo un error inesperado; no sabemos si la acción se "
+                          "realizó. Revise el estado de sus llaves antes de repetirla.",
+                          nullptr, "/llaves", "Ver mis llaves");
+    }
   };
   return route;
 }
@@ -939,6 +961,7 @@ void add_portal_routes(Router& router, PortalServices services) {
   router.add(http::verb::get, "/llaves", on_pool(portal, &Portal::key_list));
   router.add_prefix(http::verb::get, "/llaves/", on_pool(portal, &Portal::keys));
   router.add_prefix(http::verb::post, "/llaves/", on_pool(portal, &Portal::keys));
+  router.set_not_found(on_pool(portal, &Portal::not_found));
 }
 
 }  // namespace llavero::portal

@@ -129,8 +129,11 @@ Result<Login> AccountService::login(const std::string& identification, const Sec
         AuditEvent{"portal:" + remote_address, "portal.ingreso_fallido", t.identification, ""});
     if (!state) return state.error();
     if (state->locked_until && *state->locked_until > now)
-      return make_error(errc::kCuentaBloqueada,
-                        "Demasiados intentos fallidos: la cuenta queda bloqueada por 15 minutos.");
+      return make_error(
+          errc::kCuentaBloqueada,
+          fmt::format("Demasiados intentos fallidos: la cuenta queda bloqueada 15 minutos, hasta "
+                      "las {} (hora de Costa Rica).",
+                      format_costa_rica_hour(*state->locked_until)));
     return invalid_credentials();
   }
   LLAVERO_TRY(store_.clear_login_failures(t.id));

@@ -1,0 +1,202 @@
+// The portal's pages as the router serves them (issue 14): Post/Redirect/Get
+// answers, the flash cookie that never carries a PIN, and the 404, 410 and
+// 500 pages in the portal's frame. The same pages in a real browser, with
+// axe-core, are in e2e/portal-ux.test.mjs.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <map>
+#include <regex>
+
+#include "http/http.h"
+#include "portal/portal.h"
+#include "service/accounts.h"
+#include "service/downloads.h"
+#include "testing.h"
+
+namespace llavero {
+
+using namespace llavero::service;
+namespace {
+
+constexpr const char* kPerson = "1-0647-0958";
+constexpr const char* kPassword = "correcta-123";
+
+// A browser without a network: requests go straight to the portal's routes
+// (or the router's not-found route), cookies are kept between them.
+struct Browser {
+  std::unique_ptr<testing::Installation> inst = testing::make_installation();
+  AccountService accounts{*inst->store, inst->config};
+  testing::TempDir dir;
+  DownloadVault vault{*inst->store, *load_or_create_server_key(dir.path() / "portal.key")};
+  http::Router router;
+  std::map<std::string, std::string> cookies;
+
+  Browser() {
+    EXPECT_TRUE(accounts.set_portal_password(kPerson, SecretString(kPassword), "test").ok());
+    portal::add_portal_routes(router, portal::PortalServices{*inst->service, accounts, vault});
+  }
+
+  http::Response go(http::verb method, const std::string& target, const std::string& body = "") {
+    http::Request request(method, target, 11);
+    std::string jar;
+    for (const auto& [name, value] : cookies) jar += (jar.empty() ? "" : "; ") + name + "=" + value;
+    if (!jar.empty()) request.set(http::field::cookie, jar);
+    if (method == http::verb::post) {
+      request.set(http::field::content_type, "application/x-www-form-urlencoded");
+      request.body() = body;
+      request.prepare_payload();
+    }
+    http::RouteContext context;
+    context.path = std::string(http::target_path(target));
+    context.remote_address = "10.0.0.1";
+    const http::Router::Match match = router.find(method, context.path);
+    const http::Route* route = match.route ? match.route : router.not_found();
+    if (route == nullptr) return http::Response(http::status::not_found, 11);
+    context.rest = std::string(match.rest);
+    http::Response r = route->slow(request, context);
+    for (const auto& h : r) {
+      if (h.name() != http::field::set_cookie) continue;
+      const std::string line(h.value());
+      const std::size_t eq = line.find('=');
+      const std::string name = line.substr(0, eq);
+      if (line.find("Max-Age=0") != std::string::npos)
+        cookies.erase(name);
+      else
+        cookies[name] = line.substr(eq + 1, line.find(';') - eq - 1);
+    }
+    return r;
+  }
+  http::Response get(const std::string& target) { return go(http::verb::get, target); }
+  http::Response post(const std::string& target, const std::string& body) {
+    return go(http::verb::post, target, body);
+  }
+
+  static std::string hidden(const std::string& html, const std::string& name) {
+    std::smatch m;
+    const std::regex field("name=\"" + name + "\" value=\"([^\"]*)\"");
+    return std::regex_search(html, m, field) ? m[1].str() : std::string();
+  }
+
+  // Logs in through the form; the session's CSRF token.
+  std::string log_in() {
+    const std::string login_csrf = hidden(get("/ingresar").body(), "csrf");
+    http::Response r = post("/ingresar", "csrf=" + login_csrf + "&identificacion=" + kPerson +
+                                             "&contrasena=" + kPassword);
+    EXPECT_EQ(r.result(), http::status::see_other);
+    EXPECT_EQ(r[http::field::location], "/portal");
+    return hidden(get("/portal").body(), "csrf");
+  }
+};
+
+// A page in the portal's frame: the layout's skip link, main and footer.
+void expect_framed(const http::Response& r, std::string_view heading) {
+  EXPECT_EQ(r[http::field::content_type], "text/html; charset=utf-8");
+  const std::string& html = r.body();
+  EXPECT_NE(html.find("Saltar al contenido principal"), std::string::npos);
+  EXPECT_NE(html.find("<main id=\"contenido\""), std::string::npos);
+  EXPECT_NE(html.find("<footer"), std::string::npos);
+  EXPECT_NE(html.find("<h1>" + std::string(heading) + "</h1>"), std::string::npos) << html;
+}
+
+TEST(PortalPages, AnUnknownPathIsA404InThePortalFrame) {
+  Browser b;
+  const http::Response anonymous = b.get("/nada");
+  EXPECT_EQ(anonymous.result(), http::status::not_found);
+  expect_framed(anonymous, "Página no encontrada");
+  EXPECT_EQ(anonymous.body().find("Salir"), std::string::npos);
+  b.log_in();
+  for (const char* path : {"/nada", "/llaves/pruebas/nada", "/llaves/otro/generar"}) {
+    const http::Response r = b.get(path);
+    EXPECT_EQ(r.result(), http::status::not_found) << path;
+    expect_framed(r, "Página no encontrada");
+    EXPECT_NE(r.body().find("Salir"), std::string::npos) << "with the menu when logged in";
+  }
+}
+
+TEST(PortalPages, TheRouterKeeps405ForAKnownPathAndAWrongMethod) {
+  Browser b;
+  const http::Router::Match match = b.router.find(http::verb::put, "/ingresar");
+  EXPECT_EQ(match.route, nullptr);
+  EXPECT_TRUE(match.path_known);
+  ASSERT_NE(b.router.not_found(), nullptr);
+}
+
+TEST(PortalPages, ASpentDownloadIsA410InThePortalFrame) {
+  Browser b;
+  const std::string csrf = b.log_in();
+  http::Response r = b.post("/llaves/descargar", "csrf=" + csrf + "&descarga=gastada");
+  EXPECT_EQ(r.result(), http::status::gone);
+  expect_framed(r, "El archivo ya no está disponible");
+}
+
+TEST(PortalPages, AStoreFailureIsA500InThePortalFrameAndChangesNothing) {
+  Browser b;
+  b.log_in();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(b.inst->db_path().c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "ALTER TABLE certificates RENAME TO certificados_perdidos", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  const http::Response r = b.get("/llaves/pruebas/generar");
+  EXPECT_EQ(r.result(), http::status::internal_server_error);
+  expect_framed(r, "Algo salió mal");
+  EXPECT_NE(r.body().find("No se realizó ningún cambio"), std::string::npos);
+}
+
+TEST(PortalPages, GenerarWithWrongPinsRedirectsWithFieldCodesNeverThePins) {
+  Browser b;
+  const std::string csrf = b.log_in();
+  const std::string form = b.get("/llaves/pruebas/generar").body();
+  http::Response r = b.post("/llaves/pruebas/generar",
+                            "csrf=" + csrf + "&solicitud=" + Browser::hidden(form, "solicitud") +
+                                "&pin=12a4&pin2=9876&facturador=si");
+  EXPECT_EQ(r.result(), http::status::see_other);
+  EXPECT_EQ(r[http::field::location], "/llaves/pruebas/generar");
+  const std::string flash = b.cookies["llavero_aviso"];
+  EXPECT_NE(flash.find("pin=invalido"), std::string::npos) << flash;
+  EXPECT_NE(flash.find("facturador=si"), std::string::npos) << flash;
+  EXPECT_EQ(flash.find("12a4"), std::string::npos);
+  EXPECT_EQ(flash.find("9876"), std::string::npos);
+  // The page after the redirect: the summary links to the field, the field
+  // is marked, the checkbox kept; the flash is read once.
+  http::Response page = b.get("/llaves/pruebas/generar");
+  EXPECT_EQ(page.result(), http::status::ok);
+  const std::string& html = page.body();
+  EXPECT_NE(html.find("<a href=\"#pin\">El PIN debe contener exactamente 4 números.</a>"),
+            std::string::npos);
+  EXPECT_NE(html.find("aria-invalid=\"true\" aria-describedby=\"pin-error\""), std::string::npos);
+  EXPECT_NE(html.find("<title>Error: [PRUEBAS] Generar llave criptográfica en pruebas"),
+            std::string::npos);
+  EXPECT_NE(html.find("checked"), std::string::npos);
+  EXPECT_EQ(b.cookies.count("llavero_aviso"), 0u);
+  EXPECT_EQ(b.get("/llaves/pruebas/generar").body().find("aria-invalid"), std::string::npos);
+  // Nothing was generated.
+  auto keys = b.inst->service->status(kPerson, Environment::kPruebas);
+  ASSERT_TRUE(keys.ok());
+  EXPECT_TRUE(keys->empty());
+}
+
+TEST(PortalPages, TheSameGenerarFormSentTwiceMakesOneKey) {
+  Browser b;
+  const std::string csrf = b.log_in();
+  const std::string solicitud =
+      Browser::hidden(b.get("/llaves/pruebas/generar").body(), "solicitud");
+  const std::string body = "csrf=" + csrf + "&solicitud=" + solicitud + "&pin=2580&pin2=2580";
+  http::Response first = b.post("/llaves/pruebas/generar", body);
+  EXPECT_EQ(first.result(), http::status::see_other);
+  EXPECT_TRUE(first[http::field::location].starts_with("/llaves/pruebas/generar/aviso?serie="));
+  http::Response again = b.post("/llaves/pruebas/generar", body);  // Back, then resubmit
+  EXPECT_EQ(again.result(), http::status::see_other);
+  EXPECT_EQ(again[http::field::location], "/llaves/pruebas/generar");
+  EXPECT_NE(b.get("/llaves/pruebas/generar").body().find("no se generó otra llave"),
+            std::string::npos);
+  auto keys = b.inst->service->status(kPerson, Environment::kPruebas);
+  ASSERT_TRUE(keys.ok());
+  ASSERT_EQ(keys->size(), 1u);
+  EXPECT_EQ(keys->front().state, KeyState::kPendiente);
+}
+
+}  // namespace
+}  // namespace llavero
