@@ -19,9 +19,12 @@ What it does, with the standard library only:
      pin2) at --generar-rate per second and the plain page (GET --page) at
      --page-rate per second, both open loop: each request leaves at its
      scheduled time whether or not the earlier ones have been answered, from
-     a small pool of keep-alive connections per stream. A Generar counts as
-     ok when the answer is 200 with the aviso ("favor de dar clic a la opción
-     de descargar"); the page when it is 200 with its title. With --page-id
+     a small pool of keep-alive connections per stream. Generar answers 303
+     (Post/Redirect/Get, issue 14) to /llaves/<ambiente>/generar/aviso; the
+     client follows it as a browser does, and a Generar counts as ok when
+     that page is 200 with the aviso ("favor de dar clic a la opción de
+     descargar"); its time is the POST and the GET together, what the
+     taxpayer waits. The page counts when it is 200 with its title. With --page-id
      the page is fetched in the session of that other taxpayer, whose key
      list does not grow during the run (every Generar adds a row to the key
      list of --id, and the page lists them all); without it, in the same
@@ -237,13 +240,19 @@ def main():
     def do_generar():
         with form_lock:
             _, solicitud = next(form_iter)
-        status, _, html = client.request(
+        status, headers, _ = client.request(
             "POST", f"/llaves/{args.ambiente}/generar",
             {"csrf": csrf, "solicitud": solicitud, "pin": "1234", "pin2": "1234"})
-        if status != 200:
+        location = headers.get("Location", "")
+        if status != 303:
             return f"estado {status}"
+        if not location.startswith(f"/llaves/{args.ambiente}/generar/aviso?serie="):
+            return "303 a otra página"
+        status, _, html = client.request("GET", location)
+        if status != 200:
+            return f"aviso: estado {status}"
         if AVISO not in html:
-            return "200 sin el aviso"
+            return "aviso: 200 sin el aviso"
         return None
 
     def do_page():

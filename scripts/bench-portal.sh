@@ -65,7 +65,8 @@ SERVER_RC=0
 stop_server || SERVER_RC=$?
 echo "Servidor detenido con SIGTERM (estado $SERVER_RC)."
 
-# One key per successful Generar: the active one and the others superseded.
+# One key per successful Generar: the last one pending (the bench never
+# downloads) and each earlier one annulled by the Generar after it.
 MADE=$(sed -n 's/^GENERAR_OK_TOTAL=//p' "$TMP/bench.txt")
 KEYS=$("$LLAVERO" --data "$D" llave estado --id "$ID" --ambiente pruebas --json |
   python3 -c 'import json, sys
