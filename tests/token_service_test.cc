@@ -323,6 +323,39 @@ TEST(TokenService, RefreshAfterLogoutIsRefusedForTheWholeSession) {
   EXPECT_EQ(t.refresh(realm, text(other_session.body, "refresh_token")).status, 200u);
 }
 
+TEST(TokenService, ARefreshTokenIsGoodOnceAndItsReuseEndsTheWholeSession) {
+  Tokens t;
+  const Realm& realm = realm_of(Environment::kPruebas);
+  TokenAnswer login = t.login(Environment::kPruebas);
+  TokenAnswer other_session = t.login(Environment::kPruebas);
+  TokenAnswer first = t.refresh(realm, text(login.body, "refresh_token"));
+  ASSERT_EQ(first.status, 200u);
+  EXPECT_NE(text(first.body, "refresh_token"), text(login.body, "refresh_token"))
+      << "each use answers with the next refresh token";
+  // Someone replays the spent token (a thief, or the owner after a thief):
+  // refused, and the token the legitimate use got dies with the session.
+  expect_oauth_error(t.refresh(realm, text(login.body, "refresh_token")), 400, "invalid_grant");
+  expect_oauth_error(t.refresh(realm, text(first.body, "refresh_token")), 400, "invalid_grant");
+  EXPECT_EQ(t.refresh(realm, text(other_session.body, "refresh_token")).status, 200u)
+      << "another login's session goes on";
+}
+
+TEST(TokenService, ANewApiPasswordEndsTheRefreshTokensOfTheOldOne) {
+  Tokens t;
+  const Realm& stag = realm_of(Environment::kPruebas);
+  const Realm& prod = realm_of(Environment::kProduccion);
+  TokenAnswer before = t.login(Environment::kPruebas);
+  TokenAnswer prod_before = t.login(Environment::kProduccion);
+  ASSERT_EQ(before.status, 200u);
+  auto made = t.accounts.generate_api_password("1-0647-0958", Environment::kPruebas, "test");
+  ASSERT_TRUE(made.ok());
+  expect_oauth_error(t.refresh(stag, text(before.body, "refresh_token")), 400, "invalid_grant");
+  EXPECT_EQ(t.password_grant(stag, made->username, std::string(made->password.view())).status, 200u)
+      << "the new password logs in";
+  EXPECT_EQ(t.refresh(prod, text(prod_before.body, "refresh_token")).status, 200u)
+      << "the other environment's user is another user";
+}
+
 TEST(TokenService, LogoutNeedsThisRealmsClientAndAKnownToken) {
   Tokens t;
   TokenAnswer login = t.login(Environment::kPruebas);

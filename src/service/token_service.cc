@@ -143,7 +143,11 @@ TokenAnswer TokenService::token(const Realm& realm,
     return issue(realm, **credential, random_token());
   }
   if (grant == "refresh_token") {
-    auto record = store_.find_refresh_token(token_hash(get(form, "refresh_token")));
+    // Rotation (OAuth 2.0 Security BCP): the token is spent here and the
+    // answer carries the next one; a spent token comes back revoked, with
+    // its whole session.
+    auto record = store_.spend_refresh_token(token_hash(get(form, "refresh_token")), realm.name,
+                                             client_id);
     if (!record) return oauth_error(503, "temporarily_unavailable", record.error().message);
     if (!*record || (*record)->revoked || (*record)->realm != realm.name ||
         (*record)->client_id != client_id)

@@ -97,6 +97,13 @@ class AccountStore {
   virtual Result<std::optional<RefreshTokenRecord>> find_refresh_token(
       const std::string& token_hash) = 0;
   virtual Status revoke_token_session(const std::string& session_id) = 0;
+  // Spends a refresh token of `realm` and `client_id` (each is good once)
+  // and returns it as it was. A token already spent comes back revoked, and
+  // its whole session (every token rotated from the same login) is revoked
+  // with it: two parties hold that session. A token of another realm or
+  // client is returned untouched. Absent: no such token.
+  virtual Result<std::optional<RefreshTokenRecord>> spend_refresh_token(
+      const std::string& token_hash, std::string_view realm, std::string_view client_id) = 0;
 };
 
 }  // namespace llavero

@@ -942,6 +942,11 @@ Status SqliteStore::set_api_credential(const ApiCredential& c, const AuditEvent&
         .bind(4, c.password_hash)
         .bind_time(5, now_seconds())
         .run();
+    // A new password ends every session of the old one: refresh tokens
+    // issued before it mint no more access tokens.
+    Statement(*db_, "UPDATE refresh_tokens SET revoked = 1 WHERE username = ?")
+        .bind(1, c.username)
+        .run();
     append_audit(*db_, audit);
     txn.commit();
     return Ok{};
@@ -996,6 +1001,32 @@ Status SqliteStore::revoke_token_session(const std::string& session_id) {
         .bind(1, session_id)
         .run();
     return Ok{};
+  });
+}
+
+Result<std::optional<RefreshTokenRecord>> SqliteStore::spend_refresh_token(
+    const std::string& hash, std::string_view realm, std::string_view client_id) {
+  return guarded([&]() -> Result<std::optional<RefreshTokenRecord>> {
+    Transaction txn(*db_);
+    Statement s(*db_,
+                "SELECT token_hash, session_id, username, realm, client_id, expires_at, revoked "
+                "FROM refresh_tokens WHERE token_hash = ?");
+    s.bind(1, hash);
+    if (!s.step()) return std::optional<RefreshTokenRecord>();
+    RefreshTokenRecord record{s.text(0), s.text(1), s.text(2), s.text(3), s.text(4),
+                              s.time(5, "refresh_tokens.expires_at"), s.integer(6) != 0};
+    if (record.realm != realm || record.client_id != client_id)
+      return std::optional<RefreshTokenRecord>(std::move(record));
+    if (record.revoked)
+      Statement(*db_, "UPDATE refresh_tokens SET revoked = 1 WHERE session_id = ?")
+          .bind(1, record.session_id)
+          .run();
+    else
+      Statement(*db_, "UPDATE refresh_tokens SET revoked = 1 WHERE token_hash = ?")
+          .bind(1, hash)
+          .run();
+    txn.commit();
+    return std::optional<RefreshTokenRecord>(std::move(record));
   });
 }
 

@@ -76,6 +76,8 @@ class SqliteStore final : public Store {
   Result<std::optional<RefreshTokenRecord>> find_refresh_token(
       const std::string& token_hash) override;
   Status revoke_token_session(const std::string& session_id) override;
+  Result<std::optional<RefreshTokenRecord>> spend_refresh_token(
+      const std::string& token_hash, std::string_view realm, std::string_view client_id) override;
 
   // ComprobanteStore
   Status put_service_key(const ServiceKey& key, const AuditEvent& audit) override;
