@@ -8,6 +8,12 @@
         of <Clave> and <NumeroConsecutivo> (or NumeroConsecutivoReceptor of a
         MensajeReceptor, whose clave is the invoice's and is left alone);
         prints the clave
+  reception.py fechar SRCDIR OUTDIR
+        copies the v4.4 examples (*.xml) dated now: every 2026-11-26 time
+        (FechaEmision, FechaEmisionDoc, FechaEmisionIR) becomes two minutes
+        ago in Costa Rica time, and the DDMMYY of every clave (506261126…)
+        that day's; prints "DDMMYY FECHA". The reception's FechaEmision rule
+        (at most 30 days old) would otherwise reject the examples one day.
   reception.py drop SRC OUT ELEMENT
         copies SRC without the first <ELEMENT>…</ELEMENT> (and its line)
   reception.py grande SRC OUT N
@@ -93,6 +99,24 @@ def cmd_doc(src, out, numero, codigo=None):
         data = data[: mk.start(1)] + clave.encode() + data[mk.end(1):]
     write(out, data)
     print(clave)
+
+
+def cmd_fechar(src_dir, out_dir):
+    import datetime
+    import os
+    cr = datetime.timezone(datetime.timedelta(hours=-6))
+    now = datetime.datetime.now(cr) - datetime.timedelta(minutes=2)
+    ddmmaa = now.strftime("%d%m%y")
+    fecha = now.strftime("%Y-%m-%dT%H:%M:%S-06:00")
+    os.makedirs(out_dir, exist_ok=True)
+    for name in sorted(os.listdir(src_dir)):
+        if not name.endswith(".xml"):
+            continue
+        data = read(os.path.join(src_dir, name))
+        data = re.sub(rb"2026-11-26T\d\d:\d\d:\d\d-06:00", fecha.encode(), data)
+        data = re.sub(rb"(?<!\d)506261126(?=\d{41}(?!\d))", b"506" + ddmmaa.encode(), data)
+        write(os.path.join(out_dir, name), data)
+    print(ddmmaa, fecha)
 
 
 def cmd_drop(src, out, name):
@@ -292,7 +316,7 @@ def cmd_huge(port, path, token, mib):
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     handlers = {
-        "doc": cmd_doc, "drop": cmd_drop, "grande": cmd_grande, "envelope": cmd_envelope, "json": cmd_json,
+        "doc": cmd_doc, "fechar": cmd_fechar, "drop": cmd_drop, "grande": cmd_grande, "envelope": cmd_envelope, "json": cmd_json,
         "tamper": cmd_tamper, "unsign": cmd_unsign, "respuesta": cmd_respuesta,
         "jwt-part": cmd_jwt_part, "forge": cmd_forge, "alg-none": cmd_alg_none,
         "jwks-verify": cmd_jwks_verify, "huge": cmd_huge,

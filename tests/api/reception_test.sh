@@ -35,14 +35,19 @@ set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 PY=$HERE/reception.py
-EXAMPLES=$REPO/examples
+# The examples dated now (reception.py fechar): the FechaEmision rule refuses
+# a comprobante older than 30 days, and the examples are dated 2026-11-26.
+# DDMMAA is the date in their claves, FECHA the `fecha` of the envelopes.
+read -r DDMMAA FECHA < <(python3 "$PY" fechar "$REPO/examples" "$TMP/ejemplos")
+EXAMPLES=$TMP/ejemplos
+VALIDATE=$REPO/examples/validate.sh
 XSD_DIR=${LLAVERO_XSD_DIR:-$REPO/schemas/hacienda/v4.4}
 SANDBOX_NOTE="Este comprobante fue recibido en el ambiente de pruebas, por lo cual no tiene validez para fines tributarios."
 MODIFIED="El XML fue modificado luego de haber sido firmado"
 NOT_EMISOR="El contribuyente que firma la factura electronica no es el emisor"
 
 # One ctest entry each, reception.NAME (tests/CMakeLists.txt reads this line).
-SECTIONS=(firmar token aceptado duplicados rechazos entradas_malas xml_hostil reinicio)
+SECTIONS=(firmar token aceptado duplicados rechazos entradas_malas xml_hostil reinicio cliente_php callbacks escenarios comprobantes)
 
 require_tools openssl curl python3 xmlsec1 xmllint ps base64
 if [[ ! -f $XSD_DIR/FacturaElectronica_V4.4.xsd || ! -f $XSD_DIR/MensajeHacienda_V4.4.xsd ]]; then
@@ -150,7 +155,7 @@ wait_final() {
   STATE="" GET_BODY="" MH="" DETALLE="" MENSAJE=""
   # While it is not decided, the answer is looked at without parsing it (no
   # python3 per poll); the state is then read from the JSON.
-  local final='"ind-estado"[[:space:]]*:[[:space:]]*"(aceptado|rechazado)"'
+  local final='"ind-estado"[[:space:]]*:[[:space:]]*"(aceptado|rechazado|error)"'
   for _ in $(seq 1 300); do
     get_clave "$clave"
     GET_BODY=$BODY
@@ -212,7 +217,6 @@ print("<sin verificación>" if c is None else c[sys.argv[2]])' "$1" "$2" <<<"$VJ
 
 XMLSEC_ID=(--id-attr:Id 'http://uri.etsi.org/01903/v1.3.2#:SignedProperties')
 
-FECHA=2026-11-26T10:00:00-06:00
 # envio XML CLAVE OUT [RTIPO RNUM | -] [EXTRA...] : the envelope of a factura
 # of the demo taxpayer (emisor 01/106470958) to the jurídica by default.
 envio() {
@@ -254,8 +258,8 @@ rejected() {
 new_factura() {
   DOC=$TMP/factura-$1.xml
   CLAVE=$(python3 "$PY" doc "$EXAMPLES/factura-electronica.xml" "$DOC" "$1")
-  assert_match "clave nueva ($1): 50 dígitos, 506 261126 000106470958 …" "$CLAVE" \
-    "^5062611260001064709580010000101$(printf '%010d' "$1")1[0-9]{8}$"
+  assert_match "clave nueva ($1): 50 dígitos, 506 $DDMMAA 000106470958 …" "$CLAVE" \
+    "^506${DDMMAA}0001064709580010000101$(printf '%010d' "$1")1[0-9]{8}$"
 }
 
 # clave_of XML : the Clave of a comprobante.
@@ -364,7 +368,7 @@ test_firmar() {
 
   # =========================================================================================
   section "ejemplos: esquema oficial antes de firmar (examples/validate.sh)"
-  run bash "$EXAMPLES/validate.sh"
+  run bash "$VALIDATE" "$EXAMPLES"/*.xml
   assert_rc "examples/validate.sh valida los cuatro ejemplos" 0
   assert_eq "cuatro líneas OK" 4 "$(grep -c '^OK ' <<<"$OUT")"
   assert_contains "resumen de validate.sh" "$OUT" "all 4 file(s) valid"
@@ -398,7 +402,7 @@ test_firmar() {
     run xmlsec1 --verify "${XMLSEC_ID[@]}" --trusted-pem "$S_ROOT" --untrusted-pem "$S_PF" "$signed"
     assert_rc "xmlsec1 --verify acepta la firma de $ex" 0
     assert_contains "xmlsec1: las dos referencias verifican ($ex)" "$ERR$OUT" "SignedInfo References (ok/all): 2/2"
-    run bash "$EXAMPLES/validate.sh" "$signed"
+    run bash "$VALIDATE" "$signed"
     assert_rc "examples/validate.sh valida $ex firmado" 0
     assert_contains "validate.sh usó el esquema oficial sin cambios ($ex)" "$OUT" "valid against official ${ROOT_OF[$ex]}_V4.4.xsd"
     run xmllint --nonet --noout --schema "$XSD_DIR/${ROOT_OF[$ex]}_V4.4.xsd" "$signed"
@@ -502,9 +506,10 @@ test_token() {
   assert_eq "contraseña equivocada: invalid_grant" invalid_grant "$(jfield "$BODY" error)"
   token_request rut-stag api-prod "$STAG_USER" "$STAG_PASSWORD"
   assert_eq "client_id de otro realm: 401" 401 "$CODE"
-  assert_eq "client_id de otro realm: invalid_client" invalid_client "$(jfield "$BODY" error)"
+  # Keycloak's code for a client the realm does not have (clients match it).
+  assert_eq "client_id de otro realm: unauthorized_client" unauthorized_client "$(jfield "$BODY" error)"
   token_request rut-stag otro-cliente "$STAG_USER" "$STAG_PASSWORD"
-  assert_eq "client_id desconocido: invalid_client" invalid_client "$(jfield "$BODY" error)"
+  assert_eq "client_id desconocido: unauthorized_client" unauthorized_client "$(jfield "$BODY" error)"
   request POST "$BASE$TOKEN_PATH/token" -d grant_type=client_credentials -d client_id=api-stag
   assert_eq "grant_type no soportado: 400" 400 "$CODE"
   assert_eq "grant_type no soportado: unsupported_grant_type" unsupported_grant_type "$(jfield "$BODY" error)"
@@ -517,7 +522,7 @@ test_token() {
   assert_eq "grant refresh_token: 200" 200 "$CODE"
   REFRESHED=$(jfield "$BODY" access_token)
   assert_ne "grant refresh_token: un access_token nuevo" "" "$REFRESHED"
-  get_clave 50626112600010647095800100001010000000099999999999 "$REFRESHED"
+  get_clave 506${DDMMAA}00010647095800100001010000000099999999999 "$REFRESHED"
   assert_eq "el token renovado sirve en la recepción (404 de una clave que no existe, no 401)" 404 "$CODE"
   request POST "$BASE$TOKEN_PATH/logout" -d client_id=api-stag --data-urlencode "refresh_token=$REFRESH"
   assert_eq "logout: 204" 204 "$CODE"
@@ -595,7 +600,7 @@ test_aceptado() {
   # =========================================================================================
   section "recepción: la factura firmada es aceptada"
   CLAVE1=$(clave_of "$FACTURA_FIRMADA")
-  assert_eq "la clave de la factura de ejemplo" 50626112600010647095800100001010000000001148213765 "$CLAVE1"
+  assert_eq "la clave de la factura de ejemplo" 506${DDMMAA}00010647095800100001010000000001148213765 "$CLAVE1"
   envio "$FACTURA_FIRMADA" "$CLAVE1" "$TMP/envio1.json"
   post_envio "$TMP/envio1.json"
   assert_eq "POST de la factura: 202" 202 "$CODE"
@@ -609,7 +614,8 @@ test_aceptado() {
   assert_eq "la factura es aceptada" aceptado "$STATE"
   assert_eq "GET: clave" "$CLAVE1" "$(jfield "$GET_BODY" clave)"
   assert_eq "GET: fecha" "$FECHA" "$(jfield "$GET_BODY" fecha)"
-  assert_eq "GET: nota de pruebas" "$SANDBOX_NOTE" "$(jfield "$GET_BODY" nota)"
+  assert_eq "GET: sin el campo no estándar nota (la frase va en el MensajeHacienda)" "" \
+    "$(jfield "$GET_BODY" nota)"
   mh_checks "factura aceptada" 1
   assert_eq "EstadoMensaje aceptado" aceptado \
     "$(xmllint --nonet --xpath "string(/*/*[local-name()='EstadoMensaje'])" "$MH" 2>/dev/null)"
@@ -642,15 +648,15 @@ EOF
 
   section "recepción: tiquete, nota de crédito y mensaje receptor aceptados"
   send_and_decide "tiquete" "$TMP/tiquete-electronico-firmado.xml" \
-    50626112600010647095800100001040000000001173920481 -
+    506${DDMMAA}00010647095800100001040000000001173920481 -
   assert_eq "el tiquete (sin receptor) es aceptado" aceptado "$STATE"
   [[ $STATE == rechazado ]] && echo "    DetalleMensaje: $DETALLE"
   mh_checks "tiquete" 1
   send_and_decide "nota de crédito" "$TMP/nota-credito-electronica-firmado.xml" \
-    50626112600010647095800100001030000000001115873302
+    506${DDMMAA}00010647095800100001030000000001115873302
   assert_eq "la nota de crédito es aceptada" aceptado "$STATE"
   [[ $STATE == rechazado ]] && echo "    DetalleMensaje: $DETALLE"
-  MR_CLAVE=50626112600310152289900100001010000000042162047519
+  MR_CLAVE=506${DDMMAA}00310152289900100001010000000042162047519
   python3 "$PY" envelope "$TMP/mensaje-receptor-firmado.xml" "$MR_CLAVE" "$FECHA" 02 3101522899 \
     01 106470958 consecutivoReceptor=00100001050000000001 >"$TMP/envio-mr.json"
   post_envio "$TMP/envio-mr.json"
@@ -667,7 +673,7 @@ EOF
   python3 "$PY" grande "$TMP/grande-base.xml" "$TMP/grande.xml" 120
   sign "$K1" "$TMP/grande.xml" "$TMP/grande-firmada.xml"
   assert_rc "firmar la factura de 120 líneas" 0
-  run bash "$EXAMPLES/validate.sh" "$TMP/grande-firmada.xml"
+  run bash "$VALIDATE" "$TMP/grande-firmada.xml"
   assert_rc "la factura de 120 líneas firmada es válida (examples/validate.sh, esquema oficial)" 0
   envio "$TMP/grande-firmada.xml" "$GRANDE_CLAVE" "$TMP/envio-grande.json"
   size=$(stat -c %s "$TMP/envio-grande.json")
@@ -696,7 +702,9 @@ test_duplicados() {
   section "clave repetida"
   post_envio "$TMP/envio1.json"
   assert_eq "la misma clave otra vez: 400" 400 "$CODE"
-  assert_ne "la misma clave otra vez: con X-Error-Cause" "" "$(header X-Error-Cause)"
+  assert_eq "la misma clave otra vez: el X-Error-Cause de Hacienda" \
+    "El comprobante [$CLAVE1] ya fue recibido anteriormente." "$(header X-Error-Cause)"
+  assert_ne "la misma clave otra vez: validation-exception" "" "$(header validation-exception)"
   wait_final "$CLAVE1"
   assert_eq "el comprobante original sigue aceptado" aceptado "$STATE"
 }
@@ -826,9 +834,15 @@ test_entradas_malas() {
   bad_envio "clave de 51 dígitos" "$TMP/clave51.json" 400
   python3 "$PY" json "$TMP/envio9.json" "clave=${CLAVE9:0:49}x" >"$TMP/claveletra.json"
   bad_envio "clave con una letra" "$TMP/claveletra.json" 400
-  python3 "$PY" json "$TMP/envio9.json" "fecha=2026-11-27T10:00:00-06:00" >"$TMP/fecha.json"
-  bad_envio "la fecha de la clave no es la del envío" "$TMP/fecha.json" 400
-  assert_contains "y X-Error-Cause habla de la fecha" "$(header X-Error-Cause)" "fecha"
+  # Any RFC 3339 form is taken (the date of `fecha` is not compared with the
+  # clave's at POST: cliente_php sends UTC after 18:00); a time without a zone,
+  # or not ISO 8601 at all, is not.
+  for bad in "2026-11-26T10:00:00" "26/11/2026 10:00" "2026-11-26T10:00:00-6"; do
+    python3 "$PY" json "$TMP/envio9.json" "fecha=$bad" >"$TMP/fecha.json"
+    bad_envio "fecha $bad" "$TMP/fecha.json" 400
+    assert_contains "y X-Error-Cause habla de la fecha ($bad)" "$(header X-Error-Cause)" "fecha"
+    assert_ne "y validation-exception ($bad)" "" "$(header validation-exception)"
+  done
   python3 "$PY" json "$TMP/envio9.json" 'emisor={"tipoIdentificacion":"01","numeroIdentificacion":"204560789"}' >"$TMP/ident.json"
   bad_envio "la identificación de la clave no es la del emisor" "$TMP/ident.json" 400
   assert_contains "y X-Error-Cause habla de la identificación" "$(header X-Error-Cause)" "identificaci"
@@ -844,14 +858,19 @@ EOF
   get_clave "$CLAVE9"
   assert_eq "ningún envío malo quedó registrado (GET 404)" 404 "$CODE"
 
-  run python3 "$PY" huge "$PORT" "$RECEPCION" "$TOKEN" 3
-  assert_match "cuerpo de 3 MiB: 413" "$OUT" '^HTTP/1\.[01] 413'
-  healthz_ok "cuerpo de 3 MiB"
+  # Beyond recepcion_max_bytes (10 MiB by default): 413 before the body is read.
+  run python3 "$PY" huge "$PORT" "$RECEPCION" "$TOKEN" 11
+  assert_match "cuerpo de 11 MiB: 413" "$OUT" '^HTTP/1\.[01] 413'
+  healthz_ok "cuerpo de 11 MiB"
   # The same with curl, as a client would send it.
+  head -c $((11 * 1024 * 1024)) /dev/zero | tr '\0' 'a' >"$TMP/grande.json"
+  post_envio "$TMP/grande.json"
+  assert_match "cuerpo de 11 MiB con curl: 413 (o la conexión cortada)" "$CODE" '^(413|000)$'
+  healthz_ok "cuerpo de 11 MiB con curl"
+  # 3 MiB of JSON (a large factura) is within the limit: read, then judged as JSON.
   head -c $((3 * 1024 * 1024)) /dev/zero | tr '\0' 'a' >"$TMP/grande.json"
   post_envio "$TMP/grande.json"
-  assert_match "cuerpo de 3 MiB con curl: 413 (o la conexión cortada)" "$CODE" '^(413|000)$'
-  healthz_ok "cuerpo de 3 MiB con curl"
+  assert_eq "cuerpo de 3 MiB: leído y rechazado como JSON (400, no 413)" 400 "$CODE"
 
   post_envio "$TMP/envio9.json"
   assert_eq "tras todo eso, la factura 9 bien formada: 202" 202 "$CODE"
@@ -887,7 +906,10 @@ EOF
     local started
     started=$(date +%s%N)
     send_and_decide "$1" "$2" "$3"
-    rejected "$1" "DOCTYPE"
+    # Not a comprobante one can process at all: Hacienda's state "error".
+    assert_eq "$1: estado error" error "$STATE"
+    assert_contains "$1: DetalleMensaje da el motivo" "$DETALLE" "DOCTYPE"
+    mh_checks "$1" 3
     assert_not_contains "$1: sin expansión de entidades (lollol)" "$DETALLE" "lollol"
     assert_not_contains "$1: nada de /etc/passwd" "$DETALLE" "root:"
     assert_not_contains "$1: nada de /etc/passwd en la respuesta" "$(cat "$MH" 2>/dev/null)" "root:x:"
@@ -927,7 +949,8 @@ EOF
   new_factura 14
   printf 'esto no es XML <<<' >"$TMP/noxml.xml"
   send_and_decide "no es XML" "$TMP/noxml.xml" "$CLAVE"
-  rejected "no es XML" "bien formado"
+  assert_eq "no es XML: estado error" error "$STATE"
+  assert_contains "no es XML: DetalleMensaje da el motivo" "$DETALLE" "bien formado"
   new_factura 15
   python3 - "$TMP/profundo.xml" <<'EOF'
 import sys
@@ -935,7 +958,7 @@ n = 5000  # the envelope stays under 64 KiB
 open(sys.argv[1], "w").write('<?xml version="1.0"?>' + "<a>" * n + "</a>" * n)
 EOF
   send_and_decide "anidamiento de 5000 niveles" "$TMP/profundo.xml" "$CLAVE"
-  assert_eq "anidamiento de 5000 niveles: rechazado" rechazado "$STATE"
+  assert_eq "anidamiento de 5000 niveles: error (no se pudo procesar)" error "$STATE"
   healthz_ok "anidamiento de 5000 niveles"
 
   RSS_AFTER=$(server_rss_kb)
@@ -1012,6 +1035,240 @@ test_reinicio() {
   assert_eq "el servidor sale con 0 al final" 0 "$STOP_RC"
   assert_no_match "el registro del servidor no muestra fallos internos del procesamiento" \
     "$(cat "$TMP/server.log")" "procesamiento de comprobantes:"
+}
+
+# --- issue 10: the reception as integrators call it --------------------------------------------
+
+CLIENT_PY=$HERE/cliente_php.py
+RECEIVER_PY=$HERE/callback_receiver.py
+
+# start_receiver MODE : a callback receiver (callback_receiver.py) on a free
+# loopback port; RECEIVER_URL, RECEIVER_LOG, RECEIVER_PID.
+start_receiver() {
+  RECEIVER_LOG=$TMP/callbacks-$1.log
+  : >"$RECEIVER_LOG"
+  rm -f "$TMP/receiver.port"
+  python3 "$RECEIVER_PY" "$TMP/receiver.port" "$RECEIVER_LOG" "$1" >/dev/null 2>&1 &
+  RECEIVER_PID=$!
+  BG_PIDS+=("$RECEIVER_PID")  # the EXIT trap stops it (tests/lib/serve_lib.sh)
+  for _ in $(seq 1 50); do [[ -s $TMP/receiver.port ]] && break; sleep 0.1; done
+  RECEIVER_URL=http://127.0.0.1:$(cat "$TMP/receiver.port")/callback
+}
+
+# wait_lines FILE N SECONDS : waits until FILE has N lines.
+wait_lines() {
+  for _ in $(seq 1 $(($3 * 10))); do
+    (($(wc -l <"$1") >= $2)) && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+test_cliente_php() {
+  setup_data
+  sign_examples factura-electronica tiquete-electronico
+  setup_api
+
+  section "cliente como CRLibre/API_Hacienda: ruta /recepcion-sandbox/v1"
+  CLAVE1=$(clave_of "$FACTURA_FIRMADA")
+  # 23:30 in Costa Rica on the clave's day, written in UTC: the next day.
+  local utc
+  utc=$(date -u -d "20${DDMMAA:4:2}-${DDMMAA:2:2}-${DDMMAA:0:2} 23:30:00 -0600" +%Y-%m-%dT%H:%M:%SZ)
+  envio "$FACTURA_FIRMADA" "$CLAVE1" "$TMP/envio1.json" fecha="$utc"
+  run python3 "$CLIENT_PY" "$BASE" "$RECEPCION" rut-stag api-stag "$STAG_USER" "$STAG_PASSWORD" "$TMP/envio1.json"
+  echo "$OUT" | sed 's/^/    /'
+  assert_rc "el cliente PHP termina bien" 0
+  assert_contains "token con client_secret vacío: 200" "$OUT" "token 200"
+  assert_contains "envío: 202" "$OUT" "send 202"
+  assert_contains "reenvío: el texto de Hacienda que el cliente compara" "$OUT" \
+    "send-again duplicate El comprobante [$CLAVE1] ya fue recibido anteriormente."
+  assert_contains "consulta: aceptado" "$OUT" "estado aceptado"
+
+  section "cliente como CRLibre: host api-sandbox con /recepcion/v1 llega a pruebas"
+  envio "$TMP/tiquete-electronico-firmado.xml" 506${DDMMAA}00010647095800100001040000000001173920481 \
+    "$TMP/envio-tiquete.json" -
+  run python3 "$CLIENT_PY" "$BASE" "$RECEPCION_PROD" rut-stag api-stag "$STAG_USER" "$STAG_PASSWORD" \
+    "$TMP/envio-tiquete.json" api-sandbox.comprobanteselectronicos.go.cr
+  echo "$OUT" | sed 's/^/    /'
+  assert_rc "el cliente PHP por el host de pruebas termina bien" 0
+  assert_contains "por el host api-sandbox: aceptado" "$OUT" "estado aceptado"
+  stag_token
+  request GET "$BASE$RECEPCION_PROD/506${DDMMAA}00010647095800100001040000000001173920481" \
+    -H "Authorization: bearer $TOKEN"
+  assert_eq "sin ese Host, /recepcion/v1 es producción: un token de pruebas da 403" 403 "$CODE"
+
+  section "respuestas: 401 con WWW-Authenticate, X-Ratelimit, 404 con X-Error-Cause"
+  request GET "$BASE$RECEPCION/$CLAVE1"
+  assert_eq "sin token: 401" 401 "$CODE"
+  assert_eq "sin token: WWW-Authenticate: Bearer" "Bearer" "$(header WWW-Authenticate)"
+  get_clave "$CLAVE1"
+  assert_match "X-Ratelimit-Limit" "$(header X-Ratelimit-Limit)" '^[0-9]+$'
+  assert_match "X-Ratelimit-Remaining" "$(header X-Ratelimit-Remaining)" '^[0-9]+$'
+  assert_match "X-Ratelimit-Reset" "$(header X-Ratelimit-Reset)" '^[0-9]+$'
+  get_clave 506${DDMMAA}00010647095800100001019999999999199999999
+  assert_eq "clave desconocida: 404" 404 "$CODE"
+  assert_contains "clave desconocida: X-Error-Cause" "$(header X-Error-Cause)" "no ha sido recibido"
+  token_request rut-stag api-stag "$STAG_USER" "mala"
+  assert_eq "contraseña mala: 401" 401 "$CODE"
+  assert_eq "contraseña mala: el texto de Keycloak" "Invalid user credentials" "$(jfield "$BODY" error_description)"
+}
+
+test_callbacks() {
+  setup_data
+  sign_examples factura-electronica
+  printf 'callback_espera_segundos = 1\ncallback_timeout_segundos = 2\n' >>"$DATA/llavero.conf"
+  setup_api
+
+  section "callback: 500 dos veces, luego 200 (con un reinicio entre intentos)"
+  start_receiver 500x2
+  CLAVE1=$(clave_of "$FACTURA_FIRMADA")
+  envio "$FACTURA_FIRMADA" "$CLAVE1" "$TMP/envio1.json" callbackUrl="$RECEIVER_URL"
+  post_envio "$TMP/envio1.json"
+  assert_eq "POST con callbackUrl: 202" 202 "$CODE"
+  wait_lines "$RECEIVER_LOG" 1 30
+  assert_eq "primer intento recibido" 1 "$(wc -l <"$RECEIVER_LOG")"
+  stop_server TERM
+  start_server
+  wait_lines "$RECEIVER_LOG" 3 30
+  assert_eq "tres intentos: 500, 500, 200" 3 "$(wc -l <"$RECEIVER_LOG")"
+  assert_contains "el callback lleva el JSON del GET" "$(head -1 "$RECEIVER_LOG")" "aceptado $CLAVE1"
+  sleep 1
+  run llv "$DATA" recepcion estado --clave "$CLAVE1"
+  echo "$OUT" | sed 's/^/    /'
+  assert_rc "recepcion estado" 0
+  assert_contains "recepcion estado: entregado" "$OUT" "Callback: entregado"
+  assert_contains "recepcion estado: intento 1 con HTTP 500" "$OUT" "intento 1:"
+  assert_contains "recepcion estado: intento 3 con HTTP 200" "$OUT" "HTTP 200"
+  kill "$RECEIVER_PID" 2>/dev/null
+
+  section "callback: un receptor que nunca responde (timeout 2 s en la prueba), abandonado"
+  start_receiver silencio
+  new_factura 77
+  sign "$K1" "$DOC" "$TMP/f77.xml"
+  envio "$TMP/f77.xml" "$CLAVE" "$TMP/envio77.json" callbackUrl="$RECEIVER_URL"
+  post_envio "$TMP/envio77.json"
+  assert_eq "POST: 202" 202 "$CODE"
+  wait_lines "$RECEIVER_LOG" 4 60
+  assert_eq "1 + 3 reintentos" 4 "$(wc -l <"$RECEIVER_LOG")"
+  sleep 3
+  run llv "$DATA" recepcion estado --clave "$CLAVE"
+  echo "$OUT" | sed 's/^/    /'
+  assert_contains "recepcion estado: abandonado" "$OUT" "Callback: abandonado"
+  assert_contains "recepcion estado: sin respuesta (timeout)" "$OUT" "sin respuesta"
+  kill "$RECEIVER_PID" 2>/dev/null
+  assert_contains "el registro del operador muestra los intentos" "$(cat "$TMP/server.log")" \
+    "callback de $CLAVE intento 4"
+
+  section "callbackUrl mala: 400"
+  new_factura 78
+  envio "$DOC" "$CLAVE" "$TMP/envio78.json" callbackUrl="ftp://127.0.0.1/x"
+  post_envio "$TMP/envio78.json"
+  assert_eq "callbackUrl ftp: 400" 400 "$CODE"
+}
+
+test_escenarios() {
+  setup_data
+  sign_examples factura-electronica
+  setup_api
+
+  section "escenarios de pruebas por encabezado"
+  CLAVE1=$(clave_of "$FACTURA_FIRMADA")
+  envio "$FACTURA_FIRMADA" "$CLAVE1" "$TMP/envio1.json"
+  stag_token
+  request POST "$BASE$RECEPCION" -H "Authorization: bearer $TOKEN" -H 'X-Llavero-Escenario: limite' \
+    -H 'Content-Type: application/json' --data-binary "@$TMP/envio1.json"
+  assert_eq "limite: 429" 429 "$CODE"
+  assert_ne "limite: Retry-After" "" "$(header Retry-After)"
+  for i in 1 2; do
+    request POST "$BASE$RECEPCION" -H "Authorization: bearer $TOKEN" -H 'X-Llavero-Escenario: error-5xx:2' \
+      -H 'Content-Type: application/json' --data-binary "@$TMP/envio1.json"
+    assert_eq "error-5xx:2, intento $i: 503" 503 "$CODE"
+  done
+  request POST "$BASE$RECEPCION" -H "Authorization: bearer $TOKEN" \
+    -H 'X-Llavero-Escenario: rechazar:-99' -H 'Content-Type: application/json' --data-binary "@$TMP/envio1.json"
+  assert_eq "después de error-5xx:2, rechazar:-99: 202" 202 "$CODE"
+  wait_final "$CLAVE1"
+  rejected "rechazar:-99" '-99, "Rechazo solicitado por el escenario de pruebas rechazar:-99.", 0, 0'
+  assert_contains "DetalleMensaje: la frase de pruebas primero" "$DETALLE" "$SANDBOX_NOTE"
+  assert_contains "DetalleMensaje: la forma de Hacienda" "$DETALLE" \
+    "El comprobante electrónico tiene los siguientes errores:"
+
+  new_factura 5
+  sign "$K1" "$DOC" "$TMP/f5.xml"
+  envio "$TMP/f5.xml" "$CLAVE" "$TMP/envio5.json"
+  request POST "$BASE$RECEPCION" -H "Authorization: bearer $TOKEN" -H 'X-Llavero-Escenario: no-indexado:2' \
+    -H 'Content-Type: application/json' --data-binary "@$TMP/envio5.json"
+  assert_eq "no-indexado:2: 202" 202 "$CODE"
+  get_clave "$CLAVE"
+  assert_eq "no-indexado: 1.ª consulta 404" 404 "$CODE"
+  get_clave "$CLAVE"
+  assert_eq "no-indexado: 2.ª consulta 404" 404 "$CODE"
+  get_clave "$CLAVE"
+  assert_eq "no-indexado: 3.ª consulta 200" 200 "$CODE"
+
+  new_factura 6
+  sign "$K1" "$DOC" "$TMP/f6.xml"
+  envio "$TMP/f6.xml" "$CLAVE" "$TMP/envio6.json"
+  request POST "$BASE$RECEPCION" -H "Authorization: bearer $TOKEN" -H 'X-Llavero-Escenario: procesando:4' \
+    -H 'Content-Type: application/json' --data-binary "@$TMP/envio6.json"
+  sleep 2
+  get_clave "$CLAVE"
+  assert_eq "procesando:4 a los 2 s: procesando" procesando "$(jfield "$BODY" ind-estado)"
+  sleep 3
+  get_clave "$CLAVE"
+  assert_eq "procesando:4 a los 5 s: aceptado" aceptado "$(jfield "$BODY" ind-estado)"
+
+  request POST "$BASE$RECEPCION" -H "Authorization: bearer $TOKEN" -H 'X-Llavero-Escenario: inventado:1' \
+    -H 'Content-Type: application/json' --data-binary "@$TMP/envio6.json"
+  assert_eq "escenario desconocido: 400" 400 "$CODE"
+
+  section "consecutivo repetido con otra clave: 400"
+  python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+j["clave"] = j["clave"][:42] + "87654321"
+json.dump(j, open(sys.argv[2], "w"))' "$TMP/envio6.json" "$TMP/envio6b.json"
+  post_envio "$TMP/envio6b.json"
+  assert_eq "mismo consecutivo, otra clave: 400" 400 "$CODE"
+  assert_contains "y dice por qué" "$(header X-Error-Cause)" "ya fue utilizado"
+
+  section "llavero recepcion limpiar --ambiente pruebas"
+  run llv "$DATA" recepcion limpiar --ambiente produccion
+  assert_rc "limpiar producción: rechazado" 2
+  run llv "$DATA" recepcion limpiar --ambiente pruebas
+  assert_rc "limpiar pruebas" 0
+  assert_contains "limpiar pruebas: cuenta los comprobantes" "$OUT" "Se eliminaron"
+  get_clave "$CLAVE1"
+  assert_eq "después de limpiar: 404" 404 "$CODE"
+}
+
+test_comprobantes() {
+  setup_data
+  setup_api
+
+  section "/comprobantes: 206 con Content-Range y filtros"
+  for n in 11 12 13; do
+    new_factura "$n"
+    sign "$K1" "$DOC" "$TMP/c$n.xml"
+    envio "$TMP/c$n.xml" "$CLAVE" "$TMP/envio-c$n.json"
+    post_envio "$TMP/envio-c$n.json"
+    assert_eq "factura $n: 202" 202 "$CODE"
+  done
+  stag_token
+  request GET "$BASE/recepcion-sandbox/v1/comprobantes?limit=2" -H "Authorization: bearer $TOKEN"
+  assert_eq "limit=2 de 3: 206" 206 "$CODE"
+  assert_eq "Content-Range" "comprobantes 0-1/3" "$(header Content-Range)"
+  request GET "$BASE/recepcion-sandbox/v1/comprobantes?offset=2&limit=2" -H "Authorization: bearer $TOKEN"
+  assert_eq "la última página: 200" 200 "$CODE"
+  request GET "$BASE/recepcion-sandbox/v1/comprobantes?emisor=01000106470958" -H "Authorization: bearer $TOKEN"
+  assert_eq "filtro emisor: 200" 200 "$CODE"
+  assert_contains "filtro emisor: las tres" "$BODY" "$CLAVE"
+  request GET "$BASE/recepcion-sandbox/v1/comprobantes?emisor=0106470958" -H "Authorization: bearer $TOKEN"
+  assert_eq "filtro mal formado: 400" 400 "$CODE"
+  request GET "$BASE/recepcion-sandbox/v1/comprobantes/$CLAVE" -H "Authorization: bearer $TOKEN"
+  assert_eq "un comprobante: 200" 200 "$CODE"
+  assert_contains "con el nombre del emisor" "$BODY" '"nombre"'
+  assert_contains "y sus notas de crédito (ninguna)" "$BODY" '"notasCredito":[]'
 }
 
 run_sections
