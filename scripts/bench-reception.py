@@ -5,7 +5,9 @@
     python3 scripts/bench-reception.py preparar --ejemplo examples/factura-electronica.xml \\
         --n 200 --dir DIR
         writes DIR/000.xml ... (unsigned copies of the factura, each with its own
-        Clave and NumeroConsecutivo, consistent with each other) and DIR/claves.txt
+        Clave and NumeroConsecutivo, consistent with each other, dated now: the
+        reception refuses a FechaEmision older than 30 days), DIR/claves.txt and
+        DIR/fecha.txt
 
     python3 scripts/bench-reception.py enviar --url http://127.0.0.1:PORT --usuario USER \\
         --dir DIR < password
@@ -14,7 +16,10 @@
         GET .../recepcion/{clave} until each is final, and reports documents per
         second from the first POST to the last aceptado, the POST rate alone,
         POST-to-final latencies, and how many were accepted. Exit status 1 unless
-        every one is aceptado.
+        every one is aceptado. --desde I --cuantos N sends documents I to I+N-1
+        only. --callbacks gives each envelope a callbackUrl served by this script
+        (a receiver on 127.0.0.1 answering 200) and also reports documents per
+        second from the first POST to the last callback received.
 """
 
 import argparse
@@ -27,22 +32,30 @@ import sys
 import threading
 import time
 import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 SANDBOX = "/recepcion-sandbox/v1/recepcion"
 TOKEN = "/auth/realms/rut-stag/protocol/openid-connect/token"
-FECHA = "2026-11-26T10:00:00-06:00"
 EMISOR = {"tipoIdentificacion": "01", "numeroIdentificacion": "106470958"}
 RECEPTOR = {"tipoIdentificacion": "02", "numeroIdentificacion": "3101522899"}
 FIRST_NUMBER = 1001
 
 
-def clave_for(number):
+def now_in_costa_rica():
+    """Two minutes ago in Costa Rica (UTC-6): the FechaEmision and the
+    clave's date of the documents."""
+    import datetime
+    cr = datetime.timezone(datetime.timedelta(hours=-6))
+    return datetime.datetime.now(cr) - datetime.timedelta(minutes=2)
+
+
+def clave_for(number, ddmmyy):
     """The clave and consecutivo of factura `number` of the demo taxpayer on
-    26/11/2026: 506 + DDMMYY + id padded to 12 + consecutivo (sucursal 001,
+    DDMMYY: 506 + DDMMYY + id padded to 12 + consecutivo (sucursal 001,
     terminal 00001, tipo 01, número) + situación 1 + security code."""
     consecutivo = f"0010000101{number:010d}"
     security = f"{(number * 48271 + 12345) % 10**8:08d}"
-    clave = "506" + "261126" + "000106470958" + consecutivo + "1" + security
+    clave = "506" + ddmmyy + "000106470958" + consecutivo + "1" + security
     assert len(clave) == 50 and len(consecutivo) == 20
     return clave, consecutivo
 
@@ -53,9 +66,13 @@ def preparar(args):
     if text.count("<Clave>") != 1 or text.count("<NumeroConsecutivo>") != 1:
         sys.exit(f"{args.ejemplo}: se esperaba una Clave y un NumeroConsecutivo")
     os.makedirs(args.dir, exist_ok=True)
+    when = now_in_costa_rica()
+    fecha = when.strftime("%Y-%m-%dT%H:%M:%S-06:00")
+    text = re.sub(r"<FechaEmision>[^<]*</FechaEmision>", f"<FechaEmision>{fecha}</FechaEmision>",
+                  text)
     claves = []
     for i in range(args.n):
-        clave, consecutivo = clave_for(FIRST_NUMBER + i)
+        clave, consecutivo = clave_for(FIRST_NUMBER + i, when.strftime("%d%m%y"))
         doc = re.sub(r"<Clave>\d{50}</Clave>", f"<Clave>{clave}</Clave>", text)
         doc = re.sub(r"<NumeroConsecutivo>\d{20}</NumeroConsecutivo>",
                      f"<NumeroConsecutivo>{consecutivo}</NumeroConsecutivo>", doc)
@@ -64,7 +81,36 @@ def preparar(args):
         claves.append(clave)
     with open(os.path.join(args.dir, "claves.txt"), "w") as f:
         f.write("\n".join(claves) + "\n")
+    with open(os.path.join(args.dir, "fecha.txt"), "w") as f:
+        f.write(fecha + "\n")
     return 0
+
+
+def start_receiver(claves, called_at):
+    """A callbackUrl receiver on a free loopback port: answers 200 and notes
+    when the first callback of each clave came. Returns its URL."""
+    index = {c: i for i, c in enumerate(claves)}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            try:
+                i = index.get(json.loads(body).get("clave"))
+            except ValueError:
+                i = None
+            if i is not None and called_at[i] is None:
+                called_at[i] = time.monotonic()
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}/callback"
 
 
 class Conn:
@@ -109,13 +155,22 @@ def enviar(args):
     password = sys.stdin.readline().rstrip("\n")
     with open(os.path.join(args.dir, "claves.txt")) as f:
         claves = [line.strip() for line in f if line.strip()]
+    with open(os.path.join(args.dir, "fecha.txt")) as f:
+        fecha = f.read().strip()
+    first_doc = args.desde
+    last_doc = len(claves) if args.cuantos is None else min(len(claves), args.desde + args.cuantos)
+    claves = claves[first_doc:last_doc]
+    called_at = [None] * len(claves)
+    callback = start_receiver(claves, called_at) if args.callbacks else None
     bodies = []
-    for i, clave in enumerate(claves):
-        with open(os.path.join(args.dir, f"{i:03d}-firmada.xml"), "rb") as f:
+    for k, clave in enumerate(claves):
+        with open(os.path.join(args.dir, f"{first_doc + k:03d}-firmada.xml"), "rb") as f:
             xml = f.read()
-        bodies.append(json.dumps({
-            "clave": clave, "fecha": FECHA, "emisor": EMISOR, "receptor": RECEPTOR,
-            "comprobanteXml": base64.b64encode(xml).decode()}).encode())
+        envelope = {"clave": clave, "fecha": fecha, "emisor": EMISOR, "receptor": RECEPTOR,
+                    "comprobanteXml": base64.b64encode(xml).decode()}
+        if callback:
+            envelope["callbackUrl"] = callback
+        bodies.append(json.dumps(envelope).encode())
 
     c = Conn(host, port)
     form = urllib.parse.urlencode({"grant_type": "password", "client_id": "api-stag",
@@ -163,6 +218,7 @@ def enviar(args):
             accepted_at[i] = time.monotonic()
 
     polls = [0]
+    failed_callbacks = [False]
 
     def poller():
         # Sweeps the documents still pending, in the order they were sent;
@@ -246,9 +302,24 @@ def enviar(args):
               f"{sum(sizes) / len(sizes):.1f} comprobantes cada una (máx. {max(sizes)}); "
               f"dentro de una ola {sum(spans) / len(spans) * 1e3:.0f} ms de primera a última "
               f"decisión vista, entre olas {sum(gaps) / len(gaps) * 1e3:.0f} ms sin decisiones")
+    if callback:
+        # The last callbacks may still be on their way when the last decision
+        # is seen.
+        deadline = time.monotonic() + 30
+        while any(called_at[i] is None for i in aceptados) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        called = [i for i in aceptados if called_at[i] is not None]
+        last_call = max((called_at[i] for i in called), default=first)
+        cb_lat = sorted(called_at[i] - sent_at[i] for i in called)
+        print(f"Con callbacks: {len(called)} de {len(aceptados)} recibidos; POST → callback: "
+              f"{len(called) / max(last_call - first, 1e-9):.1f} comprobantes/s; latencia p50 "
+              f"{percentile(cb_lat, 50):.2f} s, p95 {percentile(cb_lat, 95):.2f} s")
+        if len(called) != len(aceptados):
+            print("NO llegaron todos los callbacks")
+            failed_callbacks[0] = True
     print(f"(sondeo: {polls[0]} GET, cada {args.poll_interval * 1e3:.0f} ms como mucho; "
           "la hora de decisión es la de la primera consulta que la ve)")
-    failed = False
+    failed = failed_callbacks[0]
     for e in post_errors[:5]:
         print(f"  error en POST: {e}")
     if post_errors:
@@ -282,6 +353,9 @@ def main():
     e.add_argument("--poll-lookahead", type=int, default=4)
     e.add_argument("--timeout", type=float, default=240.0)
     e.add_argument("--wave-gap", type=float, default=0.1)
+    e.add_argument("--desde", type=int, default=0)
+    e.add_argument("--cuantos", type=int, default=None)
+    e.add_argument("--callbacks", action="store_true")
     args = ap.parse_args()
     return preparar(args) if args.command == "preparar" else enviar(args)
 
