@@ -158,7 +158,7 @@ test('teléfono 390 px: sin desplazamiento lateral, tablas en filas, series sin 
     assert.ok(box.height < 30, `un grupo de la serie en una línea: ${box.height}`);
   }
   const header = await page.locator('header').boundingBox();
-  assert.ok(header.height < PHONE.height / 5, `cabecera compacta: ${header.height}`);
+  assert.ok(header.height < PHONE.height / 8, `cabecera compacta: ${header.height}`);
   await page.goto('/llaves/pruebas/generar');
   for (const target of [page.getByRole('button', { name: 'Salir' }), page.locator('#facturador'), page.getByRole('button', { name: 'Generar', exact: true })]) {
     const box = await target.boundingBox();
