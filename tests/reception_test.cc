@@ -420,6 +420,65 @@ TEST(Reception, AConsecutivoUsedBeforeIsRefused) {
   EXPECT_EQ(r.send(envio(again)).status, 202u);
 }
 
+// Receptor types 05 (extranjero no domiciliado) and 06 (no contribuyente)
+// are free text of up to 20 characters; the emisor is always one of 01-04.
+TEST(Reception, ReceptorOfTypes05And06IsFreeText) {
+  Reception r;
+  auto foreign = envio(clave_with_code(1));
+  foreign["receptor"] = party("05", "PASAPORTE-X1234567");
+  ReceptionAnswer a = r.send(foreign);
+  EXPECT_EQ(a.status, 202u) << header(a, "X-Error-Cause");
+  auto none = envio(clave_with_code(2));
+  none["receptor"] = party("06", "CONSUMIDOR");
+  EXPECT_EQ(r.send(none).status, 202u);
+  auto too_long = envio(clave_with_code(3));
+  too_long["receptor"] = party("05", std::string(21, 'A'));
+  expect_refused(r.send(too_long), 400, "de 1 a 20 caracteres");
+  auto emisor = envio(clave_with_code(4));
+  emisor["emisor"] = party("05", "106470958");
+  EXPECT_EQ(r.send(emisor).status, 400u);
+}
+
+// Scenarios exist only in pruebas: the header is refused in producción and
+// a configured scenario ignored there.
+TEST(Reception, ScenariosArePruebasOnly) {
+  Reception r;
+  const std::string body = boost::json::serialize(envio(clave_with_code(1)));
+  ReceptionAnswer prod =
+      r.reception.receive(Environment::kProduccion, req(r.person_prod, body, "limite"));
+  expect_refused(prod, 400, "solo en el ambiente de pruebas");
+  ReceptionAnswer limited =
+      r.reception.receive(Environment::kPruebas, req(r.person_stag, body, "limite"));
+  EXPECT_EQ(limited.status, 429u);
+  EXPECT_EQ(header(limited, "Retry-After"), "1");
+  expect_refused(r.reception.receive(Environment::kPruebas, req(r.person_stag, body, "otro:1")),
+                 400, "Escenario desconocido");
+  // Per taxpayer, for clients that cannot set headers.
+  r.inst->config.scenarios["106470958"] = "limite";
+  EXPECT_EQ(r.send(envio(clave_with_code(2))).status, 429u);
+  EXPECT_EQ(r.send(envio(clave_with_code(2)), Environment::kProduccion).status, 202u);
+}
+
+// recepcion_limite_solicitudes per token subject: every answer says how
+// many remain; beyond the limit, 429 with Retry-After.
+TEST(Reception, BeyondTheLimitOfTheSubjectIs429) {
+  Reception r;
+  r.inst->config.rate_limit = 2;
+  ReceptionService limited{*r.inst->store, r.tokens, r.inst->config};
+  auto q = [&](const std::string& who) {
+    return limited.query(Environment::kPruebas, req(who), std::string(kClave));
+  };
+  ReceptionAnswer first = q(r.person_stag);
+  EXPECT_EQ(header(first, "X-Ratelimit-Limit"), "2");
+  EXPECT_EQ(header(first, "X-Ratelimit-Remaining"), "1");
+  EXPECT_EQ(q(r.person_stag).status, 404u);
+  ReceptionAnswer over = q(r.person_stag);
+  EXPECT_EQ(over.status, 429u);
+  EXPECT_NE(header(over, "Retry-After"), "");
+  EXPECT_EQ(header(over, "X-Ratelimit-Remaining"), "0");
+  EXPECT_EQ(q(r.company_stag).status, 404u);  // another subject has its own count
+}
+
 // BUG (to confirm with the product owner): claves are one namespace for both
 // environments (comprobantes.clave is the primary key), so a clave received
 // by the pruebas sandbox is refused as "ya fue recibido" by producción, and

@@ -33,6 +33,16 @@ ReceptionAnswer refuse(unsigned status, std::string_view cause) {
   return a;
 }
 
+// The store did not answer: try again.
+ReceptionAnswer unavailable() {
+  return refuse(503, "El servicio no está disponible; intente de nuevo.");
+}
+
+// 404: unknown here, or not the caller's to see.
+ReceptionAnswer not_received(std::string_view clave) {
+  return refuse(404, fmt::format("El comprobante [{}] no ha sido recibido.", clave));
+}
+
 // A 400 that comes from validating the request: Hacienda adds a
 // validation-exception header to these.
 ReceptionAnswer invalid(std::string_view cause) {
@@ -219,6 +229,26 @@ void ReceptionService::add_rate_headers(ReceptionAnswer& a, const std::string& s
   a.headers["X-Ratelimit-Reset"] = std::to_string(d.reset);
 }
 
+// Who sees a comprobante (GET …/recepcion/{clave}, /comprobantes): its
+// emisor and its receptor, in the environment it was sent to. Whoever sent
+// it is one of them (receive checks it).
+bool ReceptionService::visible_to(const ComprobanteRecord& c, Environment env,
+                                  const Caller& caller) {
+  return c.environment == env &&
+         (c.emisor_numero == caller.identification || c.receptor_numero == caller.identification);
+}
+
+ReceptionAnswer ReceptionService::with_caller(
+    Environment env, const ReceptionRequest& request,
+    const std::function<ReceptionAnswer(const Caller&)>& serve) {
+  auto authorized = authorize(env, request);
+  if (auto* refused = std::get_if<ReceptionAnswer>(&authorized)) return *refused;
+  const Caller& caller = std::get<Caller>(authorized);
+  ReceptionAnswer a = serve(caller);
+  add_rate_headers(a, caller.api.username);
+  return a;
+}
+
 std::variant<ReceptionService::Caller, ReceptionAnswer> ReceptionService::authorize(
     Environment env, const ReceptionRequest& request) {
   auto api = tokens_.check_bearer(request.authorization, env);
@@ -237,14 +267,14 @@ std::variant<ReceptionService::Caller, ReceptionAnswer> ReceptionService::author
     return a;
   }
   auto credential = store_.find_api_credential(api->username);
-  if (!credential) return refuse(503, "El servicio no está disponible; intente de nuevo.");
+  if (!credential) return unavailable();
   if (!*credential) {
     ReceptionAnswer a = refuse(401, "El usuario del token ya no tiene credenciales vigentes.");
     a.headers["WWW-Authenticate"] = "Bearer";
     return a;
   }
   auto taxpayer = store_.find_taxpayer_by_id((*credential)->taxpayer_id);
-  if (!taxpayer) return refuse(503, "El servicio no está disponible; intente de nuevo.");
+  if (!taxpayer) return unavailable();
   if (!*taxpayer) return refuse(401, "El usuario del token no existe.");
   return Caller{*api, (*taxpayer)->identification};
 }
@@ -286,84 +316,80 @@ bool ReceptionService::count_down(const std::string& key, int times) {
 }
 
 ReceptionAnswer ReceptionService::receive(Environment env, const ReceptionRequest& request) {
-  auto authorized = authorize(env, request);
-  if (auto* refused = std::get_if<ReceptionAnswer>(&authorized)) return *refused;
-  const Caller& caller = std::get<Caller>(authorized);
-  auto answer = [&](ReceptionAnswer a) {
-    add_rate_headers(a, caller.api.username);
-    return a;
-  };
+  return with_caller(env, request,
+                     [&](const Caller& caller) { return receive_as(env, request, caller); });
+}
 
+ReceptionAnswer ReceptionService::receive_as(Environment env, const ReceptionRequest& request,
+                                             const Caller& caller) {
   ReceptionAnswer scenario_refusal;
   const auto scenario = scenario_for(env, request, caller.identification, scenario_refusal);
-  if (scenario_refusal.status != 200) return answer(scenario_refusal);
+  if (scenario_refusal.status != 200) return scenario_refusal;
   if (scenario && scenario->kind == Scenario::Kind::kLimite) {
     ReceptionAnswer a = refuse(429, "Se excedió el límite de solicitudes (escenario limite).");
     a.headers["Retry-After"] = "1";
-    return answer(a);
+    return a;
   }
 
   boost::system::error_code ec;
   boost::json::value parsed = boost::json::parse(request.body, ec);
-  if (ec || !parsed.is_object())
-    return answer(invalid("El cuerpo de la solicitud no es un JSON válido."));
+  if (ec || !parsed.is_object()) return invalid("El cuerpo de la solicitud no es un JSON válido.");
   const boost::json::object& json = parsed.as_object();
 
   const auto* clave_text = string_field(json, "clave");
-  if (!clave_text) return answer(invalid("Falta el campo clave."));
+  if (!clave_text) return invalid("Falta el campo clave.");
   auto clave = Clave::parse(*clave_text);
-  if (!clave) return answer(invalid(clave.error().message));
+  if (!clave) return invalid(clave.error().message);
 
   // Any RFC 3339 form; its date is not compared with the clave's here:
   // Hacienda has no such rule at POST, and a client that writes UTC after
   // 18:00 in Costa Rica would be refused. Processing compares the clave with
   // FechaEmision (docs/recepcion.md).
   const auto* fecha = string_field(json, "fecha");
-  if (!fecha) return answer(invalid("Falta el campo fecha."));
+  if (!fecha) return invalid("Falta el campo fecha.");
   if (!parse_fecha(*fecha))
-    return answer(
-        invalid("El campo fecha debe tener el formato ISO 8601 con zona horaria, p. ej. "
-                "2026-11-26T10:00:00-06:00."));
+    return invalid(
+        "El campo fecha debe tener el formato ISO 8601 con zona horaria, p. ej. "
+        "2026-11-26T10:00:00-06:00.");
 
   auto emisor = party(json, "emisor", false);
-  if (!emisor) return answer(invalid(emisor.error().message));
+  if (!emisor) return invalid(emisor.error().message);
   std::optional<Party> receptor;
   if (json.contains("receptor")) {
     auto r = party(json, "receptor", true);
-    if (!r) return answer(invalid(r.error().message));
+    if (!r) return invalid(r.error().message);
     receptor = *r;
   }
   if (clave->identification != padded12(emisor->numero))
-    return answer(
-        invalid(fmt::format("La identificación de la clave ({}) no es la del emisor "
-                            "({}).",
-                            clave->identification, emisor->numero)));
+    return invalid(
+        fmt::format("La identificación de la clave ({}) no es la del emisor "
+                    "({}).",
+                    clave->identification, emisor->numero));
 
   std::optional<std::string> callback;
   if (const auto* url = string_field(json, "callbackUrl"); url && !url->empty()) {
-    if (!plausible_url(*url)) return answer(invalid("callbackUrl debe ser una URL http o https."));
+    if (!plausible_url(*url)) return invalid("callbackUrl debe ser una URL http o https.");
     if (Status allowed = callback_destination_allowed(std::string(*url), env, config_); !allowed)
-      return answer(invalid(allowed.error().message));
+      return invalid(allowed.error().message);
     callback = std::string(*url);
   }
 
   const std::size_t max_xml =
       std::min(config_.reception_max_body / 4 * 3, xades::kMaxDocumentBytes);
   const auto* xml_b64 = string_field(json, "comprobanteXml");
-  if (!xml_b64) return answer(invalid("Falta el campo comprobanteXml."));
+  if (!xml_b64) return invalid("Falta el campo comprobanteXml.");
   std::optional<std::string> xml;
   if (xml_b64->size() <= (max_xml + 2) / 3 * 4) {
     auto decoded = base64_decode_to_string(*xml_b64, kBase64Standard);
     if (decoded && !decoded->empty() && decoded->size() <= max_xml) xml = std::move(*decoded);
   }
   if (!xml)
-    return answer(
-        invalid(fmt::format("comprobanteXml no es base64 válido o excede {} bytes.", max_xml)));
+    return invalid(fmt::format("comprobanteXml no es base64 válido o excede {} bytes.", max_xml));
 
   // The API user must be the emisor's or the receptor's.
   const std::string& own = caller.identification;
   if (own != emisor->numero && !(receptor && own == receptor->numero))
-    return answer(refuse(403, "El usuario del token no puede enviar comprobantes de este emisor."));
+    return refuse(403, "El usuario del token no puede enviar comprobantes de este emisor.");
 
   // A receptor's message about an invoice shares the invoice's clave; its own
   // consecutivo tells it apart.
@@ -372,14 +398,14 @@ ReceptionAnswer ReceptionService::receive(Environment env, const ReceptionReques
   if (mensaje_receptor) {
     const auto* consecutivo = string_field(json, "consecutivoReceptor");
     if (!consecutivo || consecutivo->size() != 20 || !all_digits(*consecutivo))
-      return answer(invalid("consecutivoReceptor debe tener 20 dígitos."));
+      return invalid("consecutivoReceptor debe tener 20 dígitos.");
     key += "-" + std::string(*consecutivo);
   }
 
   if (scenario && scenario->kind == Scenario::Kind::kError5xx &&
       count_down("5xx:" + key, scenario->value)) {
     ReceptionAnswer a = refuse(503, "Error interno simulado (escenario error-5xx).");
-    return answer(a);
+    return a;
   }
 
   ComprobanteRecord record;
@@ -402,10 +428,9 @@ ReceptionAnswer ReceptionService::receive(Environment env, const ReceptionReques
                                               : std::string(request.escenario));
   Status added = store_.add_comprobante(record);
   if (!added) {
-    if (added.error().code == errc::kClaveDuplicada) return answer(invalid(duplicate_cause(key)));
-    if (added.error().code == errc::kConsecutivoUsado)
-      return answer(invalid(added.error().message));
-    return answer(refuse(503, "El servicio no está disponible; intente de nuevo."));
+    if (added.error().code == errc::kClaveDuplicada) return invalid(duplicate_cause(key));
+    if (added.error().code == errc::kConsecutivoUsado) return invalid(added.error().message);
+    return unavailable();
   }
   ReceptionAnswer a;
   a.status = 202;
@@ -413,33 +438,26 @@ ReceptionAnswer ReceptionService::receive(Environment env, const ReceptionReques
   while (!base.empty() && base.back() == '/') base.pop_back();
   a.headers["Location"] = fmt::format("{}{}/{}", base, path(env), key);
   if (env == Environment::kPruebas) a.headers["X-Ambiente"] = header_safe(kSandboxNotice);
-  return answer(a);
+  return a;
 }
 
 ReceptionAnswer ReceptionService::query(Environment env, const ReceptionRequest& request,
                                         const std::string& clave) {
-  auto authorized = authorize(env, request);
-  if (auto* refused = std::get_if<ReceptionAnswer>(&authorized)) return *refused;
-  const Caller& caller = std::get<Caller>(authorized);
-  auto answer = [&](ReceptionAnswer a) {
-    add_rate_headers(a, caller.api.username);
-    return a;
-  };
+  return with_caller(env, request,
+                     [&](const Caller& caller) { return query_as(env, caller, clave); });
+}
+
+ReceptionAnswer ReceptionService::query_as(Environment env, const Caller& caller,
+                                           const std::string& clave) {
   auto found = store_.find_comprobante(clave);
-  if (!found) return answer(refuse(503, "El servicio no está disponible; intente de nuevo."));
-  bool visible = *found && (*found)->environment == env;
-  if (visible) {
-    const std::string& own = caller.identification;
-    visible = own == (*found)->emisor_numero || (*found)->receptor_numero == own ||
-              (*found)->username == caller.api.username;
-  }
+  if (!found) return unavailable();
+  bool visible = *found && visible_to(**found, env, caller);
   std::optional<Scenario> scenario;
   if (visible && (*found)->escenario) scenario = parse_scenario(*(*found)->escenario);
   if (scenario && scenario->kind == Scenario::Kind::kNoIndexado &&
       count_down("idx:" + clave, scenario->value))
     visible = false;  // Hacienda's indexing lag: 404 just after a 202
-  if (!visible)
-    return answer(refuse(404, fmt::format("El comprobante [{}] no ha sido recibido.", clave)));
+  if (!visible) return not_received(clave);
   ComprobanteRecord c = **found;
   if (scenario && scenario->kind == Scenario::Kind::kProcesando &&
       now_seconds() < c.received_at + scenario->value && c.state != ComprobanteState::kRecibido) {
@@ -449,18 +467,17 @@ ReceptionAnswer ReceptionService::query(Environment env, const ReceptionRequest&
   ReceptionAnswer a;
   a.status = 200;
   a.body = estado_json(c);
-  return answer(a);
+  return a;
 }
 
 ReceptionAnswer ReceptionService::list(Environment env, const ReceptionRequest& request,
                                        const std::string& rest) {
-  auto authorized = authorize(env, request);
-  if (auto* refused = std::get_if<ReceptionAnswer>(&authorized)) return *refused;
-  const Caller& caller = std::get<Caller>(authorized);
-  auto answer = [&](ReceptionAnswer a) {
-    add_rate_headers(a, caller.api.username);
-    return a;
-  };
+  return with_caller(env, request,
+                     [&](const Caller& caller) { return list_as(env, request, caller, rest); });
+}
+
+ReceptionAnswer ReceptionService::list_as(Environment env, const ReceptionRequest& request,
+                                          const Caller& caller, const std::string& rest) {
   auto party_json = [](const std::string& tipo, const std::string& numero,
                        const std::string& nombre) {
     boost::json::object o{{"tipoIdentificacion", tipo}, {"numeroIdentificacion", numero}};
@@ -478,12 +495,8 @@ ReceptionAnswer ReceptionService::list(Environment env, const ReceptionRequest& 
 
   if (!rest.empty()) {
     auto found = store_.find_comprobante(rest);
-    if (!found) return answer(refuse(503, "El servicio no está disponible; intente de nuevo."));
-    const bool visible = *found && (*found)->environment == env &&
-                         ((*found)->emisor_numero == caller.identification ||
-                          (*found)->receptor_numero == caller.identification);
-    if (!visible)
-      return answer(refuse(404, fmt::format("El comprobante [{}] no ha sido recibido.", rest)));
+    if (!found) return unavailable();
+    if (!*found || !visible_to(**found, env, caller)) return not_received(rest);
     const ComprobanteRecord& c = **found;
     boost::json::object out = summary(c);
     // The emisor's name, from the store when it is a taxpayer here.
@@ -504,33 +517,33 @@ ReceptionAnswer ReceptionService::list(Environment env, const ReceptionRequest& 
     out["notasDebito"] = std::move(debito);
     ReceptionAnswer a;
     a.body = boost::json::serialize(out);
-    return answer(a);
+    return a;
   }
 
   ComprobanteQuery q{env, caller.identification, std::nullopt, std::nullopt, 0, 50};
   if (auto v = query_value(request.query, "offset")) {
     auto n = to_int(*v);
-    if (!n || *n < 0) return answer(invalid("offset debe ser un entero no negativo."));
+    if (!n || *n < 0) return invalid("offset debe ser un entero no negativo.");
     q.offset = *n;
   }
   if (auto v = query_value(request.query, "limit")) {
     auto n = to_int(*v);
-    if (!n || *n < 1 || *n > 100) return answer(invalid("limit debe ser un entero de 1 a 100."));
+    if (!n || *n < 1 || *n > 100) return invalid("limit debe ser un entero de 1 a 100.");
     q.limit = *n;
   }
   for (auto [name, field] : {std::pair{"emisor", &q.emisor}, std::pair{"receptor", &q.receptor}}) {
     if (auto v = query_value(request.query, name)) {
       auto digits = party_filter(*v);
       if (!digits)
-        return answer(
-            invalid(fmt::format("{} debe ser el tipo (2 dígitos) y el número (12 "
-                                "dígitos), p. ej. 01000108880888.",
-                                name)));
+        return invalid(
+            fmt::format("{} debe ser el tipo (2 dígitos) y el número (12 "
+                        "dígitos), p. ej. 01000108880888.",
+                        name));
       *field = *digits;
     }
   }
   auto page = store_.list_comprobantes(q);
-  if (!page) return answer(refuse(503, "El servicio no está disponible; intente de nuevo."));
+  if (!page) return unavailable();
   boost::json::array items;
   for (const ComprobanteRecord& c : page->items) items.push_back(summary(c));
   ReceptionAnswer a;
@@ -541,7 +554,7 @@ ReceptionAnswer ReceptionService::list(Environment env, const ReceptionRequest& 
     a.headers["Content-Range"] =
         fmt::format("comprobantes {}-{}/{}", q.offset, std::max(q.offset, last - 1), page->total);
   }
-  return answer(a);
+  return a;
 }
 
 Result<bool> ReceptionService::process_next(const Processor& process) {

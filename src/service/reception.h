@@ -99,6 +99,16 @@ class ReceptionService {
   std::optional<Scenario> scenario_for(Environment env, const ReceptionRequest& request,
                                        const std::string& identification, ReceptionAnswer& refused);
   void add_rate_headers(ReceptionAnswer& a, const std::string& subject);
+  static bool visible_to(const ComprobanteRecord& c, Environment env, const Caller& caller);
+  // Every answer of an authorized request: `serve` with the caller, then the
+  // X-Ratelimit-* headers of its subject. A refused one is answered as is.
+  ReceptionAnswer with_caller(Environment env, const ReceptionRequest& request,
+                              const std::function<ReceptionAnswer(const Caller&)>& serve);
+  ReceptionAnswer receive_as(Environment env, const ReceptionRequest& request,
+                             const Caller& caller);
+  ReceptionAnswer query_as(Environment env, const Caller& caller, const std::string& clave);
+  ReceptionAnswer list_as(Environment env, const ReceptionRequest& request, const Caller& caller,
+                          const std::string& rest);
   // Counts down a scenario counter; true while it has not run out.
   bool count_down(const std::string& key, int times);
 
