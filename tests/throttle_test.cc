@@ -60,7 +60,8 @@ TEST(AccountLock, FifthWrongPasswordLocksAndSaysUntilWhen) {
   auto right = a.accounts.login(kPerson, SecretString(kRight), "10.0.0.1");
   ASSERT_FALSE(right.ok());
   EXPECT_EQ(right.error().code, "cuenta_bloqueada");
-  EXPECT_NE(right.error().message.find("(UTC)"), std::string::npos) << right.error().message;
+  EXPECT_NE(right.error().message.find("(hora de Costa Rica)"), std::string::npos)
+      << "the time a person reads is Costa Rica's: " << right.error().message;
 }
 
 TEST(AccountLock, ASuccessfulLoginStartsTheCountAgain) {
