@@ -2,8 +2,9 @@
 // number of lines per second. Under a flood the lines beyond the budget are
 // counted, not written, and one summary line per second says how many were
 // left out, so the log grows at a bounded rate whatever the load (issue 12).
-// Where the lines go, and their rotation by size, is spdlog's default logger,
-// set up by `llavero serve --registro` (app/logging.h).
+// The lines go to spdlog's default logger (standard error); rotating a log
+// file by size is left to whoever collects that stream, until `serve` writes
+// a file of its own.
 #pragma once
 
 #include <chrono>
