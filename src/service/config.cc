@@ -35,15 +35,24 @@ Setter naming_field(std::string CaNaming::*field) {
   };
 }
 
+// A whole number from `min` to `max` for the setting `key`; the one reader of
+// every numeric setting.
+template <typename Number>
+Result<Number> parse_whole(std::string_view v, std::string_view key, Number min, Number max) {
+  Number n = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc() || end != v.data() + v.size() || n < min || n > max)
+    return make_error(errc::kConfigInvalida,
+                      fmt::format("{} debe ser un entero de {} a {}", key, min, max));
+  return n;
+}
+
 // A whole number from 0 to `max` for a field of ClientLimitSettings.
 Setter limit_field(int ClientLimitSettings::*field, std::string_view key, int max) {
   return [=](Config& c, std::string_view v) -> Status {
-    int n = 0;
-    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (ec != std::errc() || end != v.data() + v.size() || n < 0 || n > max)
-      return make_error(errc::kConfigInvalida,
-                        fmt::format("{} debe ser un entero de 0 a {}", key, max));
-    c.client_limits.*field = n;
+    auto n = parse_whole(v, key, 0, max);
+    if (!n) return n.error();
+    c.client_limits.*field = *n;
     return Ok{};
   };
 }
@@ -60,19 +69,15 @@ std::string render_client_limits(const ClientLimitSettings& l) {
       "cola_contrasenas = {}\n"
       "cola_contrasenas_por_direccion = {}\n"
       "registro_lineas_por_segundo = {}\n",
-      l.connections_per_address, l.public_per_second, l.general_per_second,
-      l.hashing_per_second, l.hashing_queue, l.hashing_queue_per_address,
-      l.access_log_lines_per_second);
+      l.connections_per_address, l.public_per_second, l.general_per_second, l.hashing_per_second,
+      l.hashing_queue, l.hashing_queue_per_address, l.access_log_lines_per_second);
 }
 
 Setter int_field(int Config::*field, std::string_view key, int min, int max) {
   return [=](Config& c, std::string_view v) -> Status {
-    int n = 0;
-    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (ec != std::errc() || end != v.data() + v.size() || n < min || n > max)
-      return make_error(errc::kConfigInvalida,
-                        fmt::format("{} debe ser un entero de {} a {}", key, min, max));
-    c.*field = n;
+    auto n = parse_whole(v, key, min, max);
+    if (!n) return n.error();
+    c.*field = *n;
     return Ok{};
   };
 }
@@ -124,16 +129,15 @@ const std::map<std::string, Setter, std::less<>>& setters() {
        limit_field(&ClientLimitSettings::general_per_second, "solicitudes_por_segundo_generales",
                    1000000)},
       {"solicitudes_por_segundo_contrasenas",
-       limit_field(&ClientLimitSettings::hashing_per_second,
-                   "solicitudes_por_segundo_contrasenas", 1000000)},
+       limit_field(&ClientLimitSettings::hashing_per_second, "solicitudes_por_segundo_contrasenas",
+                   1000000)},
       {"cola_contrasenas",
        limit_field(&ClientLimitSettings::hashing_queue, "cola_contrasenas", 100000)},
       {"cola_contrasenas_por_direccion",
        limit_field(&ClientLimitSettings::hashing_queue_per_address,
                    "cola_contrasenas_por_direccion", 100000)},
-      {"registro_lineas_por_segundo",
-       limit_field(&ClientLimitSettings::access_log_lines_per_second,
-                   "registro_lineas_por_segundo", 1000000)},
+      {"registro_lineas_por_segundo", limit_field(&ClientLimitSettings::access_log_lines_per_second,
+                                                  "registro_lineas_por_segundo", 1000000)},
       {"dominio_usuarios", text_field(&Config::user_domain)},
       {"esquemas_xsd", text_field(&Config::xsd_directory)},
       {"perfil_certificado",
@@ -146,21 +150,16 @@ const std::map<std::string, Setter, std::less<>>& setters() {
        }},
       {"p12_iteraciones",
        [](Config& c, std::string_view v) -> Status {
-         int n = 0;
-         auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-         if (ec != std::errc() || end != v.data() + v.size() || n < 1 || n > 10000000)
-           return make_error(errc::kConfigInvalida,
-                             "p12_iteraciones debe ser un entero de 1 a 10000000");
-         c.p12_iterations = n;
+         auto n = parse_whole<int>(v, "p12_iteraciones", 1, 10000000);
+         if (!n) return n.error();
+         c.p12_iterations = *n;
          return Ok{};
        }},
       {"crl_validez_dias",
        [](Config& c, std::string_view v) -> Status {
-         int n = 0;
-         auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-         if (ec != std::errc() || end != v.data() + v.size() || n < 1 || n > 7)
-           return make_error(errc::kConfigInvalida, "crl_validez_dias debe ser un entero de 1 a 7");
-         c.crl_validity_days = n;
+         auto n = parse_whole<int>(v, "crl_validez_dias", 1, 7);
+         if (!n) return n.error();
+         c.crl_validity_days = *n;
          return Ok{};
        }},
       {"p12_perfil",
@@ -172,12 +171,9 @@ const std::map<std::string, Setter, std::less<>>& setters() {
        }},
       {"recepcion_max_bytes",
        [](Config& c, std::string_view v) -> Status {
-         std::size_t n = 0;
-         auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-         if (ec != std::errc() || end != v.data() + v.size() || n < 65536 || n > 64 * 1048576)
-           return make_error(errc::kConfigInvalida,
-                             "recepcion_max_bytes debe ser un entero de 65536 a 67108864");
-         c.reception_max_body = n;
+         auto n = parse_whole<std::size_t>(v, "recepcion_max_bytes", 65536, 64 * 1048576);
+         if (!n) return n.error();
+         c.reception_max_body = *n;
          return Ok{};
        }},
       {"recepcion_hosts_pruebas", list_field(&Config::sandbox_hosts)},
@@ -206,13 +202,9 @@ const std::map<std::string, Setter, std::less<>>& setters() {
        int_field(&Config::fecha_max_age_days, "fecha_emision_max_dias", 1, 3650)},
       {"totales_tolerancia_cienmilesimas",
        [](Config& c, std::string_view v) -> Status {
-         std::int64_t n = 0;
-         auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-         if (ec != std::errc() || end != v.data() + v.size() || n < 0 || n > 100000000)
-           return make_error(errc::kConfigInvalida,
-                             "totales_tolerancia_cienmilesimas debe ser un entero de 0 a "
-                             "100000000");
-         c.totals_tolerance_units = n;
+         auto n = parse_whole<std::int64_t>(v, "totales_tolerancia_cienmilesimas", 0, 100000000);
+         if (!n) return n.error();
+         c.totals_tolerance_units = *n;
          return Ok{};
        }},
       {"escenarios_pruebas",
@@ -302,72 +294,78 @@ Result<Config> parse_config(std::string_view text) {
 
 std::string render_config(const Config& c) {
   return fmt::format(
-      "# Configuración de llavero. Cambie un valor y reinicie el servicio.\n"
-      "# URL pública impresa en los certificados (AIA, CRL, OCSP).\n"
-      "url_base = {}\n"
-      "# Dominio de los usuarios de la API: cpf-01-0647-0958@prod.<dominio>\n"
-      "dominio_usuarios = {}\n"
-      "# completo: incluye CRL y OCSP en los certificados; strict: solo lo que pone el servicio "
-      "real.\n"
-      "perfil_certificado = {}\n"
-      "# Archivo .p12: perfil por omisión (compatible | moderno) e iteraciones.\n"
-      "p12_perfil = {}\n"
-      "p12_iteraciones = {}\n"
-      "# Vigencia de cada CRL (nextUpdate), en días, de 1 a 7.\n"
-      "crl_validez_dias = {}\n"
-      "# Nombres de las CA (solo se usan al crear la jerarquía con 'llavero init').\n"
-      "ca_pais = {}\n"
-      "ca_organizacion = {}\n"
-      "ca_unidad = {}\n"
-      "ca_raiz_cn = {}\n"
-      "ca_persona_fisica_cn = {}\n"
-      "ca_persona_juridica_cn = {}\n"
-      "ca_sufijo_pruebas = \"{}\"\n"
-      "# Directorio de los esquemas oficiales v4.4 para la recepción (vacío: el de la "
-      "instalación).\n"
-      "esquemas_xsd = {}\n"
-      "# Recepción (docs/recepcion.md): tamaño máximo de un envío, nombres de host del ambiente\n"
-      "# de pruebas, límite de solicitudes por usuario del token y vigencia del refresh token.\n"
-      "recepcion_max_bytes = {}\n"
-      "recepcion_hosts_pruebas = {}\n"
-      "recepcion_limite_solicitudes = {}\n"
-      "recepcion_limite_ventana_segundos = {}\n"
-      "token_refresh_segundos = {}\n"
-      "# callbackUrl: reintentos, espera antes del primero (se duplica), tiempo máximo de\n"
-      "# cada intento, y destinos privados permitidos en producción.\n"
-      "callback_reintentos = {}\n"
-      "callback_espera_segundos = {}\n"
-      "callback_timeout_segundos = {}\n"
-      "callback_destinos_permitidos = {}\n"
-      "# Reglas de Hacienda al procesar (si | no).\n"
-      "regla_clave = {}\n"
-      "regla_consecutivo = {}\n"
-      "regla_fecha_emision = {}\n"
-      "regla_totales = {}\n"
-      "regla_referencias = {}\n"
-      "regla_mensaje_receptor = {}\n"
-      "fecha_emision_futuro_segundos = {}\n"
-      "fecha_emision_max_dias = {}\n"
-      "totales_tolerancia_cienmilesimas = {}\n"
-      "# Escenarios del ambiente de pruebas por contribuyente: IDENTIFICACION=ESCENARIO, ...\n"
-      "escenarios_pruebas = {}\n"
-      "# Firmas (docs/firmas.md): si, las advertencias (política de firma ausente o\n"
-      "# desconocida, RSA-SHA1) rechazan el comprobante; y qué decidir cuando la revocación\n"
-      "# del certificado de una CA externa (carpeta confianza/) no se puede consultar.\n"
-      "politica_estricta = {}\n"
-      "revocacion_no_disponible = {}\n",
-      c.base_url, c.user_domain, c.strict_profile ? "strict" : "completo",
-      p12_profile_name(c.p12_profile), c.p12_iterations, c.crl_validity_days, c.naming.country,
-      c.naming.organization, c.naming.organizational_unit, c.naming.root_cn,
-      c.naming.persona_fisica_cn, c.naming.persona_juridica_cn, c.naming.sandbox_suffix,
-      c.xsd_directory, c.reception_max_body, join_list(c.sandbox_hosts), c.rate_limit,
-      c.rate_window_seconds, c.refresh_expires_in, c.callback_attempts, c.callback_delay_seconds,
-      c.callback_timeout_seconds, join_list(c.callback_allowed_hosts), yes_no(c.rule_clave),
-      yes_no(c.rule_consecutivo), yes_no(c.rule_fecha_emision), yes_no(c.rule_totales),
-      yes_no(c.rule_referencias), yes_no(c.rule_mensaje_receptor), c.fecha_future_seconds,
-      c.fecha_max_age_days, c.totals_tolerance_units, scenario_list(c.scenarios),
-      c.strict_signature_policy ? "si" : "no",
-      c.revocation_answer_required ? "rechazar" : "aceptar") +
+             "# Configuración de llavero. Cambie un valor y reinicie el servicio.\n"
+             "# URL pública impresa en los certificados (AIA, CRL, OCSP).\n"
+             "url_base = {}\n"
+             "# Dominio de los usuarios de la API: cpf-01-0647-0958@prod.<dominio>\n"
+             "dominio_usuarios = {}\n"
+             "# completo: incluye CRL y OCSP en los certificados; strict: solo lo que pone el "
+             "servicio "
+             "real.\n"
+             "perfil_certificado = {}\n"
+             "# Archivo .p12: perfil por omisión (compatible | moderno) e iteraciones.\n"
+             "p12_perfil = {}\n"
+             "p12_iteraciones = {}\n"
+             "# Vigencia de cada CRL (nextUpdate), en días, de 1 a 7.\n"
+             "crl_validez_dias = {}\n"
+             "# Nombres de las CA (solo se usan al crear la jerarquía con 'llavero init').\n"
+             "ca_pais = {}\n"
+             "ca_organizacion = {}\n"
+             "ca_unidad = {}\n"
+             "ca_raiz_cn = {}\n"
+             "ca_persona_fisica_cn = {}\n"
+             "ca_persona_juridica_cn = {}\n"
+             "ca_sufijo_pruebas = \"{}\"\n"
+             "# Directorio de los esquemas oficiales v4.4 para la recepción (vacío: el de la "
+             "instalación).\n"
+             "esquemas_xsd = {}\n"
+             "# Recepción (docs/recepcion.md): tamaño máximo de un envío, nombres de host del "
+             "ambiente\n"
+             "# de pruebas, límite de solicitudes por usuario del token y vigencia del refresh "
+             "token.\n"
+             "recepcion_max_bytes = {}\n"
+             "recepcion_hosts_pruebas = {}\n"
+             "recepcion_limite_solicitudes = {}\n"
+             "recepcion_limite_ventana_segundos = {}\n"
+             "token_refresh_segundos = {}\n"
+             "# callbackUrl: reintentos, espera antes del primero (se duplica), tiempo máximo de\n"
+             "# cada intento, y destinos privados permitidos en producción.\n"
+             "callback_reintentos = {}\n"
+             "callback_espera_segundos = {}\n"
+             "callback_timeout_segundos = {}\n"
+             "callback_destinos_permitidos = {}\n"
+             "# Reglas de Hacienda al procesar (si | no).\n"
+             "regla_clave = {}\n"
+             "regla_consecutivo = {}\n"
+             "regla_fecha_emision = {}\n"
+             "regla_totales = {}\n"
+             "regla_referencias = {}\n"
+             "regla_mensaje_receptor = {}\n"
+             "fecha_emision_futuro_segundos = {}\n"
+             "fecha_emision_max_dias = {}\n"
+             "totales_tolerancia_cienmilesimas = {}\n"
+             "# Escenarios del ambiente de pruebas por contribuyente: IDENTIFICACION=ESCENARIO, "
+             "...\n"
+             "escenarios_pruebas = {}\n"
+             "# Firmas (docs/firmas.md): si, las advertencias (política de firma ausente o\n"
+             "# desconocida, RSA-SHA1) rechazan el comprobante; y qué decidir cuando la "
+             "revocación\n"
+             "# del certificado de una CA externa (carpeta confianza/) no se puede consultar.\n"
+             "politica_estricta = {}\n"
+             "revocacion_no_disponible = {}\n",
+             c.base_url, c.user_domain, c.strict_profile ? "strict" : "completo",
+             p12_profile_name(c.p12_profile), c.p12_iterations, c.crl_validity_days,
+             c.naming.country, c.naming.organization, c.naming.organizational_unit,
+             c.naming.root_cn, c.naming.persona_fisica_cn, c.naming.persona_juridica_cn,
+             c.naming.sandbox_suffix, c.xsd_directory, c.reception_max_body,
+             join_list(c.sandbox_hosts), c.rate_limit, c.rate_window_seconds, c.refresh_expires_in,
+             c.callback_attempts, c.callback_delay_seconds, c.callback_timeout_seconds,
+             join_list(c.callback_allowed_hosts), yes_no(c.rule_clave), yes_no(c.rule_consecutivo),
+             yes_no(c.rule_fecha_emision), yes_no(c.rule_totales), yes_no(c.rule_referencias),
+             yes_no(c.rule_mensaje_receptor), c.fecha_future_seconds, c.fecha_max_age_days,
+             c.totals_tolerance_units, scenario_list(c.scenarios),
+             c.strict_signature_policy ? "si" : "no",
+             c.revocation_answer_required ? "rechazar" : "aceptar") +
          render_client_limits(c.client_limits);
 }
 
