@@ -43,7 +43,6 @@ export const T = {
   noDisponible: 'ya no está disponible',
   generarNueva: 'Genere una nueva llave criptográfica',
   credenciales: 'Identificación o contraseña incorrecta.',
-  bloqueada: 'bloqueada',
   sesionExpiro: 'Su sesión expiró',
   sesionTermino: 'Su sesión terminó.',
   estadoTitulo: 'Estado de mis llaves criptográficas',

@@ -66,11 +66,12 @@ struct Reception {
     auto user = accounts.generate_api_password(id, env, "test");
     EXPECT_TRUE(user.ok());
     const Realm& realm = realm_of(env);
-    TokenAnswer answer =
-        tokens.token(realm, Form{{"grant_type", "password"},
-                                 {"client_id", std::string(realm.client_id)},
-                                 {"username", user->username},
-                                 {"password", std::string(user->password.view())}});
+    TokenAnswer answer = tokens.token(realm,
+                                      Form{{"grant_type", "password"},
+                                           {"client_id", std::string(realm.client_id)},
+                                           {"username", user->username},
+                                           {"password", std::string(user->password.view())}},
+                                      "127.0.0.1");
     EXPECT_EQ(answer.status, 200u);
     return "bearer " + std::string(answer.body.at("access_token").as_string());
   }

@@ -48,13 +48,13 @@ void add_api_routes(http::Router& router, TokenService& tokens, ReceptionService
     const Realm& realm = realm_of(env);
     const std::string base = fmt::format("/auth/realms/{}/protocol/openid-connect", realm.name);
     http::Route token;
-    token.slow = [&tokens, &realm](const Request& request, const RouteContext&) {
+    token.slow = [&tokens, &realm](const Request& request, const RouteContext& context) {
       auto form = http::parse_form(request.body());
       if (!form)
         return json_response(
             request, 400,
             {{"error", "invalid_request"}, {"error_description", "Formulario mal formado."}});
-      TokenAnswer answer = tokens.token(realm, *form);
+      TokenAnswer answer = tokens.token(realm, *form, context.remote_address);
       return json_response(request, answer.status, answer.body);
     };
     token.work = http::Work::kHashing;  // a password grant hashes the password

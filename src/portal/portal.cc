@@ -13,7 +13,6 @@
 #include "portal/templates.h"
 #include "util/clock.h"
 #include "util/error_codes.h"
-#include "util/throttle.h"
 
 namespace llavero::portal {
 
@@ -290,15 +289,15 @@ class Portal {
       errors.push_back({"contrasena", "Escriba su contraseña"});
     if (error == "credenciales")
       errors.push_back({"contrasena", "Identificación o contraseña incorrecta."});
-    if (error == "bloqueada" || error == "demasiados")
-      errors.push_back({"contrasena", field(flash, "mensaje")});
+    if (error == "demasiados") errors.push_back({"contrasena", field(flash, "mensaje")});
     set_errors(d, errors);
     if (const std::string left = field(flash, "intentos"); left == "1")
       d.set("intentos",
-            "Le queda 1 intento. Si la contraseña vuelve a ser incorrecta, la cuenta se bloquea "
-            "15 minutos.");
+            "Le queda 1 intento. Si la contraseña vuelve a ser incorrecta, deberá esperar antes "
+            "de volver a intentarlo.");
     else if (left == "2")
-      d.set("intentos", "Le quedan 2 intentos antes de que la cuenta se bloquee 15 minutos.");
+      d.set("intentos",
+            "Le quedan 2 intentos antes de tener que esperar para volver a intentarlo.");
     if (request.target().ends_with("?salida=1")) d.set("aviso", "Su sesión terminó.");
     Response r = page(request, http::status::ok, "Ingresar", render("ingresar.mustache", d),
                       PageOptions{nullptr, {}, !errors.empty()});
@@ -316,11 +315,6 @@ class Portal {
       flash.emplace_back("identificacion", identification);
       return redirect_with_flash(request, context, "/ingresar", flash);
     };
-    if (throttle_.throttled(context.remote_address))
-      return again({{"error", "demasiados"},
-                    {"mensaje",
-                     "Demasiados intentos fallidos desde esta dirección; espere 15 "
-                     "minutos."}});
     SecretString password(field(*form, "contrasena"));
     // Short messages for what is missing, before any account is charged.
     if (identification.empty())
@@ -331,15 +325,16 @@ class Portal {
     if (password.view().empty()) return again({{"error", "contrasena_vacia"}});
     auto login = s_.accounts.login(identification, password, context.remote_address);
     if (!login) {
-      throttle_.failure(context.remote_address);
-      if (login.error().code == errc::kCuentaBloqueada)
-        return again({{"error", "bloqueada"}, {"mensaje", login.error().message}});
+      if (login.error().code == errc::kDemasiadosIntentos)
+        return again({{"error", "demasiados"}, {"mensaje", login.error().message}});
       if (login.error().code != errc::kCredencialesInvalidas)
         return message_page(request, http::status::service_unavailable, "Servicio no disponible",
                             login.error().message, nullptr);
-      auto left = s_.accounts.attempts_left(identification);
+      // Counted per identification and address alike for registered and
+      // unknown identifications, so the warning tells nothing about either.
+      const int left = s_.accounts.attempts_left(identification, context.remote_address);
       std::string left_text;
-      if (left && *left && **left <= 2) left_text = std::to_string(**left);
+      if (left > 0 && left <= 2) left_text = std::to_string(left);
       return again({{"error", "credenciales"}, {"intentos", left_text}});
     }
     Response r = redirect(request, "/portal");
@@ -900,9 +895,6 @@ class Portal {
   }
 
   PortalServices s_;
-  // Wrong passwords per address: past ten in fifteen minutes the address
-  // waits, whatever account it tries.
-  FailureThrottle throttle_{10, 15 * 60};
   // New API passwords between the POST that made them and the one GET that
   // shows them (Post/Redirect/Get), by session and environment.
   std::mutex shown_mu_;

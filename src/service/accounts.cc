@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <sodium.h>
+#include <spdlog/spdlog.h>
 
 #include "service/key_service.h"
 #include "util/base64.h"
@@ -30,6 +31,21 @@ const std::string& decoy_hash() {
 
 Error invalid_credentials() {
   return make_error(errc::kCredencialesInvalidas, "Identificación o contraseña incorrecta.");
+}
+
+// "30 segundos", "1 minuto", "15 minutos": how long a person waits.
+std::string duration_text(UnixSeconds seconds) {
+  if (seconds < 60) return fmt::format("{} segundos", std::max<UnixSeconds>(seconds, 1));
+  const UnixSeconds minutes = (seconds + 59) / 60;
+  return minutes == 1 ? "1 minuto" : fmt::format("{} minutos", minutes);
+}
+
+// The one text of a throttled attempt, for the portal and the API alike.
+Error must_wait(UnixSeconds until, UnixSeconds now) {
+  return make_error(errc::kDemasiadosIntentos,
+                    fmt::format("Demasiados intentos fallidos. Por seguridad, espere {} antes de "
+                                "volver a intentarlo (a partir de las {}, hora de Costa Rica).",
+                                duration_text(until - now), format_costa_rica_hour(until + 59)));
 }
 
 }  // namespace
@@ -101,42 +117,51 @@ Status AccountService::set_portal_password(const std::string& identification,
                                              t->identification, "contraseña del portal asignada"});
 }
 
+Status AccountService::count_failure(LoginThrottle& throttle, const std::string& account,
+                                     const std::string& remote_address, const std::string& actor,
+                                     const std::string& action) {
+  const LoginThrottle::Failure failure = throttle.failure(account, remote_address, now_seconds());
+  if (failure.alarm) {
+    // The account is not locked (a stranger could lock anyone out): the
+    // operator decides, warned in the log and the audit log.
+    const std::string detail =
+        fmt::format("{} contraseñas equivocadas en la última hora desde {} direcciones",
+                    failure.account_failures, failure.account_addresses);
+    spdlog::warn("posible ataque a la cuenta {}: {}", account, detail);
+    LLAVERO_TRY(
+        store_.record_login_event(AuditEvent{actor, "cuenta.posible_ataque", account, detail}));
+  }
+  return store_.record_login_event(AuditEvent{actor, action, account, ""});
+}
+
 Result<Login> AccountService::login(const std::string& identification, const SecretString& password,
                                     const std::string& remote_address) {
   auto id = Identification::parse(identification);
   if (!id) return id.error();
-  auto found = store_.find_taxpayer(id->digits());
-  if (!found) return found.error();
-  if (!*found) {
-    password_matches(decoy_hash(), password);
-    return invalid_credentials();
-  }
-  const TaxpayerRecord& t = **found;
+  const std::string account = id->digits();
   const UnixSeconds now = now_seconds();
-  auto failures = store_.login_failures(t.id);
-  if (!failures) return failures.error();
-  if (failures->locked_until && *failures->locked_until > now)
-    return make_error(errc::kCuentaBloqueada,
-                      fmt::format("La cuenta está bloqueada por demasiados intentos fallidos; "
-                                  "intente de nuevo después de las {} (hora de Costa Rica).",
-                                  format_costa_rica_hour(*failures->locked_until)));
-  auto hash = store_.password_hash(t.id);
-  if (!hash) return hash.error();
-  if (!*hash || !password_matches(**hash, password)) {
-    if (!*hash) password_matches(decoy_hash(), password);
-    auto state = store_.record_login_failure(
-        t.id, kLockAfterFailures, now + kLockSeconds,
-        AuditEvent{"portal:" + remote_address, "portal.ingreso_fallido", t.identification, ""});
-    if (!state) return state.error();
-    if (state->locked_until && *state->locked_until > now)
-      return make_error(
-          errc::kCuentaBloqueada,
-          fmt::format("Demasiados intentos fallidos: la cuenta queda bloqueada 15 minutos, hasta "
-                      "las {} (hora de Costa Rica).",
-                      format_costa_rica_hour(*state->locked_until)));
+  // Before any hashing, and whether or not the identification is registered.
+  if (auto until = portal_throttle_.wait_until(account, remote_address, now))
+    return must_wait(*until, now);
+  auto found = store_.find_taxpayer(account);
+  if (!found) return found.error();
+  std::optional<std::string> hash;
+  if (*found) {
+    auto stored = store_.password_hash((*found)->id);
+    if (!stored) return stored.error();
+    hash = std::move(*stored);
+  }
+  // An unknown identification, or one without a portal password, is checked
+  // against a decoy: the same work, the same time, the same answer.
+  const bool right =
+      hash ? password_matches(*hash, password) : (password_matches(decoy_hash(), password), false);
+  if (!right) {
+    LLAVERO_TRY(count_failure(portal_throttle_, account, remote_address, "portal:" + remote_address,
+                              "portal.ingreso_fallido"));
     return invalid_credentials();
   }
-  LLAVERO_TRY(store_.clear_login_failures(t.id));
+  portal_throttle_.success(account, remote_address);
+  const TaxpayerRecord& t = **found;
   Login login{PortalSession{t, *id, random_token(), ""}, random_token()};
   login.session.id_hash = token_hash(login.cookie_token);
   LLAVERO_TRY(store_.create_session(
@@ -186,15 +211,11 @@ Result<std::optional<std::string>> AccountService::api_user(const std::string& i
   return std::optional<std::string>(username);
 }
 
-Result<std::optional<int>> AccountService::attempts_left(const std::string& identification) {
+int AccountService::attempts_left(const std::string& identification,
+                                  const std::string& remote_address) {
   auto id = Identification::parse(identification);
-  if (!id) return std::optional<int>();
-  auto found = store_.find_taxpayer(id->digits());
-  if (!found) return found.error();
-  if (!*found) return std::optional<int>();
-  auto failures = store_.login_failures((*found)->id);
-  if (!failures) return failures.error();
-  return std::optional<int>(kLockAfterFailures - failures->failures);
+  if (!id) return 0;
+  return portal_throttle_.free_left(id->digits(), remote_address, now_seconds());
 }
 
 Result<NewApiPassword> AccountService::generate_api_password(const std::string& identification,
@@ -216,15 +237,26 @@ Result<NewApiPassword> AccountService::generate_api_password(const std::string& 
 }
 
 Result<std::optional<ApiCredential>> AccountService::check_api_password(
-    const std::string& username, const SecretString& password) {
+    const std::string& username, const SecretString& password, const std::string& remote_address) {
+  const UnixSeconds now = now_seconds();
+  if (auto until = api_throttle_.wait_until(username, remote_address, now))
+    return must_wait(*until, now);
   auto credential = store_.find_api_credential(username);
   if (!credential) return credential.error();
-  if (!*credential) {
-    password_matches(decoy_hash(), password);
+  const bool right = *credential ? password_matches((*credential)->password_hash, password)
+                                 : (password_matches(decoy_hash(), password), false);
+  if (!right) {
+    // No audit row per wrong API password (a token flood would write one per
+    // request); the operator's warning still comes when an account looks attacked.
+    const LoginThrottle::Failure failure = api_throttle_.failure(username, remote_address, now);
+    if (failure.alarm)
+      spdlog::warn(
+          "posible ataque al usuario de la API {}: {} contraseñas equivocadas en la "
+          "última hora desde {} direcciones",
+          username, failure.account_failures, failure.account_addresses);
     return std::optional<ApiCredential>();
   }
-  if (!password_matches((*credential)->password_hash, password))
-    return std::optional<ApiCredential>();
+  api_throttle_.success(username, remote_address);
   return *credential;
 }
 

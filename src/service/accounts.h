@@ -1,8 +1,8 @@
-// Accounts of the portal and the API: portal passwords and sessions, login
-// throttling per account, single-use form tokens, and the API passwords of
-// "Generar contraseña". Passwords are kept only as Argon2id hashes; session
-// ids only as SHA-256 hashes. Hashing is slow on purpose: call the methods
-// that hash from the worker pool, never from an I/O thread.
+// Accounts of the portal and the API: portal passwords and sessions, the
+// throttling of wrong passwords (service/login_throttle.h), single-use form tokens, and the API
+// passwords of "Generar contraseña". Passwords are kept only as Argon2id hashes; session ids only
+// as SHA-256 hashes. Hashing is slow on purpose: call the methods that hash from the worker pool,
+// never from an I/O thread.
 #pragma once
 
 #include <optional>
@@ -10,6 +10,7 @@
 
 #include "id/identification.h"
 #include "service/config.h"
+#include "service/login_throttle.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/result.h"
@@ -17,8 +18,6 @@
 
 namespace llavero::service {
 
-inline constexpr int kLockAfterFailures = 5;
-inline constexpr UnixSeconds kLockSeconds = 15 * 60;
 inline constexpr UnixSeconds kSessionIdleSeconds = 15 * 60;
 inline constexpr std::size_t kMinPortalPasswordLength = 8;
 inline constexpr std::size_t kApiPasswordLength = 20;
@@ -56,15 +55,18 @@ struct NewApiPassword {
 
 class AccountService {
  public:
-  AccountService(Store& store, const Config& config) : store_(store), config_(config) {}
+  AccountService(Store& store, const Config& config, LoginThrottleSettings throttling = {})
+      : store_(store), config_(config), portal_throttle_(throttling), api_throttle_(throttling) {}
 
   // Sets the portal password of a taxpayer (at least 8 characters).
   Status set_portal_password(const std::string& identification, const SecretString& password,
                              const std::string& actor);
 
-  // Checks identification + password. Errors: "credenciales_invalidas" (the
-  // same for an unknown identification and a wrong password),
-  // "cuenta_bloqueada" (after five wrong passwords, for 15 minutes).
+  // Checks identification + password typed from `remote_address`. Errors:
+  // "credenciales_invalidas" (the same for an unknown identification and a
+  // wrong password), "demasiados_intentos" (that identification failed too
+  // often from that address: it must wait; the password was not checked).
+  // Unknown and registered identifications answer and take alike.
   Result<Login> login(const std::string& identification, const SecretString& password,
                       const std::string& remote_address);
 
@@ -83,22 +85,33 @@ class AccountService {
   // The API user of an environment if it already has a password (so that a
   // second "Generar contraseña" can ask first), nullopt otherwise.
   Result<std::optional<std::string>> api_user(const std::string& identification, Environment env);
-  // Wrong passwords left before the account locks, for the log-in page's
-  // warning; nullopt for an identification without an account (the page then
-  // says nothing, as it says the same "incorrecta" for both).
-  Result<std::optional<int>> attempts_left(const std::string& identification);
+  // Wrong passwords left from `remote_address` before that identification
+  // must wait, for the log-in page's warning; the same for an identification
+  // nobody has, so the warning tells nothing about who is registered.
+  int attempts_left(const std::string& identification, const std::string& remote_address);
 
-  // The API credential a user name and password stand for, if they match.
+  // The API credential a user name and password stand for, if they match,
+  // with the same throttling per (user name, address) as the portal's log-in.
+  // Errors: "demasiados_intentos" (the password was not checked).
   Result<std::optional<ApiCredential>> check_api_password(const std::string& username,
-                                                          const SecretString& password);
+                                                          const SecretString& password,
+                                                          const std::string& remote_address);
 
   Status purge_expired();
 
  private:
   Result<TaxpayerRecord> taxpayer(const std::string& identification);
 
+  // Counts a wrong password: the audit row, the operator's warning when the
+  // account looks attacked, and the wait it may start.
+  Status count_failure(LoginThrottle& throttle, const std::string& account,
+                       const std::string& remote_address, const std::string& actor,
+                       const std::string& action);
+
   Store& store_;
   const Config& config_;
+  LoginThrottle portal_throttle_;  // keyed by identification digits
+  LoginThrottle api_throttle_;     // keyed by API user name
 };
 
 }  // namespace llavero::service

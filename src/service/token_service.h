@@ -13,7 +13,6 @@
 
 #include "service/accounts.h"
 #include "service/authorities.h"
-#include "util/throttle.h"
 
 namespace llavero::service {
 
@@ -49,10 +48,11 @@ class TokenService {
   // Loads or creates the signing key of each realm (needs the CA passphrase).
   Status start();
 
-  // POST …/token with the form fields. Hashes passwords: call it from the
-  // worker pool.
-  TokenAnswer token(const Realm& realm,
-                    const std::map<std::string, std::string, std::less<>>& form);
+  // POST …/token with the form fields, from `remote_address` (wrong
+  // passwords are throttled per user name and address, as the portal's).
+  // Hashes passwords: call it from the worker pool.
+  TokenAnswer token(const Realm& realm, const std::map<std::string, std::string, std::less<>>& form,
+                    const std::string& remote_address);
   // POST …/logout: revokes the refresh token's session.
   TokenAnswer logout(const Realm& realm,
                      const std::map<std::string, std::string, std::less<>>& form);
@@ -77,8 +77,6 @@ class TokenService {
   CaKeyring& keyring_;
   const Config& config_;
   std::map<Environment, RealmKey> keys_;  // fixed after start()
-  // Wrong passwords per API user: five in fifteen minutes and the user waits.
-  FailureThrottle failures_{5, 15 * 60};
 };
 
 }  // namespace llavero::service

@@ -17,11 +17,6 @@
 
 namespace llavero {
 
-struct LoginFailures {
-  int failures = 0;
-  std::optional<UnixSeconds> locked_until;
-};
-
 struct SessionRecord {
   std::string id_hash;
   std::int64_t taxpayer_id = 0;
@@ -60,17 +55,13 @@ class AccountStore {
  public:
   virtual ~AccountStore() = default;
 
-  // Portal passwords and login throttling.
+  // Portal passwords.
   virtual Status set_password_hash(std::int64_t taxpayer_id, const std::string& hash,
                                    const AuditEvent& audit) = 0;
   virtual Result<std::optional<std::string>> password_hash(std::int64_t taxpayer_id) = 0;
-  virtual Result<LoginFailures> login_failures(std::int64_t taxpayer_id) = 0;
-  // Counts a failure; at `lock_after` failures the account is locked until
-  // `lock_until` and the count starts over.
-  virtual Result<LoginFailures> record_login_failure(std::int64_t taxpayer_id, int lock_after,
-                                                     UnixSeconds lock_until,
-                                                     const AuditEvent& audit) = 0;
-  virtual Status clear_login_failures(std::int64_t taxpayer_id) = 0;
+  // An audit row about log-ins that changes nothing else: a wrong password
+  // (for any identification typed, registered or not), a suspected attack.
+  virtual Status record_login_event(const AuditEvent& audit) = 0;
 
   // Sessions.
   virtual Status create_session(const SessionRecord& session, const AuditEvent& audit) = 0;

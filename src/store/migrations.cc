@@ -303,6 +303,13 @@ CREATE INDEX certificates_revoked ON certificates (authority_id) WHERE status = 
 -- The pending key a download delivers (NULL for files of no pending key).
 ALTER TABLE pending_downloads ADD COLUMN certificate_id INTEGER;
 )sql"},
+    {7, "intentos fallidos en memoria", R"sql(
+-- Wrong passwords are no longer counted per account in the store: a stranger
+-- could lock anyone out with them (issue 12). They are throttled in memory
+-- per (account, address) by service/login_throttle.h; each failure is still
+-- an audit row.
+DROP TABLE login_failures;
+)sql"},
 };
 
 }  // namespace

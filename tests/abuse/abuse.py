@@ -15,9 +15,13 @@ Attacks:
   sockets     the stranger holds ~2 100 slow or idle sockets, reopening them
   tokens      the stranger floods the token endpoint with random user names
   contrabando one request smuggling a second through Transfer-Encoding
+  bloqueo     a stranger's wrong passwords against a taxpayer's API user and
+              portal log-in; the owner, from another address, gets in; a
+              registered and an unknown identification answer alike
 """
 import argparse
 import random
+import re
 import resource
 import socket
 import string
@@ -177,10 +181,78 @@ def smuggling(port):
     return status == 400 and answers == 1
 
 
+def patient_exchange(source, port, raw):
+    """exchange(), waiting out the password routes' rate per address (429):
+    this attack is about what a wrong password counts, not about the rate."""
+    for _ in range(20):
+        status, text = exchange(source, port, raw)
+        if status != 429:
+            break
+        time.sleep(0.5)
+    return status, text
+
+
+def portal_login(source, port, identification, password):
+    """GET /ingresar for its CSRF cookie, then POST it. Returns (status,
+    location, flash) where flash is the decoded llavero_aviso cookie."""
+    _, page = exchange(source, port, get("/ingresar"))
+    cookie = re.search(r"Set-Cookie: llavero_ingreso=([^;\r\n]*)", page)
+    csrf = re.search(r'name="csrf" value="([^"]*)"', page)
+    if not cookie or not csrf:
+        return 0, "", {}
+    raw = post_form("/ingresar", {"csrf": csrf.group(1), "identificacion": identification,
+                                  "contrasena": password})
+    raw = raw.replace(b"Connection: close\r\n",
+                      f"Connection: close\r\nCookie: llavero_ingreso={cookie.group(1)}\r\n".encode())
+    status, text = patient_exchange(source, port, raw)
+    location = re.search(r"Location: ([^\r\n]*)", text)
+    flash = re.search(r"Set-Cookie: llavero_aviso=([^;\r\n]*)", text)
+    fields = dict(urllib.parse.parse_qsl(flash.group(1))) if flash else {}
+    return status, location.group(1) if location else "", fields
+
+
+def lockout(port, user, password, identification, portal_password):
+    """A stranger (127.0.0.3) who knows the cédula and the API user name
+    types ten wrong passwords for each; the owner (LEGIT) then logs in."""
+    stranger = "127.0.0.3"
+
+    def token(source, pw):
+        status, _ = patient_exchange(source, port, post_form(TOKEN_PATH, {
+            "grant_type": "password", "client_id": "api-stag", "username": user, "password": pw}))
+        return status
+    api_wrong = [token(stranger, f"equivocada-{i}") for i in range(10)]
+    api_stranger = token(stranger, password)
+    api_owner = token(LEGIT, password)
+    portal_wrong = [portal_login(stranger, port, identification, f"equivocada-{i}")[2].get("error")
+                    for i in range(10)]
+    portal_stranger = portal_login(stranger, port, identification, portal_password)
+    portal_owner = portal_login(LEGIT, port, identification, portal_password)
+
+    # Enumeration: the same seven wrong passwords, from a third address, for the
+    # registered identification and for one nobody has; what the page will say.
+    def answers(ident):
+        out = []
+        for i in range(7):
+            status, location, flash = portal_login("127.0.0.4", port, ident, f"mala-{i}")
+            out.append((status, location, flash.get("error"), flash.get("intentos")))
+        return out
+    registered, unknown = answers(identification), answers("2-0999-0999")
+
+    print(f"BLOQUEO: API extraño 10 fallos {sorted(set(api_wrong))}, luego la correcta → {api_stranger}; "
+          f"dueño desde otra dirección → {api_owner}. Portal extraño {sorted(set(map(str, portal_wrong)))}, "
+          f"luego la correcta → {portal_stranger[1]} ({portal_stranger[2].get('error')}); "
+          f"dueño → {portal_owner[1]}. Registrada y desconocida responden igual: {registered == unknown}")
+    return (set(api_wrong) == {401} and api_stranger == 401 and api_owner == 200 and
+            portal_stranger[1] == "/ingresar" and portal_stranger[2].get("error") == "demasiados" and
+            portal_owner[1] == "/portal" and registered == unknown)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("port", type=int)
-    p.add_argument("attack", choices=["sockets", "tokens", "contrabando"])
+    p.add_argument("attack", choices=["sockets", "tokens", "contrabando", "bloqueo"])
+    p.add_argument("--id", default="")
+    p.add_argument("--portal-password", default="")
     p.add_argument("--user", default="")
     p.add_argument("--password", default="")
     p.add_argument("--seconds", type=float, default=12)
@@ -191,6 +263,8 @@ def main():
 
     if a.attack == "contrabando":
         sys.exit(0 if smuggling(a.port) else 1)
+    if a.attack == "bloqueo":
+        sys.exit(0 if lockout(a.port, a.user, a.password, a.id, a.portal_password) else 1)
 
     legit = Legit(a.port, a.user, a.password)
     quiet = legit.run(a.seconds / 3)

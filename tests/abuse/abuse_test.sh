@@ -17,7 +17,7 @@ set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ABUSE=$HERE/abuse.py
 
-SECTIONS=(sockets tokens contrabando temporales)
+SECTIONS=(sockets tokens bloqueo contrabando temporales)
 
 require_tools curl python3 ps
 
@@ -47,6 +47,24 @@ test_sockets() {
   assert_match "el extraño no obtuvo más de 64 conexiones a la vez (las demás se rechazan)" \
     "$OUT" "refused': [1-9]"
   healthz_ok "después del ataque de sockets"
+}
+
+test_bloqueo() {
+  serve_data_dir "$TMP/data"
+  create_demo_taxpayers "$DATA"
+  PORTAL_ID=2-0456-0790 PORTAL_PASSWORD=portal-segura-2026
+  run_input "$PORTAL_PASSWORD\n" llv "$DATA" contribuyente crear --id "$PORTAL_ID" \
+    --nombre DUEÑA --apellidos "DE LA CUENTA" --contrasena-stdin
+  assert_rc "preparación: una contribuyente con contraseña del portal" 0
+  run llv "$DATA" contrasena generar --id "$PORTAL_ID" --ambiente pruebas
+  assert_rc "preparación: su contraseña de la API (pruebas)" 0
+  API_USER=$(sed -n 's/^Usuario: //p' <<<"$OUT")
+  API_PASSWORD=$(sed -n 's/^Contraseña: //p' <<<"$OUT")
+  start_server
+  run python3 "$ABUSE" "$PORT" bloqueo --user "$API_USER" --password "$API_PASSWORD" \
+    --id "$PORTAL_ID" --portal-password "$PORTAL_PASSWORD"
+  echo "    $OUT"
+  assert_rc "diez contraseñas equivocadas de un extraño no le impiden a la dueña entrar (API y portal), y una cédula desconocida responde igual que una registrada" 0
 }
 
 test_tokens() {

@@ -542,15 +542,20 @@ test_token() {
   PROD_TOKEN=$(jfield "$BODY" access_token)
   token_request rut-stag api-stag "$PROD_USER" "$PROD_PASSWORD"
   assert_eq "el usuario de producción en rut-stag: invalid_grant" invalid_grant "$(jfield "$BODY" error)"
-  # Throttling: after 5 wrong passwords (the one above counts) even the right one is refused for a while.
-  for i in 1 2 3 4 5; do token_request rut api-prod "$PROD_USER" "equivocada-$i"; done
+  # Throttling per (user, address): the fifth wrong password from one address
+  # makes that address wait, even with the right password; the owner, from
+  # another address, is not held back (issue 12).
+  for i in 1 2 3 4 5; do token_request rut api-prod "$PROD_USER" "equivocada-$i" --interface 127.0.0.3; done
   assert_eq "quinta contraseña equivocada: 401 invalid_grant" "401 invalid_grant" "$CODE $(jfield "$BODY" error)"
-  token_request rut api-prod "$PROD_USER" "$PROD_PASSWORD"
-  assert_eq "tras 5 fallos, la contraseña correcta también se rechaza (bloqueo temporal)" \
+  assert_eq "y dice lo de Keycloak" "Invalid user credentials" "$(jfield "$BODY" error_description)"
+  token_request rut api-prod "$PROD_USER" "$PROD_PASSWORD" --interface 127.0.0.3
+  assert_eq "tras 5 fallos desde esa dirección, también la correcta espera" \
     "401 invalid_grant" "$CODE $(jfield "$BODY" error)"
-  assert_contains "y lo dice" "$(jfield "$BODY" error_description)" "bloqueada"
+  assert_contains "y dice cuánto esperar" "$(jfield "$BODY" error_description)" "Demasiados intentos fallidos"
+  token_request rut api-prod "$PROD_USER" "$PROD_PASSWORD"
+  assert_eq "desde otra dirección el dueño obtiene su token" 200 "$CODE"
   stag_token
-  assert_ne "el bloqueo es de esa cuenta: la de pruebas sigue obteniendo tokens" "" "$TOKEN"
+  assert_ne "y la cuenta de pruebas sigue obteniendo tokens" "" "$TOKEN"
 
   # The tokens above (STAG_USER's, PROD_TOKEN) refused by the reception.
   setup_factura1

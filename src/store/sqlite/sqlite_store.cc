@@ -770,52 +770,11 @@ Result<std::optional<std::string>> SqliteStore::password_hash(std::int64_t taxpa
   });
 }
 
-Result<LoginFailures> SqliteStore::login_failures(std::int64_t taxpayer_id) {
-  return guarded([&]() -> Result<LoginFailures> {
-    Statement s(*db_, "SELECT failures, locked_until FROM login_failures WHERE taxpayer_id = ?");
-    s.bind(1, taxpayer_id);
-    if (!s.step()) return LoginFailures{};
-    return LoginFailures{static_cast<int>(s.integer(0)),
-                         s.optional_time(1, "login_failures.locked_until")};
-  });
-}
-
-Result<LoginFailures> SqliteStore::record_login_failure(std::int64_t taxpayer_id, int lock_after,
-                                                        UnixSeconds lock_until,
-                                                        const AuditEvent& audit) {
-  return guarded([&]() -> Result<LoginFailures> {
+Status SqliteStore::record_login_event(const AuditEvent& audit) {
+  return guarded([&]() -> Status {
     Transaction txn(*db_);
-    Statement(
-        *db_,
-        "INSERT INTO login_failures (taxpayer_id, failures, locked_until) VALUES (?, 1, NULL) "
-        "ON CONFLICT (taxpayer_id) DO UPDATE SET failures = failures + 1")
-        .bind(1, taxpayer_id)
-        .run();
-    LoginFailures state;
-    {
-      Statement s(*db_, "SELECT failures, locked_until FROM login_failures WHERE taxpayer_id = ?");
-      s.bind(1, taxpayer_id);
-      s.step();
-      state = LoginFailures{static_cast<int>(s.integer(0)),
-                            s.optional_time(1, "login_failures.locked_until")};
-    }
-    if (state.failures >= lock_after) {
-      Statement(*db_,
-                "UPDATE login_failures SET failures = 0, locked_until = ? WHERE taxpayer_id = ?")
-          .bind_time(1, lock_until)
-          .bind(2, taxpayer_id)
-          .run();
-      state = LoginFailures{0, lock_until};
-    }
     append_audit(*db_, audit);
     txn.commit();
-    return state;
-  });
-}
-
-Status SqliteStore::clear_login_failures(std::int64_t taxpayer_id) {
-  return guarded([&]() -> Status {
-    Statement(*db_, "DELETE FROM login_failures WHERE taxpayer_id = ?").bind(1, taxpayer_id).run();
     return Ok{};
   });
 }
@@ -1013,8 +972,9 @@ Result<std::optional<RefreshTokenRecord>> SqliteStore::spend_refresh_token(
                 "FROM refresh_tokens WHERE token_hash = ?");
     s.bind(1, hash);
     if (!s.step()) return std::optional<RefreshTokenRecord>();
-    RefreshTokenRecord record{s.text(0), s.text(1), s.text(2), s.text(3), s.text(4),
-                              s.time(5, "refresh_tokens.expires_at"), s.integer(6) != 0};
+    RefreshTokenRecord record{s.text(0),        s.text(1), s.text(2),
+                              s.text(3),        s.text(4), s.time(5, "refresh_tokens.expires_at"),
+                              s.integer(6) != 0};
     if (record.realm != realm || record.client_id != client_id)
       return std::optional<RefreshTokenRecord>(std::move(record));
     if (record.revoked)

@@ -56,11 +56,7 @@ class SqliteStore final : public Store {
   Status set_password_hash(std::int64_t taxpayer_id, const std::string& hash,
                            const AuditEvent& audit) override;
   Result<std::optional<std::string>> password_hash(std::int64_t taxpayer_id) override;
-  Result<LoginFailures> login_failures(std::int64_t taxpayer_id) override;
-  Result<LoginFailures> record_login_failure(std::int64_t taxpayer_id, int lock_after,
-                                             UnixSeconds lock_until,
-                                             const AuditEvent& audit) override;
-  Status clear_login_failures(std::int64_t taxpayer_id) override;
+  Status record_login_event(const AuditEvent& audit) override;
   Status create_session(const SessionRecord& session, const AuditEvent& audit) override;
   Result<std::optional<SessionRecord>> find_session(const std::string& id_hash) override;
   Status touch_session(const std::string& id_hash, UnixSeconds last_seen) override;
