@@ -4,7 +4,7 @@
 //
 // A signature of a comprobante needs exactly one RSA private-key operation;
 // everything else (parsing, C14N, digests, building SignedProperties,
-// serializing, and the check that the spliced text verifies) is overhead. A
+// serializing, and the RSA public-key check of the signature) is overhead. A
 // verification needs no private-key operation at all: one RSA public-key
 // operation for SignatureValue, one per certificate of the chain, plus the
 // same XML work. So sign/raw (in signatures per second) says how much of the
@@ -277,8 +277,8 @@ void BM_XadesVerify(benchmark::State& state, bool with_revocation, bool ten_kb) 
 }
 
 // Not a ratio, a part: decoding one certificate of KeyInfo from DER, as
-// sign() (its self-check) and verify() do for each of the three certificates
-// there. Under OpenSSL 3.0 d2i_X509 builds a decoder context for the public
+// verify() does for each of the three certificates there (unless the caller
+// already holds it). Under OpenSSL 3.0 d2i_X509 builds a decoder context for the public
 // key every time, which makes this surprisingly dear.
 void BM_X509FromDer(benchmark::State& state) {
   Fixture* f = shared_fixture(state);

@@ -1,7 +1,11 @@
-// Signing: the xmlsec template of an enveloped XAdES-EPES signature, its
-// SignedProperties, the signature computed by xmlsec, and the serialized
-// Signature spliced into the original text, checked before it is returned.
+// Signing: the xmlsec template of an enveloped XAdES-EPES signature and its
+// SignedProperties, the digests and the RSA signature over their exclusive
+// C14N by libxml2 and OpenSSL, checked with the certificate's public key,
+// and the serialized Signature spliced into the original text.
 #include <fmt/format.h>
+#include <libxml/c14n.h>
+#include <libxml/chvalid.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <xmlsec/crypto.h>
 #include <xmlsec/templates.h>
@@ -17,7 +21,6 @@
 #include "util/hash.h"
 #include "xades/certificate_names.h"
 #include "xades/policy.h"
-#include "xades/signature.h"
 #include "xades/xades.h"
 #include "xades/xmlsec.h"
 #include "xml/document.h"
@@ -134,15 +137,15 @@ void add_digest(xmlNode* parent, std::string_view algorithm, const std::string& 
   add_text(parent, "DigestValue", kDsigNamespace, value);
 }
 
-// The ds:Signature template, last child of the root: SignedInfo with the
+// The ds:Signature template, the root of `doc`: SignedInfo with the
 // reference to the document (enveloped, exclusive C14N) and the one to the
 // SignedProperties, and an empty SignatureValue.
-Result<xmlNode*> add_signature_template(xmlDoc* doc, xmlNode* root, const Ids& ids) {
+Result<xmlNode*> add_signature_template(xmlDoc* doc, const Ids& ids) {
   xmlNode* signature =
       xmlSecTmplSignatureCreateNsPref(doc, xmlSecTransformExclC14NId, xmlSecTransformRsaSha256Id,
                                       xml_chars(ids.signature), BAD_CAST "ds");
   if (signature == nullptr) return xmlsec_error("plantilla");
-  xmlAddChild(root, signature);  // owned by the document from here on
+  xmlDocSetRootElement(doc, signature);  // owned by the document from here on
 
   xmlNode* document_reference = xmlSecTmplSignatureAddReference(
       signature, xmlSecTransformSha256Id, xml_chars(ids.document_reference), BAD_CAST "", nullptr);
@@ -210,8 +213,8 @@ Status add_signed_signature_properties(xmlNode* sp, const X509& cert, const Sign
 }
 
 // The xades:QualifyingProperties of the signature, in a new ds:Object;
-// its SignedProperties' Id attribute.
-Result<xmlAttr*> add_qualifying_properties(xmlNode* signature, const Ids& ids, const X509& cert,
+// its SignedProperties.
+Result<xmlNode*> add_qualifying_properties(xmlNode* signature, const Ids& ids, const X509& cert,
                                            const SignOptions& options, SignerRole role,
                                            const std::string& encoding) {
   xmlNode* object = xmlSecTmplSignatureAddObject(signature, nullptr, nullptr, nullptr);
@@ -223,7 +226,7 @@ Result<xmlAttr*> add_qualifying_properties(xmlNode* signature, const Ids& ids, c
   xmlSetProp(qp, BAD_CAST "Target", xml_chars("#" + ids.signature));
   xmlNode* sp = add(qp, "SignedProperties", kXadesNamespace);
   if (sp == nullptr) return xmlsec_error("SignedProperties");
-  xmlAttr* id = xmlSetProp(sp, BAD_CAST "Id", xml_chars(ids.properties));
+  xmlSetProp(sp, BAD_CAST "Id", xml_chars(ids.properties));
 
   LLAVERO_TRY(add_signed_signature_properties(sp, cert, options, role));
   xmlNode* format = add(add(sp, "SignedDataObjectProperties", kXadesNamespace), "DataObjectFormat",
@@ -231,45 +234,171 @@ Result<xmlAttr*> add_qualifying_properties(xmlNode* signature, const Ids& ids, c
   xmlSetProp(format, BAD_CAST "ObjectReference", xml_chars("#" + ids.document_reference));
   add_text(format, "MimeType", kXadesNamespace, "text/xml");
   add_text(format, "Encoding", kXadesNamespace, encoding);
-  return id;
+  return sp;
 }
 
-// Digests and RSA signature, by xmlsec, into the template.
-Status compute(xmlNode* signature, const EVP_PKEY& key) {
-  auto ctx = restricted_context();
-  if (!ctx) return ctx.error();
-  auto signing_key = xmlsec_key(key);
-  if (!signing_key) return signing_key.error();
-  (*ctx)->signKey = signing_key->release();
-  clear_xmlsec_error();
-  if (xmlSecDSigCtxSign(ctx->get(), signature) < 0 || (*ctx)->status != xmlSecDSigStatusSucceeded)
-    return xmlsec_error("firmar");
+// --- digests and the RSA signature ------------------------------------------------
+
+// Where xmlC14NExecute writes: a string.
+int append_to_string(void* context, const char* buffer, int len) {
+  static_cast<std::string*>(context)->append(buffer, static_cast<std::size_t>(len));
+  return len;
+}
+
+// Whether `node` (an element, attribute or namespace node) is in the subtree
+// of `subtree`. A namespace node is in the subtree of its element (`parent`);
+// an attribute's parent is its element, like an element's.
+int in_subtree(void* subtree, xmlNode* node, xmlNode* parent) {
+  const xmlNode* n = node->type == XML_NAMESPACE_DECL ? parent : node;
+  for (; n != nullptr; n = n->parent)
+    if (n == subtree) return 1;
+  return 0;
+}
+
+// The exclusive canonical form, without comments, of `subtree` (a same-document
+// reference "#id" in XML-DSig), or of the whole document if it is null (URI="").
+// libxml2 does the work, as it does for xmlsec; only xmlsec's node sets, whose
+// membership test is a linear search per node, are left out.
+Result<std::string> exclusive_c14n(xmlDoc* doc, xmlNode* subtree) {
+  std::string out;
+  xmlOutputBuffer* buffer = xmlOutputBufferCreateIO(append_to_string, nullptr, &out, nullptr);
+  if (buffer == nullptr) return make_error(errc::kErrorInterno, "Sin memoria para la C14N.");
+  const int written = xmlC14NExecute(doc, subtree != nullptr ? in_subtree : nullptr, subtree,
+                                     XML_C14N_EXCLUSIVE_1_0, nullptr, 0, buffer);
+  if (xmlOutputBufferClose(buffer) < 0 || written < 0)
+    return make_error(errc::kErrorInterno, "No se pudo canonicalizar (C14N) la firma.");
+  return out;
+}
+
+// Base64 as xmlsec writes it in a DigestValue or SignatureValue: lines of 64
+// characters.
+std::string base64_lines(std::span<const std::uint8_t> data) {
+  const std::string flat = base64_encode(data);
+  std::string out;
+  out.reserve(flat.size() + flat.size() / 64);
+  for (std::size_t i = 0; i < flat.size(); i += 64) {
+    if (i > 0) out += '\n';
+    out.append(flat, i, 64);
+  }
+  return out;
+}
+
+void set_text(xmlNode* node, const std::string& text) {
+  xmlNodeSetContent(node, nullptr);
+  xmlNodeAddContent(node, xml_chars(text));  // escaped on output
+}
+
+using MdCtx = ossl::Owned<EVP_MD_CTX, EVP_MD_CTX_free>;
+
+// RSA PKCS#1 v1.5 with SHA-256 of `data`: rsa-sha256 of XML-DSig.
+Result<Bytes> rsa_sha256(const EVP_PKEY& key, std::string_view data) {
+  MdCtx ctx(EVP_MD_CTX_new());
+  Bytes signature(static_cast<std::size_t>(EVP_PKEY_get_size(&key)));
+  std::size_t length = signature.size();
+  if (!ctx ||
+      EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, const_cast<EVP_PKEY*>(&key)) !=
+          1 ||
+      EVP_DigestSign(ctx.get(), signature.data(), &length,
+                     reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1)
+    return ossl::internal_error("firma RSA");
+  signature.resize(length);
+  return signature;
+}
+
+// Whether `signature` is the rsa-sha256 signature of `data` under `cert`'s key.
+bool rsa_sha256_verifies(const X509& cert, std::string_view data, const Bytes& signature) {
+  EVP_PKEY* public_key = X509_get0_pubkey(&cert);
+  MdCtx ctx(EVP_MD_CTX_new());
+  const bool ok =
+      public_key != nullptr && ctx &&
+      EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, public_key) == 1 &&
+      EVP_DigestVerify(ctx.get(), signature.data(), signature.size(),
+                       reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1;
+  if (!ok) ossl::last_error();  // clear OpenSSL's error queue
+  return ok;
+}
+
+// The DigestValue of a Reference.
+xmlNode* digest_value(xmlNode* reference) {
+  return xmlSecFindChild(reference, BAD_CAST "DigestValue", xml_chars(kDsigNamespace));
+}
+
+// The two digests and the SignatureValue, into the Signature (the root of
+// its own document, see sign()). `document_digest` is the document's.
+//
+// The self-check. A signer checks its RSA result before letting it out: a
+// fault in the private-key operation (with CRT, Lenstra's attack) gives
+// whoever sees the faulty signature a factor of the modulus, and a key that
+// is not the certificate's gives a signature nobody can verify. Verifying
+// the SignatureValue with the certificate's public key over the very bytes
+// that were signed (an RSA public-key operation, some 30 times cheaper than
+// the private one) catches both. It used to be a full verification of the
+// spliced text (parse, both references, SignedInfo again: a third of the
+// signing time); what that added over this check holds by construction: the
+// document's digest is over the canonical form of the same parse of the same
+// bytes the receiver gets (the splice changes none of them, and the
+// enveloped transform removes exactly the Signature), and the other digest
+// and SignedInfo are over the canonical forms of the tree that is
+// serialized, whose exclusive C14N does not depend on where it is spliced
+// (every namespace it uses is declared inside it, and exclusive C14N takes
+// nothing else from the ancestors). The tests check the output with
+// llavero's verifier, xmlsec1 and xadesjs.
+Status compute(xmlDoc* signature_doc, xmlNode* signature, const Bytes& document_digest,
+               xmlNode* signed_properties, const EVP_PKEY& key, const X509& cert) {
+  xmlNode* signed_info =
+      xmlSecFindChild(signature, BAD_CAST "SignedInfo", xml_chars(kDsigNamespace));
+  xmlNode* value = xmlSecFindChild(signature, BAD_CAST "SignatureValue", xml_chars(kDsigNamespace));
+  std::vector<xmlNode*> references;
+  for (xmlNode* r = signed_info ? signed_info->children : nullptr; r != nullptr; r = r->next)
+    if (xml::is_element(r, kDsigNamespace, "Reference")) references.push_back(r);
+  if (value == nullptr || references.size() != 2 || !digest_value(references[0]) ||
+      !digest_value(references[1]))
+    return make_error(errc::kErrorInterno, "La plantilla de la firma está incompleta.");
+
+  set_text(digest_value(references[0]), base64_lines(document_digest));
+  auto properties = exclusive_c14n(signature_doc, signed_properties);
+  if (!properties) return properties.error();
+  set_text(digest_value(references[1]), base64_lines(sha256(*properties)));
+
+  auto signed_bytes = exclusive_c14n(signature_doc, signed_info);
+  if (!signed_bytes) return signed_bytes.error();
+  auto signature_value = rsa_sha256(key, *signed_bytes);
+  if (!signature_value) return signature_value.error();
+  if (!rsa_sha256_verifies(cert, *signed_bytes, *signature_value))
+    return make_error(errc::kErrorInterno,
+                      "La firma RSA calculada no se verifica con la llave pública del "
+                      "certificado.");
+  set_text(value, base64_lines(*signature_value));
   return Ok{};
 }
 
-// What a receiver parses is the spliced text, not our tree: the digests
-// and the SignatureValue must hold for it. KeyInfo's certificates are not
-// decoded again: the key to check is `cert`'s.
-Status check_spliced(std::string_view out, std::size_t signature_size, const X509& cert) {
-  auto reparsed = xml::parse(out, kMaxDocumentBytes + signature_size);
-  if (!reparsed)
-    return make_error(errc::kErrorInterno,
-                      "El documento firmado no se pudo releer: " + reparsed.error().message);
-  const auto signatures =
-      xml::descendants(xmlDocGetRootElement(reparsed->get()), kDsigNamespace, "Signature");
-  if (signatures.size() != 1)
-    return make_error(errc::kErrorInterno, "La firma insertada no se encontró.");
-  SignatureParts parts = read_parts(signatures.front());
-  if (parts.signed_properties == nullptr ||
-      !xml::register_id(reparsed->get(), xmlHasProp(parts.signed_properties, BAD_CAST "Id")))
-    return make_error(errc::kErrorInterno, "La firma insertada no tiene propiedades firmadas.");
-  auto core = verify_core(parts, cert);
-  if (!core) return core.error();
-  if (!core->processed || !core->signature_value_ok)
-    return make_error(errc::kErrorInterno,
-                      "La firma insertada no se verifica sobre el texto del documento" +
-                          (core->problem.empty() ? std::string(".") : ": " + core->problem));
-  return Ok{};
+// Whether the Signature written as ASCII holds only characters XML 1.0
+// allows. The one thing its tree does not show is a character XML forbids
+// (say a control character in the policy or a certificate's name): libxml2
+// writes it as a character reference that no parser accepts, and the signed
+// document would not be XML. Written as ASCII, every other character is
+// itself or a reference.
+bool only_xml_characters(std::string_view text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80 || (c < 0x20 && c != '\t' && c != '\n' && c != '\r')) return false;
+    if (c != '&' || i + 1 >= text.size() || text[i + 1] != '#') continue;
+    const bool hex = i + 2 < text.size() && text[i + 2] == 'x';
+    const unsigned base = hex ? 16 : 10;
+    std::size_t j = i + (hex ? 3 : 2);
+    unsigned long code = 0;
+    for (; j < text.size() && text[j] != ';' && code <= 0x10FFFF; ++j) {
+      const char d = static_cast<char>(text[j] | 0x20);  // lower case
+      const unsigned digit = d >= '0' && d <= '9'   ? static_cast<unsigned>(d - '0')
+                             : d >= 'a' && d <= 'f' ? static_cast<unsigned>(d - 'a' + 10)
+                                                    : base;
+      if (digit >= base) return false;
+      code = code * base + digit;
+    }
+    if (j >= text.size() || text[j] != ';' || !xmlIsCharQ(static_cast<int>(code))) return false;
+    i = j;
+  }
+  return true;
 }
 
 }  // namespace
@@ -286,30 +415,45 @@ Result<std::string> sign(std::string_view xml, const EVP_PKEY& key, const X509& 
   auto splice_at = splice_point(xml, root);
   if (!splice_at) return splice_at.error();
 
+  // The document's digest, before anything else: its canonical form is
+  // that of the document a receiver parses, less the Signature.
+  auto canonical_document = exclusive_c14n(doc->get(), nullptr);
+  if (!canonical_document) return canonical_document.error();
+  const Bytes document_digest = sha256(*canonical_document);
+
+  // The Signature is built as the root of a document of its own: it never
+  // needs the document's tree, and its exclusive C14N is the same there as
+  // at its place in the document (see compute()).
   const Ids ids;
-  auto signature = add_signature_template(doc->get(), root, ids);
+  if (xml.find(ids.signature) != std::string_view::npos)
+    return not_signable("El documento ya usa el identificador de la firma.");
+  xml::Document signature_doc(xmlNewDoc(BAD_CAST "1.0"));
+  if (!signature_doc) return make_error(errc::kErrorInterno, "Sin memoria para la firma.");
+  auto signature = add_signature_template(signature_doc.get(), ids);
   if (!signature) return signature.error();
   LLAVERO_TRY(add_key_info(*signature, cert, chain));
   const std::string encoding = (*doc)->encoding ? xml::chars((*doc)->encoding) : "UTF-8";
   const SignerRole role = options.role.value_or(xmlStrEqual(root->name, BAD_CAST "MensajeReceptor")
                                                     ? SignerRole::kReceptor
                                                     : SignerRole::kEmisor);
-  auto properties_id = add_qualifying_properties(*signature, ids, cert, options, role, encoding);
-  if (!properties_id) return properties_id.error();
-  if (!xml::register_id(doc->get(), *properties_id))
-    return not_signable("El documento ya usa el identificador de las propiedades firmadas.");
-  LLAVERO_TRY(compute(*signature, key));
+  auto signed_properties =
+      add_qualifying_properties(*signature, ids, cert, options, role, encoding);
+  if (!signed_properties) return signed_properties.error();
+  LLAVERO_TRY(
+      compute(signature_doc.get(), *signature, document_digest, *signed_properties, key, cert));
 
   // The Signature as ASCII text (anything else as a character reference),
   // so that it fits in a document of any ASCII-compatible encoding.
   auto signature_text = xml::to_string(*signature, "ASCII");
   if (!signature_text) return make_error(errc::kErrorInterno, "No se pudo escribir la firma.");
+  if (!only_xml_characters(*signature_text))
+    return not_signable(
+        "La firma tendría caracteres que XML no admite (de la política o de un certificado).");
   std::string out;
   out.reserve(xml.size() + signature_text->size());
   out.append(xml.substr(0, *splice_at));
   out.append(*signature_text);
   out.append(xml.substr(*splice_at));
-  LLAVERO_TRY(check_spliced(out, signature_text->size(), cert));
   return out;
 }
 

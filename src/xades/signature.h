@@ -1,6 +1,6 @@
-// A ds:Signature as the signer's self-check and the verifier read it: its
-// parts, the certificates of its KeyInfo, and xmlsec's verdict on its
-// references and SignatureValue. Internal to src/xades/.
+// A ds:Signature as the verifier reads it: its parts, the certificates of its
+// KeyInfo, and xmlsec's verdict on its references and SignatureValue.
+// Internal to src/xades/.
 #pragma once
 
 #include <libxml/tree.h>

@@ -7,7 +7,8 @@
 // digests, one reference to the whole document (enveloped-signature
 // transform) and one to the xades:SignedProperties (SigningTime in Costa Rica
 // time, SigningCertificate, SignaturePolicyIdentifier, SignerRole). libxml2
-// parses and xmlsec1 computes the digests and the RSA signature.
+// parses and canonicalizes, OpenSSL computes the digests and the RSA
+// signature; xmlsec1 verifies.
 //
 // The verifier accepts every style real signers use and Hacienda accepts
 // (docs/firmas.md): inclusive or exclusive C14N, enveloped-signature or the
@@ -18,7 +19,8 @@
 //
 // The signer never changes a byte of the document outside the Signature: it
 // splices the serialized Signature into the original text just before the
-// root's closing tag, and checks the spliced text verifies before returning.
+// root's closing tag. Before it returns, it checks the RSA signature with the
+// certificate's public key (sign.cc says why that check is enough).
 //
 // Untrusted XML is parsed by xml::parse (xml/document.h): without DTDs (a
 // DOCTYPE is refused), without network access, without entity substitution,
