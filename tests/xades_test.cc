@@ -456,6 +456,32 @@ TEST(Xades, PolicyProblemsAreAdvertencias) {
   EXPECT_EQ(failed(edited), std::vector<std::string>{"referencia_propiedades"});
 }
 
+// What sign() writes must parse: a character outside ASCII becomes a
+// character reference that verifies, one XML does not allow is refused
+// rather than written (the signer no longer re-reads its output).
+TEST(Xades, TheSignatureHoldsOnlyXmlCharacters) {
+  auto inst = make_installation();
+  Signer signer = new_key(*inst);
+  auto trust = trust_of(*inst);
+  xades::SignOptions accented;
+  accented.policy.identifier = "https://example.com/pol\xc3\xadtica.pdf";  // í
+  const std::string out = sign_or_die(kFactura, signer, accented);
+  EXPECT_NE(out.find("pol&#237;tica.pdf"), std::string::npos) << out;
+  auto v = verify_or_die(out, trust->options);
+  EXPECT_TRUE(v.valid) << describe(v);
+  EXPECT_EQ(v.warnings().size(), 1u) << describe(v);  // not Hacienda's policy
+
+  for (std::string bad : {"https://example.com/\x01", "https://example.com/\xef\xbf\xbe"}) {
+    xades::SignOptions options;
+    options.policy.identifier = bad;
+    auto refused = xades::sign(kFactura, *signer.key, *signer.cert, {}, options);
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_EQ(refused.error().code, "error_interno");
+    EXPECT_NE(refused.error().message.find("caracteres que XML no admite"), std::string::npos)
+        << refused.error().message;
+  }
+}
+
 TEST(Xades, ACertificateOfAForeignCaFailsTheChain) {
   auto inst = make_installation();
   auto trust = trust_of(*inst);

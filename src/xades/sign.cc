@@ -379,24 +379,25 @@ Status compute(xmlDoc* signature_doc, xmlNode* signature, const Bytes& document_
 // document would not be XML. Written as ASCII, every other character is
 // itself or a reference.
 bool only_xml_characters(std::string_view text) {
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x80 || (c < 0x20 && c != '\t' && c != '\n' && c != '\r')) return false;
-    if (c != '&' || i + 1 >= text.size() || text[i + 1] != '#') continue;
-    const bool hex = i + 2 < text.size() && text[i + 2] == 'x';
+  const bool ascii = std::all_of(text.begin(), text.end(), [](char ch) {
+    const auto c = static_cast<unsigned char>(ch);
+    return (c >= 0x20 && c < 0x80) || c == '\t' || c == '\n' || c == '\r';
+  });
+  if (!ascii) return false;
+  for (auto at = text.find("&#"); at != std::string_view::npos; at = text.find("&#", at)) {
+    const bool hex = at + 2 < text.size() && text[at + 2] == 'x';
     const unsigned base = hex ? 16 : 10;
-    std::size_t j = i + (hex ? 3 : 2);
+    at += hex ? 3 : 2;
     unsigned long code = 0;
-    for (; j < text.size() && text[j] != ';' && code <= 0x10FFFF; ++j) {
-      const char d = static_cast<char>(text[j] | 0x20);  // lower case
+    for (; at < text.size() && text[at] != ';' && code <= 0x10FFFF; ++at) {
+      const char d = static_cast<char>(text[at] | 0x20);  // lower case
       const unsigned digit = d >= '0' && d <= '9'   ? static_cast<unsigned>(d - '0')
                              : d >= 'a' && d <= 'f' ? static_cast<unsigned>(d - 'a' + 10)
                                                     : base;
       if (digit >= base) return false;
       code = code * base + digit;
     }
-    if (j >= text.size() || text[j] != ';' || !xmlIsCharQ(static_cast<int>(code))) return false;
-    i = j;
+    if (at >= text.size() || text[at] != ';' || !xmlIsCharQ(static_cast<int>(code))) return false;
   }
   return true;
 }
@@ -447,8 +448,9 @@ Result<std::string> sign(std::string_view xml, const EVP_PKEY& key, const X509& 
   auto signature_text = xml::to_string(*signature, "ASCII");
   if (!signature_text) return make_error(errc::kErrorInterno, "No se pudo escribir la firma.");
   if (!only_xml_characters(*signature_text))
-    return not_signable(
-        "La firma tendría caracteres que XML no admite (de la política o de un certificado).");
+    return make_error(errc::kErrorInterno,
+                      "La firma tendría caracteres que XML no admite (de la política o de un "
+                      "certificado).");
   std::string out;
   out.reserve(xml.size() + signature_text->size());
   out.append(xml.substr(0, *splice_at));
