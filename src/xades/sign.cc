@@ -9,7 +9,6 @@
 #include <openssl/rand.h>
 #include <xmlsec/crypto.h>
 #include <xmlsec/templates.h>
-#include <xmlsec/xmldsig.h>
 #include <xmlsec/xmltree.h>
 
 #include <algorithm>
