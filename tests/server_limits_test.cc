@@ -9,6 +9,8 @@
 
 #include <boost/asio.hpp>
 #include <condition_variable>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -16,6 +18,8 @@
 #include "http/access_log.h"
 #include "http/client_limits.h"
 #include "http/server.h"
+#include "service/config.h"
+#include "testing.h"
 
 namespace llavero {
 namespace {
@@ -88,6 +92,61 @@ TEST(AccessLog, WritesAtMostItsBudgetPerSecondAndCountsTheRest) {
   EXPECT_EQ(written, 3);
   EXPECT_EQ(log.suppressed_total(), 7u);
   EXPECT_TRUE(log.write("linea", t0 + std::chrono::milliseconds(1001))) << "a new second";
+}
+
+TEST(AccessLog, ItsOwnFileRotatesBySizeAndKeepsOnlySoManyFiles) {
+  testing::TempDir dir;
+  const auto path = dir.path() / "accesos.log";
+  auto logger = http::open_rotating_access_log(path, 4096, 2);
+  ASSERT_TRUE(logger.ok()) << logger.error().message;
+  http::AccessLog log(0, *logger);
+  for (int i = 0; i < 2000; ++i)
+    log.write(fmt::format("127.0.0.9 GET /stag/intermediate-pf.crl 200 {:06} 12us", i));
+  std::vector<std::string> names;
+  std::uintmax_t total = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    names.push_back(entry.path().filename().string());
+    EXPECT_LE(entry.file_size(), 4096u) << entry.path();
+    total += entry.file_size();
+  }
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"accesos.1.log", "accesos.2.log", "accesos.log"}));
+  EXPECT_LE(total, 3u * 4096u) << "2000 lines of ~70 bytes, but never more than three files";
+  std::ifstream newest(path);
+  const std::string text((std::istreambuf_iterator<char>(newest)), {});
+  EXPECT_NE(text.find(" 001999 "), std::string::npos) << "the newest line is in the current file";
+}
+
+TEST(AccessLog, AFileThatCannotBeOpenedIsAClearError) {
+  testing::TempDir dir;
+  std::ofstream(dir.path() / "archivo") << "no soy un directorio";
+  auto logger = http::open_rotating_access_log(dir.path() / "archivo" / "accesos.log", 4096, 2);
+  ASSERT_FALSE(logger.ok());
+  EXPECT_NE(logger.error().message.find("No se pudo abrir el registro de accesos"),
+            std::string::npos)
+      << logger.error().message;
+}
+
+TEST(AccessLog, ItsSettingsAreReadAndCheckedFromTheConfiguration) {
+  auto config = service::parse_config(
+      "registro_archivo = registro/accesos.log\nregistro_tamano_maximo_mb = 8\n"
+      "registro_archivos = 3\n");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->client_limits.access_log_file, "registro/accesos.log");
+  EXPECT_EQ(config->client_limits.access_log_max_megabytes, 8);
+  EXPECT_EQ(config->client_limits.access_log_files, 3);
+  for (const char* bad : {"registro_tamano_maximo_mb = 0\n", "registro_archivos = 0\n",
+                          "registro_archivos = muchos\n"}) {
+    auto refused = service::parse_config(bad);
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_NE(refused.error().message.find("registro_"), std::string::npos)
+        << refused.error().message;
+  }
+  // The defaults are written out by `llavero init`, and read back the same.
+  auto defaults = service::parse_config(service::render_config(service::Config{}));
+  ASSERT_TRUE(defaults.ok()) << defaults.error().message;
+  EXPECT_EQ(defaults->client_limits.access_log_file, "");
+  EXPECT_EQ(defaults->client_limits.access_log_files, 5);
 }
 
 // --- the server ----------------------------------------------------------------------

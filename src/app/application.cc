@@ -200,6 +200,14 @@ Result<std::unique_ptr<Application>> Application::open(const std::filesystem::pa
   server_options.tls_private_key = options.tls_private_key;
   server_options.handle_signals = options.handle_signals;
   apply_client_limits(config.client_limits, server_options);
+  if (const auto& limits = config.client_limits; !limits.access_log_file.empty()) {
+    auto log = http::open_rotating_access_log(
+        p->dir->path() / limits.access_log_file,
+        static_cast<std::size_t>(limits.access_log_max_megabytes) * 1024 * 1024,
+        static_cast<std::size_t>(limits.access_log_files));
+    if (!log) return log.error();
+    server_options.access_log = std::move(*log);
+  }
   p->server =
       std::make_unique<http::Server>(server_options, make_routes(*p, options.baseline_bytes));
   if (Status bound = p->server->listen(); !bound) return bound.error();

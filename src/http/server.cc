@@ -42,7 +42,7 @@ struct Server::Impl {
             std::make_unique<asio::thread_pool>(static_cast<std::size_t>(options.worker_threads)),
             std::make_unique<asio::thread_pool>(static_cast<std::size_t>(options.hashing_threads))},
         limits(options.client_limits),
-        access_log(options.access_log_lines_per_second),
+        access_log(options.access_log_lines_per_second, options.access_log),
         acceptor(ioc),
         signals(ioc) {}
 

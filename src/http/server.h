@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "http/access_log.h"
 #include "http/client_limits.h"
 #include "http/http.h"
 #include "util/result.h"
@@ -36,6 +37,7 @@ struct ServerOptions {
   std::size_t max_connections = 2048;
   ClientLimitOptions client_limits;               // per remote address: connections, requests/s
   std::size_t access_log_lines_per_second = 200;  // 0: every line
+  std::shared_ptr<spdlog::logger> access_log;     // null: spdlog's default (standard error)
   std::string tls_certificate;                    // PEM paths; both empty: plain HTTP
   std::string tls_private_key;
   bool handle_signals = true;

@@ -68,9 +68,16 @@ std::string render_client_limits(const ClientLimitSettings& l) {
       "solicitudes_por_segundo_contrasenas = {}\n"
       "cola_contrasenas = {}\n"
       "cola_contrasenas_por_direccion = {}\n"
-      "registro_lineas_por_segundo = {}\n",
+      "registro_lineas_por_segundo = {}\n"
+      "# El registro de accesos en un archivo propio (relativo al directorio de datos; vacío:\n"
+      "# la salida de errores), que rota al pasar registro_tamano_maximo_mb y guarda\n"
+      "# registro_archivos anteriores: nunca ocupa más de (1 + registro_archivos) × ese tamaño.\n"
+      "registro_archivo = {}\n"
+      "registro_tamano_maximo_mb = {}\n"
+      "registro_archivos = {}\n",
       l.connections_per_address, l.public_per_second, l.general_per_second, l.hashing_per_second,
-      l.hashing_queue, l.hashing_queue_per_address, l.access_log_lines_per_second);
+      l.hashing_queue, l.hashing_queue_per_address, l.access_log_lines_per_second,
+      l.access_log_file, l.access_log_max_megabytes, l.access_log_files);
 }
 
 Setter int_field(int Config::*field, std::string_view key, int min, int max) {
@@ -138,6 +145,25 @@ const std::map<std::string, Setter, std::less<>>& setters() {
                    "cola_contrasenas_por_direccion", 100000)},
       {"registro_lineas_por_segundo", limit_field(&ClientLimitSettings::access_log_lines_per_second,
                                                   "registro_lineas_por_segundo", 1000000)},
+      {"registro_archivo",
+       [](Config& c, std::string_view v) -> Status {
+         c.client_limits.access_log_file = std::string(v);
+         return Ok{};
+       }},
+      {"registro_tamano_maximo_mb",
+       [](Config& c, std::string_view v) -> Status {
+         auto n = parse_whole<int>(v, "registro_tamano_maximo_mb", 1, 100000);
+         if (!n) return n.error();
+         c.client_limits.access_log_max_megabytes = *n;
+         return Ok{};
+       }},
+      {"registro_archivos",
+       [](Config& c, std::string_view v) -> Status {
+         auto n = parse_whole<int>(v, "registro_archivos", 1, 100);
+         if (!n) return n.error();
+         c.client_limits.access_log_files = *n;
+         return Ok{};
+       }},
       {"dominio_usuarios", text_field(&Config::user_domain)},
       {"esquemas_xsd", text_field(&Config::xsd_directory)},
       {"perfil_certificado",

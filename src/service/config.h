@@ -25,6 +25,11 @@ struct ClientLimitSettings {
   int hashing_queue = 32;
   int hashing_queue_per_address = 4;
   int access_log_lines_per_second = 200;  // 0: every line
+  // The access log's own file (relative to the data directory), rotated by
+  // size, keeping access_log_files older ones; empty: standard error.
+  std::string access_log_file;
+  int access_log_max_megabytes = 64;
+  int access_log_files = 5;
 };
 
 struct Config {

@@ -18,6 +18,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ABUSE=$HERE/abuse.py
 
 SECTIONS=(sockets tokens bloqueo contrabando temporales)
+SERVE_CONF=()  # "clave = valor" lines set in llavero.conf before the server starts
 
 require_tools curl python3 ps
 
@@ -30,6 +31,11 @@ setup() {
   assert_rc "preparación: contrasena generar (pruebas)" 0
   API_USER=$(sed -n 's/^Usuario: //p' <<<"$OUT")
   API_PASSWORD=$(sed -n 's/^Contraseña: //p' <<<"$OUT")
+  local line
+  for line in "${SERVE_CONF[@]}"; do
+    sed -i "s|^${line%% = *} = .*|$line|" "$DATA/llavero.conf"
+    grep -qxF "$line" "$DATA/llavero.conf" || echo "    ¡$line no quedó en llavero.conf!"
+  done
   start_server
 }
 
@@ -68,6 +74,9 @@ test_bloqueo() {
 }
 
 test_tokens() {
+  # The access log in a file of its own, rotating at 1 MB (docs/operacion.md).
+  SERVE_CONF=("registro_archivo = registro/accesos.log" "registro_tamano_maximo_mb = 1"
+    "registro_archivos = 2")
   setup
   attack tokens "con una avalancha de solicitudes de token, el cliente legítimo recibe ≥ 99 % de respuestas"
   assert_match "al extraño se le responde 429 (límite por dirección)" "$OUT" "429: [1-9]"
@@ -76,6 +85,13 @@ test_tokens() {
   healthz_ok "después de la avalancha de tokens"
   run curl -s --max-time 5 "$BASE/readyz"
   assert_contains "/readyz dice listo y cuenta las colas" "$OUT" "contrasenas: 0/"
+  assert_exists "el registro de accesos va a su archivo" "$DATA/registro/accesos.log"
+  assert_contains "con las líneas de la avalancha contadas, no escritas" \
+    "$(cat "$DATA"/registro/accesos*.log)" "no registradas"
+  local bytes
+  bytes=$(cat "$DATA"/registro/accesos*.log | wc -c)
+  echo "    registro de accesos tras la avalancha: $bytes bytes"
+  assert_eq "y nunca ocupa más de 3 × 1 MB" yes "$( ((bytes <= 3 * 1048576)) && echo yes || echo "no ($bytes)")"
 }
 
 test_contrabando() {
