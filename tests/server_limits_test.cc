@@ -431,5 +431,54 @@ TEST(Server, HashingJobsTakeTurnsByAddress) {
   EXPECT_EQ(order[2], "127.0.0.3") << fmt::format("{}", fmt::join(order, " "));
 }
 
+TEST(Server, OneAddressNeverHoldsEveryHashingThread) {
+  // Two hashing threads: a stranger with three passwords to hash gets one
+  // of them; the other stays free, so the owner's password is hashed at
+  // once instead of after the stranger's (the token flood of issue 12).
+  Gate gate;
+  std::mutex mu;
+  std::vector<std::string> started;
+  http::Router router;
+  http::Route route;
+  route.work = Work::kHashing;
+  route.slow = [&](const http::Request& request, const http::RouteContext& context) {
+    {
+      std::lock_guard lock(mu);
+      started.push_back(context.remote_address);
+    }
+    gate.wait();
+    return http::make_response(request, http::status::ok, "hecho", "text/plain");
+  };
+  router.add(http::verb::post, "/token", std::move(route));
+  http::ServerOptions options;
+  options.hashing_threads = 2;
+  options.hashing_per_address = 4;
+  RunningServer server(options, std::move(router));
+  const std::string post =
+      "POST /token HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+  auto send_from = [&](std::string source) {
+    return std::async(std::launch::async, [&, source] {
+      return exchange(source, server.port(), post, std::chrono::milliseconds(15000));
+    });
+  };
+  auto started_now = [&] {
+    std::lock_guard lock(mu);
+    return started;
+  };
+  std::vector<std::future<Exchange>> all;
+  for (int i = 0; i < 3; ++i) all.push_back(send_from("127.0.0.2"));
+  gate.wait_for_waiters(1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  EXPECT_EQ(started_now(), (std::vector<std::string>{"127.0.0.2"}))
+      << "the stranger's second job waits although a thread is idle";
+  all.push_back(send_from("127.0.0.3"));
+  gate.wait_for_waiters(2);
+  EXPECT_EQ(started_now(), (std::vector<std::string>{"127.0.0.2", "127.0.0.3"}))
+      << "the owner's job took the free thread while the stranger's first still runs";
+  gate.open();
+  for (auto& f : all) EXPECT_EQ(status_of(f.get().answer), 200) << "every job runs in the end";
+  EXPECT_EQ(started_now().size(), 4u);
+}
+
 }  // namespace
 }  // namespace llavero

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -82,6 +83,8 @@ struct Server::Impl {
   // The hashing jobs waiting, per address, and the turn of the addresses.
   std::unordered_map<std::string, std::deque<std::function<void()>>> hashing_jobs;
   std::deque<std::string> hashing_turns;
+  // Hashing jobs running now, per address (at most hashing_threads − 1 each).
+  std::unordered_map<std::string, std::size_t> hashing_running;
   ClientLimits limits;
   AccessLog access_log;
   tcp::acceptor acceptor;
@@ -235,7 +238,11 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       Response refused = error_response(request, http::status::too_many_requests,
                                         "Demasiadas solicitudes; intente de nuevo en un momento.");
       refused.set(http::field::retry_after, std::to_string(admission.retry_after));
-      return send(std::move(refused));
+      // Answered after a pause of a second: a client that ignores Retry-After
+      // and asks again at once is slowed to a request a second per
+      // connection it may hold, instead of the server spending its cores on
+      // thousands of refusals a second (the token flood of issue 12).
+      return send_after(std::chrono::seconds(1), std::move(refused));
     }
     if (route.fast) {
       std::optional<Response> answer;
@@ -278,6 +285,14 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
             self->send(std::move(answer));
           });
         });
+  }
+
+  void send_after(std::chrono::steady_clock::duration pause, Response response) {
+    auto timer = std::make_shared<asio::steady_timer>(stream_.get_executor(), pause);
+    timer->async_wait([self = this->shared_from_this(), timer,
+                       response = std::move(response)](beast::error_code) mutable {
+      self->send(std::move(response));
+    });
   }
 
   void send(Response response) {
@@ -416,15 +431,25 @@ void Server::Impl::run_later(Work work, const std::string& address, std::functio
   asio::post(pool_for(work), [this] { run_next_hashing_job(); });
 }
 
-// One posted call per job queued, so each call finds one; which one is the
-// next address's turn.
+// One posted call per job queued, and one more each time a job ends; each
+// call runs the job of the next address in turn that is not already using
+// its share of the hashing threads. So one address never holds every thread:
+// a newcomer's password is hashed as soon as one thread is free of it,
+// instead of after the stranger's queue (issue 12, the token flood).
 void Server::Impl::run_next_hashing_job() {
   std::function<void()> job;
+  std::string address;
   {
     std::lock_guard lock(hashing_mu);
-    if (hashing_turns.empty()) return;
-    const std::string address = std::move(hashing_turns.front());
-    hashing_turns.pop_front();
+    const std::size_t share =
+        std::max<std::size_t>(1, static_cast<std::size_t>(options.hashing_threads) - 1);
+    auto turn = std::find_if(hashing_turns.begin(), hashing_turns.end(), [&](const std::string& a) {
+      auto r = hashing_running.find(a);
+      return r == hashing_running.end() || r->second < share;
+    });
+    if (turn == hashing_turns.end()) return;  // a job that ends will call again
+    address = std::move(*turn);
+    hashing_turns.erase(turn);
     auto it = hashing_jobs.find(address);
     job = std::move(it->second.front());
     it->second.pop_front();
@@ -432,7 +457,24 @@ void Server::Impl::run_next_hashing_job() {
       hashing_jobs.erase(it);
     else
       hashing_turns.push_back(address);
+    ++hashing_running[address];
   }
+  struct Done {
+    Impl* self;
+    const std::string& address;
+    ~Done() {
+      bool waiting = false;
+      {
+        std::lock_guard lock(self->hashing_mu);
+        if (auto r = self->hashing_running.find(address);
+            r != self->hashing_running.end() && --r->second == 0)
+          self->hashing_running.erase(r);
+        waiting = !self->hashing_turns.empty();
+      }
+      if (waiting)
+        asio::post(self->pool_for(Work::kHashing), [self = self] { self->run_next_hashing_job(); });
+    }
+  } done{this, address};
   job();
 }
 

@@ -112,6 +112,17 @@ def summary(results):
     return ok, len(results), p99
 
 
+def p99_by_kind(results):
+    kinds = {}
+    for name, _, seconds, _ in results:
+        kinds.setdefault(name, []).append(seconds)
+    out = []
+    for name, times in sorted(kinds.items()):
+        times.sort()
+        out.append(f"{name}={times[min(len(times) - 1, int(len(times) * 0.99))] * 1000:.0f}")
+    return " ".join(out)
+
+
 def failures(results):
     bad = {}
     for name, good, _, status in results:
@@ -283,7 +294,8 @@ def main():
     ratio = u_p99 / q_p99 if q_p99 else 0
     print(f"ATAQUE {a.attack}: legitimo ok={u_ok}/{u_n} ({share * 100:.1f} %) "
           f"p99={u_p99:.1f} ms; sin ataque ok={q_ok}/{q_n} p99={q_p99:.1f} ms; "
-          f"p99 bajo ataque / sin ataque = {ratio:.2f}; fallas: {failures(under)}; "
+          f"p99 bajo ataque / sin ataque = {ratio:.2f}; p99 por tipo (ms) bajo ataque: "
+          f"{p99_by_kind(under)}, sin ataque: {p99_by_kind(quiet)}; fallas: {failures(under)}; "
           f"atacante: {stats}")
     sys.exit(0 if share >= a.min_success and q_ok == q_n else 1)
 
