@@ -12,6 +12,7 @@
 #include "service/accounts.h"
 #include "service/authorities.h"
 #include "service/callbacks.h"
+#include "service/custody.h"
 #include "service/downloads.h"
 #include "service/key_service.h"
 #include "service/processing.h"
@@ -31,6 +32,7 @@ using namespace llavero::service;
 struct Application::Parts {
   std::unique_ptr<DataDir> dir;
   std::unique_ptr<CaKeyring> keyring;
+  std::unique_ptr<KeyCustody> custody;
   std::unique_ptr<KeyService> keys;
   std::unique_ptr<RevocationPublisher> publisher;
   std::unique_ptr<AccountService> accounts;
@@ -167,7 +169,11 @@ Result<std::unique_ptr<Application>> Application::open(const std::filesystem::pa
   Store& store = p->dir->store();
   const Config& config = p->dir->config();
   p->keyring = std::make_unique<CaKeyring>(store, std::move(*passphrase));
+  auto custody_key = load_or_create_custody_key(p->dir->path(), config.custody_key_file);
+  if (!custody_key) return custody_key.error();
+  p->custody = std::make_unique<KeyCustody>(store, *p->keyring, std::move(*custody_key));
   p->keys = std::make_unique<KeyService>(store, config, *p->keyring);
+  p->keys->keep_in_custody_with(p->custody.get());
 
   PublicationOptions publication;
   publication.crl_validity = config.crl_validity_days * 86400;

@@ -166,6 +166,7 @@ const std::map<std::string, Setter, std::less<>>& setters() {
        }},
       {"dominio_usuarios", text_field(&Config::user_domain)},
       {"esquemas_xsd", text_field(&Config::xsd_directory)},
+      {"llave_custodia", text_field(&Config::custody_key_file)},
       {"perfil_certificado",
        [](Config& c, std::string_view v) -> Status {
          if (v != "completo" && v != "strict")
@@ -345,6 +346,9 @@ std::string render_config(const Config& c) {
              "# Directorio de los esquemas oficiales v4.4 para la recepción (vacío: el de la "
              "instalación).\n"
              "esquemas_xsd = {}\n"
+             "# Herramienta Gratuita: archivo de la llave que cifra las llaves guardadas para\n"
+             "# firmar automáticamente (vacío: llave-custodia.key en el directorio de datos).\n"
+             "llave_custodia = {}\n"
              "# Recepción (docs/recepcion.md): tamaño máximo de un envío, nombres de host del "
              "ambiente\n"
              "# de pruebas, límite de solicitudes por usuario del token y vigencia del refresh "
@@ -383,7 +387,7 @@ std::string render_config(const Config& c) {
              p12_profile_name(c.p12_profile), c.p12_iterations, c.crl_validity_days,
              c.naming.country, c.naming.organization, c.naming.organizational_unit,
              c.naming.root_cn, c.naming.persona_fisica_cn, c.naming.persona_juridica_cn,
-             c.naming.sandbox_suffix, c.xsd_directory, c.reception_max_body,
+             c.naming.sandbox_suffix, c.xsd_directory, c.custody_key_file, c.reception_max_body,
              join_list(c.sandbox_hosts), c.rate_limit, c.rate_window_seconds, c.refresh_expires_in,
              c.callback_attempts, c.callback_delay_seconds, c.callback_timeout_seconds,
              join_list(c.callback_allowed_hosts), yes_no(c.rule_clave), yes_no(c.rule_consecutivo),

@@ -40,6 +40,9 @@ struct Config {
   int crl_validity_days = 7;  // nextUpdate − thisUpdate of every CRL (1 to 7)
   P12Profile p12_profile = P12Profile::kCompatible;
   CaNaming naming;
+  // The key-encryption key of the keys kept for the Herramienta Gratuita
+  // (service/custody.h); empty: <data>/llave-custodia.key.
+  std::string custody_key_file;
   std::string xsd_directory;  // empty: $LLAVERO_XSD_DIR or the default beside the sources
   // The reception: whether a signature's advertencias (an odd or absent
   // policy, RSA-SHA1) reject it (politica_estricta), and whether a signer of

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "pki/issue.h"
+#include "service/custody.h"
 #include "service/downloads.h"
 #include "util/clock.h"
 #include "util/error_codes.h"
@@ -172,9 +173,16 @@ Result<KeyService::Issued> KeyService::issue(const IssueOrder& order,
       fmt::format("ambiente={} serie={}", environment_name(order.environment), issued.serial_hex);
   if (!order.audit_detail.empty()) detail += " " + order.audit_detail;
   if (order.pending_until) detail += " pendiente_de_descarga=si";
+  Bytes wrapped;
+  if (order.facturador_gratuito && custody_ != nullptr) {
+    auto sealed = custody_->wrap(*issued.key, issued.serial_hex);
+    if (!sealed) return sealed.error();
+    wrapped = std::move(*sealed);
+    detail += " custodia=si";
+  }
   auto previous = store_.activate_certificate(
       Activation{certificate_id, order.facturador_gratuito, std::move(*der), issued.not_before,
-                 issued.not_after, order.pending_until},
+                 issued.not_after, order.pending_until, std::move(wrapped)},
       AuditEvent{actor, "llave.generar", id->digits(), std::move(detail)});
   if (!previous) return previous.error();
   if (*previous) out.superseded_serial = (*previous)->serial_hex;

@@ -20,6 +20,8 @@
 
 namespace llavero::service {
 
+class KeyCustody;
+
 struct NewTaxpayerRequest {
   std::string identification;  // as typed; parsed by Identification::parse
   std::string nombre;          // razón social for a Jurídica
@@ -122,6 +124,11 @@ class KeyService {
   KeyService(Store& store, const Config& config, CaKeyring& keyring)
       : store_(store), config_(config), keyring_(keyring) {}
 
+  // Where a key issued with facturador_gratuito is kept for the Herramienta
+  // Gratuita (service/custody.h). Without one (the command line), no key is
+  // kept, ticked or not.
+  void keep_in_custody_with(KeyCustody* custody) { custody_ = custody; }
+
   Result<TaxpayerRecord> create_taxpayer(const NewTaxpayerRequest& request,
                                          const std::string& actor);
 
@@ -142,7 +149,8 @@ class KeyService {
   // it the active key, superseding the previous one in the same
   // transaction. If `keep` fails nothing becomes active; the reserved serial
   // is burnt, never reused. Returns the issued key and the serial of the key
-  // it superseded, if any.
+  // it superseded, if any. With order.facturador_gratuito and a custody, the
+  // private key is sealed and stored with the activation, in its transaction.
   struct Issued {
     IssuedKey key;
     std::optional<std::string> superseded_serial;
@@ -178,6 +186,7 @@ class KeyService {
   Store& store_;
   const Config& config_;
   CaKeyring& keyring_;
+  KeyCustody* custody_ = nullptr;
 };
 
 }  // namespace llavero::service

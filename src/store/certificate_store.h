@@ -91,6 +91,9 @@ struct Activation {
   // Unset: the key becomes active at once. Set: it becomes pending until this
   // time, and the active key stays active (see activate_pending).
   std::optional<UnixSeconds> pending_until = std::nullopt;
+  // The private key, wrapped, kept in custody for the Herramienta Gratuita
+  // (service/custody.h); empty: none is kept.
+  Bytes custody_wrapped_key = {};
 };
 
 class CertificateStore {

@@ -310,6 +310,51 @@ ALTER TABLE pending_downloads ADD COLUMN certificate_id INTEGER;
 -- an audit row.
 DROP TABLE login_failures;
 )sql"},
+    {8, "herramienta gratuita", R"sql(
+-- The Herramienta Gratuita (docs/herramienta.md). A private key kept in
+-- custody for a taxpayer who ticked "Soy usuario del Facturador Gratuito":
+-- sealed under the key file llave-custodia.key, which is not in this
+-- database. One per certificate; it goes away in the very transaction that
+-- revokes its certificate (superseded, revoked, annulled), by the trigger
+-- below, so no code path can forget it.
+CREATE TABLE llaves_custodia (
+  certificate_id INTEGER PRIMARY KEY REFERENCES certificates(id),
+  llave_envuelta BLOB NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE TRIGGER llaves_custodia_al_revocar AFTER UPDATE OF status ON certificates
+  WHEN NEW.status = 'revoked'
+BEGIN
+  DELETE FROM llaves_custodia WHERE certificate_id = NEW.id;
+END;
+
+-- The last number given to each counter of consecutivos: the number and the
+-- emitted document are written in one transaction, so there are no gaps.
+CREATE TABLE consecutivos (
+  environment TEXT NOT NULL CHECK (environment IN ('produccion','pruebas')),
+  emisor TEXT NOT NULL,
+  sucursal TEXT NOT NULL,
+  terminal TEXT NOT NULL,
+  tipo TEXT NOT NULL,
+  ultimo INTEGER NOT NULL,
+  PRIMARY KEY (environment, emisor, sucursal, terminal, tipo)
+);
+
+-- What the Herramienta Gratuita emitted; its state is the reception's.
+CREATE TABLE emitidos (
+  clave TEXT PRIMARY KEY,
+  environment TEXT NOT NULL CHECK (environment IN ('produccion','pruebas')),
+  taxpayer_id INTEGER NOT NULL REFERENCES taxpayers(id),
+  tipo TEXT NOT NULL,
+  consecutivo TEXT NOT NULL,
+  receptor_nombre TEXT NOT NULL,
+  total TEXT NOT NULL,
+  moneda TEXT NOT NULL,
+  xml BLOB NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX emitidos_por_contribuyente ON emitidos (taxpayer_id, environment, created_at);
+)sql"},
 };
 
 }  // namespace

@@ -9,6 +9,9 @@
 //                                                  credentials, refresh tokens
 //   ComprobanteStore  (store/comprobante_store.h)  the reception queue and the
 //                                                  service keys
+//   ToolStore         (store/tool_store.h)         the Herramienta Gratuita: keys
+//                                                  in custody, consecutivos,
+//                                                  emitted comprobantes
 //   AuditStore        (store/audit_store.h)        reading the audit log
 //
 // A service takes the narrowest role it needs; the application builds one
@@ -33,6 +36,7 @@
 #include "store/certificate_store.h"
 #include "store/comprobante_store.h"
 #include "store/taxpayer_store.h"
+#include "store/tool_store.h"
 #include "util/result.h"
 
 namespace llavero {
@@ -41,6 +45,7 @@ class Store : public TaxpayerStore,
               public CertificateStore,
               public AccountStore,
               public ComprobanteStore,
+              public ToolStore,
               public AuditStore {
  public:
   ~Store() override = default;

@@ -38,6 +38,7 @@ inline constexpr std::string_view kErrorAlmacen = "error_almacen";
 inline constexpr std::string_view kSerialDuplicado = "serial_duplicado";
 inline constexpr std::string_view kSinLlaveActiva = "sin_llave_activa";
 inline constexpr std::string_view kLlaveNoPendiente = "llave_no_pendiente";
+inline constexpr std::string_view kSinLlaveCustodia = "sin_llave_custodia";
 
 // Keys, certificates, .p12 files, OCSP and tokens (pki/).
 inline constexpr std::string_view kCaBloqueada = "ca_bloqueada";

@@ -556,6 +556,14 @@ Result<std::optional<CertificateRecord>> SqliteStore::activate_certificate(
                                           : std::optional<std::string>())
         .bind(7, a.certificate_id)
         .run();
+    if (!a.custody_wrapped_key.empty())
+      Statement(*db_,
+                "INSERT INTO llaves_custodia (certificate_id, llave_envuelta, created_at) "
+                "VALUES (?, ?, ?)")
+          .bind(1, a.certificate_id)
+          .bind(2, a.custody_wrapped_key)
+          .bind_time(3, now)
+          .run();
     append_audit(*db_, audit);
     txn.commit();
     return previous;
@@ -1366,6 +1374,144 @@ Result<AuditLog> SqliteStore::audit_log() {
     }
     exec(*db_, "COMMIT");
     return log;
+  });
+}
+
+// --- ToolStore ---------------------------------------------------------------------
+
+Result<std::optional<CustodyRecord>> SqliteStore::custody_key(std::int64_t taxpayer_id,
+                                                              Environment env) {
+  return guarded([&]() -> Result<std::optional<CustodyRecord>> {
+    Statement s(*db_,
+                "SELECT c.id, c.serial_hex, c.certificate_der, k.llave_envuelta "
+                "FROM llaves_custodia k JOIN certificates c ON c.id = k.certificate_id "
+                "WHERE c.taxpayer_id = ? AND c.environment = ? AND c.status = 'active'");
+    s.bind(1, taxpayer_id).bind(2, environment_name(env));
+    if (!s.step()) return std::optional<CustodyRecord>();
+    return std::optional<CustodyRecord>(
+        CustodyRecord{s.integer(0), taxpayer_id, env, s.text(1), s.blob(2), s.blob(3)});
+  });
+}
+
+Status SqliteStore::delete_custody_key(std::int64_t taxpayer_id, Environment env,
+                                       const AuditEvent& audit) {
+  return guarded([&]() -> Status {
+    Transaction txn(*db_);
+    Statement(*db_,
+              "DELETE FROM llaves_custodia WHERE certificate_id IN (SELECT id FROM certificates "
+              "WHERE taxpayer_id = ? AND environment = ?)")
+        .bind(1, taxpayer_id)
+        .bind(2, environment_name(env))
+        .run();
+    if (sqlite3_changes(*db_) == 0)
+      return make_error(errc::kSinLlaveCustodia,
+                        "No hay una llave guardada para firmar automáticamente.");
+    append_audit(*db_, audit);
+    txn.commit();
+    return Ok{};
+  });
+}
+
+namespace {
+
+constexpr std::string_view kEmittedColumns =
+    "clave, environment, taxpayer_id, tipo, consecutivo, receptor_nombre, total, moneda, xml, "
+    "created_at";
+
+EmittedRecord emitted_from(const Statement& s) {
+  EmittedRecord r;
+  r.clave = s.text(0);
+  r.environment = environment_from(s.text(1), "emitidos.environment");
+  r.taxpayer_id = s.integer(2);
+  r.tipo = s.text(3);
+  r.consecutivo = s.text(4);
+  r.receptor_nombre = s.text(5);
+  r.total = s.text(6);
+  r.moneda = s.text(7);
+  r.xml = s.blob(8);
+  r.created_at = s.time(9, "emitidos.created_at");
+  return r;
+}
+
+}  // namespace
+
+Result<EmittedRecord> SqliteStore::emit_numbered(
+    const ConsecutivoKey& key,
+    const std::function<Result<NumberedEmission>(std::int64_t numero)>& build) {
+  return guarded([&]() -> Result<EmittedRecord> {
+    Transaction txn(*db_);
+    const std::string env(environment_name(key.environment));
+    std::int64_t numero = 1;
+    {
+      Statement s(*db_,
+                  "SELECT ultimo FROM consecutivos WHERE environment = ? AND emisor = ? AND "
+                  "sucursal = ? AND terminal = ? AND tipo = ?");
+      s.bind(1, env)
+          .bind(2, key.emisor)
+          .bind(3, key.sucursal)
+          .bind(4, key.terminal)
+          .bind(5, key.tipo);
+      if (s.step()) numero = s.integer(0) + 1;
+    }
+    auto built = build(numero);
+    if (!built) return built.error();
+    EmittedRecord& r = built->record;
+    r.created_at = now_seconds();
+    Statement(*db_,
+              "INSERT INTO consecutivos (environment, emisor, sucursal, terminal, tipo, ultimo) "
+              "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (environment, emisor, sucursal, terminal, "
+              "tipo) DO UPDATE SET ultimo = excluded.ultimo")
+        .bind(1, env)
+        .bind(2, key.emisor)
+        .bind(3, key.sucursal)
+        .bind(4, key.terminal)
+        .bind(5, key.tipo)
+        .bind(6, numero)
+        .run();
+    Statement(*db_, fmt::format("INSERT INTO emitidos ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                kEmittedColumns))
+        .bind(1, r.clave)
+        .bind(2, environment_name(r.environment))
+        .bind(3, r.taxpayer_id)
+        .bind(4, r.tipo)
+        .bind(5, r.consecutivo)
+        .bind(6, r.receptor_nombre)
+        .bind(7, r.total)
+        .bind(8, r.moneda)
+        .bind(9, r.xml)
+        .bind_time(10, r.created_at)
+        .run();
+    append_audit(*db_, built->audit);
+    txn.commit();
+    return std::move(r);
+  });
+}
+
+Result<EmittedPage> SqliteStore::emitted(std::int64_t taxpayer_id, Environment env,
+                                         std::int64_t offset, std::int64_t limit) {
+  return guarded([&]() -> Result<EmittedPage> {
+    EmittedPage page;
+    {
+      Statement s(*db_, "SELECT count(*) FROM emitidos WHERE taxpayer_id = ? AND environment = ?");
+      s.bind(1, taxpayer_id).bind(2, environment_name(env));
+      if (s.step()) page.total = s.integer(0);
+    }
+    Statement s(*db_, fmt::format("SELECT {} FROM emitidos WHERE taxpayer_id = ? AND "
+                                  "environment = ? ORDER BY created_at DESC, consecutivo DESC "
+                                  "LIMIT ? OFFSET ?",
+                                  kEmittedColumns));
+    s.bind(1, taxpayer_id).bind(2, environment_name(env)).bind(3, limit).bind(4, offset);
+    while (s.step()) page.items.push_back(emitted_from(s));
+    return page;
+  });
+}
+
+Result<std::optional<EmittedRecord>> SqliteStore::find_emitted(const std::string& clave) {
+  return guarded([&]() -> Result<std::optional<EmittedRecord>> {
+    Statement s(*db_, fmt::format("SELECT {} FROM emitidos WHERE clave = ?", kEmittedColumns));
+    s.bind(1, clave);
+    if (!s.step()) return std::optional<EmittedRecord>();
+    return std::optional<EmittedRecord>(emitted_from(s));
   });
 }
 

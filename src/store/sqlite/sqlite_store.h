@@ -97,6 +97,18 @@ class SqliteStore final : public Store {
   Result<std::vector<ComprobanteRecord>> referencing(const std::string& clave) override;
   Result<std::int64_t> purge_comprobantes(Environment env) override;
 
+  // ToolStore
+  Result<std::optional<CustodyRecord>> custody_key(std::int64_t taxpayer_id,
+                                                   Environment env) override;
+  Status delete_custody_key(std::int64_t taxpayer_id, Environment env,
+                            const AuditEvent& audit) override;
+  Result<EmittedRecord> emit_numbered(
+      const ConsecutivoKey& key,
+      const std::function<Result<NumberedEmission>(std::int64_t numero)>& build) override;
+  Result<EmittedPage> emitted(std::int64_t taxpayer_id, Environment env, std::int64_t offset,
+                              std::int64_t limit) override;
+  Result<std::optional<EmittedRecord>> find_emitted(const std::string& clave) override;
+
   // AuditStore
   Result<AuditLog> audit_log() override;
 

@@ -1,0 +1,96 @@
+// ToolStore: what the Herramienta Gratuita (docs/herramienta.md) needs
+// remembered. The private keys kept in custody for taxpayers who ticked
+// "Soy usuario del Facturador Gratuito de Hacienda" (wrapped under a key that
+// is not in the database), the consecutivo counters of the comprobantes it
+// emits, and the emitted comprobantes themselves.
+//
+// A key in custody lives exactly as long as its certificate may sign: the
+// schema deletes it in the transaction that revokes the certificate (a
+// trigger of migration 8), whichever path revokes it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "id/environment.h"
+#include "store/audit_store.h"
+#include "util/clock.h"
+#include "util/hash.h"
+#include "util/result.h"
+
+namespace llavero {
+
+// The wrapped private key of a taxpayer's active key, with that certificate.
+struct CustodyRecord {
+  std::int64_t certificate_id = 0;
+  std::int64_t taxpayer_id = 0;
+  Environment environment;
+  std::string serial_hex;
+  Bytes certificate_der;
+  Bytes wrapped_key;  // service/custody.h says how it is sealed
+};
+
+// Whose counter a consecutivo comes from: one per emisor, sucursal, terminal
+// and document type, in each environment.
+struct ConsecutivoKey {
+  Environment environment;
+  std::string emisor;    // identification digits
+  std::string sucursal;  // 3 digits
+  std::string terminal;  // 5 digits
+  std::string tipo;      // 2 digits
+};
+
+struct EmittedRecord {
+  std::string clave;
+  Environment environment;
+  std::int64_t taxpayer_id = 0;
+  std::string tipo;  // "01", "03", …
+  std::string consecutivo;
+  std::string receptor_nombre;
+  std::string total;           // TotalComprobante as written
+  std::string moneda;          // CRC, USD
+  Bytes xml;                   // as signed
+  UnixSeconds created_at = 0;  // set by the store
+};
+
+// What the builder of a numbered document hands back: the document, and the
+// audit row of its signature (committed with it).
+struct NumberedEmission {
+  EmittedRecord record;
+  AuditEvent audit;
+};
+
+struct EmittedPage {
+  std::vector<EmittedRecord> items;
+  std::int64_t total = 0;
+};
+
+class ToolStore {
+ public:
+  virtual ~ToolStore() = default;
+
+  // The key in custody of the taxpayer's active key in `env`, if any.
+  virtual Result<std::optional<CustodyRecord>> custody_key(std::int64_t taxpayer_id,
+                                                           Environment env) = 0;
+  // Deletes it ("Dejar de firmar automáticamente") without revoking the
+  // certificate. Fails with "sin_llave_custodia" when there is none.
+  virtual Status delete_custody_key(std::int64_t taxpayer_id, Environment env,
+                                    const AuditEvent& audit) = 0;
+
+  // Takes the next number of `key`'s counter and runs `build` with it inside
+  // one write transaction; the number is used only if `build` succeeds and
+  // its record is stored, so numbers have no gaps and no repeats, whatever
+  // runs at the same time. An error of `build` is returned as is.
+  virtual Result<EmittedRecord> emit_numbered(
+      const ConsecutivoKey& key,
+      const std::function<Result<NumberedEmission>(std::int64_t numero)>& build) = 0;
+  // The comprobantes a taxpayer emitted in `env`, newest first.
+  virtual Result<EmittedPage> emitted(std::int64_t taxpayer_id, Environment env,
+                                      std::int64_t offset, std::int64_t limit) = 0;
+  virtual Result<std::optional<EmittedRecord>> find_emitted(const std::string& clave) = 0;
+};
+
+}  // namespace llavero
