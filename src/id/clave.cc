@@ -57,4 +57,18 @@ Result<Clave> Clave::parse(std::string_view text) {
   return c;
 }
 
+Result<Clave> Clave::compose(int day, int month, int year, std::string_view identification,
+                             std::string_view consecutivo, char situacion,
+                             std::string_view security_code) {
+  if (identification.size() > 12)
+    return make_error(errc::kClaveInvalida, "La identificación tiene más de 12 dígitos.");
+  return parse(fmt::format("506{:02}{:02}{:02}{:0>12}{}{}{}", day, month, year % 100,
+                           identification, consecutivo, situacion, security_code));
+}
+
+std::string compose_consecutivo(std::string_view sucursal, std::string_view terminal,
+                                std::string_view tipo, std::int64_t numero) {
+  return fmt::format("{:0>3}{:0>5}{:0>2}{:010}", sucursal, terminal, tipo, numero);
+}
+
 }  // namespace llavero

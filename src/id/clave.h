@@ -4,6 +4,7 @@
 // Clave::parse owns that rule.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -21,7 +22,17 @@ struct Clave {
   std::string security_code;
 
   static Result<Clave> parse(std::string_view text);
+  // The clave of a new comprobante: the date (Costa Rica's), the emisor's
+  // identification digits, the 20-digit consecutivo, the situación and the
+  // 8-digit security code, checked by parse.
+  static Result<Clave> compose(int day, int month, int year, std::string_view identification,
+                               std::string_view consecutivo, char situacion,
+                               std::string_view security_code);
 };
+
+// The consecutivo's 20 digits: sucursal (3), terminal (5), tipo (2), número (10).
+std::string compose_consecutivo(std::string_view sucursal, std::string_view terminal,
+                                std::string_view tipo, std::int64_t numero);
 
 // The document type names of the consecutivo's "tipo" ("01" → "Factura
 // electrónica"); empty for an unknown tipo.

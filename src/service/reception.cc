@@ -320,6 +320,12 @@ ReceptionAnswer ReceptionService::receive(Environment env, const ReceptionReques
                      [&](const Caller& caller) { return receive_as(env, request, caller); });
 }
 
+ReceptionAnswer ReceptionService::submit(Environment env, const ApiCaller& api,
+                                         const std::string& identification,
+                                         std::string_view json_body) {
+  return receive_as(env, ReceptionRequest{{}, json_body, {}, {}}, Caller{api, identification});
+}
+
 ReceptionAnswer ReceptionService::receive_as(Environment env, const ReceptionRequest& request,
                                              const Caller& caller) {
   ReceptionAnswer scenario_refusal;

@@ -72,6 +72,13 @@ class ReceptionService {
   // GET …/comprobantes (rest empty) and …/comprobantes/{clave}.
   ReceptionAnswer list(Environment env, const ReceptionRequest& request, const std::string& rest);
 
+  // The Herramienta Gratuita's way in (service/emission.h): the same POST
+  // with the same checks, from a taxpayer the portal already authenticated
+  // instead of a bearer token: no rate limit and no X-Llavero-Escenario
+  // header (a scenario configured for the taxpayer still applies).
+  ReceptionAnswer submit(Environment env, const ApiCaller& api, const std::string& identification,
+                         std::string_view json_body);
+
   // Takes one waiting comprobante, if any, runs `process` on it and records
   // the answer. Returns whether there was one. For a worker-pool timer.
   using Processor = std::function<Result<ProcessingResult>(const ComprobanteRecord&)>;

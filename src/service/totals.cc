@@ -103,15 +103,37 @@ Summary compute_totals(const std::vector<LineAmounts>& lines, Amount otros_cargo
                        Amount iva_devuelto) {
   Summary s;
   for (const LineAmounts& line : lines) {
+    Amount& split = line.servicio ? (line.exento ? s.serv_exentos : s.serv_gravados)
+                                  : (line.exento ? s.merc_exentas : s.merc_gravadas);
+    split += line.monto_total;
     s.venta += line.monto_total;
     s.descuentos += line.descuentos;
     s.impuesto += line.impuesto_neto.value_or(line.impuestos);
   }
+  s.gravado = s.serv_gravados + s.merc_gravadas;
+  s.exento = s.serv_exentos + s.merc_exentas;
   s.venta_neta = s.venta - s.descuentos;
   s.otros_cargos = otros_cargos;
   s.iva_devuelto = iva_devuelto;
   s.comprobante = s.venta_neta + s.impuesto + otros_cargos - iva_devuelto;
   return s;
+}
+
+LineAmounts compute_line(Amount cantidad, Amount precio_unitario, Amount descuento,
+                         Amount tarifa_percent, bool servicio, bool exento) {
+  LineAmounts l;
+  l.cantidad = cantidad;
+  l.precio_unitario = precio_unitario;
+  l.monto_total = Amount::multiply(cantidad, precio_unitario);
+  l.descuentos = descuento;
+  l.sub_total = l.monto_total - descuento;
+  // tarifa / 100 is exact in five places for any tariff with three decimals.
+  l.impuestos = Amount::multiply(l.sub_total, Amount::units(tarifa_percent.units() / 100));
+  l.impuesto_neto = l.impuestos;
+  l.monto_total_linea = l.sub_total + l.impuestos;
+  l.servicio = servicio;
+  l.exento = exento;
+  return l;
 }
 
 std::vector<TotalsMismatch> check_totals(const xmlNode* root, Amount tolerance) {

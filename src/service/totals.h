@@ -1,6 +1,7 @@
 // The totals of a comprobante v4.4 recomputed from its lines: the one rule
 // the reception applies (ResumenFactura must match its LineaDetalle) and
-// that the Herramienta Gratuita will use to fill ResumenFactura. Amounts are
+// that the Herramienta Gratuita uses to compute its lines and fill
+// ResumenFactura (service/emission.h). Amounts are
 // exact decimals with five places (DecimalDineroType: 18 digits, 5 of them
 // decimal); products are rounded half away from zero to five places, as
 // Anexo 4.4's "redondeo a 5 decimales" asks, and sums are exact.
@@ -51,7 +52,18 @@ struct LineAmounts {
   Amount impuestos;  // Σ Impuesto/Monto
   std::optional<Amount> impuesto_neto;
   Amount monto_total_linea;
+  // Where the line goes in ResumenFactura's split: a service or goods, taxed
+  // (gravado) or exempt (exento).
+  bool servicio = false;
+  bool exento = false;
 };
+
+// One line computed from what the emisor types: MontoTotal = cantidad ×
+// precio; SubTotal = MontoTotal − descuento; the tax (one IVA, `tarifa` in
+// percent, e.g. 13) = SubTotal × tarifa / 100, each rounded to five places;
+// MontoTotalLinea = SubTotal + tax.
+LineAmounts compute_line(Amount cantidad, Amount precio_unitario, Amount descuento,
+                         Amount tarifa_percent, bool servicio, bool exento);
 
 // What ResumenFactura states (absent elements are zero).
 struct Summary {
@@ -64,8 +76,9 @@ struct Summary {
 // The ResumenFactura the lines imply: venta = Σ MontoTotal, descuentos =
 // Σ descuentos, venta_neta = venta − descuentos, impuesto = Σ ImpuestoNeto
 // (Σ Impuesto/Monto where a line has none), comprobante = venta_neta +
-// impuesto + otros_cargos − iva_devuelto. The split into gravado/exento/…
-// is the emisor's and is checked only for consistency (check_totals).
+// impuesto + otros_cargos − iva_devuelto. The split into gravado/exento
+// follows each line's servicio/exento (the lines read back by check_totals
+// have neither, and there the stated split is checked only for consistency).
 Summary compute_totals(const std::vector<LineAmounts>& lines, Amount otros_cargos,
                        Amount iva_devuelto);
 

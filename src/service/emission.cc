@@ -1,0 +1,456 @@
+#include "service/emission.h"
+
+#include <fmt/format.h>
+#include <libxml/tree.h>
+#include <sodium.h>
+
+#include <boost/json.hpp>
+#include <ctime>
+#include <map>
+#include <set>
+
+#include "id/clave.h"
+#include "id/identification.h"
+#include "service/totals.h"
+#include "util/base64.h"
+#include "util/clock.h"
+#include "util/error_codes.h"
+#include "xades/xades.h"
+#include "xml/document.h"
+
+namespace llavero::service {
+
+namespace {
+
+constexpr std::string_view kNamespaceBase =
+    "https://cdn.comprobanteselectronicos.go.cr/xml-schemas/v4.4/";
+constexpr std::string_view kSucursal = "001";
+constexpr std::string_view kTerminal = "00001";
+constexpr std::size_t kMaxLines = 1000;
+
+struct KindInfo {
+  DocumentKind kind;
+  std::string_view tipo, root, ns;
+};
+constexpr KindInfo kKinds[] = {
+    {DocumentKind::kFactura, "01", "FacturaElectronica", "facturaElectronica"},
+    {DocumentKind::kNotaDebito, "02", "NotaDebitoElectronica", "notaDebitoElectronica"},
+    {DocumentKind::kNotaCredito, "03", "NotaCreditoElectronica", "notaCreditoElectronica"},
+    {DocumentKind::kTiquete, "04", "TiqueteElectronico", "tiqueteElectronico"},
+};
+const KindInfo& info(DocumentKind kind) {
+  for (const KindInfo& k : kKinds)
+    if (k.kind == kind) return k;
+  return kKinds[0];
+}
+bool is_nota(DocumentKind kind) {
+  return kind == DocumentKind::kNotaCredito || kind == DocumentKind::kNotaDebito;
+}
+
+// CodigoTarifaIVA → the tariff in percent and whether it is exempt.
+struct Tariff {
+  std::string_view percent;
+  bool exento;
+};
+const std::map<std::string, Tariff, std::less<>>& tariffs() {
+  static const std::map<std::string, Tariff, std::less<>> table = {
+      {"01", {"0", false}},   {"02", {"1", false}}, {"03", {"2", false}}, {"04", {"4", false}},
+      {"05", {"0", false}},   {"06", {"4", false}}, {"07", {"8", false}}, {"08", {"13", false}},
+      {"09", {"0.5", false}}, {"10", {"0", true}},  {"11", {"0", false}}};
+  return table;
+}
+
+// Units of measure of services (Anexo 4.4's list); the rest are goods.
+const std::set<std::string, std::less<>>& service_units() {
+  static const std::set<std::string, std::less<>> units = {"Sp",  "Spe", "St", "h",  "Al",
+                                                           "Alc", "Cm",  "I",  "Os", "d"};
+  return units;
+}
+const std::set<std::string, std::less<>>& goods_units() {
+  static const std::set<std::string, std::less<>> units = {
+      "Unid", "Kg", "L", "mL", "M", "Km", "m²", "m³", "cm", "Gal", "t", "Oz", "kWh", "Otros"};
+  return units;
+}
+
+bool all_digits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+
+int decimals(std::string_view s) {
+  const auto dot = s.find('.');
+  return dot == std::string_view::npos ? 0 : static_cast<int>(s.size() - dot - 1);
+}
+
+std::optional<Amount> amount(std::string_view s) {
+  return s.empty() ? std::nullopt : Amount::parse(s);
+}
+
+bool in(std::string_view value, std::initializer_list<std::string_view> allowed) {
+  for (auto a : allowed)
+    if (a == value) return true;
+  return false;
+}
+
+// "13.00000" → "13.000" (Cantidad has three decimals), "13.00" (Tarifa two).
+std::string with_places(Amount a, int places) {
+  std::string t = a.text();
+  t.resize(t.size() - static_cast<std::size_t>(5 - places));
+  return t;
+}
+
+std::string random_digits(int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += static_cast<char>('0' + randombytes_uniform(10));
+  return out;
+}
+
+// Costa Rica's calendar date (UTC−6, no daylight saving time).
+std::tm costa_rica_date(UnixSeconds t) {
+  const std::time_t local = static_cast<std::time_t>(t - 6 * 3600);
+  std::tm tm{};
+  gmtime_r(&local, &tm);
+  return tm;
+}
+
+struct ComputedLine {
+  const LineInput* input;
+  LineAmounts amounts;
+  Amount tarifa;
+};
+
+}  // namespace
+
+bool LineInput::empty() const {
+  return cabys.empty() && detalle.empty() && cantidad.empty() && precio_unitario.empty() &&
+         descuento.empty() && naturaleza_descuento.empty();
+}
+
+std::string_view document_tipo(DocumentKind kind) {
+  return info(kind).tipo;
+}
+
+std::optional<DocumentKind> parse_document_tipo(std::string_view tipo) {
+  for (const KindInfo& k : kKinds)
+    if (k.tipo == tipo) return k.kind;
+  return std::nullopt;
+}
+
+EmissionService::EmissionService(Store& store, const Config& config, KeyCustody& custody,
+                                 ReceptionService& reception, const xml::SchemaValidator& schemas)
+    : store_(store), config_(config), custody_(custody), reception_(reception), schemas_(schemas) {}
+
+std::vector<FieldError> EmissionService::check(const EmissionInput& in_) const {
+  std::vector<FieldError> e;
+  auto add = [&](std::string field, std::string message) {
+    e.push_back(FieldError{std::move(field), std::move(message)});
+  };
+  if (in_.actividad.size() != 6 || !all_digits(in_.actividad))
+    add("actividad", "El código de actividad económica debe tener 6 dígitos.");
+  if (in_.provincia.size() != 1 || in_.provincia < "1" || in_.provincia > "7")
+    add("provincia", "La provincia es un dígito del 1 al 7.");
+  if (in_.canton.size() != 2 || !all_digits(in_.canton))
+    add("canton", "El cantón tiene 2 dígitos, p. ej. 01.");
+  if (in_.distrito.size() != 2 || !all_digits(in_.distrito))
+    add("distrito", "El distrito tiene 2 dígitos, p. ej. 01.");
+  if (in_.otras_senas.size() < 5 || in_.otras_senas.size() > 250)
+    add("otras_senas", "Escriba las otras señas de su dirección (de 5 a 250 caracteres).");
+  if (in_.correo.find('@') == std::string::npos || in_.correo.size() > 160)
+    add("correo", "Escriba su correo electrónico, p. ej. nombre@example.com.");
+
+  const bool receptor_given = !in_.receptor_identificacion.empty() || !in_.receptor_nombre.empty();
+  if (in_.kind == DocumentKind::kFactura || receptor_given) {
+    if (in_.receptor_identificacion.empty())
+      add("receptor_identificacion", "Escriba la identificación del receptor.");
+    else if (auto id = Identification::parse(in_.receptor_identificacion); !id)
+      add("receptor_identificacion", id.error().message);
+    if (in_.receptor_nombre.size() < 3 || in_.receptor_nombre.size() > 100)
+      add("receptor_nombre", "Escriba el nombre del receptor (de 3 a 100 caracteres).");
+    if (!in_.receptor_correo.empty() && in_.receptor_correo.find('@') == std::string::npos)
+      add("receptor_correo", "El correo del receptor no es válido: falta la @.");
+  }
+  if (!in({in_.condicion_venta}, {"01", "02", "03", "04", "05", "06", "07", "08", "10"}))
+    add("condicion_venta", "Elija una condición de venta de la lista.");
+  if (!in({in_.medio_pago}, {"01", "02", "03", "04", "05", "06", "07"}))
+    add("medio_pago", "Elija un medio de pago de la lista.");
+  if (!in({in_.moneda}, {"CRC", "USD", "EUR"})) {
+    add("moneda", "Elija la moneda: CRC, USD o EUR.");
+  } else if (in_.moneda != "CRC") {
+    auto rate = amount(in_.tipo_cambio);
+    if (!rate || *rate <= Amount())
+      add("tipo_cambio",
+          fmt::format("Escriba el tipo de cambio de {} a colones, p. ej. 510.25.", in_.moneda));
+  }
+  if (is_nota(in_.kind)) {
+    if (in_.referencia_clave.empty())
+      add("referencia_clave", "Una nota debe indicar la clave del comprobante al que se refiere.");
+    else if (auto clave = Clave::parse(in_.referencia_clave); !clave)
+      add("referencia_clave", clave.error().message);
+    if (!in({in_.referencia_codigo}, {"01", "02", "04", "05", "06", "07", "08", "09", "10", "12"}))
+      add("referencia_codigo", "Elija el código de referencia de la lista.");
+    if (in_.referencia_razon.size() < 3 || in_.referencia_razon.size() > 180)
+      add("referencia_razon", "Escriba la razón de la nota (de 3 a 180 caracteres).");
+  }
+
+  int filled = 0;
+  for (std::size_t i = 0; i < in_.lines.size(); ++i) {
+    const LineInput& l = in_.lines[i];
+    if (l.empty()) continue;
+    ++filled;
+    const std::string at = fmt::format("linea{}_", i + 1);
+    const std::string name = fmt::format("Línea {}: ", i + 1);
+    if (l.cabys.size() != 13 || !all_digits(l.cabys))
+      add(at + "cabys", name + "el código CABYS tiene 13 dígitos.");
+    if (l.detalle.size() < 3 || l.detalle.size() > 200)
+      add(at + "detalle", name + "escriba la descripción (de 3 a 200 caracteres).");
+    auto cantidad = amount(l.cantidad);
+    if (!cantidad || *cantidad <= Amount() || decimals(l.cantidad) > 3)
+      add(at + "cantidad", name + "la cantidad debe ser mayor que cero, con hasta 3 decimales.");
+    if (!service_units().contains(l.unidad) && !goods_units().contains(l.unidad))
+      add(at + "unidad", name + "elija una unidad de medida de la lista.");
+    auto precio = amount(l.precio_unitario);
+    if (!precio || *precio < Amount() || decimals(l.precio_unitario) > 5)
+      add(at + "precio", name + "el precio unitario debe ser un monto de cero o más.");
+    std::optional<Amount> descuento = l.descuento.empty() ? Amount() : amount(l.descuento);
+    if (!descuento || *descuento < Amount() || decimals(l.descuento) > 5) {
+      add(at + "descuento", name + "el descuento debe ser un monto de cero o más.");
+    } else if (cantidad && precio && *descuento > Amount::multiply(*cantidad, *precio)) {
+      add(at + "descuento", name + "el descuento no puede ser mayor que el monto de la línea.");
+    } else if (*descuento > Amount() &&
+               (l.naturaleza_descuento.size() < 3 || l.naturaleza_descuento.size() > 80)) {
+      add(at + "naturaleza", name + "escriba la razón del descuento (de 3 a 80 caracteres).");
+    }
+    if (!tariffs().contains(l.tarifa))
+      add(at + "tarifa", name + "elija una tarifa de IVA de la lista.");
+  }
+  if (filled == 0) add("linea1_cabys", "Agregue al menos una línea.");
+  if (filled > static_cast<int>(kMaxLines))
+    add("lineas", "Un comprobante tiene hasta 1000 líneas.");
+  return e;
+}
+
+Result<Emission> EmissionService::emit(const TaxpayerRecord& emisor, const EmissionInput& input,
+                                       std::vector<FieldError>& errors, const std::string& actor) {
+  errors = check(input);
+  if (!errors.empty()) return make_error(errc::kDatoInvalido, "Revise los datos del comprobante.");
+  auto emisor_id = Identification::parse(emisor.identification);
+  if (!emisor_id) return emisor_id.error();
+  auto key = custody_.find(emisor.id, input.environment);
+  if (!key) return key.error();
+  if (!*key)
+    return make_error(errc::kSinLlaveCustodia,
+                      "No tiene una llave guardada para firmar automáticamente en este ambiente.");
+
+  std::vector<ComputedLine> lines;
+  std::vector<LineAmounts> amounts;
+  for (const LineInput& l : input.lines) {
+    if (l.empty()) continue;
+    const Tariff& t = tariffs().find(l.tarifa)->second;
+    const Amount tarifa = *Amount::parse(t.percent);
+    LineAmounts a = compute_line(*Amount::parse(l.cantidad), *Amount::parse(l.precio_unitario),
+                                 l.descuento.empty() ? Amount() : *Amount::parse(l.descuento),
+                                 tarifa, service_units().contains(l.unidad), t.exento);
+    lines.push_back(ComputedLine{&l, a, tarifa});
+    amounts.push_back(a);
+  }
+  const Summary summary = compute_totals(amounts, Amount(), Amount());
+  std::optional<Identification> receptor_id;
+  if (!input.receptor_identificacion.empty())
+    receptor_id = *Identification::parse(input.receptor_identificacion);
+
+  const KindInfo& kind = info(input.kind);
+  const ConsecutivoKey counter{input.environment, emisor_id->digits(), std::string(kSucursal),
+                               std::string(kTerminal), std::string(kind.tipo)};
+  const UnixSeconds now = now_seconds();
+  const std::string fecha = xades::costa_rica_time(now);
+  const std::string nombre =
+      emisor.apellidos.empty() ? emisor.nombre : emisor.nombre + " " + emisor.apellidos;
+
+  auto stored = store_.emit_numbered(counter, [&](std::int64_t numero) -> Result<NumberedEmission> {
+    const std::string consecutivo = compose_consecutivo(kSucursal, kTerminal, kind.tipo, numero);
+    const std::tm date = costa_rica_date(now);
+    auto clave = Clave::compose(date.tm_mday, date.tm_mon + 1, date.tm_year + 1900,
+                                emisor_id->digits(), consecutivo, '1', random_digits(8));
+    if (!clave) return clave.error();
+
+    xml::Document doc = xml::new_document(std::string(kind.root),
+                                          std::string(kNamespaceBase) + std::string(kind.ns));
+    if (!doc) return make_error(errc::kErrorInterno, "Sin memoria.");
+    xmlNode* root = xmlDocGetRootElement(doc.get());
+    auto add = [](xmlNode* parent, const std::string& name, const std::string& text = {}) {
+      return xml::add_element(parent, name, text);
+    };
+    add(root, "Clave", clave->text);
+    add(root, "ProveedorSistemas", emisor_id->digits());
+    add(root, "CodigoActividadEmisor", input.actividad);
+    add(root, "NumeroConsecutivo", consecutivo);
+    add(root, "FechaEmision", fecha);
+    xmlNode* e = add(root, "Emisor");
+    add(e, "Nombre", nombre);
+    xmlNode* eid = add(e, "Identificacion");
+    add(eid, "Tipo", std::string(id_type_code(emisor_id->type())));
+    add(eid, "Numero", emisor_id->digits());
+    xmlNode* u = add(e, "Ubicacion");
+    add(u, "Provincia", input.provincia);
+    add(u, "Canton", input.canton);
+    add(u, "Distrito", input.distrito);
+    add(u, "OtrasSenas", input.otras_senas);
+    add(e, "CorreoElectronico", input.correo);
+    if (receptor_id) {
+      xmlNode* r = add(root, "Receptor");
+      add(r, "Nombre", input.receptor_nombre);
+      xmlNode* rid = add(r, "Identificacion");
+      add(rid, "Tipo", std::string(id_type_code(receptor_id->type())));
+      add(rid, "Numero", receptor_id->digits());
+      if (!input.receptor_correo.empty()) add(r, "CorreoElectronico", input.receptor_correo);
+    }
+    add(root, "CondicionVenta", input.condicion_venta);
+    xmlNode* detalle = add(root, "DetalleServicio");
+    std::map<std::string, Amount> by_tariff;
+    int number = 0;
+    for (const ComputedLine& c : lines) {
+      const LineAmounts& a = c.amounts;
+      xmlNode* l = add(detalle, "LineaDetalle");
+      add(l, "NumeroLinea", std::to_string(++number));
+      add(l, "CodigoCABYS", c.input->cabys);
+      add(l, "Cantidad", with_places(a.cantidad, 3));
+      add(l, "UnidadMedida", c.input->unidad);
+      add(l, "Detalle", c.input->detalle);
+      add(l, "PrecioUnitario", a.precio_unitario.text());
+      add(l, "MontoTotal", a.monto_total.text());
+      if (a.descuentos > Amount()) {
+        xmlNode* d = add(l, "Descuento");
+        add(d, "MontoDescuento", a.descuentos.text());
+        add(d, "CodigoDescuento", "07");  // descuento comercial
+        add(d, "NaturalezaDescuento", c.input->naturaleza_descuento);
+      }
+      add(l, "SubTotal", a.sub_total.text());
+      add(l, "BaseImponible", a.sub_total.text());
+      xmlNode* i = add(l, "Impuesto");
+      add(i, "Codigo", "01");
+      add(i, "CodigoTarifaIVA", c.input->tarifa);
+      add(i, "Tarifa", with_places(c.tarifa, 2));
+      add(i, "Monto", a.impuestos.text());
+      add(l, "ImpuestoAsumidoEmisorFabrica", Amount().text());
+      add(l, "ImpuestoNeto", a.impuestos.text());
+      add(l, "MontoTotalLinea", a.monto_total_linea.text());
+      by_tariff[c.input->tarifa] += a.impuestos;
+    }
+    xmlNode* resumen = add(root, "ResumenFactura");
+    xmlNode* moneda = add(resumen, "CodigoTipoMoneda");
+    add(moneda, "CodigoMoneda", input.moneda);
+    add(moneda, "TipoCambio",
+        input.moneda == "CRC" ? Amount::units(Amount::kScale).text()
+                              : Amount::parse(input.tipo_cambio)->text());
+    auto nonzero = [&](const std::string& name, Amount a) {
+      if (a != Amount()) add(resumen, name, a.text());
+    };
+    nonzero("TotalServGravados", summary.serv_gravados);
+    nonzero("TotalServExentos", summary.serv_exentos);
+    nonzero("TotalMercanciasGravadas", summary.merc_gravadas);
+    nonzero("TotalMercanciasExentas", summary.merc_exentas);
+    nonzero("TotalGravado", summary.gravado);
+    nonzero("TotalExento", summary.exento);
+    add(resumen, "TotalVenta", summary.venta.text());
+    nonzero("TotalDescuentos", summary.descuentos);
+    add(resumen, "TotalVentaNeta", summary.venta_neta.text());
+    for (const auto& [tarifa, monto] : by_tariff) {
+      xmlNode* d = add(resumen, "TotalDesgloseImpuesto");
+      add(d, "Codigo", "01");
+      add(d, "CodigoTarifaIVA", tarifa);
+      add(d, "TotalMontoImpuesto", monto.text());
+    }
+    add(resumen, "TotalImpuesto", summary.impuesto.text());
+    xmlNode* pago = add(resumen, "MedioPago");
+    add(pago, "TipoMedioPago", input.medio_pago);
+    add(pago, "TotalMedioPago", summary.comprobante.text());
+    add(resumen, "TotalComprobante", summary.comprobante.text());
+    if (is_nota(input.kind)) {
+      auto referenced = *Clave::parse(input.referencia_clave);
+      xmlNode* ref = add(root, "InformacionReferencia");
+      add(ref, "TipoDocIR", referenced.tipo);
+      add(ref, "Numero", referenced.text);
+      add(ref, "FechaEmisionIR",
+          fmt::format("{:04}-{:02}-{:02}T00:00:00-06:00", referenced.year, referenced.month,
+                      referenced.day));
+      add(ref, "Codigo", input.referencia_codigo);
+      add(ref, "Razon", input.referencia_razon);
+    }
+
+    auto text = xml::to_string(doc.get());
+    if (!text) return text.error();
+    auto signed_xml = custody_.sign(**key, *text);
+    if (!signed_xml) return signed_xml.error();
+    // What is sent must be what the schema allows (it wants the signature):
+    // a program error here is caught before any number is spent.
+    auto reread = xml::parse(*signed_xml, xades::kMaxDocumentBytes);
+    if (!reread) return reread.error();
+    const auto invalid = schemas_.validate(reread->get());
+    if (!invalid.empty())
+      return make_error(
+          errc::kErrorInterno,
+          fmt::format("El comprobante generado no cumple el esquema: {}", invalid.front()));
+
+    NumberedEmission out;
+    out.record.clave = clave->text;
+    out.record.environment = input.environment;
+    out.record.taxpayer_id = emisor.id;
+    out.record.tipo = std::string(kind.tipo);
+    out.record.consecutivo = consecutivo;
+    out.record.receptor_nombre = receptor_id ? input.receptor_nombre : "";
+    out.record.total = summary.comprobante.text();
+    out.record.moneda = input.moneda;
+    out.record.xml = Bytes(signed_xml->begin(), signed_xml->end());
+    out.audit =
+        AuditEvent{actor, "herramienta.firmar", emisor.identification,
+                   fmt::format("ambiente={} clave={} serie={}", environment_name(input.environment),
+                               clave->text, (*key)->serial_hex)};
+    return out;
+  });
+  if (!stored) return stored.error();
+
+  boost::json::object envelope;
+  envelope["clave"] = stored->clave;
+  envelope["fecha"] = fecha;
+  envelope["emisor"] =
+      boost::json::object{{"tipoIdentificacion", std::string(id_type_code(emisor_id->type()))},
+                          {"numeroIdentificacion", emisor_id->digits()}};
+  if (receptor_id)
+    envelope["receptor"] =
+        boost::json::object{{"tipoIdentificacion", std::string(id_type_code(receptor_id->type()))},
+                            {"numeroIdentificacion", receptor_id->digits()}};
+  envelope["comprobanteXml"] = base64_encode(stored->xml, kBase64Standard);
+  const ApiCaller api{emisor_id->api_user(input.environment, config_.user_domain),
+                      input.environment, emisor.id};
+  const ReceptionAnswer answer = reception_.submit(input.environment, api, emisor_id->digits(),
+                                                   boost::json::serialize(envelope));
+  Emission out{std::move(*stored), answer.status, ""};
+  if (auto cause = answer.headers.find("X-Error-Cause"); cause != answer.headers.end())
+    out.reception_cause = cause->second;
+  return out;
+}
+
+Result<EmittedPage> EmissionService::emitted(const TaxpayerRecord& emisor, Environment env,
+                                             std::int64_t offset, std::int64_t limit) {
+  return store_.emitted(emisor.id, env, offset, limit);
+}
+
+Result<std::optional<EmittedDocument>> EmissionService::document(const TaxpayerRecord& emisor,
+                                                                 const std::string& clave) {
+  auto found = store_.find_emitted(clave);
+  if (!found) return found.error();
+  if (!*found || (*found)->taxpayer_id != emisor.id) return std::optional<EmittedDocument>();
+  EmittedDocument d;
+  d.record = std::move(**found);
+  auto received = store_.find_comprobante(clave);
+  if (!received) return received.error();
+  if (*received) {
+    d.state = (*received)->state;
+    d.mensaje_hacienda = (*received)->respuesta_xml;
+  }
+  return std::optional<EmittedDocument>(std::move(d));
+}
+
+}  // namespace llavero::service

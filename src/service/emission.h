@@ -1,0 +1,111 @@
+// The Herramienta Gratuita's emission (docs/herramienta.md): from what a
+// taxpayer types in the portal, a complete comprobante v4.4 (factura,
+// tiquete, nota de crédito or de débito), with every amount computed by
+// service/totals.h (the rule the reception checks them with), a consecutivo
+// without gaps, the clave, a check against the official schema, the
+// signature with the key kept in custody (service/custody.h), and the
+// submission to the reception of the same environment, as an integrator's
+// POST would be, without HTTP.
+//
+// Bad input is refused field by field before anything is numbered, signed
+// or sent.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "service/config.h"
+#include "service/custody.h"
+#include "service/reception.h"
+#include "store/store.h"
+#include "xml/schema.h"
+
+namespace llavero::service {
+
+enum class DocumentKind { kFactura, kNotaDebito, kNotaCredito, kTiquete };
+std::string_view document_tipo(DocumentKind kind);  // "01", "02", "03", "04"
+std::optional<DocumentKind> parse_document_tipo(std::string_view tipo);
+
+// One line as typed; a line whose fields are all empty is left out.
+struct LineInput {
+  std::string cabys;  // 13 digits
+  std::string detalle;
+  std::string cantidad;  // positive, at most 3 decimals
+  std::string unidad = "Unid";
+  std::string precio_unitario;
+  std::string descuento;             // empty or 0: none
+  std::string naturaleza_descuento;  // required with a discount
+  std::string tarifa = "08";         // CodigoTarifaIVA
+  bool empty() const;
+};
+
+struct EmissionInput {
+  Environment environment = Environment::kPruebas;
+  DocumentKind kind = DocumentKind::kFactura;
+  std::string actividad = "620100";  // CodigoActividadEmisor
+  // The emisor's address and e-mail, which the schema requires.
+  std::string provincia = "1", canton = "01", distrito = "01", otras_senas, correo;
+  // Required for a factura; optional otherwise.
+  std::string receptor_identificacion, receptor_nombre, receptor_correo;
+  std::string condicion_venta = "01";
+  std::string medio_pago = "01";
+  std::string moneda = "CRC";
+  std::string tipo_cambio;  // required unless CRC
+  // Notas: the clave of the document referred to, the code and the reason.
+  std::string referencia_clave, referencia_codigo = "01", referencia_razon;
+  std::vector<LineInput> lines;
+};
+
+// A field that is wrong: `field` names the form's field ("receptor_identificacion",
+// "linea2_cabys"), `message` says what is wrong, in Spanish.
+struct FieldError {
+  std::string field;
+  std::string message;
+};
+
+struct Emission {
+  EmittedRecord record;
+  // The reception's answer: 202 when received, else its status and cause.
+  unsigned reception_status = 0;
+  std::string reception_cause;
+};
+
+// One emitted comprobante with what the reception decided on it.
+struct EmittedDocument {
+  EmittedRecord record;
+  std::optional<ComprobanteState> state;  // none: not received
+  Bytes mensaje_hacienda;                 // empty until decided
+};
+
+class EmissionService {
+ public:
+  EmissionService(Store& store, const Config& config, KeyCustody& custody,
+                  ReceptionService& reception, const xml::SchemaValidator& schemas);
+
+  // What is wrong with `input`, field by field; empty when nothing is.
+  std::vector<FieldError> check(const EmissionInput& input) const;
+
+  // Emits a comprobante for `emisor`. Error "dato_invalido" with `errors`
+  // filled when the input is wrong; "sin_llave_custodia" when the taxpayer
+  // has no key kept for automatic signing in that environment. In both cases
+  // nothing is numbered, signed or sent.
+  Result<Emission> emit(const TaxpayerRecord& emisor, const EmissionInput& input,
+                        std::vector<FieldError>& errors, const std::string& actor);
+
+  Result<EmittedPage> emitted(const TaxpayerRecord& emisor, Environment env, std::int64_t offset,
+                              std::int64_t limit);
+  // A comprobante of `emisor` by clave, with the reception's verdict; none
+  // when it does not exist or is someone else's.
+  Result<std::optional<EmittedDocument>> document(const TaxpayerRecord& emisor,
+                                                  const std::string& clave);
+
+ private:
+  Store& store_;
+  const Config& config_;
+  KeyCustody& custody_;
+  ReceptionService& reception_;
+  const xml::SchemaValidator& schemas_;
+};
+
+}  // namespace llavero::service

@@ -1,0 +1,374 @@
+// The Herramienta Gratuita's emission (service/emission.h,
+// docs/herramienta.md): each kind of bad input is a field error and leaves
+// nothing numbered, signed or sent; concurrent emissions get distinct
+// consecutivos without gaps; what is emitted is valid against the official
+// schema, verifies with xmlsec1 and is aceptado by the reception; and for
+// random lines ResumenFactura is what an independent computation says.
+#include "service/emission.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <libxml/tree.h>
+#include <openssl/pem.h>
+#include <rapidcheck.h>
+#include <rapidcheck/gtest.h>
+#include <sqlite3.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "service/accounts.h"
+#include "service/processing.h"
+#include "service/revocation_check.h"
+#include "service/token_service.h"
+#include "testing.h"
+#include "util/error_codes.h"
+#include "xml/document.h"
+
+namespace fs = std::filesystem;
+
+namespace llavero {
+
+using namespace llavero::service;
+namespace {
+
+constexpr const char* kId = "1-0647-0958";
+
+const xml::SchemaValidator& schemas() {
+  static const auto* validator = [] {
+    auto* v = new xml::SchemaValidator(xml::schema_directory(""));
+    auto loaded = v->load();
+    EXPECT_TRUE(loaded.ok()) << (loaded ? "" : loaded.error().message);
+    return v;
+  }();
+  return *validator;
+}
+
+std::int64_t count(const testing::Installation& inst, const std::string& sql) {
+  sqlite3* db = nullptr;
+  sqlite3_open(inst.db_path().c_str(), &db);
+  sqlite3_busy_timeout(db, 5000);
+  sqlite3_stmt* stmt = nullptr;
+  std::int64_t n = -1;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW)
+    n = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return n;
+}
+
+struct Tool {
+  std::unique_ptr<testing::Installation> inst = testing::make_installation();
+  KeyCustody custody{*inst->store, *inst->keyring,
+                     *load_or_create_custody_key(inst->dir.path(), "")};
+  AccountService accounts{*inst->store, inst->config};
+  TokenService tokens{*inst->store, accounts, *inst->keyring, inst->config};
+  ReceptionService reception{*inst->store, tokens, inst->config};
+  RevocationChecker revocation{inst->store.get()};
+  ComprobanteProcessor processor{*inst->store, *inst->keyring, revocation, schemas(), inst->config};
+  EmissionService emission{*inst->store, inst->config, custody, reception, schemas()};
+  TaxpayerRecord taxpayer = *inst->service->find_taxpayer(kId);
+
+  explicit Tool(bool keep_key = true) {
+    inst->service->keep_in_custody_with(&custody);
+    Bytes p12;
+    auto made =
+        inst->service->generate(GenerateRequest{kId, Environment::kPruebas, std::nullopt, keep_key},
+                                *Pin::parse("1234"), testing::keep_p12(p12), "test");
+    EXPECT_TRUE(made.ok());
+    auto started = processor.start();
+    EXPECT_TRUE(started.ok()) << (started ? "" : started.error().message);
+  }
+
+  Result<Emission> emit(const EmissionInput& input, std::vector<FieldError>* errors = nullptr) {
+    std::vector<FieldError> local;
+    auto out = emission.emit(taxpayer, input, errors ? *errors : local, "test");
+    return out;
+  }
+  // Processes everything waiting in the reception.
+  void process_all() {
+    for (;;) {
+      auto next =
+          reception.process_next([&](const ComprobanteRecord& c) { return processor.process(c); });
+      ASSERT_TRUE(next.ok());
+      if (!*next) break;
+    }
+  }
+  std::int64_t emitted_rows() { return count(*inst, "SELECT count(*) FROM emitidos"); }
+  std::int64_t signatures() {
+    return count(*inst, "SELECT count(*) FROM audit_log WHERE action = 'herramienta.firmar'");
+  }
+};
+
+EmissionInput factura() {
+  EmissionInput in;
+  in.otras_senas = "Avenida 2, calles 5 y 7";
+  in.correo = "prueba@example.com";
+  in.receptor_identificacion = "3-101-522899";
+  in.receptor_nombre = "EMPRESA PEÑA DE PRUEBA SOCIEDAD ANONIMA";
+  in.lines = {
+      LineInput{"8313100000000", "Consultoría en facturación", "10", "h", "25000", "", "", "08"},
+      LineInput{"8314100000000", "Soporte mensual", "1", "Sp", "40000", "4000", "Cliente frecuente",
+                "08"},
+      LineInput{"4321000000000", "Cable de red", "3.5", "M", "1234.56789", "", "", "04"},
+  };
+  return in;
+}
+
+// --- bad input ---------------------------------------------------------------------
+
+// Emits `input`, expects a field error on `field`, and that nothing was
+// numbered, signed or sent.
+void expect_refused(Tool& t, const EmissionInput& input, const std::string& field) {
+  std::vector<FieldError> errors;
+  auto out = t.emit(input, &errors);
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.error().code, errc::kDatoInvalido);
+  bool found = false;
+  for (const FieldError& e : errors) found = found || e.field == field;
+  EXPECT_TRUE(found) << field << (errors.empty() ? "" : " / first: " + errors.front().field);
+  EXPECT_EQ(t.emitted_rows(), 0);
+  EXPECT_EQ(t.signatures(), 0);
+  EXPECT_EQ(count(*t.inst, "SELECT count(*) FROM consecutivos"), 0);
+  EXPECT_EQ(count(*t.inst, "SELECT count(*) FROM comprobantes"), 0);
+}
+
+TEST(Emission, ANegativeQuantityIsAFieldError) {
+  Tool t;
+  EmissionInput in = factura();
+  in.lines[1].cantidad = "-1";
+  expect_refused(t, in, "linea2_cantidad");
+}
+
+TEST(Emission, AMalformedCabysIsAFieldError) {
+  Tool t;
+  EmissionInput in = factura();
+  in.lines[0].cabys = "83131000000";
+  expect_refused(t, in, "linea1_cabys");
+  in.lines[0].cabys = "831310000000X";
+  expect_refused(t, in, "linea1_cabys");
+}
+
+TEST(Emission, AnUnknownTariffCodeIsAFieldError) {
+  Tool t;
+  EmissionInput in = factura();
+  in.lines[2].tarifa = "12";
+  expect_refused(t, in, "linea3_tarifa");
+}
+
+TEST(Emission, ANotaWithoutReferenceIsAFieldError) {
+  Tool t;
+  EmissionInput in = factura();
+  in.kind = DocumentKind::kNotaCredito;
+  in.referencia_razon = "Devolución";
+  expect_refused(t, in, "referencia_clave");
+  in.referencia_clave = "123";
+  expect_refused(t, in, "referencia_clave");
+}
+
+TEST(Emission, AMalformedReceptorIdentificationIsAFieldError) {
+  Tool t;
+  EmissionInput in = factura();
+  in.receptor_identificacion = "3-101-52289X";
+  expect_refused(t, in, "receptor_identificacion");
+  in.receptor_identificacion = "";
+  expect_refused(t, in, "receptor_identificacion");  // a factura needs its receptor
+}
+
+TEST(Emission, DollarsWithoutAnExchangeRateAreAFieldError) {
+  Tool t;
+  EmissionInput in = factura();
+  in.moneda = "USD";
+  expect_refused(t, in, "tipo_cambio");
+  in.tipo_cambio = "0";
+  expect_refused(t, in, "tipo_cambio");
+}
+
+TEST(Emission, ADiscountNeedsItsReasonAndCannotExceedTheLine) {
+  Tool t;
+  EmissionInput in = factura();
+  in.lines[1].naturaleza_descuento = "";
+  expect_refused(t, in, "linea2_naturaleza");
+  in = factura();
+  in.lines[1].descuento = "40000.00001";
+  expect_refused(t, in, "linea2_descuento");
+}
+
+TEST(Emission, WithoutAKeptKeyNothingIsEmitted) {
+  Tool t(/*keep_key=*/false);
+  auto out = t.emit(factura());
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.error().code, errc::kSinLlaveCustodia);
+  EXPECT_EQ(t.emitted_rows(), 0);
+}
+
+// --- what is emitted ---------------------------------------------------------------
+
+std::string write_pem(const fs::path& path, const Bytes& der) {
+  auto cert = ossl::x509_from_der(der);
+  BIO* bio = BIO_new_file(path.c_str(), "w");
+  PEM_write_bio_X509(bio, cert->get());
+  BIO_free(bio);
+  return path.string();
+}
+
+TEST(Emission, AFacturaWithThreeLinesAndADiscountIsValidSignedAndAceptado) {
+  Tool t;
+  auto out = t.emit(factura());
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_EQ(out->reception_status, 202u) << out->reception_cause;
+  EXPECT_EQ(out->record.consecutivo, "00100001010000000001");
+  EXPECT_EQ(out->record.clave.substr(21, 20), out->record.consecutivo);
+  EXPECT_EQ(out->record.clave.substr(9, 12), "000106470958");
+  // 10 × 25000 + (40000 − 4000) at 13%, 3.5 × 1234.56789 at 4%.
+  // 250000 + 36000 = 286000 → IVA 37180; 4320.98762 → IVA 172.83950.
+  EXPECT_EQ(out->record.total, "327673.82712");
+  EXPECT_EQ(t.signatures(), 1);
+
+  const std::string xml(out->record.xml.begin(), out->record.xml.end());
+  auto doc = xml::parse(xml, xades::kMaxDocumentBytes);
+  ASSERT_TRUE(doc.ok());
+  EXPECT_TRUE(schemas().validate(doc->get()).empty());
+
+  testing::TempDir dir;
+  std::ofstream(dir.path() / "factura.xml") << xml;
+  auto authorities = t.inst->store->authorities();
+  std::string root, pf;
+  for (const AuthorityRecord& a : *authorities) {
+    if (a.environment != Environment::kPruebas) continue;
+    if (a.kind == CaKind::kRoot) root = write_pem(dir.path() / "root.pem", a.certificate_der);
+    if (a.kind == CaKind::kPersonaFisica) pf = write_pem(dir.path() / "pf.pem", a.certificate_der);
+  }
+  const std::string command = fmt::format(
+      "xmlsec1 --verify --id-attr:Id 'http://uri.etsi.org/01903/v1.3.2#:SignedProperties' "
+      "--trusted-pem {} --untrusted-pem {} {} >/dev/null 2>&1",
+      root, pf, (dir.path() / "factura.xml").string());
+  EXPECT_EQ(std::system(command.c_str()), 0) << command;
+
+  t.process_all();
+  auto document = t.emission.document(t.taxpayer, out->record.clave);
+  ASSERT_TRUE(document.ok());
+  ASSERT_TRUE(*document);
+  ASSERT_TRUE((*document)->state);
+  const std::string answer((*document)->mensaje_hacienda.begin(),
+                           (*document)->mensaje_hacienda.end());
+  EXPECT_EQ(*(*document)->state, ComprobanteState::kAceptado) << answer;
+}
+
+TEST(Emission, ATiqueteAndANotaDeCreditoAreAceptado) {
+  Tool t;
+  auto factura_out = t.emit(factura());
+  ASSERT_TRUE(factura_out.ok());
+  EmissionInput tiquete = factura();
+  tiquete.kind = DocumentKind::kTiquete;
+  tiquete.receptor_identificacion = tiquete.receptor_nombre = "";
+  auto tiquete_out = t.emit(tiquete);
+  ASSERT_TRUE(tiquete_out.ok()) << tiquete_out.error().message;
+  EXPECT_EQ(tiquete_out->record.consecutivo, "00100001040000000001");
+  EmissionInput nota = factura();
+  nota.kind = DocumentKind::kNotaCredito;
+  nota.referencia_clave = factura_out->record.clave;
+  nota.referencia_razon = "Devolución de una parte";
+  nota.lines.resize(1);
+  auto nota_out = t.emit(nota);
+  ASSERT_TRUE(nota_out.ok()) << nota_out.error().message;
+  t.process_all();
+  for (const auto* e : {&*factura_out, &*tiquete_out, &*nota_out}) {
+    auto d = t.emission.document(t.taxpayer, e->record.clave);
+    ASSERT_TRUE(d.ok() && *d && (*d)->state);
+    const std::string answer((*d)->mensaje_hacienda.begin(), (*d)->mensaje_hacienda.end());
+    EXPECT_EQ(*(*d)->state, ComprobanteState::kAceptado) << e->record.tipo << "\n" << answer;
+  }
+  auto page = t.emission.emitted(t.taxpayer, Environment::kPruebas, 0, 10);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->total, 3);
+  // Another taxpayer does not see them.
+  auto other = *t.inst->service->find_taxpayer("3-101-522899");
+  auto hidden = t.emission.document(other, factura_out->record.clave);
+  ASSERT_TRUE(hidden.ok());
+  EXPECT_FALSE(*hidden);
+}
+
+TEST(Emission, TwentyConcurrentEmissionsGetTwentyConsecutivosWithoutGaps) {
+  Tool t;
+  std::vector<std::thread> threads;
+  std::mutex mu;
+  std::vector<std::string> consecutivos;
+  for (int i = 0; i < 20; ++i)
+    threads.emplace_back([&] {
+      EmissionInput in = factura();
+      in.lines.resize(1);
+      auto out = t.emit(in);
+      std::lock_guard lock(mu);
+      EXPECT_TRUE(out.ok()) << (out ? "" : out.error().message);
+      if (out) consecutivos.push_back(out->record.consecutivo);
+    });
+  for (auto& th : threads) th.join();
+  ASSERT_EQ(consecutivos.size(), 20u);
+  std::set<std::string> distinct(consecutivos.begin(), consecutivos.end());
+  EXPECT_EQ(distinct.size(), 20u);
+  for (int n = 1; n <= 20; ++n)
+    EXPECT_TRUE(distinct.contains(fmt::format("0010000101{:010}", n))) << n;
+  EXPECT_EQ(t.signatures(), 20);
+  EXPECT_EQ(count(*t.inst, "SELECT count(*) FROM comprobantes"), 20);
+}
+
+// --- ResumenFactura against an independent computation -----------------------------
+
+// Half away from zero, in units of 0.00001, with 128-bit integers.
+__int128 round_units(__int128 numerator, __int128 denominator) {
+  return (numerator + denominator / 2) / denominator;  // all values here are non-negative
+}
+
+std::string units_text(__int128 u) {
+  return fmt::format("{}.{:05}", static_cast<long long>(u / 100000),
+                     static_cast<long long>(u % 100000));
+}
+
+std::string element(const std::string& xml, const std::string& name) {
+  const auto open = "<" + name + ">";
+  const auto at = xml.find(open);
+  if (at == std::string::npos) return "<ausente>";
+  const auto end = xml.find("</" + name + ">", at);
+  return xml.substr(at + open.size(), end - at - open.size());
+}
+
+RC_GTEST_PROP(EmissionProperty, ResumenFacturaMatchesAnIndependentComputation, ()) {
+  static Tool* tool = new Tool();  // one installation for every case
+  const int n = *rc::gen::inRange(1, 6);
+  const std::vector<std::pair<std::string, int>> tariff = {{"01", 0},   {"02", 100},  {"03", 200},
+                                                           {"04", 400}, {"08", 1300}, {"09", 50}};
+  EmissionInput in = factura();
+  in.lines.clear();
+  __int128 venta = 0, descuentos = 0, impuesto = 0;
+  for (int i = 0; i < n; ++i) {
+    const long long qty_milli = *rc::gen::inRange<long long>(1, 100000);         // 0.001 … 100
+    const long long price_units = *rc::gen::inRange<long long>(0, 10000000000);  // … 100000
+    const auto [code, basis_points] = *rc::gen::elementOf(tariff);
+    const __int128 monto = round_units(static_cast<__int128>(qty_milli) * price_units, 1000);
+    const long long discount =
+        monto == 0 ? 0 : *rc::gen::inRange<long long>(0, static_cast<long long>(monto));
+    const __int128 sub = monto - discount;
+    venta += monto;
+    descuentos += discount;
+    impuesto += round_units(sub * basis_points, 10000);
+    in.lines.push_back(LineInput{"8313100000000", "Línea de prueba",
+                                 fmt::format("{}.{:03}", qty_milli / 1000, qty_milli % 1000),
+                                 "Unid", units_text(price_units),
+                                 discount ? units_text(discount) : "", "Promoción", code});
+  }
+  auto out = tool->emit(in);
+  RC_ASSERT(out.ok());
+  const std::string xml(out->record.xml.begin(), out->record.xml.end());
+  RC_ASSERT(element(xml, "TotalVenta") == units_text(venta));
+  RC_ASSERT(element(xml, "TotalVentaNeta") == units_text(venta - descuentos));
+  RC_ASSERT(element(xml, "TotalImpuesto") == units_text(impuesto));
+  RC_ASSERT(element(xml, "TotalComprobante") == units_text(venta - descuentos + impuesto));
+  if (descuentos > 0) RC_ASSERT(element(xml, "TotalDescuentos") == units_text(descuentos));
+}
+
+}  // namespace
+}  // namespace llavero
