@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <sqlite3.h>
 
 #include <filesystem>
 #include <fstream>
@@ -794,6 +795,63 @@ TEST(ProcessingRules, AMensajeReceptorMustMatchTheInvoiceReceivedHere) {
   expect_official_answer(p, a);
   p.inst->config.rule_mensaje_receptor = false;
   EXPECT_TRUE(p.process(record(mensaje, clave, Environment::kPruebas, kCompany, kPerson)).accepted);
+}
+
+// SQL run on the installation's database through a second connection: the
+// seam that makes the store fail (or work again) under a running processor.
+void sql(const std::string& path, const std::string& statement) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  char* error = nullptr;
+  EXPECT_EQ(sqlite3_exec(db, statement.c_str(), nullptr, nullptr, &error), SQLITE_OK)
+      << (error ? error : "");
+  sqlite3_free(error);
+  sqlite3_close(db);
+}
+
+// A rule that needs the store and gets no answer (the referenced document,
+// another use of the consecutivo, the invoice a MensajeReceptor answers)
+// decides nothing: the processor returns the store's error, which
+// process_next turns into "back to the queue" (ReceptionQueue tests), never
+// into an acceptance. Each rule alone, then the store back: accepted.
+TEST(ProcessingRules, AStoreThatDoesNotAnswerDecidesNothing) {
+  Processing p;
+  Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
+  const ComprobanteRecord factura =
+      record(person.sign(example("factura-electronica.xml")), kFacturaClave);
+  const ComprobanteRecord nota =
+      record(person.sign(example("nota-credito-electronica.xml")), kNotaClave);
+  const ComprobanteRecord mensaje =
+      record(person.sign(example("mensaje-receptor.xml")),
+             std::string(kInvoiceOfTheMensaje) + "-00100001050000000001", Environment::kPruebas,
+             kCompany, kPerson);
+  sql(p.inst->db_path(), "ALTER TABLE comprobantes RENAME TO comprobantes_fuera");
+  Config& config = p.inst->config;
+  config.rule_consecutivo = config.rule_referencias = config.rule_mensaje_receptor = false;
+  struct Case {
+    bool* rule;
+    const ComprobanteRecord* comprobante;
+    std::string_view name;
+  };
+  for (const Case& c : {Case{&config.rule_consecutivo, &factura, "consecutivo"},
+                        Case{&config.rule_referencias, &nota, "referencias"},
+                        Case{&config.rule_mensaje_receptor, &mensaje, "mensaje_receptor"}}) {
+    auto off = p.processor.process(*c.comprobante);
+    ASSERT_TRUE(off.ok()) << c.name << ": " << off.error().message;
+    EXPECT_TRUE(off->accepted) << c.name;  // the rule off needs no store
+    *c.rule = true;
+    auto on = p.processor.process(*c.comprobante);
+    EXPECT_FALSE(on.ok()) << c.name << " was decided without the store";
+    *c.rule = false;
+  }
+  config.rule_consecutivo = config.rule_referencias = config.rule_mensaje_receptor = true;
+  sql(p.inst->db_path(), "ALTER TABLE comprobantes_fuera RENAME TO comprobantes");
+  for (const ComprobanteRecord* c : {&factura, &nota, &mensaje}) {
+    auto back = p.processor.process(*c);
+    ASSERT_TRUE(back.ok()) << back.error().message;
+    EXPECT_TRUE(back->accepted) << c->clave;
+  }
 }
 
 TEST(ProcessingRules, WhatIsNoComprobanteIsTheStateError) {

@@ -58,18 +58,21 @@ void clave_rules(const ComprobanteRecord& c, const xmlNode* root, std::vector<Ha
 // -99: another comprobante of this emisor already used the consecutivo
 // (NumeroConsecutivo, whose digits 9-10 are the document type, so the rule
 // is per emisor and type). POST refuses most of these through the store's
-// unique index; this catches the rest.
-void consecutivo_rules(const ComprobanteRecord& c, const xmlNode* root, Store& store,
-                       std::vector<HaciendaError>& out) {
+// unique index; this catches the rest. A store failure is returned: an
+// unanswered lookup must not pass for "not used" (docs/recepcion.md).
+Status consecutivo_rules(const ComprobanteRecord& c, const xmlNode* root, Store& store,
+                         std::vector<HaciendaError>& out) {
   std::string consecutivo = text_at(root, "NumeroConsecutivo");
   if (consecutivo.empty() && c.clave.size() >= 41) consecutivo = c.clave.substr(21, 20);
-  if (consecutivo.empty()) return;
+  if (consecutivo.empty()) return Ok{};
   auto other = store.clave_with_consecutivo(c.environment, c.emisor_numero, consecutivo, c.clave);
-  if (!other || !*other) return;  // a store failure decides nothing here
+  if (!other) return other.error();
+  if (!*other) return Ok{};
   out.push_back({codigo::kConsecutivoUsado,
                  fmt::format("El consecutivo {} ya fue utilizado por el emisor en el comprobante "
                              "{}.",
                              consecutivo, **other)});
+  return Ok{};
 }
 
 void fecha_rules(const xmlNode* root, const Config& config, UnixSeconds now,
@@ -96,8 +99,8 @@ void totals_rules(const xmlNode* root, const Config& config, std::vector<Haciend
                                                    m.field, m.stated.text(), m.expected.text())});
 }
 
-std::optional<std::string> reference_rules(const ComprobanteRecord& c, const xmlNode* root,
-                                           Store& store, std::vector<HaciendaError>& out) {
+Result<std::optional<std::string>> reference_rules(const ComprobanteRecord& c, const xmlNode* root,
+                                                   Store& store, std::vector<HaciendaError>& out) {
   const std::string_view name = root_name(root);
   const bool nota = name == "NotaCreditoElectronica" || name == "NotaDebitoElectronica";
   const std::string numero = text_at(root, "InformacionReferencia/Numero");
@@ -105,26 +108,28 @@ std::optional<std::string> reference_rules(const ComprobanteRecord& c, const xml
     out.push_back({codigo::kContenido,
                    "Una nota de crédito o débito debe referenciar un documento "
                    "(InformacionReferencia)."});
-    return std::nullopt;
+    return std::optional<std::string>();
   }
-  if (!nota || numero.size() != 50) return std::nullopt;
+  if (!nota || numero.size() != 50) return std::optional<std::string>();
   auto referenced = store.find_comprobante(numero);
-  if (!referenced || !*referenced || (*referenced)->environment != c.environment)
-    return std::nullopt;  // not received here: nothing to compare
+  if (!referenced) return referenced.error();
+  if (!*referenced || (*referenced)->environment != c.environment)
+    return std::optional<std::string>();  // not received here: nothing to compare
   if ((*referenced)->emisor_numero != c.emisor_numero)
     out.push_back({codigo::kContenido,
                    fmt::format("El documento referenciado ({}) es de otro emisor.", numero)});
-  return numero;
+  return std::optional<std::string>(numero);
 }
 
-void mensaje_receptor_rules(const ComprobanteRecord& c, const xmlNode* root, Store& store,
-                            std::vector<HaciendaError>& out) {
+Status mensaje_receptor_rules(const ComprobanteRecord& c, const xmlNode* root, Store& store,
+                              std::vector<HaciendaError>& out) {
   auto invoice = store.find_comprobante(c.clave.substr(0, 50));
-  if (!invoice || !*invoice || (*invoice)->environment != c.environment) return;
+  if (!invoice) return invoice.error();
+  if (!*invoice || (*invoice)->environment != c.environment) return Ok{};
   const std::string_view xml_text(reinterpret_cast<const char*>((*invoice)->xml.data()),
                                   (*invoice)->xml.size());
   auto doc = xml::parse(xml_text, (*invoice)->xml.size() + 1);
-  if (!doc) return;
+  if (!doc) return Ok{};
   const xmlNode* invoice_root = xmlDocGetRootElement(doc->get());
   auto compare = [&](std::string_view mine, std::string_view theirs, std::string_view label) {
     auto a = Amount::parse(text_at(root, mine));
@@ -139,6 +144,7 @@ void mensaje_receptor_rules(const ComprobanteRecord& c, const xmlNode* root, Sto
   if (text_at(root, "NumeroCedulaEmisor") != (*invoice)->emisor_numero)
     out.push_back({codigo::kContenido,
                    "NumeroCedulaEmisor del mensaje no corresponde al emisor del comprobante."});
+  return Ok{};
 }
 
 }  // namespace
@@ -160,19 +166,23 @@ std::string issuer_identification(const xmlNode* root) {
              : text_at(root, "Emisor/Identificacion/Numero");
 }
 
-RuleOutcome apply_document_rules(const ComprobanteRecord& c, const xmlNode* root, Store& store,
-                                 const Config& config, UnixSeconds now) {
+Result<RuleOutcome> apply_document_rules(const ComprobanteRecord& c, const xmlNode* root,
+                                         Store& store, const Config& config, UnixSeconds now) {
   RuleOutcome r;
   if (root == nullptr) return r;
   if (root_name(root) == "MensajeReceptor") {
-    if (config.rule_mensaje_receptor) mensaje_receptor_rules(c, root, store, r.errors);
+    if (config.rule_mensaje_receptor) LLAVERO_TRY(mensaje_receptor_rules(c, root, store, r.errors));
     return r;
   }
   if (config.rule_clave) clave_rules(c, root, r.errors);
-  if (config.rule_consecutivo) consecutivo_rules(c, root, store, r.errors);
+  if (config.rule_consecutivo) LLAVERO_TRY(consecutivo_rules(c, root, store, r.errors));
   if (config.rule_fecha_emision) fecha_rules(root, config, now, r.errors);
   if (config.rule_totales) totals_rules(root, config, r.errors);
-  if (config.rule_referencias) r.referencia = reference_rules(c, root, store, r.errors);
+  if (config.rule_referencias) {
+    auto referencia = reference_rules(c, root, store, r.errors);
+    if (!referencia) return referencia.error();
+    r.referencia = std::move(*referencia);
+  }
   return r;
 }
 

@@ -35,7 +35,11 @@ struct RuleOutcome {
   std::optional<std::string> referencia;  // the clave a nota references
 };
 
-RuleOutcome apply_document_rules(const ComprobanteRecord& c, const _xmlNode* root, Store& store,
-                                 const Config& config, UnixSeconds now);
+// The rules' errors, or the store's error when a rule could not look up
+// what it needs (the referenced document, another use of the consecutivo,
+// the document a MensajeReceptor answers): a comprobante is never decided
+// on an unanswered lookup, it waits for the next try (docs/recepcion.md).
+Result<RuleOutcome> apply_document_rules(const ComprobanteRecord& c, const _xmlNode* root,
+                                         Store& store, const Config& config, UnixSeconds now);
 
 }  // namespace llavero::service

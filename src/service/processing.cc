@@ -291,8 +291,12 @@ Result<ProcessingResult> ComprobanteProcessor::process(const ComprobanteRecord& 
 
   // The answer: every reason as Hacienda's [codigo, mensaje, fila, columna].
   for (const std::string& reason : reasons) errors.push_back({codigo::kContenido, reason});
-  RuleOutcome rules = apply_document_rules(c, root, store_, config_, now_seconds());
-  errors.insert(errors.end(), rules.errors.begin(), rules.errors.end());
+  // A store that does not answer decides nothing: the error goes back to
+  // process_next, which puts the comprobante back in the queue (recibido)
+  // for the next round, so a transient failure never becomes "aceptado".
+  auto rules = apply_document_rules(c, root, store_, config_, now_seconds());
+  if (!rules) return rules.error();
+  errors.insert(errors.end(), rules->errors.begin(), rules->errors.end());
   if (c.environment == Environment::kPruebas && c.escenario)
     if (auto scenario = parse_scenario(*c.escenario);
         scenario && scenario->kind == Scenario::Kind::kRechazar)
@@ -310,7 +314,7 @@ Result<ProcessingResult> ComprobanteProcessor::process(const ComprobanteRecord& 
       xades::SignOptions{xades::SignerRole::kEmisor, std::nullopt, xades::hacienda_policy()});
   if (!signed_xml) return signed_xml.error();
   return ProcessingResult{accepted, unprocessable, Bytes(signed_xml->begin(), signed_xml->end()),
-                          rules.referencia};
+                          rules->referencia};
 }
 
 }  // namespace llavero::service
