@@ -10,6 +10,8 @@
 #include <libxml/tree.h>
 #include <rapidcheck/gtest.h>
 
+#include <limits>
+
 #include "service/callbacks.h"
 #include "service/config.h"
 #include "service/detalle_mensaje.h"
@@ -18,6 +20,7 @@
 #include "service/rate_limit.h"
 #include "service/reception.h"
 #include "service/totals.h"
+#include "testing.h"
 #include "xml/document.h"
 
 namespace llavero {
@@ -181,6 +184,166 @@ RC_GTEST_PROP(Totals, OneCentavoOffIsFound, ()) {
       "TotalVenta", "TotalVentaNeta", "TotalImpuesto", "TotalComprobante", "MontoTotal", "SubTotal",
       "MontoTotalLinea");
   RC_ASSERT(!check(factura(lines, s, field)).empty());
+}
+
+// --- totals with hostile amounts --------------------------------------------------------
+//
+// DecimalDineroType is 18 digits, 5 of them decimal: at most
+// 9999999999999.99999 (999999999999999999 units). Sums of such amounts
+// leave that range (and int64's, past 9.2 × 10^18): they are out of range,
+// never a wrong number, and a document whose lines imply one is rejected.
+
+constexpr std::string_view kMaxDinero = "9999999999999.99999";
+
+TEST(Amount, BeyondDecimalDineroTypeIsOutOfRangeAndStaysSo) {
+  const Amount max = *Amount::parse(kMaxDinero);
+  EXPECT_EQ(max.units(), Amount::kMaxUnits);
+  EXPECT_EQ(max.text(), kMaxDinero);
+  for (const char* bad : {"10000000000000", "9999999999999.999995", "9999999999999999999.99999",
+                          "99999999999999999999999999999999999999"})
+    EXPECT_FALSE(Amount::parse(bad)) << bad;
+  const Amount two = max + max;
+  EXPECT_FALSE(two.in_range());
+  EXPECT_EQ(two.text(), "fuera de rango");
+  EXPECT_FALSE((two - max).in_range());  // no way back
+  EXPECT_FALSE((Amount() - max - max).in_range());
+  EXPECT_FALSE(Amount::multiply(max, max).in_range());
+  EXPECT_FALSE(Amount::multiply(two, Amount()).in_range());
+  EXPECT_FALSE(Amount::units(std::numeric_limits<std::int64_t>::min()).in_range());
+  EXPECT_FALSE(Amount::units(std::numeric_limits<std::int64_t>::max()).in_range());
+  // At the edge, still exact.
+  EXPECT_EQ((max - Amount::units(1) + Amount::units(1)), max);
+  EXPECT_EQ(Amount::multiply(max, *Amount::parse("1")), max);
+  EXPECT_EQ(Amount::multiply(*Amount::parse("-9999999999999.99999"), *Amount::parse("1")).text(),
+            "-9999999999999.99999");
+}
+
+// A line whose every amount is `value` (Cantidad 1), as a hostile document
+// would write it.
+std::string hostile_line(int n, std::string_view value) {
+  return fmt::format(
+      "<LineaDetalle><NumeroLinea>{0}</NumeroLinea><Cantidad>1</Cantidad>"
+      "<PrecioUnitario>{1}</PrecioUnitario><MontoTotal>{1}</MontoTotal><SubTotal>{1}</SubTotal>"
+      "<Impuesto><Monto>{1}</Monto></Impuesto><ImpuestoNeto>{1}</ImpuestoNeto>"
+      "<MontoTotalLinea>{1}</MontoTotalLinea></LineaDetalle>",
+      n, value);
+}
+
+std::string hostile_factura(int lines, std::string_view value, std::string_view total) {
+  std::string xml = "<FacturaElectronica><DetalleServicio>";
+  for (int i = 1; i <= lines; ++i) xml += hostile_line(i, value);
+  return xml + fmt::format(
+                   "</DetalleServicio><ResumenFactura><TotalVenta>{0}</TotalVenta>"
+                   "<TotalVentaNeta>{0}</TotalVentaNeta><TotalImpuesto>{0}</TotalImpuesto>"
+                   "<TotalComprobante>{0}</TotalComprobante></ResumenFactura></FacturaElectronica>",
+                   total);
+}
+
+TEST(Totals, AThousandLinesOfTheLargestAmountAreOutOfRangeNotAWrongSum) {
+  // 1000 × 9999999999999.99999 is about 10^21 units: int64 would wrap.
+  auto found = check(hostile_factura(1000, kMaxDinero, kMaxDinero));
+  bool venta = false;
+  for (const TotalsMismatch& m : found) {
+    if (m.field == "TotalVenta") {
+      venta = true;
+      EXPECT_FALSE(m.expected.in_range());
+      EXPECT_TRUE(m.stated.in_range());
+    }
+    // A line's own amounts are within range and consistent except
+    // MontoTotalLinea (SubTotal + impuesto is twice the largest amount).
+    if (m.field.starts_with("LineaDetalle")) {
+      EXPECT_TRUE(m.field.ends_with("/MontoTotalLinea")) << m.field;
+    }
+  }
+  EXPECT_TRUE(venta);
+  // Values beyond the schema's bound are the schema's business: read as zero.
+  EXPECT_TRUE(check(hostile_factura(3, "9999999999999999999.99999", "0")).empty());
+}
+
+// The rule's answer names the overflow instead of printing a wrong sum, with
+// the code of the totals rule (-1).
+TEST(Totals, TheRuleRejectsASumBeyondDecimalDineroTypeClearly) {
+  auto doc = xml::parse(hostile_factura(1000, kMaxDinero, kMaxDinero), 1 << 22);
+  ASSERT_TRUE(doc);
+  auto inst = testing::make_installation();
+  Config config;
+  config.rule_clave = config.rule_consecutivo = config.rule_fecha_emision = false;
+  config.rule_referencias = false;
+  ComprobanteRecord c;
+  c.clave = "50626112600010647095800100001010000000001148213765";
+  auto outcome = apply_document_rules(c, xmlDocGetRootElement(doc->get()), *inst->store, config, 0);
+  ASSERT_TRUE(outcome.ok());
+  bool named = false;
+  for (const HaciendaError& e : outcome->errors) {
+    EXPECT_EQ(e.codigo, codigo::kContenido) << e.mensaje;
+    EXPECT_EQ(e.mensaje.find("-"), std::string::npos) << e.mensaje;  // no wrapped negative sum
+    if (e.mensaje ==
+        "TotalVenta: la suma según las líneas excede 9999999999999.99999, el máximo de "
+        "DecimalDineroType.")
+      named = true;
+  }
+  EXPECT_TRUE(named);
+}
+
+// A DecimalDineroType text: up to 13 integer digits and 5 decimals, often
+// the extremes.
+std::string dinero_text() {
+  switch (*rc::gen::inRange(0, 4)) {
+    case 0: return std::string(kMaxDinero);
+    case 1: return *rc::gen::element<std::string>("0", "0.00001", "1", "9999999999999");
+    default: {
+      std::string s = std::to_string(*rc::gen::inRange<std::int64_t>(0, 10000000000000));
+      const int places = *rc::gen::inRange(0, 6);
+      if (places > 0) {
+        s += '.';
+        for (int i = 0; i < places; ++i) s += static_cast<char>('0' + *rc::gen::inRange(0, 10));
+      }
+      return s;
+    }
+  }
+}
+
+// Whatever amounts within the schema's bounds a document states, totals
+// neither crash nor overflow (run under -fsanitize=undefined, see
+// docs/recepcion.md), and TotalVenta's expected value is the exact sum of
+// MontoTotal when that sum is within range, out of range otherwise.
+RC_GTEST_PROP(Totals, AnyAmountsWithinTheSchemaNeverOverflow, ()) {
+  const int count = *rc::gen::inRange(1, 80);
+  __int128 exact_venta = 0;
+  std::string xml = "<FacturaElectronica><DetalleServicio>";
+  for (int i = 1; i <= count; ++i) {
+    const std::string monto = dinero_text();
+    exact_venta += Amount::parse(monto)->units();
+    xml += fmt::format(
+        "<LineaDetalle><NumeroLinea>{}</NumeroLinea><Cantidad>{}</Cantidad>"
+        "<PrecioUnitario>{}</PrecioUnitario><MontoTotal>{}</MontoTotal>"
+        "<Descuento><MontoDescuento>{}</MontoDescuento></Descuento><SubTotal>{}</SubTotal>"
+        "<Impuesto><Monto>{}</Monto></Impuesto><Impuesto><Monto>{}</Monto></Impuesto>"
+        "<MontoTotalLinea>{}</MontoTotalLinea></LineaDetalle>",
+        i, dinero_text(), dinero_text(), monto, dinero_text(), dinero_text(), dinero_text(),
+        dinero_text(), dinero_text());
+  }
+  const std::string stated_venta = dinero_text();
+  xml += fmt::format(
+      "</DetalleServicio><ResumenFactura><TotalVenta>{}</TotalVenta>"
+      "<TotalDescuentos>{}</TotalDescuentos><TotalImpuesto>{}</TotalImpuesto>"
+      "<TotalOtrosCargos>{}</TotalOtrosCargos><TotalIVADevuelto>{}</TotalIVADevuelto>"
+      "<TotalComprobante>{}</TotalComprobante></ResumenFactura></FacturaElectronica>",
+      stated_venta, dinero_text(), dinero_text(), dinero_text(), dinero_text(), dinero_text());
+  const auto found = check(xml);
+  const TotalsMismatch* venta = nullptr;
+  for (const TotalsMismatch& m : found) {
+    RC_ASSERT(m.stated.in_range() || m.expected.in_range() || m.field.starts_with("TotalVenta ("));
+    if (m.field == "TotalVenta") venta = &m;
+  }
+  const bool in_range = exact_venta <= Amount::kMaxUnits;
+  if (in_range && exact_venta == Amount::parse(stated_venta)->units()) {
+    RC_ASSERT(venta == nullptr);
+  } else {
+    RC_ASSERT(venta != nullptr);
+    RC_ASSERT(venta->expected.in_range() == in_range);
+    if (in_range) RC_ASSERT(venta->expected.units() == static_cast<std::int64_t>(exact_venta));
+  }
 }
 
 TEST(DocumentRules, TypeCodesAndTheIssuerOfACompra) {

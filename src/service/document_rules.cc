@@ -94,9 +94,18 @@ void fecha_rules(const xmlNode* root, const Config& config, UnixSeconds now,
 }
 
 void totals_rules(const xmlNode* root, const Config& config, std::vector<HaciendaError>& out) {
-  for (const TotalsMismatch& m : check_totals(root, Amount::units(config.totals_tolerance_units)))
-    out.push_back({codigo::kContenido, fmt::format("{} es {} y según las líneas debe ser {}.",
-                                                   m.field, m.stated.text(), m.expected.text())});
+  for (const TotalsMismatch& m : check_totals(root, Amount::units(config.totals_tolerance_units))) {
+    // A sum beyond DecimalDineroType (hostile or absurd amounts) is named as
+    // such rather than printed as a number no document could state.
+    if (!m.stated.in_range() || !m.expected.in_range())
+      out.push_back({codigo::kContenido,
+                     fmt::format("{}: la suma según las líneas excede 9999999999999.99999, el "
+                                 "máximo de DecimalDineroType.",
+                                 m.field)});
+    else
+      out.push_back({codigo::kContenido, fmt::format("{} es {} y según las líneas debe ser {}.",
+                                                     m.field, m.stated.text(), m.expected.text())});
+  }
 }
 
 Result<std::optional<std::string>> reference_rules(const ComprobanteRecord& c, const xmlNode* root,

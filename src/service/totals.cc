@@ -11,15 +11,13 @@ namespace llavero::service {
 
 namespace {
 
-constexpr std::int64_t kMaxUnits = 999999999999999999LL;  // 18 digits
-
 // Division of a non-negative or negative 128-bit value, rounded half away
 // from zero.
-std::int64_t round_div(__int128 value, __int128 divisor) {
+__int128 round_div(__int128 value, __int128 divisor) {
   const bool negative = value < 0;
   const __int128 magnitude = negative ? -value : value;
   const __int128 q = (magnitude + divisor / 2) / divisor;
-  return static_cast<std::int64_t>(negative ? -q : q);
+  return negative ? -q : q;
 }
 
 std::string_view local_name(const xmlNode* n) {
@@ -85,18 +83,22 @@ std::optional<Amount> Amount::parse(std::string_view text) {
   }
   for (; places < 5; ++places) units *= 10;
   if (round_up) ++units;
-  if (units > kMaxUnits) return std::nullopt;
+  if (units > Amount::kMaxUnits) return std::nullopt;
   return Amount::units(static_cast<std::int64_t>(negative ? -units : units));
 }
 
 std::string Amount::text() const {
+  if (out_of_range_) return "fuera de rango";
   const std::uint64_t magnitude =
       units_ < 0 ? static_cast<std::uint64_t>(-units_) : static_cast<std::uint64_t>(units_);
   return fmt::format("{}{}.{:05}", units_ < 0 ? "-" : "", magnitude / kScale, magnitude % kScale);
 }
 
 Amount Amount::multiply(Amount a, Amount b) {
-  return units(round_div(static_cast<__int128>(a.units_) * b.units_, kScale));
+  if (a.out_of_range_ || b.out_of_range_) return out_of_range();
+  const __int128 product = round_div(static_cast<__int128>(a.units_) * b.units_, kScale);
+  if (product > kMaxUnits || product < -kMaxUnits) return out_of_range();
+  return units(static_cast<std::int64_t>(product));
 }
 
 Summary compute_totals(const std::vector<LineAmounts>& lines, Amount otros_cargos,
@@ -140,9 +142,11 @@ std::vector<TotalsMismatch> check_totals(const xmlNode* root, Amount tolerance) 
   std::vector<TotalsMismatch> out;
   const xmlNode* resumen = child(root, "ResumenFactura");
   if (resumen == nullptr) return out;
+  // Out of range (a sum of hostile amounts, or a difference of two huge
+  // ones) is always a mismatch: no valid document states such a total.
   auto compare = [&](std::string field, Amount stated, Amount expected) {
     const Amount diff = stated - expected;
-    if (diff > tolerance || Amount() - diff > tolerance)
+    if (!diff.in_range() || diff > tolerance || Amount() - diff > tolerance)
       out.push_back(TotalsMismatch{std::move(field), stated, expected});
   };
 

@@ -17,33 +17,51 @@ struct _xmlNode;
 
 namespace llavero::service {
 
-// A decimal amount in units of 0.00001.
+// A decimal amount in units of 0.00001, no larger in magnitude than what
+// DecimalDineroType admits (18 digits, 5 of them decimal: at most
+// 9999999999999.99999), or "out of range": the result of arithmetic whose
+// exact value is larger. An out-of-range amount stays so through further
+// arithmetic (as NaN does), so hostile amounts give no wrong sum, only one
+// that cannot be stated in a valid document; and since two in-range values
+// add to less than 2^63, the int64 arithmetic never overflows.
 class Amount {
  public:
   static constexpr std::int64_t kScale = 100000;
+  static constexpr std::int64_t kMaxUnits = 999999999999999999LL;  // 9999999999999.99999
   constexpr Amount() = default;
+  // `u` units; out of range beyond kMaxUnits in magnitude.
   static constexpr Amount units(std::int64_t u) {
     Amount a;
-    a.units_ = u;
+    if (u > kMaxUnits || u < -kMaxUnits)
+      a.out_of_range_ = true;
+    else
+      a.units_ = u;
     return a;
   }
+  static constexpr Amount out_of_range() { return units(kMaxUnits + 1); }
   // "1234.5", "-0.00001", "10"; more than five decimals are rounded half away
-  // from zero; nullopt when not a plain decimal or too large.
+  // from zero; nullopt when not a plain decimal or beyond kMaxUnits.
   static std::optional<Amount> parse(std::string_view text);
-  std::int64_t units() const { return units_; }
-  std::string text() const;  // always five decimals: "1234.50000"
-  Amount operator+(Amount o) const { return units(units_ + o.units_); }
-  Amount operator-(Amount o) const { return units(units_ - o.units_); }
-  Amount& operator+=(Amount o) {
-    units_ += o.units_;
-    return *this;
+  bool in_range() const { return !out_of_range_; }
+  std::int64_t units() const { return units_; }  // 0 when out of range
+  // Always five decimals: "1234.50000"; "fuera de rango" when out of range.
+  std::string text() const;
+  Amount operator+(Amount o) const {
+    return out_of_range_ || o.out_of_range_ ? out_of_range() : units(units_ + o.units_);
   }
+  Amount operator-(Amount o) const {
+    return out_of_range_ || o.out_of_range_ ? out_of_range() : units(units_ - o.units_);
+  }
+  Amount& operator+=(Amount o) { return *this = *this + o; }
+  // Meaningful between in-range amounts only (check_totals asks first).
   auto operator<=>(const Amount&) const = default;
-  // a × b rounded half away from zero to five places.
+  // a × b rounded half away from zero to five places (out of range beyond
+  // kMaxUnits; computed in 128 bits: |a × b| < 10^36).
   static Amount multiply(Amount a, Amount b);
 
  private:
   std::int64_t units_ = 0;
+  bool out_of_range_ = false;
 };
 
 // What one LineaDetalle states.
@@ -91,7 +109,9 @@ struct TotalsMismatch {
 // Reads the lines and ResumenFactura of a comprobante (root element) and
 // returns every mismatch beyond `tolerance`; a document without
 // ResumenFactura (MensajeReceptor) has none. An amount that is not a
-// decimal is the schema's business and is read as zero here.
+// decimal, or beyond DecimalDineroType, is the schema's business and is read
+// as zero here. A total the lines imply beyond DecimalDineroType is a
+// mismatch whose `expected` is out of range: no valid document can state it.
 std::vector<TotalsMismatch> check_totals(const _xmlNode* root, Amount tolerance);
 
 }  // namespace llavero::service
