@@ -568,6 +568,117 @@ TEST(Reception, OnlyItsEmisorAndReceptorSeeAComprobante) {
   EXPECT_EQ(r.query(std::string(kClave), Environment::kProduccion).status, 404u);
 }
 
+// A token sees only its owner's documents. A third taxpayer, neither emisor
+// nor receptor, gets for someone else's comprobante exactly the answer of an
+// unknown clave (nothing tells it exists), and /comprobantes never lists it,
+// whatever the emisor and receptor filters name.
+
+// The answer less what changes from one request to the next (the subject's
+// remaining requests and reset).
+ReceptionAnswer without_rate(ReceptionAnswer a) {
+  a.headers.erase("X-Ratelimit-Remaining");
+  a.headers.erase("X-Ratelimit-Reset");
+  return a;
+}
+
+void expect_same_answer(const ReceptionAnswer& got, const ReceptionAnswer& unknown) {
+  const ReceptionAnswer a = without_rate(got), b = without_rate(unknown);
+  EXPECT_EQ(a.status, b.status);
+  EXPECT_EQ(a.body, b.body);
+  EXPECT_EQ(a.headers, b.headers);
+}
+
+// The física 2-0456-0789, a taxpayer with its own API user in pruebas.
+std::string third_party(Reception& r) {
+  auto added = r.inst->store->add_taxpayer(
+      NewTaxpayer{"204560789", IdType::kFisica, "OTRO", "CONTRIBUYENTE DISTINTO", ""},
+      AuditEvent{"test", "contribuyente.crear", "204560789", ""});
+  EXPECT_TRUE(added.ok());
+  return r.bearer("2-0456-0789", Environment::kPruebas);
+}
+
+TEST(Reception, AThirdPartyGetsForOthersComprobantesWhatAnUnknownClaveGets) {
+  Reception r;
+  const std::string other = third_party(r);
+  const std::string mensaje_key = std::string(kClave) + "-00100001050000000001";
+  auto as_other = [&](const std::string& clave) {
+    return std::pair{r.reception.query(Environment::kPruebas, req(other), clave),
+                     r.reception.list(Environment::kPruebas, req(other), clave)};
+  };
+  // Before they exist.
+  const auto [unknown_query, unknown_one] = as_other(std::string(kClave));
+  const auto [unknown_mensaje, unknown_mensaje_one] = as_other(mensaje_key);
+  ASSERT_EQ(unknown_query.status, 404u);
+  ASSERT_EQ(unknown_one.status, 404u);
+
+  // The person's factura to the company, decided, and the company's message.
+  ASSERT_EQ(r.send(envio()).status, 202u);
+  auto mensaje = envio();
+  mensaje["consecutivoReceptor"] = "00100001050000000001";
+  ASSERT_EQ(
+      r.reception
+          .receive(Environment::kPruebas, req(r.company_stag, boost::json::serialize(mensaje)))
+          .status,
+      202u);
+  while (*r.reception.process_next([](const ComprobanteRecord&) -> Result<ProcessingResult> {
+    return ProcessingResult{true, false, Bytes{'<', 'A', '/', '>'}, std::nullopt};
+  })) {
+  }
+  ASSERT_EQ(r.state_of(std::string(kClave)), "aceptado");
+
+  const auto [query, one] = as_other(std::string(kClave));
+  expect_same_answer(query, unknown_query);
+  expect_same_answer(one, unknown_one);
+  const auto [query_mensaje, one_mensaje] = as_other(mensaje_key);
+  expect_same_answer(query_mensaje, unknown_mensaje);
+  expect_same_answer(one_mensaje, unknown_mensaje_one);
+
+  // Listings: nothing, with or without filters naming the parties.
+  for (std::string_view filters :
+       {"", "emisor=01000106470958", "receptor=02003101522899",
+        "emisor=01000106470958&receptor=02003101522899", "receptor=01000204560789",
+        "emisor=01000204560789", "offset=0&limit=100"}) {
+    ReceptionAnswer list = r.reception.list(Environment::kPruebas, req(other, {}, {}, filters), "");
+    EXPECT_EQ(list.status, 200u) << filters;
+    EXPECT_EQ(list.body, "[]") << filters;
+    EXPECT_EQ(list.headers.count("Content-Range"), 0u) << filters;
+  }
+  // The parties themselves do see it.
+  ReceptionAnswer mine = r.reception.list(Environment::kPruebas,
+                                          req(r.company_stag, {}, {}, "emisor=01000106470958"), "");
+  EXPECT_NE(mine.body.find(std::string(kClave)), std::string::npos) << mine.body;
+}
+
+// A nota that a third party sends naming someone else's factura is that
+// party's document: the factura's emisor does not see it among its notas.
+TEST(Reception, NotasOfAThirdPartyAreNotShownWithTheDocumentTheyName) {
+  Reception r;
+  const std::string other = third_party(r);
+  ASSERT_EQ(r.send(envio()).status, 202u);  // the person's factura to the company
+  // The third party's nota de crédito to the company, naming the factura.
+  const std::string nota = "50626112600020456078900100001030000000001112345678";
+  auto envio_nota = envio(nota);
+  envio_nota["emisor"] = party("01", "204560789");
+  ASSERT_EQ(
+      r.reception.receive(Environment::kPruebas, req(other, boost::json::serialize(envio_nota)))
+          .status,
+      202u);
+  while (*r.reception.process_next([&](const ComprobanteRecord& c) -> Result<ProcessingResult> {
+    std::optional<std::string> referencia;
+    if (c.clave == nota) referencia = std::string(kClave);
+    return ProcessingResult{true, false, Bytes{'<', 'A', '/', '>'}, referencia};
+  })) {
+  }
+  auto notas_of = [&](const std::string& who) {
+    ReceptionAnswer a = r.reception.list(Environment::kPruebas, req(who), std::string(kClave));
+    EXPECT_EQ(a.status, 200u) << a.body;
+    return std::string(boost::json::serialize(boost::json::parse(a.body).at("notasCredito")));
+  };
+  EXPECT_EQ(notas_of(r.person_stag), "[]");
+  // The company is the nota's receptor: it sees it with the factura.
+  EXPECT_NE(notas_of(r.company_stag).find(nota), std::string::npos);
+}
+
 // --- the queue ---------------------------------------------------------------------
 
 ReceptionService::Processor stub(bool accept, Bytes answer, std::vector<ComprobanteRecord>* seen) {

@@ -511,13 +511,16 @@ ReceptionAnswer ReceptionService::list_as(Environment env, const ReceptionReques
           party_json(c.emisor_tipo, c.emisor_numero,
                      (*t)->apellidos.empty() ? (*t)->nombre : (*t)->nombre + " " + (*t)->apellidos);
     boost::json::array credito, debito;
-    if (auto notas = store_.referencing(c.clave)) {
-      for (const ComprobanteRecord& n : *notas) {
-        const std::string tipo = n.clave.size() >= 31 ? n.clave.substr(29, 2) : "";
-        boost::json::object entry{{"clave", n.clave}, {"fechaEmision", n.fecha}};
-        if (tipo == "03") credito.push_back(std::move(entry));
-        if (tipo == "02") debito.push_back(std::move(entry));
-      }
+    auto notas = store_.referencing(c.clave);
+    if (!notas) return unavailable();
+    for (const ComprobanteRecord& n : *notas) {
+      // A nota anyone may have sent naming this clave: shown only to its own
+      // emisor and receptor, like any comprobante.
+      if (!visible_to(n, env, caller)) continue;
+      const std::string tipo = n.clave.size() >= 31 ? n.clave.substr(29, 2) : "";
+      boost::json::object entry{{"clave", n.clave}, {"fechaEmision", n.fecha}};
+      if (tipo == "03") credito.push_back(std::move(entry));
+      if (tipo == "02") debito.push_back(std::move(entry));
     }
     out["notasCredito"] = std::move(credito);
     out["notasDebito"] = std::move(debito);
