@@ -1047,13 +1047,13 @@ test_reinicio() {
 CLIENT_PY=$HERE/cliente_php.py
 RECEIVER_PY=$HERE/callback_receiver.py
 
-# start_receiver MODE : a callback receiver (callback_receiver.py) on a free
-# loopback port; RECEIVER_URL, RECEIVER_LOG, RECEIVER_PID.
+# start_receiver MODE [LOCATION] : a callback receiver (callback_receiver.py)
+# on a free loopback port; RECEIVER_URL, RECEIVER_LOG, RECEIVER_PID.
 start_receiver() {
   RECEIVER_LOG=$TMP/callbacks-$1.log
   : >"$RECEIVER_LOG"
   rm -f "$TMP/receiver.port"
-  python3 "$RECEIVER_PY" "$TMP/receiver.port" "$RECEIVER_LOG" "$1" >/dev/null 2>&1 &
+  python3 "$RECEIVER_PY" "$TMP/receiver.port" "$RECEIVER_LOG" "$@" >/dev/null 2>&1 &
   RECEIVER_PID=$!
   BG_PIDS+=("$RECEIVER_PID")  # the EXIT trap stops it (tests/lib/serve_lib.sh)
   for _ in $(seq 1 50); do [[ -s $TMP/receiver.port ]] && break; sleep 0.1; done
@@ -1163,6 +1163,29 @@ test_callbacks() {
   kill "$RECEIVER_PID" 2>/dev/null
   assert_contains "el registro del operador muestra los intentos" "$(cat "$TMP/server.log")" \
     "callback de $CLAVE intento 4"
+
+  section "callback: un 302 no se sigue; es un fallo como cualquier otro, reintentado y abandonado"
+  # The second receiver is where a sender that follows redirects would go.
+  start_receiver 200
+  local second_log=$RECEIVER_LOG second_url=$RECEIVER_URL second_pid=$RECEIVER_PID
+  start_receiver 302 "$second_url"
+  new_factura 79
+  sign "$K1" "$DOC" "$TMP/f79.xml"
+  envio "$TMP/f79.xml" "$CLAVE" "$TMP/envio79.json" callbackUrl="$RECEIVER_URL"
+  post_envio "$TMP/envio79.json"
+  assert_eq "POST: 202" 202 "$CODE"
+  wait_lines "$RECEIVER_LOG" 4 60
+  assert_eq "el receptor que responde 302: 1 + 3 reintentos" 4 "$(wc -l <"$RECEIVER_LOG")"
+  sleep 3
+  assert_eq "el receptor del Location nunca recibe nada" 0 "$(wc -l <"$second_log")"
+  run llv "$DATA" recepcion estado --clave "$CLAVE"
+  echo "$OUT" | sed 's/^/    /'
+  assert_contains "recepcion estado: abandonado" "$OUT" "Callback: abandonado"
+  assert_contains "recepcion estado: intento 1 guardado con HTTP 302" "$OUT" "intento 1:"
+  assert_eq "recepcion estado: los cuatro intentos con HTTP 302" 4 "$(grep -c 'HTTP 302' <<<"$OUT")"
+  assert_contains "el registro del operador: intento 4 con HTTP 302 (abandonado)" \
+    "$(cat "$TMP/server.log")" "callback de $CLAVE intento 4: HTTP 302 (abandonado)"
+  kill "$RECEIVER_PID" "$second_pid" 2>/dev/null
 
   section "callbackUrl mala: 400"
   new_factura 78
