@@ -16,9 +16,13 @@
         (at most 30 days old) would otherwise reject the examples one day.
   reception.py drop SRC OUT ELEMENT
         copies SRC without the first <ELEMENT>…</ELEMENT> (and its line)
-  reception.py grande SRC OUT N
+  reception.py grande SRC OUT N [relleno]
         a factura with N copies of the example's second line (1 x 40 000 +
-        13 % IVA), renumbered, and the totals of ResumenFactura to match
+        13 % IVA), renumbered, and the totals of ResumenFactura to match;
+        with "relleno", each line also carries what v4.4 lets a line carry
+        (a Detalle of 200 characters, 5 CodigoComercial, 4 NumeroVINoSerie):
+        about 1.6 KB a line, so 1000 lines (the schema's maximum) make a
+        1.6 MB factura
   reception.py envelope XML CLAVE FECHA ETIPO ENUM [RTIPO RNUM] [consecutivoReceptor=X]
         the JSON of a POST …/recepcion (comprobanteXml = base64 of XML)
   reception.py json FILE KEY=VALUE...
@@ -128,7 +132,7 @@ def cmd_drop(src, out, name):
     write(out, data[: m.start()] + data[m.end():])
 
 
-def cmd_grande(src, out, n):
+def cmd_grande(src, out, n, relleno=None):
     n = int(n)
     data = read(src)
     lines = re.findall(rb"[ \t]*<LineaDetalle>.*?</LineaDetalle>\n", data, re.S)
@@ -136,6 +140,16 @@ def cmd_grande(src, out, n):
     start = data.index(lines[0])
     end = data.index(lines[1]) + len(lines[1])
     line = lines[1]
+    if relleno == "relleno":
+        codigos = b"".join(b"      <CodigoComercial><Tipo>04</Tipo><Codigo>INTERNO-%012d</Codigo>"
+                           b"</CodigoComercial>\n" % i for i in range(5))
+        line = line.replace(b"      <Cantidad>", codigos + b"      <Cantidad>", 1)
+        detalle = ("Soporte mensual del sistema de facturación, noviembre 2026. " * 4)[:200]
+        series = b"".join(b"      <NumeroVINoSerie>SERIE%012d</NumeroVINoSerie>\n" % i
+                          for i in range(4))
+        line, count = re.subn(rb"      <Detalle>[^<]*</Detalle>\n",
+                              b"      <Detalle>" + detalle.encode() + b"</Detalle>\n" + series, line)
+        assert count == 1
     body = b"".join(re.sub(rb"<NumeroLinea>\d+</NumeroLinea>",
                            b"<NumeroLinea>%d</NumeroLinea>" % (i + 1), line) for i in range(n))
     data = data[:start] + body + data[end:]

@@ -47,7 +47,7 @@ MODIFIED="El XML fue modificado luego de haber sido firmado"
 NOT_EMISOR="El contribuyente que firma la factura electronica no es el emisor"
 
 # One ctest entry each, reception.NAME (tests/CMakeLists.txt reads this line).
-SECTIONS=(firmar token aceptado duplicados rechazos entradas_malas xml_hostil reinicio cliente_php callbacks escenarios comprobantes)
+SECTIONS=(firmar token aceptado duplicados rechazos entradas_malas xml_hostil reinicio cliente_php callbacks escenarios comprobantes factura_grande)
 
 require_tools openssl curl python3 xmlsec1 xmllint ps base64
 if [[ ! -f $XSD_DIR/FacturaElectronica_V4.4.xsd || ! -f $XSD_DIR/MensajeHacienda_V4.4.xsd ]]; then
@@ -1297,6 +1297,42 @@ test_comprobantes() {
   assert_eq "un comprobante: 200" 200 "$CODE"
   assert_contains "con el nombre del emisor" "$BODY" '"nombre"'
   assert_contains "y sus notas de crédito (ninguna)" "$BODY" '"notasCredito":[]'
+}
+
+# Issue 10: "a 1.6 MB factura" end to end, with the default body limit. The
+# document is generated here (reception.py grande … relleno), not committed.
+test_factura_grande() {
+  setup_data
+  setup_api
+
+  section "una factura de 1000 líneas (1.6 MB), firmada con una llave de llavero, aceptada"
+  assert_eq "recepcion_max_bytes es el valor por defecto que escribe llavero init (10 MiB)" \
+    "recepcion_max_bytes = 10485760" "$(grep '^recepcion_max_bytes' "$DATA/llavero.conf")"
+  local clave size
+  clave=$(python3 "$PY" doc "$EXAMPLES/factura-electronica.xml" "$TMP/grande-base.xml" 200)
+  python3 "$PY" grande "$TMP/grande-base.xml" "$TMP/grande.xml" 1000 relleno
+  sign "$K1" "$TMP/grande.xml" "$TMP/grande-firmada.xml"
+  assert_rc "firmar (XAdES-EPES) la factura de 1000 líneas" 0
+  size=$(stat -c %s "$TMP/grande-firmada.xml")
+  if ((size > 1550000 && size < 1700000)); then pass; else
+    fail "la factura firmada mide unos 1.6 MB" "1 550 000 < tamaño < 1 700 000" "$size bytes"
+  fi
+  run bash "$VALIDATE" "$TMP/grande-firmada.xml"
+  assert_rc "la factura de 1000 líneas firmada es válida según el esquema oficial v4.4" 0
+  run xmllint --nonet --xpath 'count(//*[local-name()="LineaDetalle"])' "$TMP/grande-firmada.xml"
+  assert_eq "tiene 1000 LineaDetalle (el máximo del esquema)" 1000 "$OUT"
+  envio "$TMP/grande-firmada.xml" "$clave" "$TMP/envio-grande.json"
+  echo "    factura: $size bytes; envío JSON (base64): $(stat -c %s "$TMP/envio-grande.json") bytes"
+  post_envio "$TMP/envio-grande.json"
+  assert_eq "POST del envío de $(stat -c %s "$TMP/envio-grande.json") bytes: 202" 202 "$CODE"
+  [[ $CODE == 202 ]] || echo "    respuesta: $CODE $(head -c 300 <<<"$BODY") $(header X-Error-Cause)"
+  wait_final "$clave"
+  assert_eq "la factura de 1.6 MB es aceptada (totales, firma, esquema)" aceptado "$STATE"
+  [[ $STATE == aceptado ]] || echo "    DetalleMensaje: ${DETALLE:0:600}"
+  mh_checks "factura de 1.6 MB" 1
+  assert_eq "el MensajeHacienda lleva su TotalFactura (1000 × 45 200)" 45200000.00000 \
+    "$(xmllint --nonet --xpath "string(/*/*[local-name()='TotalFactura'])" "$MH" 2>/dev/null)"
+  healthz_ok "la factura de 1.6 MB"
 }
 
 run_sections
