@@ -197,7 +197,9 @@ TEST(TokenService, UserOfTheOtherEnvironmentIsRefusedInThisRealm) {
       401, "invalid_grant");
 }
 
-// Keycloak's codes and descriptions, which clients match (issue 10).
+// Keycloak's codes and descriptions, which clients match (issue 10): a
+// client the realm does not have is 400, as AuthenticationProcessor's
+// handleClientAuthException answers (docs/recepcion.md cites each source).
 TEST(TokenService, ClientOfAnotherRealmIsUnauthorizedClient) {
   Tokens t;
   for (std::string client : {"api-prod", "", "API-STAG", "account"}) {
@@ -207,7 +209,7 @@ TEST(TokenService, ClientOfAnotherRealmIsUnauthorizedClient) {
                                              {"username", t.user(Environment::kPruebas)},
                                              {"password", t.password(Environment::kPruebas)}},
                                         "127.0.0.1");
-    expect_oauth_error(answer, 401, "unauthorized_client");
+    expect_oauth_error(answer, 400, "unauthorized_client");
     EXPECT_EQ(text(answer.body, "error_description"),
               "INVALID_CREDENTIALS: Invalid client credentials");
   }
@@ -216,7 +218,21 @@ TEST(TokenService, ClientOfAnotherRealmIsUnauthorizedClient) {
                                               {"username", t.user(Environment::kPruebas)},
                                               {"password", t.password(Environment::kPruebas)}},
                                          "127.0.0.1");
-  expect_oauth_error(no_client, 401, "unauthorized_client");
+  expect_oauth_error(no_client, 400, "unauthorized_client");
+}
+
+// Keycloak's TokenEndpoint checks grant_type before the client.
+TEST(TokenService, GrantTypeIsCheckedBeforeTheClient) {
+  Tokens t;
+  TokenAnswer none =
+      t.tokens.token(realm_of(Environment::kPruebas), Form{{"client_id", "otro"}}, "127.0.0.1");
+  expect_oauth_error(none, 400, "invalid_request");
+  EXPECT_EQ(text(none.body, "error_description"), "Missing form parameter: grant_type");
+  TokenAnswer other =
+      t.tokens.token(realm_of(Environment::kPruebas),
+                     Form{{"grant_type", "client_credentials"}, {"client_id", ""}}, "127.0.0.1");
+  expect_oauth_error(other, 400, "unsupported_grant_type");
+  EXPECT_EQ(text(other.body, "error_description"), "Unsupported grant_type");
 }
 
 TEST(TokenService, OtherGrantTypesAreUnsupported) {
@@ -234,14 +250,19 @@ TEST(TokenService, OtherGrantTypesAreUnsupported) {
   EXPECT_EQ(text(none.body, "error_description"), "Missing form parameter: grant_type");
 }
 
-// As Keycloak's direct grant answers: no username is invalid_request, no
-// password is a wrong password.
+// As Keycloak's direct grant answers (ValidateUsername, ValidatePassword):
+// no username parameter is invalid_request, an empty one is a user it does
+// not find, no password is a wrong password.
 TEST(TokenService, PasswordGrantWithoutUsernameOrPasswordIsRefusedAsKeycloakDoes) {
   Tokens t;
   const Realm& realm = realm_of(Environment::kPruebas);
-  TokenAnswer no_user = t.password_grant(realm, "", t.password(Environment::kPruebas));
+  TokenAnswer no_user = t.tokens.token(
+      realm, Form{{"grant_type", "password"}, {"client_id", "api-stag"}, {"password", "x"}});
   expect_oauth_error(no_user, 401, "invalid_request");
   EXPECT_EQ(text(no_user.body, "error_description"), "Missing parameter: username");
+  TokenAnswer empty_user = t.password_grant(realm, "", t.password(Environment::kPruebas));
+  expect_oauth_error(empty_user, 401, "invalid_grant");
+  EXPECT_EQ(text(empty_user.body, "error_description"), "Invalid user credentials");
   TokenAnswer no_password = t.password_grant(realm, t.user(Environment::kPruebas), "");
   expect_oauth_error(no_password, 401, "invalid_grant");
   EXPECT_EQ(text(no_password.body, "error_description"), "Invalid user credentials");
@@ -277,9 +298,25 @@ TEST(TokenService, UnknownRefreshTokenIsInvalidGrant) {
   const Realm& realm = realm_of(Environment::kPruebas);
   expect_oauth_error(t.refresh(realm, random_token()), 400, "invalid_grant");
   expect_oauth_error(t.refresh(realm, ""), 400, "invalid_grant");
+  EXPECT_EQ(text(t.refresh(realm, random_token()).body, "error_description"),
+            "Invalid refresh token");
   // The access token is not a refresh token.
   TokenAnswer login = t.login(Environment::kPruebas);
   expect_oauth_error(t.refresh(realm, text(login.body, "access_token")), 400, "invalid_grant");
+}
+
+// No refresh_token parameter at all: Keycloak's RefreshTokenGrantType and
+// LogoutEndpoint answer invalid_request "No refresh token".
+TEST(TokenService, NoRefreshTokenParameterIsInvalidRequest) {
+  Tokens t;
+  const Realm& realm = realm_of(Environment::kPruebas);
+  TokenAnswer refresh =
+      t.tokens.token(realm, Form{{"grant_type", "refresh_token"}, {"client_id", "api-stag"}});
+  expect_oauth_error(refresh, 400, "invalid_request");
+  EXPECT_EQ(text(refresh.body, "error_description"), "No refresh token");
+  TokenAnswer logout = t.tokens.logout(realm, Form{{"client_id", "api-stag"}});
+  expect_oauth_error(logout, 400, "invalid_request");
+  EXPECT_EQ(text(logout.body, "error_description"), "No refresh token");
 }
 
 TEST(TokenService, RefreshTokenOfTheOtherRealmIsInvalidGrant) {
@@ -372,7 +409,7 @@ TEST(TokenService, LogoutNeedsThisRealmsClientAndAKnownToken) {
   const std::string refresh = text(login.body, "refresh_token");
   expect_oauth_error(t.tokens.logout(realm_of(Environment::kPruebas),
                                      Form{{"client_id", "api-prod"}, {"refresh_token", refresh}}),
-                     401, "unauthorized_client");
+                     400, "unauthorized_client");
   expect_oauth_error(t.logout(realm_of(Environment::kPruebas), random_token()), 400,
                      "invalid_grant");
   expect_oauth_error(t.logout(realm_of(Environment::kProduccion), refresh), 400, "invalid_grant");

@@ -17,6 +17,14 @@ TokenAnswer oauth_error(unsigned status, std::string_view error, std::string_vie
   return TokenAnswer{status, {{"error", error}, {"error_description", description}}};
 }
 
+// A client_id this realm does not know (or none): the Keycloak Hacienda runs
+// answers 400 with the flow error's name and message
+// (AuthenticationProcessor.handleClientAuthException after
+// ClientAuthenticationFlow's "Invalid client credentials").
+TokenAnswer invalid_client() {
+  return oauth_error(400, "unauthorized_client", "INVALID_CREDENTIALS: Invalid client credentials");
+}
+
 std::string get(const std::map<std::string, std::string, std::less<>>& form,
                 const std::string& key) {
   auto it = form.find(key);
@@ -118,18 +126,21 @@ TokenAnswer TokenService::issue(const Realm& realm, const ApiCredential& credent
 TokenAnswer TokenService::token(const Realm& realm,
                                 const std::map<std::string, std::string, std::less<>>& form,
                                 const std::string& remote_address) {
-  const std::string client_id = get(form, "client_id");
-  if (client_id != realm.client_id)
-    return oauth_error(401, "unauthorized_client",
-                       "INVALID_CREDENTIALS: Invalid client credentials");
+  // Keycloak's order (TokenEndpoint.processGrantRequest: checkGrantType,
+  // then checkClient) and texts; docs/recepcion.md cites the source of each.
   const std::string grant = get(form, "grant_type");
   if (grant.empty())
     return oauth_error(400, "invalid_request", "Missing form parameter: grant_type");
+  if (grant != "password" && grant != "refresh_token")
+    return oauth_error(400, "unsupported_grant_type", "Unsupported grant_type");
+  const std::string client_id = get(form, "client_id");
+  if (client_id != realm.client_id) return invalid_client();
   if (grant == "password") {
     const std::string username = get(form, "username");
     SecretString password(get(form, "password"));
     // Keycloak's direct grant: ValidateUsername, then ValidatePassword.
-    if (username.empty()) return oauth_error(401, "invalid_request", "Missing parameter: username");
+    if (!form.contains("username"))
+      return oauth_error(401, "invalid_request", "Missing parameter: username");
     if (password.empty()) return oauth_error(401, "invalid_grant", "Invalid user credentials");
     auto credential = accounts_.check_api_password(username, password, remote_address);
     // Keycloak answers a user its brute-force detection holds back with
@@ -142,31 +153,30 @@ TokenAnswer TokenService::token(const Realm& realm,
       return oauth_error(401, "invalid_grant", "Invalid user credentials");
     return issue(realm, **credential, random_token());
   }
-  if (grant == "refresh_token") {
-    // Rotation (OAuth 2.0 Security BCP): the token is spent here and the
-    // answer carries the next one; a spent token comes back revoked, with
-    // its whole session.
-    auto record =
-        store_.spend_refresh_token(token_hash(get(form, "refresh_token")), realm.name, client_id);
-    if (!record) return oauth_error(503, "temporarily_unavailable", record.error().message);
-    if (!*record || (*record)->revoked || (*record)->realm != realm.name ||
-        (*record)->client_id != client_id)
-      return oauth_error(400, "invalid_grant", "Invalid refresh token");
-    if ((*record)->expires_at <= now_seconds())
-      return oauth_error(400, "invalid_grant", "Token is not active");
-    auto credential = store_.find_api_credential((*record)->username);
-    if (!credential || !*credential || (*credential)->environment != realm.environment)
-      return oauth_error(400, "invalid_grant", "Invalid refresh token");
-    return issue(realm, **credential, (*record)->session_id);
-  }
-  return oauth_error(400, "unsupported_grant_type", "Unsupported grant_type");
+  // grant_type=refresh_token. Rotation (OAuth 2.0 Security BCP): the token
+  // is spent here and the answer carries the next one; a spent token comes
+  // back revoked, with its whole session.
+  if (!form.contains("refresh_token"))
+    return oauth_error(400, "invalid_request", "No refresh token");
+  auto record =
+      store_.spend_refresh_token(token_hash(get(form, "refresh_token")), realm.name, client_id);
+  if (!record) return oauth_error(503, "temporarily_unavailable", record.error().message);
+  if (!*record || (*record)->revoked || (*record)->realm != realm.name ||
+      (*record)->client_id != client_id)
+    return oauth_error(400, "invalid_grant", "Invalid refresh token");
+  if ((*record)->expires_at <= now_seconds())
+    return oauth_error(400, "invalid_grant", "Token is not active");
+  auto credential = store_.find_api_credential((*record)->username);
+  if (!credential || !*credential || (*credential)->environment != realm.environment)
+    return oauth_error(400, "invalid_grant", "Invalid refresh token");
+  return issue(realm, **credential, (*record)->session_id);
 }
 
 TokenAnswer TokenService::logout(const Realm& realm,
                                  const std::map<std::string, std::string, std::less<>>& form) {
-  if (get(form, "client_id") != realm.client_id)
-    return oauth_error(401, "unauthorized_client",
-                       "INVALID_CREDENTIALS: Invalid client credentials");
+  if (get(form, "client_id") != realm.client_id) return invalid_client();
+  if (!form.contains("refresh_token"))
+    return oauth_error(400, "invalid_request", "No refresh token");
   auto record = store_.find_refresh_token(token_hash(get(form, "refresh_token")));
   if (!record) return oauth_error(503, "temporarily_unavailable", record.error().message);
   if (!*record || (*record)->realm != realm.name)

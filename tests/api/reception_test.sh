@@ -505,8 +505,9 @@ test_token() {
   assert_eq "contraseña equivocada: 401" 401 "$CODE"
   assert_eq "contraseña equivocada: invalid_grant" invalid_grant "$(jfield "$BODY" error)"
   token_request rut-stag api-prod "$STAG_USER" "$STAG_PASSWORD"
-  assert_eq "client_id de otro realm: 401" 401 "$CODE"
-  # Keycloak's code for a client the realm does not have (clients match it).
+  assert_eq "client_id de otro realm: 400" 400 "$CODE"
+  # Keycloak's code for a client the realm does not have (clients match it):
+  # 400, AuthenticationProcessor.handleClientAuthException.
   assert_eq "client_id de otro realm: unauthorized_client" unauthorized_client "$(jfield "$BODY" error)"
   token_request rut-stag otro-cliente "$STAG_USER" "$STAG_PASSWORD"
   assert_eq "client_id desconocido: unauthorized_client" unauthorized_client "$(jfield "$BODY" error)"
