@@ -14,6 +14,7 @@
 #include "service/callbacks.h"
 #include "service/custody.h"
 #include "service/downloads.h"
+#include "service/emission.h"
 #include "service/key_service.h"
 #include "service/processing.h"
 #include "service/publication.h"
@@ -42,6 +43,7 @@ struct Application::Parts {
   std::unique_ptr<RevocationChecker> revocation;
   std::unique_ptr<ComprobanteProcessor> processor;
   std::unique_ptr<ReceptionService> reception;
+  std::unique_ptr<EmissionService> emission;
   std::unique_ptr<CallbackSender> callbacks;
   std::unique_ptr<http::Server> server;
   std::string scheme;
@@ -74,7 +76,8 @@ Result<ListenAddress> parse_listen(std::string_view listen) {
 http::Router make_routes(Application::Parts& p, std::size_t baseline_bytes) {
   http::Router router;
   api::add_publication_routes(router, *p.publisher);
-  portal::add_portal_routes(router, portal::PortalServices{*p.keys, *p.accounts, *p.downloads});
+  portal::add_portal_routes(router, portal::PortalServices{*p.keys, *p.accounts, *p.downloads,
+                                                           p.emission.get(), p.custody.get()});
   api::add_api_routes(router, *p.tokens, *p.reception);
   if (baseline_bytes > 0) {
     // The benchmark's yardstick: the same server answering a fixed body of
@@ -197,6 +200,8 @@ Result<std::unique_ptr<Application>> Application::open(const std::filesystem::pa
   p->processor->trust_also(std::move(*extra_roots));
   p->reception = std::make_unique<ReceptionService>(store, *p->tokens, config);
   if (Status requeued = p->reception->requeue_unfinished(); !requeued) return requeued.error();
+  p->emission =
+      std::make_unique<EmissionService>(store, config, *p->custody, *p->reception, *p->schemas);
   p->callbacks = std::make_unique<CallbackSender>(store, config);
 
   http::ServerOptions server_options;

@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cctype>
 #include <kainjow/mustache.hpp>
 #include <map>
@@ -894,11 +895,519 @@ class Portal {
     });
   }
 
+  // --- Herramienta Gratuita (docs/herramienta.md)
+
+ public:
+  // GET and POST under /herramienta/: "<ambiente>/<página>".
+  Response tool(const Request& request, const RouteContext& context) {
+    const bool post = request.method() == http::verb::post;
+    const std::size_t slash = context.rest.find('/');
+    auto env = parse_environment(context.rest.substr(0, slash));
+    const std::string action = slash == std::string::npos ? "" : context.rest.substr(slash + 1);
+    if (env && slash != std::string::npos) {
+      if (action == "emitir")
+        return post ? emit(request, context, *env) : emit_form(request, context, *env);
+      if (action == "detener")
+        return post ? stop(request, context, *env) : stop_form(request, context, *env);
+      if (!post && action == "emitidos") return emitted(request, context, *env);
+      if (!post && action == "comprobante") return emitted_document(request, context, *env, "");
+      if (!post && (action == "comprobante/xml" || action == "comprobante/respuesta"))
+        return emitted_document(request, context, *env, action.substr(12));
+      if (!post && action == "detenida")
+        return with_session(
+            request, context, false, [&](const PortalSession& session, const Form&) {
+              return page(request, http::status::ok, title("Dejó de firmar", env.value()),
+                          render("detenida.mustache", env_data(session, *env)),
+                          PageOptions{&session, *env});
+            });
+    }
+    auto session = s_.accounts.session(cookie(request, kSessionCookie));
+    return not_found_page(request, session ? &*session : nullptr);
+  }
+
+ private:
+  // What Emitir shows after its POST (Post/Redirect/Get): the values typed
+  // and what was wrong. Kept in memory, not in the flash cookie: a form with
+  // many lines does not fit in one.
+  struct KeptForm {
+    Form values;
+    std::vector<FieldError> errors;
+  };
+
+  // The key in custody of this taxpayer in `env`; none when the tool cannot
+  // sign there (box not ticked, key revoked or expired, stopped).
+  std::optional<CustodyRecord> kept_key(const PortalSession& session, Environment env) {
+    if (s_.custody == nullptr || s_.emission == nullptr) return std::nullopt;
+    auto found = s_.custody->find(session.taxpayer.id, env);
+    if (!found || !*found) return std::nullopt;
+    return std::move(**found);
+  }
+
+  Response no_kept_key(const Request& request, const PortalSession& session, Environment env) {
+    return page(request, http::status::ok, title("Herramienta Gratuita", env),
+                render("herramienta_sin_llave.mustache", env_data(session, env)),
+                PageOptions{&session, env});
+  }
+
+  struct Option {
+    std::string_view value, text;
+  };
+
+  // One field of the Emitir form for campo.mustache: its value, and its
+  // error beside it (aria-invalid, aria-describedby).
+  static mus::data form_field(const Form& values, const std::vector<FieldError>& errors,
+                              const std::string& id, std::string_view label,
+                              std::string_view fallback = "", std::string_view mode = "",
+                              std::string_view help = "",
+                              const std::vector<Option>* options = nullptr) {
+    mus::data f;
+    f.set("id", id);
+    f.set("etiqueta", std::string(label));
+    auto it = values.find(id);
+    const std::string value = it == values.end() ? std::string(fallback) : it->second;
+    f.set("valor", value);
+    std::string describe;
+    if (!help.empty()) {
+      f.set("ayuda", std::string(help));
+      describe = id + "-ayuda";
+    } else {
+      f.set("ayuda", false);
+    }
+    f.set("error", false);
+    for (const FieldError& e : errors)
+      if (e.field == id) {
+        f.set("error", e.message);
+        describe += (describe.empty() ? "" : " ") + id + "-error";
+        break;
+      }
+    if (describe.empty())
+      f.set("describe", false);
+    else
+      f.set("describe", describe);
+    if (mode.empty())
+      f.set("modo", false);
+    else
+      f.set("modo", std::string(mode));
+    f.set("autocompletar", id.find("correo") != std::string::npos ? "email" : "off");
+    f.set("lista", options != nullptr);
+    if (options != nullptr) {
+      mus::data list{mus::data::type::list};
+      for (const Option& o : *options) {
+        mus::data item;
+        item.set("valor", std::string(o.value));
+        item.set("texto", std::string(o.text));
+        item.set("elegida", o.value == value);
+        list.push_back(item);
+      }
+      f.set("opciones", list);
+    }
+    return f;
+  }
+
+  static int line_count(const Form& values) {
+    int n = 3;
+    try {
+      n = std::stoi(field(values, "lineas"));
+    } catch (...) {
+    }
+    return std::clamp(n, 1, 100);
+  }
+
+  static EmissionInput emission_input(const Form& f, Environment env) {
+    EmissionInput in;
+    in.environment = env;
+    in.kind = parse_document_tipo(field(f, "tipo_documento")).value_or(DocumentKind::kFactura);
+    in.actividad = field(f, "actividad");
+    in.provincia = field(f, "provincia");
+    in.canton = field(f, "canton");
+    in.distrito = field(f, "distrito");
+    in.otras_senas = field(f, "otras_senas");
+    in.correo = field(f, "correo");
+    in.receptor_identificacion = field(f, "receptor_identificacion");
+    in.receptor_nombre = field(f, "receptor_nombre");
+    in.receptor_correo = field(f, "receptor_correo");
+    in.condicion_venta = field(f, "condicion_venta");
+    in.medio_pago = field(f, "medio_pago");
+    in.moneda = field(f, "moneda");
+    in.tipo_cambio = field(f, "tipo_cambio");
+    in.referencia_clave = field(f, "referencia_clave");
+    in.referencia_codigo = field(f, "referencia_codigo");
+    in.referencia_razon = field(f, "referencia_razon");
+    for (int i = 1; i <= line_count(f); ++i) {
+      const std::string at = fmt::format("linea{}_", i);
+      LineInput l;
+      l.cabys = field(f, at + "cabys");
+      l.detalle = field(f, at + "detalle");
+      l.cantidad = field(f, at + "cantidad");
+      l.unidad = field(f, at + "unidad");
+      l.precio_unitario = field(f, at + "precio");
+      l.descuento = field(f, at + "descuento");
+      l.naturaleza_descuento = field(f, at + "naturaleza");
+      l.tarifa = field(f, at + "tarifa");
+      in.lines.push_back(std::move(l));
+    }
+    return in;
+  }
+
+  // The form's own check of what the service does not know: the receptor's
+  // identification must be of the type chosen beside it.
+  static void check_receptor_type(const Form& f, std::vector<FieldError>& errors) {
+    auto id = Identification::parse(field(f, "receptor_identificacion"));
+    const std::string tipo = field(f, "receptor_tipo");
+    if (id && !tipo.empty() && id_type_code(id->type()) != tipo)
+      errors.push_back({"receptor_identificacion",
+                        fmt::format("La identificación no es del tipo elegido: es {}.",
+                                    id_type_name(id->type()))});
+  }
+
+  Response emit_form(const Request& request, const RouteContext& context, Environment env) {
+    return with_session(request, context, false, [&](const PortalSession& session, const Form&) {
+      auto key = kept_key(session, env);
+      if (!key) return no_kept_key(request, session, env);
+      KeptForm kept;
+      {
+        std::lock_guard lock(kept_mu_);
+        auto it = kept_forms_.find(session.id_hash + "/" + std::string(environment_name(env)));
+        if (it != kept_forms_.end()) {
+          kept = std::move(it->second);
+          kept_forms_.erase(it);
+        }
+      }
+      const Form& v = kept.values;
+      const auto& e = kept.errors;
+      mus::data d = env_data(session, env);
+      set_errors(d, e);
+      d.set("campo", partial("campo.mustache"));
+      d.set("solicitud", random_token());
+      d.set("serie_html", serial_html(key->serial_hex));
+      static const std::vector<Option> kinds = {{"01", "Factura electrónica"},
+                                                {"04", "Tiquete electrónico"},
+                                                {"03", "Nota de crédito electrónica"},
+                                                {"02", "Nota de débito electrónica"}};
+      static const std::vector<Option> conditions = {
+          {"01", "Contado"},
+          {"02", "Crédito"},
+          {"03", "Consignación"},
+          {"04", "Apartado"},
+          {"05", "Arrendamiento con opción de compra"},
+          {"06", "Arrendamiento en función financiera"},
+          {"07", "Cobro a favor de un tercero"},
+          {"08", "Servicios prestados al Estado"},
+          {"10", "Venta a crédito en IVA hasta 90 días"}};
+      static const std::vector<Option> payments = {{"01", "Efectivo"},
+                                                   {"02", "Tarjeta"},
+                                                   {"03", "Cheque"},
+                                                   {"04", "Transferencia o depósito bancario"},
+                                                   {"05", "Recaudado por terceros"},
+                                                   {"06", "SINPE Móvil"},
+                                                   {"07", "Plataforma digital"}};
+      static const std::vector<Option> currencies = {{"CRC", "Colón costarricense (CRC)"},
+                                                     {"USD", "Dólar estadounidense (USD)"},
+                                                     {"EUR", "Euro (EUR)"}};
+      static const std::vector<Option> references = {
+          {"01", "Anula el documento de referencia"},
+          {"02", "Corrige un monto"},
+          {"04", "Se refiere a otro documento"},
+          {"05", "Sustituye un comprobante de contingencia"},
+          {"06", "Devolución de mercancía"},
+          {"07", "Sustituye un comprobante electrónico"},
+          {"08", "Factura endosada"},
+          {"09", "Nota de crédito financiera"},
+          {"10", "Nota de débito financiera"},
+          {"12", "Ajuste de descuento"}};
+      static const std::vector<Option> id_types = {
+          {"01", "Cédula física"}, {"02", "Cédula jurídica"}, {"03", "DIMEX"}, {"04", "NITE"}};
+      static const std::vector<Option> units = {{"Unid", "Unidad"},
+                                                {"Sp", "Servicios profesionales"},
+                                                {"Spe", "Servicios personales"},
+                                                {"St", "Servicios técnicos"},
+                                                {"h", "Hora"},
+                                                {"d", "Día"},
+                                                {"Os", "Otro tipo de servicio"},
+                                                {"Al", "Alquiler de uso habitacional"},
+                                                {"Alc", "Alquiler de uso comercial"},
+                                                {"Cm", "Comisiones"},
+                                                {"I", "Intereses"},
+                                                {"Kg", "Kilogramo"},
+                                                {"t", "Tonelada"},
+                                                {"Oz", "Onza"},
+                                                {"L", "Litro"},
+                                                {"mL", "Mililitro"},
+                                                {"Gal", "Galón"},
+                                                {"M", "Metro"},
+                                                {"cm", "Centímetro"},
+                                                {"Km", "Kilómetro"},
+                                                {"m²", "Metro cuadrado"},
+                                                {"m³", "Metro cúbico"},
+                                                {"kWh", "Kilovatio hora"},
+                                                {"Otros", "Otros"}};
+      static const std::vector<Option> tariffs = {{"08", "13 % (tarifa general)"},
+                                                  {"04", "4 % (tarifa reducida)"},
+                                                  {"03", "2 % (tarifa reducida)"},
+                                                  {"02", "1 % (tarifa reducida)"},
+                                                  {"09", "0,5 % (tarifa reducida)"},
+                                                  {"07", "8 % (tarifa transitoria)"},
+                                                  {"06", "4 % (tarifa transitoria)"},
+                                                  {"05", "0 % (tarifa transitoria)"},
+                                                  {"01", "0 % (artículo 32)"},
+                                                  {"11", "0 % sin derecho a crédito"},
+                                                  {"10", "Exenta"}};
+      auto set = [&](const std::string& id, std::string_view label, std::string_view fallback = "",
+                     std::string_view mode = "", std::string_view help = "",
+                     const std::vector<Option>* options = nullptr) {
+        d.set("f_" + id, form_field(v, e, id, label, fallback, mode, help, options));
+      };
+      set("tipo_documento", "Tipo de comprobante", "01", "", "", &kinds);
+      set("condicion_venta", "Condición de venta", "01", "", "", &conditions);
+      set("medio_pago", "Medio de pago", "01", "", "", &payments);
+      set("moneda", "Moneda", "CRC", "", "", &currencies);
+      set("tipo_cambio", "Tipo de cambio a colones (si la moneda no es CRC)", "", "decimal",
+          "P. ej. 510.25");
+      set("referencia_clave", "Clave del comprobante al que se refiere la nota", "", "numeric",
+          "Los 50 dígitos de la clave");
+      set("referencia_codigo", "Código de referencia", "01", "", "", &references);
+      set("referencia_razon", "Razón de la nota");
+      set("receptor_tipo", "Tipo de identificación del receptor", "01", "", "", &id_types);
+      set("receptor_identificacion", "Número de identificación del receptor", "", "",
+          "P. ej. 1-0647-0958 (no se pide para un tiquete)");
+      set("receptor_nombre", "Nombre del receptor");
+      set("receptor_correo", "Correo electrónico del receptor (opcional)");
+      set("actividad", "Código de actividad económica", "620100", "numeric", "6 dígitos");
+      set("provincia", "Provincia", "1", "numeric", "Un dígito del 1 al 7");
+      set("canton", "Cantón", "01", "numeric", "2 dígitos");
+      set("distrito", "Distrito", "01", "numeric", "2 dígitos");
+      set("otras_senas", "Otras señas");
+      set("correo", "Su correo electrónico", session.taxpayer.correo);
+      int lines = line_count(v);
+      if (!v.contains("lineas")) lines = 3;
+      d.set("cuantas_lineas", std::to_string(lines));
+      mus::data rows{mus::data::type::list};
+      for (int i = 1; i <= lines; ++i) {
+        const std::string at = fmt::format("linea{}_", i);
+        const std::string n = std::to_string(i);
+        mus::data row;
+        row.set("n", n);
+        auto line = [&](std::string_view name, std::string_view label,
+                        std::string_view fallback = "", std::string_view mode = "",
+                        std::string_view help = "", const std::vector<Option>* options = nullptr) {
+          row.set("f_" + std::string(name),
+                  form_field(v, e, at + std::string(name), fmt::format("{} (línea {})", label, n),
+                             fallback, mode, help, options));
+        };
+        line("cabys", "Código CABYS", "", "numeric", "13 dígitos");
+        line("detalle", "Descripción");
+        line("cantidad", "Cantidad", "", "decimal");
+        line("unidad", "Unidad de medida", "Unid", "", "", &units);
+        line("precio", "Precio unitario", "", "decimal");
+        line("descuento", "Descuento (monto, opcional)", "", "decimal");
+        line("naturaleza", "Razón del descuento");
+        line("tarifa", "Tarifa de IVA", "08", "", "", &tariffs);
+        rows.push_back(row);
+      }
+      d.set("lineas", rows);
+      return page(request, http::status::ok, title("Emitir comprobante", env),
+                  render("emitir.mustache", d), PageOptions{&session, env, !e.empty()});
+    });
+  }
+
+  Response emit(const Request& request, const RouteContext& context, Environment env) {
+    return with_session(
+        request, context, true, [&](const PortalSession& session, const Form& form) {
+          const std::string back = fmt::format("/herramienta/{}/emitir", environment_name(env));
+          if (!kept_key(session, env)) return redirect(request, back);
+          auto keep = [&](Form values, std::vector<FieldError> errors) {
+            values.erase("csrf");
+            values.erase("solicitud");
+            std::lock_guard lock(kept_mu_);
+            kept_forms_[session.id_hash + "/" + std::string(environment_name(env))] =
+                KeptForm{std::move(values), std::move(errors)};
+          };
+          // "Agregar línea": the same form with one more row, nothing sent.
+          if (field(form, "accion") == "agregar") {
+            Form more = form;
+            more["lineas"] = std::to_string(std::min(line_count(form) + 1, 100));
+            keep(std::move(more), {});
+            return redirect(request, fmt::format("{}#linea{}", back, line_count(form) + 1));
+          }
+          const EmissionInput input = emission_input(form, env);
+          std::vector<FieldError> errors;
+          for (const service::FieldError& e : s_.emission->check(input))
+            errors.push_back({e.field, e.message});
+          check_receptor_type(form, errors);
+          if (!errors.empty()) {
+            keep(form, std::move(errors));
+            return redirect(request, back);
+          }
+          // A double click sends the form twice: only the first emits.
+          auto fresh = s_.accounts.spend_form_token(field(form, "solicitud"));
+          if (!fresh || !*fresh || field(form, "solicitud").empty())
+            return redirect(
+                request, fmt::format("/herramienta/{}/emitidos?repetida=1", environment_name(env)));
+          std::vector<service::FieldError> refused;
+          auto made = s_.emission->emit(session.taxpayer, input, refused,
+                                        "portal:" + session.identification.digits());
+          if (!made) {
+            if (made.error().code == errc::kDatoInvalido) {
+              for (const service::FieldError& e : refused) errors.push_back({e.field, e.message});
+              keep(form, std::move(errors));
+              return redirect(request, back);
+            }
+            if (made.error().code == errc::kSinLlaveCustodia) return redirect(request, back);
+            return failure_page(request, session, made.error().message);
+          }
+          return redirect(request, fmt::format("/herramienta/{}/comprobante?clave={}",
+                                               environment_name(env), made->record.clave));
+        });
+  }
+
+  static std::string state_label(const std::optional<ComprobanteState>& state) {
+    if (!state) return "no recibido";
+    switch (*state) {
+      case ComprobanteState::kRecibido: return "recibido";
+      case ComprobanteState::kProcesando: return "procesando";
+      case ComprobanteState::kAceptado: return "aceptado";
+      case ComprobanteState::kRechazado: return "rechazado";
+      case ComprobanteState::kError: return "error";
+    }
+    return "error";
+  }
+
+  static std::string kind_label(std::string_view tipo) {
+    if (tipo == "01") return "Factura electrónica";
+    if (tipo == "02") return "Nota de débito electrónica";
+    if (tipo == "03") return "Nota de crédito electrónica";
+    if (tipo == "04") return "Tiquete electrónico";
+    return std::string(tipo);
+  }
+
+  // A comprobante's row or page: what was emitted, and Hacienda's verdict.
+  static mus::data document_data(const EmittedDocument& doc) {
+    const EmittedRecord& r = doc.record;
+    mus::data d;
+    d.set("clave", r.clave);
+    d.set("tipo", kind_label(r.tipo));
+    d.set("consecutivo", r.consecutivo);
+    d.set("receptor", r.receptor_nombre.empty() ? "—" : r.receptor_nombre);
+    d.set("fecha", format_costa_rica(r.created_at));
+    d.set("total", r.total + " " + r.moneda);
+    d.set("estado", state_label(doc.state));
+    if (doc.state == ComprobanteState::kRechazado && !doc.detalle.empty())
+      d.set("motivo", doc.detalle);
+    else
+      d.set("motivo", false);
+    d.set("en_curso",
+          doc.state == ComprobanteState::kRecibido || doc.state == ComprobanteState::kProcesando);
+    d.set("hay_respuesta", !doc.mensaje_hacienda.empty());
+    return d;
+  }
+
+  static constexpr std::int64_t kPerPage = 20;
+
+  Response emitted(const Request& request, const RouteContext& context, Environment env) {
+    return with_session(request, context, false, [&](const PortalSession& session, const Form&) {
+      if (s_.emission == nullptr) return no_kept_key(request, session, env);
+      std::int64_t number = 1;
+      try {
+        number = std::max<std::int64_t>(1, std::stoll(query_param(request, "pagina")));
+      } catch (...) {
+      }
+      auto listed = s_.emission->emitted(session.taxpayer, env, (number - 1) * kPerPage, kPerPage);
+      if (!listed) return failure_page(request, session, listed.error().message);
+      mus::data d = env_data(session, env);
+      d.set("puede_emitir", kept_key(session, env).has_value());
+      if (query_param(request, "repetida") == "1")
+        d.set("aviso", "Esta solicitud ya fue procesada: no se emitió otro comprobante.");
+      mus::data rows{mus::data::type::list};
+      for (const EmittedRecord& r : listed->items) {
+        auto doc = s_.emission->document(session.taxpayer, r.clave);
+        if (!doc || !*doc) continue;
+        mus::data row = document_data(**doc);
+        row.set("amb", std::string(environment_name(env)));
+        rows.push_back(row);
+      }
+      d.set("filas", rows);
+      d.set("hay", !listed->items.empty());
+      d.set("total", std::to_string(listed->total));
+      d.set("desde", std::to_string((number - 1) * kPerPage + 1));
+      d.set("hasta", std::to_string((number - 1) * kPerPage +
+                                    static_cast<std::int64_t>(listed->items.size())));
+      if (number > 1) d.set("anterior", std::to_string(number - 1));
+      if (number * kPerPage < listed->total) d.set("siguiente", std::to_string(number + 1));
+      return page(request, http::status::ok, title("Comprobantes emitidos", env),
+                  render("emitidos.mustache", d), PageOptions{&session, env});
+    });
+  }
+
+  // A comprobante's page, or one of its files (`file`: "xml", "respuesta").
+  Response emitted_document(const Request& request, const RouteContext& context, Environment env,
+                            std::string_view file) {
+    return with_session(request, context, false, [&](const PortalSession& session, const Form&) {
+      if (s_.emission == nullptr) return not_found_page(request, &session);
+      auto doc = s_.emission->document(session.taxpayer, query_param(request, "clave"));
+      if (!doc) return failure_page(request, session, doc.error().message);
+      if (!*doc || (*doc)->record.environment != env) return not_found_page(request, &session);
+      const EmittedDocument& found = **doc;
+      if (!file.empty()) {
+        const Bytes& bytes = file == "xml" ? found.record.xml : found.mensaje_hacienda;
+        if (bytes.empty()) return not_found_page(request, &session);
+        Response r =
+            make_response(request, http::status::ok, std::string(bytes.begin(), bytes.end()),
+                          "application/xml; charset=utf-8");
+        r.set(http::field::content_disposition,
+              fmt::format("attachment; filename=\"{}{}.xml\"", found.record.clave,
+                          file == "xml" ? "" : "-respuesta"));
+        r.set(http::field::cache_control, "no-store");
+        r.set("X-Frame-Options", "DENY");
+        return r;
+      }
+      mus::data d = document_data(found);
+      d.set("amb", std::string(environment_name(env)));
+      d.set("ambiente_min", lower_label(env));
+      return page(request, http::status::ok,
+                  fmt::format("{} {}", kind_label(found.record.tipo), found.record.consecutivo),
+                  render("comprobante.mustache", d), PageOptions{&session, env});
+    });
+  }
+
+  // --- Dejar de firmar automáticamente: check before you act.
+
+  Response stop_form(const Request& request, const RouteContext& context, Environment env) {
+    return with_session(request, context, false, [&](const PortalSession& session, const Form&) {
+      auto key = kept_key(session, env);
+      if (!key) return no_kept_key(request, session, env);
+      mus::data d = env_data(session, env);
+      d.set("serie", key->serial_hex);
+      d.set("serie_html", serial_html(key->serial_hex));
+      return page(request, http::status::ok, title("Dejar de firmar automáticamente", env),
+                  render("detener.mustache", d), PageOptions{&session, env});
+    });
+  }
+
+  Response stop(const Request& request, const RouteContext& context, Environment env) {
+    return with_session(
+        request, context, true, [&](const PortalSession& session, const Form& form) {
+          const std::string back = fmt::format("/herramienta/{}/detener", environment_name(env));
+          // The page named a key; if the tool no longer signs with it (a new
+          // key, a revocation in another tab), stop nothing.
+          auto key = kept_key(session, env);
+          if (!key || key->serial_hex != field(form, "serie")) return redirect(request, back);
+          auto stopped =
+              s_.custody->stop(session.taxpayer, env, "portal:" + session.identification.digits());
+          if (!stopped && stopped.error().code != errc::kSinLlaveCustodia)
+            return failure_page(request, session, stopped.error().message);
+          return redirect(request, fmt::format("/herramienta/{}/detenida", environment_name(env)));
+        });
+  }
+
   PortalServices s_;
   // New API passwords between the POST that made them and the one GET that
   // shows them (Post/Redirect/Get), by session and environment.
   std::mutex shown_mu_;
   std::map<std::string, NewApiPassword> shown_once_;
+  // The Emitir forms between their POST and their GET, by session and
+  // environment.
+  std::mutex kept_mu_;
+  std::map<std::string, KeptForm> kept_forms_;
 };
 
 // Everything the portal does touches the store or hashes, so it all runs on
@@ -953,6 +1462,8 @@ void add_portal_routes(Router& router, PortalServices services) {
   router.add(http::verb::get, "/llaves", on_pool(portal, &Portal::key_list));
   router.add_prefix(http::verb::get, "/llaves/", on_pool(portal, &Portal::keys));
   router.add_prefix(http::verb::post, "/llaves/", on_pool(portal, &Portal::keys));
+  router.add_prefix(http::verb::get, "/herramienta/", on_pool(portal, &Portal::tool));
+  router.add_prefix(http::verb::post, "/herramienta/", on_pool(portal, &Portal::tool));
   router.set_not_found(on_pool(portal, &Portal::not_found));
 }
 

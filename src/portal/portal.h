@@ -1,13 +1,16 @@
 // The taxpayer portal (docs/portal.md): log in, then under "Comprobantes
 // Electrónicos" generate, download and revoke the signing key and generate
-// the API password of each environment. Server-rendered HTML that works with
-// JavaScript off; every form carries a CSRF token; a taxpayer only ever acts
-// on their own keys, named by the session and never by the form.
+// the API password of each environment, and use the Herramienta Gratuita
+// (docs/herramienta.md). Server-rendered HTML that works with JavaScript
+// off; every form carries a CSRF token; a taxpayer only ever acts on their
+// own keys and comprobantes, named by the session and never by the form.
 #pragma once
 
 #include "http/http.h"
 #include "service/accounts.h"
+#include "service/custody.h"
 #include "service/downloads.h"
+#include "service/emission.h"
 #include "service/key_service.h"
 
 namespace llavero::portal {
@@ -16,6 +19,9 @@ struct PortalServices {
   service::KeyService& keys;
   service::AccountService& accounts;
   service::DownloadVault& downloads;
+  // The Herramienta Gratuita; without them its pages say it is not offered.
+  service::EmissionService* emission = nullptr;
+  service::KeyCustody* custody = nullptr;
 };
 
 void add_portal_routes(http::Router& router, PortalServices services);

@@ -121,6 +121,36 @@ struct ComputedLine {
   Amount tarifa;
 };
 
+// The DetalleMensaje of a MensajeHacienda, as a person reads it: the one
+// element llavero writes there (processing.cc), its entities undone.
+std::string detalle_of(const Bytes& mensaje) {
+  const std::string_view xml(reinterpret_cast<const char*>(mensaje.data()), mensaje.size());
+  constexpr std::string_view open = "<DetalleMensaje>", close = "</DetalleMensaje>";
+  const auto from = xml.find(open);
+  const auto to = xml.find(close);
+  if (from == std::string_view::npos || to == std::string_view::npos || to < from) return {};
+  std::string_view text = xml.substr(from + open.size(), to - from - open.size());
+  std::string out;
+  static constexpr std::pair<std::string_view, char> kEntities[] = {
+      {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}, {"&amp;", '&'}};
+  while (!text.empty()) {
+    bool replaced = false;
+    if (text.front() == '&')
+      for (const auto& [entity, c] : kEntities)
+        if (text.starts_with(entity)) {
+          out += c;
+          text.remove_prefix(entity.size());
+          replaced = true;
+          break;
+        }
+    if (!replaced) {
+      out += text.front();
+      text.remove_prefix(1);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 bool LineInput::empty() const {
@@ -449,6 +479,7 @@ Result<std::optional<EmittedDocument>> EmissionService::document(const TaxpayerR
   if (*received) {
     d.state = (*received)->state;
     d.mensaje_hacienda = (*received)->respuesta_xml;
+    d.detalle = detalle_of(d.mensaje_hacienda);
   }
   return std::optional<EmittedDocument>(std::move(d));
 }

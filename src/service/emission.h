@@ -76,6 +76,7 @@ struct EmittedDocument {
   EmittedRecord record;
   std::optional<ComprobanteState> state;  // none: not received
   Bytes mensaje_hacienda;                 // empty until decided
+  std::string detalle;                    // its DetalleMensaje: why, when rechazado
 };
 
 class EmissionService {
