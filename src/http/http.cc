@@ -54,8 +54,7 @@ Response error_response(const Request& request, http::status status, std::string
   return make_response(request, status, std::string(message) + "\n", "text/plain; charset=utf-8");
 }
 
-std::optional<Form> parse_form(std::string_view body) {
-  constexpr std::size_t kMaxFormFields = 16;
+std::optional<Form> parse_form(std::string_view body, std::size_t max_fields) {
   Form form;
   while (!body.empty()) {
     const std::size_t amp = body.find('&');
@@ -70,7 +69,7 @@ std::optional<Form> parse_form(std::string_view body) {
         if (c == '+') c = ' ';
     auto k = percent_decode(key);
     auto v = percent_decode(value);
-    if (!k || !v || form.size() >= kMaxFormFields) return std::nullopt;
+    if (!k || !v || form.size() >= max_fields) return std::nullopt;
     form[*k] = std::move(*v);
   }
   return form;
@@ -144,6 +143,5 @@ bool safe_target(std::string_view path) {
   }
   return p.find('\\') == std::string_view::npos;
 }
-
 
 }  // namespace llavero::http

@@ -104,7 +104,9 @@ class Form : public std::map<std::string, std::string, std::less<>> {
   Form& operator=(Form&&) = default;
   ~Form();
 };
-std::optional<Form> parse_form(std::string_view body);
+// At most `max_fields` fields: the portal's forms are small, but for
+// Emitir's lines.
+std::optional<Form> parse_form(std::string_view body, std::size_t max_fields = 16);
 
 // The path of a request target, without query string.
 std::string_view target_path(std::string_view target);

@@ -435,7 +435,9 @@ class Portal {
     }
     Form form;
     if (is_post) {
-      auto parsed = parse_form(request.body());
+      // Emitir has up to 100 lines of 8 fields; every other form is small.
+      const std::size_t max_fields = context.path.starts_with("/herramienta/") ? 1000 : 16;
+      auto parsed = parse_form(request.body(), max_fields);
       if (!parsed || !same_secret(field(*parsed, "csrf"), session->csrf_token))
         return forbidden(request, &*session);
       form = std::move(*parsed);

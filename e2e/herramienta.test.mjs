@@ -1,0 +1,209 @@
+// The Herramienta Gratuita in a real browser (issue 11; docs/herramienta.md):
+// a taxpayer generates a key in pruebas with "Soy usuario del Facturador
+// Gratuito de Hacienda" ticked, emits a factura from the portal's form, sees
+// it aceptado in Emitidos and downloads its signed XML; a negative quantity is
+// shown beside its field and emits nothing; Emitir works with JavaScript off
+// on a phone; axe-core finds nothing on each new page.
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+
+import { Env, FIRST, login, mainText, menu, shot, submit } from './helpers.mjs';
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const PHONE = { width: 390, height: 844 };
+const TIMEOUT = { timeout: 300_000 };
+const HERRAMIENTA = 'Herramienta Gratuita';
+
+let env;
+before(async () => { env = new Env(); await env.start(); }, { timeout: 300_000 });
+after(async () => { await env?.stop(); });
+
+const pathOf = (page) => new URL(page.url()).pathname;
+const emitted = () => Number(env.sql('select count(*) from emitidos'));
+
+// axe-core on the page as it is (as e2e/portal-ux.test.mjs does it).
+async function axe(page, name, { javaScriptEnabled = true } = {}) {
+  await page.evaluate(AXE);
+  if (!javaScriptEnabled) {
+    await page.evaluate(() => {
+      window.setTimeout = (fn, _ms, ...args) => { Promise.resolve().then(() => fn(...args)); return 0; };
+      window.clearTimeout = () => {};
+    });
+  }
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const found = result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  assert.deepEqual(found, [], `axe en ${name} (${page.url()})`);
+}
+
+async function open({ javaScriptEnabled = true, viewport } = {}) {
+  const context = await env.newContext({ javaScriptEnabled });
+  const page = await context.newPage();
+  if (viewport) await page.setViewportSize(viewport);
+  await login(page, FIRST.id, FIRST.password);
+  assert.equal(pathOf(page), '/portal');
+  return { context, page };
+}
+
+const label = (page, text) => page.getByLabel(text, { exact: true });
+
+// The form's common part: a factura to a física receptor, in colones.
+async function fillHeader(page) {
+  await label(page, 'Tipo de comprobante').selectOption('01');
+  await label(page, 'Tipo de identificación del receptor').selectOption('01');
+  await label(page, 'Número de identificación del receptor').fill('2-0456-0789');
+  await label(page, 'Nombre del receptor').fill('ANA MORA SOLÍS');
+  await label(page, 'Otras señas').fill('Avenida 2, calles 5 y 7');
+}
+
+async function fillLine(page, n, { cabys = '8313100000000', detalle, cantidad, precio, descuento = '', razon = '' }) {
+  await label(page, `Código CABYS (línea ${n})`).fill(cabys);
+  await label(page, `Descripción (línea ${n})`).fill(detalle);
+  await label(page, `Cantidad (línea ${n})`).fill(cantidad);
+  await label(page, `Precio unitario (línea ${n})`).fill(precio);
+  await label(page, `Descuento (monto, opcional) (línea ${n})`).fill(descuento);
+  await label(page, `Razón del descuento (línea ${n})`).fill(razon);
+}
+
+test('sin llave en custodia: la página lo dice y solo ofrece Generar', TIMEOUT, async () => {
+  const { context, page } = await open();
+  await menu(page, HERRAMIENTA, 'Emitir comprobante en pruebas');
+  const text = await mainText(page);
+  assert.match(text, /No tiene una llave criptográfica guardada para firmar automáticamente en pruebas/);
+  assert.equal(await page.locator('main form').count(), 0, 'ningún formulario');
+  assert.equal(await page.locator('main a').count(), 1, 'solo el enlace a Generar');
+  await axe(page, 'sin llave');
+  await submit(page, page.getByRole('link', { name: 'Generar llave criptográfica en pruebas' }));
+  assert.equal(pathOf(page), '/llaves/pruebas/generar');
+  await context.close();
+});
+
+test('emitir una factura de tres líneas con descuento: aceptada, su XML se descarga', TIMEOUT, async () => {
+  const { context, page } = await open();
+  // A key with the Facturador Gratuito box ticked, downloaded.
+  await page.goto('/llaves/pruebas/generar');
+  await label(page, '1. Debe crear un "PIN" que contenga 4 números:').fill('2580');
+  await label(page, '2. Debe escribir nuevamente el PIN para confirmar:').fill('2580');
+  await page.locator('#facturador').check();
+  await submit(page, page.getByRole('button', { name: 'Generar', exact: true }));
+  await submit(page, page.getByRole('alertdialog').getByRole('button', { name: 'Aceptar' }));
+  const [p12] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Descargar' }).click()]);
+  assert.equal(await p12.failure(), null);
+
+  await menu(page, HERRAMIENTA, 'Emitir comprobante en pruebas');
+  assert.equal(pathOf(page), '/herramienta/pruebas/emitir');
+  await axe(page, 'emitir');
+
+  // A negative quantity: the message beside the field, nothing emitted.
+  await fillHeader(page);
+  await fillLine(page, 1, { detalle: 'Consultoría', cantidad: '-1', precio: '1000' });
+  await submit(page, page.getByRole('button', { name: 'Emitir', exact: true }));
+  assert.equal(pathOf(page), '/herramienta/pruebas/emitir');
+  assert.match(await page.title(), /^Error: \[PRUEBAS\]/);
+  const cantidad = label(page, 'Cantidad (línea 1)');
+  assert.equal(await cantidad.getAttribute('aria-invalid'), 'true');
+  assert.equal(await cantidad.inputValue(), '-1', 'el valor escrito se conserva');
+  const described = (await cantidad.getAttribute('aria-describedby')).split(' ');
+  assert.ok(described.includes('linea1_cantidad-error'));
+  assert.match(await page.locator('#linea1_cantidad-error').innerText(), /la cantidad debe ser mayor que cero/);
+  assert.match(await page.locator('.resumen-errores').innerText(), /Hay un problema/);
+  assert.equal(emitted(), 0, 'nada emitido');
+  await axe(page, 'emitir con error');
+  await shot(page, 'herramienta-error');
+
+  // Three lines, one with a discount; the values typed are kept.
+  assert.equal(await label(page, 'Nombre del receptor').inputValue(), 'ANA MORA SOLÍS');
+  await fillLine(page, 1, { detalle: 'Consultoría', cantidad: '2', precio: '15000', descuento: '1000', razon: 'Cliente frecuente' });
+  await fillLine(page, 2, { cabys: '4321000000000', detalle: 'Teclado', cantidad: '1', precio: '12500.50' });
+  await fillLine(page, 3, { detalle: 'Soporte', cantidad: '1.5', precio: '8000' });
+  const before = emitted();
+  // A double click: one comprobante.
+  await Promise.all([
+    page.waitForURL((u) => u.pathname !== '/herramienta/pruebas/emitir'),
+    page.getByRole('button', { name: 'Emitir', exact: true }).dblclick(),
+  ]);
+  await page.waitForLoadState('domcontentloaded');
+  assert.equal(emitted(), before + 1, 'un doble clic emite un solo comprobante');
+
+  await menu(page, HERRAMIENTA, 'Comprobantes emitidos en pruebas');
+  let row;
+  for (let i = 0; i < 60; i++) {
+    row = page.locator('#emitidos tbody tr').first();
+    if (/aceptado/.test(await row.innerText())) break;
+    await page.waitForTimeout(500);
+    await page.reload();
+  }
+  const rowText = await row.innerText();
+  assert.match(rowText, /aceptado/);
+  assert.match(rowText, /ANA MORA SOLÍS/);
+  assert.match(rowText, /Factura electrónica 00100001010000000001/);
+  await axe(page, 'emitidos');
+  await shot(page, 'herramienta-emitidos');
+
+  await submit(page, row.getByRole('link'));
+  assert.equal(pathOf(page), '/herramienta/pruebas/comprobante');
+  assert.match(await page.locator('#estado').innerText(), /aceptado/);
+  await axe(page, 'comprobante');
+  const [xml] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Comprobante firmado (XML)' }).click()]);
+  const text = readFileSync(await xml.path(), 'utf8');
+  assert.match(text, /<FacturaElectronica /);
+  assert.match(text, /<MontoDescuento>1000\.00000<\/MontoDescuento>/);
+  assert.equal((text.match(/<LineaDetalle>/g) || []).length, 3);
+  assert.match(text, /ds:Signature|<Signature/);
+  const [respuesta] = await Promise.all([page.waitForEvent('download'),
+    page.getByRole('link', { name: /MensajeHacienda/ }).click()]);
+  assert.match(readFileSync(await respuesta.path(), 'utf8'), /aceptado/);
+
+  // Dejar de firmar automáticamente: check before you act.
+  await page.goto('/herramienta/pruebas/detener');
+  await axe(page, 'detener');
+  assert.match(await mainText(page), /No se puede deshacer/);
+  await submit(page, page.getByRole('button', { name: 'Dejar de firmar' }));
+  assert.equal(pathOf(page), '/herramienta/pruebas/detenida');
+  await axe(page, 'detenida');
+  assert.equal(env.keys(FIRST.id).find((k) => k.ambiente === 'pruebas' && k.estado === 'activa') !== undefined, true,
+    'la llave sigue activa');
+  await page.goto('/herramienta/pruebas/emitir');
+  assert.match(await mainText(page), /No tiene una llave criptográfica guardada/);
+  await context.close();
+});
+
+test('Emitir sin JavaScript en un teléfono: Agregar línea, error y emisión', TIMEOUT, async () => {
+  const { context, page } = await open({ javaScriptEnabled: false, viewport: PHONE });
+  // A new key with the box ticked (the previous one stopped signing).
+  await page.goto('/llaves/pruebas/generar');
+  await label(page, '1. Debe crear un "PIN" que contenga 4 números:').fill('1357');
+  await label(page, '2. Debe escribir nuevamente el PIN para confirmar:').fill('1357');
+  await page.locator('#facturador').check();
+  await submit(page, page.getByRole('button', { name: 'Generar', exact: true }));
+  await submit(page, page.getByRole('alertdialog').getByRole('button', { name: 'Aceptar' }));
+  const [p12] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Descargar' }).click()]);
+  assert.equal(await p12.failure(), null);
+
+  await page.goto('/herramienta/pruebas/emitir');
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= PHONE.width, `sin desplazamiento lateral (${width})`);
+  await axe(page, 'emitir teléfono sin JS', { javaScriptEnabled: false });
+  await fillHeader(page);
+  await fillLine(page, 1, { detalle: 'Consultoría', cantidad: '1', precio: '1000' });
+  assert.equal(await page.locator('fieldset.linea').count(), 3);
+  await submit(page, page.getByRole('button', { name: 'Agregar línea' }));
+  assert.equal(await page.locator('fieldset.linea').count(), 4, 'una línea más');
+  assert.equal(await label(page, 'Descripción (línea 1)').inputValue(), 'Consultoría', 'los valores se conservan');
+  await label(page, 'Cantidad (línea 1)').fill('-2');
+  const before = emitted();
+  await submit(page, page.getByRole('button', { name: 'Emitir', exact: true }));
+  assert.equal(await label(page, 'Cantidad (línea 1)').getAttribute('aria-invalid'), 'true');
+  assert.equal(emitted(), before);
+  await axe(page, 'emitir teléfono con error', { javaScriptEnabled: false });
+  await shot(page, 'herramienta-telefono-error');
+  await label(page, 'Cantidad (línea 1)').fill('2');
+  await submit(page, page.getByRole('button', { name: 'Emitir', exact: true }));
+  assert.equal(pathOf(page), '/herramienta/pruebas/comprobante');
+  assert.equal(emitted(), before + 1);
+  await axe(page, 'comprobante teléfono sin JS', { javaScriptEnabled: false });
+  await page.goto('/herramienta/pruebas/emitidos');
+  await axe(page, 'emitidos teléfono sin JS', { javaScriptEnabled: false });
+  await context.close();
+});
