@@ -257,7 +257,8 @@ TEST(TokenService, PasswordGrantWithoutUsernameOrPasswordIsRefusedAsKeycloakDoes
   Tokens t;
   const Realm& realm = realm_of(Environment::kPruebas);
   TokenAnswer no_user = t.tokens.token(
-      realm, Form{{"grant_type", "password"}, {"client_id", "api-stag"}, {"password", "x"}});
+      realm, Form{{"grant_type", "password"}, {"client_id", "api-stag"}, {"password", "x"}},
+      "127.0.0.1");
   expect_oauth_error(no_user, 401, "invalid_request");
   EXPECT_EQ(text(no_user.body, "error_description"), "Missing parameter: username");
   TokenAnswer empty_user = t.password_grant(realm, "", t.password(Environment::kPruebas));
@@ -310,8 +311,8 @@ TEST(TokenService, UnknownRefreshTokenIsInvalidGrant) {
 TEST(TokenService, NoRefreshTokenParameterIsInvalidRequest) {
   Tokens t;
   const Realm& realm = realm_of(Environment::kPruebas);
-  TokenAnswer refresh =
-      t.tokens.token(realm, Form{{"grant_type", "refresh_token"}, {"client_id", "api-stag"}});
+  TokenAnswer refresh = t.tokens.token(
+      realm, Form{{"grant_type", "refresh_token"}, {"client_id", "api-stag"}}, "127.0.0.1");
   expect_oauth_error(refresh, 400, "invalid_request");
   EXPECT_EQ(text(refresh.body, "error_description"), "No refresh token");
   TokenAnswer logout = t.tokens.logout(realm, Form{{"client_id", "api-stag"}});
