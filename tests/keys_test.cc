@@ -2,6 +2,7 @@
 // would notice when things go wrong or happen at once.
 #include <gtest/gtest.h>
 #include <openssl/pkcs12.h>
+#include <sqlite3.h>
 
 #include <set>
 #include <thread>
@@ -134,6 +135,26 @@ TEST(KeyService, AFailedStageActivatesNothing) {
   ASSERT_EQ(keys.size(), 1u);
   EXPECT_EQ(keys[0].serial_hex, first->serial_hex);
   EXPECT_EQ(keys[0].state, KeyState::kActiva);
+}
+
+// The serial is reserved before anything is signed with it: a failure after
+// signing (here the .p12 cannot be kept) leaves it reserved, burnt, so it
+// is never signed again.
+TEST(KeyService, AFailureAfterSigningBurnsTheSerial) {
+  auto inst = make_installation();
+  auto failed = inst->service->generate(
+      GenerateRequest{"1-0647-0958", Environment::kPruebas, std::nullopt, false}, pin(),
+      [](const StagedKey&) -> Status { return make_error("disco_lleno", "Disco lleno."); }, "test");
+  ASSERT_FALSE(failed.ok());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(inst->db_path().c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM certificates WHERE status = 'reserved'", -1, &stmt,
+                     nullptr);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int64(stmt, 0), 1);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
 }
 
 TEST(KeyService, WrongCaPassphraseIssuesNothing) {

@@ -309,9 +309,47 @@ TEST(AuditLog, HashCoversEveryFieldWithoutAmbiguity) {
   AuditRow a{1, "t", "actor", "ab", "c", "d", "p", ""};
   AuditRow b{1, "t", "actor", "a", "bc", "d", "p", ""};
   EXPECT_NE(audit_row_hash(a), audit_row_hash(b));
-  AuditRow c = a;
-  c.seq = 2;
-  EXPECT_NE(audit_row_hash(a), audit_row_hash(c));
+}
+
+// Each field of a row on its own: a hash that leaves one out lets that field
+// be rewritten unnoticed (a row backdated, renumbered, re-attributed).
+TEST(AuditLog, ChangingAnyOneFieldChangesTheHash) {
+  const AuditRow row{
+      7,        "2025-03-04T05:06:07Z",         "portal", "llave.revocar", "106470958",
+      "motivo", std::string(kAuditGenesisHash), ""};
+  const std::string original = audit_row_hash(row);
+  const std::vector<std::pair<const char*, void (*)(AuditRow&)>> changes = {
+      {"seq", [](AuditRow& r) { r.seq = 8; }},
+      {"at", [](AuditRow& r) { r.at = "1999-03-04T05:06:07Z"; }},
+      {"actor", [](AuditRow& r) { r.actor = "cli"; }},
+      {"action", [](AuditRow& r) { r.action = "llave.generar"; }},
+      {"subject", [](AuditRow& r) { r.subject = "3101522899"; }},
+      {"detail", [](AuditRow& r) { r.detail = "otro"; }},
+      {"prev_hash", [](AuditRow& r) { r.prev_hash[0] = '1'; }},
+  };
+  for (const auto& [field, change] : changes) {
+    AuditRow changed = row;
+    change(changed);
+    EXPECT_NE(audit_row_hash(changed), original) << "el hash no cubre " << field;
+  }
+}
+
+// The same through the database, as `auditoria verificar` reads it: a row
+// rewritten in place (triggers dropped), one field at a time, is named.
+TEST(AuditLog, ARowWithAnyFieldRewrittenIsNamed) {
+  const std::vector<std::string> updates = {
+      "at = '1999-01-01T00:00:00Z'", "actor = 'otro'",  "action = 'otra'",
+      "subject = '999999999'",       "detail = 'otro'",
+  };
+  for (const std::string& update : updates) {
+    auto inst = make_installation();
+    ASSERT_EQ(raw_sql(inst->db_path(), "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET " +
+                                           update + " WHERE seq=2"),
+              "");
+    auto check = verify_audit_chain(*inst->store->audit_log());
+    ASSERT_TRUE(check.first_bad_seq.has_value()) << update << ": la bitácora parece íntegra";
+    EXPECT_EQ(*check.first_bad_seq, 2) << update;
+  }
 }
 
 }  // namespace
