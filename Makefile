@@ -8,8 +8,9 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS = identification clave form http_request ocsp_request xades_verify
 JOBS       ?= $(shell nproc)
 DATA       ?= $(or $(LLAVERO_DATA),llavero-data)
+MUTANT_JOBS ?= 2
 
-.PHONY: all deps build serve test asan bench fuzz format clean
+.PHONY: all deps build serve test asan bench fuzz mutants format clean
 
 all: build
 
@@ -48,6 +49,12 @@ fuzz: deps
 	    || exit 1; \
 	done
 
+# Each rule of docs/architecture.md broken on purpose, one at a time, in a
+# copy of the tree (build-mutants/, its build kept between runs): the tests
+# named for it must fail. Not part of `make test`; scripts/mutants.sh says how.
+mutants: build
+	JOBS=$(MUTANT_JOBS) bash scripts/mutants.sh $(BUILD)
+
 bench: build
 	$(BUILD)/bench/llavero_bench --benchmark_counters_tabular=true
 	$(BUILD)/bench/llavero_crl_bench --benchmark_counters_tabular=true
@@ -61,4 +68,4 @@ format:
 	find src tests bench fuzz \( -name "*.h" -o -name "*.cc" \) | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) build-mutants
