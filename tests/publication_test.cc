@@ -17,6 +17,7 @@ namespace llavero {
 using namespace llavero::service;
 namespace {
 
+using testing::Installation;
 using testing::keep_p12;
 using testing::make_installation;
 
