@@ -88,7 +88,9 @@ TEST(OcspCache, ARevocationIsSeenWithoutANonce) {
 
   // As the route asks: the cache first, signing only when it has nothing.
   auto fast = publisher.ocsp_from_cache(request);
-  if (fast) EXPECT_EQ(status_in(*fast), V_OCSP_CERTSTATUS_REVOKED) << "la caché respondió good";
+  if (fast) {
+    EXPECT_EQ(status_in(*fast), V_OCSP_CERTSTATUS_REVOKED) << "la caché respondió good";
+  }
   EXPECT_EQ(status_in(publisher.ocsp(request)), V_OCSP_CERTSTATUS_REVOKED);
   // And the revoked answer is what is cached from now on.
   auto again = publisher.ocsp_from_cache(request);
@@ -113,7 +115,9 @@ TEST(OcspCache, ARevocationByAnotherConnectionIsSeenWithoutANonce) {
       other_service.revoke("1-0647-0958", Environment::kPruebas, std::nullopt, "otro").ok());
 
   auto fast = publisher.ocsp_from_cache(request);
-  if (fast) EXPECT_EQ(status_in(*fast), V_OCSP_CERTSTATUS_REVOKED) << "la caché respondió good";
+  if (fast) {
+    EXPECT_EQ(status_in(*fast), V_OCSP_CERTSTATUS_REVOKED) << "la caché respondió good";
+  }
   EXPECT_EQ(status_in(publisher.ocsp(request)), V_OCSP_CERTSTATUS_REVOKED);
 }
 
