@@ -185,16 +185,19 @@ run_sections() {
     "test_$SECTION"
     finish
   fi
-  local rc summary=() bad=0
+  local rc summary=() bad=0 skipped=0
   for s in "${SECTIONS[@]}"; do
     echo "=== $s"
     bash "$0" "${ARGS[@]}" --section "$s"
     rc=$?
     summary+=("$s: $rc")
-    ((rc == 0 || rc == SKIP_RC)) || bad=1
+    if ((rc == SKIP_RC)); then skipped=1; elif ((rc != 0)); then bad=1; fi
   done
   echo "=== estado de salida por sección: ${summary[*]}"
-  exit "$bad"
+  # A section that skipped a check makes the whole run skipped, never passed.
+  ((bad == 0)) || exit 1
+  ((skipped == 0)) || exit "$SKIP_RC"
+  exit 0
 }
 
 # --- assertions ----------------------------------------------------------------
