@@ -38,14 +38,14 @@ MUTANTS=(
   "04-ocsp-cache-no-se-limpia|src/service/publication.cc|s/(if \(\*epoch != epoch_\) \{)\n    answers_\.clear\(\);/\$1/|^OcspCache\."
   "05-crl-no-se-reconstruye|src/service/publication.cc|s/i\.crl && i\.crl_epoch == \*epoch && now/i.crl \&\& now/|^CrlPublication\."
   "06-sin-indice-una-activa|src/store/migrations.cc|s/CREATE UNIQUE INDEX certificates_one_active(\n[^\n]*\nCREATE UNIQUE INDEX certificates_one_pending)/CREATE INDEX certificates_one_active\$1/|^(SqliteStore|PendingKey)\.TheDatabase"
-  "07-serie-repetible|src/store/migrations.cc|s/  UNIQUE \(authority_id, serial_hex\),\n(  CHECK \(status = 'reserved' OR certificate_der IS NOT NULL\),\n  CHECK \(\(status = 'revoked'\) = \(revoked_at IS NOT NULL\)\),\n  CHECK \(status <> 'pending')/\$1/|^SqliteStore\.ASerialIs"
+  "07-serie-repetible|src/store/migrations.cc|s/  UNIQUE \(authority_id, serial_hex\),\n(  CHECK \(status = 'reserved' OR certificate_der IS NOT NULL\),\n  CHECK \(\(status = 'revoked'\) = \(revoked_at IS NOT NULL\)\),\n  CHECK \(status <> 'pending')/\$1/|^SqliteStore\.(ASerialIs|TheDatabaseItselfRefusesADuplicateSerial)"
   "08-pin-de-cinco|src/pki/pin.cc|s/typed\.size\(\) == 4;/typed.size() >= 4 and typed.size() <= 5;/|^Pin\."
   "09-xades-sin-resumen|src/xades/signature.cc|s/result\.reference_ok\.push_back\(ref != nullptr && ref->status == xmlSecDSigStatusSucceeded\);/result.reference_ok.push_back(ref != nullptr);/|^Xades\.Tampering"
   "10-descarga-no-se-borra|src/service/downloads.cc|s/  return store_\.delete_download\(token_hash\);/  (void)token_hash;\n  return Ok{};/|^Downloads\."
   "11-token-de-otro-ambiente|src/service/token_service.cc|s/if \(realm\.environment != env\)/if (false \&\& realm.environment != env)/|^TokenService\.TokenOfTheOther"
   "12-espera-sin-direccion|src/service/login_throttle.cc|s/\n  key\.append\(address\);//|^(LoginThrottle|TokenThrottle)\."
   "13-espera-sin-cuenta|src/service/login_throttle.cc|s/key\.append\(account\)\.push_back/key.push_back/|^(LoginThrottle|TokenThrottle)\."
-  "14-pendiente-no-vence|src/service/key_service.cc|s/auto expired = store_\.pending_before\(now - kPendingGraceSeconds\);/auto expired = store_.pending_before(0);/|^PendingKey\."
+  "14-pendiente-no-vence|src/service/key_service.cc|s/auto expired = store_\.pending_before\(now - kPendingGraceSeconds\);/auto expired = store_.pending_before(now - 50 * 365 * 86400);/|^PendingKey\."
 )
 
 say() { printf '%s\n' "$*"; }
@@ -73,10 +73,14 @@ seed_build() {
   cp -a "$build" "$work/build" || return 1
   rm -rf "$work/build/tests/plantilla-datos"
   # The build directory may lie inside the repository: mark it first.
-  local f
+  # Each file keeps its time: objects depend on flags.make and the like, and
+  # a newer one would make make rebuild everything.
+  local f when
   while IFS= read -r -d '' f; do
+    when=$(stat -c %Y "$f")
     sed -i -e "s|$build|@MUTANTS_BUILD@|g" -e "s|$root|$work/tree|g" \
       -e "s|@MUTANTS_BUILD@|$work/build|g" "$f"
+    touch -d "@$when" "$f"
   done < <(grep -rlIZ -e "$root" "$work/build")
 }
 

@@ -135,6 +135,23 @@ TEST(SqliteStore, ASerialIsReservedOncePerIssuer) {
           .ok());
 }
 
+// The store looks before it reserves; the database refuses a duplicate by
+// itself too, for two processes that both looked before either inserted.
+TEST(SqliteStore, TheDatabaseItselfRefusesADuplicateSerial) {
+  auto inst = make_installation();
+  const auto taxpayer = **inst->store->find_taxpayer("106470958");
+  auto authorities = *inst->store->authorities();
+  ASSERT_TRUE(
+      inst->store->reserve_serial({authorities[1].id, "ABC", taxpayer.id, Environment::kPruebas})
+          .ok());
+  EXPECT_NE(raw_sql(inst->db_path(),
+                    "INSERT INTO certificates (authority_id, serial_hex, taxpayer_id, environment, "
+                    "status, created_at) SELECT authority_id, serial_hex, taxpayer_id, "
+                    "environment, status, created_at FROM certificates WHERE serial_hex = 'ABC'")
+                .find("UNIQUE"),
+            std::string::npos);
+}
+
 TEST(SqliteStore, RevokingWithNoActiveKeyChangesNothing) {
   auto inst = make_installation();
   const auto taxpayer = **inst->store->find_taxpayer("106470958");
