@@ -197,6 +197,18 @@ run llv "$T" auditoria verificar
 assert_ne "actor cambiado: detectado" 0 "$RC"
 assert_match "actor cambiado: nombra la fila 2" "$ERR$OUT" "fila[^0-9]{0,40}[^0-9]2([^0-9]|$)"
 
+# The time of a row, backdated to 1999 (issue 17: a hash without `at` let
+# this pass as "íntegra").
+T=$TMP/tamper-at
+cp -a "$DATA" "$T"
+sqlite3 "$T/llavero.db" \
+  "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET at='1999-01-01T00:00:00Z' WHERE seq=2"
+assert_eq "la fila 2 quedó fechada en 1999" 1999-01-01T00:00:00Z \
+  "$(sql "$T" "select at from audit_log where seq=2")"
+run llv "$T" auditoria verificar
+assert_ne "fecha cambiada: detectado" 0 "$RC"
+assert_match "fecha cambiada: nombra la fila 2" "$ERR$OUT" "fila[^0-9]{0,40}[^0-9]2([^0-9]|$)"
+
 # Deleted middle row.
 T=$TMP/tamper-delete-middle
 cp -a "$DATA" "$T"
