@@ -26,6 +26,9 @@ packages=(
   # (which never downloads a browser of its own), and fonts for readable
   # screenshots
   chromium fonts-dejavu-core fonts-liberation
+  # the PDF of an emitted comprobante (Cairo, Pango, the clave's QR code) and
+  # what its tests read it back with (pdftotext, pdfinfo)
+  libcairo2-dev libpango1.0-dev libqrencode-dev poppler-utils
 )
 
 missing=()

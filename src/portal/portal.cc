@@ -12,6 +12,7 @@
 #include <variant>
 
 #include "portal/templates.h"
+#include "service/pdf_invoice.h"
 #include "util/clock.h"
 #include "util/error_codes.h"
 
@@ -913,7 +914,8 @@ class Portal {
         return post ? stop(request, context, *env) : stop_form(request, context, *env);
       if (!post && action == "emitidos") return emitted(request, context, *env);
       if (!post && action == "comprobante") return emitted_document(request, context, *env, "");
-      if (!post && (action == "comprobante/xml" || action == "comprobante/respuesta"))
+      if (!post && (action == "comprobante/xml" || action == "comprobante/respuesta" ||
+                    action == "comprobante/pdf"))
         return emitted_document(request, context, *env, action.substr(12));
       if (!post && action == "detenida")
         return with_session(
@@ -1340,7 +1342,7 @@ class Portal {
     });
   }
 
-  // A comprobante's page, or one of its files (`file`: "xml", "respuesta").
+  // A comprobante's page, or one of its files (`file`: "xml", "respuesta", "pdf").
   Response emitted_document(const Request& request, const RouteContext& context, Environment env,
                             std::string_view file) {
     return with_session(request, context, false, [&](const PortalSession& session, const Form&) {
@@ -1349,6 +1351,16 @@ class Portal {
       if (!doc) return failure_page(request, session, doc.error().message);
       if (!*doc || (*doc)->record.environment != env) return not_found_page(request, &session);
       const EmittedDocument& found = **doc;
+      if (file == "pdf") {
+        auto pdf = service::invoice_pdf(found);
+        if (!pdf) return failure_page(request, session, pdf.error().message);
+        Response r = make_response(request, http::status::ok, std::move(*pdf), "application/pdf");
+        r.set(http::field::content_disposition,
+              fmt::format("attachment; filename=\"{}.pdf\"", found.record.clave));
+        r.set(http::field::cache_control, "no-store");
+        r.set("X-Frame-Options", "DENY");
+        return r;
+      }
       if (!file.empty()) {
         const Bytes& bytes = file == "xml" ? found.record.xml : found.mensaje_hacienda;
         if (bytes.empty()) return not_found_page(request, &session);
