@@ -1,10 +1,11 @@
 // The Herramienta Gratuita in a real browser (issue 11; docs/herramienta.md):
 // a taxpayer generates a key in pruebas with "Soy usuario del Facturador
 // Gratuito de Hacienda" ticked, emits a factura from the portal's form, sees
-// it aceptado in Emitidos and downloads its signed XML; a negative quantity is
+// it aceptado in Emitidos and downloads its signed XML and its PDF; a negative quantity is
 // shown beside its field and emits nothing; Emitir works with JavaScript off
 // on a phone; axe-core finds nothing on each new page.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
@@ -154,6 +155,16 @@ test('emitir una factura de tres líneas con descuento: aceptada, su XML se desc
   const [respuesta] = await Promise.all([page.waitForEvent('download'),
     page.getByRole('link', { name: /MensajeHacienda/ }).click()]);
   assert.match(readFileSync(await respuesta.path(), 'utf8'), /aceptado/);
+  // The PDF, read back with pdftotext: the clave, the receptor and TotalComprobante.
+  const clave = text.match(/<Clave>(\d{50})<\/Clave>/)[1];
+  const total = text.match(/<TotalComprobante>([\d.]+)<\/TotalComprobante>/)[1];
+  const [pdf] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: /Descargar PDF/ }).click()]);
+  assert.equal(pdf.suggestedFilename(), `${clave}.pdf`);
+  const pdfText = execFileSync('pdftotext', ['-layout', await pdf.path(), '-'], { encoding: 'utf8' });
+  assert.ok(pdfText.includes(clave), pdfText);
+  assert.match(pdfText, /ANA MORA SOLÍS/);
+  assert.ok(pdfText.includes(total), pdfText);
+  assert.match(pdfText, /aceptado/);
 
   // Dejar de firmar automáticamente: check before you act.
   await page.goto('/herramienta/pruebas/detener');

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "service/accounts.h"
+#include "service/pdf_invoice.h"
 #include "service/processing.h"
 #include "service/revocation_check.h"
 #include "service/token_service.h"
@@ -368,6 +369,72 @@ RC_GTEST_PROP(EmissionProperty, ResumenFacturaMatchesAnIndependentComputation, (
   RC_ASSERT(element(xml, "TotalImpuesto") == units_text(impuesto));
   RC_ASSERT(element(xml, "TotalComprobante") == units_text(venta - descuentos + impuesto));
   if (descuentos > 0) RC_ASSERT(element(xml, "TotalDescuentos") == units_text(descuentos));
+}
+
+// --- the representación gráfica (service/pdf_invoice.h) ----------------------------
+
+// The output of `command`, or what it printed before failing.
+std::string run(const std::string& command) {
+  std::string out;
+  if (FILE* p = popen(command.c_str(), "r")) {
+    char buf[4096];
+    std::size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    pclose(p);
+  }
+  return out;
+}
+
+// Writes the PDF of `clave` to `dir`/name and returns its path.
+std::string write_pdf(Tool& t, const std::string& clave, const testing::TempDir& dir,
+                      const std::string& name) {
+  auto document = t.emission.document(t.taxpayer, clave);
+  EXPECT_TRUE(document.ok() && *document);
+  if (!document.ok() || !*document) return {};
+  auto pdf = invoice_pdf(**document);
+  EXPECT_TRUE(pdf.ok()) << (pdf ? "" : pdf.error().message);
+  if (!pdf) return {};
+  EXPECT_EQ(pdf->substr(0, 5), "%PDF-");
+  const std::string path = (dir.path() / name).string();
+  std::ofstream(path, std::ios::binary) << *pdf;
+  return path;
+}
+
+TEST(EmissionPdf, AnAceptadoFacturaShowsItsClaveReceptorTotalAndState) {
+  Tool t;
+  auto out = t.emit(factura());
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  t.process_all();
+  testing::TempDir dir;
+  const std::string path = write_pdf(t, out->record.clave, dir, "factura.pdf");
+  ASSERT_FALSE(path.empty());
+  const std::string text = run("pdftotext -layout " + path + " -");
+  EXPECT_NE(text.find(out->record.clave), std::string::npos) << text;
+  EXPECT_NE(text.find("EMPRESA PEÑA DE PRUEBA SOCIEDAD ANONIMA"), std::string::npos) << text;
+  EXPECT_NE(text.find("327673.82712"), std::string::npos) << text;
+  EXPECT_NE(text.find("Consultoría en facturación"), std::string::npos) << text;
+  EXPECT_NE(text.find("aceptado"), std::string::npos) << text;
+  EXPECT_NE(run("pdfinfo " + path).find("Pages:           1\n"), std::string::npos);
+}
+
+TEST(EmissionPdf, ManyLinesContinueOnMorePages) {
+  Tool t;
+  EmissionInput in = factura();
+  for (int i = 0; i < 120; ++i)
+    in.lines.push_back(LineInput{"8313100000000", fmt::format("Servicio número {}", i), "1", "h",
+                                 "1000", "", "", "08"});
+  auto out = t.emit(in);
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  testing::TempDir dir;
+  const std::string path = write_pdf(t, out->record.clave, dir, "larga.pdf");
+  ASSERT_FALSE(path.empty());
+  const std::string info = run("pdfinfo " + path);
+  const auto at = info.find("Pages:");
+  ASSERT_NE(at, std::string::npos) << info;
+  EXPECT_GT(std::stoi(info.substr(at + 6)), 1) << info;
+  const std::string text = run("pdftotext -layout " + path + " -");
+  EXPECT_NE(text.find("Servicio número 119"), std::string::npos);
+  EXPECT_NE(text.find(out->record.total), std::string::npos);
 }
 
 }  // namespace
