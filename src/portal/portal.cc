@@ -1264,37 +1264,17 @@ class Portal {
         });
   }
 
-  static std::string state_label(const std::optional<ComprobanteState>& state) {
-    if (!state) return "no recibido";
-    switch (*state) {
-      case ComprobanteState::kRecibido: return "recibido";
-      case ComprobanteState::kProcesando: return "procesando";
-      case ComprobanteState::kAceptado: return "aceptado";
-      case ComprobanteState::kRechazado: return "rechazado";
-      case ComprobanteState::kError: return "error";
-    }
-    return "error";
-  }
-
-  static std::string kind_label(std::string_view tipo) {
-    if (tipo == "01") return "Factura electrónica";
-    if (tipo == "02") return "Nota de débito electrónica";
-    if (tipo == "03") return "Nota de crédito electrónica";
-    if (tipo == "04") return "Tiquete electrónico";
-    return std::string(tipo);
-  }
-
   // A comprobante's row or page: what was emitted, and Hacienda's verdict.
   static mus::data document_data(const EmittedDocument& doc) {
     const EmittedRecord& r = doc.record;
     mus::data d;
     d.set("clave", r.clave);
-    d.set("tipo", kind_label(r.tipo));
+    d.set("tipo", std::string(document_kind_label(r.tipo)));
     d.set("consecutivo", r.consecutivo);
     d.set("receptor", r.receptor_nombre.empty() ? "—" : r.receptor_nombre);
     d.set("fecha", format_costa_rica(r.created_at));
     d.set("total", r.total + " " + r.moneda);
-    d.set("estado", state_label(doc.state));
+    d.set("estado", std::string(emitted_state_label(doc.state)));
     if (doc.state == ComprobanteState::kRechazado && !doc.detalle.empty())
       d.set("motivo", doc.detalle);
     else
@@ -1378,7 +1358,8 @@ class Portal {
       d.set("amb", std::string(environment_name(env)));
       d.set("ambiente_min", lower_label(env));
       return page(request, http::status::ok,
-                  fmt::format("{} {}", kind_label(found.record.tipo), found.record.consecutivo),
+                  fmt::format("{} {}", std::string(document_kind_label(found.record.tipo)),
+                              found.record.consecutivo),
                   render("comprobante.mustache", d), PageOptions{&session, env});
     });
   }

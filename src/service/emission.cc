@@ -484,4 +484,16 @@ Result<std::optional<EmittedDocument>> EmissionService::document(const TaxpayerR
   return std::optional<EmittedDocument>(std::move(d));
 }
 
+std::string_view emitted_state_label(const std::optional<ComprobanteState>& state) {
+  return state ? state_name(*state) : "no recibido";
+}
+
+std::string_view document_kind_label(std::string_view tipo) {
+  if (tipo == "01") return "Factura electrónica";
+  if (tipo == "02") return "Nota de débito electrónica";
+  if (tipo == "03") return "Nota de crédito electrónica";
+  if (tipo == "04") return "Tiquete electrónico";
+  return "Comprobante electrónico";
+}
+
 }  // namespace llavero::service

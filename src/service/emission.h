@@ -79,6 +79,12 @@ struct EmittedDocument {
   std::string detalle;                    // its DetalleMensaje: why, when rechazado
 };
 
+// The state of an emitted document as the tool shows it (page and PDF):
+// the reception's name for it, or "no recibido" before the reception has it.
+std::string_view emitted_state_label(const std::optional<ComprobanteState>& state);
+// "Factura electrónica", … for a document type's two digits (the clave's).
+std::string_view document_kind_label(std::string_view tipo);
+
 class EmissionService {
  public:
   EmissionService(Store& store, const Config& config, KeyCustody& custody,

@@ -95,26 +95,6 @@ Result<Invoice> read_invoice(const EmittedDocument& doc) {
   return in;
 }
 
-std::string_view kind_label(std::string_view tipo) {
-  if (tipo == "01") return "Factura electrónica";
-  if (tipo == "02") return "Nota de débito electrónica";
-  if (tipo == "03") return "Nota de crédito electrónica";
-  if (tipo == "04") return "Tiquete electrónico";
-  return "Comprobante electrónico";
-}
-
-std::string_view state_label(const std::optional<ComprobanteState>& state) {
-  if (!state) return "no recibido";
-  switch (*state) {
-    case ComprobanteState::kRecibido: return "recibido";
-    case ComprobanteState::kProcesando: return "procesando";
-    case ComprobanteState::kAceptado: return "aceptado";
-    case ComprobanteState::kRechazado: return "rechazado";
-    case ComprobanteState::kError: return "error";
-  }
-  return "error";
-}
-
 // Draws text on one line from (x, y), in `width` points (ellipsized; 0: no
 // limit), aligned left or right; returns its height.
 class Writer {
@@ -193,14 +173,14 @@ Result<std::string> invoice_pdf(const EmittedDocument& doc) {
       return make_error(errc::kErrorInterno, "No se pudo crear el PDF.");
     cairo_pdf_surface_set_metadata(
         surface.get(), CAIRO_PDF_METADATA_TITLE,
-        fmt::format("{} {}", kind_label(doc.record.tipo), in.clave).c_str());
+        fmt::format("{} {}", document_kind_label(doc.record.tipo), in.clave).c_str());
 
     // The heading: who, to whom, when, which, and Hacienda's verdict; the QR
     // code of the clave at the right, which a phone reads to look it up.
     double y = kMargin;
     constexpr double kQr = 110;
     cairo_set_source_rgb(cr.get(), 0, 0, 0);
-    y += w.text(kMargin, y, kind_label(doc.record.tipo), 16, true) + 6;
+    y += w.text(kMargin, y, document_kind_label(doc.record.tipo), 16, true) + 6;
     auto field = [&](std::string_view label, const std::string& value) {
       if (value.empty()) return;
       w.text(kMargin, y, label, 9, true);
@@ -213,7 +193,7 @@ Result<std::string> invoice_pdf(const EmittedDocument& doc) {
     field("Fecha", format_costa_rica(doc.record.created_at) + " (hora de Costa Rica)");
     field("Consecutivo", in.consecutivo);
     field("Moneda", in.moneda);
-    field("Estado", std::string(state_label(doc.state)));
+    field("Estado", std::string(emitted_state_label(doc.state)));
     if (!draw_qr(cr.get(), in.clave, kWidth - kMargin - kQr, kMargin, kQr))
       return make_error(errc::kErrorInterno, "No se pudo crear el código QR.");
     y = std::max(y, kMargin + kQr) + 4;
