@@ -24,6 +24,7 @@
 #include "service/processing.h"
 #include "service/revocation_check.h"
 #include "service/token_service.h"
+#include "sql_count.h"
 #include "testing.h"
 #include "util/error_codes.h"
 #include "xml/document.h"
@@ -48,17 +49,7 @@ const xml::SchemaValidator& schemas() {
 }
 
 std::int64_t count(const testing::Installation& inst, const std::string& sql) {
-  sqlite3* db = nullptr;
-  sqlite3_open(inst.db_path().c_str(), &db);
-  sqlite3_busy_timeout(db, 5000);
-  sqlite3_stmt* stmt = nullptr;
-  std::int64_t n = -1;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
-      sqlite3_step(stmt) == SQLITE_ROW)
-    n = sqlite3_column_int64(stmt, 0);
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return n;
+  return testing::sql_count(inst, sql);
 }
 
 struct Tool {
