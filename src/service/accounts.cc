@@ -117,10 +117,11 @@ Status AccountService::set_portal_password(const std::string& identification,
                                              t->identification, "contraseña del portal asignada"});
 }
 
-Status AccountService::count_failure(LoginThrottle& throttle, const std::string& account,
-                                     const std::string& remote_address, const std::string& actor,
-                                     const std::string& action) {
-  const LoginThrottle::Failure failure = throttle.failure(account, remote_address, now_seconds());
+Status AccountService::count_portal_failure(const std::string& account,
+                                            const std::string& remote_address) {
+  const std::string actor = "portal:" + remote_address;
+  const LoginThrottle::Failure failure =
+      portal_throttle_.failure(account, remote_address, now_seconds());
   if (failure.alarm) {
     // The account is not locked (a stranger could lock anyone out): the
     // operator decides, warned in the log and the audit log.
@@ -131,7 +132,7 @@ Status AccountService::count_failure(LoginThrottle& throttle, const std::string&
     LLAVERO_TRY(
         store_.record_login_event(AuditEvent{actor, "cuenta.posible_ataque", account, detail}));
   }
-  return store_.record_login_event(AuditEvent{actor, action, account, ""});
+  return store_.record_login_event(AuditEvent{actor, "portal.ingreso_fallido", account, ""});
 }
 
 Result<Login> AccountService::login(const std::string& identification, const SecretString& password,
@@ -156,8 +157,7 @@ Result<Login> AccountService::login(const std::string& identification, const Sec
   const bool right =
       hash ? password_matches(*hash, password) : (password_matches(decoy_hash(), password), false);
   if (!right) {
-    LLAVERO_TRY(count_failure(portal_throttle_, account, remote_address, "portal:" + remote_address,
-                              "portal.ingreso_fallido"));
+    LLAVERO_TRY(count_portal_failure(account, remote_address));
     return invalid_credentials();
   }
   portal_throttle_.success(account, remote_address);

@@ -102,11 +102,9 @@ class AccountService {
  private:
   Result<TaxpayerRecord> taxpayer(const std::string& identification);
 
-  // Counts a wrong password: the audit row, the operator's warning when the
-  // account looks attacked, and the wait it may start.
-  Status count_failure(LoginThrottle& throttle, const std::string& account,
-                       const std::string& remote_address, const std::string& actor,
-                       const std::string& action);
+  // Counts a wrong portal password: the audit row, the operator's warning
+  // when the account looks attacked, and the wait it may start.
+  Status count_portal_failure(const std::string& account, const std::string& remote_address);
 
   Store& store_;
   const Config& config_;
