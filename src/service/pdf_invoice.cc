@@ -12,10 +12,9 @@
 #include <string_view>
 #include <vector>
 
+#include "service/comprobante_contents.h"
 #include "util/clock.h"
 #include "util/error_codes.h"
-#include "xades/xades.h"
-#include "xml/document.h"
 
 namespace llavero::service {
 
@@ -47,53 +46,6 @@ using Qr = std::unique_ptr<QRcode, FreeQr>;
 // A4 in points, and the margins.
 constexpr double kWidth = 595.276, kHeight = 841.89, kMargin = 40;
 constexpr double kRow = 13;  // one table row
-
-// What the PDF shows, read from the signed XML.
-struct Line {
-  std::string detalle, cantidad, precio, descuento, impuesto, total;
-};
-struct Invoice {
-  std::string emisor_nombre, emisor_id, receptor_nombre, receptor_id, fecha_emision;
-  std::string consecutivo, clave, moneda;
-  std::vector<Line> lines;
-  std::string venta, descuentos, impuesto, comprobante;
-};
-
-std::string at(const xmlNode* root, std::string_view path) {
-  return xml::trimmed(xml::text(xml::find_path(root, path)));
-}
-
-Result<Invoice> read_invoice(const EmittedDocument& doc) {
-  const std::string text(doc.record.xml.begin(), doc.record.xml.end());
-  auto parsed = xml::parse(text, xades::kMaxDocumentBytes);
-  if (!parsed) return parsed.error();
-  const xmlNode* root = xmlDocGetRootElement(parsed->get());
-  Invoice in;
-  in.clave = at(root, "Clave");
-  in.consecutivo = at(root, "NumeroConsecutivo");
-  in.fecha_emision = at(root, "FechaEmision");
-  in.emisor_nombre = at(root, "Emisor/Nombre");
-  in.emisor_id = at(root, "Emisor/Identificacion/Numero");
-  in.receptor_nombre = at(root, "Receptor/Nombre");
-  in.receptor_id = at(root, "Receptor/Identificacion/Numero");
-  in.moneda = at(root, "ResumenFactura/CodigoTipoMoneda/CodigoMoneda");
-  in.venta = at(root, "ResumenFactura/TotalVenta");
-  in.descuentos = at(root, "ResumenFactura/TotalDescuentos");
-  in.impuesto = at(root, "ResumenFactura/TotalImpuesto");
-  in.comprobante = at(root, "ResumenFactura/TotalComprobante");
-  // The lines are the LineaDetalle children of DetalleServicio, whatever the
-  // namespace of the kind of comprobante.
-  if (const xmlNode* detalle = xml::find_path(root, "DetalleServicio")) {
-    for (const xmlNode* n = detalle->children; n != nullptr; n = n->next) {
-      if (n->type != XML_ELEMENT_NODE || std::string_view(xml::chars(n->name)) != "LineaDetalle")
-        continue;
-      in.lines.push_back(Line{at(n, "Detalle"), at(n, "Cantidad"), at(n, "PrecioUnitario"),
-                              at(n, "Descuento/MontoDescuento"), at(n, "ImpuestoNeto"),
-                              at(n, "MontoTotalLinea")});
-    }
-  }
-  return in;
-}
 
 // Draws text on one line from (x, y), in `width` points (ellipsized; 0: no
 // limit), aligned left or right; returns its height.
@@ -160,9 +112,9 @@ constexpr Column kColumns[] = {
 }  // namespace
 
 Result<std::string> invoice_pdf(const EmittedDocument& doc) {
-  auto read = read_invoice(doc);
+  auto read = read_contents(doc.record.xml);
   if (!read) return read.error();
-  const Invoice& in = *read;
+  const ComprobanteContents& in = *read;
 
   std::string out;
   {
@@ -212,7 +164,7 @@ Result<std::string> invoice_pdf(const EmittedDocument& doc) {
     };
     const double bottom = kHeight - kMargin;
     heading();
-    for (const Line& l : in.lines) {
+    for (const ContentsLine& l : in.lines) {
       if (y + kRow > bottom) {
         cairo_show_page(cr.get());
         y = kMargin;
