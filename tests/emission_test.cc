@@ -16,6 +16,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -207,6 +208,38 @@ std::string write_pem(const fs::path& path, const Bytes& der) {
   return path.string();
 }
 
+// `xml` is valid against the official schema and its signature verifies with
+// xmlsec1 against the pruebas root.
+void expect_valid_and_verified(Tool& t, const std::string& xml) {
+  auto doc = xml::parse(xml, xades::kMaxDocumentBytes);
+  ASSERT_TRUE(doc.ok());
+  const auto invalid = schemas().validate(doc->get());
+  EXPECT_TRUE(invalid.empty()) << invalid.front();
+  testing::TempDir dir;
+  std::ofstream(dir.path() / "comprobante.xml") << xml;
+  auto authorities = t.inst->store->authorities();
+  std::string root, pf;
+  for (const AuthorityRecord& a : *authorities) {
+    if (a.environment != Environment::kPruebas) continue;
+    if (a.kind == CaKind::kRoot) root = write_pem(dir.path() / "root.pem", a.certificate_der);
+    if (a.kind == CaKind::kPersonaFisica) pf = write_pem(dir.path() / "pf.pem", a.certificate_der);
+  }
+  const std::string command = fmt::format(
+      "xmlsec1 --verify --id-attr:Id 'http://uri.etsi.org/01903/v1.3.2#:SignedProperties' "
+      "--trusted-pem {} --untrusted-pem {} {} >/dev/null 2>&1",
+      root, pf, (dir.path() / "comprobante.xml").string());
+  EXPECT_EQ(std::system(command.c_str()), 0) << command;
+}
+
+// The state the reception gave `clave`, with its MensajeHacienda for the failure message.
+std::pair<std::optional<ComprobanteState>, std::string> state_of(Tool& t,
+                                                                 const std::string& clave) {
+  auto d = t.emission.document(t.taxpayer, clave);
+  EXPECT_TRUE(d.ok() && *d);
+  if (!d.ok() || !*d) return {};
+  return {(*d)->state, std::string((*d)->mensaje_hacienda.begin(), (*d)->mensaje_hacienda.end())};
+}
+
 TEST(Emission, AFacturaWithThreeLinesAndADiscountIsValidSignedAndAceptado) {
   Tool t;
   auto out = t.emit(factura());
@@ -220,34 +253,78 @@ TEST(Emission, AFacturaWithThreeLinesAndADiscountIsValidSignedAndAceptado) {
   EXPECT_EQ(out->record.total, "327673.82712");
   EXPECT_EQ(t.signatures(), 1);
 
-  const std::string xml(out->record.xml.begin(), out->record.xml.end());
-  auto doc = xml::parse(xml, xades::kMaxDocumentBytes);
-  ASSERT_TRUE(doc.ok());
-  EXPECT_TRUE(schemas().validate(doc->get()).empty());
-
-  testing::TempDir dir;
-  std::ofstream(dir.path() / "factura.xml") << xml;
-  auto authorities = t.inst->store->authorities();
-  std::string root, pf;
-  for (const AuthorityRecord& a : *authorities) {
-    if (a.environment != Environment::kPruebas) continue;
-    if (a.kind == CaKind::kRoot) root = write_pem(dir.path() / "root.pem", a.certificate_der);
-    if (a.kind == CaKind::kPersonaFisica) pf = write_pem(dir.path() / "pf.pem", a.certificate_der);
-  }
-  const std::string command = fmt::format(
-      "xmlsec1 --verify --id-attr:Id 'http://uri.etsi.org/01903/v1.3.2#:SignedProperties' "
-      "--trusted-pem {} --untrusted-pem {} {} >/dev/null 2>&1",
-      root, pf, (dir.path() / "factura.xml").string());
-  EXPECT_EQ(std::system(command.c_str()), 0) << command;
+  expect_valid_and_verified(t, std::string(out->record.xml.begin(), out->record.xml.end()));
 
   t.process_all();
-  auto document = t.emission.document(t.taxpayer, out->record.clave);
-  ASSERT_TRUE(document.ok());
-  ASSERT_TRUE(*document);
-  ASSERT_TRUE((*document)->state);
-  const std::string answer((*document)->mensaje_hacienda.begin(),
-                           (*document)->mensaje_hacienda.end());
-  EXPECT_EQ(*(*document)->state, ComprobanteState::kAceptado) << answer;
+  const auto [state, answer] = state_of(t, out->record.clave);
+  EXPECT_EQ(state, ComprobanteState::kAceptado) << answer;
+}
+
+// --- factura electrónica de compra: the taxpayer buys, issues and signs ------------
+
+EmissionInput compra() {
+  EmissionInput in = factura();
+  in.kind = DocumentKind::kFacturaCompra;
+  in.receptor_identificacion = in.receptor_nombre = "";
+  in.proveedor_identificacion = "1-0234-0567";
+  in.proveedor_nombre = "JUAN PÉREZ, PRODUCTOR DE CAFÉ";
+  in.proveedor_correo = "juan@example.com";
+  in.lines.resize(2);
+  return in;
+}
+
+TEST(Emission, AFacturaDeCompraWithoutItsProveedorIsAFieldError) {
+  Tool t;
+  EmissionInput in = compra();
+  in.proveedor_identificacion = "";
+  expect_refused(t, in, "proveedor_identificacion");
+  in.proveedor_identificacion = "1-0234-056X";
+  expect_refused(t, in, "proveedor_identificacion");
+  in = compra();
+  in.proveedor_nombre = "JUAN";  // the XML's Emisor/Nombre has at least 5 characters
+  expect_refused(t, in, "proveedor_nombre");
+  in = compra();
+  in.proveedor_correo = "juan.example.com";
+  expect_refused(t, in, "proveedor_correo");
+  // A receptor typed for another kind is not asked for, nor checked.
+  in = compra();
+  in.receptor_identificacion = "no es una cédula";
+  EXPECT_TRUE(t.emission.check(in).empty());
+}
+
+TEST(Emission, AFacturaDeCompraIsIssuedByTheBuyerValidSignedAndAceptado) {
+  Tool t;
+  auto out = t.emit(compra());
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_EQ(out->reception_status, 202u) << out->reception_cause;
+  EXPECT_EQ(out->record.tipo, "08");
+  EXPECT_EQ(out->record.consecutivo, "00100001080000000001");
+  EXPECT_EQ(out->record.clave.substr(9, 12), "000106470958");  // the buyer's clave
+  EXPECT_EQ(out->record.receptor_nombre, "JUAN PÉREZ, PRODUCTOR DE CAFÉ");
+  const std::string xml(out->record.xml.begin(), out->record.xml.end());
+  expect_valid_and_verified(t, xml);
+  // The seller is the XML's Emisor, the taxpayer (the buyer) its Receptor.
+  auto doc = xml::parse(xml, xades::kMaxDocumentBytes);
+  ASSERT_TRUE(doc.ok());
+  const xmlNode* root = xmlDocGetRootElement(doc->get());
+  EXPECT_EQ(std::string(xml::chars(root->name)), "FacturaElectronicaCompra");
+  auto at = [&](std::string_view path) {
+    return xml::trimmed(xml::text(xml::find_path(root, path)));
+  };
+  EXPECT_EQ(at("Emisor/Identificacion/Numero"), "102340567");
+  EXPECT_EQ(at("Emisor/Nombre"), "JUAN PÉREZ, PRODUCTOR DE CAFÉ");
+  EXPECT_EQ(at("Receptor/Identificacion/Numero"), "106470958");
+  EXPECT_EQ(at("CodigoActividadReceptor"), "620100");
+  EXPECT_EQ(at("InformacionReferencia/TipoDocIR"), "14");
+  // The reception has the taxpayer as emisor and the seller as receptor.
+  auto received = t.inst->store->find_comprobante(out->record.clave);
+  ASSERT_TRUE(received.ok() && *received);
+  EXPECT_EQ((*received)->emisor_numero, "106470958");
+  EXPECT_EQ((*received)->receptor_numero, "102340567");
+
+  t.process_all();
+  const auto [state, answer] = state_of(t, out->record.clave);
+  EXPECT_EQ(state, ComprobanteState::kAceptado) << answer;
 }
 
 TEST(Emission, ATiqueteAndANotaDeCreditoAreAceptado) {
@@ -274,7 +351,7 @@ TEST(Emission, ATiqueteAndANotaDeCreditoAreAceptado) {
     const std::string answer((*d)->mensaje_hacienda.begin(), (*d)->mensaje_hacienda.end());
     EXPECT_EQ(*(*d)->state, ComprobanteState::kAceptado) << e->record.tipo << "\n" << answer;
   }
-  auto page = t.emission.emitted(t.taxpayer, Environment::kPruebas, 0, 10);
+  auto page = t.emission.emitted(t.taxpayer, Environment::kPruebas, {}, 0, 10);
   ASSERT_TRUE(page.ok());
   EXPECT_EQ(page->total, 3);
   // Another taxpayer does not see them.
@@ -306,6 +383,110 @@ TEST(Emission, TwentyConcurrentEmissionsGetTwentyConsecutivosWithoutGaps) {
     EXPECT_TRUE(distinct.contains(fmt::format("0010000101{:010}", n))) << n;
   EXPECT_EQ(t.signatures(), 20);
   EXPECT_EQ(count(*t.inst, "SELECT count(*) FROM comprobantes"), 20);
+}
+
+// --- Comprobantes emitidos: searched by receptor, date and state -------------------
+
+std::vector<std::string> claves(Tool& t, const EmittedSearch& search) {
+  const ParsedSearch parsed = parse_search(search);
+  EXPECT_TRUE(parsed.errors.empty()) << parsed.errors.front().message;
+  auto page = t.emission.emitted(t.taxpayer, Environment::kPruebas, parsed.filter, 0, 50);
+  EXPECT_TRUE(page.ok());
+  std::vector<std::string> out;
+  if (!page.ok()) return out;
+  EXPECT_EQ(page->total, static_cast<std::int64_t>(page->items.size()));
+  for (const EmittedDocument& d : page->items) out.push_back(d.record.clave);
+  return out;
+}
+
+// A factura to EMPRESA PEÑA (3-101-522899), one to ANA MORA SOLÍS
+// (2-0456-0789) and a tiquete without receptor; the claves in that order.
+std::vector<std::string> three_documents(Tool& t) {
+  EmissionInput ana = factura();
+  ana.receptor_identificacion = "2-0456-0789";
+  ana.receptor_nombre = "ANA MORA SOLÍS";
+  EmissionInput tiquete = factura();
+  tiquete.kind = DocumentKind::kTiquete;
+  tiquete.receptor_identificacion = tiquete.receptor_nombre = "";
+  std::vector<std::string> out;
+  for (const EmissionInput& in : {factura(), ana, tiquete}) {
+    auto made = t.emit(in);
+    EXPECT_TRUE(made.ok()) << (made ? "" : made.error().message);
+    out.push_back(made ? made->record.clave : "");
+  }
+  return out;
+}
+
+TEST(EmissionSearch, ByReceptorNameOrIdentification) {
+  Tool t;
+  const auto c = three_documents(t);
+  using V = std::vector<std::string>;
+  EXPECT_EQ(claves(t, {"empresa", "", "", ""}), V{c[0]});  // ASCII letters in any case
+  EXPECT_EQ(claves(t, {"MORA", "", "", ""}), V{c[1]});
+  EXPECT_EQ(claves(t, {" 3-101-522899 ", "", "", ""}), V{c[0]});  // as printed
+  EXPECT_EQ(claves(t, {"204560789", "", "", ""}), V{c[1]});       // as digits
+  EXPECT_EQ(claves(t, {"%", "", "", ""}), V{});                   // LIKE's wildcard is literal
+  EXPECT_EQ(claves(t, {"PÉREZ", "", "", ""}), V{});
+  EXPECT_EQ(claves(t, {"", "", "", ""}), (V{c[2], c[1], c[0]}));  // newest first
+}
+
+TEST(EmissionSearch, ByState) {
+  Tool t;
+  const auto c = three_documents(t);
+  using V = std::vector<std::string>;
+  EXPECT_EQ(claves(t, {"", "", "", "recibido"}), (V{c[2], c[1], c[0]}));
+  EXPECT_EQ(claves(t, {"", "", "", "aceptado"}), V{});
+  t.process_all();
+  EXPECT_EQ(claves(t, {"", "", "", "aceptado"}), (V{c[2], c[1], c[0]}));
+  EXPECT_EQ(claves(t, {"", "", "", "recibido"}), V{});
+  EXPECT_EQ(claves(t, {"", "", "", "rechazado"}), V{});
+  EXPECT_EQ(claves(t, {"", "", "", "no recibido"}), V{});
+  // The sandbox's reception emptied: the tool still lists them, not received.
+  ASSERT_TRUE(t.inst->store->purge_comprobantes(Environment::kPruebas).ok());
+  EXPECT_EQ(claves(t, {"", "", "", "no recibido"}), (V{c[2], c[1], c[0]}));
+  EXPECT_EQ(claves(t, {"", "", "", "aceptado"}), V{});
+  // Without the reception's row the identification is not known; the name is.
+  EXPECT_EQ(claves(t, {"MORA", "", "", "no recibido"}), V{c[1]});
+}
+
+TEST(EmissionSearch, ByDateInCostaRicasCalendar) {
+  Tool t;
+  const auto c = three_documents(t);
+  using V = std::vector<std::string>;
+  const auto day = [](UnixSeconds at) {
+    const std::string text = format_utc(at - 6 * 3600);  // Costa Rica's wall clock
+    return text.substr(0, 10);
+  };
+  const UnixSeconds now = now_seconds();
+  const std::string today = day(now), yesterday = day(now - 86400), tomorrow = day(now + 86400);
+  EXPECT_EQ(claves(t, {"", today, today, ""}).size(), 3u);
+  EXPECT_EQ(claves(t, {"", yesterday, "", ""}).size(), 3u);
+  EXPECT_EQ(claves(t, {"", "", tomorrow, ""}).size(), 3u);
+  EXPECT_EQ(claves(t, {"", tomorrow, "", ""}), V{});
+  EXPECT_EQ(claves(t, {"", "", yesterday, ""}), V{});
+  EXPECT_EQ(claves(t, {"MORA", today, today, "recibido"}), V{c[1]});  // all together
+}
+
+TEST(EmissionSearch, ABadFilterIsAFieldErrorWithAClearMessage) {
+  auto errors = [](const EmittedSearch& s) {
+    std::map<std::string, std::string> out;
+    for (const FieldError& e : parse_search(s).errors) out[e.field] = e.message;
+    return out;
+  };
+  for (const char* bad : {"2026-13-01", "2026-02-30", "01/12/2026", "2026-1-5", "ayer",
+                          "2026-12-01T00:00:00Z", "２０２６-12-01"}) {
+    auto e = errors({"", bad, "", ""});
+    ASSERT_TRUE(e.contains("desde")) << bad;
+    EXPECT_EQ(e["desde"],
+              "La fecha «desde» no es válida: escríbala como AAAA-MM-DD, p. ej. 2026-12-01.");
+    EXPECT_TRUE(errors({"", "", bad, ""}).contains("hasta")) << bad;
+  }
+  EXPECT_TRUE(errors({"", "2026-02-28", "2026-02-28", ""}).empty());
+  EXPECT_TRUE(errors({"", "2028-02-29", "", ""}).empty());  // a leap day
+  EXPECT_EQ(errors({"", "2026-12-02", "2026-12-01", ""})["hasta"],
+            "La fecha «hasta» no puede ser anterior a «desde».");
+  EXPECT_EQ(errors({"", "", "", "borrado"})["estado"], "Elija un estado de la lista.");
+  EXPECT_TRUE(errors({std::string(101, 'a'), "", "", ""}).contains("receptor"));
 }
 
 // --- ResumenFactura against an independent computation -----------------------------

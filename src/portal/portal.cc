@@ -11,7 +11,9 @@
 #include <mutex>
 #include <variant>
 
+#include "id/clave.h"
 #include "portal/templates.h"
+#include "service/comprobante_contents.h"
 #include "service/pdf_invoice.h"
 #include "util/clock.h"
 #include "util/error_codes.h"
@@ -1030,6 +1032,9 @@ class Portal {
     in.receptor_identificacion = field(f, "receptor_identificacion");
     in.receptor_nombre = field(f, "receptor_nombre");
     in.receptor_correo = field(f, "receptor_correo");
+    in.proveedor_identificacion = field(f, "proveedor_identificacion");
+    in.proveedor_nombre = field(f, "proveedor_nombre");
+    in.proveedor_correo = field(f, "proveedor_correo");
     in.condicion_venta = field(f, "condicion_venta");
     in.medio_pago = field(f, "medio_pago");
     in.moneda = field(f, "moneda");
@@ -1053,13 +1058,17 @@ class Portal {
     return in;
   }
 
-  // The form's own check of what the service does not know: the receptor's
-  // identification must be of the type chosen beside it.
+  // The form's own check of what the service does not know: the
+  // identification of the party the document names (the receptor, or in a
+  // factura de compra the proveedor) must be of the type chosen beside it.
   static void check_receptor_type(const Form& f, std::vector<FieldError>& errors) {
-    auto id = Identification::parse(field(f, "receptor_identificacion"));
-    const std::string tipo = field(f, "receptor_tipo");
+    const std::string party =
+        field(f, "tipo_documento") == document_tipo(DocumentKind::kFacturaCompra) ? "proveedor"
+                                                                                  : "receptor";
+    auto id = Identification::parse(field(f, party + "_identificacion"));
+    const std::string tipo = field(f, party + "_tipo");
     if (id && !tipo.empty() && id_type_code(id->type()) != tipo)
-      errors.push_back({"receptor_identificacion",
+      errors.push_back({party + "_identificacion",
                         fmt::format("La identificación no es del tipo elegido: es {}.",
                                     id_type_name(id->type()))});
   }
@@ -1077,6 +1086,14 @@ class Portal {
           kept_forms_.erase(it);
         }
       }
+      // "Emitir nota de crédito" on a comprobante's page: the kind and the
+      // clave referred to, prefilled (a fresh form only).
+      if (kept.values.empty()) {
+        const std::string tipo = query_param(request, "tipo");
+        const std::string referencia = query_param(request, "referencia");
+        if (parse_document_tipo(tipo)) kept.values["tipo_documento"] = tipo;
+        if (Clave::parse(referencia)) kept.values["referencia_clave"] = referencia;
+      }
       const Form& v = kept.values;
       const auto& e = kept.errors;
       mus::data d = env_data(session, env);
@@ -1087,7 +1104,8 @@ class Portal {
       static const std::vector<Option> kinds = {{"01", "Factura electrónica"},
                                                 {"04", "Tiquete electrónico"},
                                                 {"03", "Nota de crédito electrónica"},
-                                                {"02", "Nota de débito electrónica"}};
+                                                {"02", "Nota de débito electrónica"},
+                                                {"08", "Factura electrónica de compra"}};
       static const std::vector<Option> conditions = {
           {"01", "Contado"},
           {"02", "Crédito"},
@@ -1176,6 +1194,11 @@ class Portal {
           "P. ej. 1-0647-0958 (no se pide para un tiquete)");
       set("receptor_nombre", "Nombre del receptor");
       set("receptor_correo", "Correo electrónico del receptor (opcional)");
+      set("proveedor_tipo", "Tipo de identificación del proveedor", "01", "", "", &id_types);
+      set("proveedor_identificacion", "Número de identificación del proveedor", "", "",
+          "P. ej. 3-101-522899");
+      set("proveedor_nombre", "Nombre del proveedor");
+      set("proveedor_correo", "Correo electrónico del proveedor (opcional)");
       set("actividad", "Código de actividad económica", "620100", "numeric", "6 dígitos");
       set("provincia", "Provincia", "1", "numeric", "Un dígito del 1 al 7");
       set("canton", "Cantón", "01", "numeric", "2 dígitos");
@@ -1271,7 +1294,11 @@ class Portal {
     d.set("clave", r.clave);
     d.set("tipo", std::string(document_kind_label(r.tipo)));
     d.set("consecutivo", r.consecutivo);
-    d.set("receptor", r.receptor_nombre.empty() ? "—" : r.receptor_nombre);
+    // In a factura de compra the other party is the seller.
+    const bool compra = r.tipo == document_tipo(DocumentKind::kFacturaCompra);
+    d.set("receptor", r.receptor_nombre.empty() ? "—"
+                      : compra                  ? r.receptor_nombre + " (proveedor)"
+                                                : r.receptor_nombre);
     d.set("fecha", format_costa_rica(r.created_at));
     d.set("total", r.total + " " + r.moneda);
     d.set("estado", std::string(emitted_state_label(doc.state)));
@@ -1295,28 +1322,62 @@ class Portal {
         number = std::max<std::int64_t>(1, std::stoll(query_param(request, "pagina")));
       } catch (...) {
       }
-      auto listed = s_.emission->emitted(session.taxpayer, env, (number - 1) * kPerPage, kPerPage);
-      if (!listed) return failure_page(request, session, listed.error().message);
+      // The search (a GET form): its fields are kept in the pages' links.
+      Form typed;
+      for (const char* name : {"receptor", "desde", "hasta", "estado"})
+        typed[name] = query_param(request, name);
+      const ParsedSearch search = parse_search(
+          EmittedSearch{typed["receptor"], typed["desde"], typed["hasta"], typed["estado"]});
+      std::vector<FieldError> errors;
+      for (const service::FieldError& e : search.errors) errors.push_back({e.field, e.message});
       mus::data d = env_data(session, env);
+      set_errors(d, errors);
+      d.set("campo", partial("campo.mustache"));
+      static const std::vector<Option> states = {{"", "Todos"},
+                                                 {"aceptado", "aceptado"},
+                                                 {"rechazado", "rechazado"},
+                                                 {"recibido", "recibido"},
+                                                 {"procesando", "procesando"},
+                                                 {"no recibido", "no recibido"}};
+      d.set("b_receptor", form_field(typed, errors, "receptor", "Receptor o proveedor", "", "",
+                                     "Parte del nombre, o la identificación"));
+      d.set("b_desde", form_field(typed, errors, "desde", "Desde", "", "",
+                                  "Fecha AAAA-MM-DD, p. ej. 2026-12-01"));
+      d.set("b_hasta",
+            form_field(typed, errors, "hasta", "Hasta", "", "", "Fecha AAAA-MM-DD, incluida"));
+      d.set("b_estado", form_field(typed, errors, "estado", "Estado", "", "", "", &states));
+      const bool searching =
+          std::any_of(typed.begin(), typed.end(), [](const auto& f) { return !f.second.empty(); });
+      d.set("buscando", searching);
       d.set("puede_emitir", kept_key(session, env).has_value());
       if (query_param(request, "repetida") == "1")
         d.set("aviso", "Esta solicitud ya fue procesada: no se emitió otro comprobante.");
+      if (!errors.empty())
+        return page(request, http::status::bad_request, title("Comprobantes emitidos", env),
+                    render("emitidos.mustache", d), PageOptions{&session, env, true});
+      auto listed = s_.emission->emitted(session.taxpayer, env, search.filter,
+                                         (number - 1) * kPerPage, kPerPage);
+      if (!listed) return failure_page(request, session, listed.error().message);
       mus::data rows{mus::data::type::list};
-      for (const EmittedRecord& r : listed->items) {
-        auto doc = s_.emission->document(session.taxpayer, r.clave);
-        if (!doc || !*doc) continue;
-        mus::data row = document_data(**doc);
+      for (const EmittedDocument& doc : listed->items) {
+        mus::data row = document_data(doc);
         row.set("amb", std::string(environment_name(env)));
         rows.push_back(row);
       }
+      d.set("listado", true);
       d.set("filas", rows);
       d.set("hay", !listed->items.empty());
       d.set("total", std::to_string(listed->total));
       d.set("desde", std::to_string((number - 1) * kPerPage + 1));
       d.set("hasta", std::to_string((number - 1) * kPerPage +
                                     static_cast<std::int64_t>(listed->items.size())));
-      if (number > 1) d.set("anterior", std::to_string(number - 1));
-      if (number * kPerPage < listed->total) d.set("siguiente", std::to_string(number + 1));
+      std::vector<std::pair<std::string, std::string>> kept;
+      for (const auto& [name, value] : typed)
+        if (!value.empty()) kept.emplace_back(name, value);
+      const std::string filters = kept.empty() ? "" : "&" + form_encode(kept);
+      if (number > 1) d.set("anterior", std::to_string(number - 1) + filters);
+      if (number * kPerPage < listed->total)
+        d.set("siguiente", std::to_string(number + 1) + filters);
       return page(request, http::status::ok, title("Comprobantes emitidos", env),
                   render("emitidos.mustache", d), PageOptions{&session, env});
     });
@@ -1357,6 +1418,50 @@ class Portal {
       mus::data d = document_data(found);
       d.set("amb", std::string(environment_name(env)));
       d.set("ambiente_min", lower_label(env));
+      // What was signed: the parties, the lines and the totals.
+      auto contents = service::read_contents(found.record.xml);
+      if (!contents) return failure_page(request, session, contents.error().message);
+      const ComprobanteContents& c = *contents;
+      auto party = [](const std::string& nombre, const std::string& id) {
+        return nombre.empty() ? std::string("—") : fmt::format("{} ({})", nombre, id);
+      };
+      d.set("emisor", party(c.emisor_nombre, c.emisor_id));
+      d.set("receptor", party(c.receptor_nombre, c.receptor_id));
+      mus::data lines{mus::data::type::list};
+      for (const ContentsLine& l : c.lines) {
+        mus::data line;
+        line.set("detalle", l.detalle);
+        line.set("cantidad", l.cantidad + " " + l.unidad);
+        line.set("precio", l.precio);
+        line.set("descuento", l.descuento.empty() ? "0" : l.descuento);
+        line.set("impuesto", l.impuesto);
+        line.set("total", l.total);
+        lines.push_back(line);
+      }
+      d.set("lineas", lines);
+      d.set("moneda", c.moneda);
+      d.set("total_venta", c.venta);
+      d.set("total_descuentos", c.descuentos.empty() ? "0" : c.descuentos);
+      d.set("total_impuesto", c.impuesto);
+      d.set("total_comprobante", c.comprobante);
+      // A nota names the document it refers to: a link when it is one of
+      // this taxpayer's.
+      if (!c.referencia_numero.empty()) {
+        mus::data ref;
+        ref.set("clave", c.referencia_numero);
+        auto referred = s_.emission->document(session.taxpayer, c.referencia_numero);
+        if (referred && *referred && (*referred)->record.environment == env)
+          ref.set("nombre", fmt::format("{} {}", document_kind_label((*referred)->record.tipo),
+                                        (*referred)->record.consecutivo));
+        else
+          ref.set("nombre", false);
+        d.set("referencia", ref);
+      }
+      // An accepted factura or tiquete can be corrected with a nota.
+      if ((found.record.tipo == document_tipo(DocumentKind::kFactura) ||
+           found.record.tipo == document_tipo(DocumentKind::kTiquete)) &&
+          found.state == ComprobanteState::kAceptado && kept_key(session, env))
+        d.set("notas", true);
       return page(request, http::status::ok,
                   fmt::format("{} {}", std::string(document_kind_label(found.record.tipo)),
                               found.record.consecutivo),

@@ -11,6 +11,7 @@
 
 #include "id/clave.h"
 #include "id/identification.h"
+#include "service/fecha.h"
 #include "service/totals.h"
 #include "util/base64.h"
 #include "util/clock.h"
@@ -37,6 +38,7 @@ constexpr KindInfo kKinds[] = {
     {DocumentKind::kNotaDebito, "02", "NotaDebitoElectronica", "notaDebitoElectronica"},
     {DocumentKind::kNotaCredito, "03", "NotaCreditoElectronica", "notaCreditoElectronica"},
     {DocumentKind::kTiquete, "04", "TiqueteElectronico", "tiqueteElectronico"},
+    {DocumentKind::kFacturaCompra, "08", "FacturaElectronicaCompra", "facturaElectronicaCompra"},
 };
 const KindInfo& info(DocumentKind kind) {
   for (const KindInfo& k : kKinds)
@@ -151,7 +153,69 @@ std::string detalle_of(const Bytes& mensaje) {
   return out;
 }
 
+EmittedDocument emitted_document(EmittedRecord record,
+                                 std::optional<ComprobanteState> state = std::nullopt,
+                                 Bytes mensaje = {}) {
+  EmittedDocument d;
+  d.record = std::move(record);
+  d.state = state;
+  d.detalle = detalle_of(mensaje);
+  d.mensaje_hacienda = std::move(mensaje);
+  return d;
+}
+
+// A date of the search, AAAA-MM-DD in Costa Rica's calendar: the instant
+// its day begins there (UTC−6).
+std::optional<UnixSeconds> search_date(const std::string& text) {
+  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
+  auto fecha = parse_fecha(text + "T00:00:00-06:00");
+  if (!fecha) return std::nullopt;
+  // date::parse takes 2026-02-30 as March 2nd: the day read back must be the one typed.
+  const CivilDate day = service::costa_rica_date(fecha->instant);
+  if (fmt::format("{:04}-{:02}-{:02}", day.year, day.month, day.day) != text) return std::nullopt;
+  return unix_seconds(*fecha);
+}
+
 }  // namespace
+
+ParsedSearch parse_search(const EmittedSearch& search) {
+  ParsedSearch out;
+  EmittedFilter& f = out.filter;
+  const auto first = search.receptor.find_first_not_of(" \t");
+  if (first != std::string::npos)
+    f.receptor_text =
+        search.receptor.substr(first, search.receptor.find_last_not_of(" \t") - first + 1);
+  if (f.receptor_text.size() > 100) {
+    out.errors.push_back(
+        {"receptor", "Escriba hasta 100 caracteres del nombre o la identificación."});
+  } else if (auto id = Identification::parse(f.receptor_text); id) {
+    f.receptor_digits = id->digits();
+  }
+  const std::string example = "escríbala como AAAA-MM-DD, p. ej. 2026-12-01.";
+  if (!search.desde.empty()) {
+    f.from = search_date(search.desde);
+    if (!f.from)
+      out.errors.push_back({"desde", fmt::format("La fecha «desde» no es válida: {}", example)});
+  }
+  if (!search.hasta.empty()) {
+    if (auto until = search_date(search.hasta))
+      f.until = *until + 24 * 3600;  // the whole day
+    else
+      out.errors.push_back({"hasta", fmt::format("La fecha «hasta» no es válida: {}", example)});
+  }
+  if (f.from && f.until && *f.from >= *f.until)
+    out.errors.push_back({"hasta", "La fecha «hasta» no puede ser anterior a «desde»."});
+  if (search.estado == emitted_state_label(std::nullopt)) {
+    f.not_received = true;
+  } else if (!search.estado.empty()) {
+    for (ComprobanteState s :
+         {ComprobanteState::kRecibido, ComprobanteState::kProcesando, ComprobanteState::kAceptado,
+          ComprobanteState::kRechazado, ComprobanteState::kError})
+      if (state_name(s) == search.estado) f.state = s;
+    if (!f.state) out.errors.push_back({"estado", "Elija un estado de la lista."});
+  }
+  return out;
+}
 
 bool LineInput::empty() const {
   return cabys.empty() && detalle.empty() && cantidad.empty() && precio_unitario.empty() &&
@@ -190,8 +254,21 @@ std::vector<FieldError> EmissionService::check(const EmissionInput& in_) const {
   if (in_.correo.find('@') == std::string::npos || in_.correo.size() > 160)
     add("correo", "Escriba su correo electrónico, p. ej. nombre@example.com.");
 
+  const bool compra = in_.kind == DocumentKind::kFacturaCompra;
   const bool receptor_given = !in_.receptor_identificacion.empty() || !in_.receptor_nombre.empty();
-  if (in_.kind == DocumentKind::kFactura || receptor_given) {
+  if (compra) {
+    // The seller goes in the XML's Emisor, whose Nombre has 5 to 100 characters.
+    if (in_.proveedor_identificacion.empty())
+      add("proveedor_identificacion",
+          "Una factura de compra debe indicar la identificación del proveedor (el vendedor).");
+    else if (auto id = Identification::parse(in_.proveedor_identificacion); !id)
+      add("proveedor_identificacion", id.error().message);
+    if (in_.proveedor_nombre.size() < 5 || in_.proveedor_nombre.size() > 100)
+      add("proveedor_nombre", "Escriba el nombre del proveedor (de 5 a 100 caracteres).");
+    if (!in_.proveedor_correo.empty() &&
+        (in_.proveedor_correo.find('@') == std::string::npos || in_.proveedor_correo.size() > 160))
+      add("proveedor_correo", "Escriba un correo válido del proveedor, p. ej. nombre@example.com.");
+  } else if (in_.kind == DocumentKind::kFactura || receptor_given) {
     if (in_.receptor_identificacion.empty())
       add("receptor_identificacion", "Escriba la identificación del receptor.");
     else if (auto id = Identification::parse(in_.receptor_identificacion); !id)
@@ -286,9 +363,15 @@ Result<Emission> EmissionService::emit(const TaxpayerRecord& emisor, const Emiss
     amounts.push_back(a);
   }
   const Summary summary = compute_totals(amounts, Amount(), Amount());
+  // The other party: the receptor, or in a factura de compra the seller.
+  const bool compra = input.kind == DocumentKind::kFacturaCompra;
   std::optional<Identification> receptor_id;
-  if (!input.receptor_identificacion.empty())
+  if (compra)
+    receptor_id = *Identification::parse(input.proveedor_identificacion);
+  else if (!input.receptor_identificacion.empty())
     receptor_id = *Identification::parse(input.receptor_identificacion);
+  const std::string& receptor_nombre = compra ? input.proveedor_nombre : input.receptor_nombre;
+  const std::string& receptor_correo = compra ? input.proveedor_correo : input.receptor_correo;
 
   const KindInfo& kind = info(input.kind);
   const ConsecutivoKey counter{input.environment, emisor_id->digits(), std::string(kSucursal),
@@ -314,27 +397,38 @@ Result<Emission> EmissionService::emit(const TaxpayerRecord& emisor, const Emiss
     };
     add(root, "Clave", clave->text);
     add(root, "ProveedorSistemas", emisor_id->digits());
-    add(root, "CodigoActividadEmisor", input.actividad);
+    // In a factura de compra the taxpayer's activity is the buyer's.
+    add(root, compra ? "CodigoActividadReceptor" : "CodigoActividadEmisor", input.actividad);
     add(root, "NumeroConsecutivo", consecutivo);
     add(root, "FechaEmision", fecha);
-    xmlNode* e = add(root, "Emisor");
-    add(e, "Nombre", nombre);
-    xmlNode* eid = add(e, "Identificacion");
-    add(eid, "Tipo", std::string(id_type_code(emisor_id->type())));
-    add(eid, "Numero", emisor_id->digits());
-    xmlNode* u = add(e, "Ubicacion");
-    add(u, "Provincia", input.provincia);
-    add(u, "Canton", input.canton);
-    add(u, "Distrito", input.distrito);
-    add(u, "OtrasSenas", input.otras_senas);
-    add(e, "CorreoElectronico", input.correo);
-    if (receptor_id) {
-      xmlNode* r = add(root, "Receptor");
-      add(r, "Nombre", input.receptor_nombre);
-      xmlNode* rid = add(r, "Identificacion");
-      add(rid, "Tipo", std::string(id_type_code(receptor_id->type())));
-      add(rid, "Numero", receptor_id->digits());
-      if (!input.receptor_correo.empty()) add(r, "CorreoElectronico", input.receptor_correo);
+    // The taxpayer, with the address and e-mail typed: the Emisor, or in a
+    // factura de compra the Receptor (the buyer, who issues and signs it).
+    auto taxpayer = [&](xmlNode* p) {
+      add(p, "Nombre", nombre);
+      xmlNode* id = add(p, "Identificacion");
+      add(id, "Tipo", std::string(id_type_code(emisor_id->type())));
+      add(id, "Numero", emisor_id->digits());
+      xmlNode* u = add(p, "Ubicacion");
+      add(u, "Provincia", input.provincia);
+      add(u, "Canton", input.canton);
+      add(u, "Distrito", input.distrito);
+      add(u, "OtrasSenas", input.otras_senas);
+      add(p, "CorreoElectronico", input.correo);
+    };
+    // The other party: the Receptor, or in a factura de compra the Emisor (the seller).
+    auto other = [&](xmlNode* p) {
+      add(p, "Nombre", receptor_nombre);
+      xmlNode* id = add(p, "Identificacion");
+      add(id, "Tipo", std::string(id_type_code(receptor_id->type())));
+      add(id, "Numero", receptor_id->digits());
+      if (!receptor_correo.empty()) add(p, "CorreoElectronico", receptor_correo);
+    };
+    if (compra) {
+      other(add(root, "Emisor"));
+      taxpayer(add(root, "Receptor"));
+    } else {
+      taxpayer(add(root, "Emisor"));
+      if (receptor_id) other(add(root, "Receptor"));
     }
     add(root, "CondicionVenta", input.condicion_venta);
     xmlNode* detalle = add(root, "DetalleServicio");
@@ -363,7 +457,7 @@ Result<Emission> EmissionService::emit(const TaxpayerRecord& emisor, const Emiss
       add(i, "CodigoTarifaIVA", c.input->tarifa);
       add(i, "Tarifa", with_places(c.tarifa, 2));
       add(i, "Monto", a.impuestos.text());
-      add(l, "ImpuestoAsumidoEmisorFabrica", Amount().text());
+      if (!compra) add(l, "ImpuestoAsumidoEmisorFabrica", Amount().text());
       add(l, "ImpuestoNeto", a.impuestos.text());
       add(l, "MontoTotalLinea", a.monto_total_linea.text());
       by_tariff[c.input->tarifa] += a.impuestos;
@@ -407,6 +501,14 @@ Result<Emission> EmissionService::emit(const TaxpayerRecord& emisor, const Emiss
                       referenced.day));
       add(ref, "Codigo", input.referencia_codigo);
       add(ref, "Razon", input.referencia_razon);
+    } else if (compra) {
+      // The schema requires a reference: what the purchase rests on, the
+      // receipt of a seller of the Régimen Especial (TipoDocIR 14).
+      xmlNode* ref = add(root, "InformacionReferencia");
+      add(ref, "TipoDocIR", "14");
+      add(ref, "FechaEmisionIR", fecha);
+      add(ref, "Codigo", "04");  // referencia a otro documento
+      add(ref, "Razon", "Compra a un proveedor del Régimen Especial");
     }
 
     auto text = xml::to_string(doc.get());
@@ -429,7 +531,7 @@ Result<Emission> EmissionService::emit(const TaxpayerRecord& emisor, const Emiss
     out.record.taxpayer_id = emisor.id;
     out.record.tipo = std::string(kind.tipo);
     out.record.consecutivo = consecutivo;
-    out.record.receptor_nombre = receptor_id ? input.receptor_nombre : "";
+    out.record.receptor_nombre = receptor_id ? receptor_nombre : "";
     out.record.total = summary.comprobante.text();
     out.record.moneda = input.moneda;
     out.record.xml = Bytes(signed_xml->begin(), signed_xml->end());
@@ -462,9 +564,17 @@ Result<Emission> EmissionService::emit(const TaxpayerRecord& emisor, const Emiss
   return out;
 }
 
-Result<EmittedPage> EmissionService::emitted(const TaxpayerRecord& emisor, Environment env,
-                                             std::int64_t offset, std::int64_t limit) {
-  return store_.emitted(emisor.id, env, offset, limit);
+Result<EmittedDocumentPage> EmissionService::emitted(const TaxpayerRecord& emisor, Environment env,
+                                                     const EmittedFilter& filter,
+                                                     std::int64_t offset, std::int64_t limit) {
+  auto page = store_.emitted(emisor.id, env, filter, offset, limit);
+  if (!page) return page.error();
+  EmittedDocumentPage out;
+  out.total = page->total;
+  for (EmittedRow& row : page->items)
+    out.items.push_back(
+        emitted_document(std::move(row.record), row.state, std::move(row.respuesta_xml)));
+  return out;
 }
 
 Result<std::optional<EmittedDocument>> EmissionService::document(const TaxpayerRecord& emisor,
@@ -472,16 +582,11 @@ Result<std::optional<EmittedDocument>> EmissionService::document(const TaxpayerR
   auto found = store_.find_emitted(clave);
   if (!found) return found.error();
   if (!*found || (*found)->taxpayer_id != emisor.id) return std::optional<EmittedDocument>();
-  EmittedDocument d;
-  d.record = std::move(**found);
   auto received = store_.find_comprobante(clave);
   if (!received) return received.error();
-  if (*received) {
-    d.state = (*received)->state;
-    d.mensaje_hacienda = (*received)->respuesta_xml;
-    d.detalle = detalle_of(d.mensaje_hacienda);
-  }
-  return std::optional<EmittedDocument>(std::move(d));
+  if (!*received) return std::optional<EmittedDocument>(emitted_document(std::move(**found)));
+  return std::optional<EmittedDocument>(emitted_document(std::move(**found), (*received)->state,
+                                                         std::move((*received)->respuesta_xml)));
 }
 
 std::string_view emitted_state_label(const std::optional<ComprobanteState>& state) {
@@ -493,6 +598,7 @@ std::string_view document_kind_label(std::string_view tipo) {
   if (tipo == "02") return "Nota de débito electrónica";
   if (tipo == "03") return "Nota de crédito electrónica";
   if (tipo == "04") return "Tiquete electrónico";
+  if (tipo == "08") return "Factura electrónica de compra";
   return "Comprobante electrónico";
 }
 

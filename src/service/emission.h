@@ -1,11 +1,10 @@
 // The Herramienta Gratuita's emission (docs/herramienta.md): from what a
 // taxpayer types in the portal, a complete comprobante v4.4 (factura,
-// tiquete, nota de crédito or de débito), with every amount computed by
-// service/totals.h (the rule the reception checks them with), a consecutivo
-// without gaps, the clave, a check against the official schema, the
-// signature with the key kept in custody (service/custody.h), and the
-// submission to the reception of the same environment, as an integrator's
-// POST would be, without HTTP.
+// tiquete, nota de crédito or de débito, factura electrónica de compra), with every amount computed
+// by service/totals.h (the rule the reception checks them with), a consecutivo without gaps, the
+// clave, a check against the official schema, the signature with the key kept in custody
+// (service/custody.h), and the submission to the reception of the same environment, as an
+// integrator's POST would be, without HTTP.
 //
 // Bad input is refused field by field before anything is numbered, signed
 // or sent.
@@ -23,8 +22,10 @@
 
 namespace llavero::service {
 
-enum class DocumentKind { kFactura, kNotaDebito, kNotaCredito, kTiquete };
-std::string_view document_tipo(DocumentKind kind);  // "01", "02", "03", "04"
+// kFacturaCompra: the taxpayer buys from a seller who does not invoice
+// electronically (Régimen Especial) and issues the comprobante as the buyer.
+enum class DocumentKind { kFactura, kNotaDebito, kNotaCredito, kTiquete, kFacturaCompra };
+std::string_view document_tipo(DocumentKind kind);  // "01", "02", "03", "04", "08"
 std::optional<DocumentKind> parse_document_tipo(std::string_view tipo);
 
 // One line as typed; a line whose fields are all empty is left out.
@@ -46,8 +47,11 @@ struct EmissionInput {
   std::string actividad = "620100";  // CodigoActividadEmisor
   // The emisor's address and e-mail, which the schema requires.
   std::string provincia = "1", canton = "01", distrito = "01", otras_senas, correo;
-  // Required for a factura; optional otherwise.
+  // Required for a factura; optional otherwise; not used in a factura de compra.
   std::string receptor_identificacion, receptor_nombre, receptor_correo;
+  // Factura de compra only, and required there: the seller, who goes in the
+  // XML's Emisor (the taxpayer, who buys, issues and signs, is its Receptor).
+  std::string proveedor_identificacion, proveedor_nombre, proveedor_correo;
   std::string condicion_venta = "01";
   std::string medio_pago = "01";
   std::string moneda = "CRC";
@@ -79,6 +83,26 @@ struct EmittedDocument {
   std::string detalle;                    // its DetalleMensaje: why, when rechazado
 };
 
+struct EmittedDocumentPage {
+  std::vector<EmittedDocument> items;
+  std::int64_t total = 0;
+};
+
+// The search of Comprobantes emitidos as typed in its GET form: the
+// receptor's name or identification (in a factura de compra, the
+// proveedor's), the first and last dates in Costa Rica's calendar
+// (AAAA-MM-DD, both included) and the state ("aceptado", …, "no recibido").
+// Each may be empty.
+struct EmittedSearch {
+  std::string receptor, desde, hasta, estado;
+};
+// The filter it means, or what is wrong with it, field by field.
+struct ParsedSearch {
+  EmittedFilter filter;
+  std::vector<FieldError> errors;
+};
+ParsedSearch parse_search(const EmittedSearch& search);
+
 // The state of an emitted document as the tool shows it (page and PDF):
 // the reception's name for it, or "no recibido" before the reception has it.
 std::string_view emitted_state_label(const std::optional<ComprobanteState>& state);
@@ -100,8 +124,11 @@ class EmissionService {
   Result<Emission> emit(const TaxpayerRecord& emisor, const EmissionInput& input,
                         std::vector<FieldError>& errors, const std::string& actor);
 
-  Result<EmittedPage> emitted(const TaxpayerRecord& emisor, Environment env, std::int64_t offset,
-                              std::int64_t limit);
+  // The comprobantes `emisor` emitted in `env` that match `filter`, newest
+  // first, each with the reception's verdict (one query).
+  Result<EmittedDocumentPage> emitted(const TaxpayerRecord& emisor, Environment env,
+                                      const EmittedFilter& filter, std::int64_t offset,
+                                      std::int64_t limit);
   // A comprobante of `emisor` by clave, with the reception's verdict; none
   // when it does not exist or is someone else's.
   Result<std::optional<EmittedDocument>> document(const TaxpayerRecord& emisor,

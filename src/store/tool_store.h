@@ -17,6 +17,7 @@
 
 #include "id/environment.h"
 #include "store/audit_store.h"
+#include "store/comprobante_store.h"
 #include "util/clock.h"
 #include "util/hash.h"
 #include "util/result.h"
@@ -63,9 +64,30 @@ struct NumberedEmission {
   AuditEvent audit;
 };
 
+// An emitted comprobante with what the reception has of it (a join, not a
+// lookup per row): its state and MensajeHacienda; none when not received.
+struct EmittedRow {
+  EmittedRecord record;
+  std::optional<ComprobanteState> state;
+  Bytes respuesta_xml;
+};
+
 struct EmittedPage {
-  std::vector<EmittedRecord> items;
+  std::vector<EmittedRow> items;
   std::int64_t total = 0;
+};
+
+// What Comprobantes emitidos is narrowed to; each part is optional.
+struct EmittedFilter {
+  // The receptor (in a factura de compra, the proveedor): its name contains
+  // `receptor_text` (SQLite's LIKE: case folded for ASCII only), or its
+  // identification is `receptor_digits` (the envelope's, in the reception).
+  std::string receptor_text, receptor_digits;
+  std::optional<UnixSeconds> from, until;  // created_at in [from, until)
+  // Only this state of the reception; with `not_received`, only documents
+  // the reception does not have.
+  std::optional<ComprobanteState> state;
+  bool not_received = false;
 };
 
 class ToolStore {
@@ -87,9 +109,10 @@ class ToolStore {
   virtual Result<EmittedRecord> emit_numbered(
       const ConsecutivoKey& key,
       const std::function<Result<NumberedEmission>(std::int64_t numero)>& build) = 0;
-  // The comprobantes a taxpayer emitted in `env`, newest first.
+  // The comprobantes a taxpayer emitted in `env` that match `filter`, newest first.
   virtual Result<EmittedPage> emitted(std::int64_t taxpayer_id, Environment env,
-                                      std::int64_t offset, std::int64_t limit) = 0;
+                                      const EmittedFilter& filter, std::int64_t offset,
+                                      std::int64_t limit) = 0;
   virtual Result<std::optional<EmittedRecord>> find_emitted(const std::string& clave) = 0;
 };
 

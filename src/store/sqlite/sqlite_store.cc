@@ -1488,20 +1488,61 @@ Result<EmittedRecord> SqliteStore::emit_numbered(
 }
 
 Result<EmittedPage> SqliteStore::emitted(std::int64_t taxpayer_id, Environment env,
-                                         std::int64_t offset, std::int64_t limit) {
+                                         const EmittedFilter& filter, std::int64_t offset,
+                                         std::int64_t limit) {
   return guarded([&]() -> Result<EmittedPage> {
+    // Each emitted document with the reception's row of the same clave, if
+    // any: its state, its answer and the receptor's identification.
+    constexpr std::string_view kJoined =
+        "(SELECT e.*, c.estado AS estado, c.respuesta_xml AS respuesta_xml, "
+        "c.receptor_numero AS receptor_numero, c.clave IS NOT NULL AS recibido FROM emitidos e "
+        "LEFT JOIN comprobantes c ON c.clave = e.clave AND c.environment = e.environment)";
+    constexpr std::string_view kWhere =
+        "taxpayer_id = ?1 AND environment = ?2 "
+        "AND ((?3 IS NULL AND ?4 IS NULL) OR receptor_nombre LIKE '%' || ?3 || '%' ESCAPE '\\' "
+        "OR receptor_numero = ?4) "
+        "AND (?5 IS NULL OR created_at >= ?5) AND (?6 IS NULL OR created_at < ?6) "
+        "AND (?7 IS NULL OR estado = ?7) AND (?8 = 0 OR NOT recibido)";
+    auto optional = [](const std::string& s) {
+      return s.empty() ? std::nullopt : std::optional<std::string>(s);
+    };
+    auto time = [](const std::optional<UnixSeconds>& t) {
+      return t ? std::optional<std::string>(format_utc(*t)) : std::nullopt;
+    };
+    // LIKE's wildcards in what was typed are literal.
+    std::string pattern;
+    for (char c : filter.receptor_text) {
+      if (c == '%' || c == '_' || c == '\\') pattern += '\\';
+      pattern += c;
+    }
+    auto bind = [&](Statement& s) {
+      s.bind(1, taxpayer_id)
+          .bind(2, environment_name(env))
+          .bind_optional(3, optional(pattern))
+          .bind_optional(4, optional(filter.receptor_digits))
+          .bind_optional(5, time(filter.from))
+          .bind_optional(6, time(filter.until))
+          .bind_optional(7, filter.state ? std::optional<std::string>(state_name(*filter.state))
+                                         : std::nullopt)
+          .bind(8, std::int64_t{filter.not_received ? 1 : 0});
+    };
     EmittedPage page;
     {
-      Statement s(*db_, "SELECT count(*) FROM emitidos WHERE taxpayer_id = ? AND environment = ?");
-      s.bind(1, taxpayer_id).bind(2, environment_name(env));
+      Statement s(*db_, fmt::format("SELECT count(*) FROM {} WHERE {}", kJoined, kWhere));
+      bind(s);
       if (s.step()) page.total = s.integer(0);
     }
-    Statement s(*db_, fmt::format("SELECT {} FROM emitidos WHERE taxpayer_id = ? AND "
-                                  "environment = ? ORDER BY created_at DESC, consecutivo DESC "
-                                  "LIMIT ? OFFSET ?",
-                                  kEmittedColumns));
-    s.bind(1, taxpayer_id).bind(2, environment_name(env)).bind(3, limit).bind(4, offset);
-    while (s.step()) page.items.push_back(emitted_from(s));
+    Statement s(*db_, fmt::format("SELECT {}, estado, respuesta_xml FROM {} WHERE {} "
+                                  "ORDER BY created_at DESC, consecutivo DESC LIMIT ?9 OFFSET ?10",
+                                  kEmittedColumns, kJoined, kWhere));
+    bind(s);
+    s.bind(9, limit).bind(10, offset);
+    while (s.step()) {
+      EmittedRow row{emitted_from(s), std::nullopt, s.blob(11)};
+      if (auto state = s.optional_text(10))
+        row.state = enum_from(*state, kAllStates, state_name, "comprobantes.estado");
+      page.items.push_back(std::move(row));
+    }
     return page;
   });
 }

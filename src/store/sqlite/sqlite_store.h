@@ -105,7 +105,8 @@ class SqliteStore final : public Store {
   Result<EmittedRecord> emit_numbered(
       const ConsecutivoKey& key,
       const std::function<Result<NumberedEmission>(std::int64_t numero)>& build) override;
-  Result<EmittedPage> emitted(std::int64_t taxpayer_id, Environment env, std::int64_t offset,
+  Result<EmittedPage> emitted(std::int64_t taxpayer_id, Environment env,
+                              const EmittedFilter& filter, std::int64_t offset,
                               std::int64_t limit) override;
   Result<std::optional<EmittedRecord>> find_emitted(const std::string& clave) override;
 
