@@ -1,9 +1,10 @@
 // The Herramienta Gratuita in a real browser (issue 11; docs/herramienta.md):
 // a taxpayer generates a key in pruebas with "Soy usuario del Facturador
 // Gratuito de Hacienda" ticked, emits a factura from the portal's form, sees
-// it aceptado in Emitidos and downloads its signed XML and its PDF; a negative quantity is
-// shown beside its field and emits nothing; Emitir works with JavaScript off
-// on a phone; axe-core finds nothing on each new page.
+// it aceptado in Emitidos and downloads its signed XML and its PDF, emits a nota de
+// crédito against it from its page and sees it aceptado, and searches Emitidos; a
+// negative quantity is shown beside its field and emits nothing; Emitir (also a factura
+// de compra) works with JavaScript off on a phone; axe-core finds nothing on each new page.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -169,6 +170,61 @@ test('emitir una factura de tres líneas con descuento: aceptada, su XML se desc
   assert.ok(pdfText.includes(total), pdfText);
   assert.match(pdfText, /aceptado/);
 
+  // Its page shows what was signed: the three lines and the totals.
+  assert.equal(await page.locator('#lineas tbody tr').count(), 3);
+  assert.ok((await page.locator('#totales').innerText()).includes(total));
+  const facturaPage = page.url();
+
+  // A nota de crédito against it, from its page: the kind and the clave come prefilled.
+  await submit(page, page.getByRole('link', { name: 'Emitir nota de crédito' }));
+  assert.equal(pathOf(page), '/herramienta/pruebas/emitir');
+  assert.equal(await label(page, 'Tipo de comprobante').inputValue(), '03');
+  assert.equal(await label(page, 'Clave del comprobante al que se refiere la nota').inputValue(), clave);
+  await label(page, 'Razón de la nota').fill('Devolución del teclado');
+  await label(page, 'Otras señas').fill('Avenida 2, calles 5 y 7');
+  await fillLine(page, 1, { cabys: '4321000000000', detalle: 'Teclado devuelto', cantidad: '1', precio: '12500.50' });
+  await submit(page, page.getByRole('button', { name: 'Emitir', exact: true }));
+  assert.equal(pathOf(page), '/herramienta/pruebas/comprobante');
+  assert.match(await page.locator('main h1').innerText(), /Nota de crédito electrónica 00100001030000000001/);
+  for (let i = 0; i < 60 && !/aceptado/.test(await page.locator('#estado').innerText()); i++) {
+    await page.waitForTimeout(500);
+    await page.reload();
+  }
+  assert.match(await page.locator('#estado').innerText(), /aceptado/);
+  const referencia = await page.locator('#referencia').innerText();
+  assert.ok(referencia.includes(clave), referencia);
+  assert.match(referencia, /Factura electrónica 00100001010000000001/);
+  assert.equal(await page.getByRole('link', { name: 'Emitir nota de crédito' }).count(), 0, 'no se ofrece una nota de una nota');
+  await axe(page, 'nota de crédito');
+  await submit(page, page.locator('#referencia').getByRole('link'));
+  assert.equal(page.url(), facturaPage);
+
+  // Emitidos searched by receptor, state and date; the search is kept in the form.
+  await page.goto('/herramienta/pruebas/emitidos');
+  await label(page, 'Receptor o proveedor').fill('ana mora');
+  await label(page, 'Estado').selectOption('aceptado');
+  await submit(page, page.getByRole('button', { name: 'Buscar' }));
+  let rows = await page.locator('#emitidos tbody tr').allInnerTexts();
+  assert.equal(rows.length, 1, rows.join('\n'));
+  assert.match(rows[0], /Factura electrónica 00100001010000000001/);
+  assert.equal(await label(page, 'Receptor o proveedor').inputValue(), 'ana mora');
+  await axe(page, 'emitidos buscados');
+  await label(page, 'Receptor o proveedor').fill('');
+  await submit(page, page.getByRole('button', { name: 'Buscar' }));
+  assert.equal(await page.locator('#emitidos tbody tr').count(), 2, 'la factura y la nota, aceptadas');
+  await label(page, 'Estado').selectOption('rechazado');
+  await submit(page, page.getByRole('button', { name: 'Buscar' }));
+  assert.match(await mainText(page), /Ningún comprobante coincide con la búsqueda/);
+  // A malformed date: its message beside the field, not a 500.
+  const bad = await page.goto('/herramienta/pruebas/emitidos?desde=2026-13-45&estado=aceptado');
+  assert.equal(bad.status(), 400);
+  const desde = label(page, 'Desde');
+  assert.equal(await desde.getAttribute('aria-invalid'), 'true');
+  assert.equal(await desde.inputValue(), '2026-13-45');
+  assert.match(await page.locator('#desde-error').innerText(), /La fecha «desde» no es válida: escríbala como AAAA-MM-DD/);
+  assert.match(await page.title(), /^Error: /);
+  await axe(page, 'emitidos con fecha mal escrita');
+
   // Dejar de firmar automáticamente: check before you act.
   await page.goto('/herramienta/pruebas/detener');
   await axe(page, 'detener');
@@ -217,6 +273,24 @@ test('Emitir sin JavaScript en un teléfono: Agregar línea, error y emisión', 
   assert.equal(pathOf(page), '/herramienta/pruebas/comprobante');
   assert.equal(emitted(), before + 1);
   await axe(page, 'comprobante teléfono sin JS', { javaScriptEnabled: false });
+
+  // A factura electrónica de compra: without its proveedor, a message beside the field.
+  await page.goto('/herramienta/pruebas/emitir');
+  await label(page, 'Tipo de comprobante').selectOption('08');
+  await label(page, 'Otras señas').fill('Avenida 2, calles 5 y 7');
+  await fillLine(page, 1, { detalle: 'Café en grano', cantidad: '10', precio: '3500' });
+  await submit(page, page.getByRole('button', { name: 'Emitir', exact: true }));
+  const proveedor = label(page, 'Número de identificación del proveedor');
+  assert.equal(await proveedor.getAttribute('aria-invalid'), 'true');
+  assert.match(await page.locator('#proveedor_identificacion-error').innerText(), /identificación del proveedor/);
+  assert.equal(emitted(), before + 1, 'nada emitido');
+  await proveedor.fill('1-0234-0567');
+  await label(page, 'Nombre del proveedor').fill('JUAN PÉREZ, PRODUCTOR DE CAFÉ');
+  await submit(page, page.getByRole('button', { name: 'Emitir', exact: true }));
+  assert.equal(pathOf(page), '/herramienta/pruebas/comprobante');
+  assert.match(await page.locator('main h1').innerText(), /Factura electrónica de compra 00100001080000000001/);
+  assert.match(await mainText(page), /Emisor JUAN PÉREZ, PRODUCTOR DE CAFÉ \(102340567\)/);
+  assert.equal(emitted(), before + 2);
   await page.goto('/herramienta/pruebas/emitidos');
   await axe(page, 'emitidos teléfono sin JS', { javaScriptEnabled: false });
   await context.close();
