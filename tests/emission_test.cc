@@ -325,6 +325,12 @@ TEST(Emission, AFacturaDeCompraIsIssuedByTheBuyerValidSignedAndAceptado) {
   t.process_all();
   const auto [state, answer] = state_of(t, out->record.clave);
   EXPECT_EQ(state, ComprobanteState::kAceptado) << answer;
+  // Hacienda's answer names the buyer as emisor and the seller as receptor.
+  EXPECT_NE(answer.find("<NombreReceptor>JUAN PÉREZ, PRODUCTOR DE CAFÉ</NombreReceptor>"),
+            std::string::npos)
+      << answer;
+  EXPECT_NE(answer.find("<NumeroCedulaEmisor>106470958</NumeroCedulaEmisor>"), std::string::npos);
+  EXPECT_EQ(answer.find("<NombreEmisor>JUAN"), std::string::npos) << answer;
 }
 
 TEST(Emission, ATiqueteAndANotaDeCreditoAreAceptado) {

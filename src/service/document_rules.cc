@@ -169,10 +169,13 @@ std::string document_type_code(std::string_view name) {
   return {};
 }
 
+Parties parties(const xmlNode* root) {
+  return root_name(root) == "FacturaElectronicaCompra" ? Parties{"Receptor", "Emisor"}
+                                                       : Parties{"Emisor", "Receptor"};
+}
+
 std::string issuer_identification(const xmlNode* root) {
-  return root_name(root) == "FacturaElectronicaCompra"
-             ? text_at(root, "Receptor/Identificacion/Numero")
-             : text_at(root, "Emisor/Identificacion/Numero");
+  return text_at(root, fmt::format("{}/Identificacion/Numero", parties(root).issuer));
 }
 
 Result<RuleOutcome> apply_document_rules(const ComprobanteRecord& c, const xmlNode* root,

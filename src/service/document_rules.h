@@ -28,6 +28,11 @@ std::string document_type_code(std::string_view root_name);
 
 // Who issues a document: the XML Emisor, except for FacturaElectronicaCompra,
 // which the buyer (its XML Receptor) issues and signs about a supplier.
+// `issuer` and `other` name those two elements.
+struct Parties {
+  std::string_view issuer, other;
+};
+Parties parties(const _xmlNode* root);
 std::string issuer_identification(const _xmlNode* root);
 
 struct RuleOutcome {

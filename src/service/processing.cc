@@ -153,8 +153,12 @@ bool plain_decimal(const std::string& s) {
 Result<std::string> mensaje_hacienda(const ComprobanteRecord& c, const xmlNode* root,
                                      bool mensaje_receptor, bool accepted,
                                      const std::string& detail) {
-  const std::string nombre_emisor = mensaje_receptor ? "" : text_at(root, "Emisor/Nombre");
-  const std::string nombre_receptor = mensaje_receptor ? "" : text_at(root, "Receptor/Nombre");
+  // The names of the issuer and the other party (swapped in a FacturaElectronicaCompra).
+  const Parties who = parties(root);
+  const std::string nombre_emisor =
+      mensaje_receptor ? "" : text_at(root, fmt::format("{}/Nombre", who.issuer));
+  const std::string nombre_receptor =
+      mensaje_receptor ? "" : text_at(root, fmt::format("{}/Nombre", who.other));
   const std::string impuesto = mensaje_receptor ? text_at(root, "MontoTotalImpuesto")
                                                 : text_at(root, "ResumenFactura/TotalImpuesto");
   const std::string total = mensaje_receptor ? text_at(root, "TotalFactura")
