@@ -434,6 +434,13 @@ TEST(EmissionSearch, ByReceptorNameOrIdentification) {
   EXPECT_EQ(claves(t, {"%", "", "", ""}), V{});                   // LIKE's wildcard is literal
   EXPECT_EQ(claves(t, {"PÉREZ", "", "", ""}), V{});
   EXPECT_EQ(claves(t, {"", "", "", ""}), (V{c[2], c[1], c[0]}));  // newest first
+  // A page of a search: the total counts what matches, not everything.
+  const EmittedFilter facturas = parse_search({"a", "", "", ""}).filter;  // EMPRESA, ANA
+  auto page = t.emission.emitted(t.taxpayer, Environment::kPruebas, facturas, 1, 1);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->total, 2);
+  ASSERT_EQ(page->items.size(), 1u);
+  EXPECT_EQ(page->items[0].record.clave, c[0]);
 }
 
 TEST(EmissionSearch, ByState) {

@@ -2,8 +2,9 @@
 // an A4 PDF drawn with Cairo's PDF surface and Pango for the text, with the
 // emisor, the receptor, the fecha in Costa Rica time, the consecutivo, the
 // clave and its QR code, each line, ResumenFactura's totals and Hacienda's
-// verdict. Every value is read from the signed XML with the one safe parser
-// (xml/document.h), so the PDF says what was signed and nothing else. Lines
+// verdict. Every value is read from the signed XML by read_contents
+// (service/comprobante_contents.h), so the PDF says what was signed and
+// nothing else, as the comprobante's page does. Lines
 // that do not fit on a page continue on the next.
 #pragma once
 
