@@ -12,6 +12,7 @@
 #include "portal/portal.h"
 #include "service/accounts.h"
 #include "service/downloads.h"
+#include "service/token_service.h"
 #include "testing.h"
 
 namespace llavero {
@@ -32,9 +33,34 @@ struct Browser {
   http::Router router;
   std::map<std::string, std::string> cookies;
 
-  Browser() {
+  // The Herramienta Gratuita, for the tests that ask for it: its emission
+  // hands documents to the reception, which nobody processes here.
+  struct Tool {
+    xml::SchemaValidator schemas{xml::schema_directory("")};
+    KeyCustody custody;
+    TokenService tokens;
+    ReceptionService reception;
+    EmissionService emission;
+    Tool(testing::Installation& inst, AccountService& accounts)
+        : custody{*inst.store, *inst.keyring, *load_or_create_custody_key(inst.dir.path(), "")},
+          tokens{*inst.store, accounts, *inst.keyring, inst.config},
+          reception{*inst.store, tokens, inst.config},
+          emission{*inst.store, inst.config, custody, reception, schemas} {
+      EXPECT_TRUE(schemas.load().ok());
+    }
+  };
+  std::unique_ptr<Tool> tool;
+
+  explicit Browser(bool with_tool = false) {
     EXPECT_TRUE(accounts.set_portal_password(kPerson, SecretString(kPassword), "test").ok());
-    portal::add_portal_routes(router, portal::PortalServices{*inst->service, accounts, vault});
+    portal::PortalServices services{*inst->service, accounts, vault};
+    if (with_tool) {
+      tool = std::make_unique<Tool>(*inst, accounts);
+      inst->service->keep_in_custody_with(&tool->custody);
+      services.emission = &tool->emission;
+      services.custody = &tool->custody;
+    }
+    portal::add_portal_routes(router, services);
   }
 
   http::Response go(http::verb method, const std::string& target, const std::string& body = "") {
@@ -196,6 +222,111 @@ TEST(PortalPages, TheSameGenerarFormSentTwiceMakesOneKey) {
   ASSERT_TRUE(keys.ok());
   ASSERT_EQ(keys->size(), 1u);
   EXPECT_EQ(keys->front().state, KeyState::kPendiente);
+}
+
+// --- the Herramienta Gratuita's Comprobantes emitidos and a comprobante's page ------
+
+// A key kept for the tool and `n` facturas to EMPRESA PEÑA, emitted through
+// the service; the claves, oldest first.
+std::vector<std::string> emit_facturas(Browser& b, int n) {
+  Bytes p12;
+  EXPECT_TRUE(b.inst->service
+                  ->generate(GenerateRequest{kPerson, Environment::kPruebas, std::nullopt, true},
+                             *Pin::parse("1234"), testing::keep_p12(p12), "test")
+                  .ok());
+  const TaxpayerRecord taxpayer = *b.inst->service->find_taxpayer(kPerson);
+  EmissionInput in;
+  in.otras_senas = "Avenida 2, calles 5 y 7";
+  in.correo = "prueba@example.com";
+  in.receptor_identificacion = "3-101-522899";
+  in.receptor_nombre = "EMPRESA PEÑA DE PRUEBA";
+  in.lines = {
+      LineInput{"8313100000000", "Consultoría", "2", "h", "25000", "", "", "08"},
+      LineInput{"4321000000000", "Cable de red", "3", "M", "1000", "500", "Promoción", "04"}};
+  std::vector<std::string> claves;
+  std::vector<service::FieldError> errors;
+  for (int i = 0; i < n; ++i) {
+    auto made = b.tool->emission.emit(taxpayer, in, errors, "test");
+    EXPECT_TRUE(made.ok()) << (made ? "" : made.error().message);
+    if (made) claves.push_back(made->record.clave);
+  }
+  return claves;
+}
+
+// The rows of the Emitidos table.
+std::size_t rows(const std::string& html) {
+  constexpr std::string_view kCell = "<td data-etiqueta=\"Comprobante\">";
+  std::size_t n = 0;
+  for (auto at = html.find(kCell); at != std::string::npos; at = html.find(kCell, at + 1)) ++n;
+  return n;
+}
+
+TEST(PortalTool, EmitidosKeepsTheSearchAcrossPages) {
+  Browser b(/*with_tool=*/true);
+  b.log_in();
+  const auto claves = emit_facturas(b, 21);
+  ASSERT_EQ(claves.size(), 21u);
+  http::Response first = b.get("/herramienta/pruebas/emitidos?receptor=empresa&estado=recibido");
+  ASSERT_EQ(first.result(), http::status::ok);
+  EXPECT_EQ(rows(first.body()), 20u);
+  EXPECT_NE(first.body().find("Comprobantes 1 a 20 de 21"), std::string::npos);
+  EXPECT_NE(first.body().find("value=\"empresa\""), std::string::npos) << "the search is kept";
+  const std::string next =
+      "/herramienta/pruebas/emitidos?pagina=2&amp;estado=recibido&amp;receptor=empresa";
+  EXPECT_NE(first.body().find(next), std::string::npos) << first.body();
+  http::Response second =
+      b.get("/herramienta/pruebas/emitidos?pagina=2&receptor=empresa&estado=recibido");
+  EXPECT_EQ(rows(second.body()), 1u);
+  EXPECT_NE(second.body().find(claves.front()), std::string::npos) << "the oldest, last";
+  EXPECT_NE(second.body().find("pagina=1&amp;estado=recibido&amp;receptor=empresa"),
+            std::string::npos);
+  // Another search finds none of them.
+  http::Response none = b.get("/herramienta/pruebas/emitidos?estado=aceptado");
+  EXPECT_EQ(rows(none.body()), 0u);
+  EXPECT_NE(none.body().find("Ningún comprobante coincide con la búsqueda."), std::string::npos);
+}
+
+TEST(PortalTool, AMalformedSearchIsA400WithItsMessageNotA500) {
+  Browser b(/*with_tool=*/true);
+  b.log_in();
+  emit_facturas(b, 1);
+  for (const char* query : {"desde=2026-13-45", "hasta=31%2F12%2F2026", "estado=borrado",
+                            "desde=2026-12-02&hasta=2026-12-01"}) {
+    http::Response r = b.get(std::string("/herramienta/pruebas/emitidos?") + query);
+    EXPECT_EQ(r.result(), http::status::bad_request) << query;
+    expect_framed(r, "Comprobantes emitidos en pruebas");
+    EXPECT_NE(r.body().find("aria-invalid=\"true\""), std::string::npos) << query;
+    EXPECT_EQ(rows(r.body()), 0u) << query;
+  }
+  EXPECT_NE(b.get("/herramienta/pruebas/emitidos?desde=2026-13-45")
+                .body()
+                .find("La fecha «desde» no es válida: escríbala como AAAA-MM-DD"),
+            std::string::npos);
+}
+
+TEST(PortalTool, AComprobantesPageShowsItsLinesAndTotalsAndOffersNotasOnlyWhenAceptado) {
+  Browser b(/*with_tool=*/true);
+  b.log_in();
+  const auto claves = emit_facturas(b, 1);
+  ASSERT_EQ(claves.size(), 1u);
+  const std::string html = b.get("/herramienta/pruebas/comprobante?clave=" + claves[0]).body();
+  EXPECT_NE(html.find("<td data-etiqueta=\"Descripción\">Cable de red</td>"), std::string::npos)
+      << html;
+  EXPECT_NE(html.find("<td data-etiqueta=\"Cantidad\">3.000 M</td>"), std::string::npos);
+  EXPECT_NE(html.find("<td data-etiqueta=\"Descuento\">500.00000</td>"), std::string::npos);
+  // 2 × 25000 at 13 % + (3000 − 500) at 4 %: 56500 + 2600.
+  EXPECT_NE(html.find("<dt>Total comprobante</dt><dd>59100.00000 CRC</dd>"), std::string::npos);
+  EXPECT_NE(html.find("EMPRESA PEÑA DE PRUEBA (3101522899)"), std::string::npos);
+  // Not decided yet: no nota is offered.
+  EXPECT_EQ(html.find("Emitir nota de crédito"), std::string::npos);
+  // Emitir prefilled from a link; what is not a kind or a clave is ignored.
+  const std::string form =
+      b.get("/herramienta/pruebas/emitir?tipo=03&referencia=" + claves[0]).body();
+  EXPECT_NE(form.find("<option value=\"03\" selected>"), std::string::npos);
+  EXPECT_NE(form.find("value=\"" + claves[0] + "\""), std::string::npos);
+  const std::string odd = b.get("/herramienta/pruebas/emitir?tipo=99&referencia=123").body();
+  EXPECT_NE(odd.find("<option value=\"01\" selected>"), std::string::npos);
+  EXPECT_EQ(odd.find("value=\"123\""), std::string::npos);
 }
 
 }  // namespace
