@@ -16,6 +16,7 @@
 #include "service/downloads.h"
 #include "service/emission.h"
 #include "service/key_service.h"
+#include "service/mailer.h"
 #include "service/processing.h"
 #include "service/publication.h"
 #include "service/reception.h"
@@ -45,6 +46,7 @@ struct Application::Parts {
   std::unique_ptr<ReceptionService> reception;
   std::unique_ptr<EmissionService> emission;
   std::unique_ptr<CallbackSender> callbacks;
+  std::unique_ptr<ComprobanteMailer> mailer;
   std::unique_ptr<http::Server> server;
   std::string scheme;
   std::string address;
@@ -76,8 +78,9 @@ Result<ListenAddress> parse_listen(std::string_view listen) {
 http::Router make_routes(Application::Parts& p, std::size_t baseline_bytes) {
   http::Router router;
   api::add_publication_routes(router, *p.publisher);
-  portal::add_portal_routes(router, portal::PortalServices{*p.keys, *p.accounts, *p.downloads,
-                                                           p.emission.get(), p.custody.get()});
+  portal::add_portal_routes(
+      router, portal::PortalServices{*p.keys, *p.accounts, *p.downloads, p.emission.get(),
+                                     p.custody.get(), p.mailer.get()});
   api::add_api_routes(router, *p.tokens, *p.reception);
   if (baseline_bytes > 0) {
     // The benchmark's yardstick: the same server answering a fixed body of
@@ -123,6 +126,12 @@ void schedule_tasks(Application::Parts& p) {
   p.server->every(std::chrono::milliseconds(200), [&p] {
     if (auto sent = p.callbacks->deliver_due(); !sent)
       spdlog::error("callbacks de la recepción: {}", sent.error().message);
+  });
+  // The correo to the receptor of aceptado comprobantes of the Herramienta
+  // Gratuita, and its retries (stored, so a restart resumes them).
+  p.server->every(std::chrono::milliseconds(500), [&p] {
+    if (auto sent = p.mailer->deliver_due(); !sent)
+      spdlog::error("correo al receptor: {}", sent.error().message);
   });
   // Portal keys whose download window passed are annulled; the active key
   // they would have replaced stays active.
@@ -203,6 +212,14 @@ Result<std::unique_ptr<Application>> Application::open(const std::filesystem::pa
   p->emission =
       std::make_unique<EmissionService>(store, config, *p->custody, *p->reception, *p->schemas);
   p->callbacks = std::make_unique<CallbackSender>(store, config);
+  SecretString smtp_password;
+  if (!config.mail.password_file.empty()) {
+    auto read = read_smtp_password(p->dir->path() / config.mail.password_file);
+    if (!read) return read.error();
+    smtp_password = std::move(*read);
+  }
+  p->mailer =
+      std::make_unique<ComprobanteMailer>(store, config, *p->emission, std::move(smtp_password));
 
   http::ServerOptions server_options;
   server_options.address = listen->address;

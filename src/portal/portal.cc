@@ -919,6 +919,7 @@ class Portal {
       if (!post && (action == "comprobante/xml" || action == "comprobante/respuesta" ||
                     action == "comprobante/pdf"))
         return emitted_document(request, context, *env, action.substr(12));
+      if (post && action == "comprobante/enviar") return send_again(request, context, *env);
       if (!post && action == "detenida")
         return with_session(
             request, context, false, [&](const PortalSession& session, const Form&) {
@@ -1462,11 +1463,96 @@ class Portal {
            found.record.tipo == document_tipo(DocumentKind::kTiquete)) &&
           found.state == ComprobanteState::kAceptado && kept_key(session, env))
         d.set("notas", true);
+      if (s_.mailer != nullptr) {
+        auto mail = s_.mailer->status(found);
+        if (!mail) return failure_page(request, session, mail.error().message);
+        d.set("correo", mail_data(found, *mail));
+        d.set("csrf", session.csrf_token);
+        d.set("solicitud", random_token());
+        const std::string asked = query_param(request, "correo");
+        if (asked == "pedido")
+          d.set("aviso", "Se enviará en unos segundos: recargue la página para ver el resultado.");
+        if (asked == "repetido")
+          d.set("aviso", "Esta solicitud ya fue procesada: no se pidió otro envío.");
+      }
       return page(request, http::status::ok,
                   fmt::format("{} {}", std::string(document_kind_label(found.record.tipo)),
                               found.record.consecutivo),
                   render("comprobante.mustache", d), PageOptions{&session, env});
     });
+  }
+
+  // The correo to the receptor on a comprobante's page: what happened,
+  // each attempt, and "Enviar de nuevo" when it can be used.
+  static mus::data mail_data(const EmittedDocument& doc, const MailStatus& mail) {
+    mus::data d;
+    std::string state;
+    if (!mail.configured && mail.attempts.empty())
+      state = "El envío por correo no está configurado en este servidor.";
+    else if (mail.to.empty())
+      state = "El comprobante no tiene correo del receptor: no hay a quién enviarlo.";
+    else if (doc.state == ComprobanteState::kRechazado)
+      state = "Un comprobante rechazado no se envía al receptor.";
+    else if (!mail.mail && doc.state != ComprobanteState::kAceptado)
+      state = fmt::format("Se enviará a {} cuando Hacienda lo acepte.", mail.to);
+    else if (!mail.mail)
+      state = fmt::format("No se ha enviado a {}.", mail.to);
+    else if (mail.mail->state == MailState::kPendiente && mail.mail->round_attempts == 0)
+      state =
+          fmt::format("Se está enviando a {}: recargue la página para ver el resultado.", mail.to);
+    else if (mail.mail->state == MailState::kPendiente)
+      state = fmt::format("El último intento falló; se intentará de nuevo el {}.",
+                          format_costa_rica(mail.mail->next));
+    else if (mail.mail->state == MailState::kEntregado)
+      state = fmt::format("Enviado a {}.", mail.to);
+    else if (mail.mail->state == MailState::kAbandonado)
+      state = fmt::format("No se pudo enviar a {} después de {} intentos; no se intentará más.",
+                          mail.to, mail.mail->round_attempts);
+    else
+      state = fmt::format("No se envió a {}.", mail.to);
+    if (!mail.configured && !mail.attempts.empty())
+      state += " El envío por correo ya no está configurado en este servidor.";
+    d.set("estado", state);
+    mus::data attempts{mus::data::type::list};
+    for (const MailAttempt& a : mail.attempts) {
+      mus::data row;
+      row.set("numero", std::to_string(a.number));
+      row.set("fecha", format_costa_rica(a.at));
+      row.set("destino", a.to);
+      row.set("resultado", a.delivered ? "Entregado al servidor de correo" : "Error: " + a.error);
+      row.set("entregado", a.delivered);
+      attempts.push_back(row);
+    }
+    d.set("intentos", attempts);
+    d.set("hay_intentos", !mail.attempts.empty());
+    d.set("puede_enviar", mail.cannot_send.empty());
+    d.set("boton", mail.attempts.empty() ? "Enviar al receptor" : "Enviar de nuevo");
+    return d;
+  }
+
+  // "Enviar de nuevo" (POST, CSRF, one-time solicitud): the comprobante is
+  // pending again and a worker sends it; the page says what came of it.
+  Response send_again(const Request& request, const RouteContext& context, Environment env) {
+    return with_session(
+        request, context, true, [&](const PortalSession& session, const Form& form) {
+          if (s_.mailer == nullptr || s_.emission == nullptr)
+            return not_found_page(request, &session);
+          const std::string clave = field(form, "clave");
+          auto doc = s_.emission->document(session.taxpayer, clave);
+          if (!doc) return failure_page(request, session, doc.error().message);
+          if (!*doc || (*doc)->record.environment != env) return not_found_page(request, &session);
+          const std::string back =
+              fmt::format("/herramienta/{}/comprobante?clave={}", environment_name(env), clave);
+          auto fresh = s_.accounts.spend_form_token(field(form, "solicitud"));
+          if (!fresh || !*fresh || field(form, "solicitud").empty())
+            return redirect(request, back + "&correo=repetido");
+          auto asked = s_.mailer->send_again(session.taxpayer, clave,
+                                             "portal:" + session.identification.digits());
+          if (!asked && asked.error().code != errc::kCorreoNoDisponible)
+            return failure_page(request, session, asked.error().message);
+          // Refused: the page says why (no server, no correo, not aceptado, in course).
+          return redirect(request, back + (asked ? "&correo=pedido" : ""));
+        });
   }
 
   // --- Dejar de firmar automáticamente: check before you act.

@@ -12,6 +12,7 @@
 #include "service/downloads.h"
 #include "service/emission.h"
 #include "service/key_service.h"
+#include "service/mailer.h"
 
 namespace llavero::portal {
 
@@ -22,6 +23,8 @@ struct PortalServices {
   // The Herramienta Gratuita; without them its pages say it is not offered.
   service::EmissionService* emission = nullptr;
   service::KeyCustody* custody = nullptr;
+  // The correo to the receptor; without it a comprobante's page says nothing of it.
+  service::ComprobanteMailer* mailer = nullptr;
 };
 
 void add_portal_routes(http::Router& router, PortalServices services);

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 
+#include "service/smtp.h"
 #include "util/error_codes.h"
 
 namespace llavero::service {
@@ -78,6 +79,80 @@ std::string render_client_limits(const ClientLimitSettings& l) {
       l.connections_per_address, l.public_per_second, l.general_per_second, l.hashing_per_second,
       l.hashing_queue, l.hashing_queue_per_address, l.access_log_lines_per_second,
       l.access_log_file, l.access_log_max_megabytes, l.access_log_files);
+}
+
+Setter mail_text(std::string MailSettings::*field) {
+  return [field](Config& c, std::string_view v) -> Status {
+    c.mail.*field = std::string(v);
+    return Ok{};
+  };
+}
+
+Setter mail_int(int MailSettings::*field, std::string_view key, int min, int max) {
+  return [=](Config& c, std::string_view v) -> Status {
+    auto n = parse_whole(v, key, min, max);
+    if (!n) return n.error();
+    c.mail.*field = *n;
+    return Ok{};
+  };
+}
+
+// correo_smtp_url: smtp:// or smtps://, a host, no user or password in it
+// (the password is read from its own file, so it is never in llavero.conf).
+Status check_smtp_url(std::string_view url) {
+  std::string_view rest = url;
+  if (rest.starts_with("smtp://"))
+    rest.remove_prefix(7);
+  else if (rest.starts_with("smtps://"))
+    rest.remove_prefix(8);
+  else
+    return make_error(errc::kConfigInvalida,
+                      "correo_smtp_url debe empezar con smtp:// o smtps:// (p. ej. "
+                      "smtp://correo.example.com:587)");
+  const std::string_view authority = rest.substr(0, rest.find('/'));
+  if (authority.empty() || authority.front() == ':')
+    return make_error(errc::kConfigInvalida, "correo_smtp_url no tiene servidor");
+  if (authority.find('@') != std::string_view::npos)
+    return make_error(errc::kConfigInvalida,
+                      "correo_smtp_url no puede llevar usuario ni contraseña: use correo_usuario "
+                      "y correo_contrasena_archivo");
+  for (char ch : url)
+    if (static_cast<unsigned char>(ch) <= ' ')
+      return make_error(errc::kConfigInvalida, "correo_smtp_url no puede tener espacios");
+  return Ok{};
+}
+
+// What one setting cannot say alone: the sender and the password go with
+// the server and the user.
+Status check_mail(const MailSettings& m) {
+  if (!m.smtp_url.empty() && m.from.empty())
+    return make_error(errc::kConfigInvalida,
+                      "llavero.conf: correo_smtp_url necesita correo_remitente");
+  if (m.user.empty() != m.password_file.empty())
+    return make_error(errc::kConfigInvalida,
+                      "llavero.conf: correo_usuario y correo_contrasena_archivo van juntos");
+  return Ok{};
+}
+
+std::string render_mail(const MailSettings& m) {
+  return fmt::format(
+      "# Herramienta Gratuita: envío del comprobante aceptado al correo del receptor por SMTP\n"
+      "# (vacío: no se envía). smtp://servidor:587 (STARTTLS) o smtps://servidor:465. La\n"
+      "# contraseña se lee del archivo correo_contrasena_archivo (relativo al directorio de\n"
+      "# datos), nunca de este archivo ni de la línea de comandos. correo_tls_obligatorio = si:\n"
+      "# con smtp:// no se envía nada si el servidor no ofrece STARTTLS.\n"
+      "correo_smtp_url = {}\n"
+      "correo_remitente = {}\n"
+      "correo_usuario = {}\n"
+      "correo_contrasena_archivo = {}\n"
+      "correo_tls_obligatorio = {}\n"
+      "# Reintentos tras el primer intento, espera antes del primero (se duplica) y tiempo\n"
+      "# máximo de cada intento.\n"
+      "correo_reintentos = {}\n"
+      "correo_espera_segundos = {}\n"
+      "correo_timeout_segundos = {}\n",
+      m.smtp_url, m.from, m.user, m.password_file, m.tls_required ? "si" : "no", m.attempts,
+      m.delay_seconds, m.timeout_seconds);
 }
 
 Setter int_field(int Config::*field, std::string_view key, int min, int max) {
@@ -164,6 +239,34 @@ const std::map<std::string, Setter, std::less<>>& setters() {
          c.client_limits.access_log_files = *n;
          return Ok{};
        }},
+      {"correo_smtp_url",
+       [](Config& c, std::string_view v) -> Status {
+         if (!v.empty()) LLAVERO_TRY(check_smtp_url(v));
+         c.mail.smtp_url = std::string(v);
+         return Ok{};
+       }},
+      {"correo_remitente",
+       [](Config& c, std::string_view v) -> Status {
+         if (!v.empty() && !mail_address_usable(v))
+           return make_error(errc::kConfigInvalida,
+                             "correo_remitente debe ser una dirección como facturas@example.com");
+         c.mail.from = std::string(v);
+         return Ok{};
+       }},
+      {"correo_usuario", mail_text(&MailSettings::user)},
+      {"correo_contrasena_archivo", mail_text(&MailSettings::password_file)},
+      {"correo_tls_obligatorio",
+       [](Config& c, std::string_view v) -> Status {
+         if (v != "si" && v != "no")
+           return make_error(errc::kConfigInvalida, "correo_tls_obligatorio debe ser si o no");
+         c.mail.tls_required = v == "si";
+         return Ok{};
+       }},
+      {"correo_reintentos", mail_int(&MailSettings::attempts, "correo_reintentos", 0, 10)},
+      {"correo_espera_segundos",
+       mail_int(&MailSettings::delay_seconds, "correo_espera_segundos", 0, 86400)},
+      {"correo_timeout_segundos",
+       mail_int(&MailSettings::timeout_seconds, "correo_timeout_segundos", 1, 300)},
       {"dominio_usuarios", text_field(&Config::user_domain)},
       {"esquemas_xsd", text_field(&Config::xsd_directory)},
       {"llave_custodia", text_field(&Config::custody_key_file)},
@@ -316,6 +419,7 @@ Result<Config> parse_config(std::string_view text) {
       return make_error(errc::kConfigInvalida, fmt::format("llavero.conf, línea {}: {}",
                                                            line_number, set.error().message));
   }
+  LLAVERO_TRY(check_mail(config.mail));
   return config;
 }
 
@@ -396,7 +500,7 @@ std::string render_config(const Config& c) {
              c.totals_tolerance_units, scenario_list(c.scenarios),
              c.strict_signature_policy ? "si" : "no",
              c.revocation_answer_required ? "rechazar" : "aceptar") +
-         render_client_limits(c.client_limits);
+         render_client_limits(c.client_limits) + render_mail(c.mail);
 }
 
 }  // namespace llavero::service

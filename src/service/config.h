@@ -32,6 +32,20 @@ struct ClientLimitSettings {
   int access_log_files = 5;
 };
 
+// Sending an emitted comprobante to its receptor by correo (docs/herramienta.md,
+// service/mailer.h). Without smtp_url nothing is sent. The password is never
+// here: it is read from password_file when the server starts.
+struct MailSettings {
+  std::string smtp_url;       // smtp://host:port or smtps://host:port; empty: not configured
+  std::string from;           // the envelope and From address
+  std::string user;           // empty: no authentication
+  std::string password_file;  // relative to the data directory
+  bool tls_required = true;   // smtp://: STARTTLS or nothing is sent
+  int attempts = 3;           // retries after the first attempt
+  int delay_seconds = 60;     // before the first retry; doubled each time
+  int timeout_seconds = 30;   // of one attempt
+};
+
 struct Config {
   std::string base_url = "http://127.0.0.1:8080";  // public URL printed in certificates
   std::string user_domain = std::string(kDefaultUserDomain);
@@ -51,6 +65,7 @@ struct Config {
   bool strict_signature_policy = false;
   bool revocation_answer_required = true;
   ClientLimitSettings client_limits;
+  MailSettings mail;
 
   // The reception (docs/recepcion.md).
   std::size_t reception_max_body = 10 * 1024 * 1024;  // bytes of a POST …/recepcion

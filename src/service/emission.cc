@@ -579,9 +579,15 @@ Result<EmittedDocumentPage> EmissionService::emitted(const TaxpayerRecord& emiso
 
 Result<std::optional<EmittedDocument>> EmissionService::document(const TaxpayerRecord& emisor,
                                                                  const std::string& clave) {
+  auto found = document(clave);
+  if (!found || !*found || (*found)->record.taxpayer_id == emisor.id) return found;
+  return std::optional<EmittedDocument>();
+}
+
+Result<std::optional<EmittedDocument>> EmissionService::document(const std::string& clave) {
   auto found = store_.find_emitted(clave);
   if (!found) return found.error();
-  if (!*found || (*found)->taxpayer_id != emisor.id) return std::optional<EmittedDocument>();
+  if (!*found) return std::optional<EmittedDocument>();
   auto received = store_.find_comprobante(clave);
   if (!received) return received.error();
   if (!*received) return std::optional<EmittedDocument>(emitted_document(std::move(**found)));

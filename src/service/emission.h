@@ -133,6 +133,9 @@ class EmissionService {
   // when it does not exist or is someone else's.
   Result<std::optional<EmittedDocument>> document(const TaxpayerRecord& emisor,
                                                   const std::string& clave);
+  // The same whoever emitted it: for the server's own work (the correo to
+  // the receptor, service/mailer.h), never to answer a taxpayer.
+  Result<std::optional<EmittedDocument>> document(const std::string& clave);
 
  private:
   Store& store_;

@@ -355,6 +355,41 @@ CREATE TABLE emitidos (
 );
 CREATE INDEX emitidos_por_contribuyente ON emitidos (taxpayer_id, environment, created_at);
 )sql"},
+    {9, "herramienta: correo al receptor", R"sql(
+-- Sending an emitted comprobante to its receptor by correo (docs/herramienta.md,
+-- service/mailer.h). One row per emitted comprobante to send: made pending by
+-- the trigger below in the very transaction that makes it aceptado (whatever
+-- path decides it), so no acceptance is missed, a rechazado one never gets a
+-- row, and a restart loses nothing. intentos counts the attempts since it
+-- became pending (the retries' budget); "Enviar de nuevo" makes it pending
+-- again with intentos 0.
+CREATE TABLE correos_emitidos (
+  clave TEXT PRIMARY KEY REFERENCES emitidos(clave),
+  estado TEXT NOT NULL CHECK (estado IN ('pendiente','entregado','abandonado','omitido')),
+  intentos INTEGER NOT NULL,
+  siguiente TEXT NOT NULL
+);
+CREATE INDEX correos_emitidos_pendientes ON correos_emitidos (siguiente)
+  WHERE estado = 'pendiente';
+CREATE TRIGGER correo_al_aceptar AFTER UPDATE OF estado ON comprobantes
+  WHEN NEW.estado = 'aceptado' AND OLD.estado IS NOT 'aceptado'
+BEGIN
+  INSERT OR IGNORE INTO correos_emitidos (clave, estado, intentos, siguiente)
+    SELECT clave, 'pendiente', 0, NEW.updated_at FROM emitidos WHERE clave = NEW.clave;
+END;
+
+-- Every attempt: when, to whom, and delivered or the error (the SMTP
+-- server's reply). Numbered per clave across "Enviar de nuevo".
+CREATE TABLE correo_intentos (
+  clave TEXT NOT NULL REFERENCES emitidos(clave),
+  intento INTEGER NOT NULL,
+  at TEXT NOT NULL,
+  destinatario TEXT NOT NULL,
+  entregado INTEGER NOT NULL CHECK (entregado IN (0, 1)),
+  error TEXT NOT NULL,
+  PRIMARY KEY (clave, intento)
+);
+)sql"},
 };
 
 }  // namespace

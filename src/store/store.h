@@ -12,6 +12,8 @@
 //   ToolStore         (store/tool_store.h)         the Herramienta Gratuita: keys
 //                                                  in custody, consecutivos,
 //                                                  emitted comprobantes
+//   MailStore         (store/mail_store.h)         the Herramienta's correo to
+//                                                  the receptor: pending, attempts
 //   AuditStore        (store/audit_store.h)        reading the audit log
 //
 // A service takes the narrowest role it needs; the application builds one
@@ -35,6 +37,7 @@
 #include "store/audit_store.h"
 #include "store/certificate_store.h"
 #include "store/comprobante_store.h"
+#include "store/mail_store.h"
 #include "store/taxpayer_store.h"
 #include "store/tool_store.h"
 #include "util/result.h"
@@ -46,6 +49,7 @@ class Store : public TaxpayerStore,
               public AccountStore,
               public ComprobanteStore,
               public ToolStore,
+              public MailStore,
               public AuditStore {
  public:
   ~Store() override = default;

@@ -68,6 +68,7 @@ inline constexpr std::string_view kXmlNoFirmable = "xml_no_firmable";
 inline constexpr std::string_view kCaDesconocida = "ca_desconocida";
 inline constexpr std::string_view kCallbackDestino = "callback_destino";
 inline constexpr std::string_view kContrasenaInvalida = "contrasena_invalida";
+inline constexpr std::string_view kCorreoNoDisponible = "correo_no_disponible";
 inline constexpr std::string_view kContribuyenteDesconocido = "contribuyente_desconocido";
 inline constexpr std::string_view kCredencialesInvalidas = "credenciales_invalidas";
 inline constexpr std::string_view kDemasiadosIntentos = "demasiados_intentos";

@@ -1355,6 +1355,112 @@ Result<std::int64_t> SqliteStore::purge_comprobantes(Environment env) {
   });
 }
 
+// --- MailStore ---------------------------------------------------------------------
+
+namespace {
+
+constexpr MailState kMailStates[] = {MailState::kPendiente, MailState::kEntregado,
+                                     MailState::kAbandonado, MailState::kOmitido};
+
+std::string_view mail_state_name(MailState state) {
+  switch (state) {
+    case MailState::kPendiente: return "pendiente";
+    case MailState::kEntregado: return "entregado";
+    case MailState::kAbandonado: return "abandonado";
+    case MailState::kOmitido: return "omitido";
+  }
+  return "pendiente";
+}
+
+MailRecord mail_from(const Statement& s) {
+  return MailRecord{s.text(0),
+                    enum_from(s.text(1), kMailStates, mail_state_name, "correos_emitidos.estado"),
+                    static_cast<int>(s.integer(2)), s.time(3, "correos_emitidos.siguiente")};
+}
+
+}  // namespace
+
+Result<std::vector<MailRecord>> SqliteStore::due_mails(UnixSeconds now, int limit) {
+  return guarded([&]() -> Result<std::vector<MailRecord>> {
+    Statement s(*db_,
+                "SELECT clave, estado, intentos, siguiente FROM correos_emitidos "
+                "WHERE estado = 'pendiente' AND siguiente <= ? ORDER BY siguiente LIMIT ?");
+    s.bind_time(1, now).bind(2, static_cast<std::int64_t>(limit));
+    std::vector<MailRecord> out;
+    while (s.step()) out.push_back(mail_from(s));
+    return out;
+  });
+}
+
+Result<std::optional<MailRecord>> SqliteStore::find_mail(const std::string& clave) {
+  return guarded([&]() -> Result<std::optional<MailRecord>> {
+    Statement s(*db_,
+                "SELECT clave, estado, intentos, siguiente FROM correos_emitidos WHERE clave = ?");
+    s.bind(1, clave);
+    if (!s.step()) return std::optional<MailRecord>();
+    return std::optional<MailRecord>(mail_from(s));
+  });
+}
+
+Status SqliteStore::record_mail(const std::string& clave, const std::optional<MailAttempt>& attempt,
+                                MailState state, int round_attempts, UnixSeconds next) {
+  return guarded([&]() -> Status {
+    Transaction txn(*db_);
+    if (attempt)
+      Statement(*db_,
+                "INSERT INTO correo_intentos (clave, intento, at, destinatario, entregado, error) "
+                "VALUES (?, ?, ?, ?, ?, ?)")
+          .bind(1, clave)
+          .bind(2, static_cast<std::int64_t>(attempt->number))
+          .bind_time(3, attempt->at)
+          .bind(4, attempt->to)
+          .bind(5, static_cast<std::int64_t>(attempt->delivered))
+          .bind(6, attempt->error)
+          .run();
+    Statement(*db_,
+              "UPDATE correos_emitidos SET estado = ?, intentos = ?, siguiente = ? "
+              "WHERE clave = ?")
+        .bind(1, mail_state_name(state))
+        .bind(2, static_cast<std::int64_t>(round_attempts))
+        .bind_time(3, next)
+        .bind(4, clave)
+        .run();
+    txn.commit();
+    return Ok{};
+  });
+}
+
+Result<std::vector<MailAttempt>> SqliteStore::mail_attempts(const std::string& clave) {
+  return guarded([&]() -> Result<std::vector<MailAttempt>> {
+    Statement s(*db_,
+                "SELECT intento, at, destinatario, entregado, error FROM correo_intentos "
+                "WHERE clave = ? ORDER BY intento");
+    s.bind(1, clave);
+    std::vector<MailAttempt> out;
+    while (s.step())
+      out.push_back(MailAttempt{static_cast<int>(s.integer(0)), s.time(1, "correo_intentos.at"),
+                                s.text(2), s.integer(3) != 0, s.text(4)});
+    return out;
+  });
+}
+
+Status SqliteStore::request_mail(const std::string& clave, UnixSeconds now,
+                                 const AuditEvent& audit) {
+  return guarded([&]() -> Status {
+    Transaction txn(*db_);
+    Statement(*db_,
+              "INSERT INTO correos_emitidos (clave, estado, intentos, siguiente) "
+              "VALUES (?, 'pendiente', 0, ?) ON CONFLICT (clave) DO UPDATE SET "
+              "estado = 'pendiente', intentos = 0, siguiente = excluded.siguiente")
+        .bind(1, clave)
+        .bind_time(2, now)
+        .run();
+    append_audit(*db_, audit);
+    txn.commit();
+    return Ok{};
+  });
+}
+
 Result<AuditLog> SqliteStore::audit_log() {
   return guarded([&]() -> Result<AuditLog> {
     AuditLog log;

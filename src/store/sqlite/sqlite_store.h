@@ -110,6 +110,14 @@ class SqliteStore final : public Store {
                               std::int64_t limit) override;
   Result<std::optional<EmittedRecord>> find_emitted(const std::string& clave) override;
 
+  // MailStore
+  Result<std::vector<MailRecord>> due_mails(UnixSeconds now, int limit) override;
+  Result<std::optional<MailRecord>> find_mail(const std::string& clave) override;
+  Status record_mail(const std::string& clave, const std::optional<MailAttempt>& attempt,
+                     MailState state, int round_attempts, UnixSeconds next) override;
+  Result<std::vector<MailAttempt>> mail_attempts(const std::string& clave) override;
+  Status request_mail(const std::string& clave, UnixSeconds now, const AuditEvent& audit) override;
+
   // AuditStore
   Result<AuditLog> audit_log() override;
 
