@@ -25,8 +25,8 @@
 #include "service/processing.h"
 #include "service/revocation_check.h"
 #include "service/token_service.h"
-#include "sql_count.h"
 #include "testing.h"
+#include "tool_fixture.h"
 #include "util/error_codes.h"
 #include "xml/document.h"
 
@@ -39,77 +39,13 @@ namespace {
 
 constexpr const char* kId = "1-0647-0958";
 
-const xml::SchemaValidator& schemas() {
-  static const auto* validator = [] {
-    auto* v = new xml::SchemaValidator(xml::schema_directory(""));
-    auto loaded = v->load();
-    EXPECT_TRUE(loaded.ok()) << (loaded ? "" : loaded.error().message);
-    return v;
-  }();
-  return *validator;
-}
-
 std::int64_t count(const testing::Installation& inst, const std::string& sql) {
   return testing::sql_count(inst, sql);
 }
 
-struct Tool {
-  std::unique_ptr<testing::Installation> inst = testing::make_installation();
-  KeyCustody custody{*inst->store, *inst->keyring,
-                     *load_or_create_custody_key(inst->dir.path(), "")};
-  AccountService accounts{*inst->store, inst->config};
-  TokenService tokens{*inst->store, accounts, *inst->keyring, inst->config};
-  ReceptionService reception{*inst->store, tokens, inst->config};
-  RevocationChecker revocation{inst->store.get()};
-  ComprobanteProcessor processor{*inst->store, *inst->keyring, revocation, schemas(), inst->config};
-  EmissionService emission{*inst->store, inst->config, custody, reception, schemas()};
-  TaxpayerRecord taxpayer = *inst->service->find_taxpayer(kId);
-
-  explicit Tool(bool keep_key = true) {
-    inst->service->keep_in_custody_with(&custody);
-    Bytes p12;
-    auto made =
-        inst->service->generate(GenerateRequest{kId, Environment::kPruebas, std::nullopt, keep_key},
-                                *Pin::parse("1234"), testing::keep_p12(p12), "test");
-    EXPECT_TRUE(made.ok());
-    auto started = processor.start();
-    EXPECT_TRUE(started.ok()) << (started ? "" : started.error().message);
-  }
-
-  Result<Emission> emit(const EmissionInput& input, std::vector<FieldError>* errors = nullptr) {
-    std::vector<FieldError> local;
-    auto out = emission.emit(taxpayer, input, errors ? *errors : local, "test");
-    return out;
-  }
-  // Processes everything waiting in the reception.
-  void process_all() {
-    for (;;) {
-      auto next =
-          reception.process_next([&](const ComprobanteRecord& c) { return processor.process(c); });
-      ASSERT_TRUE(next.ok());
-      if (!*next) break;
-    }
-  }
-  std::int64_t emitted_rows() { return count(*inst, "SELECT count(*) FROM emitidos"); }
-  std::int64_t signatures() {
-    return count(*inst, "SELECT count(*) FROM audit_log WHERE action = 'herramienta.firmar'");
-  }
-};
-
-EmissionInput factura() {
-  EmissionInput in;
-  in.otras_senas = "Avenida 2, calles 5 y 7";
-  in.correo = "prueba@example.com";
-  in.receptor_identificacion = "3-101-522899";
-  in.receptor_nombre = "EMPRESA PEÑA DE PRUEBA SOCIEDAD ANONIMA";
-  in.lines = {
-      LineInput{"8313100000000", "Consultoría en facturación", "10", "h", "25000", "", "", "08"},
-      LineInput{"8314100000000", "Soporte mensual", "1", "Sp", "40000", "4000", "Cliente frecuente",
-                "08"},
-      LineInput{"4321000000000", "Cable de red", "3.5", "M", "1234.56789", "", "", "04"},
-  };
-  return in;
-}
+using testing::factura;
+using testing::schemas;
+using testing::Tool;
 
 // --- bad input ---------------------------------------------------------------------
 

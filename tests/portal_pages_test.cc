@@ -10,6 +10,7 @@
 
 #include "http/http.h"
 #include "portal/portal.h"
+#include "portal_browser.h"
 #include "service/accounts.h"
 #include "service/downloads.h"
 #include "service/token_service.h"
@@ -23,15 +24,12 @@ namespace {
 constexpr const char* kPerson = "1-0647-0958";
 constexpr const char* kPassword = "correcta-123";
 
-// A browser without a network: requests go straight to the portal's routes
-// (or the router's not-found route), cookies are kept between them.
-struct Browser {
+// The portal's routes over a test installation, through testing::PortalBrowser.
+struct Browser : testing::PortalBrowser {
   std::unique_ptr<testing::Installation> inst = testing::make_installation();
   AccountService accounts{*inst->store, inst->config};
   testing::TempDir dir;
   DownloadVault vault{*inst->store, *load_or_create_server_key(dir.path() / "portal.key")};
-  http::Router router;
-  std::map<std::string, std::string> cookies;
 
   // The Herramienta Gratuita, for the tests that ask for it: its emission
   // hands documents to the reception, which nobody processes here.
@@ -62,57 +60,7 @@ struct Browser {
     }
     portal::add_portal_routes(router, services);
   }
-
-  http::Response go(http::verb method, const std::string& target, const std::string& body = "") {
-    http::Request request(method, target, 11);
-    std::string jar;
-    for (const auto& [name, value] : cookies) jar += (jar.empty() ? "" : "; ") + name + "=" + value;
-    if (!jar.empty()) request.set(http::field::cookie, jar);
-    if (method == http::verb::post) {
-      request.set(http::field::content_type, "application/x-www-form-urlencoded");
-      request.body() = body;
-      request.prepare_payload();
-    }
-    http::RouteContext context;
-    context.path = std::string(http::target_path(target));
-    context.remote_address = "10.0.0.1";
-    const http::Router::Match match = router.find(method, context.path);
-    const http::Route* route = match.route ? match.route : router.not_found();
-    if (route == nullptr) return http::Response(http::status::not_found, 11);
-    context.rest = std::string(match.rest);
-    http::Response r = route->slow(request, context);
-    for (const auto& h : r) {
-      if (h.name() != http::field::set_cookie) continue;
-      const std::string line(h.value());
-      const std::size_t eq = line.find('=');
-      const std::string name = line.substr(0, eq);
-      if (line.find("Max-Age=0") != std::string::npos)
-        cookies.erase(name);
-      else
-        cookies[name] = line.substr(eq + 1, line.find(';') - eq - 1);
-    }
-    return r;
-  }
-  http::Response get(const std::string& target) { return go(http::verb::get, target); }
-  http::Response post(const std::string& target, const std::string& body) {
-    return go(http::verb::post, target, body);
-  }
-
-  static std::string hidden(const std::string& html, const std::string& name) {
-    std::smatch m;
-    const std::regex field("name=\"" + name + "\" value=\"([^\"]*)\"");
-    return std::regex_search(html, m, field) ? m[1].str() : std::string();
-  }
-
-  // Logs in through the form; the session's CSRF token.
-  std::string log_in() {
-    const std::string login_csrf = hidden(get("/ingresar").body(), "csrf");
-    http::Response r = post("/ingresar", "csrf=" + login_csrf + "&identificacion=" + kPerson +
-                                             "&contrasena=" + kPassword);
-    EXPECT_EQ(r.result(), http::status::see_other);
-    EXPECT_EQ(r[http::field::location], "/portal");
-    return hidden(get("/portal").body(), "csrf");
-  }
+  std::string log_in() { return PortalBrowser::log_in(kPerson, kPassword); }
 };
 
 // A page in the portal's frame: the layout's skip link, main and footer.
