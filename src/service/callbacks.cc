@@ -10,6 +10,7 @@
 #include <cstring>
 #include <memory>
 
+#include "service/outgoing.h"
 #include "service/reception.h"
 #include "util/clock.h"
 #include "util/error_codes.h"
@@ -20,12 +21,6 @@ namespace {
 
 struct CurlUrlFree {
   void operator()(CURLU* u) const { curl_url_cleanup(u); }
-};
-struct CurlFree {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
-};
-struct SlistFree {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
 };
 
 // The scheme, host and port of a URL (libcurl's parser, the one that sends).
@@ -164,12 +159,11 @@ Result<int> CallbackSender::deliver_due() {
     UnixSeconds next = 0;
     if (status == 200) {
       state = CallbackState::kEntregado;
-    } else if (attempt.number > config_.callback_attempts) {
-      state = CallbackState::kAbandonado;
+    } else if (auto retry = next_retry(attempt.number, config_.callback_attempts,
+                                       config_.callback_delay_seconds, attempt.at)) {
+      next = *retry;  // 5 s, 10 s, 20 s, … by default
     } else {
-      // 5 s, 10 s, 20 s, … by default.
-      next = attempt.at +
-             (static_cast<UnixSeconds>(config_.callback_delay_seconds) << (attempt.number - 1));
+      state = CallbackState::kAbandonado;
     }
     spdlog::info("recepción: callback de {} intento {}: {}{}", c.clave, attempt.number,
                  status == 0 ? std::string("sin respuesta") : fmt::format("HTTP {}", status),

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "service/outgoing.h"
 #include "service/pdf_invoice.h"
 #include "util/clock.h"
 #include "util/error_codes.h"
@@ -123,11 +124,11 @@ Result<int> ComprobanteMailer::deliver_due() {
     UnixSeconds next = 0;
     if (sent.delivered) {
       state = MailState::kEntregado;
-    } else if (round > config_.mail.attempts) {
-      state = MailState::kAbandonado;
+    } else if (auto retry = next_retry(round, config_.mail.attempts, config_.mail.delay_seconds,
+                                       attempt.at)) {
+      next = *retry;  // 60 s, 120 s, 240 s, … by default
     } else {
-      // 60 s, 120 s, 240 s, … by default.
-      next = attempt.at + (static_cast<UnixSeconds>(config_.mail.delay_seconds) << (round - 1));
+      state = MailState::kAbandonado;
     }
     spdlog::info("herramienta: correo de {} intento {}: {}{}", mail.clave, attempt.number,
                  sent.delivered ? "entregado" : sent.error,

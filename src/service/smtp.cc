@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "service/accounts.h"
+#include "service/outgoing.h"
 #include "util/base64.h"
 #include "util/clock.h"
 #include "util/error_codes.h"
@@ -17,12 +18,6 @@ namespace llavero::service {
 
 namespace {
 
-struct CurlFree {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
-};
-struct SlistFree {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
 struct MimeFree {
   void operator()(curl_mime* m) const { curl_mime_free(m); }
 };

@@ -1,0 +1,30 @@
+// What the server's outgoing deliveries share (the callbacks of the
+// reception, service/callbacks.h; the correo to the receptor,
+// service/mailer.h): libcurl's handles owned, and the rule of their retries.
+#pragma once
+
+#include <curl/curl.h>
+
+#include <optional>
+
+#include "util/clock.h"
+
+namespace llavero::service {
+
+struct CurlFree {
+  void operator()(CURL* c) const { curl_easy_cleanup(c); }
+};
+struct SlistFree {
+  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+};
+
+// After the failed attempt number `failed` (from 1) of a round made at `at`,
+// when the next one is due: `delay_seconds`, then twice that, four times, …
+// until `retries` retries were made; then none (given up).
+inline std::optional<UnixSeconds> next_retry(int failed, int retries, int delay_seconds,
+                                             UnixSeconds at) {
+  if (failed > retries) return std::nullopt;
+  return at + (static_cast<UnixSeconds>(delay_seconds) << (failed - 1));
+}
+
+}  // namespace llavero::service
