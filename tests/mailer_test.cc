@@ -627,7 +627,7 @@ TEST(MailerPage, TheComprobantePageShowsEachAttemptAndSendsAgainOncePerForm) {
   const std::string address = "/herramienta/pruebas/comprobante?clave=" + clave;
   std::string html = p.get(address).body();
   EXPECT_NE(html.find("<h2>Correo al receptor</h2>"), std::string::npos) << html;
-  EXPECT_NE(html.find(fmt::format("No se pudo enviar a {} después de 1 intentos", kReceptorCorreo)),
+  EXPECT_NE(html.find(fmt::format("No se pudo enviar a {} después de 1 intento;", kReceptorCorreo)),
             std::string::npos)
       << html;
   EXPECT_NE(html.find("Error: El servidor SMTP respondió «550 5.1.1 Buzón inexistente»"),

@@ -1506,8 +1506,9 @@ class Portal {
     else if (mail.mail->state == MailState::kEntregado)
       state = fmt::format("Enviado a {}.", mail.to);
     else if (mail.mail->state == MailState::kAbandonado)
-      state = fmt::format("No se pudo enviar a {} después de {} intentos; no se intentará más.",
-                          mail.to, mail.mail->round_attempts);
+      state = fmt::format("No se pudo enviar a {} después de {} intento{}; no se intentará más.",
+                          mail.to, mail.mail->round_attempts,
+                          mail.mail->round_attempts == 1 ? "" : "s");
     else
       state = fmt::format("No se envió a {}.", mail.to);
     if (!mail.configured && !mail.attempts.empty())
