@@ -10,10 +10,12 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <fstream>
 #include <thread>
 
 #include "app/data_dir.h"
 #include "testing.h"
+#include "util/files.h"
 
 namespace llavero {
 namespace {
@@ -113,6 +115,26 @@ TEST_F(ApplicationTest, RefusesADirectoryThatIsNotADataDirectory) {
   auto opened = app::Application::open(empty.path(), on_any_port());
   ASSERT_FALSE(opened);
   EXPECT_EQ(opened.error().code, "no_es_directorio_de_datos");
+}
+
+TEST_F(ApplicationTest, ReadsTheSmtpPasswordFromItsFileAndRefusesToStartWithoutIt) {
+  const auto conf = data() / "llavero.conf";
+  auto original = read_file(conf);
+  ASSERT_TRUE(original);
+  std::ofstream(conf, std::ios::app) << "correo_smtp_url = smtp://127.0.0.1:2525\n"
+                                        "correo_remitente = facturas@llavero.example\n"
+                                        "correo_usuario = facturas\n"
+                                        "correo_contrasena_archivo = smtp.secreto\n";
+  auto missing = app::Application::open(data(), on_any_port());
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, "error_archivo");
+  EXPECT_NE(missing.error().message.find("correo_contrasena_archivo"), std::string::npos);
+  std::ofstream(data() / "smtp.secreto") << "secreta\n";
+  auto opened = app::Application::open(data(), on_any_port());
+  EXPECT_TRUE(opened) << opened.error().message;
+  opened = make_error("", "");  // closed before the settings go back
+  std::ofstream(conf, std::ios::trunc) << *original;
+  std::filesystem::remove(data() / "smtp.secreto");
 }
 
 }  // namespace
