@@ -9,12 +9,10 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <libxml/tree.h>
-#include <openssl/pem.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
 #include <sqlite3.h>
 
-#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <set>
@@ -29,6 +27,7 @@
 #include "tool_fixture.h"
 #include "util/error_codes.h"
 #include "xml/document.h"
+#include "xmlsec_verify.h"
 
 namespace fs = std::filesystem;
 
@@ -136,14 +135,6 @@ TEST(Emission, WithoutAKeptKeyNothingIsEmitted) {
 
 // --- what is emitted ---------------------------------------------------------------
 
-std::string write_pem(const fs::path& path, const Bytes& der) {
-  auto cert = ossl::x509_from_der(der);
-  BIO* bio = BIO_new_file(path.c_str(), "w");
-  PEM_write_bio_X509(bio, cert->get());
-  BIO_free(bio);
-  return path.string();
-}
-
 // `xml` is valid against the official schema and its signature verifies with
 // xmlsec1 against the pruebas root.
 void expect_valid_and_verified(Tool& t, const std::string& xml) {
@@ -151,20 +142,8 @@ void expect_valid_and_verified(Tool& t, const std::string& xml) {
   ASSERT_TRUE(doc.ok());
   const auto invalid = schemas().validate(doc->get());
   EXPECT_TRUE(invalid.empty()) << invalid.front();
-  testing::TempDir dir;
-  std::ofstream(dir.path() / "comprobante.xml") << xml;
-  auto authorities = t.inst->store->authorities();
-  std::string root, pf;
-  for (const AuthorityRecord& a : *authorities) {
-    if (a.environment != Environment::kPruebas) continue;
-    if (a.kind == CaKind::kRoot) root = write_pem(dir.path() / "root.pem", a.certificate_der);
-    if (a.kind == CaKind::kPersonaFisica) pf = write_pem(dir.path() / "pf.pem", a.certificate_der);
-  }
-  const std::string command = fmt::format(
-      "xmlsec1 --verify --id-attr:Id 'http://uri.etsi.org/01903/v1.3.2#:SignedProperties' "
-      "--trusted-pem {} --untrusted-pem {} {} >/dev/null 2>&1",
-      root, pf, (dir.path() / "comprobante.xml").string());
-  EXPECT_EQ(std::system(command.c_str()), 0) << command;
+  const auto verified = testing::xmlsec_verify(*t.inst, xml);
+  EXPECT_TRUE(verified.verified) << verified.command;
 }
 
 // The state the reception gave `clave`, with its MensajeHacienda for the failure message.

@@ -13,6 +13,7 @@
 #include "service/emission.h"
 #include "service/key_service.h"
 #include "service/mailer.h"
+#include "service/receiver.h"
 
 namespace llavero::portal {
 
@@ -25,6 +26,7 @@ struct PortalServices {
   service::KeyCustody* custody = nullptr;
   // The correo to the receptor; without it a comprobante's page says nothing of it.
   service::ComprobanteMailer* mailer = nullptr;
+  service::ReceiverService* receiver = nullptr;  // Recibidos
 };
 
 void add_portal_routes(http::Router& router, PortalServices services);

@@ -595,6 +595,10 @@ Result<std::optional<EmittedDocument>> EmissionService::document(const std::stri
                                                          std::move((*received)->respuesta_xml)));
 }
 
+std::string hacienda_detalle(const Bytes& mensaje_hacienda) {
+  return detalle_of(mensaje_hacienda);
+}
+
 std::string_view emitted_state_label(const std::optional<ComprobanteState>& state) {
   return state ? state_name(*state) : "no recibido";
 }

@@ -106,6 +106,8 @@ ParsedSearch parse_search(const EmittedSearch& search);
 // The state of an emitted document as the tool shows it (page and PDF):
 // the reception's name for it, or "no recibido" before the reception has it.
 std::string_view emitted_state_label(const std::optional<ComprobanteState>& state);
+// The DetalleMensaje of a MensajeHacienda, as a person reads it.
+std::string hacienda_detalle(const Bytes& mensaje_hacienda);
 // "Factura electrónica", … for a document type's two digits (the clave's).
 std::string_view document_kind_label(std::string_view tipo);
 

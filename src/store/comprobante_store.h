@@ -65,6 +65,7 @@ struct ComprobanteQuery {
   std::string party;
   std::optional<std::string> emisor, receptor;
   std::int64_t offset = 0, limit = 50;
+  bool newest_first = false;  // the API lists oldest first; the portal newest first
 };
 struct ComprobantePage {
   std::vector<ComprobanteRecord> items;

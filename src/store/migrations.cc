@@ -390,6 +390,14 @@ CREATE TABLE correo_intentos (
   PRIMARY KEY (clave, intento)
 );
 )sql"},
+    {10, "herramienta gratuita: recibidos", R"sql(
+-- A MensajeReceptor the tool emits (tipo 05 aceptación, 06 aceptación
+-- parcial, 07 rechazo) is kept in emitidos under the reception's key
+-- "<clave>-<consecutivo>". A document is answered once: a second answer, even
+-- from two requests at the same instant, fails here and spends no number.
+CREATE UNIQUE INDEX emitidos_una_respuesta ON emitidos (environment, substr(clave, 1, 50))
+  WHERE tipo IN ('05', '06', '07');
+)sql"},
 };
 
 }  // namespace

@@ -114,6 +114,12 @@ class ToolStore {
                                       const EmittedFilter& filter, std::int64_t offset,
                                       std::int64_t limit) = 0;
   virtual Result<std::optional<EmittedRecord>> find_emitted(const std::string& clave) = 0;
+  // The MensajeReceptor (tipo 05, 06 or 07, its clave "<clave>-<consecutivo>")
+  // the tool emitted in answer to the document `clave` of `env`, if any. A
+  // document has at most one (migration 10's unique index): emit_numbered
+  // fails for a second one.
+  virtual Result<std::optional<EmittedRecord>> receptor_answer(Environment env,
+                                                               const std::string& clave) = 0;
 };
 
 }  // namespace llavero

@@ -77,6 +77,10 @@ inline constexpr std::string_view kJson = "json";
 inline constexpr std::string_view kSesionExpirada = "sesion_expirada";
 inline constexpr std::string_view kSinSesion = "sin_sesion";
 inline constexpr std::string_view kTokenOtroAmbiente = "token_otro_ambiente";
+// The Herramienta Gratuita's Recibidos (service/receiver.h).
+inline constexpr std::string_view kComprobanteDesconocido = "comprobante_desconocido";
+inline constexpr std::string_view kComprobanteNoAceptado = "comprobante_no_aceptado";
+inline constexpr std::string_view kYaRespondido = "ya_respondido";
 
 // The data directory, the server and the command line (app/, http/, cli/).
 inline constexpr std::string_view kFraseNoDisponible = "frase_no_disponible";

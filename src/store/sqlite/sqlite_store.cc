@@ -1311,9 +1311,11 @@ Result<ComprobantePage> SqliteStore::list_comprobantes(const ComprobanteQuery& q
       bind(s);
       if (s.step()) page.total = s.integer(0);
     }
-    Statement s(*db_, fmt::format("SELECT {} FROM comprobantes WHERE {} ORDER BY received_at, "
-                                  "clave LIMIT ?5 OFFSET ?6",
-                                  kComprobanteColumns, where));
+    Statement s(
+        *db_, fmt::format("SELECT {} FROM comprobantes WHERE {} ORDER BY {} LIMIT ?5 "
+                          "OFFSET ?6",
+                          kComprobanteColumns, where,
+                          q.newest_first ? "received_at DESC, clave DESC" : "received_at, clave"));
     bind(s);
     s.bind(5, q.limit).bind(6, q.offset);
     while (s.step()) page.items.push_back(comprobante_from(s));
@@ -1608,7 +1610,9 @@ Result<EmittedPage> SqliteStore::emitted(std::int64_t taxpayer_id, Environment e
         "AND ((?3 IS NULL AND ?4 IS NULL) OR receptor_nombre LIKE '%' || ?3 || '%' ESCAPE '\\' "
         "OR receptor_numero = ?4) "
         "AND (?5 IS NULL OR created_at >= ?5) AND (?6 IS NULL OR created_at < ?6) "
-        "AND (?7 IS NULL OR estado = ?7) AND (?8 = 0 OR NOT recibido)";
+        "AND (?7 IS NULL OR estado = ?7) AND (?8 = 0 OR NOT recibido) "
+        // A MensajeReceptor (05–07) is listed in Recibidos, beside what it answers.
+        "AND tipo NOT IN ('05', '06', '07')";
     auto optional = [](const std::string& s) {
       return s.empty() ? std::nullopt : std::optional<std::string>(s);
     };
@@ -1657,6 +1661,18 @@ Result<std::optional<EmittedRecord>> SqliteStore::find_emitted(const std::string
   return guarded([&]() -> Result<std::optional<EmittedRecord>> {
     Statement s(*db_, fmt::format("SELECT {} FROM emitidos WHERE clave = ?", kEmittedColumns));
     s.bind(1, clave);
+    if (!s.step()) return std::optional<EmittedRecord>();
+    return std::optional<EmittedRecord>(emitted_from(s));
+  });
+}
+
+Result<std::optional<EmittedRecord>> SqliteStore::receptor_answer(Environment env,
+                                                                  const std::string& clave) {
+  return guarded([&]() -> Result<std::optional<EmittedRecord>> {
+    Statement s(*db_, fmt::format("SELECT {} FROM emitidos WHERE environment = ? AND "
+                                  "substr(clave, 1, 50) = ? AND tipo IN ('05', '06', '07')",
+                                  kEmittedColumns));
+    s.bind(1, environment_name(env)).bind(2, clave.substr(0, 50));
     if (!s.step()) return std::optional<EmittedRecord>();
     return std::optional<EmittedRecord>(emitted_from(s));
   });

@@ -109,6 +109,8 @@ class SqliteStore final : public Store {
                               const EmittedFilter& filter, std::int64_t offset,
                               std::int64_t limit) override;
   Result<std::optional<EmittedRecord>> find_emitted(const std::string& clave) override;
+  Result<std::optional<EmittedRecord>> receptor_answer(Environment env,
+                                                       const std::string& clave) override;
 
   // MailStore
   Result<std::vector<MailRecord>> due_mails(UnixSeconds now, int limit) override;
