@@ -920,6 +920,12 @@ class Portal {
                     action == "comprobante/pdf"))
         return emitted_document(request, context, *env, action.substr(12));
       if (post && action == "comprobante/enviar") return send_again(request, context, *env);
+      if (!post && action == "recibidos") return received(request, context, *env);
+      if (action == "recibido")
+        return post ? answer(request, context, *env)
+                    : received_document(request, context, *env, "");
+      if (!post && (action == "recibido/xml" || action == "recibido/respuesta"))
+        return received_document(request, context, *env, action.substr(9));
       if (!post && action == "detenida")
         return with_session(
             request, context, false, [&](const PortalSession& session, const Form&) {
@@ -1553,6 +1559,179 @@ class Portal {
             return failure_page(request, session, asked.error().message);
           // Refused: the page says why (no server, no correo, not aceptado, in course).
           return redirect(request, back + (asked ? "&correo=pedido" : ""));
+        });
+  }
+
+  // --- Recibidos: the documents where the taxpayer is the receptor, and the
+  // answer (MensajeReceptor) to one of them.
+
+  // A received document's row or page, and the taxpayer's answer to it.
+  static mus::data received_data(const ReceivedDocument& doc, Environment env) {
+    mus::data d;
+    d.set("amb", std::string(environment_name(env)));
+    d.set("clave", doc.record.clave);
+    d.set("tipo", std::string(document_kind_label(doc.tipo)));
+    d.set("consecutivo", doc.consecutivo);
+    d.set("emisor", doc.emisor_nombre.empty() ? "—" : doc.emisor_nombre);
+    d.set("emisor_id", doc.emisor_identificacion);
+    d.set("fecha", format_costa_rica(doc.record.received_at));
+    d.set("fecha_emision", doc.fecha_emision.empty() ? "—" : doc.fecha_emision);
+    d.set("total", doc.total.empty() ? "—" : doc.total + " " + doc.moneda);
+    d.set("impuesto", doc.impuesto.empty() ? "—" : doc.impuesto + " " + doc.moneda);
+    d.set("estado", std::string(state_name(doc.record.state)));
+    d.set("respondido", doc.answer.has_value());
+    if (doc.answer && doc.decision) {
+      const EmittedDocument& a = *doc.answer;
+      d.set("respuesta", std::string(receptor_decision_label(*doc.decision)));
+      d.set("motivo", doc.answer_detalle.empty() ? "—" : doc.answer_detalle);
+      d.set("respuesta_consecutivo", a.record.consecutivo);
+      d.set("respuesta_fecha", format_costa_rica(a.record.created_at));
+      d.set("estado_respuesta", std::string(emitted_state_label(a.state)));
+      if (a.state == ComprobanteState::kRechazado && !a.detalle.empty())
+        d.set("motivo_hacienda", a.detalle);
+      else
+        d.set("motivo_hacienda", false);
+      d.set("respuesta_en_curso",
+            a.state == ComprobanteState::kRecibido || a.state == ComprobanteState::kProcesando);
+    }
+    return d;
+  }
+
+  Response received(const Request& request, const RouteContext& context, Environment env) {
+    return with_session(request, context, false, [&](const PortalSession& session, const Form&) {
+      if (s_.receiver == nullptr) return no_kept_key(request, session, env);
+      std::int64_t number = 1;
+      try {
+        number = std::max<std::int64_t>(1, std::stoll(query_param(request, "pagina")));
+      } catch (...) {
+      }
+      auto listed = s_.receiver->received(session.taxpayer, env, (number - 1) * kPerPage, kPerPage);
+      if (!listed) return failure_page(request, session, listed.error().message);
+      mus::data d = env_data(session, env);
+      mus::data rows{mus::data::type::list};
+      for (const ReceivedDocument& doc : listed->items) rows.push_back(received_data(doc, env));
+      d.set("filas", rows);
+      d.set("hay", !listed->items.empty());
+      d.set("total", std::to_string(listed->total));
+      d.set("desde", std::to_string((number - 1) * kPerPage + 1));
+      d.set("hasta", std::to_string((number - 1) * kPerPage +
+                                    static_cast<std::int64_t>(listed->items.size())));
+      if (number > 1) d.set("anterior", std::to_string(number - 1));
+      if (number * kPerPage < listed->total) d.set("siguiente", std::to_string(number + 1));
+      return page(request, http::status::ok, title("Comprobantes recibidos", env),
+                  render("recibidos.mustache", d), PageOptions{&session, env});
+    });
+  }
+
+  // A received document's page with the answer form, or one of its files
+  // (`file`: "xml", the document; "respuesta", the MensajeReceptor sent).
+  Response received_document(const Request& request, const RouteContext& context, Environment env,
+                             std::string_view file) {
+    return with_session(request, context, false, [&](const PortalSession& session, const Form&) {
+      if (s_.receiver == nullptr) return not_found_page(request, &session);
+      const std::string clave = query_param(request, "clave");
+      auto doc = s_.receiver->document(session.taxpayer, env, clave);
+      if (!doc) return failure_page(request, session, doc.error().message);
+      if (!*doc) return not_found_page(request, &session);
+      const ReceivedDocument& found = **doc;
+      if (!file.empty()) {
+        const bool answer_file = file == "respuesta";
+        if (answer_file && !found.answer) return not_found_page(request, &session);
+        const Bytes& bytes = answer_file ? found.answer->record.xml : found.record.xml;
+        Response r =
+            make_response(request, http::status::ok, std::string(bytes.begin(), bytes.end()),
+                          "application/xml; charset=utf-8");
+        r.set(http::field::content_disposition,
+              fmt::format("attachment; filename=\"{}.xml\"",
+                          answer_file ? found.answer->record.clave : found.record.clave));
+        r.set(http::field::cache_control, "no-store");
+        r.set("X-Frame-Options", "DENY");
+        return r;
+      }
+      // What the answer's POST sent back (Post/Redirect/Get): the values
+      // typed, checked again here for their errors.
+      Response flash_holder;
+      const Form flash = take_flash(request, context, flash_holder);
+      const bool retry = field(flash, "clave") == clave;
+      std::vector<FieldError> errors;
+      if (retry && field(flash, "revisar") == "1")
+        for (const service::FieldError& e : s_.receiver->check(
+                 AnswerInput{env, clave, field(flash, "decision"), field(flash, "detalle")}))
+          errors.push_back({e.field, e.message});
+
+      mus::data d = received_data(found, env);
+      d.set("csrf", session.csrf_token);
+      d.set("ambiente_min", lower_label(env));
+      set_errors(d, errors);
+      if (retry && !field(flash, "aviso").empty()) d.set("aviso", field(flash, "aviso"));
+      const bool key = kept_key(session, env).has_value();
+      d.set("puede_responder", found.can_answer() && key);
+      d.set("sin_llave", found.can_answer() && !key);
+      d.set("no_aceptado", !found.answer && found.record.state != ComprobanteState::kAceptado);
+      d.set("en_curso", found.record.state == ComprobanteState::kRecibido ||
+                            found.record.state == ComprobanteState::kProcesando);
+      if (found.can_answer() && key) {
+        d.set("solicitud", random_token());
+        const std::string decision = retry ? field(flash, "decision") : "";
+        d.set("elegida_aceptar", decision == "aceptar");
+        d.set("elegida_parcial", decision == "parcial");
+        d.set("elegida_rechazar", decision == "rechazar");
+        d.set("detalle", retry ? field(flash, "detalle") : "");
+        for (const char* name : {"decision", "detalle"}) {
+          bool wrong = false;
+          for (const FieldError& e : errors) wrong = wrong || e.field == name;
+          d.set(std::string("invalido_") + name, wrong);
+        }
+      }
+      Response r =
+          page(request, http::status::ok,
+               fmt::format("{} {} recibida", std::string(document_kind_label(found.tipo)),
+                           found.consecutivo),
+               render("recibido.mustache", d), PageOptions{&session, env, !errors.empty()});
+      for (const auto& h : flash_holder) r.insert(h.name(), h.value());
+      return r;
+    });
+  }
+
+  Response answer(const Request& request, const RouteContext& context, Environment env) {
+    return with_session(
+        request, context, true, [&](const PortalSession& session, const Form& form) {
+          if (s_.receiver == nullptr) return not_found_page(request, &session);
+          const std::string clave = field(form, "clave");
+          const std::string back =
+              fmt::format("/herramienta/{}/recibido?clave={}", environment_name(env), clave);
+          auto back_with = [&](std::vector<std::pair<std::string, std::string>> flash) {
+            flash.emplace_back("clave", clave);
+            return redirect_with_flash(request, context, back + "#respuesta", flash);
+          };
+          const AnswerInput input{env, clave, field(form, "decision"), field(form, "detalle")};
+          auto doc = s_.receiver->document(session.taxpayer, env, clave);
+          if (!doc) return failure_page(request, session, doc.error().message);
+          if (!*doc) return not_found_page(request, &session);
+          if (!kept_key(session, env)) return no_kept_key(request, session, env);
+          if (!s_.receiver->check(input).empty())
+            return back_with(
+                {{"revisar", "1"}, {"decision", input.decision}, {"detalle", input.detalle}});
+          // A double click sends the form twice: only the first answers.
+          auto fresh = s_.accounts.spend_form_token(field(form, "solicitud"));
+          if (!fresh || !*fresh || field(form, "solicitud").empty())
+            return back_with(
+                {{"aviso", "Esta solicitud ya fue procesada: no se envió otra respuesta."}});
+          std::vector<service::FieldError> refused;
+          auto sent = s_.receiver->answer(session.taxpayer, input, refused,
+                                          "portal:" + session.identification.digits());
+          if (!sent) {
+            const auto& code = sent.error().code;
+            if (code == errc::kSinLlaveCustodia) return no_kept_key(request, session, env);
+            if (code == errc::kComprobanteDesconocido) return not_found_page(request, &session);
+            if (code == errc::kYaRespondido || code == errc::kComprobanteNoAceptado)
+              return back_with({{"aviso", sent.error().message}});
+            if (code == errc::kDatoInvalido)
+              return back_with(
+                  {{"revisar", "1"}, {"decision", input.decision}, {"detalle", input.detalle}});
+            return failure_page(request, session, sent.error().message);
+          }
+          return back_with({{"aviso", "Su respuesta fue firmada y enviada a Hacienda."}});
         });
   }
 

@@ -49,6 +49,11 @@ std::string text_at(const xmlNode* root, std::string_view path) {
   return xml::trimmed(xml::text(xml::find_path(root, path)));
 }
 
+Result<xml::Document> parse(const Bytes& xml) {
+  return xml::parse(std::string_view(reinterpret_cast<const char*>(xml.data()), xml.size()),
+                    xades::kMaxDocumentBytes);
+}
+
 // The reception's key of a MensajeReceptor: "<clave>-<consecutivoReceptor>".
 bool is_mensaje_receptor_key(std::string_view key) {
   return key.find('-') != std::string_view::npos;
@@ -84,9 +89,8 @@ Result<ReceivedDocument> ReceiverService::describe(const TaxpayerRecord& recepto
                                                    ComprobanteRecord record) {
   ReceivedDocument d;
   if (auto clave = Clave::parse(record.clave.substr(0, 50))) d.tipo = clave->tipo;
-  const std::string_view text(reinterpret_cast<const char*>(record.xml.data()), record.xml.size());
   // The reception took it; if it is no XML at all, the page still shows the envelope.
-  if (auto doc = xml::parse(text, xades::kMaxDocumentBytes)) {
+  if (auto doc = parse(record.xml)) {
     const xmlNode* root = xmlDocGetRootElement(doc->get());
     d.consecutivo = text_at(root, "NumeroConsecutivo");
     d.emisor_nombre = text_at(root, "Emisor/Nombre");
@@ -106,9 +110,10 @@ Result<ReceivedDocument> ReceiverService::describe(const TaxpayerRecord& recepto
     auto sent = emission_.document(receptor, (*answered)->clave);
     if (!sent) return sent.error();
     if (*sent) {
-      d.decision = (*answered)->tipo == "05"   ? ReceptorDecision::kAceptar
-                   : (*answered)->tipo == "06" ? ReceptorDecision::kAceptarParcial
-                                               : ReceptorDecision::kRechazar;
+      for (const DecisionInfo& i : kDecisions)
+        if (i.tipo == (*answered)->tipo) d.decision = i.decision;
+      if (auto doc = parse(sent.value()->record.xml))
+        d.answer_detalle = text_at(xmlDocGetRootElement(doc->get()), "DetalleMensaje");
       d.answer = std::move(**sent);
     }
   }

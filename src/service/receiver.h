@@ -40,6 +40,7 @@ struct ReceivedDocument {
   // The MensajeReceptor sent, with Hacienda's verdict on it.
   std::optional<EmittedDocument> answer;
   std::optional<ReceptorDecision> decision;  // the answer's Mensaje
+  std::string answer_detalle;                // the answer's DetalleMensaje (the reason)
 
   // Only a document Hacienda accepted is answered, once.
   bool can_answer() const;
