@@ -5,13 +5,16 @@
 // crédito against it from its page and sees it aceptado, and searches Emitidos; a
 // negative quantity is shown beside its field and emits nothing; Emitir (also a factura
 // de compra) works with JavaScript off on a phone; axe-core finds nothing on each new page.
+// Recibidos: a second taxpayer emits a factura to the first through the tool; the
+// first sees it in Comprobantes recibidos and rejects it with a reason (JavaScript
+// off, on a phone), and the answer (a MensajeReceptor) is aceptado.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 
-import { Env, FIRST, eventually, login, mainText, menu, shot, submit } from './helpers.mjs';
+import { Env, FIRST, SECOND, eventually, login, mainText, menu, shot, submit } from './helpers.mjs';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const PHONE = { width: 390, height: 844 };
@@ -39,11 +42,11 @@ async function axe(page, name, { javaScriptEnabled = true } = {}) {
   assert.deepEqual(found, [], `axe en ${name} (${page.url()})`);
 }
 
-async function open({ javaScriptEnabled = true, viewport } = {}) {
+async function open({ javaScriptEnabled = true, viewport, who = FIRST } = {}) {
   const context = await env.newContext({ javaScriptEnabled });
   const page = await context.newPage();
   if (viewport) await page.setViewportSize(viewport);
-  await login(page, FIRST.id, FIRST.password);
+  await login(page, who.id, who.password);
   assert.equal(pathOf(page), '/portal');
   return { context, page };
 }
@@ -294,4 +297,105 @@ test('Emitir sin JavaScript en un teléfono: Agregar línea, error y emisión', 
   await page.goto('/herramienta/pruebas/emitidos');
   await axe(page, 'emitidos teléfono sin JS', { javaScriptEnabled: false });
   await context.close();
+});
+
+// A key with the Facturador Gratuito box ticked, downloaded.
+async function keepKey(page, pin) {
+  await page.goto('/llaves/pruebas/generar');
+  await label(page, '1. Debe crear un "PIN" que contenga 4 números:').fill(pin);
+  await label(page, '2. Debe escribir nuevamente el PIN para confirmar:').fill(pin);
+  await page.locator('#facturador').check();
+  await submit(page, page.getByRole('button', { name: 'Generar', exact: true }));
+  await submit(page, page.getByRole('alertdialog').getByRole('button', { name: 'Aceptar' }));
+  const [p12] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Descargar' }).click()]);
+  assert.equal(await p12.failure(), null);
+}
+
+test('Recibidos: una factura de otro contribuyente se rechaza con motivo, sin JavaScript en un teléfono', TIMEOUT, async () => {
+  // The second taxpayer emits a factura to the first through the tool.
+  const seller = await open({ who: SECOND });
+  await keepKey(seller.page, '4680');
+  await seller.page.goto('/herramienta/pruebas/emitir');
+  await label(seller.page, 'Tipo de comprobante').selectOption('01');
+  await label(seller.page, 'Tipo de identificación del receptor').selectOption('01');
+  await label(seller.page, 'Número de identificación del receptor').fill(FIRST.id);
+  await label(seller.page, 'Nombre del receptor').fill('CONTRIBUYENTE PEÑA DE PRUEBA');
+  await label(seller.page, 'Otras señas').fill('Barrio Escalante, 100 m norte');
+  await fillLine(seller.page, 1, { detalle: 'Diseño de logotipo', cantidad: '1', precio: '50000' });
+  await submit(seller.page, seller.page.getByRole('button', { name: 'Emitir', exact: true }));
+  assert.equal(pathOf(seller.page), '/herramienta/pruebas/comprobante');
+  const clave = new URL(seller.page.url()).searchParams.get('clave');
+  await seller.context.close();
+  assert.ok(await eventually(() => env.sql(`select estado from comprobantes where clave = '${clave}'`) === 'aceptado', 30_000),
+    'Hacienda acepta la factura');
+
+  // The first taxpayer (its key kept by the previous test) answers it.
+  const { context, page } = await open({ javaScriptEnabled: false, viewport: PHONE });
+  await menu(page, HERRAMIENTA, 'Comprobantes recibidos en pruebas');
+  assert.equal(pathOf(page), '/herramienta/pruebas/recibidos');
+  const row = page.locator('#recibidos tbody tr').first();
+  const rowText = await row.innerText();
+  assert.match(rowText, /ANA MORA SOLÍS/);
+  assert.match(rowText, /Factura electrónica 00100001010000000001/);
+  assert.match(rowText, /sin responder/);
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= PHONE.width, `sin desplazamiento lateral (${width})`);
+  await axe(page, 'recibidos teléfono sin JS', { javaScriptEnabled: false });
+
+  await submit(page, row.getByRole('link'));
+  assert.equal(pathOf(page), '/herramienta/pruebas/recibido');
+  assert.ok((await mainText(page)).includes(clave));
+  await axe(page, 'recibido teléfono sin JS', { javaScriptEnabled: false });
+
+  // Rechazar without a reason: the message beside Motivo, nothing sent.
+  const answers = () => Number(env.sql("select count(*) from emitidos where tipo in ('05','06','07')"));
+  await page.getByLabel('Rechazar', { exact: true }).check();
+  await submit(page, page.getByRole('button', { name: 'Enviar respuesta' }));
+  assert.match(await page.title(), /^Error: \[PRUEBAS\]/);
+  const motivo = label(page, 'Motivo');
+  assert.equal(await motivo.getAttribute('aria-invalid'), 'true');
+  assert.match(await page.locator('#detalle-error').innerText(), /Escriba el motivo del rechazo/);
+  assert.equal(await page.getByLabel('Rechazar', { exact: true }).isChecked(), true, 'la elección se conserva');
+  assert.equal(answers(), 0, 'nada enviado');
+  await axe(page, 'recibido con error', { javaScriptEnabled: false });
+  await shot(page, 'herramienta-recibido-error');
+
+  await motivo.fill('El servicio no fue contratado');
+  await submit(page, page.getByRole('button', { name: 'Enviar respuesta' }));
+  assert.equal(pathOf(page), '/herramienta/pruebas/recibido');
+  assert.match(await page.locator('#aviso').innerText(), /Su respuesta fue firmada y enviada/);
+  assert.equal(answers(), 1);
+  assert.equal(await page.getByRole('button', { name: 'Enviar respuesta' }).count(), 0, 'se responde una sola vez');
+  let answer;
+  for (let i = 0; i < 60; i++) {
+    answer = await page.locator('#su-respuesta').innerText();
+    if (/Estado del mensaje en Hacienda\s+aceptado/.test(answer)) break;
+    await page.waitForTimeout(500);
+    await page.reload();
+  }
+  assert.match(answer, /rechazado/);
+  assert.match(answer, /El servicio no fue contratado/);
+  assert.match(answer, /Estado del mensaje en Hacienda\s+aceptado/);
+  assert.match(answer, /00100001070000000001/);
+  await axe(page, 'recibido respondido', { javaScriptEnabled: false });
+  await shot(page, 'herramienta-recibido-respondido');
+  const [xml] = await Promise.all([page.waitForEvent('download'),
+    page.getByRole('link', { name: /mensaje receptor/ }).click()]);
+  const text = readFileSync(await xml.path(), 'utf8');
+  assert.match(text, /<MensajeReceptor /);
+  assert.match(text, /<Mensaje>3<\/Mensaje>/);
+  assert.ok(text.includes(`<Clave>${clave}</Clave>`));
+
+  await page.goto('/herramienta/pruebas/recibidos');
+  assert.match(await page.locator('#recibidos tbody tr').first().innerText(), /rechazado \(mensaje aceptado\)/);
+  // The answer is not a comprobante emitido.
+  await page.goto('/herramienta/pruebas/emitidos');
+  assert.doesNotMatch(await mainText(page), /00100001070000000001/);
+  await context.close();
+
+  // The seller cannot see the buyer's received document.
+  const other = await open({ who: SECOND });
+  const response = await other.page.goto(`/herramienta/pruebas/recibido?clave=${clave}`);
+  assert.equal(response.status(), 404);
+  await other.context.close();
 });
