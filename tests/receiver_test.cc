@@ -172,6 +172,7 @@ TEST(Recibidos, ARejectionIsASignedValidMensajeReceptorThatTheReceptionAccepts) 
   ASSERT_TRUE(shown.ok() && *shown);
   ASSERT_TRUE((*shown)->answer);
   EXPECT_EQ((*shown)->decision, ReceptorDecision::kRechazar);
+  EXPECT_EQ((*shown)->answer_detalle, "Los precios no son los pactados");
   EXPECT_EQ((*shown)->answer->state, ComprobanteState::kRecibido);
   EXPECT_FALSE((*shown)->can_answer());
   p.process_all();
