@@ -355,6 +355,7 @@ test('Recibidos: una factura de otro contribuyente se rechaza con motivo, sin Ja
   const motivo = label(page, 'Motivo');
   assert.equal(await motivo.getAttribute('aria-invalid'), 'true');
   assert.match(await page.locator('#detalle-error').innerText(), /Escriba el motivo del rechazo/);
+  assert.match(await page.locator('.resumen-errores').innerText(), /Escriba el motivo del rechazo/);
   assert.equal(await page.getByLabel('Rechazar', { exact: true }).isChecked(), true, 'la elección se conserva');
   assert.equal(answers(), 0, 'nada enviado');
   await axe(page, 'recibido con error', { javaScriptEnabled: false });

@@ -18,6 +18,7 @@
 #include <set>
 #include <thread>
 
+#include "official_schemas.h"
 #include "service/accounts.h"
 #include "service/pdf_invoice.h"
 #include "service/processing.h"

@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "id/identification.h"
+#include "official_schemas.h"
 #include "pki/authority.h"
 #include "pki/issue.h"
 #include "service/detalle_mensaje.h"
@@ -62,13 +63,7 @@ std::string replace_once(std::string text, std::string_view from, std::string_vi
 // One schema validator for the whole binary: compiling nine schemas is slow,
 // and validation is thread-safe and read-only.
 const xml::SchemaValidator& schemas() {
-  static const auto* validator = [] {
-    auto* v = new xml::SchemaValidator(xml::schema_directory(""));
-    auto loaded = v->load();
-    EXPECT_TRUE(loaded.ok()) << (loaded ? "" : loaded.error().message);
-    return v;
-  }();
-  return *validator;
+  return testing::official_schemas();
 }
 
 // A taxpayer's key, as the .p12 of "Generar llave" hands it out (PIN 1234).

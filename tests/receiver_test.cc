@@ -13,12 +13,9 @@
 
 #include <thread>
 
-#include "service/accounts.h"
-#include "service/processing.h"
-#include "service/revocation_check.h"
-#include "service/token_service.h"
+#include "official_schemas.h"
 #include "sql_count.h"
-#include "testing.h"
+#include "tool_fixture.h"
 #include "util/error_codes.h"
 #include "xml/document.h"
 #include "xmlsec_verify.h"
@@ -31,43 +28,19 @@ namespace {
 constexpr const char* kEmisor = "1-0647-0958";
 constexpr const char* kReceptor = "3-101-522899";
 
-const xml::SchemaValidator& official_schemas() {
-  static const auto* validator = [] {
-    auto* v = new xml::SchemaValidator(xml::schema_directory(""));
-    EXPECT_TRUE(v->load().ok());
-    return v;
-  }();
-  return *validator;
-}
+using testing::official_schemas;
 
 // Two taxpayers of one installation, each with a key kept in custody in
 // pruebas (the receptor's only when asked), the reception and its processor.
-struct Parties {
-  std::unique_ptr<testing::Installation> inst = testing::make_installation();
-  KeyCustody custody{*inst->store, *inst->keyring,
-                     *load_or_create_custody_key(inst->dir.path(), "")};
-  AccountService accounts{*inst->store, inst->config};
-  TokenService tokens{*inst->store, accounts, *inst->keyring, inst->config};
-  ReceptionService reception{*inst->store, tokens, inst->config};
-  RevocationChecker revocation{inst->store.get()};
-  ComprobanteProcessor processor{*inst->store, *inst->keyring, revocation, official_schemas(),
-                                 inst->config};
-  EmissionService emission{*inst->store, inst->config, custody, reception, official_schemas()};
+struct Parties : testing::ToolServices {
   ReceiverService receiver{*inst->store, inst->config,       custody,
                            reception,    official_schemas(), emission};
   TaxpayerRecord emisor = *inst->service->find_taxpayer(kEmisor);
   TaxpayerRecord receptor = *inst->service->find_taxpayer(kReceptor);
 
   explicit Parties(bool receptor_keeps_key = true) {
-    inst->service->keep_in_custody_with(&custody);
-    for (const auto& [id, keep] : {std::pair{kEmisor, true}, {kReceptor, receptor_keeps_key}}) {
-      Bytes p12;
-      auto made =
-          inst->service->generate(GenerateRequest{id, Environment::kPruebas, std::nullopt, keep},
-                                  *Pin::parse("1234"), testing::keep_p12(p12), "test");
-      EXPECT_TRUE(made.ok()) << (made ? "" : made.error().message);
-    }
-    EXPECT_TRUE(processor.start().ok());
+    generate_key(kEmisor, true);
+    generate_key(kReceptor, receptor_keeps_key);
   }
 
   // A factura from the emisor to the receptor, through the tool; decided
@@ -85,15 +58,6 @@ struct Parties {
     EXPECT_TRUE(out.ok()) << (out ? "" : out.error().message);
     if (decide) process_all();
     return out ? out->record.clave : "";
-  }
-
-  void process_all() {
-    for (;;) {
-      auto next =
-          reception.process_next([&](const ComprobanteRecord& c) { return processor.process(c); });
-      ASSERT_TRUE(next.ok());
-      if (!*next) break;
-    }
   }
 
   Result<Emission> answer(const std::string& clave, const std::string& decision,

@@ -1,17 +1,22 @@
-// The Herramienta Gratuita assembled for tests (docs/herramienta.md): an
-// installation, the key custody, the reception and its processor, and the
-// emission service, with 1-0647-0958 holding a key of pruebas (kept in
-// custody unless asked not to). emission_test and mailer_test build on it.
+// The Herramienta Gratuita assembled for tests (docs/herramienta.md): over a
+// fresh installation (the two demo taxpayers), the key custody, the
+// reception and its processor, and emission (ToolServices); and Tool, with
+// 1-0647-0958 holding a key of pruebas (kept in custody unless asked not to).
+// emission_test, mailer_test and receiver_test build on them.
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <string>
 #include <vector>
 
+#include "official_schemas.h"
 #include "service/accounts.h"
+#include "service/custody.h"
 #include "service/emission.h"
 #include "service/processing.h"
+#include "service/reception.h"
 #include "service/revocation_check.h"
 #include "service/token_service.h"
 #include "sql_count.h"
@@ -20,19 +25,11 @@
 namespace llavero::testing {
 
 // The official v4.4 schemas, loaded once per test binary.
-inline const xml::SchemaValidator& schemas() {
-  static const auto* validator = [] {
-    auto* v = new xml::SchemaValidator(xml::schema_directory(""));
-    auto loaded = v->load();
-    EXPECT_TRUE(loaded.ok()) << (loaded ? "" : loaded.error().message);
-    return v;
-  }();
-  return *validator;
-}
+inline const xml::SchemaValidator& schemas() { return official_schemas(); }
 
 inline constexpr const char* kToolTaxpayer = "1-0647-0958";
 
-struct Tool {
+struct ToolServices {
   std::unique_ptr<Installation> inst = make_installation();
   KeyCustody custody{*inst->store, *inst->keyring,
                      *load_or_create_custody_key(inst->dir.path(), "")};
@@ -40,26 +37,25 @@ struct Tool {
   TokenService tokens{*inst->store, accounts, *inst->keyring, inst->config};
   ReceptionService reception{*inst->store, tokens, inst->config};
   RevocationChecker revocation{inst->store.get()};
-  ComprobanteProcessor processor{*inst->store, *inst->keyring, revocation, schemas(), inst->config};
-  EmissionService emission{*inst->store, inst->config, custody, reception, schemas()};
-  TaxpayerRecord taxpayer = *inst->service->find_taxpayer(kToolTaxpayer);
+  ComprobanteProcessor processor{*inst->store, *inst->keyring, revocation, official_schemas(),
+                                 inst->config};
+  EmissionService emission{*inst->store, inst->config, custody, reception, official_schemas()};
 
-  explicit Tool(bool keep_key = true) {
+  ToolServices() {
     inst->service->keep_in_custody_with(&custody);
-    Bytes p12;
-    auto made = inst->service->generate(
-        GenerateRequest{kToolTaxpayer, Environment::kPruebas, std::nullopt, keep_key},
-        *Pin::parse("1234"), keep_p12(p12), "test");
-    EXPECT_TRUE(made.ok());
     auto started = processor.start();
     EXPECT_TRUE(started.ok()) << (started ? "" : started.error().message);
   }
 
-  Result<Emission> emit(const EmissionInput& input, std::vector<FieldError>* errors = nullptr) {
-    std::vector<FieldError> local;
-    auto out = emission.emit(taxpayer, input, errors ? *errors : local, "test");
-    return out;
+  // A new key for `identification` in pruebas, kept in custody when `keep`.
+  void generate_key(const std::string& identification, bool keep) {
+    Bytes p12;
+    auto made = inst->service->generate(
+        GenerateRequest{identification, Environment::kPruebas, std::nullopt, keep},
+        *Pin::parse("1234"), keep_p12(p12), "test");
+    EXPECT_TRUE(made.ok()) << (made ? "" : made.error().message);
   }
+
   // Processes everything waiting in the reception.
   void process_all() {
     for (;;) {
@@ -68,6 +64,19 @@ struct Tool {
       ASSERT_TRUE(next.ok());
       if (!*next) break;
     }
+  }
+};
+
+// The tool of 1-0647-0958, who emits.
+struct Tool : ToolServices {
+  TaxpayerRecord taxpayer = *inst->service->find_taxpayer(kToolTaxpayer);
+
+  explicit Tool(bool keep_key = true) { generate_key(kToolTaxpayer, keep_key); }
+
+  Result<Emission> emit(const EmissionInput& input, std::vector<FieldError>* errors = nullptr) {
+    std::vector<FieldError> local;
+    auto out = emission.emit(taxpayer, input, errors ? *errors : local, "test");
+    return out;
   }
   std::int64_t emitted_rows() { return sql_count(*inst, "SELECT count(*) FROM emitidos"); }
   std::int64_t signatures() {

@@ -242,6 +242,16 @@ Response redirect(const Request& request, std::string_view location) {
   return r;
 }
 
+// A file to download: saved rather than shown, never cached nor framed.
+Response attachment(const Request& request, std::string body, std::string_view content_type,
+                    std::string_view file_name) {
+  Response r = make_response(request, http::status::ok, std::move(body), content_type);
+  r.set(http::field::content_disposition, fmt::format("attachment; filename=\"{}\"", file_name));
+  r.set(http::field::cache_control, "no-store");
+  r.set("X-Frame-Options", "DENY");
+  return r;
+}
+
 // Post/Redirect/Get: a form's answer is always a redirect; what the next page
 // must show (which fields were wrong, the safe values to keep) travels in a
 // short-lived cookie that page reads once. Never a PIN or a password.
@@ -1321,14 +1331,32 @@ class Portal {
 
   static constexpr std::int64_t kPerPage = 20;
 
+  // The page of a list a request asks for (?pagina=N), from 1.
+  static std::int64_t page_number(const Request& request) {
+    try {
+      return std::max<std::int64_t>(1, std::stoll(query_param(request, "pagina")));
+    } catch (...) {
+      return 1;
+    }
+  }
+
+  // A list page's rows, "N a M de T" and the links to the pages around it.
+  // `link_suffix` keeps a search in the links ("&receptor=…").
+  static void set_list_page(mus::data& d, mus::data rows, std::int64_t number, std::size_t shown,
+                            std::int64_t total, const std::string& link_suffix = "") {
+    d.set("filas", std::move(rows));
+    d.set("hay", shown > 0);
+    d.set("total", std::to_string(total));
+    d.set("desde", std::to_string((number - 1) * kPerPage + 1));
+    d.set("hasta", std::to_string((number - 1) * kPerPage + static_cast<std::int64_t>(shown)));
+    if (number > 1) d.set("anterior", std::to_string(number - 1) + link_suffix);
+    if (number * kPerPage < total) d.set("siguiente", std::to_string(number + 1) + link_suffix);
+  }
+
   Response emitted(const Request& request, const RouteContext& context, Environment env) {
     return with_session(request, context, false, [&](const PortalSession& session, const Form&) {
       if (s_.emission == nullptr) return no_kept_key(request, session, env);
-      std::int64_t number = 1;
-      try {
-        number = std::max<std::int64_t>(1, std::stoll(query_param(request, "pagina")));
-      } catch (...) {
-      }
+      const std::int64_t number = page_number(request);
       // The search (a GET form): its fields are kept in the pages' links.
       Form typed;
       for (const char* name : {"receptor", "desde", "hasta", "estado"})
@@ -1372,19 +1400,11 @@ class Portal {
         rows.push_back(row);
       }
       d.set("listado", true);
-      d.set("filas", rows);
-      d.set("hay", !listed->items.empty());
-      d.set("total", std::to_string(listed->total));
-      d.set("desde", std::to_string((number - 1) * kPerPage + 1));
-      d.set("hasta", std::to_string((number - 1) * kPerPage +
-                                    static_cast<std::int64_t>(listed->items.size())));
       std::vector<std::pair<std::string, std::string>> kept;
       for (const auto& [name, value] : typed)
         if (!value.empty()) kept.emplace_back(name, value);
-      const std::string filters = kept.empty() ? "" : "&" + form_encode(kept);
-      if (number > 1) d.set("anterior", std::to_string(number - 1) + filters);
-      if (number * kPerPage < listed->total)
-        d.set("siguiente", std::to_string(number + 1) + filters);
+      set_list_page(d, std::move(rows), number, listed->items.size(), listed->total,
+                    kept.empty() ? "" : "&" + form_encode(kept));
       return page(request, http::status::ok, title("Comprobantes emitidos", env),
                   render("emitidos.mustache", d), PageOptions{&session, env});
     });
@@ -1402,25 +1422,14 @@ class Portal {
       if (file == "pdf") {
         auto pdf = service::invoice_pdf(found);
         if (!pdf) return failure_page(request, session, pdf.error().message);
-        Response r = make_response(request, http::status::ok, std::move(*pdf), "application/pdf");
-        r.set(http::field::content_disposition,
-              fmt::format("attachment; filename=\"{}.pdf\"", found.record.clave));
-        r.set(http::field::cache_control, "no-store");
-        r.set("X-Frame-Options", "DENY");
-        return r;
+        return attachment(request, std::move(*pdf), "application/pdf", found.record.clave + ".pdf");
       }
       if (!file.empty()) {
         const Bytes& bytes = file == "xml" ? found.record.xml : found.mensaje_hacienda;
         if (bytes.empty()) return not_found_page(request, &session);
-        Response r =
-            make_response(request, http::status::ok, std::string(bytes.begin(), bytes.end()),
-                          "application/xml; charset=utf-8");
-        r.set(http::field::content_disposition,
-              fmt::format("attachment; filename=\"{}{}.xml\"", found.record.clave,
-                          file == "xml" ? "" : "-respuesta"));
-        r.set(http::field::cache_control, "no-store");
-        r.set("X-Frame-Options", "DENY");
-        return r;
+        return attachment(request, std::string(bytes.begin(), bytes.end()),
+                          "application/xml; charset=utf-8",
+                          found.record.clave + (file == "xml" ? ".xml" : "-respuesta.xml"));
       }
       mus::data d = document_data(found);
       d.set("amb", std::string(environment_name(env)));
@@ -1600,24 +1609,13 @@ class Portal {
   Response received(const Request& request, const RouteContext& context, Environment env) {
     return with_session(request, context, false, [&](const PortalSession& session, const Form&) {
       if (s_.receiver == nullptr) return no_kept_key(request, session, env);
-      std::int64_t number = 1;
-      try {
-        number = std::max<std::int64_t>(1, std::stoll(query_param(request, "pagina")));
-      } catch (...) {
-      }
+      const std::int64_t number = page_number(request);
       auto listed = s_.receiver->received(session.taxpayer, env, (number - 1) * kPerPage, kPerPage);
       if (!listed) return failure_page(request, session, listed.error().message);
       mus::data d = env_data(session, env);
       mus::data rows{mus::data::type::list};
       for (const ReceivedDocument& doc : listed->items) rows.push_back(received_data(doc, env));
-      d.set("filas", rows);
-      d.set("hay", !listed->items.empty());
-      d.set("total", std::to_string(listed->total));
-      d.set("desde", std::to_string((number - 1) * kPerPage + 1));
-      d.set("hasta", std::to_string((number - 1) * kPerPage +
-                                    static_cast<std::int64_t>(listed->items.size())));
-      if (number > 1) d.set("anterior", std::to_string(number - 1));
-      if (number * kPerPage < listed->total) d.set("siguiente", std::to_string(number + 1));
+      set_list_page(d, std::move(rows), number, listed->items.size(), listed->total);
       return page(request, http::status::ok, title("Comprobantes recibidos", env),
                   render("recibidos.mustache", d), PageOptions{&session, env});
     });
@@ -1638,15 +1636,9 @@ class Portal {
         const bool answer_file = file == "respuesta";
         if (answer_file && !found.answer) return not_found_page(request, &session);
         const Bytes& bytes = answer_file ? found.answer->record.xml : found.record.xml;
-        Response r =
-            make_response(request, http::status::ok, std::string(bytes.begin(), bytes.end()),
-                          "application/xml; charset=utf-8");
-        r.set(http::field::content_disposition,
-              fmt::format("attachment; filename=\"{}.xml\"",
-                          answer_file ? found.answer->record.clave : found.record.clave));
-        r.set(http::field::cache_control, "no-store");
-        r.set("X-Frame-Options", "DENY");
-        return r;
+        return attachment(request, std::string(bytes.begin(), bytes.end()),
+                          "application/xml; charset=utf-8",
+                          (answer_file ? found.answer->record.clave : found.record.clave) + ".xml");
       }
       // What the answer's POST sent back (Post/Redirect/Get): the values
       // typed, checked again here for their errors.

@@ -25,8 +25,8 @@ namespace {
 
 constexpr std::string_view kNamespaceBase =
     "https://cdn.comprobanteselectronicos.go.cr/xml-schemas/v4.4/";
-constexpr std::string_view kSucursal = "001";
-constexpr std::string_view kTerminal = "00001";
+constexpr std::string_view kSucursal = kToolSucursal;
+constexpr std::string_view kTerminal = kToolTerminal;
 constexpr std::size_t kMaxLines = 1000;
 
 struct KindInfo {
@@ -230,6 +230,34 @@ std::optional<DocumentKind> parse_document_tipo(std::string_view tipo) {
   for (const KindInfo& k : kKinds)
     if (k.tipo == tipo) return k.kind;
   return std::nullopt;
+}
+
+Result<std::string> sign_checked(const KeyCustody& custody, const CustodyRecord& key,
+                                 std::string_view xml, const xml::SchemaValidator& schemas,
+                                 std::string_view what) {
+  auto signed_xml = custody.sign(key, xml);
+  if (!signed_xml) return signed_xml.error();
+  // What is sent must be what the schema allows (it wants the signature).
+  auto reread = xml::parse(*signed_xml, xades::kMaxDocumentBytes);
+  if (!reread) return reread.error();
+  const auto invalid = schemas.validate(reread->get());
+  if (!invalid.empty())
+    return make_error(errc::kErrorInterno,
+                      fmt::format("{} generado no cumple el esquema: {}", what, invalid.front()));
+  return signed_xml;
+}
+
+Emission submit_to_reception(ReceptionService& reception, const Config& config,
+                             const TaxpayerRecord& sender, const Identification& sender_id,
+                             EmittedRecord record, const std::string& envelope_json) {
+  const ApiCaller api{sender_id.api_user(record.environment, config.user_domain),
+                      record.environment, sender.id};
+  const ReceptionAnswer answer =
+      reception.submit(record.environment, api, sender_id.digits(), envelope_json);
+  Emission out{std::move(record), answer.status, ""};
+  if (auto cause = answer.headers.find("X-Error-Cause"); cause != answer.headers.end())
+    out.reception_cause = cause->second;
+  return out;
 }
 
 EmissionService::EmissionService(Store& store, const Config& config, KeyCustody& custody,
@@ -513,17 +541,8 @@ Result<Emission> EmissionService::emit(const TaxpayerRecord& emisor, const Emiss
 
     auto text = xml::to_string(doc.get());
     if (!text) return text.error();
-    auto signed_xml = custody_.sign(**key, *text);
+    auto signed_xml = sign_checked(custody_, **key, *text, schemas_, "El comprobante");
     if (!signed_xml) return signed_xml.error();
-    // What is sent must be what the schema allows (it wants the signature):
-    // a program error here is caught before any number is spent.
-    auto reread = xml::parse(*signed_xml, xades::kMaxDocumentBytes);
-    if (!reread) return reread.error();
-    const auto invalid = schemas_.validate(reread->get());
-    if (!invalid.empty())
-      return make_error(
-          errc::kErrorInterno,
-          fmt::format("El comprobante generado no cumple el esquema: {}", invalid.front()));
 
     NumberedEmission out;
     out.record.clave = clave->text;
@@ -554,14 +573,8 @@ Result<Emission> EmissionService::emit(const TaxpayerRecord& emisor, const Emiss
         boost::json::object{{"tipoIdentificacion", std::string(id_type_code(receptor_id->type()))},
                             {"numeroIdentificacion", receptor_id->digits()}};
   envelope["comprobanteXml"] = base64_encode(stored->xml, kBase64Standard);
-  const ApiCaller api{emisor_id->api_user(input.environment, config_.user_domain),
-                      input.environment, emisor.id};
-  const ReceptionAnswer answer = reception_.submit(input.environment, api, emisor_id->digits(),
-                                                   boost::json::serialize(envelope));
-  Emission out{std::move(*stored), answer.status, ""};
-  if (auto cause = answer.headers.find("X-Error-Cause"); cause != answer.headers.end())
-    out.reception_cause = cause->second;
-  return out;
+  return submit_to_reception(reception_, config_, emisor, *emisor_id, std::move(*stored),
+                             boost::json::serialize(envelope));
 }
 
 Result<EmittedDocumentPage> EmissionService::emitted(const TaxpayerRecord& emisor, Environment env,

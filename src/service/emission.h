@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "id/identification.h"
 #include "service/config.h"
 #include "service/custody.h"
 #include "service/reception.h"
@@ -21,6 +22,11 @@
 #include "xml/schema.h"
 
 namespace llavero::service {
+
+// The sucursal and terminal of every consecutivo the tool gives (each
+// document type, and each kind of MensajeReceptor, has its own counter).
+inline constexpr std::string_view kToolSucursal = "001";
+inline constexpr std::string_view kToolTerminal = "00001";
 
 // kFacturaCompra: the taxpayer buys from a seller who does not invoice
 // electronically (Régimen Especial) and issues the comprobante as the buyer.
@@ -110,6 +116,19 @@ std::string_view emitted_state_label(const std::optional<ComprobanteState>& stat
 std::string hacienda_detalle(const Bytes& mensaje_hacienda);
 // "Factura electrónica", … for a document type's two digits (the clave's).
 std::string_view document_kind_label(std::string_view tipo);
+
+// What emission and Recibidos (service/receiver.h) share. sign_checked
+// signs `xml` with the key in custody and checks the signed document
+// against the official schema, so that a program error is caught before a
+// number is spent (`what` names the document in the error).
+// submit_to_reception hands a signed `record` to the reception of its
+// environment as `sender`'s POST of `envelope_json` would be.
+Result<std::string> sign_checked(const KeyCustody& custody, const CustodyRecord& key,
+                                 std::string_view xml, const xml::SchemaValidator& schemas,
+                                 std::string_view what);
+Emission submit_to_reception(ReceptionService& reception, const Config& config,
+                             const TaxpayerRecord& sender, const Identification& sender_id,
+                             EmittedRecord record, const std::string& envelope_json);
 
 class EmissionService {
  public:

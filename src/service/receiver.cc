@@ -19,8 +19,6 @@ namespace {
 
 constexpr std::string_view kNamespace =
     "https://cdn.comprobanteselectronicos.go.cr/xml-schemas/v4.4/mensajeReceptor";
-constexpr std::string_view kSucursal = "001";
-constexpr std::string_view kTerminal = "00001";
 constexpr std::size_t kMaxDetalle = 160;  // DetalleMensaje's maxLength
 
 struct DecisionInfo {
@@ -208,13 +206,14 @@ Result<Emission> ReceiverService::answer(const TaxpayerRecord& receptor, const A
   const DecisionInfo& kind = info(decision);
   const std::string detalle = xml::trimmed(input.detalle);
   const std::string clave = doc.record.clave;
-  const ConsecutivoKey counter{input.environment, receptor_id->digits(), std::string(kSucursal),
-                               std::string(kTerminal), std::string(kind.tipo)};
+  const ConsecutivoKey counter{input.environment, receptor_id->digits(), std::string(kToolSucursal),
+                               std::string(kToolTerminal), std::string(kind.tipo)};
   const UnixSeconds now = now_seconds();
   const std::string fecha = xades::costa_rica_time(now);
 
   auto stored = store_.emit_numbered(counter, [&](std::int64_t numero) -> Result<NumberedEmission> {
-    const std::string consecutivo = compose_consecutivo(kSucursal, kTerminal, kind.tipo, numero);
+    const std::string consecutivo =
+        compose_consecutivo(kToolSucursal, kToolTerminal, kind.tipo, numero);
     xml::Document message = xml::new_document("MensajeReceptor", std::string(kNamespace));
     if (!message) return make_error(errc::kErrorInterno, "Sin memoria.");
     xmlNode* root = xmlDocGetRootElement(message.get());
@@ -236,15 +235,9 @@ Result<Emission> ReceiverService::answer(const TaxpayerRecord& receptor, const A
 
     auto text = xml::to_string(message.get());
     if (!text) return text.error();
-    auto signed_xml = custody_.sign(**key, *text);  // SignerRole receptor for a MensajeReceptor
+    // SignerRole receptor: xades::sign's default for a MensajeReceptor.
+    auto signed_xml = sign_checked(custody_, **key, *text, schemas_, "El MensajeReceptor");
     if (!signed_xml) return signed_xml.error();
-    auto reread = xml::parse(*signed_xml, xades::kMaxDocumentBytes);
-    if (!reread) return reread.error();
-    const auto invalid = schemas_.validate(reread->get());
-    if (!invalid.empty())
-      return make_error(
-          errc::kErrorInterno,
-          fmt::format("El MensajeReceptor generado no cumple el esquema: {}", invalid.front()));
 
     NumberedEmission out;
     out.record.clave = clave + "-" + consecutivo;  // the reception's key
@@ -282,14 +275,8 @@ Result<Emission> ReceiverService::answer(const TaxpayerRecord& receptor, const A
                           {"numeroIdentificacion", receptor_id->digits()}};
   envelope["consecutivoReceptor"] = stored->consecutivo;
   envelope["comprobanteXml"] = base64_encode(stored->xml, kBase64Standard);
-  const ApiCaller api{receptor_id->api_user(input.environment, config_.user_domain),
-                      input.environment, receptor.id};
-  const ReceptionAnswer sent = reception_.submit(input.environment, api, receptor_id->digits(),
-                                                 boost::json::serialize(envelope));
-  Emission out{std::move(*stored), sent.status, ""};
-  if (auto cause = sent.headers.find("X-Error-Cause"); cause != sent.headers.end())
-    out.reception_cause = cause->second;
-  return out;
+  return submit_to_reception(reception_, config_, receptor, *receptor_id, std::move(*stored),
+                             boost::json::serialize(envelope));
 }
 
 }  // namespace llavero::service
