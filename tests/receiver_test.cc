@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <thread>
+#include <utility>
 
 #include "official_schemas.h"
 #include "sql_count.h"
@@ -44,8 +45,9 @@ struct Parties : testing::ToolServices {
   }
 
   // A factura from the emisor to the receptor, through the tool; decided
-  // (aceptado) unless `decide` is false.
-  std::string factura(bool decide = true) {
+  // (aceptado) unless `decide` is false. With `compra`, a factura de compra
+  // the emisor issues as the buyer, the receptor being its proveedor.
+  std::string factura(bool decide = true, bool compra = false) {
     EmissionInput in;
     in.otras_senas = "Avenida 2, calles 5 y 7";
     in.correo = "prueba@example.com";
@@ -53,6 +55,11 @@ struct Parties : testing::ToolServices {
     in.receptor_nombre = "EMPRESA PEÑA DE PRUEBA SOCIEDAD ANONIMA";
     in.lines = {LineInput{"8313100000000", "Consultoría", "2", "h", "25000", "", "", "08"},
                 LineInput{"4321000000000", "Cable de red", "3", "M", "1000", "", "", "04"}};
+    if (compra) {
+      in.kind = DocumentKind::kFacturaCompra;
+      in.proveedor_identificacion = std::exchange(in.receptor_identificacion, "");
+      in.proveedor_nombre = std::exchange(in.receptor_nombre, "");
+    }
     std::vector<FieldError> errors;
     auto out = emission.emit(emisor, in, errors, "test");
     EXPECT_TRUE(out.ok()) << (out ? "" : out.error().message);
@@ -301,6 +308,23 @@ TEST(Recibidos, TheListIsNewestFirstAndPaginated) {
   ASSERT_TRUE(second.ok());
   ASSERT_EQ(second->items.size(), 1u);
   EXPECT_EQ(second->items[0].record.clave, claves[0]);
+}
+
+TEST(Recibidos, AFacturaDeCompraNamesTheBuyerWhoIssuedItAsEmisor) {
+  Parties p;
+  const std::string clave = p.factura(/*decide=*/true, /*compra=*/true);
+  auto shown = p.receiver.document(p.receptor, Environment::kPruebas, clave);
+  ASSERT_TRUE(shown.ok() && *shown);
+  EXPECT_EQ((*shown)->tipo, "08");
+  EXPECT_EQ((*shown)->emisor_nombre, "CONTRIBUYENTE PEÑA DE PRUEBA");
+  EXPECT_EQ((*shown)->emisor_identificacion, "1-0647-0958");
+  auto sent = p.answer(clave, "aceptar", "");
+  ASSERT_TRUE(sent.ok()) << sent.error().message;
+  p.process_all();
+  shown = p.receiver.document(p.receptor, Environment::kPruebas, clave);
+  ASSERT_TRUE(shown.ok() && *shown && (*shown)->answer);
+  EXPECT_EQ((*shown)->answer->state, ComprobanteState::kAceptado)
+      << text((*shown)->answer->mensaje_hacienda);
 }
 
 }  // namespace

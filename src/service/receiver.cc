@@ -7,6 +7,7 @@
 
 #include "id/clave.h"
 #include "id/identification.h"
+#include "service/document_rules.h"
 #include "util/base64.h"
 #include "util/clock.h"
 #include "util/error_codes.h"
@@ -91,7 +92,8 @@ Result<ReceivedDocument> ReceiverService::describe(const TaxpayerRecord& recepto
   if (auto doc = parse(record.xml)) {
     const xmlNode* root = xmlDocGetRootElement(doc->get());
     d.consecutivo = text_at(root, "NumeroConsecutivo");
-    d.emisor_nombre = text_at(root, "Emisor/Nombre");
+    // Who issued it: the buyer, for a factura de compra (document_rules.h).
+    d.emisor_nombre = text_at(root, std::string(parties(root).issuer) + "/Nombre");
     d.fecha_emision = text_at(root, "FechaEmision");
     d.total = text_at(root, "ResumenFactura/TotalComprobante");
     d.impuesto = text_at(root, "ResumenFactura/TotalImpuesto");
