@@ -1082,12 +1082,9 @@ class Portal {
     const std::string party =
         field(f, "tipo_documento") == document_tipo(DocumentKind::kFacturaCompra) ? "proveedor"
                                                                                   : "receptor";
-    auto id = Identification::parse(field(f, party + "_identificacion"));
-    const std::string tipo = field(f, party + "_tipo");
-    if (id && !tipo.empty() && id_type_code(id->type()) != tipo)
-      errors.push_back({party + "_identificacion",
-                        fmt::format("La identificación no es del tipo elegido: es {}.",
-                                    id_type_name(id->type()))});
+    if (auto problem = identification_type_problem(field(f, party + "_tipo"),
+                                                   field(f, party + "_identificacion")))
+      errors.push_back({party + "_identificacion", *problem});
   }
 
   Response emit_form(const Request& request, const RouteContext& context, Environment env) {

@@ -222,6 +222,61 @@ bool LineInput::empty() const {
          descuento.empty() && naturaleza_descuento.empty();
 }
 
+std::optional<std::string> cabys_problem(std::string_view cabys) {
+  if (cabys.size() != 13 || !all_digits(cabys)) return "el código CABYS tiene 13 dígitos.";
+  return std::nullopt;
+}
+
+std::optional<std::string> detalle_problem(std::string_view detalle) {
+  if (detalle.size() < 3 || detalle.size() > 200)
+    return "escriba la descripción (de 3 a 200 caracteres).";
+  return std::nullopt;
+}
+
+std::optional<std::string> unidad_problem(std::string_view unidad) {
+  if (!service_units().contains(unidad) && !goods_units().contains(unidad))
+    return "elija una unidad de medida de la lista.";
+  return std::nullopt;
+}
+
+std::optional<std::string> precio_problem(std::string_view precio) {
+  auto value = amount(precio);
+  if (!value || *value < Amount() || decimals(precio) > 5)
+    return "el precio unitario debe ser un monto de cero o más.";
+  return std::nullopt;
+}
+
+std::optional<std::string> tarifa_problem(std::string_view tarifa) {
+  if (!tariffs().contains(tarifa)) return "elija una tarifa de IVA de la lista.";
+  return std::nullopt;
+}
+
+std::vector<FieldError> check_party(std::string_view identificacion, std::string_view nombre,
+                                    std::string_view correo, std::string_view prefix,
+                                    std::string_view who) {
+  std::vector<FieldError> e;
+  const std::string at(prefix);
+  if (identificacion.empty())
+    e.push_back({at + "identificacion", fmt::format("Escriba la identificación del {}.", who)});
+  else if (auto id = Identification::parse(identificacion); !id)
+    e.push_back({at + "identificacion", id.error().message});
+  if (nombre.size() < 3 || nombre.size() > 100)
+    e.push_back(
+        {at + "nombre", fmt::format("Escriba el nombre del {} (de 3 a 100 caracteres).", who)});
+  if (!correo.empty() && correo.find('@') == std::string_view::npos)
+    e.push_back({at + "correo", fmt::format("El correo del {} no es válido: falta la @.", who)});
+  return e;
+}
+
+std::optional<std::string> identification_type_problem(std::string_view tipo,
+                                                       std::string_view identificacion) {
+  auto id = Identification::parse(identificacion);
+  if (id && !tipo.empty() && id_type_code(id->type()) != tipo)
+    return fmt::format("La identificación no es del tipo elegido: es {}.",
+                       id_type_name(id->type()));
+  return std::nullopt;
+}
+
 std::string_view document_tipo(DocumentKind kind) {
   return info(kind).tipo;
 }
@@ -297,14 +352,9 @@ std::vector<FieldError> EmissionService::check(const EmissionInput& in_) const {
         (in_.proveedor_correo.find('@') == std::string::npos || in_.proveedor_correo.size() > 160))
       add("proveedor_correo", "Escriba un correo válido del proveedor, p. ej. nombre@example.com.");
   } else if (in_.kind == DocumentKind::kFactura || receptor_given) {
-    if (in_.receptor_identificacion.empty())
-      add("receptor_identificacion", "Escriba la identificación del receptor.");
-    else if (auto id = Identification::parse(in_.receptor_identificacion); !id)
-      add("receptor_identificacion", id.error().message);
-    if (in_.receptor_nombre.size() < 3 || in_.receptor_nombre.size() > 100)
-      add("receptor_nombre", "Escriba el nombre del receptor (de 3 a 100 caracteres).");
-    if (!in_.receptor_correo.empty() && in_.receptor_correo.find('@') == std::string::npos)
-      add("receptor_correo", "El correo del receptor no es válido: falta la @.");
+    for (FieldError& p : check_party(in_.receptor_identificacion, in_.receptor_nombre,
+                                     in_.receptor_correo, "receptor_", "receptor"))
+      e.push_back(std::move(p));
   }
   if (!in({in_.condicion_venta}, {"01", "02", "03", "04", "05", "06", "07", "08", "10"}))
     add("condicion_venta", "Elija una condición de venta de la lista.");
@@ -336,18 +386,14 @@ std::vector<FieldError> EmissionService::check(const EmissionInput& in_) const {
     ++filled;
     const std::string at = fmt::format("linea{}_", i + 1);
     const std::string name = fmt::format("Línea {}: ", i + 1);
-    if (l.cabys.size() != 13 || !all_digits(l.cabys))
-      add(at + "cabys", name + "el código CABYS tiene 13 dígitos.");
-    if (l.detalle.size() < 3 || l.detalle.size() > 200)
-      add(at + "detalle", name + "escriba la descripción (de 3 a 200 caracteres).");
+    if (auto problem = cabys_problem(l.cabys)) add(at + "cabys", name + *problem);
+    if (auto problem = detalle_problem(l.detalle)) add(at + "detalle", name + *problem);
     auto cantidad = amount(l.cantidad);
     if (!cantidad || *cantidad <= Amount() || decimals(l.cantidad) > 3)
       add(at + "cantidad", name + "la cantidad debe ser mayor que cero, con hasta 3 decimales.");
-    if (!service_units().contains(l.unidad) && !goods_units().contains(l.unidad))
-      add(at + "unidad", name + "elija una unidad de medida de la lista.");
+    if (auto problem = unidad_problem(l.unidad)) add(at + "unidad", name + *problem);
     auto precio = amount(l.precio_unitario);
-    if (!precio || *precio < Amount() || decimals(l.precio_unitario) > 5)
-      add(at + "precio", name + "el precio unitario debe ser un monto de cero o más.");
+    if (auto problem = precio_problem(l.precio_unitario)) add(at + "precio", name + *problem);
     std::optional<Amount> descuento = l.descuento.empty() ? Amount() : amount(l.descuento);
     if (!descuento || *descuento < Amount() || decimals(l.descuento) > 5) {
       add(at + "descuento", name + "el descuento debe ser un monto de cero o más.");
@@ -357,8 +403,7 @@ std::vector<FieldError> EmissionService::check(const EmissionInput& in_) const {
                (l.naturaleza_descuento.size() < 3 || l.naturaleza_descuento.size() > 80)) {
       add(at + "naturaleza", name + "escriba la razón del descuento (de 3 a 80 caracteres).");
     }
-    if (!tariffs().contains(l.tarifa))
-      add(at + "tarifa", name + "elija una tarifa de IVA de la lista.");
+    if (auto problem = tarifa_problem(l.tarifa)) add(at + "tarifa", name + *problem);
   }
   if (filled == 0) add("linea1_cabys", "Agregue al menos una línea.");
   if (filled > static_cast<int>(kMaxLines))

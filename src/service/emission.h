@@ -74,6 +74,27 @@ struct FieldError {
   std::string message;
 };
 
+// The rules of a line's fields that a saved producto (service/tool_lists.h)
+// shares, one function each: what is wrong, as the end of a sentence ("el
+// código CABYS tiene 13 dígitos."), or nothing.
+std::optional<std::string> cabys_problem(std::string_view cabys);
+std::optional<std::string> detalle_problem(std::string_view detalle);
+std::optional<std::string> unidad_problem(std::string_view unidad);
+std::optional<std::string> precio_problem(std::string_view precio);
+std::optional<std::string> tarifa_problem(std::string_view tarifa);
+
+// The rules of a receptor's identification, name and e-mail, which a saved
+// cliente shares: errors on the fields "<prefix>identificacion",
+// "<prefix>nombre" and "<prefix>correo"; `who` names the party in the
+// messages ("receptor", "cliente").
+std::vector<FieldError> check_party(std::string_view identificacion, std::string_view nombre,
+                                    std::string_view correo, std::string_view prefix,
+                                    std::string_view who);
+// An identification that parses but is not of the type chosen beside it
+// (`tipo`: "01".."04"; empty: none chosen).
+std::optional<std::string> identification_type_problem(std::string_view tipo,
+                                                       std::string_view identificacion);
+
 struct Emission {
   EmittedRecord record;
   // The reception's answer: 202 when received, else its status and cause.

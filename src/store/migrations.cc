@@ -398,6 +398,37 @@ CREATE TABLE correo_intentos (
 CREATE UNIQUE INDEX emitidos_una_respuesta ON emitidos (environment, substr(clave, 1, 50))
   WHERE tipo IN ('05', '06', '07');
 )sql"},
+    {11, "clientes y productos", R"sql(
+-- The Herramienta Gratuita's Clientes and Productos (docs/herramienta.md):
+-- small lists a taxpayer keeps, per environment, to fill Emitir faster. The
+-- service bounds each list (service/tool_lists.h); an identification is
+-- saved once per taxpayer and environment.
+CREATE TABLE clientes (
+  id INTEGER PRIMARY KEY,
+  taxpayer_id INTEGER NOT NULL REFERENCES taxpayers(id),
+  environment TEXT NOT NULL CHECK (environment IN ('produccion','pruebas')),
+  id_type TEXT NOT NULL CHECK (id_type IN ('01','02','03','04')),
+  identificacion TEXT NOT NULL,
+  nombre TEXT NOT NULL,
+  correo TEXT NOT NULL DEFAULT '',
+  created_at TEXT NOT NULL,
+  UNIQUE (taxpayer_id, environment, identificacion)
+);
+CREATE INDEX clientes_por_nombre ON clientes (taxpayer_id, environment, nombre);
+
+CREATE TABLE productos (
+  id INTEGER PRIMARY KEY,
+  taxpayer_id INTEGER NOT NULL REFERENCES taxpayers(id),
+  environment TEXT NOT NULL CHECK (environment IN ('produccion','pruebas')),
+  cabys TEXT NOT NULL,
+  descripcion TEXT NOT NULL,
+  unidad TEXT NOT NULL,
+  precio TEXT NOT NULL,
+  tarifa TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX productos_por_descripcion ON productos (taxpayer_id, environment, descripcion);
+)sql"},
 };
 
 }  // namespace

@@ -2,7 +2,8 @@
 // remembered. The private keys kept in custody for taxpayers who ticked
 // "Soy usuario del Facturador Gratuito de Hacienda" (wrapped under a key that
 // is not in the database), the consecutivo counters of the comprobantes it
-// emits, and the emitted comprobantes themselves.
+// emits, the emitted comprobantes themselves, and the taxpayer's Clientes
+// and Productos (the lists that fill Emitir).
 //
 // A key in custody lives exactly as long as its certificate may sign: the
 // schema deletes it in the transaction that revokes the certificate (a
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "id/environment.h"
+#include "id/identification.h"
 #include "store/audit_store.h"
 #include "store/comprobante_store.h"
 #include "util/clock.h"
@@ -90,6 +92,35 @@ struct EmittedFilter {
   bool not_received = false;
 };
 
+// A client a taxpayer keeps to fill a receptor (Clientes).
+struct ClienteRecord {
+  std::int64_t id = 0;  // set by the store
+  std::int64_t taxpayer_id = 0;
+  Environment environment;
+  IdType id_type = IdType::kFisica;
+  std::string identificacion;  // digits
+  std::string nombre;
+  std::string correo;  // may be empty
+};
+
+// A product or service a taxpayer keeps to fill a line (Productos).
+struct ProductoRecord {
+  std::int64_t id = 0;  // set by the store
+  std::int64_t taxpayer_id = 0;
+  Environment environment;
+  std::string cabys;  // 13 digits
+  std::string descripcion;
+  std::string unidad;  // UnidadMedida
+  std::string precio;  // unit price as typed
+  std::string tarifa;  // CodigoTarifaIVA
+};
+
+template <typename Record>
+struct ListPage {
+  std::vector<Record> items;
+  std::int64_t total = 0;
+};
+
 class ToolStore {
  public:
   virtual ~ToolStore() = default;
@@ -120,6 +151,33 @@ class ToolStore {
   // fails for a second one.
   virtual Result<std::optional<EmittedRecord>> receptor_answer(Environment env,
                                                                const std::string& clave) = 0;
+
+  // Clientes and Productos, each list per taxpayer and environment. A record
+  // is found, changed or deleted only by its id together with its owner and
+  // environment: another taxpayer's id is "registro_no_encontrado". Adding
+  // fails with "lista_llena" when the list already has `max` entries (counted
+  // in the same transaction), and a client whose identification the list
+  // already has with "cliente_duplicado"; each change writes `audit` with it.
+  virtual Result<ClienteRecord> add_cliente(const ClienteRecord& c, std::int64_t max,
+                                            const AuditEvent& audit) = 0;
+  virtual Status update_cliente(const ClienteRecord& c, const AuditEvent& audit) = 0;
+  virtual Status delete_cliente(std::int64_t taxpayer_id, Environment env, std::int64_t id,
+                                const AuditEvent& audit) = 0;
+  virtual Result<std::optional<ClienteRecord>> find_cliente(std::int64_t taxpayer_id,
+                                                            Environment env, std::int64_t id) = 0;
+  // Sorted by name.
+  virtual Result<ListPage<ClienteRecord>> clientes(std::int64_t taxpayer_id, Environment env,
+                                                   std::int64_t offset, std::int64_t limit) = 0;
+  virtual Result<ProductoRecord> add_producto(const ProductoRecord& p, std::int64_t max,
+                                              const AuditEvent& audit) = 0;
+  virtual Status update_producto(const ProductoRecord& p, const AuditEvent& audit) = 0;
+  virtual Status delete_producto(std::int64_t taxpayer_id, Environment env, std::int64_t id,
+                                 const AuditEvent& audit) = 0;
+  virtual Result<std::optional<ProductoRecord>> find_producto(std::int64_t taxpayer_id,
+                                                              Environment env, std::int64_t id) = 0;
+  // Sorted by description.
+  virtual Result<ListPage<ProductoRecord>> productos(std::int64_t taxpayer_id, Environment env,
+                                                     std::int64_t offset, std::int64_t limit) = 0;
 };
 
 }  // namespace llavero

@@ -39,6 +39,9 @@ inline constexpr std::string_view kSerialDuplicado = "serial_duplicado";
 inline constexpr std::string_view kSinLlaveActiva = "sin_llave_activa";
 inline constexpr std::string_view kLlaveNoPendiente = "llave_no_pendiente";
 inline constexpr std::string_view kSinLlaveCustodia = "sin_llave_custodia";
+inline constexpr std::string_view kClienteDuplicado = "cliente_duplicado";
+inline constexpr std::string_view kListaLlena = "lista_llena";
+inline constexpr std::string_view kRegistroNoEncontrado = "registro_no_encontrado";
 
 // Keys, certificates, .p12 files, OCSP and tokens (pki/).
 inline constexpr std::string_view kCaBloqueada = "ca_bloqueada";

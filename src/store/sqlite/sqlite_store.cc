@@ -1678,4 +1678,247 @@ Result<std::optional<EmittedRecord>> SqliteStore::receptor_answer(Environment en
   });
 }
 
+// --- ToolStore: Clientes and Productos ------------------------------------------------
+
+namespace {
+
+constexpr std::string_view kClienteColumns =
+    "id, taxpayer_id, environment, id_type, identificacion, nombre, correo";
+constexpr std::string_view kProductoColumns =
+    "id, taxpayer_id, environment, cabys, descripcion, unidad, precio, tarifa";
+
+ClienteRecord cliente_from(const Statement& s) {
+  ClienteRecord c;
+  c.id = s.integer(0);
+  c.taxpayer_id = s.integer(1);
+  c.environment = environment_from(s.text(2), "clientes.environment");
+  c.id_type = enum_from(s.text(3), kAllIdTypes, id_type_code, "clientes.id_type");
+  c.identificacion = s.text(4);
+  c.nombre = s.text(5);
+  c.correo = s.text(6);
+  return c;
+}
+
+ProductoRecord producto_from(const Statement& s) {
+  ProductoRecord p;
+  p.id = s.integer(0);
+  p.taxpayer_id = s.integer(1);
+  p.environment = environment_from(s.text(2), "productos.environment");
+  p.cabys = s.text(3);
+  p.descripcion = s.text(4);
+  p.unidad = s.text(5);
+  p.precio = s.text(6);
+  p.tarifa = s.text(7);
+  return p;
+}
+
+// Refuses an add to a list (`table`) that already has `max` entries.
+void require_room(Connection& db, std::string_view table, std::int64_t taxpayer_id, Environment env,
+                  std::int64_t max, std::string_view what) {
+  Statement s(
+      db, fmt::format("SELECT count(*) FROM {} WHERE taxpayer_id = ? AND environment = ?", table));
+  s.bind(1, taxpayer_id).bind(2, environment_name(env));
+  if (s.step() && s.integer(0) >= max)
+    throw SqlFailure(errc::kListaLlena,
+                     fmt::format("Su lista de {} ya tiene el máximo de {}: borre los que ya no "
+                                 "use para agregar otros.",
+                                 what, max));
+}
+
+// Refuses a client whose identification the list has already (but `except`).
+void require_new_identification(Connection& db, const ClienteRecord& c, std::int64_t except) {
+  Statement s(db,
+              "SELECT nombre FROM clientes WHERE taxpayer_id = ? AND environment = ? AND "
+              "identificacion = ? AND id <> ?");
+  s.bind(1, c.taxpayer_id).bind(2, environment_name(c.environment)).bind(3, c.identificacion);
+  s.bind(4, except);
+  if (s.step())
+    throw SqlFailure(errc::kClienteDuplicado,
+                     fmt::format("Ya tiene un cliente con esa identificación: {}.", s.text(0)));
+}
+
+[[noreturn]] void not_listed() {
+  throw SqlFailure(errc::kRegistroNoEncontrado, "No se encontró el registro en su lista.");
+}
+
+// Runs `statement` (which names the row by id, owner and environment, in
+// that order, after its own parameters) and fails unless it changed a row.
+void change_listed(Connection& db, Statement& statement, int first, std::int64_t id,
+                   std::int64_t taxpayer_id, Environment env) {
+  statement.bind(first, id).bind(first + 1, taxpayer_id).bind(first + 2, environment_name(env));
+  statement.run();
+  if (sqlite3_changes(db) == 0) not_listed();
+}
+
+template <typename Record, typename From>
+ListPage<Record> list_page(Connection& db, std::string_view table, std::string_view columns,
+                           std::string_view order, std::int64_t taxpayer_id, Environment env,
+                           std::int64_t offset, std::int64_t limit, From from) {
+  ListPage<Record> page;
+  {
+    Statement s(db, fmt::format("SELECT count(*) FROM {} WHERE taxpayer_id = ? AND "
+                                "environment = ?",
+                                table));
+    s.bind(1, taxpayer_id).bind(2, environment_name(env));
+    if (s.step()) page.total = s.integer(0);
+  }
+  Statement s(db, fmt::format("SELECT {} FROM {} WHERE taxpayer_id = ? AND environment = ? "
+                              "ORDER BY {} COLLATE NOCASE, id LIMIT ? OFFSET ?",
+                              columns, table, order));
+  s.bind(1, taxpayer_id).bind(2, environment_name(env)).bind(3, limit).bind(4, offset);
+  while (s.step()) page.items.push_back(from(s));
+  return page;
+}
+
+template <typename Record, typename From>
+std::optional<Record> find_listed(Connection& db, std::string_view table, std::string_view columns,
+                                  std::int64_t taxpayer_id, Environment env, std::int64_t id,
+                                  From from) {
+  Statement s(db, fmt::format("SELECT {} FROM {} WHERE id = ? AND taxpayer_id = ? AND "
+                              "environment = ?",
+                              columns, table));
+  s.bind(1, id).bind(2, taxpayer_id).bind(3, environment_name(env));
+  if (!s.step()) return std::nullopt;
+  return from(s);
+}
+
+}  // namespace
+
+Result<ClienteRecord> SqliteStore::add_cliente(const ClienteRecord& c, std::int64_t max,
+                                               const AuditEvent& audit) {
+  return guarded([&]() -> Result<ClienteRecord> {
+    Transaction txn(*db_);
+    require_new_identification(*db_, c, 0);
+    require_room(*db_, "clientes", c.taxpayer_id, c.environment, max, "clientes");
+    Statement(*db_,
+              "INSERT INTO clientes (taxpayer_id, environment, id_type, identificacion, nombre, "
+              "correo, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        .bind(1, c.taxpayer_id)
+        .bind(2, environment_name(c.environment))
+        .bind(3, id_type_code(c.id_type))
+        .bind(4, c.identificacion)
+        .bind(5, c.nombre)
+        .bind(6, c.correo)
+        .bind_time(7, now_seconds())
+        .run();
+    ClienteRecord out = c;
+    out.id = sqlite3_last_insert_rowid(*db_);
+    append_audit(*db_, audit);
+    txn.commit();
+    return out;
+  });
+}
+
+Status SqliteStore::update_cliente(const ClienteRecord& c, const AuditEvent& audit) {
+  return guarded([&]() -> Status {
+    Transaction txn(*db_);
+    require_new_identification(*db_, c, c.id);
+    Statement s(*db_,
+                "UPDATE clientes SET id_type = ?, identificacion = ?, nombre = ?, correo = ? "
+                "WHERE id = ? AND taxpayer_id = ? AND environment = ?");
+    s.bind(1, id_type_code(c.id_type)).bind(2, c.identificacion).bind(3, c.nombre);
+    s.bind(4, c.correo);
+    change_listed(*db_, s, 5, c.id, c.taxpayer_id, c.environment);
+    append_audit(*db_, audit);
+    txn.commit();
+    return Ok{};
+  });
+}
+
+Status SqliteStore::delete_cliente(std::int64_t taxpayer_id, Environment env, std::int64_t id,
+                                   const AuditEvent& audit) {
+  return guarded([&]() -> Status {
+    Transaction txn(*db_);
+    Statement s(*db_, "DELETE FROM clientes WHERE id = ? AND taxpayer_id = ? AND environment = ?");
+    change_listed(*db_, s, 1, id, taxpayer_id, env);
+    append_audit(*db_, audit);
+    txn.commit();
+    return Ok{};
+  });
+}
+
+Result<std::optional<ClienteRecord>> SqliteStore::find_cliente(std::int64_t taxpayer_id,
+                                                               Environment env, std::int64_t id) {
+  return guarded([&]() -> Result<std::optional<ClienteRecord>> {
+    return find_listed<ClienteRecord>(*db_, "clientes", kClienteColumns, taxpayer_id, env, id,
+                                      cliente_from);
+  });
+}
+
+Result<ListPage<ClienteRecord>> SqliteStore::clientes(std::int64_t taxpayer_id, Environment env,
+                                                      std::int64_t offset, std::int64_t limit) {
+  return guarded([&]() -> Result<ListPage<ClienteRecord>> {
+    return list_page<ClienteRecord>(*db_, "clientes", kClienteColumns, "nombre", taxpayer_id, env,
+                                    offset, limit, cliente_from);
+  });
+}
+
+Result<ProductoRecord> SqliteStore::add_producto(const ProductoRecord& p, std::int64_t max,
+                                                 const AuditEvent& audit) {
+  return guarded([&]() -> Result<ProductoRecord> {
+    Transaction txn(*db_);
+    require_room(*db_, "productos", p.taxpayer_id, p.environment, max, "productos");
+    Statement(*db_,
+              "INSERT INTO productos (taxpayer_id, environment, cabys, descripcion, unidad, "
+              "precio, tarifa, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind(1, p.taxpayer_id)
+        .bind(2, environment_name(p.environment))
+        .bind(3, p.cabys)
+        .bind(4, p.descripcion)
+        .bind(5, p.unidad)
+        .bind(6, p.precio)
+        .bind(7, p.tarifa)
+        .bind_time(8, now_seconds())
+        .run();
+    ProductoRecord out = p;
+    out.id = sqlite3_last_insert_rowid(*db_);
+    append_audit(*db_, audit);
+    txn.commit();
+    return out;
+  });
+}
+
+Status SqliteStore::update_producto(const ProductoRecord& p, const AuditEvent& audit) {
+  return guarded([&]() -> Status {
+    Transaction txn(*db_);
+    Statement s(*db_,
+                "UPDATE productos SET cabys = ?, descripcion = ?, unidad = ?, precio = ?, "
+                "tarifa = ? WHERE id = ? AND taxpayer_id = ? AND environment = ?");
+    s.bind(1, p.cabys).bind(2, p.descripcion).bind(3, p.unidad).bind(4, p.precio);
+    s.bind(5, p.tarifa);
+    change_listed(*db_, s, 6, p.id, p.taxpayer_id, p.environment);
+    append_audit(*db_, audit);
+    txn.commit();
+    return Ok{};
+  });
+}
+
+Status SqliteStore::delete_producto(std::int64_t taxpayer_id, Environment env, std::int64_t id,
+                                    const AuditEvent& audit) {
+  return guarded([&]() -> Status {
+    Transaction txn(*db_);
+    Statement s(*db_, "DELETE FROM productos WHERE id = ? AND taxpayer_id = ? AND environment = ?");
+    change_listed(*db_, s, 1, id, taxpayer_id, env);
+    append_audit(*db_, audit);
+    txn.commit();
+    return Ok{};
+  });
+}
+
+Result<std::optional<ProductoRecord>> SqliteStore::find_producto(std::int64_t taxpayer_id,
+                                                                 Environment env, std::int64_t id) {
+  return guarded([&]() -> Result<std::optional<ProductoRecord>> {
+    return find_listed<ProductoRecord>(*db_, "productos", kProductoColumns, taxpayer_id, env, id,
+                                       producto_from);
+  });
+}
+
+Result<ListPage<ProductoRecord>> SqliteStore::productos(std::int64_t taxpayer_id, Environment env,
+                                                        std::int64_t offset, std::int64_t limit) {
+  return guarded([&]() -> Result<ListPage<ProductoRecord>> {
+    return list_page<ProductoRecord>(*db_, "productos", kProductoColumns, "descripcion",
+                                     taxpayer_id, env, offset, limit, producto_from);
+  });
+}
+
 }  // namespace llavero

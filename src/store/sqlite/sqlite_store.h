@@ -119,6 +119,24 @@ class SqliteStore final : public Store {
                      MailState state, int round_attempts, UnixSeconds next) override;
   Result<std::vector<MailAttempt>> mail_attempts(const std::string& clave) override;
   Status request_mail(const std::string& clave, UnixSeconds now, const AuditEvent& audit) override;
+  Result<ClienteRecord> add_cliente(const ClienteRecord& c, std::int64_t max,
+                                    const AuditEvent& audit) override;
+  Status update_cliente(const ClienteRecord& c, const AuditEvent& audit) override;
+  Status delete_cliente(std::int64_t taxpayer_id, Environment env, std::int64_t id,
+                        const AuditEvent& audit) override;
+  Result<std::optional<ClienteRecord>> find_cliente(std::int64_t taxpayer_id, Environment env,
+                                                    std::int64_t id) override;
+  Result<ListPage<ClienteRecord>> clientes(std::int64_t taxpayer_id, Environment env,
+                                           std::int64_t offset, std::int64_t limit) override;
+  Result<ProductoRecord> add_producto(const ProductoRecord& p, std::int64_t max,
+                                      const AuditEvent& audit) override;
+  Status update_producto(const ProductoRecord& p, const AuditEvent& audit) override;
+  Status delete_producto(std::int64_t taxpayer_id, Environment env, std::int64_t id,
+                         const AuditEvent& audit) override;
+  Result<std::optional<ProductoRecord>> find_producto(std::int64_t taxpayer_id, Environment env,
+                                                      std::int64_t id) override;
+  Result<ListPage<ProductoRecord>> productos(std::int64_t taxpayer_id, Environment env,
+                                             std::int64_t offset, std::int64_t limit) override;
 
   // AuditStore
   Result<AuditLog> audit_log() override;
