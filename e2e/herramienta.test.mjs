@@ -400,3 +400,162 @@ test('Recibidos: una factura de otro contribuyente se rechaza con motivo, sin Ja
   assert.equal(response.status(), 404);
   await other.context.close();
 });
+
+// Clientes and Productos (docs/herramienta.md): kept per taxpayer and
+// environment, checked by Emitir's own rules, they fill Emitir without
+// JavaScript; another taxpayer can neither see nor change them.
+test('Clientes y Productos: agregar, llenar Emitir con ellos, emitir; editar, borrar; ajenos, 404', TIMEOUT, async () => {
+  const js = { javaScriptEnabled: false };
+  const { context, page } = await open(js);
+  const count = (table) => Number(env.sql(`select count(*) from ${table}`));
+  const save = () => submit(page, page.getByRole('button', { name: 'Guardar', exact: true }));
+
+  await menu(page, HERRAMIENTA, 'Clientes en pruebas');
+  assert.equal(pathOf(page), '/herramienta/pruebas/clientes');
+  assert.match(await mainText(page), /Aún no ha guardado clientes en pruebas/);
+  await axe(page, 'clientes vacía', js);
+  await submit(page, page.getByRole('link', { name: 'Agregar cliente' }));
+  // An identification that is not of the type chosen: beside the field, nothing saved.
+  await label(page, 'Tipo de identificación').selectOption('01');
+  await label(page, 'Número de identificación').fill('3-101-522899');
+  await label(page, 'Nombre o razón social').fill('EMPRESA DE PRUEBA S.A.');
+  await save();
+  assert.equal(pathOf(page), '/herramienta/pruebas/clientes/nuevo');
+  const numero = label(page, 'Número de identificación');
+  assert.equal(await numero.getAttribute('aria-invalid'), 'true');
+  assert.match(await page.locator('#identificacion-error').innerText(), /no es del tipo elegido: es Jurídica/);
+  assert.equal(await label(page, 'Nombre o razón social').inputValue(), 'EMPRESA DE PRUEBA S.A.');
+  assert.equal(count('clientes'), 0);
+  await axe(page, 'cliente con error', js);
+  await label(page, 'Tipo de identificación').selectOption('02');
+  await label(page, 'Correo electrónico (opcional)').fill('pagos@example.com');
+  await save();
+  assert.equal(pathOf(page), '/herramienta/pruebas/clientes');
+  assert.match(await mainText(page), /El cliente se guardó/);
+  assert.match(await page.locator('#clientes').innerText(), /EMPRESA DE PRUEBA S\.A\.\s+3-101-522899 \(Cédula jurídica\)/);
+  await axe(page, 'clientes', js);
+  // The same identification again, written otherwise: refused with its owner's name.
+  await submit(page, page.getByRole('link', { name: 'Agregar cliente' }));
+  await label(page, 'Tipo de identificación').selectOption('02');
+  await label(page, 'Número de identificación').fill('3101522899');
+  await label(page, 'Nombre o razón social').fill('Otra empresa');
+  await save();
+  assert.match(await page.locator('#identificacion-error').innerText(),
+    /Ya tiene un cliente con esa identificación: EMPRESA DE PRUEBA S\.A\./);
+  assert.equal(count('clientes'), 1);
+
+  await menu(page, HERRAMIENTA, 'Productos en pruebas');
+  await submit(page, page.getByRole('link', { name: 'Agregar producto' }));
+  await label(page, 'Código CABYS').fill('83131');
+  await label(page, 'Descripción').fill('Consultoría en facturación');
+  await label(page, 'Unidad de medida').selectOption('h');
+  await label(page, 'Precio unitario').fill('25000');
+  await label(page, 'Tarifa de IVA').selectOption('08');
+  await save();
+  assert.match(await page.locator('#cabys-error').innerText(), /El código CABYS tiene 13 dígitos/);
+  assert.equal(count('productos'), 0);
+  await axe(page, 'producto con error', js);
+  await label(page, 'Código CABYS').fill('8313100000000');
+  await save();
+  assert.equal(pathOf(page), '/herramienta/pruebas/productos');
+  assert.match(await page.locator('#productos').innerText(), /Consultoría en facturación\s+8313100000000\s+Hora\s+25000\s+13 %/);
+  await axe(page, 'productos', js);
+
+  // Emitir: the receptor and line 1 filled from the lists, still editable.
+  await page.goto('/herramienta/pruebas/emitir');
+  await label(page, 'Cliente guardado').selectOption({ label: 'EMPRESA DE PRUEBA S.A. (3-101-522899)' });
+  await submit(page, page.getByRole('button', { name: 'Usar este cliente' }));
+  assert.equal(await label(page, 'Tipo de identificación del receptor').inputValue(), '02');
+  assert.equal(await label(page, 'Número de identificación del receptor').inputValue(), '3-101-522899');
+  assert.equal(await label(page, 'Nombre del receptor').inputValue(), 'EMPRESA DE PRUEBA S.A.');
+  assert.equal(await label(page, 'Correo electrónico del receptor (opcional)').inputValue(), 'pagos@example.com');
+  await label(page, 'Producto guardado (línea 1)').selectOption({ label: 'Consultoría en facturación (25000 h)' });
+  await submit(page, page.getByRole('button', { name: 'Usar este producto en la línea 1' }));
+  assert.equal(await label(page, 'Código CABYS (línea 1)').inputValue(), '8313100000000');
+  assert.equal(await label(page, 'Descripción (línea 1)').inputValue(), 'Consultoría en facturación');
+  assert.equal(await label(page, 'Unidad de medida (línea 1)').inputValue(), 'h');
+  assert.equal(await label(page, 'Precio unitario (línea 1)').inputValue(), '25000');
+  assert.equal(await label(page, 'Nombre del receptor').inputValue(), 'EMPRESA DE PRUEBA S.A.', 'el receptor se conserva');
+  await axe(page, 'emitir con listas', js);
+  await label(page, 'Precio unitario (línea 1)').fill('26000');
+  await label(page, 'Cantidad (línea 1)').fill('2');
+  await label(page, 'Otras señas').fill('Avenida 2, calles 5 y 7');
+  const before = emitted();
+  await submit(page, page.getByRole('button', { name: 'Emitir', exact: true }));
+  assert.equal(pathOf(page), '/herramienta/pruebas/comprobante');
+  assert.equal(emitted(), before + 1);
+  for (let i = 0; i < 60 && !/aceptado/.test(await page.locator('#estado').innerText()); i++) {
+    await page.waitForTimeout(500);
+    await page.reload();
+  }
+  assert.match(await page.locator('#estado').innerText(), /aceptado/);
+  const [xml] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Comprobante firmado (XML)' }).click()]);
+  const signed = readFileSync(await xml.path(), 'utf8');
+  assert.match(signed, /<Receptor><Nombre>EMPRESA DE PRUEBA S\.A\.<\/Nombre><Identificacion><Tipo>02<\/Tipo><Numero>3101522899<\/Numero>/);
+  assert.match(signed, /<CodigoCABYS>8313100000000<\/CodigoCABYS><Cantidad>2\.000<\/Cantidad><UnidadMedida>h<\/UnidadMedida><Detalle>Consultoría en facturación<\/Detalle><PrecioUnitario>26000\.00000<\/PrecioUnitario>/);
+
+  // A typed receptor saved with "Guardar en mis clientes" when emitting.
+  await page.goto('/herramienta/pruebas/emitir');
+  await fillHeader(page);
+  await label(page, 'Producto guardado (línea 1)').selectOption({ label: 'Consultoría en facturación (25000 h)' });
+  await submit(page, page.getByRole('button', { name: 'Usar este producto en la línea 1' }));
+  await label(page, 'Cantidad (línea 1)').fill('1');
+  await label(page, 'Guardar en mis clientes').check();
+  await submit(page, page.getByRole('button', { name: 'Emitir', exact: true }));
+  assert.equal(pathOf(page), '/herramienta/pruebas/comprobante');
+  assert.match(await mainText(page), /El receptor se guardó en sus clientes\./);
+  assert.equal(count('clientes'), 2);
+
+  // Edit, then delete after the confirmation.
+  await page.goto('/herramienta/pruebas/clientes');
+  await submit(page, page.getByRole('link', { name: 'Editar EMPRESA DE PRUEBA S.A.' }));
+  await label(page, 'Nombre o razón social').fill('EMPRESA RENOMBRADA S.A.');
+  await save();
+  assert.match(await mainText(page), /El cliente se actualizó/);
+  assert.match(await page.locator('#clientes').innerText(), /EMPRESA RENOMBRADA S\.A\./);
+  const id = env.sql("select id from clientes where nombre = 'EMPRESA RENOMBRADA S.A.'");
+  await submit(page, page.getByRole('link', { name: 'Borrar EMPRESA RENOMBRADA S.A.' }));
+  assert.equal(pathOf(page), '/herramienta/pruebas/clientes/borrar');
+  assert.match(await mainText(page), /¿Desea borrar «EMPRESA RENOMBRADA S\.A\.» de sus clientes en pruebas\?/);
+  assert.equal(count('clientes'), 2, 'nada se borra antes de confirmar');
+  await axe(page, 'borrar cliente', js);
+  await submit(page, page.getByRole('button', { name: 'Borrar', exact: true }));
+  assert.match(await mainText(page), /El cliente se borró/);
+  assert.equal(count('clientes'), 1);
+  assert.equal(env.sql("select count(*) from audit_log where action like 'herramienta.cliente.%'"), '4');
+
+  // On a phone: no sideways scrolling.
+  await page.setViewportSize(PHONE);
+  for (const list of ['clientes', 'productos']) {
+    await page.goto(`/herramienta/pruebas/${list}`);
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= PHONE.width, `${list} sin desplazamiento lateral (${width})`);
+    await axe(page, `${list} teléfono`, js);
+  }
+  await shot(page, 'herramienta-productos-telefono');
+  await context.close();
+
+  // Another taxpayer neither sees nor changes them: 404, nothing changed.
+  const other = await env.newContext(js);
+  const page2 = await other.newPage();
+  await login(page2, SECOND.id, SECOND.password);
+  await page2.goto('/herramienta/pruebas/productos');
+  assert.match(await mainText(page2), /Aún no ha guardado productos en pruebas/);
+  const producto = env.sql('select id from productos');
+  const cliente = env.sql('select id from clientes');
+  for (const path of [`productos/editar?id=${producto}`, `productos/borrar?id=${producto}`,
+    `clientes/editar?id=${cliente}`, `clientes/borrar?id=${cliente}`]) {
+    const response = await page2.goto(`/herramienta/pruebas/${path}`);
+    assert.equal(response.status(), 404, path);
+  }
+  const csrf = await page2.locator('input[name=csrf]').first().getAttribute('value');
+  const deleted = await page2.request.post('/herramienta/pruebas/productos/borrar',
+    { form: { csrf, solicitud: 'otra-solicitud-1', id: producto }, maxRedirects: 0 });
+  assert.equal(deleted.status(), 404);
+  const edited = await page2.request.post('/herramienta/pruebas/clientes/editar',
+    { form: { csrf, solicitud: 'otra-solicitud-2', id: cliente, tipo: '01', identificacion: '1-0647-0958', nombre: 'Cambiado', correo: '' }, maxRedirects: 0 });
+  assert.equal(edited.status(), 404);
+  assert.equal(count('productos'), 1);
+  assert.equal(env.sql(`select nombre from clientes where id = ${cliente}`), 'ANA MORA SOLÍS');
+  await other.close();
+});

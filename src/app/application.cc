@@ -23,6 +23,7 @@
 #include "service/reception.h"
 #include "service/revocation_check.h"
 #include "service/token_service.h"
+#include "service/tool_lists.h"
 #include "util/error_codes.h"
 #include "xml/schema.h"
 
@@ -47,6 +48,7 @@ struct Application::Parts {
   std::unique_ptr<ReceptionService> reception;
   std::unique_ptr<EmissionService> emission;
   std::unique_ptr<ReceiverService> receiver;
+  std::unique_ptr<ToolLists> lists;
   std::unique_ptr<CallbackSender> callbacks;
   std::unique_ptr<ComprobanteMailer> mailer;
   std::unique_ptr<http::Server> server;
@@ -82,7 +84,8 @@ http::Router make_routes(Application::Parts& p, std::size_t baseline_bytes) {
   api::add_publication_routes(router, *p.publisher);
   portal::add_portal_routes(
       router, portal::PortalServices{*p.keys, *p.accounts, *p.downloads, p.emission.get(),
-                                     p.custody.get(), p.mailer.get(), p.receiver.get()});
+                                     p.custody.get(), p.mailer.get(), p.receiver.get(),
+                                     p.lists.get()});
   api::add_api_routes(router, *p.tokens, *p.reception);
   if (baseline_bytes > 0) {
     // The benchmark's yardstick: the same server answering a fixed body of
@@ -215,6 +218,7 @@ Result<std::unique_ptr<Application>> Application::open(const std::filesystem::pa
       std::make_unique<EmissionService>(store, config, *p->custody, *p->reception, *p->schemas);
   p->receiver = std::make_unique<ReceiverService>(store, config, *p->custody, *p->reception,
                                                   *p->schemas, *p->emission);
+  p->lists = std::make_unique<ToolLists>(store);
   p->callbacks = std::make_unique<CallbackSender>(store, config);
   SecretString smtp_password;
   if (!config.mail.password_file.empty()) {

@@ -925,6 +925,8 @@ class Portal {
       if (action == "detener")
         return post ? stop(request, context, *env) : stop_form(request, context, *env);
       if (!post && action == "emitidos") return emitted(request, context, *env);
+      if (action.starts_with("clientes") || action.starts_with("productos"))
+        return saved_list(request, context, *env, action);
       if (!post && action == "comprobante") return emitted_document(request, context, *env, "");
       if (!post && (action == "comprobante/xml" || action == "comprobante/respuesta" ||
                     action == "comprobante/pdf"))
@@ -975,6 +977,54 @@ class Portal {
   struct Option {
     std::string_view value, text;
   };
+
+  // The lists Emitir, Clientes and Productos choose from.
+  static const std::vector<Option>& id_type_options() {
+    static const std::vector<Option> list = {
+        {"01", "Cédula física"}, {"02", "Cédula jurídica"}, {"03", "DIMEX"}, {"04", "NITE"}};
+    return list;
+  }
+  static const std::vector<Option>& unit_options() {
+    static const std::vector<Option> list = {{"Unid", "Unidad"},
+                                             {"Sp", "Servicios profesionales"},
+                                             {"Spe", "Servicios personales"},
+                                             {"St", "Servicios técnicos"},
+                                             {"h", "Hora"},
+                                             {"d", "Día"},
+                                             {"Os", "Otro tipo de servicio"},
+                                             {"Al", "Alquiler de uso habitacional"},
+                                             {"Alc", "Alquiler de uso comercial"},
+                                             {"Cm", "Comisiones"},
+                                             {"I", "Intereses"},
+                                             {"Kg", "Kilogramo"},
+                                             {"t", "Tonelada"},
+                                             {"Oz", "Onza"},
+                                             {"L", "Litro"},
+                                             {"mL", "Mililitro"},
+                                             {"Gal", "Galón"},
+                                             {"M", "Metro"},
+                                             {"cm", "Centímetro"},
+                                             {"Km", "Kilómetro"},
+                                             {"m²", "Metro cuadrado"},
+                                             {"m³", "Metro cúbico"},
+                                             {"kWh", "Kilovatio hora"},
+                                             {"Otros", "Otros"}};
+    return list;
+  }
+  static const std::vector<Option>& tariff_options() {
+    static const std::vector<Option> list = {{"08", "13 % (tarifa general)"},
+                                             {"04", "4 % (tarifa reducida)"},
+                                             {"03", "2 % (tarifa reducida)"},
+                                             {"02", "1 % (tarifa reducida)"},
+                                             {"09", "0,5 % (tarifa reducida)"},
+                                             {"07", "8 % (tarifa transitoria)"},
+                                             {"06", "4 % (tarifa transitoria)"},
+                                             {"05", "0 % (tarifa transitoria)"},
+                                             {"01", "0 % (artículo 32)"},
+                                             {"11", "0 % sin derecho a crédito"},
+                                             {"10", "Exenta"}};
+    return list;
+  }
 
   // One field of the Emitir form for campo.mustache: its value, and its
   // error beside it (aria-invalid, aria-describedby).
@@ -1151,43 +1201,6 @@ class Portal {
           {"09", "Nota de crédito financiera"},
           {"10", "Nota de débito financiera"},
           {"12", "Ajuste de descuento"}};
-      static const std::vector<Option> id_types = {
-          {"01", "Cédula física"}, {"02", "Cédula jurídica"}, {"03", "DIMEX"}, {"04", "NITE"}};
-      static const std::vector<Option> units = {{"Unid", "Unidad"},
-                                                {"Sp", "Servicios profesionales"},
-                                                {"Spe", "Servicios personales"},
-                                                {"St", "Servicios técnicos"},
-                                                {"h", "Hora"},
-                                                {"d", "Día"},
-                                                {"Os", "Otro tipo de servicio"},
-                                                {"Al", "Alquiler de uso habitacional"},
-                                                {"Alc", "Alquiler de uso comercial"},
-                                                {"Cm", "Comisiones"},
-                                                {"I", "Intereses"},
-                                                {"Kg", "Kilogramo"},
-                                                {"t", "Tonelada"},
-                                                {"Oz", "Onza"},
-                                                {"L", "Litro"},
-                                                {"mL", "Mililitro"},
-                                                {"Gal", "Galón"},
-                                                {"M", "Metro"},
-                                                {"cm", "Centímetro"},
-                                                {"Km", "Kilómetro"},
-                                                {"m²", "Metro cuadrado"},
-                                                {"m³", "Metro cúbico"},
-                                                {"kWh", "Kilovatio hora"},
-                                                {"Otros", "Otros"}};
-      static const std::vector<Option> tariffs = {{"08", "13 % (tarifa general)"},
-                                                  {"04", "4 % (tarifa reducida)"},
-                                                  {"03", "2 % (tarifa reducida)"},
-                                                  {"02", "1 % (tarifa reducida)"},
-                                                  {"09", "0,5 % (tarifa reducida)"},
-                                                  {"07", "8 % (tarifa transitoria)"},
-                                                  {"06", "4 % (tarifa transitoria)"},
-                                                  {"05", "0 % (tarifa transitoria)"},
-                                                  {"01", "0 % (artículo 32)"},
-                                                  {"11", "0 % sin derecho a crédito"},
-                                                  {"10", "Exenta"}};
       auto set = [&](const std::string& id, std::string_view label, std::string_view fallback = "",
                      std::string_view mode = "", std::string_view help = "",
                      const std::vector<Option>* options = nullptr) {
@@ -1203,16 +1216,22 @@ class Portal {
           "Los 50 dígitos de la clave");
       set("referencia_codigo", "Código de referencia", "01", "", "", &references);
       set("referencia_razon", "Razón de la nota");
-      set("receptor_tipo", "Tipo de identificación del receptor", "01", "", "", &id_types);
+      set("receptor_tipo", "Tipo de identificación del receptor", "01", "", "", &id_type_options());
       set("receptor_identificacion", "Número de identificación del receptor", "", "",
           "P. ej. 1-0647-0958 (no se pide para un tiquete)");
       set("receptor_nombre", "Nombre del receptor");
       set("receptor_correo", "Correo electrónico del receptor (opcional)");
-      set("proveedor_tipo", "Tipo de identificación del proveedor", "01", "", "", &id_types);
+      set("proveedor_tipo", "Tipo de identificación del proveedor", "01", "", "", &id_type_options());
       set("proveedor_identificacion", "Número de identificación del proveedor", "", "",
           "P. ej. 3-101-522899");
       set("proveedor_nombre", "Nombre del proveedor");
       set("proveedor_correo", "Correo electrónico del proveedor (opcional)");
+      const SavedOptions saved = saved_options(session, env);
+      d.set("listas", s_.lists != nullptr);
+      d.set("hay_clientes", !saved.clientes.empty());
+      d.set("hay_productos", !saved.productos.empty());
+      if (!saved.clientes.empty())
+        set("cliente_guardado", "Cliente guardado", "", "", "", &saved.clientes);
       set("actividad", "Código de actividad económica", "620100", "numeric", "6 dígitos");
       set("provincia", "Provincia", "1", "numeric", "Un dígito del 1 al 7");
       set("canton", "Cantón", "01", "numeric", "2 dígitos");
@@ -1238,14 +1257,17 @@ class Portal {
         line("cabys", "Código CABYS", "", "numeric", "13 dígitos");
         line("detalle", "Descripción");
         line("cantidad", "Cantidad", "", "decimal");
-        line("unidad", "Unidad de medida", "Unid", "", "", &units);
+        line("unidad", "Unidad de medida", "Unid", "", "", &unit_options());
         line("precio", "Precio unitario", "", "decimal");
         line("descuento", "Descuento (monto, opcional)", "", "decimal");
         line("naturaleza", "Razón del descuento");
-        line("tarifa", "Tarifa de IVA", "08", "", "", &tariffs);
+        line("tarifa", "Tarifa de IVA", "08", "", "", &tariff_options());
+        if (!saved.productos.empty())
+          line("producto", "Producto guardado", "", "", "", &saved.productos);
         rows.push_back(row);
       }
       d.set("lineas", rows);
+      d.set("guardar_cliente", field(v, "guardar_cliente") == "si");
       return page(request, http::status::ok, title("Emitir comprobante", env),
                   render("emitir.mustache", d), PageOptions{&session, env, !e.empty()});
     });
@@ -1263,6 +1285,12 @@ class Portal {
             kept_forms_[session.id_hash + "/" + std::string(environment_name(env))] =
                 KeptForm{std::move(values), std::move(errors)};
           };
+          // "Usar este cliente" / "Usar este producto": the same form with
+          // the receptor or that line filled from the list, nothing sent.
+          if (auto filled = fill_from_list(session, env, form)) {
+            keep(std::move(filled->values), std::move(filled->errors));
+            return redirect(request, back + filled->anchor);
+          }
           // "Agregar línea": the same form with one more row, nothing sent.
           if (field(form, "accion") == "agregar") {
             Form more = form;
@@ -1296,9 +1324,109 @@ class Portal {
             if (made.error().code == errc::kSinLlaveCustodia) return redirect(request, back);
             return failure_page(request, session, made.error().message);
           }
-          return redirect(request, fmt::format("/herramienta/{}/comprobante?clave={}",
-                                               environment_name(env), made->record.clave));
+          const std::string location = fmt::format("/herramienta/{}/comprobante?clave={}",
+                                                   environment_name(env), made->record.clave);
+          if (field(form, "guardar_cliente") == "si" && s_.lists != nullptr &&
+              !input.receptor_identificacion.empty())
+            return redirect_with_flash(request, context, location,
+                                       {{"aviso", save_receptor(session, env, form)}});
+          return redirect(request, location);
         });
+  }
+
+  // "Guardar en mis clientes" after an emission: what happened, to say on
+  // the comprobante's page.
+  std::string save_receptor(const PortalSession& session, Environment env, const Form& form) {
+    std::vector<service::FieldError> refused;
+    auto saved = s_.lists->add_cliente(
+        session.taxpayer, env,
+        ClienteInput{field(form, "receptor_tipo"), field(form, "receptor_identificacion"),
+                     field(form, "receptor_nombre"), field(form, "receptor_correo")},
+        refused, "portal:" + session.identification.digits());
+    if (saved) return "El receptor se guardó en sus clientes.";
+    std::string why = refused.empty() ? saved.error().message : refused.front().message;
+    return "El receptor no se guardó en sus clientes: " + why;
+  }
+
+  // The saved clientes and productos as the options of Emitir's selects.
+  struct SavedOptions {
+    std::vector<std::string> texts;  // what the options' views point into
+    std::vector<Option> clientes, productos;
+  };
+  SavedOptions saved_options(const PortalSession& session, Environment env) {
+    SavedOptions out;
+    if (s_.lists == nullptr) return out;
+    const std::int64_t all = s_.lists->max_per_list();
+    auto clientes = s_.lists->clientes(session.taxpayer, env, 0, all);
+    auto productos = s_.lists->productos(session.taxpayer, env, 0, all);
+    const std::size_t n =
+        (clientes ? clientes->items.size() : 0) + (productos ? productos->items.size() : 0);
+    out.texts.reserve(2 * n + 2);  // no reallocation: the views stay valid
+    auto add = [&](std::vector<Option>& to, std::string value, std::string text) {
+      out.texts.push_back(std::move(value));
+      const std::string& v = out.texts.back();
+      out.texts.push_back(std::move(text));
+      to.push_back(Option{v, out.texts.back()});
+    };
+    if (clientes && !clientes->items.empty()) {
+      add(out.clientes, "", "Elija un cliente");
+      for (const ClienteRecord& c : clientes->items)
+        add(out.clientes, std::to_string(c.id),
+            fmt::format("{} ({})", c.nombre, field(cliente_values(c), "identificacion")));
+    }
+    if (productos && !productos->items.empty()) {
+      add(out.productos, "", "Elija un producto");
+      for (const ProductoRecord& p : productos->items)
+        add(out.productos, std::to_string(p.id),
+            fmt::format("{} ({} {})", p.descripcion, p.precio, p.unidad));
+    }
+    return out;
+  }
+
+  // Emitir's "Usar este cliente" (accion=cliente) and "Usar este producto"
+  // of line N (accion=productoN): the form with those fields filled from the
+  // entry chosen, or an error beside the select; none for any other action.
+  struct FilledForm {
+    Form values;
+    std::vector<FieldError> errors;
+    std::string anchor;
+  };
+  std::optional<FilledForm> fill_from_list(const PortalSession& session, Environment env,
+                                           const Form& form) {
+    const std::string accion = field(form, "accion");
+    if (s_.lists == nullptr) return std::nullopt;
+    FilledForm out{form, {}, ""};
+    if (accion == "cliente") {
+      out.anchor = "#receptor";
+      auto id = listed_id(field(form, "cliente_guardado"));
+      auto found = id ? s_.lists->cliente(session.taxpayer, env, *id)
+                      : Result<std::optional<ClienteRecord>>(std::nullopt);
+      if (!found || !*found) {
+        out.errors.push_back({"cliente_guardado",
+                              "Elija un cliente de la lista para llenar los datos del receptor."});
+        return out;
+      }
+      for (const auto& [name, value] : cliente_values(**found))
+        out.values["receptor_" + name] = value;
+      return out;
+    }
+    if (!accion.starts_with("producto")) return std::nullopt;
+    auto line = listed_id(accion.substr(8));
+    if (!line || *line < 1 || *line > line_count(form)) return std::nullopt;
+    const std::string at = fmt::format("linea{}_", *line);
+    out.anchor = fmt::format("#linea{}", *line);
+    auto id = listed_id(field(form, at + "producto"));
+    auto found = id ? s_.lists->producto(session.taxpayer, env, *id)
+                    : Result<std::optional<ProductoRecord>>(std::nullopt);
+    if (!found || !*found) {
+      out.errors.push_back({at + "producto", fmt::format("Línea {}: elija un producto de la lista "
+                                                         "para llenar la línea.",
+                                                         *line)});
+      return out;
+    }
+    for (const auto& [name, value] : producto_values(**found))
+      out.values[at + (name == "descripcion" ? std::string("detalle") : name)] = value;
+    return out;
   }
 
   // A comprobante's row or page: what was emitted, and Hacienda's verdict.
@@ -1487,12 +1615,18 @@ class Portal {
         if (asked == "repetido")
           d.set("aviso", "Esta solicitud ya fue procesada: no se pidió otro envío.");
       }
-      return page(request, http::status::ok,
-                  fmt::format("{} {}", std::string(document_kind_label(found.record.tipo)),
-                              found.record.consecutivo),
-                  render("comprobante.mustache", d), PageOptions{&session, env});
+      Response holder;
+      const Form flash = take_flash(request, context, holder);
+      if (const std::string aviso = field(flash, "aviso"); !aviso.empty()) d.set("aviso", aviso);
+      Response r = page(request, http::status::ok,
+                        fmt::format("{} {}", std::string(document_kind_label(found.record.tipo)),
+                                    found.record.consecutivo),
+                        render("comprobante.mustache", d), PageOptions{&session, env});
+      for (const auto& h : holder) r.insert(h.name(), h.value());
+      return r;
     });
   }
+
 
   // The correo to the receptor on a comprobante's page: what happened,
   // each attempt, and "Enviar de nuevo" when it can be used.
@@ -1721,6 +1855,377 @@ class Portal {
             return failure_page(request, session, sent.error().message);
           }
           return back_with({{"aviso", "Su respuesta fue firmada y enviada a Hacienda."}});
+        });
+  }
+
+  // --- Clientes and Productos (service/tool_lists.h): list, add, edit,
+  // delete (check before you act), for one taxpayer and environment.
+
+  static std::optional<std::int64_t> listed_id(const std::string& text) {
+    if (text.empty() || text.size() > 18 ||
+        !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return std::nullopt;
+    return std::stoll(text);
+  }
+
+  static ClienteInput cliente_input(const Form& f) {
+    return ClienteInput{field(f, "tipo"), field(f, "identificacion"), field(f, "nombre"),
+                        field(f, "correo")};
+  }
+  static ProductoInput producto_input(const Form& f) {
+    return ProductoInput{field(f, "cabys"), field(f, "descripcion"), field(f, "unidad"),
+                         field(f, "precio"), field(f, "tarifa")};
+  }
+  static Form cliente_values(const ClienteRecord& c) {
+    auto id = Identification::parse(c.identificacion);
+    return Form{{"tipo", std::string(id_type_code(c.id_type))},
+                {"identificacion", id ? id->printed() : c.identificacion},
+                {"nombre", c.nombre},
+                {"correo", c.correo}};
+  }
+  static Form producto_values(const ProductoRecord& p) {
+    return Form{{"cabys", p.cabys},
+                {"descripcion", p.descripcion},
+                {"unidad", p.unidad},
+                {"precio", p.precio},
+                {"tarifa", p.tarifa}};
+  }
+  static std::string option_text(const std::vector<Option>& options, std::string_view value) {
+    for (const Option& o : options)
+      if (o.value == value) return std::string(o.text);
+    return std::string(value);
+  }
+
+  static mus::data cliente_fields(const Form& v, const std::vector<FieldError>& e) {
+    mus::data fields{mus::data::type::list};
+    fields.push_back(
+        form_field(v, e, "tipo", "Tipo de identificación", "01", "", "", &id_type_options()));
+    fields.push_back(form_field(v, e, "identificacion", "Número de identificación", "", "",
+                                "P. ej. 1-0647-0958 o 3-101-522899"));
+    fields.push_back(form_field(v, e, "nombre", "Nombre o razón social"));
+    fields.push_back(form_field(v, e, "correo", "Correo electrónico (opcional)"));
+    return fields;
+  }
+  static mus::data producto_fields(const Form& v, const std::vector<FieldError>& e) {
+    mus::data fields{mus::data::type::list};
+    fields.push_back(form_field(v, e, "cabys", "Código CABYS", "", "numeric", "13 dígitos"));
+    fields.push_back(form_field(v, e, "descripcion", "Descripción"));
+    fields.push_back(
+        form_field(v, e, "unidad", "Unidad de medida", "Unid", "", "", &unit_options()));
+    fields.push_back(form_field(v, e, "precio", "Precio unitario", "", "decimal",
+                                "Con punto decimal, p. ej. 1500.50"));
+    fields.push_back(form_field(v, e, "tarifa", "Tarifa de IVA", "08", "", "", &tariff_options()));
+    return fields;
+  }
+
+  // What the form of a list shows after its POST, by session, environment
+  // and list (Post/Redirect/Get), read once.
+  std::string kept_key_of(const PortalSession& session, Environment env, std::string_view list) {
+    return fmt::format("{}/{}/{}", session.id_hash, environment_name(env), list);
+  }
+  void keep_list_form(const PortalSession& session, Environment env, std::string_view list,
+                      Form values, std::vector<FieldError> errors) {
+    values.erase("csrf");
+    values.erase("solicitud");
+    std::lock_guard lock(kept_mu_);
+    kept_forms_[kept_key_of(session, env, list)] = KeptForm{std::move(values), std::move(errors)};
+  }
+  std::optional<KeptForm> take_list_form(const PortalSession& session, Environment env,
+                                         std::string_view list) {
+    std::lock_guard lock(kept_mu_);
+    auto it = kept_forms_.find(kept_key_of(session, env, list));
+    if (it == kept_forms_.end()) return std::nullopt;
+    KeptForm kept = std::move(it->second);
+    kept_forms_.erase(it);
+    return kept;
+  }
+
+  // GET and POST of "clientes[/nuevo|/editar|/borrar]" and the same under
+  // "productos".
+  Response saved_list(const Request& request, const RouteContext& context, Environment env,
+                      const std::string& action) {
+    const bool post = request.method() == http::verb::post;
+    const bool clientes = action.starts_with("clientes");
+    const std::string list = clientes ? "clientes" : "productos";
+    const std::string step = action.size() > list.size() + 1 ? action.substr(list.size() + 1) : "";
+    if (s_.lists != nullptr && (action == list || action[list.size()] == '/')) {
+      if (!post && step.empty())
+        return clientes ? cliente_list(request, context, env)
+                        : producto_list(request, context, env);
+      if (step == "nuevo" || step == "editar")
+        return post ? save_listed(request, context, env, list, step)
+                    : listed_form(request, context, env, list, step);
+      if (step == "borrar")
+        return post ? delete_listed(request, context, env, list)
+                    : confirm_delete(request, context, env, list);
+    }
+    auto session = s_.accounts.session(cookie(request, kSessionCookie));
+    return not_found_page(request, session ? &*session : nullptr);
+  }
+
+  // The list page's common parts: the notice after an action, the page
+  // number and the links to the pages around it.
+  static constexpr std::int64_t kListedPerPage = 20;
+  static std::int64_t page_number(const Request& request) {
+    auto n = listed_id(query_param(request, "pagina"));
+    return n && *n > 0 ? std::min<std::int64_t>(*n, 1000) : 1;
+  }
+  mus::data list_data(const Request& request, const PortalSession& session, Environment env,
+                      std::string_view list, std::int64_t number, std::size_t shown,
+                      std::int64_t total) {
+    mus::data d = env_data(session, env);
+    const std::string done = query_param(request, "hecho");
+    const std::string_view what = list == "clientes" ? "El cliente" : "El producto";
+    if (done == "agregado") d.set("aviso", fmt::format("{} se guardó.", what));
+    if (done == "editado") d.set("aviso", fmt::format("{} se actualizó.", what));
+    if (done == "borrado") d.set("aviso", fmt::format("{} se borró.", what));
+    if (done == "repetida")
+      d.set("aviso", "Esta solicitud ya fue procesada: no se hizo ningún cambio más.");
+    d.set("maximo", std::to_string(s_.lists->max_per_list()));
+    d.set("hay", shown > 0);
+    d.set("total", std::to_string(total));
+    d.set("desde", std::to_string((number - 1) * kListedPerPage + 1));
+    d.set("hasta",
+          std::to_string((number - 1) * kListedPerPage + static_cast<std::int64_t>(shown)));
+    d.set("hay_paginas", number > 1 || number * kListedPerPage < total);
+    d.set("base", fmt::format("/herramienta/{}/{}", environment_name(env), list));
+    if (number > 1) d.set("anterior", std::to_string(number - 1));
+    if (number * kListedPerPage < total) d.set("siguiente", std::to_string(number + 1));
+    d.set("paginas", partial("paginas.mustache"));
+    return d;
+  }
+
+  Response cliente_list(const Request& request, const RouteContext& context, Environment env) {
+    return with_session(request, context, false, [&](const PortalSession& session, const Form&) {
+      const std::int64_t number = page_number(request);
+      auto listed =
+          s_.lists->clientes(session.taxpayer, env, (number - 1) * kListedPerPage, kListedPerPage);
+      if (!listed) return failure_page(request, session, listed.error().message);
+      mus::data d =
+          list_data(request, session, env, "clientes", number, listed->items.size(), listed->total);
+      mus::data rows{mus::data::type::list};
+      for (const ClienteRecord& c : listed->items) {
+        mus::data row;
+        const Form v = cliente_values(c);
+        row.set("id", std::to_string(c.id));
+        row.set("amb", std::string(environment_name(env)));
+        row.set("nombre", c.nombre);
+        row.set("identificacion", field(v, "identificacion"));
+        row.set("tipo", option_text(id_type_options(), field(v, "tipo")));
+        row.set("correo", c.correo.empty() ? "—" : c.correo);
+        rows.push_back(row);
+      }
+      d.set("filas", rows);
+      return page(request, http::status::ok, title("Clientes", env), render("clientes.mustache", d),
+                  PageOptions{&session, env});
+    });
+  }
+
+  Response producto_list(const Request& request, const RouteContext& context, Environment env) {
+    return with_session(request, context, false, [&](const PortalSession& session, const Form&) {
+      const std::int64_t number = page_number(request);
+      auto listed =
+          s_.lists->productos(session.taxpayer, env, (number - 1) * kListedPerPage, kListedPerPage);
+      if (!listed) return failure_page(request, session, listed.error().message);
+      mus::data d = list_data(request, session, env, "productos", number, listed->items.size(),
+                              listed->total);
+      mus::data rows{mus::data::type::list};
+      for (const ProductoRecord& p : listed->items) {
+        mus::data row;
+        row.set("id", std::to_string(p.id));
+        row.set("amb", std::string(environment_name(env)));
+        row.set("descripcion", p.descripcion);
+        row.set("cabys", p.cabys);
+        row.set("unidad", option_text(unit_options(), p.unidad));
+        row.set("precio", p.precio);
+        row.set("tarifa", option_text(tariff_options(), p.tarifa));
+        rows.push_back(row);
+      }
+      d.set("filas", rows);
+      return page(request, http::status::ok, title("Productos", env),
+                  render("productos.mustache", d), PageOptions{&session, env});
+    });
+  }
+
+  // The add or edit form; an id that is not this taxpayer's is a 404.
+  Response listed_form(const Request& request, const RouteContext& context, Environment env,
+                       const std::string& list, const std::string& step) {
+    return with_session(request, context, false, [&](const PortalSession& session, const Form&) {
+      const bool clientes = list == "clientes";
+      const bool editing = step == "editar";
+      std::optional<std::int64_t> id;
+      if (editing) {
+        id = listed_id(query_param(request, "id"));
+        if (!id) return not_found_page(request, &session);
+      }
+      std::optional<KeptForm> kept = take_list_form(session, env, list);
+      // A form kept for another entry (or for a new one) is not this one's.
+      if (kept && field(kept->values, "id") != (editing ? std::to_string(*id) : "")) kept.reset();
+      Form values;
+      if (kept) {
+        values = kept->values;
+      } else if (editing) {
+        if (clientes) {
+          auto found = s_.lists->cliente(session.taxpayer, env, *id);
+          if (!found) return failure_page(request, session, found.error().message);
+          if (!*found) return not_found_page(request, &session);
+          values = cliente_values(**found);
+        } else {
+          auto found = s_.lists->producto(session.taxpayer, env, *id);
+          if (!found) return failure_page(request, session, found.error().message);
+          if (!*found) return not_found_page(request, &session);
+          values = producto_values(**found);
+        }
+      }
+      const std::vector<FieldError> errors = kept ? kept->errors : std::vector<FieldError>();
+      mus::data d = env_data(session, env);
+      set_errors(d, errors);
+      d.set("campo", partial("campo.mustache"));
+      d.set("solicitud", random_token());
+      d.set("lista", list);
+      d.set("accion", step);
+      if (editing) d.set("id", std::to_string(*id));
+      const std::string heading =
+          fmt::format("{} {}", editing ? "Editar" : "Agregar", clientes ? "cliente" : "producto");
+      d.set("titulo", title(heading, env));
+      d.set("leyenda", clientes ? "Datos del cliente" : "Datos del producto o servicio");
+      d.set("campos", clientes ? cliente_fields(values, errors) : producto_fields(values, errors));
+      return page(request, http::status::ok, title(heading, env), render("registro.mustache", d),
+                  PageOptions{&session, env, !errors.empty()});
+    });
+  }
+
+  Response save_listed(const Request& request, const RouteContext& context, Environment env,
+                       const std::string& list, const std::string& step) {
+    return with_session(
+        request, context, true, [&](const PortalSession& session, const Form& form) {
+          const bool clientes = list == "clientes";
+          const bool editing = step == "editar";
+          const std::string base = fmt::format("/herramienta/{}/{}", environment_name(env), list);
+          const std::optional<std::int64_t> id = listed_id(field(form, "id"));
+          if (editing && !id) return not_found_page(request, &session);
+          const std::string back =
+              editing ? fmt::format("{}/editar?id={}", base, *id) : base + "/nuevo";
+          auto again = [&](std::vector<FieldError> errors) {
+            keep_list_form(session, env, list, form, std::move(errors));
+            return redirect(request, back);
+          };
+          std::vector<service::FieldError> checked = clientes
+                                                         ? s_.lists->check(cliente_input(form))
+                                                         : s_.lists->check(producto_input(form));
+          if (!checked.empty()) return again(to_portal_errors(checked));
+          // A double click sends the form twice: only the first is saved.
+          auto fresh = s_.accounts.spend_form_token(field(form, "solicitud"));
+          if (!fresh || !*fresh || field(form, "solicitud").empty())
+            return redirect(request, base + "?hecho=repetida");
+          const std::string actor = "portal:" + session.identification.digits();
+          std::vector<service::FieldError> refused;
+          Status saved = Ok{};
+          if (clientes && editing)
+            saved = s_.lists->edit_cliente(session.taxpayer, env, *id, cliente_input(form), refused,
+                                           actor);
+          else if (clientes)
+            saved = status_of(
+                s_.lists->add_cliente(session.taxpayer, env, cliente_input(form), refused, actor));
+          else if (editing)
+            saved = s_.lists->edit_producto(session.taxpayer, env, *id, producto_input(form),
+                                            refused, actor);
+          else
+            saved = status_of(s_.lists->add_producto(session.taxpayer, env, producto_input(form),
+                                                     refused, actor));
+          if (!saved) {
+            const std::string& code = saved.error().code;
+            if (code == errc::kRegistroNoEncontrado) return not_found_page(request, &session);
+            if (code == errc::kDatoInvalido) return again(to_portal_errors(refused));
+            if (code == errc::kListaLlena) return again({{"registro", saved.error().message}});
+            return failure_page(request, session, saved.error().message);
+          }
+          return redirect(request,
+                          fmt::format("{}?hecho={}", base, editing ? "editado" : "agregado"));
+        });
+  }
+
+  static std::vector<FieldError> to_portal_errors(const std::vector<service::FieldError>& in) {
+    std::vector<FieldError> out;
+    for (const service::FieldError& e : in) out.push_back({e.field, e.message});
+    return out;
+  }
+  template <typename T>
+  static Status status_of(const Result<T>& r) {
+    if (!r) return r.error();
+    return Ok{};
+  }
+
+  // Check before you act: what will be deleted, and Borrar or Cancelar.
+  Response confirm_delete(const Request& request, const RouteContext& context, Environment env,
+                          const std::string& list) {
+    return with_session(request, context, false, [&](const PortalSession& session, const Form&) {
+      const bool clientes = list == "clientes";
+      auto id = listed_id(query_param(request, "id"));
+      if (!id) return not_found_page(request, &session);
+      mus::data datos{mus::data::type::list};
+      auto item = [&](std::string_view label, const std::string& value) {
+        mus::data row;
+        row.set("etiqueta", std::string(label));
+        row.set("valor", value.empty() ? "—" : value);
+        datos.push_back(row);
+      };
+      std::string name;
+      if (clientes) {
+        auto found = s_.lists->cliente(session.taxpayer, env, *id);
+        if (!found) return failure_page(request, session, found.error().message);
+        if (!*found) return not_found_page(request, &session);
+        const Form v = cliente_values(**found);
+        name = (*found)->nombre;
+        item("Nombre", name);
+        item("Identificación", fmt::format("{} ({})", field(v, "identificacion"),
+                                           option_text(id_type_options(), field(v, "tipo"))));
+        item("Correo", (*found)->correo);
+      } else {
+        auto found = s_.lists->producto(session.taxpayer, env, *id);
+        if (!found) return failure_page(request, session, found.error().message);
+        if (!*found) return not_found_page(request, &session);
+        name = (*found)->descripcion;
+        item("Descripción", name);
+        item("CABYS", (*found)->cabys);
+        item("Unidad", option_text(unit_options(), (*found)->unidad));
+        item("Precio unitario", (*found)->precio);
+        item("Tarifa de IVA", option_text(tariff_options(), (*found)->tarifa));
+      }
+      mus::data d = env_data(session, env);
+      const std::string heading = clientes ? "Borrar cliente" : "Borrar producto";
+      d.set("titulo", title(heading, env));
+      d.set("datos", datos);
+      d.set("lista", list);
+      d.set("id", std::to_string(*id));
+      d.set("solicitud", random_token());
+      d.set("pregunta",
+            fmt::format("¿Desea borrar «{}» de sus {} en {}?", name, list, lower_label(env)));
+      return page(request, http::status::ok, title(heading, env),
+                  render("borrar_registro.mustache", d), PageOptions{&session, env});
+    });
+  }
+
+  Response delete_listed(const Request& request, const RouteContext& context, Environment env,
+                         const std::string& list) {
+    return with_session(
+        request, context, true, [&](const PortalSession& session, const Form& form) {
+          const std::string base = fmt::format("/herramienta/{}/{}", environment_name(env), list);
+          auto id = listed_id(field(form, "id"));
+          if (!id) return not_found_page(request, &session);
+          auto fresh = s_.accounts.spend_form_token(field(form, "solicitud"));
+          if (!fresh || !*fresh || field(form, "solicitud").empty())
+            return redirect(request, base + "?hecho=repetida");
+          const std::string actor = "portal:" + session.identification.digits();
+          Status deleted = list == "clientes"
+                               ? s_.lists->delete_cliente(session.taxpayer, env, *id, actor)
+                               : s_.lists->delete_producto(session.taxpayer, env, *id, actor);
+          if (!deleted) {
+            if (deleted.error().code == errc::kRegistroNoEncontrado)
+              return not_found_page(request, &session);
+            return failure_page(request, session, deleted.error().message);
+          }
+          return redirect(request, base + "?hecho=borrado");
         });
   }
 

@@ -14,6 +14,7 @@
 #include "service/key_service.h"
 #include "service/mailer.h"
 #include "service/receiver.h"
+#include "service/tool_lists.h"
 
 namespace llavero::portal {
 
@@ -27,6 +28,8 @@ struct PortalServices {
   // The correo to the receptor; without it a comprobante's page says nothing of it.
   service::ComprobanteMailer* mailer = nullptr;
   service::ReceiverService* receiver = nullptr;  // Recibidos
+  // Clientes and Productos; without them their pages are not found.
+  service::ToolLists* lists = nullptr;
 };
 
 void add_portal_routes(http::Router& router, PortalServices services);
