@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
+
 #include "store/audit.h"
 #include "store/migrations.h"
 #include "testing.h"
@@ -41,8 +43,10 @@ std::int64_t count(const std::string& path, const std::string& sql) {
 
 TEST(SqliteStore, MigrationsApplyOnceAndReopenKeepsData) {
   auto inst = make_installation();
-  EXPECT_EQ(inst->store->schema_version(),
-            static_cast<int>(migrations(SqlDialect::kSqlite).size()));
+  // The highest number: branches take numbers apart, so there may be gaps.
+  int highest = 0;
+  for (const Migration& m : migrations(SqlDialect::kSqlite)) highest = std::max(highest, m.version);
+  EXPECT_EQ(inst->store->schema_version(), highest);
   inst->store.reset();
   auto again = SqliteStore::open(inst->db_path(), false);
   ASSERT_TRUE(again.ok());

@@ -1750,6 +1750,19 @@ void change_listed(Connection& db, Statement& statement, int first, std::int64_t
   if (sqlite3_changes(db) == 0) not_listed();
 }
 
+// Deletes an entry of a list (`table`) by id, owner and environment, with
+// its audit row.
+void delete_listed(Connection& db, std::string_view table, std::int64_t taxpayer_id,
+                   Environment env, std::int64_t id, const AuditEvent& audit) {
+  Transaction txn(db);
+  Statement s(db, fmt::format("DELETE FROM {} WHERE id = ? AND taxpayer_id = ? AND "
+                              "environment = ?",
+                              table));
+  change_listed(db, s, 1, id, taxpayer_id, env);
+  append_audit(db, audit);
+  txn.commit();
+}
+
 template <typename Record, typename From>
 ListPage<Record> list_page(Connection& db, std::string_view table, std::string_view columns,
                            std::string_view order, std::int64_t taxpayer_id, Environment env,
@@ -1828,11 +1841,7 @@ Status SqliteStore::update_cliente(const ClienteRecord& c, const AuditEvent& aud
 Status SqliteStore::delete_cliente(std::int64_t taxpayer_id, Environment env, std::int64_t id,
                                    const AuditEvent& audit) {
   return guarded([&]() -> Status {
-    Transaction txn(*db_);
-    Statement s(*db_, "DELETE FROM clientes WHERE id = ? AND taxpayer_id = ? AND environment = ?");
-    change_listed(*db_, s, 1, id, taxpayer_id, env);
-    append_audit(*db_, audit);
-    txn.commit();
+    delete_listed(*db_, "clientes", taxpayer_id, env, id, audit);
     return Ok{};
   });
 }
@@ -1896,11 +1905,7 @@ Status SqliteStore::update_producto(const ProductoRecord& p, const AuditEvent& a
 Status SqliteStore::delete_producto(std::int64_t taxpayer_id, Environment env, std::int64_t id,
                                     const AuditEvent& audit) {
   return guarded([&]() -> Status {
-    Transaction txn(*db_);
-    Statement s(*db_, "DELETE FROM productos WHERE id = ? AND taxpayer_id = ? AND environment = ?");
-    change_listed(*db_, s, 1, id, taxpayer_id, env);
-    append_audit(*db_, audit);
-    txn.commit();
+    delete_listed(*db_, "productos", taxpayer_id, env, id, audit);
     return Ok{};
   });
 }
