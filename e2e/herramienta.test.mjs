@@ -477,6 +477,7 @@ test('Clientes y Productos: agregar, llenar Emitir con ellos, emitir; editar, bo
   assert.equal(await label(page, 'Precio unitario (línea 1)').inputValue(), '25000');
   assert.equal(await label(page, 'Nombre del receptor').inputValue(), 'EMPRESA DE PRUEBA S.A.', 'el receptor se conserva');
   await axe(page, 'emitir con listas', js);
+  await shot(page, 'herramienta-emitir-con-listas');
   await label(page, 'Precio unitario (línea 1)').fill('26000');
   await label(page, 'Cantidad (línea 1)').fill('2');
   await label(page, 'Otras señas').fill('Avenida 2, calles 5 y 7');
