@@ -11,7 +11,8 @@
 //                                                  service keys
 //   ToolStore         (store/tool_store.h)         the Herramienta Gratuita: keys
 //                                                  in custody, consecutivos,
-//                                                  emitted comprobantes
+//                                                  emitted comprobantes,
+//                                                  Clientes and Productos
 //   MailStore         (store/mail_store.h)         the Herramienta's correo to
 //                                                  the receptor: pending, attempts
 //   AuditStore        (store/audit_store.h)        reading the audit log
