@@ -287,6 +287,70 @@ TEST(Server, TransferEncodingOtherThanAFinalChunkedIsRefusedAndTheConnectionClos
   EXPECT_EQ(status_of(chunked.answer), 200) << "a plain chunked body is fine";
 }
 
+// A body over the limit of the route it goes to is 413 before the server
+// holds it, whether its length is announced or it comes in chunks; a route
+// with a larger limit (the reception's) takes more than the default.
+TEST(Server, ABodyBeyondTheLimitOfItsRouteIs413AnnouncedOrChunked) {
+  http::Router router;
+  router.add(http::verb::post, "/eco", text_route(Work::kGeneral));
+  http::Route large = text_route(Work::kGeneral);
+  large.max_body = 4096;
+  router.add(http::verb::post, "/grande", std::move(large));
+  http::ServerOptions options;
+  options.body_limit = 1024;
+  RunningServer server(options, std::move(router));
+  const auto post = [&](const std::string& path, std::size_t n) {
+    return exchange("127.0.0.1", server.port(),
+                    fmt::format("POST {} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                                "Content-Length: {}\r\n\r\n{}",
+                                path, n, std::string(n, 'a')));
+  };
+  // Chunks of 500 bytes, `n` of them.
+  const auto chunked = [&](const std::string& path, int n) {
+    std::string body;
+    for (int i = 0; i < n; ++i) body += "1f4\r\n" + std::string(500, 'a') + "\r\n";
+    return exchange("127.0.0.1", server.port(),
+                    "POST " + path +
+                        " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                        "Transfer-Encoding: chunked\r\n\r\n" +
+                        body + "0\r\n\r\n");
+  };
+  EXPECT_EQ(status_of(post("/eco", 1024).answer), 200) << "the limit itself is fine";
+  Exchange announced = post("/eco", 1025);
+  EXPECT_EQ(status_of(announced.answer), 413);
+  EXPECT_NE(announced.answer.find("El cuerpo de la solicitud es demasiado grande."),
+            std::string::npos)
+      << announced.answer;
+  EXPECT_TRUE(announced.closed);
+  EXPECT_EQ(status_of(chunked("/eco", 2).answer), 200);
+  EXPECT_EQ(status_of(chunked("/eco", 3).answer), 413) << "1500 bytes in chunks";
+  EXPECT_EQ(status_of(post("/grande", 4096).answer), 200) << "the route's own limit";
+  EXPECT_EQ(status_of(post("/grande", 4097).answer), 413);
+  EXPECT_EQ(status_of(chunked("/grande", 9).answer), 413) << "4500 bytes in chunks";
+}
+
+// The configured header limit is the one applied (not only Beast's default
+// of 8 KiB): a larger header is 431 and the connection closed.
+TEST(Server, AHeaderBeyondTheConfiguredLimitIs431) {
+  http::Router router;
+  router.add(http::verb::get, "/ocsp", text_route(Work::kPublic));
+  http::ServerOptions options;
+  options.header_limit = 2048;
+  RunningServer server(options, std::move(router));
+  const auto with_header = [&](std::size_t n) {
+    return exchange("127.0.0.1", server.port(),
+                    "GET /ocsp HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Grande: " +
+                        std::string(n, 'a') + "\r\n\r\n");
+  };
+  EXPECT_EQ(status_of(with_header(1500).answer), 200);
+  Exchange big = with_header(3000);
+  EXPECT_EQ(status_of(big.answer), 431);
+  EXPECT_NE(big.answer.find("Los encabezados de la solicitud son demasiado grandes."),
+            std::string::npos)
+      << big.answer;
+  EXPECT_TRUE(big.closed);
+}
+
 TEST(Server, OneAddressCannotTakeEveryConnection) {
   http::Router router;
   router.add(http::verb::get, "/ocsp", text_route(Work::kPublic));
