@@ -46,6 +46,28 @@ MUTANTS=(
   "12-espera-sin-direccion|src/service/login_throttle.cc|s/\n  key\.append\(address\);//|^(LoginThrottle|TokenThrottle)\."
   "13-espera-sin-cuenta|src/service/login_throttle.cc|s/key\.append\(account\)\.push_back/key.push_back/|^(LoginThrottle|TokenThrottle)\."
   "14-pendiente-no-vence|src/service/key_service.cc|s/auto expired = store_\.pending_before\(now - kPendingGraceSeconds\);/auto expired = store_.pending_before(now - 50 * 365 * 86400);/|^PendingKey\."
+  # Costa Rica's time (UTC-6) where a person or the clave reads it
+  "15-hora-firmada-en-utc|src/xades/dates.cc|s/static_cast<std::time_t>\(t \+ kCostaRicaOffset\)/static_cast<std::time_t>(t)/|^Xades\.TimesAreWrittenInCostaRicaTime$"
+  "16-fecha-de-la-clave-en-utc|src/service/fecha.cc|s/const auto local = instant - std::chrono::hours\(6\);/const auto local = instant;/|^Fecha\.CostaRicaDateIsUtcMinusSix$"
+  "17-hora-de-pantalla-en-utc|src/util/clock.cc|s/static_cast<std::time_t>\(t \+ kCostaRicaOffsetSeconds\)/static_cast<std::time_t>(t)/|^CostaRicaTime\."
+  # what makes a comprobante aceptado or rechazado
+  "18-firma-rota-aceptada|src/service/processing.cc|s/    reasons\.push_back\(failed->reason\);\n/    (void)failed;\n/|^Processing\.(ChangedAfterSigningIsRejected|UnsignedComprobanteIsRejected|RevokedKeyIsRejected)$"
+  "19-firmante-no-es-el-emisor|src/service/processing.cc|s/signer->digits\(\) != expected\)/false)/|^Processing\.(SignedBySomeoneOtherThanTheEmisorIsRejected|MensajeReceptorSignedBySomeoneOtherThanTheReceptorIsRejected)$"
+  "20-consecutivo-repetido-aceptado|src/service/document_rules.cc|s/  if \(!\*other\) return Ok\{\};\n/  return Ok{};\n/|^ProcessingRules\.AConsecutivoUsedBeforeIsMinusNinetyNine$"
+  "21-totales-sin-revisar|src/service/document_rules.cc|s/if \(config\.rule_totales\) totals_rules/if (false) totals_rules/|^ProcessingRules\.TotalsThatDoNotAddUpAreRejected$"
+  "22-fecha-futura-aceptada|src/service/document_rules.cc|s/if \(at > now \+ config\.fecha_future_seconds\)/if (false)/|^ProcessingRules\.FechaEmisionTooOldOrInTheFutureIsMinusSixteen$"
+  "23-nota-de-otro-emisor|src/service/document_rules.cc|s/if \(\(\*referenced\)->emisor_numero != c\.emisor_numero\)/if (false)/|^ProcessingRules\.ANotaMustReferenceADocumentOfItsEmisor$"
+  "24-almacen-caido-decide|src/service/document_rules.cc|s/  if \(!other\) return other\.error\(\);\n  if \(!\*other\)/  if (!other) return Ok{};\n  if (!*other)/|^ProcessingRules\.AStoreThatDoesNotAnswerDecidesNothing$"
+  # the HTTP framing and limits
+  "25-http-te-con-content-length|src/http/http.cc|s/  if \(header\.count\(http::field::content_length\) != 0\)\n    return \"Content-Length y Transfer-Encoding juntos\.\";\n//|^(FramingProblem\.ContentLengthWithTransferEncodingIsNamed|Server\.TransferEncodingOtherThanAFinalChunkedIsRefusedAndTheConnectionClosed)$"
+  "26-http-te-no-chunked|src/http/http.cc|s/if \(value != \"chunked\"\)/if (value.empty())/|^(FramingProblem\.OnlyAPlainChunkedTransferEncodingIsTaken|Server\.TransferEncodingOtherThanAFinalChunkedIsRefusedAndTheConnectionClosed)$"
+  "27-http-cabecera-sin-plazo|src/http/server.cc|s/\.expires_after\(timeout\);/.expires_after(timeout * 1000);/|^Server\.AHeaderTrickledByteByByteMeetsItsDeadline$"
+  "28-http-cabecera-sin-limite|src/http/server.cc|s/\n    parser_->header_limit\(static_cast<std::uint32_t>\(server_\.options\.header_limit\)\);//|^Server\.AHeaderBeyondTheConfiguredLimitIs431$"
+  "29-http-content-length-sin-limite|src/http/server.cc|s/length && \*length > limit\)/length \&\& false)/|^Server\.ABodyBeyondTheLimitOfItsRouteIs413AnnouncedOrChunked$"
+  "30-http-chunked-sin-limite|src/http/server.cc|s/parser_->body_limit\(limit\);/parser_->body_limit(boost::none);/|^Server\.ABodyBeyondTheLimitOfItsRouteIs413AnnouncedOrChunked$"
+  "31-http-una-conexion-de-mas|src/http/client_limits.cc|s/client\.connections >= options_\.connections_per_address/client.connections > options_.connections_per_address/|^(ClientLimits\.AnAddressHoldsAtMostItsShareOfConnections|Server\.OneAddressCannotTakeEveryConnection)$"
+  "32-http-sin-ritmo|src/http/client_limits.cc|s/if \(bucket\.tokens >= 1\) \{/if (bucket.tokens >= 0) {/|^(ClientLimits\.ABurstThenTheSteadyRateAndRetryAfterSaysWhen|Server\.RequestsBeyondTheRateOfAnAddressGet429WithRetryAfter)$"
+  "33-formulario-de-diecisiete|src/http/http.cc|s/form\.size\(\) >= max_fields/form.size() > max_fields/|^ParseForm\.(SixteenFieldsAreAcceptedAndSeventeenAreNot|SeventeenPairsAreRefusedEvenWhenOneRepeatsAKey)$"
 )
 
 say() { printf '%s\n' "$*"; }

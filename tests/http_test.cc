@@ -251,6 +251,40 @@ TEST(Router, TheReceptionTakesABodyBigEnoughForAOneMebibyteComprobante) {
   EXPECT_EQ(router.find(verb::get, "/auth/realms/rut/protocol/openid-connect/token").allow, "POST");
 }
 
+// --- framing ------------------------------------------------------------------------
+
+// A request header with these fields (repeats kept), as the parser hands it over.
+http::Request header_with(std::initializer_list<std::pair<http::field, std::string_view>> fields) {
+  http::Request r(verb::post, "/eco", 11);
+  for (const auto& [name, value] : fields) r.insert(name, value);
+  return r;
+}
+
+TEST(FramingProblem, ContentLengthWithTransferEncodingIsNamed) {
+  using http::field;
+  EXPECT_EQ(http::framing_problem(
+                header_with({{field::transfer_encoding, "chunked"}, {field::content_length, "5"}})),
+            "Content-Length y Transfer-Encoding juntos.");
+  EXPECT_EQ(http::framing_problem(
+                header_with({{field::content_length, "5"}, {field::content_length, "5"}})),
+            "Content-Length repetido.");
+  EXPECT_EQ(http::framing_problem(header_with(
+                {{field::transfer_encoding, "chunked"}, {field::transfer_encoding, "chunked"}})),
+            "Transfer-Encoding repetido.");
+}
+
+TEST(FramingProblem, OnlyAPlainChunkedTransferEncodingIsTaken) {
+  using http::field;
+  for (std::string_view te : {"gzip", "chunked, identity", "gzip, chunked", "xchunked", "identity"})
+    EXPECT_EQ(http::framing_problem(header_with({{field::transfer_encoding, te}})),
+              "Transfer-Encoding no admitido: solo chunked.")
+        << te;
+  for (std::string_view te : {"chunked", "Chunked", " chunked "})
+    EXPECT_EQ(http::framing_problem(header_with({{field::transfer_encoding, te}})), "") << te;
+  EXPECT_EQ(http::framing_problem(header_with({{field::content_length, "5"}})), "");
+  EXPECT_EQ(http::framing_problem(header_with({})), "");
+}
+
 // --- responses ---------------------------------------------------------------------
 
 TEST(Responses, CarryTheHeadersOfEveryAnswer) {

@@ -281,6 +281,14 @@ TEST(Server, TransferEncodingOtherThanAFinalChunkedIsRefusedAndTheConnectionClos
                            "Content-Length: 5\r\n\r\n5\r\nhola!\r\n0\r\n\r\n");
   EXPECT_EQ(status_of(both.answer), 400) << "Content-Length and Transfer-Encoding together";
   EXPECT_TRUE(both.closed);
+  Exchange gzip =
+      exchange("127.0.0.1", server.port(),
+               "POST /eco HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n" + smuggled);
+  EXPECT_EQ(status_of(gzip.answer), 400);
+  EXPECT_NE(gzip.answer.find("Transfer-Encoding no admitido: solo chunked."), std::string::npos)
+      << "the answer names the problem: " << gzip.answer;
+  EXPECT_TRUE(gzip.closed);
+  EXPECT_EQ(gzip.answer.find("HTTP/1.1", 1), std::string::npos) << "the smuggled request";
   Exchange chunked = exchange("127.0.0.1", server.port(),
                               "POST /eco HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
                               "Transfer-Encoding: Chunked\r\n\r\n5\r\nhola!\r\n0\r\n\r\n");
