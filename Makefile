@@ -62,6 +62,7 @@ bench: build
 	bash scripts/bench-ocsp.sh $(BUILD)
 	bash scripts/bench-portal.sh $(BUILD)
 	bash scripts/bench-reception.sh $(BUILD)
+	bash scripts/bench-herramienta.sh $(BUILD)
 	bash scripts/bench-abuse.sh $(BUILD)
 
 format:

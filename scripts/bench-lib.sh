@@ -3,7 +3,9 @@
 # the data directory $D), `die`, `free_port`, and starting / stopping one
 # `llavero serve` ($LLAVERO on $PORT, stopped with SIGTERM on exit).
 # Source it after setting LLAVERO and BENCH_NAME; then `require_tools` and
-# `new_data_dir` give each script its common start.
+# `new_data_dir` give each script its common start. `reception_documents` and
+# `reception_send` are the reception's benchmark (bench-reception.sh), also
+# run by bench-herramienta.sh to compare against.
 unset LLAVERO_DATA LLAVERO_CA_PASSPHRASE
 export LC_ALL=C.UTF-8 TZ=UTC
 
@@ -102,4 +104,53 @@ new_data_dir() {
   done
   grep -q "^solicitudes_por_segundo_publicas = 0$" "$D/llavero.conf" ||
     die "los límites por dirección no quedaron en 0 en $D/llavero.conf"
+}
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# reception_documents N : in $D (before start_server), the demo taxpayer
+# 1-0647-0958 with a pruebas key and an API password ($API_USER,
+# $API_PASSWORD), and N copies of examples/factura-electronica.xml in
+# $DOCDIR, each with its own Clave and NumeroConsecutivo, signed with
+# `llavero firmar` (not measured). The reception's limit per token subject is
+# lifted: one API user sends every document and polls.
+reception_documents() {
+  local n=$1 id=1-0647-0958 p12 signed sign_start
+  sed -i 's/^recepcion_limite_solicitudes = .*/recepcion_limite_solicitudes = 1000000/' "$D/llavero.conf"
+  grep -q '^recepcion_limite_solicitudes = 1000000$' "$D/llavero.conf" ||
+    die "recepcion_limite_solicitudes no quedó en $D/llavero.conf"
+  "$LLAVERO" --data "$D" contribuyente crear --id "$id" --nombre CONTRIBUYENTE \
+    --apellidos "PEÑA DE PRUEBA" >/dev/null
+  p12=$(echo 1234 | "$LLAVERO" --data "$D" llave generar --id "$id" --ambiente pruebas \
+    --pin-stdin --salida "$D/out" 2>/dev/null | tail -n 1)
+  [[ -f $p12 ]] || die "llave generar no dejó el .p12"
+  "$LLAVERO" --data "$D" contrasena generar --id "$id" --ambiente pruebas >"$TMP/api.txt" ||
+    die "contrasena generar falló"
+  API_USER=$(sed -n 's/^Usuario: //p' "$TMP/api.txt")
+  API_PASSWORD=$(sed -n 's/^Contraseña: //p' "$TMP/api.txt")
+  [[ -n $API_USER && -n $API_PASSWORD ]] || die "no se leyó el usuario o la contraseña de la API"
+
+  DOCDIR=$TMP/docs
+  python3 "$BENCH_DIR/bench-reception.py" preparar --ejemplo "$BENCH_DIR/../examples/factura-electronica.xml" \
+    --n "$n" --dir "$DOCDIR"
+  echo "Firmando $n comprobantes con llavero firmar (no se mide)..."
+  sign_start=$(date +%s.%N)
+  # shellcheck disable=SC2016
+  find "$DOCDIR" -name '[0-9][0-9][0-9].xml' -print0 |
+    xargs -0 -P 2 -n 1 sh -c 'out=$(echo 1234 | "$0" firmar --p12 "$1" --pin-stdin --entrada "$2" \
+      --salida "${2%.xml}-firmada.xml" 2>&1) || { echo "$2: $out" >&2; exit 255; }' "$LLAVERO" "$p12" ||
+    die "llavero firmar falló"
+  signed=$(find "$DOCDIR" -name '*-firmada.xml' | wc -l)
+  [[ $signed == "$n" ]] || die "solo $signed de $n quedaron firmados"
+  echo "Firmados en $(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" \
+    "$sign_start" "$(date +%s.%N)") s (2 procesos a la vez; cada uno abre el .p12)."
+}
+
+# reception_send FROM COUNT THREADS [ARGS...] : documents FROM..FROM+COUNT-1
+# of $DOCDIR POSTed to the running server and polled until decided
+# (bench-reception.py enviar; its exit status).
+reception_send() {
+  printf '%s\n' "$API_PASSWORD" | python3 "$BENCH_DIR/bench-reception.py" enviar \
+    --url "http://127.0.0.1:$PORT" --usuario "$API_USER" --dir "$DOCDIR" --threads "$3" \
+    --desde "$1" --cuantos "$2" "${@:4}"
 }

@@ -285,6 +285,7 @@ def enviar(args):
     print(f"POST → aceptado: {len(aceptados) / max(last_final - first, 1e-9):.1f} comprobantes/s; "
           f"latencia por comprobante p50 {percentile(lat, 50):.2f} s, p95 {percentile(lat, 95):.2f} s, "
           f"max {percentile(lat, 100):.2f} s")
+    print(f"DOCS_PER_SECOND={len(aceptados) / max(last_final - first, 1e-9):.2f}")
     # The decisions come in waves (the server decides up to 20 at a time on
     # a 200 ms timer): how long a wave takes and how long between waves.
     times = sorted(final_at[i] for i in finals)
