@@ -74,15 +74,22 @@ say() { printf '%s\n' "$*"; }
 
 # sync_tree: the repository's files (tracked and new, not ignored) into
 # tree/, copying only those whose bytes differ so that make's times stay
-# right and a second run rebuilds only what changed.
+# right and a second run rebuilds only what changed. A file new to tree/
+# keeps its time (the seeded build's objects match it); one that differs
+# gets a new time.
 sync_tree() {
   local f
   mkdir -p "$work/tree"
   while IFS= read -r -d '' f; do
     [[ -f "$root/$f" ]] || continue
-    if ! cmp -s "$root/$f" "$work/tree/$f"; then
+    if [[ ! -e "$work/tree/$f" ]]; then
       mkdir -p "$work/tree/$(dirname "$f")"
       cp -p "$root/$f" "$work/tree/$f"
+    elif ! cmp -s "$root/$f" "$work/tree/$f"; then
+      # A new time, not the repository's: the copy may be a mutant that an
+      # interrupted run left behind, compiled after the repository's file
+      # was last changed.
+      cp "$root/$f" "$work/tree/$f"
     fi
   done < <(git -C "$root" ls-files -z --cached --others --exclude-standard)
 }
@@ -178,6 +185,7 @@ for m in "${MUTANTS[@]}"; do
     continue
   fi
   mv "$target.mutant" "$target"
+  # Interrupted now, the next run's sync_tree puts the original back.
   if ! build_tests; then
     say "NOBUILD   $name (el mutante no compila; $work/build.log)"
     broken=$((broken + 1))
