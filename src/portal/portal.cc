@@ -1221,7 +1221,8 @@ class Portal {
           "P. ej. 1-0647-0958 (no se pide para un tiquete)");
       set("receptor_nombre", "Nombre del receptor");
       set("receptor_correo", "Correo electrónico del receptor (opcional)");
-      set("proveedor_tipo", "Tipo de identificación del proveedor", "01", "", "", &id_type_options());
+      set("proveedor_tipo", "Tipo de identificación del proveedor", "01", "", "",
+          &id_type_options());
       set("proveedor_identificacion", "Número de identificación del proveedor", "", "",
           "P. ej. 3-101-522899");
       set("proveedor_nombre", "Nombre del proveedor");
@@ -1457,12 +1458,10 @@ class Portal {
   static constexpr std::int64_t kPerPage = 20;
 
   // The page of a list a request asks for (?pagina=N), from 1.
+  // Digits only, at most page 1000: a number that is not one is page 1.
   static std::int64_t page_number(const Request& request) {
-    try {
-      return std::max<std::int64_t>(1, std::stoll(query_param(request, "pagina")));
-    } catch (...) {
-      return 1;
-    }
+    auto n = listed_id(query_param(request, "pagina"));
+    return n && *n > 0 ? std::min<std::int64_t>(*n, 1000) : 1;
   }
 
   // A list page's rows, "N a M de T" and the links to the pages around it.
@@ -1626,7 +1625,6 @@ class Portal {
       return r;
     });
   }
-
 
   // The correo to the receptor on a comprobante's page: what happened,
   // each attempt, and "Enviar de nuevo" when it can be used.
@@ -1965,11 +1963,6 @@ class Portal {
 
   // The list page's common parts: the notice after an action, the page
   // number and the links to the pages around it.
-  static constexpr std::int64_t kListedPerPage = 20;
-  static std::int64_t page_number(const Request& request) {
-    auto n = listed_id(query_param(request, "pagina"));
-    return n && *n > 0 ? std::min<std::int64_t>(*n, 1000) : 1;
-  }
   mus::data list_data(const Request& request, const PortalSession& session, Environment env,
                       std::string_view list, std::int64_t number, std::size_t shown,
                       std::int64_t total) {
@@ -1984,13 +1977,12 @@ class Portal {
     d.set("maximo", std::to_string(s_.lists->max_per_list()));
     d.set("hay", shown > 0);
     d.set("total", std::to_string(total));
-    d.set("desde", std::to_string((number - 1) * kListedPerPage + 1));
-    d.set("hasta",
-          std::to_string((number - 1) * kListedPerPage + static_cast<std::int64_t>(shown)));
-    d.set("hay_paginas", number > 1 || number * kListedPerPage < total);
+    d.set("desde", std::to_string((number - 1) * kPerPage + 1));
+    d.set("hasta", std::to_string((number - 1) * kPerPage + static_cast<std::int64_t>(shown)));
+    d.set("hay_paginas", number > 1 || number * kPerPage < total);
     d.set("base", fmt::format("/herramienta/{}/{}", environment_name(env), list));
     if (number > 1) d.set("anterior", std::to_string(number - 1));
-    if (number * kListedPerPage < total) d.set("siguiente", std::to_string(number + 1));
+    if (number * kPerPage < total) d.set("siguiente", std::to_string(number + 1));
     d.set("paginas", partial("paginas.mustache"));
     return d;
   }
@@ -1998,8 +1990,7 @@ class Portal {
   Response cliente_list(const Request& request, const RouteContext& context, Environment env) {
     return with_session(request, context, false, [&](const PortalSession& session, const Form&) {
       const std::int64_t number = page_number(request);
-      auto listed =
-          s_.lists->clientes(session.taxpayer, env, (number - 1) * kListedPerPage, kListedPerPage);
+      auto listed = s_.lists->clientes(session.taxpayer, env, (number - 1) * kPerPage, kPerPage);
       if (!listed) return failure_page(request, session, listed.error().message);
       mus::data d =
           list_data(request, session, env, "clientes", number, listed->items.size(), listed->total);
@@ -2024,8 +2015,7 @@ class Portal {
   Response producto_list(const Request& request, const RouteContext& context, Environment env) {
     return with_session(request, context, false, [&](const PortalSession& session, const Form&) {
       const std::int64_t number = page_number(request);
-      auto listed =
-          s_.lists->productos(session.taxpayer, env, (number - 1) * kListedPerPage, kListedPerPage);
+      auto listed = s_.lists->productos(session.taxpayer, env, (number - 1) * kPerPage, kPerPage);
       if (!listed) return failure_page(request, session, listed.error().message);
       mus::data d = list_data(request, session, env, "productos", number, listed->items.size(),
                               listed->total);

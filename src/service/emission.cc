@@ -109,14 +109,6 @@ std::string random_digits(int n) {
   return out;
 }
 
-// Costa Rica's calendar date (UTC−6, no daylight saving time).
-std::tm costa_rica_date(UnixSeconds t) {
-  const std::time_t local = static_cast<std::time_t>(t - 6 * 3600);
-  std::tm tm{};
-  gmtime_r(&local, &tm);
-  return tm;
-}
-
 struct ComputedLine {
   const LineInput* input;
   LineAmounts amounts;
@@ -456,9 +448,9 @@ Result<Emission> EmissionService::emit(const TaxpayerRecord& emisor, const Emiss
 
   auto stored = store_.emit_numbered(counter, [&](std::int64_t numero) -> Result<NumberedEmission> {
     const std::string consecutivo = compose_consecutivo(kSucursal, kTerminal, kind.tipo, numero);
-    const std::tm date = costa_rica_date(now);
-    auto clave = Clave::compose(date.tm_mday, date.tm_mon + 1, date.tm_year + 1900,
-                                emisor_id->digits(), consecutivo, '1', random_digits(8));
+    const CivilDate date = costa_rica_date(std::chrono::sys_seconds{std::chrono::seconds{now}});
+    auto clave = Clave::compose(date.day, date.month, date.year, emisor_id->digits(), consecutivo,
+                                '1', random_digits(8));
     if (!clave) return clave.error();
 
     xml::Document doc = xml::new_document(std::string(kind.root),
