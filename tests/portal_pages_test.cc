@@ -2,6 +2,7 @@
 // answers, the flash cookie that never carries a PIN, and the 404, 410 and
 // 500 pages in the portal's frame. The same pages in a real browser, with
 // axe-core, are in e2e/portal-ux.test.mjs.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
@@ -14,6 +15,7 @@
 #include "service/accounts.h"
 #include "service/downloads.h"
 #include "service/token_service.h"
+#include "sql_count.h"
 #include "testing.h"
 
 namespace llavero {
@@ -275,6 +277,32 @@ TEST(PortalTool, AComprobantesPageShowsItsLinesAndTotalsAndOffersNotasOnlyWhenAc
   const std::string odd = b.get("/herramienta/pruebas/emitir?tipo=99&referencia=123").body();
   EXPECT_NE(odd.find("<option value=\"01\" selected>"), std::string::npos);
   EXPECT_EQ(odd.find("value=\"123\""), std::string::npos);
+}
+
+// An oversized Emitir form (more fields than 100 lines have) is refused as
+// too big, saying so, and nothing is numbered, signed or stored.
+TEST(PortalTool, AnOversizedEmitirFormIsA413ThatSaysSoAndEmitsNothing) {
+  Browser b(/*with_tool=*/true);
+  const std::string csrf = b.log_in();
+  Bytes p12;
+  ASSERT_TRUE(b.inst->service
+                  ->generate(GenerateRequest{kPerson, Environment::kPruebas, std::nullopt, true},
+                             *Pin::parse("1234"), testing::keep_p12(p12), "test")
+                  .ok());
+  std::string body = "csrf=" + csrf + "&solicitud=x&tipo_documento=01";
+  for (int i = 1; i <= 130; ++i)
+    for (const char* f : {"cabys", "detalle", "cantidad", "unidad", "precio", "descuento",
+                          "naturaleza_descuento", "tarifa"})
+      body += fmt::format("&linea{}_{}=1", i, f);
+  http::Response r = b.post("/herramienta/pruebas/emitir", body);
+  EXPECT_EQ(r.result(), http::status::payload_too_large);
+  expect_framed(r, "Formulario demasiado grande");
+  EXPECT_NE(r.body().find("No se emitió, firmó ni guardó nada."), std::string::npos);
+  EXPECT_EQ(testing::sql_count(*b.inst, "SELECT count(*) FROM emitidos"), 0);
+  EXPECT_EQ(testing::sql_count(*b.inst, "SELECT count(*) FROM consecutivos"), 0);
+  // A form of normal size with a wrong CSRF token is still the forbidden page.
+  http::Response forged = b.post("/herramienta/pruebas/emitir", "csrf=otro&tipo_documento=01");
+  EXPECT_EQ(forged.result(), http::status::forbidden);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <kainjow/mustache.hpp>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <variant>
@@ -451,6 +452,15 @@ class Portal {
       // Emitir has up to 100 lines of 8 fields; every other form is small.
       const std::size_t max_fields = context.path.starts_with("/herramienta/") ? 1000 : 16;
       auto parsed = parse_form(request.body(), max_fields);
+      // A form with more fields than any page of the portal sends is said to
+      // be too big, not "expired": the user can send a smaller one.
+      if (!parsed && parse_form(request.body(), std::numeric_limits<std::size_t>::max()))
+        return message_page(
+            request, http::status::payload_too_large, "Formulario demasiado grande",
+            fmt::format("El formulario tiene más de {} campos{}. No se emitió, "
+                        "firmó ni guardó nada.",
+                        max_fields, max_fields > 16 ? " (Emitir admite hasta 100 líneas)" : ""),
+            &*session, "/portal", "Volver al inicio");
       if (!parsed || !same_secret(field(*parsed, "csrf"), session->csrf_token))
         return forbidden(request, &*session);
       form = std::move(*parsed);
