@@ -11,6 +11,8 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   # crypto, PKI, storage, passwords
   libssl-dev openssl libsqlite3-dev sqlite3 libsodium-dev
+  # the shared store (libpq) and the PostgreSQL server its tests start
+  libpq-dev postgresql-15
   # XML signatures (XAdES) and schema validation of invoices
   libxml2-dev libxmlsec1-dev libxmlsec1-openssl xmlsec1 libxml2-utils
   # the reception's callbacks (HTTP client) and RFC 3339 dates

@@ -8,10 +8,13 @@
 
 #include "store/audit.h"
 #include "store/migrations.h"
+#include "store/stored_names.h"
 #include "util/clock.h"
 #include "util/error_codes.h"
 
 namespace llavero {
+
+using namespace stored;  // NOLINT: the stored names and column lists
 
 namespace {
 
@@ -225,8 +228,7 @@ void append_audit(Connection& db, const AuditEvent& event) {
 // The member of `all` stored as `text` (its name by `name_of`).
 template <typename E, std::size_t N, typename NameOf>
 E enum_from(std::string_view text, const E (&all)[N], NameOf name_of, std::string_view column) {
-  for (E value : all)
-    if (name_of(value) == text) return value;
+  if (auto value = stored::enum_named(text, all, name_of)) return *value;
   corrupt(column, text);
 }
 
@@ -245,9 +247,6 @@ std::optional<std::string_view> reason_name(std::optional<RevocationReason> reas
   return revocation_reason_name(*reason);
 }
 
-constexpr std::string_view kTaxpayerColumns =
-    "id, identification, id_type, nombre, apellidos, correo, created_at";
-
 TaxpayerRecord taxpayer_from(const Statement& s) {
   return TaxpayerRecord{s.integer(0),
                         s.text(1),
@@ -256,25 +255,6 @@ TaxpayerRecord taxpayer_from(const Statement& s) {
                         s.text(4),
                         s.text(5),
                         s.time(6, "taxpayers.created_at")};
-}
-
-constexpr std::string_view kCertificateColumns =
-    "id, authority_id, serial_hex, taxpayer_id, environment, status, certificate_der, "
-    "not_before, not_after, facturador_gratuito, revoked_at, revocation_reason, created_at, "
-    "pending_until";
-
-constexpr CertificateStatus kAllStatuses[] = {
-    CertificateStatus::kReserved, CertificateStatus::kPending, CertificateStatus::kActive,
-    CertificateStatus::kRevoked};
-
-std::string_view status_name(CertificateStatus status) {
-  switch (status) {
-    case CertificateStatus::kReserved: return "reserved";
-    case CertificateStatus::kPending: return "pending";
-    case CertificateStatus::kActive: return "active";
-    case CertificateStatus::kRevoked: return "revoked";
-  }
-  return "";
 }
 
 CertificateRecord certificate_from(const Statement& s) {
@@ -1026,39 +1006,6 @@ Result<std::optional<ServiceKey>> SqliteStore::service_key(const std::string& na
 
 namespace {
 
-constexpr std::string_view kComprobanteColumns =
-    "clave, environment, username, fecha, emisor_tipo, emisor_numero, receptor_tipo, "
-    "receptor_numero, xml, estado, respuesta_xml, received_at, updated_at, callback_url, "
-    "callback_estado, callback_intentos, callback_siguiente, consecutivo, referencia, escenario";
-
-constexpr ComprobanteState kAllStates[] = {
-    ComprobanteState::kRecibido, ComprobanteState::kProcesando, ComprobanteState::kAceptado,
-    ComprobanteState::kRechazado, ComprobanteState::kError};
-
-constexpr CallbackState kCallbackStates[] = {CallbackState::kPendiente, CallbackState::kEntregado,
-                                             CallbackState::kAbandonado};
-
-std::string_view callback_state_name(CallbackState state) {
-  switch (state) {
-    case CallbackState::kNinguno: return "";
-    case CallbackState::kPendiente: return "pendiente";
-    case CallbackState::kEntregado: return "entregado";
-    case CallbackState::kAbandonado: return "abandonado";
-  }
-  return "";
-}
-
-std::string_view state_name(ComprobanteState state) {
-  switch (state) {
-    case ComprobanteState::kRecibido: return "recibido";
-    case ComprobanteState::kProcesando: return "procesando";
-    case ComprobanteState::kAceptado: return "aceptado";
-    case ComprobanteState::kRechazado: return "rechazado";
-    case ComprobanteState::kError: return "error";
-  }
-  return "recibido";
-}
-
 ComprobanteRecord comprobante_from(const Statement& s) {
   ComprobanteRecord c;
   c.clave = s.text(0);
@@ -1521,10 +1468,6 @@ Status SqliteStore::delete_custody_key(std::int64_t taxpayer_id, Environment env
 }
 
 namespace {
-
-constexpr std::string_view kEmittedColumns =
-    "clave, environment, taxpayer_id, tipo, consecutivo, receptor_nombre, total, moneda, xml, "
-    "created_at";
 
 EmittedRecord emitted_from(const Statement& s) {
   EmittedRecord r;

@@ -1,0 +1,1594 @@
+#include "store/postgres/postgres_store.h"
+
+#include <fmt/format.h>
+#include <libpq-fe.h>
+
+#include <charconv>
+#include <stdexcept>
+
+#include "store/audit.h"
+#include "store/migrations.h"
+#include "store/stored_names.h"
+#include "util/clock.h"
+#include "util/error_codes.h"
+
+namespace llavero {
+
+using namespace stored;  // NOLINT: the stored names and column lists
+
+namespace {
+
+// SQLSTATEs worth running a transaction again for: it lost a race that a
+// second run, from the start, resolves (or reports as the right error).
+constexpr std::string_view kSerializationFailure = "40001";
+constexpr std::string_view kDeadlockDetected = "40P01";
+constexpr std::string_view kUniqueViolation = "23505";
+constexpr int kAttempts = 5;
+
+// The key of the advisory lock the audit chain is appended under.
+constexpr std::int64_t kAuditLockKey = 0x6c6c6176'65726f01;  // "llavero" 1
+
+// Failures inside this file travel as exceptions to the public method, which
+// turns them into an Error; the open transaction rolls back on the way.
+struct SqlFailure : std::runtime_error {
+  SqlFailure(std::string_view code, const std::string& message, std::string sqlstate = "")
+      : std::runtime_error(message), code(code), sqlstate(std::move(sqlstate)) {}
+  std::string code;
+  std::string sqlstate;
+};
+
+// A value this program never writes, read back from the database: someone
+// changed it behind the store's back. It is refused, never guessed.
+[[noreturn]] void corrupt(std::string_view column, std::string_view value) {
+  throw SqlFailure(errc::kAlmacenCorrupto,
+                   fmt::format("El almacén de datos está dañado: {} tiene el valor desconocido "
+                               "\"{}\".",
+                               column, value));
+}
+
+struct ResultDeleter {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
+
+struct ConnDeleter {
+  void operator()(PGconn* c) const { PQfinish(c); }
+};
+using ConnPtr = std::unique_ptr<PGconn, ConnDeleter>;
+
+[[noreturn]] void fail_result(PGconn* db, const PGresult* r, std::string_view what) {
+  const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  std::string message = r ? PQresultErrorMessage(r) : PQerrorMessage(db);
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  throw SqlFailure(errc::kErrorAlmacen,
+                   fmt::format("Error del almacén de datos ({}): {}", what, message),
+                   state ? state : "");
+}
+
+// Plain SQL without parameters (several statements are allowed).
+void exec(PGconn* db, const char* sql) {
+  ResultPtr r(PQexec(db, sql));
+  const auto status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) fail_result(db, r.get(), "ejecutar");
+}
+
+// PostgreSQL writes a TIMESTAMPTZ, with TimeZone UTC and DateStyle ISO, as
+// "2025-12-02 00:00:00+00"; the records carry UnixSeconds.
+std::optional<UnixSeconds> parse_pg_time(std::string_view text) {
+  if (text.size() != 22 || text[10] != ' ' || text.substr(19) != "+00") return std::nullopt;
+  std::string iso(text.substr(0, 19));
+  iso[10] = 'T';
+  iso += 'Z';
+  return parse_utc(iso);
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+// One libpq connection, with the session settings the edge conversions rely
+// on. It owns the handle, so it can be neither copied nor moved.
+struct PostgresStore::Connection {
+  explicit Connection(ConnPtr raw) : db(std::move(raw)) {}
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  operator PGconn*() const { return db.get(); }  // NOLINT: a connection is its handle
+  bool healthy() const { return PQstatus(db.get()) == CONNECTION_OK; }
+  ConnPtr db;
+};
+
+namespace {
+
+using Connection = PostgresStore::Connection;
+
+// One parameterised statement: bind by position ($1 is 1), then run() or
+// step() through its rows. Parameters travel as text, bytes as binary.
+class Statement {
+ public:
+  Statement(Connection& db, std::string_view sql) : db_(db), sql_(sql) {}
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  Statement& bind(int i, std::string_view text) { return set(i, std::string(text), 0); }
+  Statement& bind(int i, const char* text) { return bind(i, std::string_view(text)); }
+  Statement& bind(int i, const std::string& text) { return bind(i, std::string_view(text)); }
+  Statement& bind(int i, std::int64_t value) { return set(i, std::to_string(value), 0); }
+  Statement& bind_bool(int i, bool value) { return set(i, value ? "true" : "false", 0); }
+  Statement& bind_time(int i, UnixSeconds t) { return bind(i, format_utc(t)); }
+  Statement& bind(int i, const Bytes& blob) {
+    return set(i, std::string(blob.begin(), blob.end()), 1);
+  }
+  template <typename T>
+  Statement& bind_optional(int i, const std::optional<T>& value) {
+    if (value) return bind(i, *value);
+    grow(i);
+    values_[i - 1].reset();
+    return *this;
+  }
+
+  // Runs the statement; the number of rows it changed (or returned).
+  std::int64_t run() {
+    execute();
+    const char* n = PQcmdTuples(result_.get());
+    std::int64_t count = 0;
+    if (n && *n) std::from_chars(n, n + std::char_traits<char>::length(n), count);
+    return count;
+  }
+  // True when a row is ready, false when done.
+  bool step() {
+    if (!result_) execute();
+    return ++row_ < PQntuples(result_.get());
+  }
+
+  bool null(int i) const { return PQgetisnull(result_.get(), row_, i) != 0; }
+  std::string text(int i) const {
+    return std::string(PQgetvalue(result_.get(), row_, i),
+                       static_cast<std::size_t>(PQgetlength(result_.get(), row_, i)));
+  }
+  std::optional<std::string> optional_text(int i) const {
+    if (null(i)) return std::nullopt;
+    return text(i);
+  }
+  std::int64_t integer(int i) const {
+    const std::string t = text(i);
+    std::int64_t value = 0;
+    auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), value);
+    if (ec != std::errc() || end != t.data() + t.size()) corrupt(PQfname(result_.get(), i), t);
+    return value;
+  }
+  std::optional<std::int64_t> optional_integer(int i) const {
+    if (null(i)) return std::nullopt;
+    return integer(i);
+  }
+  bool boolean(int i) const { return text(i) == "t"; }
+  UnixSeconds time(int i, std::string_view column) const {
+    const std::string stored = text(i);
+    auto parsed = parse_pg_time(stored);
+    if (!parsed) corrupt(column, stored);
+    return *parsed;
+  }
+  std::optional<UnixSeconds> optional_time(int i, std::string_view column) const {
+    if (null(i)) return std::nullopt;
+    return time(i, column);
+  }
+  // BYTEA in its hex output ("\x0a1b…"; bytea_output is set to hex).
+  Bytes blob(int i) const {
+    if (null(i)) return Bytes();
+    const char* p = PQgetvalue(result_.get(), row_, i);
+    const std::size_t n = static_cast<std::size_t>(PQgetlength(result_.get(), row_, i));
+    if (n < 2 || p[0] != '\\' || p[1] != 'x' || n % 2 != 0)
+      corrupt(PQfname(result_.get(), i), "bytea");
+    Bytes out;
+    out.reserve((n - 2) / 2);
+    for (std::size_t k = 2; k < n; k += 2) {
+      const int hi = hex_digit(p[k]), lo = hex_digit(p[k + 1]);
+      if (hi < 0 || lo < 0) corrupt(PQfname(result_.get(), i), "bytea");
+      out.push_back(static_cast<std::uint8_t>(hi * 16 + lo));
+    }
+    return out;
+  }
+
+ private:
+  void grow(int i) {
+    if (values_.size() < static_cast<std::size_t>(i)) {
+      values_.resize(static_cast<std::size_t>(i));
+      formats_.resize(static_cast<std::size_t>(i), 0);
+    }
+  }
+  Statement& set(int i, std::string value, int format) {
+    grow(i);
+    values_[i - 1] = std::move(value);
+    formats_[i - 1] = format;
+    return *this;
+  }
+  void execute() {
+    std::vector<const char*> values;
+    std::vector<int> lengths;
+    for (const auto& v : values_) {
+      values.push_back(v ? v->data() : nullptr);
+      lengths.push_back(v ? static_cast<int>(v->size()) : 0);
+    }
+    result_.reset(PQexecParams(db_, sql_.c_str(), static_cast<int>(values.size()), nullptr,
+                               values.data(), lengths.data(), formats_.data(), 0));
+    const auto status = result_ ? PQresultStatus(result_.get()) : PGRES_FATAL_ERROR;
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
+      fail_result(db_, result_.get(), "ejecutar");
+    row_ = -1;
+  }
+
+  Connection& db_;
+  std::string sql_;
+  std::vector<std::optional<std::string>> values_;
+  std::vector<int> formats_;
+  ResultPtr result_;
+  int row_ = -1;
+};
+
+// A transaction; rolls back unless commit() was reached.
+class Transaction {
+ public:
+  explicit Transaction(PGconn* db, const char* begin = "BEGIN") : db_(db) { exec(db_, begin); }
+  void commit() {
+    exec(db_, "COMMIT");
+    done_ = true;
+  }
+  ~Transaction() {
+    if (!done_) PQclear(PQexec(db_, "ROLLBACK"));
+  }
+
+ private:
+  PGconn* db_;
+  bool done_ = false;
+};
+
+// Appends to the hash chain. The advisory lock, held to the end of the
+// transaction, makes every writer read the head the previous one committed:
+// the chain stays one line however many processes write.
+void append_audit(Connection& db, const AuditEvent& event) {
+  Statement(db, "SELECT pg_advisory_xact_lock($1)").bind(1, kAuditLockKey).run();
+  AuditRow row;
+  row.prev_hash = std::string(kAuditGenesisHash);
+  row.seq = 1;
+  {
+    Statement head(db, "SELECT seq, hash FROM audit_head WHERE singleton = 1");
+    if (head.step()) {
+      row.seq = head.integer(0) + 1;
+      row.prev_hash = head.text(1);
+    }
+  }
+  row.at = format_utc(now_seconds());
+  row.actor = event.actor;
+  row.action = event.action;
+  row.subject = event.subject;
+  row.detail = event.detail;
+  row.hash = audit_row_hash(row);
+  Statement(db,
+            "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+      .bind(1, row.seq)
+      .bind(2, row.at)
+      .bind(3, row.actor)
+      .bind(4, row.action)
+      .bind(5, row.subject)
+      .bind(6, row.detail)
+      .bind(7, row.prev_hash)
+      .bind(8, row.hash)
+      .run();
+  Statement(db,
+            "INSERT INTO audit_head (singleton, seq, hash) VALUES (1, $1, $2) "
+            "ON CONFLICT (singleton) DO UPDATE SET seq = excluded.seq, hash = excluded.hash")
+      .bind(1, row.seq)
+      .bind(2, row.hash)
+      .run();
+}
+
+template <typename E, std::size_t N, typename NameOf>
+E enum_from(std::string_view text, const E (&all)[N], NameOf name_of, std::string_view column) {
+  if (auto value = enum_named(text, all, name_of)) return *value;
+  corrupt(column, text);
+}
+
+Environment environment_from(std::string_view text, std::string_view column) {
+  return enum_from(text, kAllEnvironments, environment_name, column);
+}
+
+std::optional<RevocationReason> reason_from(const std::optional<std::string>& text,
+                                            std::string_view column) {
+  if (!text) return std::nullopt;
+  return enum_from(*text, kAllRevocationReasons, revocation_reason_name, column);
+}
+
+std::optional<std::string_view> reason_name(std::optional<RevocationReason> reason) {
+  if (!reason) return std::nullopt;
+  return revocation_reason_name(*reason);
+}
+
+TaxpayerRecord taxpayer_from(const Statement& s) {
+  return TaxpayerRecord{s.integer(0),
+                        s.text(1),
+                        enum_from(s.text(2), kAllIdTypes, id_type_code, "taxpayers.id_type"),
+                        s.text(3),
+                        s.text(4),
+                        s.text(5),
+                        s.time(6, "taxpayers.created_at")};
+}
+
+CertificateRecord certificate_from(const Statement& s) {
+  CertificateRecord c;
+  c.id = s.integer(0);
+  c.authority_id = s.integer(1);
+  c.serial_hex = s.text(2);
+  c.taxpayer_id = s.integer(3);
+  c.environment = environment_from(s.text(4), "certificates.environment");
+  c.status = enum_from(s.text(5), kAllStatuses, status_name, "certificates.status");
+  c.certificate_der = s.blob(6);
+  if (c.status != CertificateStatus::kReserved) {
+    c.not_before = s.time(7, "certificates.not_before");
+    c.not_after = s.time(8, "certificates.not_after");
+  }
+  c.facturador_gratuito = s.boolean(9);
+  c.revoked_at = s.optional_time(10, "certificates.revoked_at");
+  c.revocation_reason = reason_from(s.optional_text(11), "certificates.revocation_reason");
+  c.created_at = s.time(12, "certificates.created_at");
+  c.pending_until = s.optional_time(13, "certificates.pending_until");
+  return c;
+}
+
+std::optional<CertificateRecord> certificate_in(Connection& db, std::int64_t taxpayer_id,
+                                                std::string_view env, std::string_view status) {
+  Statement s(db, fmt::format("SELECT {} FROM certificates WHERE taxpayer_id = $1 AND "
+                              "environment = $2 AND status = $3",
+                              kCertificateColumns));
+  s.bind(1, taxpayer_id).bind(2, env).bind(3, status);
+  if (!s.step()) return std::nullopt;
+  return certificate_from(s);
+}
+
+// A key's lifecycle changes under its taxpayer's row lock: two activations
+// (or an activation and a revocation) of one taxpayer take turns, so the
+// previous key each one supersedes is the one really there.
+void lock_taxpayer(Connection& db, std::int64_t taxpayer_id) {
+  Statement(db, "SELECT 1 FROM taxpayers WHERE id = $1 FOR NO KEY UPDATE")
+      .bind(1, taxpayer_id)
+      .run();
+}
+
+// The certificate `id`, read after its taxpayer was locked.
+CertificateRecord locked_certificate(Connection& db, std::int64_t id) {
+  std::int64_t taxpayer_id = 0;
+  {
+    Statement s(db, "SELECT taxpayer_id FROM certificates WHERE id = $1");
+    s.bind(1, id);
+    if (!s.step()) throw SqlFailure(errc::kCertificadoDesconocido, "Certificado desconocido.");
+    taxpayer_id = s.integer(0);
+  }
+  lock_taxpayer(db, taxpayer_id);
+  Statement s(db, fmt::format("SELECT {} FROM certificates WHERE id = $1", kCertificateColumns));
+  s.bind(1, id);
+  if (!s.step()) throw SqlFailure(errc::kCertificadoDesconocido, "Certificado desconocido.");
+  return certificate_from(s);
+}
+
+void revoke(Connection& db, std::int64_t id, UnixSeconds at,
+            std::optional<RevocationReason> reason) {
+  Statement(db,
+            "UPDATE certificates SET status = 'revoked', revoked_at = $1, revocation_reason = $2 "
+            "WHERE id = $3 AND status IN ('active', 'pending')")
+      .bind_time(1, at)
+      .bind_optional(2, reason_name(reason))
+      .bind(3, id)
+      .run();
+  Statement(db, "UPDATE counters SET value = value + 1 WHERE name = 'revocations'").run();
+}
+
+void mark_superseded(CertificateRecord& previous, UnixSeconds now) {
+  previous.status = CertificateStatus::kRevoked;
+  previous.revoked_at = now;
+  previous.revocation_reason = RevocationReason::kSuperseded;
+}
+
+ComprobanteRecord comprobante_from(const Statement& s) {
+  ComprobanteRecord c;
+  c.clave = s.text(0);
+  c.environment = environment_from(s.text(1), "comprobantes.environment");
+  c.username = s.text(2);
+  c.fecha = s.text(3);
+  c.emisor_tipo = s.text(4);
+  c.emisor_numero = s.text(5);
+  c.receptor_tipo = s.optional_text(6);
+  c.receptor_numero = s.optional_text(7);
+  c.xml = s.blob(8);
+  c.state = enum_from(s.text(9), kAllStates, state_name, "comprobantes.estado");
+  c.respuesta_xml = s.blob(10);
+  c.received_at = s.time(11, "comprobantes.received_at");
+  c.updated_at = s.time(12, "comprobantes.updated_at");
+  c.callback_url = s.optional_text(13);
+  if (auto state = s.optional_text(14))
+    c.callback_state =
+        enum_from(*state, kCallbackStates, callback_state_name, "comprobantes.callback_estado");
+  c.callback_attempts = static_cast<int>(s.integer(15));
+  if (!s.null(16)) c.callback_next = s.time(16, "comprobantes.callback_siguiente");
+  c.consecutivo = s.optional_text(17);
+  c.referencia = s.optional_text(18);
+  c.escenario = s.optional_text(19);
+  return c;
+}
+
+EmittedRecord emitted_from(const Statement& s) {
+  EmittedRecord r;
+  r.clave = s.text(0);
+  r.environment = environment_from(s.text(1), "emitidos.environment");
+  r.taxpayer_id = s.integer(2);
+  r.tipo = s.text(3);
+  r.consecutivo = s.text(4);
+  r.receptor_nombre = s.text(5);
+  r.total = s.text(6);
+  r.moneda = s.text(7);
+  r.xml = s.blob(8);
+  r.created_at = s.time(9, "emitidos.created_at");
+  return r;
+}
+
+bool retryable(const SqlFailure& failure) {
+  return failure.sqlstate == kSerializationFailure || failure.sqlstate == kDeadlockDetected ||
+         failure.sqlstate == kUniqueViolation;
+}
+
+Result<ConnPtr> connect(const std::string& url) {
+  ConnPtr db(PQconnectdb(url.c_str()));
+  if (!db || PQstatus(db.get()) != CONNECTION_OK) {
+    std::string message = db ? PQerrorMessage(db.get()) : "sin memoria";
+    while (!message.empty() && message.back() == '\n') message.pop_back();
+    return make_error(
+        errc::kAlmacenNoDisponible,
+        fmt::format("No se pudo conectar con la base de datos PostgreSQL: {}", message));
+  }
+  try {
+    // The edge conversions read times in UTC, ISO, and bytes in hex.
+    exec(db.get(),
+         "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET bytea_output = 'hex'; "
+         "SET client_encoding = 'UTF8'; SET client_min_messages = 'warning'");
+  } catch (const SqlFailure& failure) {
+    return make_error(errc::kAlmacenNoDisponible, failure.what());
+  }
+  return db;
+}
+
+}  // namespace
+
+bool is_postgres_url(std::string_view location) {
+  return location.starts_with("postgresql://") || location.starts_with("postgres://");
+}
+
+PostgresStore::PostgresStore(std::string url) : url_(std::move(url)) {}
+
+PostgresStore::~PostgresStore() = default;
+
+std::unique_ptr<PostgresStore::Connection> PostgresStore::acquire() {
+  std::unique_lock lock(mu_);
+  available_.wait(lock, [&] { return !idle_.empty() || open_connections_ < kMaxConnections; });
+  if (!idle_.empty()) {
+    auto c = std::move(idle_.back());
+    idle_.pop_back();
+    return c;
+  }
+  ++open_connections_;
+  lock.unlock();
+  auto made = connect(url_);
+  if (!made) {
+    lock.lock();
+    --open_connections_;
+    available_.notify_one();
+    throw SqlFailure(made.error().code, made.error().message);
+  }
+  return std::make_unique<Connection>(std::move(*made));
+}
+
+void PostgresStore::release(std::unique_ptr<Connection> connection) {
+  if (!connection) return;  // never acquired
+  std::lock_guard lock(mu_);
+  // A broken connection, or one left inside a transaction, is not reused.
+  if (connection && connection->healthy() && PQtransactionStatus(*connection) == PQTRANS_IDLE)
+    idle_.push_back(std::move(connection));
+  else
+    --open_connections_;
+  available_.notify_one();
+}
+
+template <typename F>
+auto PostgresStore::guarded(F&& body) -> decltype(body(std::declval<Connection&>())) {
+  for (int attempt = 1;; ++attempt) {
+    std::unique_ptr<Connection> db;
+    try {
+      db = acquire();
+      auto out = body(*db);
+      release(std::move(db));
+      return out;
+    } catch (const SqlFailure& failure) {
+      release(std::move(db));
+      if (attempt < kAttempts && retryable(failure)) continue;
+      return make_error(failure.code, failure.what());
+    }
+  }
+}
+
+Result<std::unique_ptr<PostgresStore>> PostgresStore::open(const std::string& url) {
+  std::unique_ptr<PostgresStore> store(new PostgresStore(url));
+  auto made = connect(url);
+  if (!made) return made.error();
+  Connection db(std::move(*made));
+  try {
+    Transaction txn(db);
+    // Two servers starting together: one migrates, the other waits and then
+    // finds nothing left to do.
+    Statement(db, "SELECT pg_advisory_xact_lock($1)").bind(1, kAuditLockKey + 1).run();
+    exec(db,
+         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+         "name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)");
+    // Every migration not yet recorded, in order: two branches may add
+    // numbers out of order (5 after 6), and neither may be skipped.
+    for (const Migration& m : migrations(SqlDialect::kPostgres)) {
+      {
+        Statement s(db, "SELECT 1 FROM schema_migrations WHERE version = $1");
+        s.bind(1, static_cast<std::int64_t>(m.version));
+        if (s.step()) continue;
+      }
+      exec(db, std::string(m.sql).c_str());
+      Statement(db, "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+          .bind(1, static_cast<std::int64_t>(m.version))
+          .bind(2, m.name)
+          .bind_time(3, now_seconds())
+          .run();
+    }
+    txn.commit();
+  } catch (const SqlFailure& failure) {
+    return make_error(errc::kAlmacenNoDisponible,
+                      fmt::format("No se pudo preparar el almacén PostgreSQL: {}", failure.what()));
+  }
+  store->release(std::make_unique<Connection>(std::move(db.db)));
+  store->open_connections_ = 1;
+  return store;
+}
+
+int PostgresStore::schema_version() {
+  auto version = guarded([&](Connection& db) -> Result<std::int64_t> {
+    Statement s(db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+    return s.step() ? s.integer(0) : 0;
+  });
+  return version ? static_cast<int>(*version) : 0;
+}
+
+Status PostgresStore::ping() {
+  return guarded([&](Connection& db) -> Status {
+    Statement(db, "SELECT 1").run();
+    return Ok{};
+  });
+}
+
+// --- TaxpayerStore ----------------------------------------------------------------
+
+Result<TaxpayerRecord> PostgresStore::add_taxpayer(const NewTaxpayer& t, const AuditEvent& audit) {
+  return guarded([&](Connection& db) -> Result<TaxpayerRecord> {
+    Transaction txn(db);
+    TaxpayerRecord r{0,           t.identification, t.id_type,    t.nombre,
+                     t.apellidos, t.correo,         now_seconds()};
+    Statement s(db,
+                "INSERT INTO taxpayers (identification, id_type, nombre, apellidos, correo, "
+                "created_at) VALUES ($1, $2, $3, $4, $5, $6) "
+                "ON CONFLICT (identification) DO NOTHING RETURNING id");
+    s.bind(1, r.identification)
+        .bind(2, id_type_code(r.id_type))
+        .bind(3, r.nombre)
+        .bind(4, r.apellidos)
+        .bind(5, r.correo)
+        .bind_time(6, r.created_at);
+    if (!s.step())
+      return make_error(
+          errc::kContribuyenteDuplicado,
+          fmt::format("Ya existe un contribuyente con la identificación {}.", t.identification));
+    r.id = s.integer(0);
+    append_audit(db, audit);
+    txn.commit();
+    return r;
+  });
+}
+
+Result<std::optional<TaxpayerRecord>> PostgresStore::find_taxpayer(
+    const std::string& identification) {
+  return guarded([&](Connection& db) -> Result<std::optional<TaxpayerRecord>> {
+    Statement s(
+        db, fmt::format("SELECT {} FROM taxpayers WHERE identification = $1", kTaxpayerColumns));
+    s.bind(1, identification);
+    if (!s.step()) return std::optional<TaxpayerRecord>();
+    return std::optional<TaxpayerRecord>(taxpayer_from(s));
+  });
+}
+
+Result<std::optional<TaxpayerRecord>> PostgresStore::find_taxpayer_by_id(std::int64_t id) {
+  return guarded([&](Connection& db) -> Result<std::optional<TaxpayerRecord>> {
+    Statement s(db, fmt::format("SELECT {} FROM taxpayers WHERE id = $1", kTaxpayerColumns));
+    s.bind(1, id);
+    if (!s.step()) return std::optional<TaxpayerRecord>();
+    return std::optional<TaxpayerRecord>(taxpayer_from(s));
+  });
+}
+
+// --- CertificateStore -------------------------------------------------------------
+
+Status PostgresStore::add_authorities(const std::vector<NewAuthority>& list,
+                                      const AuditEvent& audit) {
+  return guarded([&](Connection& db) -> Status {
+    Transaction txn(db);
+    const UnixSeconds now = now_seconds();
+    for (const NewAuthority& a : list) {
+      Statement(db,
+                "INSERT INTO authorities (environment, kind, subject, certificate_der, key_pem, "
+                "created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+          .bind(1, environment_name(a.environment))
+          .bind(2, ca_kind_name(a.kind))
+          .bind(3, a.subject)
+          .bind(4, a.certificate_der)
+          .bind(5, a.key_pem)
+          .bind_time(6, now)
+          .run();
+    }
+    append_audit(db, audit);
+    txn.commit();
+    return Ok{};
+  });
+}
+
+Result<std::vector<AuthorityRecord>> PostgresStore::authorities() {
+  return guarded([&](Connection& db) -> Result<std::vector<AuthorityRecord>> {
+    std::vector<AuthorityRecord> out;
+    Statement s(db,
+                "SELECT id, environment, kind, subject, certificate_der, key_pem FROM authorities "
+                "ORDER BY id");
+    while (s.step())
+      out.push_back(
+          AuthorityRecord{s.integer(0), environment_from(s.text(1), "authorities.environment"),
+                          enum_from(s.text(2), kAllCaKinds, ca_kind_name, "authorities.kind"),
+                          s.text(3), s.blob(4), s.text(5)});
+    return out;
+  });
+}
+
+namespace {
+
+bool responder_serial_taken(Connection& db, std::int64_t authority_id,
+                            const std::string& serial_hex) {
+  Statement s(db, "SELECT 1 FROM ocsp_responders WHERE authority_id = $1 AND serial_hex = $2");
+  s.bind(1, authority_id).bind(2, serial_hex);
+  return s.step();
+}
+
+Error serial_used(const std::string& serial_hex) {
+  return make_error(errc::kSerialDuplicado,
+                    fmt::format("El número de serie {} ya fue usado.", serial_hex));
+}
+
+}  // namespace
+
+Result<std::int64_t> PostgresStore::reserve_serial(const SerialReservation& r) {
+  return guarded([&](Connection& db) -> Result<std::int64_t> {
+    Transaction txn(db);
+    if (responder_serial_taken(db, r.authority_id, r.serial_hex)) return serial_used(r.serial_hex);
+    // Reserved before anything is signed with it: the unique key decides
+    // between two servers that drew the same number.
+    Statement s(db,
+                "INSERT INTO certificates (authority_id, serial_hex, taxpayer_id, environment, "
+                "status, created_at) VALUES ($1, $2, $3, $4, 'reserved', $5) "
+                "ON CONFLICT (authority_id, serial_hex) DO NOTHING RETURNING id");
+    s.bind(1, r.authority_id)
+        .bind(2, r.serial_hex)
+        .bind(3, r.taxpayer_id)
+        .bind(4, environment_name(r.environment))
+        .bind_time(5, now_seconds());
+    if (!s.step()) return serial_used(r.serial_hex);
+    const std::int64_t id = s.integer(0);
+    txn.commit();
+    return id;
+  });
+}
+
+Result<std::optional<CertificateRecord>> PostgresStore::activate_certificate(
+    const Activation& a, const AuditEvent& audit) {
+  return guarded([&](Connection& db) -> Result<std::optional<CertificateRecord>> {
+    Transaction txn(db);
+    CertificateRecord reserved = locked_certificate(db, a.certificate_id);
+    if (reserved.status != CertificateStatus::kReserved)
+      return make_error(errc::kCertificadoNoReservado,
+                        "El certificado ya fue activado o revocado.");
+    const std::string env(environment_name(reserved.environment));
+    // Immediate: the active key is superseded. Pending: only an earlier
+    // pending key is, together with the file waiting for it.
+    std::optional<CertificateRecord> previous =
+        certificate_in(db, reserved.taxpayer_id, env, a.pending_until ? "pending" : "active");
+    const UnixSeconds now = now_seconds();
+    if (previous) {
+      revoke(db, previous->id, now, RevocationReason::kSuperseded);
+      if (a.pending_until)
+        Statement(db, "DELETE FROM pending_downloads WHERE certificate_id = $1")
+            .bind(1, previous->id)
+            .run();
+      mark_superseded(*previous, now);
+    }
+    Statement(db,
+              "UPDATE certificates SET status = $1, certificate_der = $2, not_before = $3, "
+              "not_after = $4, facturador_gratuito = $5, pending_until = $6 WHERE id = $7")
+        .bind(1, a.pending_until ? "pending" : "active")
+        .bind(2, a.certificate_der)
+        .bind_time(3, a.not_before)
+        .bind_time(4, a.not_after)
+        .bind_bool(5, a.facturador_gratuito)
+        .bind_optional(6, a.pending_until ? std::optional(format_utc(*a.pending_until))
+                                          : std::optional<std::string>())
+        .bind(7, a.certificate_id)
+        .run();
+    if (!a.custody_wrapped_key.empty())
+      Statement(db,
+                "INSERT INTO llaves_custodia (certificate_id, llave_envuelta, created_at) "
+                "VALUES ($1, $2, $3)")
+          .bind(1, a.certificate_id)
+          .bind(2, a.custody_wrapped_key)
+          .bind_time(3, now)
+          .run();
+    append_audit(db, audit);
+    txn.commit();
+    return previous;
+  });
+}
+
+Result<std::optional<CertificateRecord>> PostgresStore::activate_pending(
+    std::int64_t certificate_id, const AuditEvent& audit) {
+  return guarded([&](Connection& db) -> Result<std::optional<CertificateRecord>> {
+    Transaction txn(db);
+    CertificateRecord pending = locked_certificate(db, certificate_id);
+    if (pending.status == CertificateStatus::kActive) return std::optional<CertificateRecord>();
+    if (pending.status != CertificateStatus::kPending)
+      return make_error(errc::kLlaveNoPendiente,
+                        "La llave ya no está pendiente de descarga: fue anulada o revocada.");
+    const std::string env(environment_name(pending.environment));
+    std::optional<CertificateRecord> previous =
+        certificate_in(db, pending.taxpayer_id, env, "active");
+    const UnixSeconds now = now_seconds();
+    if (previous) {
+      revoke(db, previous->id, now, RevocationReason::kSuperseded);
+      mark_superseded(*previous, now);
+    }
+    Statement(db,
+              "UPDATE certificates SET status = 'active', pending_until = NULL WHERE id = $1 AND "
+              "status = 'pending'")
+        .bind(1, certificate_id)
+        .run();
+    append_audit(db, audit);
+    txn.commit();
+    return previous;
+  });
+}
+
+Result<std::vector<CertificateRecord>> PostgresStore::pending_before(UnixSeconds before) {
+  return guarded([&](Connection& db) -> Result<std::vector<CertificateRecord>> {
+    std::vector<CertificateRecord> out;
+    Statement s(db, fmt::format("SELECT {} FROM certificates WHERE status = 'pending' AND "
+                                "pending_until < $1 ORDER BY id",
+                                kCertificateColumns));
+    s.bind_time(1, before);
+    while (s.step()) out.push_back(certificate_from(s));
+    return out;
+  });
+}
+
+Status PostgresStore::revoke_pending(std::int64_t certificate_id, const AuditEvent& audit) {
+  return guarded([&](Connection& db) -> Status {
+    Transaction txn(db);
+    CertificateRecord pending = locked_certificate(db, certificate_id);
+    if (pending.status != CertificateStatus::kPending)
+      return make_error(errc::kLlaveNoPendiente, "La llave ya no está pendiente de descarga.");
+    revoke(db, certificate_id, now_seconds(), std::nullopt);
+    Statement(db, "DELETE FROM pending_downloads WHERE certificate_id = $1")
+        .bind(1, certificate_id)
+        .run();
+    append_audit(db, audit);
+    txn.commit();
+    return Ok{};
+  });
+}
+
+Result<CertificateRecord> PostgresStore::revoke_active(std::int64_t taxpayer_id, Environment env,
+                                                       std::optional<RevocationReason> reason,
+                                                       const AuditEvent& audit) {
+  return guarded([&](Connection& db) -> Result<CertificateRecord> {
+    Transaction txn(db);
+    lock_taxpayer(db, taxpayer_id);
+    auto active = certificate_in(db, taxpayer_id, environment_name(env), "active");
+    if (!active)
+      return make_error(errc::kSinLlaveActiva,
+                        fmt::format("No hay una llave criptográfica activa en {} para revocar.",
+                                    environment_label(env)));
+    const UnixSeconds now = now_seconds();
+    revoke(db, active->id, now, reason);
+    append_audit(db, audit);
+    txn.commit();
+    active->status = CertificateStatus::kRevoked;
+    active->revoked_at = now;
+    active->revocation_reason = reason;
+    return *active;
+  });
+}
+
+Result<std::vector<CertificateRecord>> PostgresStore::certificates_of(std::int64_t taxpayer_id) {
+  return guarded([&](Connection& db) -> Result<std::vector<CertificateRecord>> {
+    std::vector<CertificateRecord> out;
+    Statement s(db, fmt::format("SELECT {} FROM certificates WHERE taxpayer_id = $1 AND status <> "
+                                "'reserved' ORDER BY not_before DESC, id DESC",
+                                kCertificateColumns));
+    s.bind(1, taxpayer_id);
+    while (s.step()) out.push_back(certificate_from(s));
+    return out;
+  });
+}
+
+Result<std::optional<CertificateRecord>> PostgresStore::find_certificate(
+    std::int64_t authority_id, const std::string& serial_hex) {
+  return guarded([&](Connection& db) -> Result<std::optional<CertificateRecord>> {
+    Statement s(db, fmt::format("SELECT {} FROM certificates WHERE authority_id = $1 AND "
+                                "serial_hex = $2",
+                                kCertificateColumns));
+    s.bind(1, authority_id).bind(2, serial_hex);
+    if (!s.step()) return std::optional<CertificateRecord>();
+    return std::optional<CertificateRecord>(certificate_from(s));
+  });
+}
+
+Result<std::vector<RevokedEntry>> PostgresStore::revoked_certificates(std::int64_t authority_id,
+                                                                      UnixSeconds now) {
+  return guarded([&](Connection& db) -> Result<std::vector<RevokedEntry>> {
+    std::vector<RevokedEntry> out;
+    Statement s(db,
+                "SELECT serial_hex, revoked_at, revocation_reason FROM certificates "
+                "WHERE authority_id = $1 AND status = 'revoked' AND not_after >= $2");
+    s.bind(1, authority_id).bind_time(2, now);
+    while (s.step())
+      out.push_back(
+          RevokedEntry{s.text(0), s.time(1, "certificates.revoked_at"),
+                       reason_from(s.optional_text(2), "certificates.revocation_reason")});
+    return out;
+  });
+}
+
+Result<std::int64_t> PostgresStore::next_crl_number(std::int64_t authority_id) {
+  return guarded([&](Connection& db) -> Result<std::int64_t> {
+    // One sequence for every CA: each CA's numbers still only grow, across
+    // restarts and across servers; nextval is never rolled back.
+    Statement s(db, "SELECT nextval('crl_numbers') FROM authorities WHERE id = $1");
+    s.bind(1, authority_id);
+    if (!s.step())
+      return make_error(
+          errc::kErrorAlmacen,
+          fmt::format("No existe la autoridad {} para numerar su CRL.", authority_id));
+    return s.integer(0);
+  });
+}
+
+Result<std::int64_t> PostgresStore::revocation_epoch() {
+  return guarded([&](Connection& db) -> Result<std::int64_t> {
+    Statement s(db, "SELECT value FROM counters WHERE name = 'revocations'");
+    return s.step() ? s.integer(0) : std::int64_t{0};
+  });
+}
+
+Result<std::optional<ResponderRecord>> PostgresStore::current_responder(std::int64_t authority_id,
+                                                                        UnixSeconds valid_after) {
+  return guarded([&](Connection& db) -> Result<std::optional<ResponderRecord>> {
+    Statement s(db,
+                "SELECT serial_hex, certificate_der, key_pem, not_after FROM ocsp_responders "
+                "WHERE authority_id = $1 AND not_after > $2 ORDER BY not_after DESC LIMIT 1");
+    s.bind(1, authority_id).bind_time(2, valid_after);
+    if (!s.step()) return std::optional<ResponderRecord>();
+    return std::optional<ResponderRecord>(ResponderRecord{
+        authority_id, s.text(0), s.blob(1), s.text(2), s.time(3, "ocsp_responders.not_after")});
+  });
+}
+
+Status PostgresStore::add_responder(const ResponderRecord& r, const AuditEvent& audit) {
+  return guarded([&](Connection& db) -> Status {
+    Transaction txn(db);
+    {
+      Statement s(db, "SELECT 1 FROM certificates WHERE authority_id = $1 AND serial_hex = $2");
+      s.bind(1, r.authority_id).bind(2, r.serial_hex);
+      if (s.step()) return serial_used(r.serial_hex);
+    }
+    Statement s(db,
+                "INSERT INTO ocsp_responders (authority_id, serial_hex, certificate_der, key_pem, "
+                "not_after, created_at) VALUES ($1, $2, $3, $4, $5, $6) "
+                "ON CONFLICT (authority_id, serial_hex) DO NOTHING");
+    s.bind(1, r.authority_id)
+        .bind(2, r.serial_hex)
+        .bind(3, r.certificate_der)
+        .bind(4, r.key_pem)
+        .bind_time(5, r.not_after)
+        .bind_time(6, now_seconds());
+    if (s.run() == 0) return serial_used(r.serial_hex);
+    append_audit(db, audit);
+    txn.commit();
+    return Ok{};
+  });
+}
+
+// --- AccountStore -----------------------------------------------------------------
+
+Status PostgresStore::set_password_hash(std::int64_t taxpayer_id, const std::string& hash,
+                                        const AuditEvent& audit) {
+  return guarded([&](Connection& db) -> Status {
+    Transaction txn(db);
+    Statement(db, "UPDATE taxpayers SET password_hash = $1 WHERE id = $2")
+        .bind(1, hash)
+        .bind(2, taxpayer_id)
+        .run();
+    append_audit(db, audit);
+    txn.commit();
+    return Ok{};
+  });
+}
+
+Result<std::optional<std::string>> PostgresStore::password_hash(std::int64_t taxpayer_id) {
+  return guarded([&](Connection& db) -> Result<std::optional<std::string>> {
+    Statement s(db, "SELECT password_hash FROM taxpayers WHERE id = $1");
+    s.bind(1, taxpayer_id);
+    if (!s.step()) return std::optional<std::string>();
+    return s.optional_text(0);
+  });
+}
+
+Status PostgresStore::record_login_event(const AuditEvent& audit) {
+  return guarded([&](Connection& db) -> Status {
+    Transaction txn(db);
+    append_audit(db, audit);
+    txn.commit();
+    return Ok{};
+  });
+}
+
+Status PostgresStore::create_session(const SessionRecord& r, const AuditEvent& audit) {
+  return guarded([&](Connection& db) -> Status {
+    Transaction txn(db);
+    Statement(db,
+              "INSERT INTO sessions (id_hash, taxpayer_id, csrf_token, created_at, last_seen) "
+              "VALUES ($1, $2, $3, $4, $5)")
+        .bind(1, r.id_hash)
+        .bind(2, r.taxpayer_id)
+        .bind(3, r.csrf_token)
+        .bind_time(4, r.created_at)
+        .bind_time(5, r.last_seen)
+        .run();
+    append_audit(db, audit);
+    txn.commit();
+    return Ok{};
+  });
+}
+
+Result<std::optional<SessionRecord>> PostgresStore::find_session(const std::string& id_hash) {
+  return guarded([&](Connection& db) -> Result<std::optional<SessionRecord>> {
+    Statement s(db,
+                "SELECT id_hash, taxpayer_id, csrf_token, created_at, last_seen FROM sessions "
+                "WHERE id_hash = $1");
+    s.bind(1, id_hash);
+    if (!s.step()) return std::optional<SessionRecord>();
+    return std::optional<SessionRecord>(SessionRecord{s.text(0), s.integer(1), s.text(2),
+                                                      s.time(3, "sessions.created_at"),
+                                                      s.time(4, "sessions.last_seen")});
+  });
+}
+
+Status PostgresStore::touch_session(const std::string& id_hash, UnixSeconds last_seen) {
+  return guarded([&](Connection& db) -> Status {
+    Statement(db, "UPDATE sessions SET last_seen = $1 WHERE id_hash = $2")
+        .bind_time(1, last_seen)
+        .bind(2, id_hash)
+        .run();
+    return Ok{};
+  });
+}
+
+Status PostgresStore::delete_session(const std::string& id_hash) {
+  return guarded([&](Connection& db) -> Status {
+    Statement(db, "DELETE FROM sessions WHERE id_hash = $1").bind(1, id_hash).run();
+    return Ok{};
+  });
+}
+
+Result<bool> PostgresStore::spend_nonce(const std::string& nonce_hash, UnixSeconds now) {
+  return guarded([&](Connection& db) -> Result<bool> {
+    return Statement(db,
+                     "INSERT INTO spent_nonces (nonce_hash, spent_at) VALUES ($1, $2) "
+                     "ON CONFLICT (nonce_hash) DO NOTHING")
+               .bind(1, nonce_hash)
+               .bind_time(2, now)
+               .run() == 1;
+  });
+}
+
+Status PostgresStore::put_download(const PendingDownload& d) {
+  return guarded([&](Connection& db) -> Status {
+    Statement(db,
+              "INSERT INTO pending_downloads (token_hash, taxpayer_id, environment, file_name, "
+              "ciphertext, expires_at, certificate_id) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        .bind(1, d.token_hash)
+        .bind(2, d.taxpayer_id)
+        .bind(3, environment_name(d.environment))
+        .bind(4, d.file_name)
+        .bind(5, d.ciphertext)
+        .bind_time(6, d.expires_at)
+        .bind_optional(7, d.certificate_id)
+        .run();
+    return Ok{};
+  });
+}
+
+Result<std::optional<PendingDownload>> PostgresStore::find_download(const std::string& token_hash) {
+  return guarded([&](Connection& db) -> Result<std::optional<PendingDownload>> {
+    Statement s(db,
+                "SELECT token_hash, taxpayer_id, environment, file_name, ciphertext, expires_at, "
+                "certificate_id FROM pending_downloads WHERE token_hash = $1");
+    s.bind(1, token_hash);
+    if (!s.step()) return std::optional<PendingDownload>();
+    return std::optional<PendingDownload>(PendingDownload{
+        s.text(0), s.integer(1), environment_from(s.text(2), "pending_downloads.environment"),
+        s.text(3), s.blob(4), s.time(5, "pending_downloads.expires_at"), s.optional_integer(6)});
+  });
+}
+
+Status PostgresStore::delete_download(const std::string& token_hash) {
+  return guarded([&](Connection& db) -> Status {
+    Statement(db, "DELETE FROM pending_downloads WHERE token_hash = $1").bind(1, token_hash).run();
+    return Ok{};
+  });
+}
+
+Status PostgresStore::purge(UnixSeconds now, UnixSeconds idle_before) {
+  return guarded([&](Connection& db) -> Status {
+    Transaction txn(db);
+    Statement(db, "DELETE FROM pending_downloads WHERE expires_at <= $1").bind_time(1, now).run();
+    Statement(db, "DELETE FROM sessions WHERE last_seen < $1").bind_time(1, idle_before).run();
+    Statement(db, "DELETE FROM spent_nonces WHERE spent_at < $1").bind_time(1, idle_before).run();
+    txn.commit();
+    return Ok{};
+  });
+}
+
+Status PostgresStore::set_api_credential(const ApiCredential& c, const AuditEvent& audit) {
+  return guarded([&](Connection& db) -> Status {
+    Transaction txn(db);
+    Statement(db,
+              "INSERT INTO api_credentials (taxpayer_id, environment, username, password_hash, "
+              "created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (taxpayer_id, environment) DO "
+              "UPDATE SET username = excluded.username, password_hash = excluded.password_hash, "
+              "created_at = excluded.created_at")
+        .bind(1, c.taxpayer_id)
+        .bind(2, environment_name(c.environment))
+        .bind(3, c.username)
+        .bind(4, c.password_hash)
+        .bind_time(5, now_seconds())
+        .run();
+    // A new password ends every session of the old one: refresh tokens
+    // issued before it mint no more access tokens.
+    Statement(db, "UPDATE refresh_tokens SET revoked = TRUE WHERE username = $1")
+        .bind(1, c.username)
+        .run();
+    append_audit(db, audit);
+    txn.commit();
+    return Ok{};
+  });
+}
+
+Result<std::optional<ApiCredential>> PostgresStore::find_api_credential(
+    const std::string& username) {
+  return guarded([&](Connection& db) -> Result<std::optional<ApiCredential>> {
+    Statement s(db,
+                "SELECT taxpayer_id, environment, username, password_hash FROM api_credentials "
+                "WHERE username = $1");
+    s.bind(1, username);
+    if (!s.step()) return std::optional<ApiCredential>();
+    return std::optional<ApiCredential>(
+        ApiCredential{s.integer(0), environment_from(s.text(1), "api_credentials.environment"),
+                      s.text(2), s.text(3)});
+  });
+}
+
+Status PostgresStore::put_refresh_token(const RefreshTokenRecord& t) {
+  return guarded([&](Connection& db) -> Status {
+    Statement(db,
+              "INSERT INTO refresh_tokens (token_hash, session_id, username, realm, client_id, "
+              "expires_at, revoked) VALUES ($1, $2, $3, $4, $5, $6, FALSE)")
+        .bind(1, t.token_hash)
+        .bind(2, t.session_id)
+        .bind(3, t.username)
+        .bind(4, t.realm)
+        .bind(5, t.client_id)
+        .bind_time(6, t.expires_at)
+        .run();
+    return Ok{};
+  });
+}
+
+namespace {
+
+constexpr std::string_view kRefreshTokenSelect =
+    "SELECT token_hash, session_id, username, realm, client_id, expires_at, revoked "
+    "FROM refresh_tokens WHERE token_hash = $1";
+
+RefreshTokenRecord refresh_token_from(const Statement& s) {
+  return RefreshTokenRecord{s.text(0),   s.text(1), s.text(2),
+                            s.text(3),   s.text(4), s.time(5, "refresh_tokens.expires_at"),
+                            s.boolean(6)};
+}
+
+}  // namespace
+
+Result<std::optional<RefreshTokenRecord>> PostgresStore::find_refresh_token(
+    const std::string& hash) {
+  return guarded([&](Connection& db) -> Result<std::optional<RefreshTokenRecord>> {
+    Statement s(db, kRefreshTokenSelect);
+    s.bind(1, hash);
+    if (!s.step()) return std::optional<RefreshTokenRecord>();
+    return std::optional<RefreshTokenRecord>(refresh_token_from(s));
+  });
+}
+
+Status PostgresStore::revoke_token_session(const std::string& session_id) {
+  return guarded([&](Connection& db) -> Status {
+    Statement(db, "UPDATE refresh_tokens SET revoked = TRUE WHERE session_id = $1")
+        .bind(1, session_id)
+        .run();
+    return Ok{};
+  });
+}
+
+Result<std::optional<RefreshTokenRecord>> PostgresStore::spend_refresh_token(
+    const std::string& hash, std::string_view realm, std::string_view client_id) {
+  return guarded([&](Connection& db) -> Result<std::optional<RefreshTokenRecord>> {
+    Transaction txn(db);
+    // Locked: two requests spending one token see it unspent only once.
+    const std::string sql = std::string(kRefreshTokenSelect) + " FOR UPDATE";
+    Statement s(db, sql);
+    s.bind(1, hash);
+    if (!s.step()) return std::optional<RefreshTokenRecord>();
+    RefreshTokenRecord record = refresh_token_from(s);
+    if (record.realm != realm || record.client_id != client_id)
+      return std::optional<RefreshTokenRecord>(std::move(record));
+    if (record.revoked)
+      Statement(db, "UPDATE refresh_tokens SET revoked = TRUE WHERE session_id = $1")
+          .bind(1, record.session_id)
+          .run();
+    else
+      Statement(db, "UPDATE refresh_tokens SET revoked = TRUE WHERE token_hash = $1")
+          .bind(1, hash)
+          .run();
+    txn.commit();
+    return std::optional<RefreshTokenRecord>(std::move(record));
+  });
+}
+
+// --- ComprobanteStore -------------------------------------------------------------
+
+Status PostgresStore::put_service_key(const ServiceKey& k, const AuditEvent& audit) {
+  return guarded([&](Connection& db) -> Status {
+    Transaction txn(db);
+    const auto inserted =
+        Statement(db,
+                  "INSERT INTO service_keys (name, key_pem, certificate_der, created_at) "
+                  "VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING")
+            .bind(1, k.name)
+            .bind(2, k.key_pem)
+            .bind(3, k.certificate_der)
+            .bind_time(4, now_seconds())
+            .run();
+    if (inserted == 1) append_audit(db, audit);
+    txn.commit();
+    return Ok{};
+  });
+}
+
+Result<std::optional<ServiceKey>> PostgresStore::service_key(const std::string& name) {
+  return guarded([&](Connection& db) -> Result<std::optional<ServiceKey>> {
+    Statement s(db, "SELECT name, key_pem, certificate_der FROM service_keys WHERE name = $1");
+    s.bind(1, name);
+    if (!s.step()) return std::optional<ServiceKey>();
+    return std::optional<ServiceKey>(ServiceKey{s.text(0), s.text(1), s.blob(2)});
+  });
+}
+
+Status PostgresStore::add_comprobante(const ComprobanteRecord& c) {
+  // Looks first, for the right error; the unique keys decide a race, and the
+  // retry of a lost race looks again and reports it.
+  return guarded([&](Connection& db) -> Status {
+    Transaction txn(db);
+    {
+      Statement s(db, "SELECT 1 FROM comprobantes WHERE clave = $1");
+      s.bind(1, c.clave);
+      if (s.step())
+        return make_error(errc::kClaveDuplicada,
+                          fmt::format("El comprobante con clave {} ya fue recibido.", c.clave));
+    }
+    if (c.consecutivo) {
+      Statement s(db,
+                  "SELECT clave FROM comprobantes WHERE environment = $1 AND emisor_numero = $2 "
+                  "AND consecutivo = $3");
+      s.bind(1, environment_name(c.environment)).bind(2, c.emisor_numero).bind(3, *c.consecutivo);
+      if (s.step())
+        return make_error(errc::kConsecutivoUsado,
+                          fmt::format("El consecutivo {} ya fue utilizado por el emisor en el "
+                                      "comprobante {}.",
+                                      *c.consecutivo, s.text(0)));
+    }
+    const UnixSeconds now = now_seconds();
+    Statement(db, fmt::format("INSERT INTO comprobantes ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+                              "$8, $9, 'recibido', NULL, $10, $11, $12, NULL, 0, NULL, $13, NULL, "
+                              "$14)",
+                              kComprobanteColumns))
+        .bind(1, c.clave)
+        .bind(2, environment_name(c.environment))
+        .bind(3, c.username)
+        .bind(4, c.fecha)
+        .bind(5, c.emisor_tipo)
+        .bind(6, c.emisor_numero)
+        .bind_optional(7, c.receptor_tipo)
+        .bind_optional(8, c.receptor_numero)
+        .bind(9, c.xml)
+        .bind_time(10, now)
+        .bind_time(11, now)
+        .bind_optional(12, c.callback_url)
+        .bind_optional(13, c.consecutivo)
+        .bind_optional(14, c.escenario)
+        .run();
+    txn.commit();
+    return Ok{};
+  });
+}
+
+Result<std::optional<ComprobanteRecord>> PostgresStore::find_comprobante(const std::string& clave) {
+  return guarded([&](Connection& db) -> Result<std::optional<ComprobanteRecord>> {
+    Statement s(db,
+                fmt::format("SELECT {} FROM comprobantes WHERE clave = $1", kComprobanteColumns));
+    s.bind(1, clave);
+    if (!s.step()) return std::optional<ComprobanteRecord>();
+    return std::optional<ComprobanteRecord>(comprobante_from(s));
+  });
+}
+
+Result<std::optional<ComprobanteRecord>> PostgresStore::claim_comprobante() {
+  return guarded([&](Connection& db) -> Result<std::optional<ComprobanteRecord>> {
+    // The oldest waiting comprobante no other worker holds: a row another
+    // claim has locked is skipped, not waited for, so workers on several
+    // servers never take the same one.
+    Statement s(db, fmt::format("UPDATE comprobantes SET estado = 'procesando', updated_at = $1 "
+                                "WHERE clave = (SELECT clave FROM comprobantes WHERE estado = "
+                                "'recibido' ORDER BY received_at LIMIT 1 FOR UPDATE SKIP LOCKED) "
+                                "AND estado = 'recibido' RETURNING {}",
+                                kComprobanteColumns));
+    s.bind_time(1, now_seconds());
+    if (!s.step()) return std::optional<ComprobanteRecord>();
+    return std::optional<ComprobanteRecord>(comprobante_from(s));
+  });
+}
+
+Status PostgresStore::finish_comprobante(const std::string& clave, ComprobanteState state,
+                                         const Bytes& respuesta_xml) {
+  return guarded([&](Connection& db) -> Status {
+    // A final state makes the callback due at once; it is stored with the
+    // state, so a restart loses no callback.
+    const bool final =
+        state != ComprobanteState::kRecibido && state != ComprobanteState::kProcesando;
+    const UnixSeconds now = now_seconds();
+    Statement(db,
+              "UPDATE comprobantes SET estado = $1, respuesta_xml = $2, updated_at = $3, "
+              "callback_estado = CASE WHEN $4::boolean AND callback_url IS NOT NULL "
+              "THEN 'pendiente' ELSE callback_estado END, "
+              "callback_siguiente = CASE WHEN $4::boolean AND callback_url IS NOT NULL "
+              "THEN $3::timestamptz ELSE callback_siguiente END WHERE clave = $5")
+        .bind(1, state_name(state))
+        .bind(2, respuesta_xml)
+        .bind_time(3, now)
+        .bind_bool(4, final)
+        .bind(5, clave)
+        .run();
+    return Ok{};
+  });
+}
+
+Status PostgresStore::requeue_comprobantes() {
+  return guarded([&](Connection& db) -> Status {
+    Statement(db, "UPDATE comprobantes SET estado = 'recibido' WHERE estado = 'procesando'").run();
+    return Ok{};
+  });
+}
+
+Status PostgresStore::set_referencia(const std::string& clave, const std::string& referencia) {
+  return guarded([&](Connection& db) -> Status {
+    Statement(db, "UPDATE comprobantes SET referencia = $1 WHERE clave = $2")
+        .bind(1, referencia)
+        .bind(2, clave)
+        .run();
+    return Ok{};
+  });
+}
+
+Result<std::optional<std::string>> PostgresStore::clave_with_consecutivo(
+    Environment env, const std::string& emisor, const std::string& consecutivo,
+    const std::string& except) {
+  return guarded([&](Connection& db) -> Result<std::optional<std::string>> {
+    // The consecutivo is the clave's digits 22 to 41 (and the column when
+    // stored); a MensajeReceptor (clave-consecutivoReceptor) has none.
+    Statement s(db,
+                "SELECT clave FROM comprobantes WHERE environment = $1 AND emisor_numero = $2 "
+                "AND clave <> $3 AND strpos(clave, '-') = 0 "
+                "AND (consecutivo = $4 OR substr(clave, 22, 20) = $4) LIMIT 1");
+    s.bind(1, environment_name(env)).bind(2, emisor).bind(3, except).bind(4, consecutivo);
+    if (!s.step()) return std::optional<std::string>();
+    return std::optional<std::string>(s.text(0));
+  });
+}
+
+Result<std::vector<ComprobanteRecord>> PostgresStore::due_callbacks(UnixSeconds now, int limit) {
+  return guarded([&](Connection& db) -> Result<std::vector<ComprobanteRecord>> {
+    Statement s(db, fmt::format("SELECT {} FROM comprobantes WHERE callback_estado = "
+                                "'pendiente' AND callback_siguiente <= $1 "
+                                "ORDER BY callback_siguiente LIMIT $2",
+                                kComprobanteColumns));
+    s.bind_time(1, now).bind(2, static_cast<std::int64_t>(limit));
+    std::vector<ComprobanteRecord> out;
+    while (s.step()) out.push_back(comprobante_from(s));
+    return out;
+  });
+}
+
+Status PostgresStore::record_callback_attempt(const std::string& clave,
+                                              const CallbackAttempt& attempt, CallbackState state,
+                                              UnixSeconds next) {
+  return guarded([&](Connection& db) -> Status {
+    Transaction txn(db);
+    Statement(db,
+              "INSERT INTO callback_intentos (clave, intento, at, status, error) "
+              "VALUES ($1, $2, $3, $4, $5)")
+        .bind(1, clave)
+        .bind(2, static_cast<std::int64_t>(attempt.number))
+        .bind_time(3, attempt.at)
+        .bind(4, static_cast<std::int64_t>(attempt.status))
+        .bind(5, attempt.error)
+        .run();
+    Statement(db,
+              "UPDATE comprobantes SET callback_estado = $1, callback_intentos = $2, "
+              "callback_siguiente = $3 WHERE clave = $4")
+        .bind(1, callback_state_name(state))
+        .bind(2, static_cast<std::int64_t>(attempt.number))
+        .bind_time(3, next)
+        .bind(4, clave)
+        .run();
+    txn.commit();
+    return Ok{};
+  });
+}
+
+Result<std::vector<CallbackAttempt>> PostgresStore::callback_attempts(const std::string& clave) {
+  return guarded([&](Connection& db) -> Result<std::vector<CallbackAttempt>> {
+    Statement s(db,
+                "SELECT intento, at, status, error FROM callback_intentos WHERE clave = $1 "
+                "ORDER BY intento");
+    s.bind(1, clave);
+    std::vector<CallbackAttempt> out;
+    while (s.step())
+      out.push_back(CallbackAttempt{static_cast<int>(s.integer(0)),
+                                    s.time(1, "callback_intentos.at"),
+                                    static_cast<int>(s.integer(2)), s.text(3)});
+    return out;
+  });
+}
+
+Result<ComprobantePage> PostgresStore::list_comprobantes(const ComprobanteQuery& q) {
+  return guarded([&](Connection& db) -> Result<ComprobantePage> {
+    const std::string where =
+        "environment = $1 AND (emisor_numero = $2 OR receptor_numero = $2) "
+        "AND ($3::text IS NULL OR emisor_numero = $3) "
+        "AND ($4::text IS NULL OR receptor_numero = $4) AND strpos(clave, '-') = 0";
+    auto bind = [&](Statement& s) {
+      s.bind(1, environment_name(q.environment))
+          .bind(2, q.party)
+          .bind_optional(3, q.emisor)
+          .bind_optional(4, q.receptor);
+    };
+    ComprobantePage page;
+    {
+      const std::string sql = "SELECT COUNT(*) FROM comprobantes WHERE " + where;
+      Statement s(db, sql);
+      bind(s);
+      if (s.step()) page.total = s.integer(0);
+    }
+    const std::string sql = fmt::format(
+        "SELECT {} FROM comprobantes WHERE {} ORDER BY received_at, clave LIMIT $5 OFFSET $6",
+        kComprobanteColumns, where);
+    Statement s(db, sql);
+    bind(s);
+    s.bind(5, q.limit).bind(6, q.offset);
+    while (s.step()) page.items.push_back(comprobante_from(s));
+    return page;
+  });
+}
+
+Result<std::vector<ComprobanteRecord>> PostgresStore::referencing(const std::string& clave) {
+  return guarded([&](Connection& db) -> Result<std::vector<ComprobanteRecord>> {
+    Statement s(db, fmt::format("SELECT {} FROM comprobantes WHERE referencia = $1 ORDER BY "
+                                "received_at",
+                                kComprobanteColumns));
+    s.bind(1, clave);
+    std::vector<ComprobanteRecord> out;
+    while (s.step()) out.push_back(comprobante_from(s));
+    return out;
+  });
+}
+
+Result<std::int64_t> PostgresStore::purge_comprobantes(Environment env) {
+  return guarded([&](Connection& db) -> Result<std::int64_t> {
+    Transaction txn(db);
+    // callback_intentos go with their comprobante (ON DELETE CASCADE).
+    const std::int64_t count = Statement(db, "DELETE FROM comprobantes WHERE environment = $1")
+                                   .bind(1, environment_name(env))
+                                   .run();
+    txn.commit();
+    return count;
+  });
+}
+
+// --- AuditStore -------------------------------------------------------------------
+
+Result<AuditLog> PostgresStore::audit_log() {
+  return guarded([&](Connection& db) -> Result<AuditLog> {
+    AuditLog log;
+    // One snapshot for rows and head.
+    Transaction txn(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    Statement s(db,
+                "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_log "
+                "ORDER BY seq");
+    while (s.step())
+      log.rows.push_back(AuditRow{s.integer(0), s.text(1), s.text(2), s.text(3), s.text(4),
+                                  s.text(5), s.text(6), s.text(7)});
+    Statement h(db, "SELECT seq, hash FROM audit_head WHERE singleton = 1");
+    if (h.step()) log.head = std::make_pair(h.integer(0), h.text(1));
+    txn.commit();
+    return log;
+  });
+}
+
+// --- ToolStore --------------------------------------------------------------------
+
+Result<std::optional<CustodyRecord>> PostgresStore::custody_key(std::int64_t taxpayer_id,
+                                                                Environment env) {
+  return guarded([&](Connection& db) -> Result<std::optional<CustodyRecord>> {
+    Statement s(db,
+                "SELECT c.id, c.serial_hex, c.certificate_der, k.llave_envuelta "
+                "FROM llaves_custodia k JOIN certificates c ON c.id = k.certificate_id "
+                "WHERE c.taxpayer_id = $1 AND c.environment = $2 AND c.status = 'active'");
+    s.bind(1, taxpayer_id).bind(2, environment_name(env));
+    if (!s.step()) return std::optional<CustodyRecord>();
+    return std::optional<CustodyRecord>(
+        CustodyRecord{s.integer(0), taxpayer_id, env, s.text(1), s.blob(2), s.blob(3)});
+  });
+}
+
+Status PostgresStore::delete_custody_key(std::int64_t taxpayer_id, Environment env,
+                                         const AuditEvent& audit) {
+  return guarded([&](Connection& db) -> Status {
+    Transaction txn(db);
+    const auto deleted =
+        Statement(db,
+                  "DELETE FROM llaves_custodia WHERE certificate_id IN (SELECT id FROM "
+                  "certificates WHERE taxpayer_id = $1 AND environment = $2)")
+            .bind(1, taxpayer_id)
+            .bind(2, environment_name(env))
+            .run();
+    if (deleted == 0)
+      return make_error(errc::kSinLlaveCustodia,
+                        "No hay una llave guardada para firmar automáticamente.");
+    append_audit(db, audit);
+    txn.commit();
+    return Ok{};
+  });
+}
+
+Result<EmittedRecord> PostgresStore::emit_numbered(
+    const ConsecutivoKey& key,
+    const std::function<Result<NumberedEmission>(std::int64_t numero)>& build) {
+  return guarded([&](Connection& db) -> Result<EmittedRecord> {
+    Transaction txn(db);
+    const std::string env(environment_name(key.environment));
+    // The counter's row, made if new and then locked: two emissions on one
+    // counter take turns, and each number is used once, without gaps.
+    Statement(db,
+              "INSERT INTO consecutivos (environment, emisor, sucursal, terminal, tipo, ultimo) "
+              "VALUES ($1, $2, $3, $4, $5, 0) ON CONFLICT DO NOTHING")
+        .bind(1, env)
+        .bind(2, key.emisor)
+        .bind(3, key.sucursal)
+        .bind(4, key.terminal)
+        .bind(5, key.tipo)
+        .run();
+    std::int64_t numero = 1;
+    {
+      Statement s(db,
+                  "SELECT ultimo FROM consecutivos WHERE environment = $1 AND emisor = $2 AND "
+                  "sucursal = $3 AND terminal = $4 AND tipo = $5 FOR UPDATE");
+      s.bind(1, env)
+          .bind(2, key.emisor)
+          .bind(3, key.sucursal)
+          .bind(4, key.terminal)
+          .bind(5, key.tipo);
+      if (s.step()) numero = s.integer(0) + 1;
+    }
+    auto built = build(numero);
+    if (!built) return built.error();
+    EmittedRecord& r = built->record;
+    r.created_at = now_seconds();
+    Statement(db,
+              "UPDATE consecutivos SET ultimo = $6 WHERE environment = $1 AND emisor = $2 AND "
+              "sucursal = $3 AND terminal = $4 AND tipo = $5")
+        .bind(1, env)
+        .bind(2, key.emisor)
+        .bind(3, key.sucursal)
+        .bind(4, key.terminal)
+        .bind(5, key.tipo)
+        .bind(6, numero)
+        .run();
+    Statement(db, fmt::format("INSERT INTO emitidos ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+                              "$9, $10)",
+                              kEmittedColumns))
+        .bind(1, r.clave)
+        .bind(2, environment_name(r.environment))
+        .bind(3, r.taxpayer_id)
+        .bind(4, r.tipo)
+        .bind(5, r.consecutivo)
+        .bind(6, r.receptor_nombre)
+        .bind(7, r.total)
+        .bind(8, r.moneda)
+        .bind(9, r.xml)
+        .bind_time(10, r.created_at)
+        .run();
+    append_audit(db, built->audit);
+    txn.commit();
+    return std::move(r);
+  });
+}
+
+Result<EmittedPage> PostgresStore::emitted(std::int64_t taxpayer_id, Environment env,
+                                           std::int64_t offset, std::int64_t limit) {
+  return guarded([&](Connection& db) -> Result<EmittedPage> {
+    EmittedPage page;
+    {
+      Statement s(db, "SELECT count(*) FROM emitidos WHERE taxpayer_id = $1 AND environment = $2");
+      s.bind(1, taxpayer_id).bind(2, environment_name(env));
+      if (s.step()) page.total = s.integer(0);
+    }
+    Statement s(db, fmt::format("SELECT {} FROM emitidos WHERE taxpayer_id = $1 AND "
+                                "environment = $2 ORDER BY created_at DESC, consecutivo DESC "
+                                "LIMIT $3 OFFSET $4",
+                                kEmittedColumns));
+    s.bind(1, taxpayer_id).bind(2, environment_name(env)).bind(3, limit).bind(4, offset);
+    while (s.step()) page.items.push_back(emitted_from(s));
+    return page;
+  });
+}
+
+Result<std::optional<EmittedRecord>> PostgresStore::find_emitted(const std::string& clave) {
+  return guarded([&](Connection& db) -> Result<std::optional<EmittedRecord>> {
+    Statement s(db, fmt::format("SELECT {} FROM emitidos WHERE clave = $1", kEmittedColumns));
+    s.bind(1, clave);
+    if (!s.step()) return std::optional<EmittedRecord>();
+    return std::optional<EmittedRecord>(emitted_from(s));
+  });
+}
+
+}  // namespace llavero
