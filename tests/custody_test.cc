@@ -14,7 +14,6 @@
 #include <fstream>
 #include <iterator>
 
-#include "sql_count.h"
 #include "testing.h"
 #include "util/base64.h"
 #include "util/error_codes.h"

@@ -4,7 +4,6 @@
 // key and destroys its file. What the CLI does (active at once) is in
 // keys_test.cc.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <thread>
 
@@ -21,13 +20,8 @@ namespace {
 constexpr const char* kId = "1-0647-0958";
 
 // SQL straight to the database, past the service; true if it succeeded.
-bool raw_sql(const testing::Installation& inst, const std::string& sql) {
-  sqlite3* db = nullptr;
-  sqlite3_open(inst.db_path().c_str(), &db);
-  sqlite3_busy_timeout(db, 5000);
-  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
-  sqlite3_close(db);
-  return rc == SQLITE_OK;
+bool sql_ok(const testing::Installation& inst, const std::string& sql) {
+  return testing::raw_sql(inst, sql).empty();
 }
 
 const Pin& pin() {
@@ -232,11 +226,11 @@ TEST(PendingKey, TheDatabaseRefusesASecondActiveOrPendingKey) {
   // One active and one pending row: making either one like the other
   // breaks a unique partial index.
   EXPECT_FALSE(
-      raw_sql(*p.inst, "UPDATE certificates SET status = 'active' WHERE status = 'pending'"));
-  EXPECT_FALSE(raw_sql(*p.inst,
+      sql_ok(*p.inst, "UPDATE certificates SET status = 'active' WHERE status = 'pending'"));
+  EXPECT_FALSE(sql_ok(*p.inst,
                        "UPDATE certificates SET status = 'pending', pending_until = "
                        "'2030-01-01T00:00:00Z' WHERE status = 'active'"));
-  EXPECT_TRUE(raw_sql(*p.inst, "SELECT 1"));
+  EXPECT_TRUE(sql_ok(*p.inst, "SELECT 1"));
 }
 
 }  // namespace

@@ -15,7 +15,7 @@
 #include <utility>
 
 #include "official_schemas.h"
-#include "sql_count.h"
+#include "testing.h"
 #include "tool_fixture.h"
 #include "util/error_codes.h"
 #include "xml/document.h"

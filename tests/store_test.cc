@@ -1,58 +1,67 @@
-// The SQLite store: migrations, the one-active-key rule held by the database
-// itself, serial reservations, and the hash-chained audit log.
+// The store on both backends (SQLite and PostgreSQL): migrations, the
+// one-active-key rule held by the database itself, serial reservations, the
+// hash-chained audit log, and what many writers at once leave behind.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <algorithm>
+#include <set>
+#include <thread>
+#include <vector>
 
 #include "store/audit.h"
 #include "store/migrations.h"
+#include "store/postgres/postgres_store.h"
 #include "testing.h"
 #include "util/clock.h"
 
 namespace llavero {
 namespace {
 
+using testing::Backend;
 using testing::make_installation;
+using testing::raw_sql;
+using testing::sql_count;
 
-// Runs SQL on the database file behind the store's back, as an operator
-// (or an attacker) with the sqlite3 CLI would. Returns SQLite's message.
-std::string raw_sql(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  sqlite3_open(path.c_str(), &db);
-  sqlite3_busy_timeout(db, 5000);
-  char* message = nullptr;
-  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
-  std::string out = rc == SQLITE_OK ? "" : (message ? message : "error");
-  sqlite3_free(message);
-  sqlite3_close(db);
-  return out;
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
 }
 
-std::int64_t count(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  sqlite3_open(path.c_str(), &db);
-  sqlite3_stmt* stmt = nullptr;
-  sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr);
-  std::int64_t n = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : -1;
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return n;
-}
+class Stores : public testing::OnBothBackends {
+ protected:
+  SqlDialect dialect() const { return postgres() ? SqlDialect::kPostgres : SqlDialect::kSqlite; }
+  // A byte string literal of the backend's SQL.
+  std::string bytes_literal(std::string_view hex) const {
+    return postgres() ? fmt::format("decode('{}', 'hex')", hex) : fmt::format("x'{}'", hex);
+  }
+  std::string drop_trigger(std::string_view name) const {
+    return postgres() ? fmt::format("DROP TRIGGER {} ON audit_log", name)
+                      : fmt::format("DROP TRIGGER {}", name);
+  }
+};
+LLAVERO_ON_BOTH_BACKENDS(Stores);
 
-TEST(SqliteStore, MigrationsApplyOnceAndReopenKeepsData) {
-  auto inst = make_installation();
-  // The highest number: branches take numbers apart, so there may be gaps.
-  int highest = 0;
-  for (const Migration& m : migrations(SqlDialect::kSqlite)) highest = std::max(highest, m.version);
+TEST_P(Stores, MigrationsApplyOnceAndReopenKeepsData) {
+  auto inst = install();
+  // Every migration once, up to the highest number: branches take numbers
+  // apart, so there may be gaps. Both dialects have the same numbers.
+  std::vector<int> versions;
+  for (const Migration& m : migrations(dialect())) versions.push_back(m.version);
+  std::vector<int> sqlite_versions;
+  for (const Migration& m : migrations(SqlDialect::kSqlite)) sqlite_versions.push_back(m.version);
+  EXPECT_EQ(versions, sqlite_versions);
+  const auto expected = static_cast<std::int64_t>(versions.size());
+  const std::int64_t highest = *std::max_element(versions.begin(), versions.end());
   EXPECT_EQ(inst->store->schema_version(), highest);
+  EXPECT_EQ(sql_count(*inst, "SELECT COUNT(*) FROM schema_migrations"), expected);
   inst->store.reset();
-  auto again = SqliteStore::open(inst->db_path(), false);
-  ASSERT_TRUE(again.ok());
+  auto again = inst->open_store();
+  ASSERT_TRUE(again.ok()) << again.error().message;
   EXPECT_TRUE((*again)->find_taxpayer("106470958")->has_value());
-  EXPECT_EQ(count(inst->db_path(), "SELECT COUNT(*) FROM schema_migrations"),
-            static_cast<std::int64_t>(migrations(SqlDialect::kSqlite).size()));
+  EXPECT_EQ(sql_count(*inst, "SELECT COUNT(*) FROM schema_migrations"), expected);
+  EXPECT_EQ(sql_count(*inst, "SELECT MAX(version) FROM schema_migrations"), highest);
 }
 
 TEST(SqliteStore, OpenWithoutCreateRefusesAMissingFile) {
@@ -63,25 +72,44 @@ TEST(SqliteStore, OpenWithoutCreateRefusesAMissingFile) {
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "nada.db"));
 }
 
-TEST(SqliteStore, PragmasForDurability) {
-  auto inst = make_installation();
-  EXPECT_EQ(
-      count(inst->db_path(), "SELECT COUNT(*) FROM pragma_journal_mode WHERE journal_mode='wal'"),
-      1);
+TEST(PostgresStore, ADatabaseThatIsNotThereIsRefused) {
+  const std::string why = testing::backend_unavailable(Backend::kPostgres);
+  if (!why.empty()) GTEST_SKIP() << why;
+  auto inst = make_installation(Backend::kPostgres);
+  std::string url = inst->postgres_url;
+  url.replace(url.find("prueba_"), 7, "no_existe_");
+  auto store = PostgresStore::open(url);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.error().code, "almacen_no_disponible");
+  EXPECT_NE(store.error().message.find("no_existe_"), std::string::npos) << store.error().message;
 }
 
-TEST(SqliteStore, DuplicateTaxpayerIsRefusedAndNotAudited) {
+TEST(PostgresStore, OnlyPostgresUrlsSelectIt) {
+  EXPECT_TRUE(is_postgres_url("postgresql://llavero@db.example/llavero"));
+  EXPECT_TRUE(is_postgres_url("postgres:///llavero?host=/run/postgresql"));
+  EXPECT_FALSE(is_postgres_url("llavero.db"));
+  EXPECT_FALSE(is_postgres_url("/var/lib/llavero/postgresql://x"));
+  EXPECT_FALSE(is_postgres_url("mysql://x"));
+}
+
+TEST(SqliteStore, PragmasForDurability) {
   auto inst = make_installation();
-  const auto rows = count(inst->db_path(), "SELECT COUNT(*) FROM audit_log");
+  EXPECT_EQ(sql_count(*inst, "SELECT COUNT(*) FROM pragma_journal_mode WHERE journal_mode='wal'"),
+            1);
+}
+
+TEST_P(Stores, DuplicateTaxpayerIsRefusedAndNotAudited) {
+  auto inst = install();
+  const auto rows = sql_count(*inst, "SELECT COUNT(*) FROM audit_log");
   auto dup = inst->store->add_taxpayer(NewTaxpayer{"106470958", IdType::kFisica, "X", "Y", ""},
                                        AuditEvent{"t", "a", "s", "d"});
   ASSERT_FALSE(dup.ok());
   EXPECT_EQ(dup.error().code, "contribuyente_duplicado");
-  EXPECT_EQ(count(inst->db_path(), "SELECT COUNT(*) FROM audit_log"), rows);
+  EXPECT_EQ(sql_count(*inst, "SELECT COUNT(*) FROM audit_log"), rows);
 }
 
-TEST(SqliteStore, TheDatabaseItselfAllowsOneActiveKeyPerTaxpayerAndEnvironment) {
-  auto inst = make_installation();
+TEST_P(Stores, TheDatabaseItselfAllowsOneActiveKeyPerTaxpayerAndEnvironment) {
+  auto inst = install();
   const auto taxpayer = **inst->store->find_taxpayer("106470958");
   auto authorities = *inst->store->authorities();
   std::int64_t a =
@@ -92,15 +120,25 @@ TEST(SqliteStore, TheDatabaseItselfAllowsOneActiveKeyPerTaxpayerAndEnvironment) 
       inst->store->activate_certificate({a, false, Bytes{1}, 1000, 2000}, {"t", "a", "s", "d"})
           .ok());
   // Going around the store: the unique partial index refuses a second active row.
-  std::string message = raw_sql(
-      inst->db_path(),
-      fmt::format("UPDATE certificates SET status='active', certificate_der=x'01' WHERE id={}", b));
-  EXPECT_NE(message.find("UNIQUE"), std::string::npos) << message;
-  EXPECT_EQ(count(inst->db_path(), "SELECT COUNT(*) FROM certificates WHERE status='active'"), 1);
+  std::string message =
+      raw_sql(*inst, fmt::format("UPDATE certificates SET status='active', certificate_der={} "
+                                 "WHERE id={}",
+                                 bytes_literal("01"), b));
+  EXPECT_NE(lower(message).find("unique"), std::string::npos) << message;
+  EXPECT_EQ(sql_count(*inst, "SELECT COUNT(*) FROM certificates WHERE status='active'"), 1);
+  // And one pending key.
+  message = raw_sql(*inst, fmt::format("UPDATE certificates SET status='pending', "
+                                       "certificate_der={}, pending_until=not_before WHERE id={}",
+                                       bytes_literal("01"), a));
+  EXPECT_EQ(message, "");
+  message = raw_sql(*inst, fmt::format("UPDATE certificates SET status='pending', "
+                                       "certificate_der={}, pending_until=created_at WHERE id={}",
+                                       bytes_literal("01"), b));
+  EXPECT_NE(lower(message).find("unique"), std::string::npos) << message;
 }
 
-TEST(SqliteStore, ActivationRevokesThePreviousKeyAsSuperseded) {
-  auto inst = make_installation();
+TEST_P(Stores, ActivationRevokesThePreviousKeyAsSuperseded) {
+  auto inst = install();
   const auto taxpayer = **inst->store->find_taxpayer("106470958");
   auto authorities = *inst->store->authorities();
   std::int64_t a =
@@ -120,10 +158,12 @@ TEST(SqliteStore, ActivationRevokesThePreviousKeyAsSuperseded) {
   auto again =
       inst->store->activate_certificate({b, false, Bytes{2}, 1000, 2000}, {"t", "a", "s", "d"});
   EXPECT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, "certificado_no_reservado");
+  EXPECT_EQ(*inst->store->revocation_epoch(), 1);
 }
 
-TEST(SqliteStore, ASerialIsReservedOncePerIssuer) {
-  auto inst = make_installation();
+TEST_P(Stores, ASerialIsReservedOncePerIssuer) {
+  auto inst = install();
   const auto taxpayer = **inst->store->find_taxpayer("106470958");
   auto authorities = *inst->store->authorities();
   ASSERT_TRUE(
@@ -141,36 +181,66 @@ TEST(SqliteStore, ASerialIsReservedOncePerIssuer) {
 
 // The store looks before it reserves; the database refuses a duplicate by
 // itself too, for two processes that both looked before either inserted.
-TEST(SqliteStore, TheDatabaseItselfRefusesADuplicateSerial) {
-  auto inst = make_installation();
+TEST_P(Stores, TheDatabaseItselfRefusesADuplicateSerial) {
+  auto inst = install();
   const auto taxpayer = **inst->store->find_taxpayer("106470958");
   auto authorities = *inst->store->authorities();
   ASSERT_TRUE(
       inst->store->reserve_serial({authorities[1].id, "ABC", taxpayer.id, Environment::kPruebas})
           .ok());
-  EXPECT_NE(raw_sql(inst->db_path(),
-                    "INSERT INTO certificates (authority_id, serial_hex, taxpayer_id, environment, "
-                    "status, created_at) SELECT authority_id, serial_hex, taxpayer_id, "
-                    "environment, status, created_at FROM certificates WHERE serial_hex = 'ABC'")
-                .find("UNIQUE"),
-            std::string::npos);
+  const std::string message =
+      raw_sql(*inst,
+              "INSERT INTO certificates (authority_id, serial_hex, taxpayer_id, environment, "
+              "status, created_at) SELECT authority_id, serial_hex, taxpayer_id, "
+              "environment, status, created_at FROM certificates WHERE serial_hex = 'ABC'");
+  EXPECT_NE(lower(message).find("unique"), std::string::npos) << message;
 }
 
-TEST(SqliteStore, RevokingWithNoActiveKeyChangesNothing) {
-  auto inst = make_installation();
+TEST_P(Stores, RevokingWithNoActiveKeyChangesNothing) {
+  auto inst = install();
   const auto taxpayer = **inst->store->find_taxpayer("106470958");
-  const auto rows = count(inst->db_path(), "SELECT COUNT(*) FROM audit_log");
+  const auto rows = sql_count(*inst, "SELECT COUNT(*) FROM audit_log");
   auto revoked = inst->store->revoke_active(taxpayer.id, Environment::kPruebas, std::nullopt,
                                             {"t", "llave.revocar", "s", "d"});
   ASSERT_FALSE(revoked.ok());
   EXPECT_EQ(revoked.error().code, "sin_llave_activa");
-  EXPECT_EQ(count(inst->db_path(), "SELECT COUNT(*) FROM audit_log"), rows);
+  EXPECT_EQ(sql_count(*inst, "SELECT COUNT(*) FROM audit_log"), rows);
+}
+
+// A key in custody goes away in the very transaction that revokes its
+// certificate: the database's trigger, not the code, sees to it.
+TEST_P(Stores, RevokingACertificateDropsItsKeyInCustody) {
+  auto inst = install();
+  const auto taxpayer = **inst->store->find_taxpayer("106470958");
+  auto authorities = *inst->store->authorities();
+  std::int64_t a =
+      *inst->store->reserve_serial({authorities[1].id, "AA", taxpayer.id, Environment::kPruebas});
+  Activation activation{a, true, Bytes{1}, 1000, 2000};
+  activation.custody_wrapped_key = Bytes{9, 9, 9};
+  ASSERT_TRUE(inst->store->activate_certificate(activation, {"t", "a", "s", "d"}).ok());
+  auto kept = inst->store->custody_key(taxpayer.id, Environment::kPruebas);
+  ASSERT_TRUE(kept.ok() && kept->has_value());
+  EXPECT_EQ((*kept)->wrapped_key, (Bytes{9, 9, 9}));
+  ASSERT_EQ(raw_sql(*inst, "UPDATE certificates SET status = 'revoked', revoked_at = created_at"),
+            "");
+  EXPECT_EQ(sql_count(*inst, "SELECT COUNT(*) FROM llaves_custodia"), 0);
 }
 
 // Edits a value behind the store's back with the CHECK constraints off, as
-// someone with the sqlite3 CLI could; the store must refuse to read it.
-void corrupt(const std::string& path, const std::string& sql) {
-  ASSERT_EQ(raw_sql(path, "PRAGMA ignore_check_constraints = ON; " + sql), "");
+// someone with the sqlite3 CLI (or psql, dropping them) could; the store must
+// refuse to read it.
+void corrupt(const testing::Installation& inst, const std::string& sql) {
+  if (inst.backend == Backend::kPostgres) {
+    ASSERT_EQ(raw_sql(inst,
+                      "DO $$ DECLARE r record; BEGIN FOR r IN SELECT conrelid::regclass AS t, "
+                      "conname FROM pg_constraint WHERE contype = 'c' AND connamespace = "
+                      "'public'::regnamespace LOOP EXECUTE format('ALTER TABLE %s DROP "
+                      "CONSTRAINT %I', r.t, r.conname); END LOOP; END $$; " +
+                          sql),
+              "");
+    return;
+  }
+  ASSERT_EQ(raw_sql(inst, "PRAGMA ignore_check_constraints = ON; " + sql), "");
 }
 
 template <typename T>
@@ -181,8 +251,8 @@ void expect_corrupt(const Result<T>& read, std::string_view column, std::string_
   EXPECT_NE(read.error().message.find(value), std::string::npos) << read.error().message;
 }
 
-TEST(SqliteStore, AnUnknownEnvironmentIsAnErrorNotPruebas) {
-  auto inst = make_installation();
+TEST_P(Stores, AnUnknownEnvironmentIsAnErrorNotPruebas) {
+  auto inst = install();
   const auto taxpayer = **inst->store->find_taxpayer("106470958");
   auto authorities = *inst->store->authorities();
   ASSERT_TRUE(
@@ -194,18 +264,18 @@ TEST(SqliteStore, AnUnknownEnvironmentIsAnErrorNotPruebas) {
                   .ok());
   // "stag" is a spelling people may type (parse_environment takes it), never
   // one the store writes.
-  corrupt(inst->db_path(), "UPDATE certificates SET environment = 'stag'");
-  corrupt(inst->db_path(), "UPDATE api_credentials SET environment = 'staging'");
+  corrupt(*inst, "UPDATE certificates SET environment = 'stag'");
+  corrupt(*inst, "UPDATE api_credentials SET environment = 'staging'");
   expect_corrupt(inst->store->find_certificate(authorities[1].id, "AA"), "certificates.environment",
                  "stag");
   expect_corrupt(inst->store->find_api_credential("u@prod"), "api_credentials.environment",
                  "staging");
-  corrupt(inst->db_path(), "UPDATE authorities SET environment = 'PRUEBAS' WHERE id = 1");
+  corrupt(*inst, "UPDATE authorities SET environment = 'PRUEBAS' WHERE id = 1");
   expect_corrupt(inst->store->authorities(), "authorities.environment", "PRUEBAS");
 }
 
-TEST(SqliteStore, UnknownKindsReasonsStatesAndTypesAreErrors) {
-  auto inst = make_installation();
+TEST_P(Stores, UnknownKindsReasonsStatesAndTypesAreErrors) {
+  auto inst = install();
   const auto taxpayer = **inst->store->find_taxpayer("106470958");
   auto authorities = *inst->store->authorities();
   ASSERT_TRUE(
@@ -217,25 +287,23 @@ TEST(SqliteStore, UnknownKindsReasonsStatesAndTypesAreErrors) {
   comprobante.xml = Bytes{'<', 'x', '/', '>'};
   ASSERT_TRUE(inst->store->add_comprobante(comprobante).ok());
 
-  corrupt(inst->db_path(), "UPDATE certificates SET revocation_reason = 'unspecified'");
+  corrupt(*inst, "UPDATE certificates SET revocation_reason = 'unspecified'");
   expect_corrupt(inst->store->find_certificate(authorities[1].id, "AA"),
                  "certificates.revocation_reason", "unspecified");
-  corrupt(inst->db_path(),
-          "UPDATE certificates SET revocation_reason = NULL, status = 'suspended'");
+  corrupt(*inst, "UPDATE certificates SET revocation_reason = NULL, status = 'suspended'");
   expect_corrupt(inst->store->find_certificate(authorities[1].id, "AA"), "certificates.status",
                  "suspended");
-  corrupt(inst->db_path(),
-          "UPDATE taxpayers SET id_type = '05' WHERE identification = '106470958'");
+  corrupt(*inst, "UPDATE taxpayers SET id_type = '05' WHERE identification = '106470958'");
   expect_corrupt(inst->store->find_taxpayer("106470958"), "taxpayers.id_type", "05");
-  corrupt(inst->db_path(), "UPDATE comprobantes SET estado = 'perdido'");
+  corrupt(*inst, "UPDATE comprobantes SET estado = 'perdido'");
   expect_corrupt(inst->store->find_comprobante(comprobante.clave), "comprobantes.estado",
                  "perdido");
-  corrupt(inst->db_path(), "UPDATE authorities SET kind = 'intermedia' WHERE id = 2");
+  corrupt(*inst, "UPDATE authorities SET kind = 'intermedia' WHERE id = 2");
   expect_corrupt(inst->store->authorities(), "authorities.kind", "intermedia");
 }
 
-TEST(SqliteStore, TimesAreStoredAsTheyAlwaysWere) {
-  auto inst = make_installation();
+TEST_P(Stores, TimesAreStoredAsTheyAlwaysWere) {
+  auto inst = install();
   const auto taxpayer = **inst->store->find_taxpayer("106470958");
   auto authorities = *inst->store->authorities();
   std::int64_t a =
@@ -245,9 +313,9 @@ TEST(SqliteStore, TimesAreStoredAsTheyAlwaysWere) {
                   ->activate_certificate({a, false, Bytes{1}, not_before, not_before + 86400},
                                          {"t", "a", "s", "d"})
                   .ok());
-  EXPECT_EQ(count(inst->db_path(),
-                  "SELECT COUNT(*) FROM certificates WHERE not_before = '2025-12-02T00:00:00Z' "
-                  "AND not_after = '2025-12-03T00:00:00Z'"),
+  EXPECT_EQ(sql_count(*inst,
+                      "SELECT COUNT(*) FROM certificates WHERE not_before = '2025-12-02T00:00:00Z' "
+                      "AND not_after = '2025-12-03T00:00:00Z'"),
             1);
   auto found = inst->store->find_certificate(authorities[1].id, "AA");
   ASSERT_TRUE(found.ok() && found->has_value());
@@ -268,37 +336,231 @@ TEST(SqliteStore, TimesAreStoredAsTheyAlwaysWere) {
   EXPECT_TRUE(inst->store->revoked_certificates(authorities[1].id, not_before + 86401)->empty());
 }
 
-TEST(SqliteStore, ATimeThatDoesNotParseIsAnError) {
-  auto inst = make_installation();
-  corrupt(inst->db_path(),
-          "UPDATE taxpayers SET created_at = '2025-12-02 00:00' WHERE identification = "
-          "'106470958'");
+// SQLite keeps times as text, so a time that does not parse can be written
+// behind the store's back and must be refused on reading; PostgreSQL's
+// TIMESTAMPTZ column refuses it on writing.
+TEST_P(Stores, ATimeThatDoesNotParseIsAnError) {
+  auto inst = install();
+  const std::string update =
+      "UPDATE taxpayers SET created_at = '2025-12-02 00:00 mañana' WHERE identification = "
+      "'106470958'";
+  if (postgres()) {
+    EXPECT_NE(raw_sql(*inst, update).find("invalid input syntax"), std::string::npos);
+    EXPECT_TRUE(inst->store->find_taxpayer("106470958").ok());
+    return;
+  }
+  corrupt(*inst, update);
   expect_corrupt(inst->store->find_taxpayer("106470958"), "taxpayers.created_at",
-                 "2025-12-02 00:00");
+                 "2025-12-02 00:00 mañana");
 }
 
-TEST(AuditLog, IntactChainVerifies) {
-  auto inst = make_installation();
+TEST_P(Stores, BytesComeBackAsTheyWent) {
+  auto inst = install();
+  ComprobanteRecord c;
+  c.clave = "50601012600010647095800100001010000000001100000002";
+  c.environment = Environment::kPruebas;
+  c.emisor_numero = "106470958";
+  for (int i = 0; i < 256; ++i) c.xml.push_back(static_cast<std::uint8_t>(i));
+  ASSERT_TRUE(inst->store->add_comprobante(c).ok());
+  auto found = inst->store->find_comprobante(c.clave);
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->xml, c.xml);
+  EXPECT_TRUE((*found)->respuesta_xml.empty());
+  EXPECT_FALSE((*found)->receptor_numero.has_value());
+}
+
+TEST_P(Stores, ADuplicateClaveOrConsecutivoIsNamed) {
+  auto inst = install();
+  ComprobanteRecord c;
+  c.clave = "50601012600010647095800100001010000000001100000003";
+  c.environment = Environment::kPruebas;
+  c.emisor_numero = "106470958";
+  c.consecutivo = "00100001010000000001";
+  c.xml = Bytes{'<', 'x', '/', '>'};
+  ASSERT_TRUE(inst->store->add_comprobante(c).ok());
+  auto again = inst->store->add_comprobante(c);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, "clave_duplicada");
+  ComprobanteRecord other = c;
+  other.clave = "50601012600010647095800100001010000000001100000004";
+  auto reused = inst->store->add_comprobante(other);
+  ASSERT_FALSE(reused.ok());
+  EXPECT_EQ(reused.error().code, "consecutivo_usado");
+  EXPECT_NE(reused.error().message.find(c.clave), std::string::npos);
+}
+
+// --- many writers at once: each thread has its own store, as each server
+// process would.
+
+std::vector<std::unique_ptr<llavero::Store>> more_stores(const testing::Installation& inst, int n) {
+  std::vector<std::unique_ptr<llavero::Store>> out;
+  for (int i = 0; i < n; ++i) {
+    auto store = inst.open_store();
+    if (!store) throw std::runtime_error(store.error().message);
+    out.push_back(std::move(*store));
+  }
+  return out;
+}
+
+TEST_P(Stores, ManyWritersKeepTheAuditChainOneLine) {
+  auto inst = install();
+  constexpr int kWriters = 6, kEach = 20;
+  auto stores = more_stores(*inst, kWriters);
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int w = 0; w < kWriters; ++w)
+    threads.emplace_back([&, w] {
+      for (int i = 0; i < kEach; ++i)
+        if (!stores[static_cast<std::size_t>(w)]
+                 ->record_login_event({"t", "login", fmt::format("{}-{}", w, i), ""})
+                 .ok())
+          ++failures;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures, 0);
+  auto check = verify_audit_chain(*inst->store->audit_log());
+  EXPECT_FALSE(check.first_bad_seq.has_value()) << check.problem;
+  EXPECT_EQ(check.rows, 3 + kWriters * kEach);
+}
+
+TEST_P(Stores, ManyWorkersNeverClaimOneComprobanteTwice) {
+  auto inst = install();
+  constexpr int kComprobantes = 60, kWorkers = 4;
+  for (int i = 0; i < kComprobantes; ++i) {
+    ComprobanteRecord c;
+    c.clave = fmt::format("506010126000106470958001000010100000{:05d}1100000001", i);
+    c.environment = Environment::kPruebas;
+    c.emisor_numero = "106470958";
+    c.xml = Bytes{'<', 'x', '/', '>'};
+    ASSERT_TRUE(inst->store->add_comprobante(c).ok());
+  }
+  auto stores = more_stores(*inst, kWorkers);
+  std::mutex mu;
+  std::vector<std::string> claimed;
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kWorkers; ++w)
+    threads.emplace_back([&, w] {
+      for (;;) {
+        auto next = stores[static_cast<std::size_t>(w)]->claim_comprobante();
+        if (!next.ok() || !next->has_value()) return;
+        EXPECT_EQ((*next)->state, ComprobanteState::kProcesando);
+        std::lock_guard lock(mu);
+        claimed.push_back((*next)->clave);
+      }
+    });
+  for (auto& t : threads) t.join();
+  // A claim may come back empty while others hold rows; whatever is left is
+  // claimed afterwards, and nothing twice.
+  while (true) {
+    auto next = inst->store->claim_comprobante();
+    ASSERT_TRUE(next.ok());
+    if (!next->has_value()) break;
+    claimed.push_back((*next)->clave);
+  }
+  EXPECT_EQ(claimed.size(), static_cast<std::size_t>(kComprobantes));
+  EXPECT_EQ(std::set<std::string>(claimed.begin(), claimed.end()).size(), claimed.size());
+  EXPECT_EQ(sql_count(*inst, "SELECT COUNT(*) FROM comprobantes WHERE estado = 'procesando'"),
+            kComprobantes);
+}
+
+TEST_P(Stores, ConcurrentActivationsLeaveOneActiveKey) {
+  auto inst = install();
+  const auto taxpayer = **inst->store->find_taxpayer("106470958");
+  auto authorities = *inst->store->authorities();
+  constexpr int kWriters = 5;
+  auto stores = more_stores(*inst, kWriters);
+  std::vector<std::int64_t> ids;
+  for (int i = 0; i < kWriters; ++i)
+    ids.push_back(*inst->store->reserve_serial(
+        {authorities[1].id, fmt::format("C{}", i), taxpayer.id, Environment::kPruebas}));
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kWriters; ++i)
+    threads.emplace_back([&, i] {
+      auto done = stores[static_cast<std::size_t>(i)]->activate_certificate(
+          {ids[static_cast<std::size_t>(i)], false, Bytes{1}, 1000, 2000}, {"t", "a", "s", "d"});
+      if (!done.ok()) ++failures;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(sql_count(*inst, "SELECT COUNT(*) FROM certificates WHERE status = 'active'"), 1);
+  EXPECT_EQ(sql_count(*inst,
+                      "SELECT COUNT(*) FROM certificates WHERE status = 'revoked' AND "
+                      "revocation_reason = 'superseded'"),
+            kWriters - 1);
+  EXPECT_EQ(*inst->store->revocation_epoch(), kWriters - 1);
+}
+
+TEST_P(Stores, CrlNumbersOnlyGrowAcrossStores) {
+  auto inst = install();
+  auto authorities = *inst->store->authorities();
+  auto other = more_stores(*inst, 1);
+  std::int64_t last = 0;
+  for (int i = 0; i < 6; ++i) {
+    llavero::Store& store = i % 2 ? *other[0] : *inst->store;
+    auto number = store.next_crl_number(authorities[1].id);
+    ASSERT_TRUE(number.ok());
+    EXPECT_GT(*number, last);
+    last = *number;
+  }
+}
+
+TEST_P(Stores, ConsecutivosHaveNoGapsWithManyEmitters) {
+  auto inst = install();
+  const auto taxpayer = **inst->store->find_taxpayer("106470958");
+  constexpr int kWriters = 4, kEach = 5;
+  auto stores = more_stores(*inst, kWriters);
+  const ConsecutivoKey key{Environment::kPruebas, "106470958", "001", "00001", "01"};
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int w = 0; w < kWriters; ++w)
+    threads.emplace_back([&, w] {
+      for (int i = 0; i < kEach; ++i) {
+        auto made = stores[static_cast<std::size_t>(w)]->emit_numbered(
+            key, [&](std::int64_t numero) -> Result<NumberedEmission> {
+              NumberedEmission e;
+              e.record.clave = fmt::format("clave-{:010d}", numero);
+              e.record.environment = Environment::kPruebas;
+              e.record.taxpayer_id = taxpayer.id;
+              e.record.tipo = "01";
+              e.record.consecutivo = fmt::format("{:010d}", numero);
+              e.record.xml = Bytes{'<', 'x', '/', '>'};
+              e.audit = {"t", "emitir", "s", ""};
+              return e;
+            });
+        if (!made.ok()) ++failures;
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(sql_count(*inst, "SELECT COUNT(*) FROM emitidos"), kWriters * kEach);
+  EXPECT_EQ(sql_count(*inst, "SELECT MAX(ultimo) FROM consecutivos"), kWriters * kEach);
+  EXPECT_EQ(sql_count(*inst, "SELECT COUNT(DISTINCT consecutivo) FROM emitidos"), kWriters * kEach);
+}
+
+// --- the audit log
+
+TEST_P(Stores, IntactChainVerifies) {
+  auto inst = install();
   auto check = verify_audit_chain(*inst->store->audit_log());
   EXPECT_FALSE(check.first_bad_seq.has_value()) << check.problem;
   EXPECT_EQ(check.rows, 3);  // init + two taxpayers
   EXPECT_EQ(check.head_hash.size(), 64u);
 }
 
-TEST(AuditLog, TriggersForbidEditsThroughSql) {
-  auto inst = make_installation();
-  EXPECT_NE(
-      raw_sql(inst->db_path(), "UPDATE audit_log SET detail='x' WHERE seq=2").find("append-only"),
-      std::string::npos);
-  EXPECT_NE(raw_sql(inst->db_path(), "DELETE FROM audit_log WHERE seq=2").find("append-only"),
+TEST_P(Stores, TriggersForbidEditsThroughSql) {
+  auto inst = install();
+  EXPECT_NE(raw_sql(*inst, "UPDATE audit_log SET detail='x' WHERE seq=2").find("append-only"),
             std::string::npos);
+  EXPECT_NE(raw_sql(*inst, "DELETE FROM audit_log WHERE seq=2").find("append-only"),
+            std::string::npos);
+  EXPECT_EQ(sql_count(*inst, "SELECT COUNT(*) FROM audit_log"), 3);
 }
 
-TEST(AuditLog, ChangedRowIsNamed) {
-  auto inst = make_installation();
-  ASSERT_EQ(raw_sql(inst->db_path(),
-                    "DROP TRIGGER audit_log_no_update; "
-                    "UPDATE audit_log SET detail='otro' WHERE seq=2"),
+TEST_P(Stores, ChangedRowIsNamed) {
+  auto inst = install();
+  ASSERT_EQ(raw_sql(*inst, drop_trigger("audit_log_no_update") +
+                               "; UPDATE audit_log SET detail='otro' WHERE seq=2"),
             "");
   auto check = verify_audit_chain(*inst->store->audit_log());
   ASSERT_TRUE(check.first_bad_seq.has_value());
@@ -306,21 +568,21 @@ TEST(AuditLog, ChangedRowIsNamed) {
   EXPECT_NE(check.problem.find("modificada"), std::string::npos);
 }
 
-TEST(AuditLog, DeletedMiddleRowIsNamed) {
-  auto inst = make_installation();
-  ASSERT_EQ(raw_sql(inst->db_path(),
-                    "DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq=2"),
-            "");
+TEST_P(Stores, DeletedMiddleRowIsNamed) {
+  auto inst = install();
+  ASSERT_EQ(
+      raw_sql(*inst, drop_trigger("audit_log_no_delete") + "; DELETE FROM audit_log WHERE seq=2"),
+      "");
   auto check = verify_audit_chain(*inst->store->audit_log());
   ASSERT_TRUE(check.first_bad_seq.has_value());
   EXPECT_EQ(*check.first_bad_seq, 2);
 }
 
-TEST(AuditLog, DeletedLastRowIsNamed) {
-  auto inst = make_installation();
-  ASSERT_EQ(raw_sql(inst->db_path(),
-                    "DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq=3"),
-            "");
+TEST_P(Stores, DeletedLastRowIsNamed) {
+  auto inst = install();
+  ASSERT_EQ(
+      raw_sql(*inst, drop_trigger("audit_log_no_delete") + "; DELETE FROM audit_log WHERE seq=3"),
+      "");
   auto check = verify_audit_chain(*inst->store->audit_log());
   ASSERT_TRUE(check.first_bad_seq.has_value());
   EXPECT_EQ(*check.first_bad_seq, 3);
@@ -357,15 +619,15 @@ TEST(AuditLog, ChangingAnyOneFieldChangesTheHash) {
 
 // The same through the database, as `auditoria verificar` reads it: a row
 // rewritten in place (triggers dropped), one field at a time, is named.
-TEST(AuditLog, ARowWithAnyFieldRewrittenIsNamed) {
+TEST_P(Stores, ARowWithAnyFieldRewrittenIsNamed) {
   const std::vector<std::string> updates = {
       "at = '1999-01-01T00:00:00Z'", "actor = 'otro'",  "action = 'otra'",
       "subject = '999999999'",       "detail = 'otro'",
   };
   for (const std::string& update : updates) {
-    auto inst = make_installation();
-    ASSERT_EQ(raw_sql(inst->db_path(), "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET " +
-                                           update + " WHERE seq=2"),
+    auto inst = install();
+    ASSERT_EQ(raw_sql(*inst, drop_trigger("audit_log_no_update") + "; UPDATE audit_log SET " +
+                                 update + " WHERE seq=2"),
               "");
     auto check = verify_audit_chain(*inst->store->audit_log());
     ASSERT_TRUE(check.first_bad_seq.has_value()) << update << ": la bitácora parece íntegra";

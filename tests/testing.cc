@@ -1,10 +1,13 @@
 #include "testing.h"
 
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <stdexcept>
 
 #include "pki/authority.h"
+#include "postgres_server.h"
+#include "store/postgres/postgres_store.h"
 #include "util/clock.h"
 
 namespace fs = std::filesystem;
@@ -50,11 +53,55 @@ const std::vector<NewAuthority>& shared_authorities() {
 
 }  // namespace
 
-std::unique_ptr<Installation> make_installation() {
+std::string backend_name(Backend backend) {
+  return backend == Backend::kPostgres ? "Postgres" : "Sqlite";
+}
+
+std::string backend_test_name(const ::testing::TestParamInfo<Backend>& info) {
+  return backend_name(info.param);
+}
+
+std::string backend_unavailable(Backend backend) {
+  if (backend == Backend::kSqlite) return "";
+  // Starts the process's cluster on first use; its reason stays.
+  static const std::string why = [] {
+    std::string reason;
+    return postgres_database(&reason) ? std::string() : reason;
+  }();
+  return why;
+}
+
+std::string Installation::location() const {
+  return backend == Backend::kPostgres ? postgres_url : db_path();
+}
+
+Result<std::unique_ptr<Store>> Installation::open_store() const {
+  if (backend == Backend::kPostgres) {
+    auto store = PostgresStore::open(postgres_url);
+    if (!store) return store.error();
+    return std::unique_ptr<Store>(std::move(*store));
+  }
+  auto store = SqliteStore::open(db_path(), false);
+  if (!store) return store.error();
+  return std::unique_ptr<Store>(std::move(*store));
+}
+
+std::unique_ptr<Installation> make_installation(Backend backend) {
   auto inst = std::make_unique<Installation>();
-  auto store = SqliteStore::open(inst->db_path(), true);
-  if (!store) throw std::runtime_error(store.error().message);
-  inst->store = std::move(*store);
+  inst->backend = backend;
+  if (backend == Backend::kPostgres) {
+    std::string why;
+    auto database = postgres_database(&why);
+    if (!database) throw std::runtime_error(why);
+    inst->postgres_url = database->url;
+    auto store = PostgresStore::open(inst->postgres_url);
+    if (!store) throw std::runtime_error(store.error().message);
+    inst->store = std::move(*store);
+  } else {
+    auto store = SqliteStore::open(inst->db_path(), true);
+    if (!store) throw std::runtime_error(store.error().message);
+    inst->store = std::move(*store);
+  }
   auto added =
       inst->store->add_authorities(shared_authorities(), AuditEvent{"test", "init", "", ""});
   if (!added) throw std::runtime_error(added.error().message);
@@ -67,6 +114,38 @@ std::unique_ptr<Installation> make_installation() {
     if (!made) throw std::runtime_error(made.error().message);
   }
   return inst;
+}
+
+std::string raw_sql(const Installation& inst, const std::string& sql) {
+  if (inst.backend == Backend::kPostgres) return postgres_sql(inst.postgres_url, sql);
+  sqlite3* db = nullptr;
+  sqlite3_open(inst.db_path().c_str(), &db);
+  sqlite3_busy_timeout(db, 5000);
+  char* message = nullptr;
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
+  std::string out = rc == SQLITE_OK ? "" : (message ? message : "error");
+  sqlite3_free(message);
+  sqlite3_close(db);
+  return out;
+}
+
+std::int64_t sql_count(const Installation& inst, const std::string& sql) {
+  if (inst.backend == Backend::kPostgres) {
+    std::string value;
+    if (!postgres_sql(inst.postgres_url, sql, &value).empty() || value.empty()) return -1;
+    return std::stoll(value);
+  }
+  sqlite3* db = nullptr;
+  sqlite3_open(inst.db_path().c_str(), &db);
+  sqlite3_busy_timeout(db, 5000);
+  sqlite3_stmt* stmt = nullptr;
+  std::int64_t n = -1;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW)
+    n = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return n;
 }
 
 std::function<Status(const StagedKey&)> keep_p12(Bytes& out) {

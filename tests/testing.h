@@ -1,7 +1,11 @@
 // Shared test fixtures: a temporary directory, and a ready installation (a
-// SQLite store holding a fresh CA hierarchy, a keyring and a key service).
-// The CA keys here are RSA-2048 instead of 4096 only to keep the suite fast.
+// store holding a fresh CA hierarchy, a keyring and a key service) on either
+// backend: a SQLite file, or a fresh database on the test process's own
+// PostgreSQL server (postgres_server.h). The CA keys here are RSA-2048
+// instead of 4096 only to keep the suite fast.
 #pragma once
+
+#include <gtest/gtest.h>
 
 #include <filesystem>
 #include <memory>
@@ -28,20 +32,70 @@ class TempDir {
 
 inline constexpr const char* kTestPassphrase = "frase de paso de prueba";
 
+enum class Backend { kSqlite, kPostgres };
+
+// "Sqlite" or "Postgres": how the tests on both backends are told apart.
+std::string backend_name(Backend backend);
+
+// How gtest prints the parameter (in ctest's names too).
+inline void PrintTo(Backend backend, std::ostream* os) { *os << backend_name(backend); }
+
+// Why `backend` cannot be tested here, "" when it can (PostgreSQL needs its
+// binaries and a cluster that starts).
+std::string backend_unavailable(Backend backend);
+
 struct Installation {
   TempDir dir;
-  std::unique_ptr<SqliteStore> store;
+  Backend backend = Backend::kSqlite;
+  std::string postgres_url;  // the database of a PostgreSQL installation
+  std::unique_ptr<Store> store;
   Config config;
   std::unique_ptr<CaKeyring> keyring;
   std::unique_ptr<KeyService> service;
 
+  // The SQLite file (of a SQLite installation).
   std::string db_path() const { return (dir.path() / "llavero.db").string(); }
+  // What `--db` would name: the file, or the PostgreSQL URL.
+  std::string location() const;
+  // Another store on the same database, as a second process would open it.
+  Result<std::unique_ptr<Store>> open_store() const;
 };
 
 // A store with the hierarchy of both environments and the two demo
 // taxpayers (1-0647-0958 and 3-101-522899). The CA material is made once per
 // test binary and copied into each new installation.
-std::unique_ptr<Installation> make_installation();
+std::unique_ptr<Installation> make_installation(Backend backend = Backend::kSqlite);
+
+// SQL run on the installation's database behind the store's back, on a
+// connection of its own (as an operator, or an attacker, with sqlite3 or
+// psql would): "" when it succeeds, else the database's message.
+std::string raw_sql(const Installation& inst, const std::string& sql);
+
+// The one number a SQL query answers (a count), on a connection of its own,
+// so that it sees what the store committed. -1 when the query fails.
+std::int64_t sql_count(const Installation& inst, const std::string& sql);
+
+// The fixture of a test that runs on both backends (TEST_P, instantiated by
+// LLAVERO_ON_BOTH_BACKENDS): on a machine without PostgreSQL its PostgreSQL
+// instances are SKIPPED, with the reason.
+class OnBothBackends : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    const std::string why = backend_unavailable(GetParam());
+    if (!why.empty()) GTEST_SKIP() << why;
+  }
+  Backend backend() const { return GetParam(); }
+  bool postgres() const { return GetParam() == Backend::kPostgres; }
+  std::unique_ptr<Installation> install() const { return make_installation(GetParam()); }
+};
+
+std::string backend_test_name(const ::testing::TestParamInfo<Backend>& info);
+
+#define LLAVERO_ON_BOTH_BACKENDS(suite)                                               \
+  INSTANTIATE_TEST_SUITE_P(, suite,                                                   \
+                           ::testing::Values(::llavero::testing::Backend::kSqlite,    \
+                                             ::llavero::testing::Backend::kPostgres), \
+                           ::llavero::testing::backend_test_name)
 
 // A stage callback that keeps the .p12 in `out`.
 std::function<Status(const StagedKey&)> keep_p12(Bytes& out);

@@ -19,7 +19,6 @@
 #include "service/reception.h"
 #include "service/revocation_check.h"
 #include "service/token_service.h"
-#include "sql_count.h"
 #include "testing.h"
 
 namespace llavero::testing {

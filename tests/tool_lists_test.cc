@@ -9,7 +9,6 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "sql_count.h"
 #include "testing.h"
 #include "util/error_codes.h"
 
