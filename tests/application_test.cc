@@ -58,6 +58,7 @@ class ApplicationTest : public ::testing::Test {
   }
   static std::filesystem::path data() { return dir_->path() / "datos"; }
 
+ public:
   static app::ServeOptions on_any_port() {
     app::ServeOptions options;
     options.listen = "127.0.0.1:0";
@@ -135,6 +136,50 @@ TEST_F(ApplicationTest, ReadsTheSmtpPasswordFromItsFileAndRefusesToStartWithoutI
   opened = make_error("", "");  // closed before the settings go back
   std::ofstream(conf, std::ios::trunc) << *original;
   std::filesystem::remove(data() / "smtp.secreto");
+}
+
+// `db` in llavero.conf chooses the store: the server assembled over a
+// PostgreSQL database (a URL) serves what that database holds, as it does
+// over a SQLite file named by path.
+class ApplicationStore : public testing::OnBothBackends {};
+LLAVERO_ON_BOTH_BACKENDS(ApplicationStore);
+
+TEST_P(ApplicationStore, TheDbOfTheConfigurationIsTheStoreServed) {
+  auto inst = install();
+  inst->store.reset();
+  testing::TempDir dir;
+  service::Config config;
+  config.database = inst->location();
+  ASSERT_TRUE(write_file_atomically(dir.path() / app::kConfigFileName,
+                                    service::render_config(config), 0644));
+  setenv(app::kPassphraseEnv, testing::kTestPassphrase, 1);
+  auto opened = app::Application::open(dir.path(), ApplicationTest::on_any_port());
+  ASSERT_TRUE(opened) << opened.error().message;
+  app::Application& server = **opened;
+  std::thread runner([&server] { server.run(); });
+  EXPECT_EQ(get(server.port(), "/healthz").status, 200u);
+  const Answer root = get(server.port(), "/stag/root-pem.crt");
+  EXPECT_EQ(root.status, 200u);
+  EXPECT_NE(root.body.find("-----BEGIN CERTIFICATE-----"), std::string::npos);
+  server.stop();
+  runner.join();
+  // No llavero.db was made beside the configuration for a PostgreSQL store.
+  EXPECT_EQ(std::filesystem::exists(dir.path() / app::kDatabaseFileName), false);
+  auto reopened = app::DataDir::open(dir.path());
+  ASSERT_TRUE(reopened) << reopened.error().message;
+  EXPECT_TRUE((*reopened)->store().find_taxpayer("106470958")->has_value());
+}
+
+TEST(ApplicationDb, AnUnreachablePostgresIsRefusedWithItsReason) {
+  testing::TempDir dir;
+  service::Config config;
+  config.database = "postgresql:///llavero?host=" + (dir.path() / "no-hay-servidor").string();
+  ASSERT_TRUE(write_file_atomically(dir.path() / app::kConfigFileName,
+                                    service::render_config(config), 0644));
+  auto opened = app::DataDir::open(dir.path());
+  ASSERT_FALSE(opened);
+  EXPECT_EQ(opened.error().code, "almacen_no_disponible");
+  EXPECT_NE(opened.error().message.find("PostgreSQL"), std::string::npos) << opened.error().message;
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "app/extra_roots.h"
+#include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "util/clock.h"
 #include "util/error_codes.h"
@@ -36,6 +37,21 @@ Result<SecretString> new_passphrase() {
 
 bool is_data_dir(const fs::path& path) {
   return fs::exists(path / kConfigFileName);
+}
+
+fs::path sqlite_file(const fs::path& path, const Config& config) {
+  return config.database.empty() ? path / kDatabaseFileName : path / config.database;
+}
+
+// A connection URL with a password in it (user:password@ or password=):
+// llavero.conf is then readable by its owner only.
+bool names_a_password(std::string_view url) {
+  const auto scheme = url.find("://");
+  const auto at = url.find('@');
+  if (scheme != std::string_view::npos && at != std::string_view::npos && at > scheme &&
+      url.substr(scheme + 3, at - scheme - 3).find(':') != std::string_view::npos)
+    return true;
+  return url.find("password=") != std::string_view::npos;
 }
 
 Result<InitReport> create_data_dir(const fs::path& path, const InitOptions& options);
@@ -109,8 +125,12 @@ Result<InitReport> create_data_dir(const fs::path& path, const InitOptions& opti
         (path / kPassphraseFileName).string()));
   }
 
-  auto store = SqliteStore::open((path / kDatabaseFileName).string(), true);
+  auto store = open_store(path, options.config, true);
   if (!store) return store.error();
+  if (!(*store)->authorities()->empty())
+    return make_error(errc::kNoEsDirectorioDeDatos,
+                      "La base de datos ya tiene una jerarquía de CA: use una base vacía para "
+                      "un directorio de datos nuevo.");
 
   std::vector<NewAuthority> records;
   for (Environment env : kAllEnvironments) {
@@ -149,7 +169,8 @@ Result<InitReport> create_data_dir(const fs::path& path, const InitOptions& opti
   LLAVERO_TRY((*store)->add_authorities(
       records, AuditEvent{options.actor, "init", path.string(),
                           "jerarquía de CA creada para produccion y pruebas"}));
-  LLAVERO_TRY(write_file_atomically(path / kConfigFileName, render_config(options.config), 0644));
+  LLAVERO_TRY(write_file_atomically(path / kConfigFileName, render_config(options.config),
+                                    names_a_password(options.config.database) ? 0600 : 0644));
   report.created = true;
   report.lines.insert(report.lines.begin(),
                       fmt::format("Directorio de datos creado: {}", path.string()));
@@ -158,17 +179,32 @@ Result<InitReport> create_data_dir(const fs::path& path, const InitOptions& opti
 
 }  // namespace
 
+Result<std::unique_ptr<Store>> open_store(const fs::path& path, const Config& config, bool create) {
+  if (is_postgres_url(config.database)) {
+    auto store = PostgresStore::open(config.database);
+    if (!store) return store.error();
+    return std::unique_ptr<Store>(std::move(*store));
+  }
+  auto store = SqliteStore::open(sqlite_file(path, config).string(), create);
+  if (!store) return store.error();
+  return std::unique_ptr<Store>(std::move(*store));
+}
+
 Result<std::unique_ptr<DataDir>> DataDir::open(const fs::path& path) {
-  if (!is_data_dir(path) || !fs::exists(path / kDatabaseFileName))
+  const auto not_a_data_dir = [&] {
     return make_error(errc::kNoEsDirectorioDeDatos,
                       fmt::format("{} no es un directorio de datos de llavero; créelo con "
                                   "'llavero init --data {}'.",
                                   path.string(), path.string()));
+  };
+  if (!is_data_dir(path)) return not_a_data_dir();
   auto text = read_file(path / kConfigFileName);
   if (!text) return text.error();
   auto config = parse_config(*text);
   if (!config) return config.error();
-  auto store = SqliteStore::open((path / kDatabaseFileName).string(), false);
+  if (!is_postgres_url(config->database) && !fs::exists(sqlite_file(path, *config)))
+    return not_a_data_dir();
+  auto store = open_store(path, *config, false);
   if (!store) return store.error();
   std::unique_ptr<DataDir> dir(new DataDir());
   dir->path_ = path;

@@ -38,6 +38,14 @@ std::filesystem::path default_data_path(const std::string& flag_value);
 Result<InitReport> initialize_data_dir(const std::filesystem::path& path,
                                        const InitOptions& options);
 
+// The store `config` names for the data directory at `path` (its `db`): a
+// PostgreSQL database for a postgresql:// URL; else SQLite, the file
+// llavero.db of the directory unless `db` names another (relative to the
+// directory). `create`: a missing SQLite file is made (a PostgreSQL database
+// must exist; its tables are made either way).
+Result<std::unique_ptr<Store>> open_store(const std::filesystem::path& path,
+                                          const service::Config& config, bool create);
+
 class DataDir {
  public:
   // Opens an existing data directory; refuses anything else with a message

@@ -14,7 +14,7 @@ namespace llavero::cli {
 
 std::vector<Command> add_init_command(CLI::App& app) {
   struct Flags {
-    std::string base_url, config_file;
+    std::string base_url, config_file, database;
   };
   auto flags = std::make_shared<Flags>();
   auto* init =
@@ -22,6 +22,10 @@ std::vector<Command> add_init_command(CLI::App& app) {
   init->add_option("--url-base", flags->base_url, "URL pública impresa en los certificados");
   init->add_option("--config", flags->config_file,
                    "Archivo llavero.conf con los valores a usar (nombres de las CA, URL, ...)");
+  init->add_option("--db", flags->database,
+                   "Almacén: una URL postgresql://… de una base PostgreSQL 15 existente y vacía "
+                   "(por omisión, SQLite en el directorio de datos); queda como db en "
+                   "llavero.conf");
   return {Command{init, [flags](const std::string& data_flag) {
                     app::InitOptions options;
                     if (!flags->config_file.empty()) {
@@ -34,6 +38,7 @@ std::vector<Command> add_init_command(CLI::App& app) {
                       options.config = must(service::parse_config(text.str()));
                     }
                     if (!flags->base_url.empty()) options.config.base_url = flags->base_url;
+                    if (!flags->database.empty()) options.config.database = flags->database;
                     options.actor = actor();
                     app::InitReport report =
                         must(app::initialize_data_dir(app::default_data_path(data_flag), options));

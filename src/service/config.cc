@@ -202,6 +202,7 @@ std::string join_list(const std::vector<std::string>& words) {
 const std::map<std::string, Setter, std::less<>>& setters() {
   static const std::map<std::string, Setter, std::less<>> table = {
       {"url_base", text_field(&Config::base_url)},
+      {"db", text_field(&Config::database)},
       {"conexiones_por_direccion", limit_field(&ClientLimitSettings::connections_per_address,
                                                "conexiones_por_direccion", 2048)},
       {"solicitudes_por_segundo_publicas",
@@ -428,6 +429,10 @@ std::string render_config(const Config& c) {
              "# Configuración de llavero. Cambie un valor y reinicie el servicio.\n"
              "# URL pública impresa en los certificados (AIA, CRL, OCSP).\n"
              "url_base = {}\n"
+             "# El almacén: vacío, el archivo llavero.db de este directorio (SQLite); o una URL\n"
+             "# postgresql://… de una base PostgreSQL 15 que comparten varios servidores (la\n"
+             "# contraseña, mejor en ~/.pgpass que aquí).\n"
+             "db = {}\n"
              "# Dominio de los usuarios de la API: cpf-01-0647-0958@prod.<dominio>\n"
              "dominio_usuarios = {}\n"
              "# completo: incluye CRL y OCSP en los certificados; strict: solo lo que pone el "
@@ -487,7 +492,7 @@ std::string render_config(const Config& c) {
              "# del certificado de una CA externa (carpeta confianza/) no se puede consultar.\n"
              "politica_estricta = {}\n"
              "revocacion_no_disponible = {}\n",
-             c.base_url, c.user_domain, c.strict_profile ? "strict" : "completo",
+             c.base_url, c.database, c.user_domain, c.strict_profile ? "strict" : "completo",
              p12_profile_name(c.p12_profile), c.p12_iterations, c.crl_validity_days,
              c.naming.country, c.naming.organization, c.naming.organizational_unit,
              c.naming.root_cn, c.naming.persona_fisica_cn, c.naming.persona_juridica_cn,

@@ -48,6 +48,10 @@ struct MailSettings {
 
 struct Config {
   std::string base_url = "http://127.0.0.1:8080";  // public URL printed in certificates
+  // The store (`db`): empty, the SQLite file llavero.db of the data directory;
+  // a postgresql:// URL, a PostgreSQL database (store/postgres/); else the
+  // path of a SQLite file.
+  std::string database;
   std::string user_domain = std::string(kDefaultUserDomain);
   bool strict_profile = false;  // true: no CRL DP / OCSP URL in taxpayer certificates
   int p12_iterations = 100000;
