@@ -88,7 +88,7 @@ class Cluster {
     // nothing here outlives the process.
     const std::string options = fmt::format(
         "-k {} -c listen_addresses='' -c fsync=off -c synchronous_commit=off "
-        "-c full_page_writes=off -c max_connections=300 -c shared_buffers=16MB",
+        "-c full_page_writes=off -c max_connections=100 -c shared_buffers=16MB",
         dir_.string());
     const std::string start = ctl_ + " -o " + shell_quote(options) + " -l " + shell_quote(log) +
                               " -w -t 60 start > /dev/null 2>&1";

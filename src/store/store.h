@@ -18,14 +18,15 @@
 //   AuditStore        (store/audit_store.h)        reading the audit log
 //
 // A service takes the narrowest role it needs; the application builds one
-// Store and hands it to each. SqliteStore (store/sqlite/) is the only backend
-// today; the interface is what a second backend (PostgreSQL, for several
-// machines sharing one database, is planned) would implement and be tested
-// against.
+// Store and hands it to each. Two backends implement it and pass the same
+// tests: SqliteStore (store/sqlite/, the default) and PostgresStore
+// (store/postgres/, for several machines sharing one database, chosen by a
+// postgresql:// URL; docs/architecture.md#the-store-sqlite-or-postgresql).
 //
 // Records carry the project's enums (Environment, CaKind, RevocationReason,
 // IdType, the states) and times as UnixSeconds; the SQLite columns keep
-// ISO-8601 text (util/clock.h), converted at the store's edge. What a backend
+// ISO-8601 text (util/clock.h), PostgreSQL's TIMESTAMPTZ, converted at the
+// store's edge. What a backend
 // reads back that is none of the stored names, or a time that does not parse,
 // is an error "almacen_corrupto", never a default.
 //
