@@ -1,14 +1,24 @@
-// What both backends store for the store's own enums, and the column lists
-// their records are read from: one spelling, whichever database holds it.
-// A backend that reads back a name not listed here reports the column as
-// corrupt ("almacen_corrupto"); it never guesses.
+// What both backends store for the store's own enums, the column lists their
+// records are read from, and how a row of those columns becomes a record:
+// one spelling and one reading, whichever database holds it. A value read
+// back that is none of the stored names (or a time that does not parse) is
+// refused as corrupt ("almacen_corrupto"); it is never guessed.
+//
+// A backend's row (`Row`) offers text(i), optional_text(i), integer(i),
+// flag(i), blob(i), null(i), time(i, column) and optional_time(i, column);
+// its time() throws CorruptValue for what is not a time.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <optional>
+#include <stdexcept>
 #include <string_view>
 
 #include "store/certificate_store.h"
 #include "store/comprobante_store.h"
+#include "store/taxpayer_store.h"
+#include "store/tool_store.h"
 
 namespace llavero::stored {
 
@@ -78,5 +88,120 @@ inline constexpr std::string_view kComprobanteColumns =
 inline constexpr std::string_view kEmittedColumns =
     "clave, environment, taxpayer_id, tipo, consecutivo, receptor_nombre, total, moneda, xml, "
     "created_at";
+
+// Thrown by the readers below; each backend turns it into the error
+// "almacen_corrupto".
+struct CorruptValue : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+[[noreturn]] inline void corrupt(std::string_view column, std::string_view value) {
+  throw CorruptValue(
+      fmt::format("El almacén de datos está dañado: {} tiene el valor desconocido "
+                  "\"{}\".",
+                  column, value));
+}
+
+template <typename E, std::size_t N, typename NameOf>
+E enum_from(std::string_view text, const E (&all)[N], NameOf name_of, std::string_view column) {
+  if (auto value = enum_named(text, all, name_of)) return *value;
+  corrupt(column, text);
+}
+
+inline Environment environment_from(std::string_view text, std::string_view column) {
+  return enum_from(text, kAllEnvironments, environment_name, column);
+}
+
+inline std::optional<RevocationReason> reason_from(const std::optional<std::string>& text,
+                                                   std::string_view column) {
+  if (!text) return std::nullopt;
+  return enum_from(*text, kAllRevocationReasons, revocation_reason_name, column);
+}
+
+inline std::optional<std::string_view> reason_name(std::optional<RevocationReason> reason) {
+  if (!reason) return std::nullopt;
+  return revocation_reason_name(*reason);
+}
+
+// A row of kTaxpayerColumns.
+template <typename Row>
+TaxpayerRecord taxpayer_from(const Row& s) {
+  return TaxpayerRecord{s.integer(0),
+                        s.text(1),
+                        enum_from(s.text(2), kAllIdTypes, id_type_code, "taxpayers.id_type"),
+                        s.text(3),
+                        s.text(4),
+                        s.text(5),
+                        s.time(6, "taxpayers.created_at")};
+}
+
+// A row of kCertificateColumns.
+template <typename Row>
+CertificateRecord certificate_from(const Row& s) {
+  CertificateRecord c;
+  c.id = s.integer(0);
+  c.authority_id = s.integer(1);
+  c.serial_hex = s.text(2);
+  c.taxpayer_id = s.integer(3);
+  c.environment = environment_from(s.text(4), "certificates.environment");
+  c.status = enum_from(s.text(5), kAllStatuses, status_name, "certificates.status");
+  c.certificate_der = s.blob(6);
+  if (c.status != CertificateStatus::kReserved) {
+    c.not_before = s.time(7, "certificates.not_before");
+    c.not_after = s.time(8, "certificates.not_after");
+  }
+  c.facturador_gratuito = s.flag(9);
+  c.revoked_at = s.optional_time(10, "certificates.revoked_at");
+  c.revocation_reason = reason_from(s.optional_text(11), "certificates.revocation_reason");
+  c.created_at = s.time(12, "certificates.created_at");
+  c.pending_until = s.optional_time(13, "certificates.pending_until");
+  return c;
+}
+
+// A row of kComprobanteColumns.
+template <typename Row>
+ComprobanteRecord comprobante_from(const Row& s) {
+  ComprobanteRecord c;
+  c.clave = s.text(0);
+  c.environment = environment_from(s.text(1), "comprobantes.environment");
+  c.username = s.text(2);
+  c.fecha = s.text(3);
+  c.emisor_tipo = s.text(4);
+  c.emisor_numero = s.text(5);
+  c.receptor_tipo = s.optional_text(6);
+  c.receptor_numero = s.optional_text(7);
+  c.xml = s.blob(8);
+  c.state = enum_from(s.text(9), kAllStates, state_name, "comprobantes.estado");
+  c.respuesta_xml = s.blob(10);
+  c.received_at = s.time(11, "comprobantes.received_at");
+  c.updated_at = s.time(12, "comprobantes.updated_at");
+  c.callback_url = s.optional_text(13);
+  if (auto state = s.optional_text(14))
+    c.callback_state =
+        enum_from(*state, kCallbackStates, callback_state_name, "comprobantes.callback_estado");
+  c.callback_attempts = static_cast<int>(s.integer(15));
+  if (!s.null(16)) c.callback_next = s.time(16, "comprobantes.callback_siguiente");
+  c.consecutivo = s.optional_text(17);
+  c.referencia = s.optional_text(18);
+  c.escenario = s.optional_text(19);
+  return c;
+}
+
+// A row of kEmittedColumns.
+template <typename Row>
+EmittedRecord emitted_from(const Row& s) {
+  EmittedRecord r;
+  r.clave = s.text(0);
+  r.environment = environment_from(s.text(1), "emitidos.environment");
+  r.taxpayer_id = s.integer(2);
+  r.tipo = s.text(3);
+  r.consecutivo = s.text(4);
+  r.receptor_nombre = s.text(5);
+  r.total = s.text(6);
+  r.moneda = s.text(7);
+  r.xml = s.blob(8);
+  r.created_at = s.time(9, "emitidos.created_at");
+  return r;
+}
 
 }  // namespace llavero::stored

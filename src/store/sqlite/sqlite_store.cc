@@ -31,15 +31,6 @@ struct SqlFailure : std::runtime_error {
                    fmt::format("Error del almacén de datos ({}): {}", what, sqlite3_errmsg(db)));
 }
 
-// A value this program never writes, read back from the database: someone
-// changed the file behind the store's back. It is refused, never guessed.
-[[noreturn]] void corrupt(std::string_view column, std::string_view value) {
-  throw SqlFailure(errc::kAlmacenCorrupto,
-                   fmt::format("El almacén de datos está dañado: {} tiene el valor desconocido "
-                               "\"{}\".",
-                               column, value));
-}
-
 void exec(sqlite3* db, const char* sql) {
   char* raw_message = nullptr;
   if (sqlite3_exec(db, sql, nullptr, nullptr, &raw_message) != SQLITE_OK) {
@@ -142,7 +133,9 @@ class Statement {
     if (sqlite3_column_type(stmt_, i) == SQLITE_NULL) return std::nullopt;
     return text(i);
   }
+  bool null(int i) const { return sqlite3_column_type(stmt_, i) == SQLITE_NULL; }
   std::int64_t integer(int i) const { return sqlite3_column_int64(stmt_, i); }
+  bool flag(int i) const { return integer(i) != 0; }
   std::optional<std::int64_t> optional_integer(int i) const {
     if (sqlite3_column_type(stmt_, i) == SQLITE_NULL) return std::nullopt;
     return integer(i);
@@ -225,59 +218,6 @@ void append_audit(Connection& db, const AuditEvent& event) {
       .run();
 }
 
-// The member of `all` stored as `text` (its name by `name_of`).
-template <typename E, std::size_t N, typename NameOf>
-E enum_from(std::string_view text, const E (&all)[N], NameOf name_of, std::string_view column) {
-  if (auto value = stored::enum_named(text, all, name_of)) return *value;
-  corrupt(column, text);
-}
-
-Environment environment_from(std::string_view text, std::string_view column) {
-  return enum_from(text, kAllEnvironments, environment_name, column);
-}
-
-std::optional<RevocationReason> reason_from(const std::optional<std::string>& text,
-                                            std::string_view column) {
-  if (!text) return std::nullopt;
-  return enum_from(*text, kAllRevocationReasons, revocation_reason_name, column);
-}
-
-std::optional<std::string_view> reason_name(std::optional<RevocationReason> reason) {
-  if (!reason) return std::nullopt;
-  return revocation_reason_name(*reason);
-}
-
-TaxpayerRecord taxpayer_from(const Statement& s) {
-  return TaxpayerRecord{s.integer(0),
-                        s.text(1),
-                        enum_from(s.text(2), kAllIdTypes, id_type_code, "taxpayers.id_type"),
-                        s.text(3),
-                        s.text(4),
-                        s.text(5),
-                        s.time(6, "taxpayers.created_at")};
-}
-
-CertificateRecord certificate_from(const Statement& s) {
-  CertificateRecord c;
-  c.id = s.integer(0);
-  c.authority_id = s.integer(1);
-  c.serial_hex = s.text(2);
-  c.taxpayer_id = s.integer(3);
-  c.environment = environment_from(s.text(4), "certificates.environment");
-  c.status = enum_from(s.text(5), kAllStatuses, status_name, "certificates.status");
-  c.certificate_der = s.blob(6);
-  if (c.status != CertificateStatus::kReserved) {
-    c.not_before = s.time(7, "certificates.not_before");
-    c.not_after = s.time(8, "certificates.not_after");
-  }
-  c.facturador_gratuito = s.integer(9) != 0;
-  c.revoked_at = s.optional_time(10, "certificates.revoked_at");
-  c.revocation_reason = reason_from(s.optional_text(11), "certificates.revocation_reason");
-  c.created_at = s.time(12, "certificates.created_at");
-  c.pending_until = s.optional_time(13, "certificates.pending_until");
-  return c;
-}
-
 // The certificate of a taxpayer and environment in `status` ('active' or
 // 'pending': the unique indexes allow at most one of each).
 std::optional<CertificateRecord> certificate_in(Connection& db, std::int64_t taxpayer_id,
@@ -332,6 +272,8 @@ auto SqliteStore::guarded(F&& body) -> decltype(body()) {
     return body();
   } catch (const SqlFailure& failure) {
     return make_error(failure.code, failure.what());
+  } catch (const CorruptValue& corrupt) {
+    return make_error(errc::kAlmacenCorrupto, corrupt.what());
   }
 }
 
@@ -1004,37 +946,6 @@ Result<std::optional<ServiceKey>> SqliteStore::service_key(const std::string& na
   });
 }
 
-namespace {
-
-ComprobanteRecord comprobante_from(const Statement& s) {
-  ComprobanteRecord c;
-  c.clave = s.text(0);
-  c.environment = environment_from(s.text(1), "comprobantes.environment");
-  c.username = s.text(2);
-  c.fecha = s.text(3);
-  c.emisor_tipo = s.text(4);
-  c.emisor_numero = s.text(5);
-  c.receptor_tipo = s.optional_text(6);
-  c.receptor_numero = s.optional_text(7);
-  c.xml = s.blob(8);
-  c.state = enum_from(s.text(9), kAllStates, state_name, "comprobantes.estado");
-  c.respuesta_xml = s.blob(10);
-  c.received_at = s.time(11, "comprobantes.received_at");
-  c.updated_at = s.time(12, "comprobantes.updated_at");
-  c.callback_url = s.optional_text(13);
-  if (auto state = s.optional_text(14))
-    c.callback_state =
-        enum_from(*state, kCallbackStates, callback_state_name, "comprobantes.callback_estado");
-  c.callback_attempts = static_cast<int>(s.integer(15));
-  if (s.optional_text(16)) c.callback_next = s.time(16, "comprobantes.callback_siguiente");
-  c.consecutivo = s.optional_text(17);
-  c.referencia = s.optional_text(18);
-  c.escenario = s.optional_text(19);
-  return c;
-}
-
-}  // namespace
-
 Status SqliteStore::add_comprobante(const ComprobanteRecord& c) {
   return guarded([&]() -> Status {
     Transaction txn(*db_);
@@ -1466,25 +1377,6 @@ Status SqliteStore::delete_custody_key(std::int64_t taxpayer_id, Environment env
     return Ok{};
   });
 }
-
-namespace {
-
-EmittedRecord emitted_from(const Statement& s) {
-  EmittedRecord r;
-  r.clave = s.text(0);
-  r.environment = environment_from(s.text(1), "emitidos.environment");
-  r.taxpayer_id = s.integer(2);
-  r.tipo = s.text(3);
-  r.consecutivo = s.text(4);
-  r.receptor_nombre = s.text(5);
-  r.total = s.text(6);
-  r.moneda = s.text(7);
-  r.xml = s.blob(8);
-  r.created_at = s.time(9, "emitidos.created_at");
-  return r;
-}
-
-}  // namespace
 
 Result<EmittedRecord> SqliteStore::emit_numbered(
     const ConsecutivoKey& key,
