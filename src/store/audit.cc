@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "util/clock.h"
+
 namespace llavero {
 
 std::string audit_row_hash(const AuditRow& row) {
@@ -19,6 +21,20 @@ std::string audit_row_hash(const AuditRow& row) {
   field(row.detail);
   field(row.prev_hash);
   return to_hex(sha256(material));
+}
+
+AuditRow next_audit_row(const std::optional<std::pair<std::int64_t, std::string>>& head,
+                        const AuditEvent& event, UnixSeconds at) {
+  AuditRow row;
+  row.seq = head ? head->first + 1 : 1;
+  row.prev_hash = head ? head->second : std::string(kAuditGenesisHash);
+  row.at = format_utc(at);
+  row.actor = event.actor;
+  row.action = event.action;
+  row.subject = event.subject;
+  row.detail = event.detail;
+  row.hash = audit_row_hash(row);
+  return row;
 }
 
 AuditVerification verify_audit_chain(const AuditLog& log) {

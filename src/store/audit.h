@@ -21,6 +21,12 @@ inline constexpr std::string_view kAuditGenesisHash =
 // text between fields.
 std::string audit_row_hash(const AuditRow& row);
 
+// The row that records `event` at `at` after `head` (the newest seq and hash;
+// none: the first row), hash included. Every backend appends this row and
+// makes it the new head, in the event's transaction.
+AuditRow next_audit_row(const std::optional<std::pair<std::int64_t, std::string>>& head,
+                        const AuditEvent& event, UnixSeconds at);
+
 struct AuditVerification {
   std::int64_t rows = 0;
   std::optional<std::int64_t> first_bad_seq;  // absent when the log is intact

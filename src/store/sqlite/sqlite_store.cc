@@ -182,22 +182,12 @@ class Transaction {
 };
 
 void append_audit(Connection& db, const AuditEvent& event) {
-  AuditRow row;
-  row.prev_hash = std::string(kAuditGenesisHash);
-  row.seq = 1;
+  std::optional<std::pair<std::int64_t, std::string>> head;
   {
-    Statement head(db, "SELECT seq, hash FROM audit_head WHERE singleton = 1");
-    if (head.step()) {
-      row.seq = head.integer(0) + 1;
-      row.prev_hash = head.text(1);
-    }
+    Statement s(db, "SELECT seq, hash FROM audit_head WHERE singleton = 1");
+    if (s.step()) head = std::make_pair(s.integer(0), s.text(1));
   }
-  row.at = format_utc(now_seconds());
-  row.actor = event.actor;
-  row.action = event.action;
-  row.subject = event.subject;
-  row.detail = event.detail;
-  row.hash = audit_row_hash(row);
+  const AuditRow row = next_audit_row(head, event, now_seconds());
   Statement(db,
             "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
