@@ -30,7 +30,8 @@ const Pin& pin() {
 }
 
 struct Portal {
-  std::unique_ptr<testing::Installation> inst = testing::make_installation();
+  explicit Portal(testing::Backend backend) : inst(testing::make_installation(backend)) {}
+  std::unique_ptr<testing::Installation> inst;
   testing::TempDir dir;
   DownloadVault vault{*inst->store, *load_or_create_server_key(dir.path() / "portal.key")};
   std::int64_t taxpayer_id = inst->service->find_taxpayer(kId)->id;
@@ -80,8 +81,12 @@ struct Portal {
   }
 };
 
-TEST(PendingKey, AfterGenerarTheOldKeyStaysActiveAndTheNewOneWaits) {
-  Portal p;
+// Every test on both stores: SQLite, and PostgreSQL with its row locks.
+class PendingKey : public testing::OnBothBackends {};
+LLAVERO_ON_BOTH_BACKENDS(PendingKey);
+
+TEST_P(PendingKey, AfterGenerarTheOldKeyStaysActiveAndTheNewOneWaits) {
+  Portal p(backend());
   auto old = p.generate_now();
   ASSERT_TRUE(old.ok()) << old.error().message;
   std::string token;
@@ -97,8 +102,8 @@ TEST(PendingKey, AfterGenerarTheOldKeyStaysActiveAndTheNewOneWaits) {
   EXPECT_EQ(p.active_rows(), 1);
 }
 
-TEST(PendingKey, AbandonedTheOldKeyStaysActiveUntilTheWindowPassesAndAfter) {
-  Portal p;
+TEST_P(PendingKey, AbandonedTheOldKeyStaysActiveUntilTheWindowPassesAndAfter) {
+  Portal p(backend());
   auto old = p.generate_now();
   ASSERT_TRUE(old.ok());
   std::string token;
@@ -124,8 +129,8 @@ TEST(PendingKey, AbandonedTheOldKeyStaysActiveUntilTheWindowPassesAndAfter) {
   EXPECT_EQ(file.error().code, errc::kDescargaNoDisponible);
 }
 
-TEST(PendingKey, ACompleteDownloadSupersedesTheOldKeyAtThatMoment) {
-  Portal p;
+TEST_P(PendingKey, ACompleteDownloadSupersedesTheOldKeyAtThatMoment) {
+  Portal p(backend());
   auto old = p.generate_now();
   ASSERT_TRUE(old.ok());
   std::string token;
@@ -148,8 +153,8 @@ TEST(PendingKey, ACompleteDownloadSupersedesTheOldKeyAtThatMoment) {
   EXPECT_EQ(p.key(fresh->serial_hex)->state, KeyState::kActiva);
 }
 
-TEST(PendingKey, WithoutAnActiveKeyTheDownloadMakesTheFirstOne) {
-  Portal p;
+TEST_P(PendingKey, WithoutAnActiveKeyTheDownloadMakesTheFirstOne) {
+  Portal p(backend());
   std::string token;
   auto fresh = p.generate_pending(token);
   ASSERT_TRUE(fresh.ok());
@@ -160,8 +165,8 @@ TEST(PendingKey, WithoutAnActiveKeyTheDownloadMakesTheFirstOne) {
   EXPECT_EQ(p.active_rows(), 1);
 }
 
-TEST(PendingKey, GenerarWhilePendingAnnulsTheEarlierPendingKeyAndItsFile) {
-  Portal p;
+TEST_P(PendingKey, GenerarWhilePendingAnnulsTheEarlierPendingKeyAndItsFile) {
+  Portal p(backend());
   auto old = p.generate_now();
   ASSERT_TRUE(old.ok());
   std::string first_token, second_token;
@@ -180,8 +185,8 @@ TEST(PendingKey, GenerarWhilePendingAnnulsTheEarlierPendingKeyAndItsFile) {
   EXPECT_EQ(p.active_rows(), 1);
 }
 
-TEST(PendingKey, ConcurrentGenerarLeavesOnePendingAndOneActive) {
-  Portal p;
+TEST_P(PendingKey, ConcurrentGenerarLeavesOnePendingAndOneActive) {
+  Portal p(backend());
   auto old = p.generate_now();
   ASSERT_TRUE(old.ok());
   constexpr int kThreads = 4;
@@ -201,8 +206,8 @@ TEST(PendingKey, ConcurrentGenerarLeavesOnePendingAndOneActive) {
   EXPECT_EQ(p.key(old->serial_hex)->state, KeyState::kActiva);
 }
 
-TEST(PendingKey, AnAnnulledKeyCannotBecomeActiveLater) {
-  Portal p;
+TEST_P(PendingKey, AnAnnulledKeyCannotBecomeActiveLater) {
+  Portal p(backend());
   std::string token;
   auto fresh = p.generate_pending(token);
   ASSERT_TRUE(fresh.ok());
@@ -218,8 +223,8 @@ TEST(PendingKey, AnAnnulledKeyCannotBecomeActiveLater) {
   EXPECT_EQ(p.active_rows(), 0);
 }
 
-TEST(PendingKey, TheDatabaseRefusesASecondActiveOrPendingKey) {
-  Portal p;
+TEST_P(PendingKey, TheDatabaseRefusesASecondActiveOrPendingKey) {
+  Portal p(backend());
   ASSERT_TRUE(p.generate_now().ok());
   std::string token;
   ASSERT_TRUE(p.generate_pending(token).ok());
