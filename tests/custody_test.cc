@@ -7,7 +7,6 @@
 #include "service/custody.h"
 
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -33,14 +32,16 @@ std::int64_t count(const testing::Installation& inst, const std::string& sql) {
   return testing::sql_count(inst, sql);
 }
 
-struct Custody {
-  std::unique_ptr<testing::Installation> inst = testing::make_installation();
+struct Kept {
+  explicit Kept(testing::Backend backend = testing::Backend::kSqlite)
+      : inst(testing::make_installation(backend)) {
+    inst->service->keep_in_custody_with(&custody);
+  }
+  std::unique_ptr<testing::Installation> inst;
   KeyCustody custody{*inst->store, *inst->keyring,
                      *load_or_create_custody_key(inst->dir.path(), "")};
   TaxpayerRecord taxpayer = *inst->service->find_taxpayer(kId);
   Bytes last_p12;
-
-  Custody() { inst->service->keep_in_custody_with(&custody); }
 
   GeneratedKey generate(bool box, bool pending = false, Environment env = Environment::kPruebas) {
     GenerateRequest request{kId, env, std::nullopt, box, pending};
@@ -124,8 +125,13 @@ std::string leaks_in_dir(const fs::path& dir, const Bytes& key_der) {
   return "";
 }
 
-TEST(Custody, KeptOnlyWhenTheBoxIsTicked) {
-  Custody c;
+// The rules on both stores (the trigger of migration 8 is the database's);
+// the files of the data directory are SQLite's (CustodyFiles below).
+class Custody : public testing::OnBothBackends {};
+LLAVERO_ON_BOTH_BACKENDS(Custody);
+
+TEST_P(Custody, KeptOnlyWhenTheBoxIsTicked) {
+  Kept c(backend());
   c.generate(false);
   EXPECT_FALSE(c.kept());
   EXPECT_EQ(c.rows(), 0);
@@ -138,15 +144,15 @@ TEST(Custody, KeptOnlyWhenTheBoxIsTicked) {
   EXPECT_FALSE(c.kept(Environment::kProduccion));
 }
 
-TEST(Custody, WithoutACustodyNothingIsKeptEvenWithTheBox) {
-  Custody c;
+TEST_P(Custody, WithoutACustodyNothingIsKeptEvenWithTheBox) {
+  Kept c(backend());
   c.inst->service->keep_in_custody_with(nullptr);
   c.generate(true);
   EXPECT_EQ(c.rows(), 0);
 }
 
-TEST(Custody, TheKeptKeySignsAndTheSignatureVerifies) {
-  Custody c;
+TEST_P(Custody, TheKeptKeySignsAndTheSignatureVerifies) {
+  Kept c(backend());
   const GeneratedKey key = c.generate(true);
   auto kept = c.kept();
   ASSERT_TRUE(kept);
@@ -169,8 +175,8 @@ TEST(Custody, TheKeptKeySignsAndTheSignatureVerifies) {
   EXPECT_EQ(X509_cmp(v->signer.get(), kept_cert->get()), 0);
 }
 
-TEST(Custody, AnotherKeyFileOrAnotherCertificateDoesNotOpenIt) {
-  Custody c;
+TEST_P(Custody, AnotherKeyFileOrAnotherCertificateDoesNotOpenIt) {
+  Kept c(backend());
   c.generate(true);
   auto kept = c.kept();
   ASSERT_TRUE(kept);
@@ -183,8 +189,8 @@ TEST(Custody, AnotherKeyFileOrAnotherCertificateDoesNotOpenIt) {
   EXPECT_FALSE(c.custody.sign(moved, "<a/>").ok());
 }
 
-TEST(Custody, RevokingDestroysIt) {
-  Custody c;
+TEST_P(Custody, RevokingDestroysIt) {
+  Kept c(backend());
   c.generate(true);
   ASSERT_EQ(c.rows(), 1);
   ASSERT_TRUE(c.inst->service->revoke(kId, Environment::kPruebas, std::nullopt, "test").ok());
@@ -192,8 +198,8 @@ TEST(Custody, RevokingDestroysIt) {
   EXPECT_FALSE(c.kept());
 }
 
-TEST(Custody, ANewKeySupersedesAndDestroysIt) {
-  Custody c;
+TEST_P(Custody, ANewKeySupersedesAndDestroysIt) {
+  Kept c(backend());
   c.generate(true);
   c.generate(false);  // supersedes the kept one, keeps nothing itself
   EXPECT_EQ(c.rows(), 0);
@@ -203,8 +209,8 @@ TEST(Custody, ANewKeySupersedesAndDestroysIt) {
   EXPECT_EQ(c.kept()->serial_hex, newest.serial_hex);
 }
 
-TEST(Custody, APendingKeyIsNotUsableAndAnAnnulledOneIsDestroyed) {
-  Custody c;
+TEST_P(Custody, APendingKeyIsNotUsableAndAnAnnulledOneIsDestroyed) {
+  Kept c(backend());
   c.generate(true, /*pending=*/true);
   EXPECT_EQ(c.rows(), 1);
   EXPECT_FALSE(c.kept());  // not the active key yet
@@ -214,8 +220,8 @@ TEST(Custody, APendingKeyIsNotUsableAndAnAnnulledOneIsDestroyed) {
   EXPECT_EQ(c.rows(), 0);
 }
 
-TEST(Custody, StoppingDeletesItAndLeavesTheKeyActive) {
-  Custody c;
+TEST_P(Custody, StoppingDeletesItAndLeavesTheKeyActive) {
+  Kept c(backend());
   const GeneratedKey key = c.generate(true);
   ASSERT_TRUE(c.custody.stop(c.taxpayer, Environment::kPruebas, "test").ok());
   EXPECT_EQ(c.rows(), 0);
@@ -231,17 +237,17 @@ TEST(Custody, StoppingDeletesItAndLeavesTheKeyActive) {
       1);
 }
 
-TEST(Custody, TheKeyFileIsPrivate) {
-  Custody c;
+TEST(CustodyFiles, TheKeyFileIsPrivate) {
+  Kept c;
   struct stat st {};
   ASSERT_EQ(::stat((c.inst->dir.path() / "llave-custodia.key").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600);
   EXPECT_EQ(st.st_size, 32);
 }
 
-TEST(Custody, NoClearKeyOrPinInTheDatabaseTheDataDirectoryOrTheLog) {
+TEST(CustodyFiles, NoClearKeyOrPinInTheDatabaseTheDataDirectoryOrTheLog) {
   ::testing::internal::CaptureStderr();
-  Custody c;
+  Kept c;
   c.generate(true);
   const Bytes key_der = private_key_der(c.last_p12, kPin);
   auto kept = c.kept();

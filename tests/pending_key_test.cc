@@ -233,8 +233,8 @@ TEST_P(PendingKey, TheDatabaseRefusesASecondActiveOrPendingKey) {
   EXPECT_FALSE(
       sql_ok(*p.inst, "UPDATE certificates SET status = 'active' WHERE status = 'pending'"));
   EXPECT_FALSE(sql_ok(*p.inst,
-                       "UPDATE certificates SET status = 'pending', pending_until = "
-                       "'2030-01-01T00:00:00Z' WHERE status = 'active'"));
+                      "UPDATE certificates SET status = 'pending', pending_until = "
+                      "'2030-01-01T00:00:00Z' WHERE status = 'active'"));
   EXPECT_TRUE(sql_ok(*p.inst, "SELECT 1"));
 }
 
