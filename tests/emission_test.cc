@@ -11,7 +11,6 @@
 #include <libxml/tree.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
-#include <sqlite3.h>
 
 #include <fstream>
 #include <map>
@@ -65,15 +64,19 @@ void expect_refused(Tool& t, const EmissionInput& input, const std::string& fiel
   EXPECT_EQ(count(*t.inst, "SELECT count(*) FROM comprobantes"), 0);
 }
 
-TEST(Emission, ANegativeQuantityIsAFieldError) {
-  Tool t;
+// Every emission test on both stores; the PDF's (EmissionPdf) on SQLite.
+class Emission : public testing::OnBothBackends {};
+LLAVERO_ON_BOTH_BACKENDS(Emission);
+
+TEST_P(Emission, ANegativeQuantityIsAFieldError) {
+  Tool t(true, backend());
   EmissionInput in = factura();
   in.lines[1].cantidad = "-1";
   expect_refused(t, in, "linea2_cantidad");
 }
 
-TEST(Emission, AMalformedCabysIsAFieldError) {
-  Tool t;
+TEST_P(Emission, AMalformedCabysIsAFieldError) {
+  Tool t(true, backend());
   EmissionInput in = factura();
   in.lines[0].cabys = "83131000000";
   expect_refused(t, in, "linea1_cabys");
@@ -81,15 +84,15 @@ TEST(Emission, AMalformedCabysIsAFieldError) {
   expect_refused(t, in, "linea1_cabys");
 }
 
-TEST(Emission, AnUnknownTariffCodeIsAFieldError) {
-  Tool t;
+TEST_P(Emission, AnUnknownTariffCodeIsAFieldError) {
+  Tool t(true, backend());
   EmissionInput in = factura();
   in.lines[2].tarifa = "12";
   expect_refused(t, in, "linea3_tarifa");
 }
 
-TEST(Emission, ANotaWithoutReferenceIsAFieldError) {
-  Tool t;
+TEST_P(Emission, ANotaWithoutReferenceIsAFieldError) {
+  Tool t(true, backend());
   EmissionInput in = factura();
   in.kind = DocumentKind::kNotaCredito;
   in.referencia_razon = "Devolución";
@@ -98,8 +101,8 @@ TEST(Emission, ANotaWithoutReferenceIsAFieldError) {
   expect_refused(t, in, "referencia_clave");
 }
 
-TEST(Emission, AMalformedReceptorIdentificationIsAFieldError) {
-  Tool t;
+TEST_P(Emission, AMalformedReceptorIdentificationIsAFieldError) {
+  Tool t(true, backend());
   EmissionInput in = factura();
   in.receptor_identificacion = "3-101-52289X";
   expect_refused(t, in, "receptor_identificacion");
@@ -107,8 +110,8 @@ TEST(Emission, AMalformedReceptorIdentificationIsAFieldError) {
   expect_refused(t, in, "receptor_identificacion");  // a factura needs its receptor
 }
 
-TEST(Emission, DollarsWithoutAnExchangeRateAreAFieldError) {
-  Tool t;
+TEST_P(Emission, DollarsWithoutAnExchangeRateAreAFieldError) {
+  Tool t(true, backend());
   EmissionInput in = factura();
   in.moneda = "USD";
   expect_refused(t, in, "tipo_cambio");
@@ -116,8 +119,8 @@ TEST(Emission, DollarsWithoutAnExchangeRateAreAFieldError) {
   expect_refused(t, in, "tipo_cambio");
 }
 
-TEST(Emission, ADiscountNeedsItsReasonAndCannotExceedTheLine) {
-  Tool t;
+TEST_P(Emission, ADiscountNeedsItsReasonAndCannotExceedTheLine) {
+  Tool t(true, backend());
   EmissionInput in = factura();
   in.lines[1].naturaleza_descuento = "";
   expect_refused(t, in, "linea2_naturaleza");
@@ -126,8 +129,8 @@ TEST(Emission, ADiscountNeedsItsReasonAndCannotExceedTheLine) {
   expect_refused(t, in, "linea2_descuento");
 }
 
-TEST(Emission, WithoutAKeptKeyNothingIsEmitted) {
-  Tool t(/*keep_key=*/false);
+TEST_P(Emission, WithoutAKeptKeyNothingIsEmitted) {
+  Tool t(/*keep_key=*/false, backend());
   auto out = t.emit(factura());
   ASSERT_FALSE(out.ok());
   EXPECT_EQ(out.error().code, errc::kSinLlaveCustodia);
@@ -156,8 +159,8 @@ std::pair<std::optional<ComprobanteState>, std::string> state_of(Tool& t,
   return {(*d)->state, std::string((*d)->mensaje_hacienda.begin(), (*d)->mensaje_hacienda.end())};
 }
 
-TEST(Emission, AFacturaWithThreeLinesAndADiscountIsValidSignedAndAceptado) {
-  Tool t;
+TEST_P(Emission, AFacturaWithThreeLinesAndADiscountIsValidSignedAndAceptado) {
+  Tool t(true, backend());
   auto out = t.emit(factura());
   ASSERT_TRUE(out.ok()) << out.error().message;
   EXPECT_EQ(out->reception_status, 202u) << out->reception_cause;
@@ -249,8 +252,8 @@ TEST(Emission, AFacturaDeCompraIsIssuedByTheBuyerValidSignedAndAceptado) {
   EXPECT_EQ(answer.find("<NombreEmisor>JUAN"), std::string::npos) << answer;
 }
 
-TEST(Emission, ATiqueteAndANotaDeCreditoAreAceptado) {
-  Tool t;
+TEST_P(Emission, ATiqueteAndANotaDeCreditoAreAceptado) {
+  Tool t(true, backend());
   auto factura_out = t.emit(factura());
   ASSERT_TRUE(factura_out.ok());
   EmissionInput tiquete = factura();
@@ -283,8 +286,8 @@ TEST(Emission, ATiqueteAndANotaDeCreditoAreAceptado) {
   EXPECT_FALSE(*hidden);
 }
 
-TEST(Emission, TwentyConcurrentEmissionsGetTwentyConsecutivosWithoutGaps) {
-  Tool t;
+TEST_P(Emission, TwentyConcurrentEmissionsGetTwentyConsecutivosWithoutGaps) {
+  Tool t(true, backend());
   std::vector<std::thread> threads;
   std::mutex mu;
   std::vector<std::string> consecutivos;

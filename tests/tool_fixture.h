@@ -1,5 +1,6 @@
 // The Herramienta Gratuita assembled for tests (docs/herramienta.md): over a
-// fresh installation (the two demo taxpayers), the key custody, the
+// fresh installation (the two demo taxpayers, on SQLite unless a backend is
+// named), the key custody, the
 // reception and its processor, and emission (ToolServices); and Tool, with
 // 1-0647-0958 holding a key of pruebas (kept in custody unless asked not to).
 // emission_test, mailer_test and receiver_test build on them.
@@ -24,12 +25,14 @@
 namespace llavero::testing {
 
 // The official v4.4 schemas, loaded once per test binary.
-inline const xml::SchemaValidator& schemas() { return official_schemas(); }
+inline const xml::SchemaValidator& schemas() {
+  return official_schemas();
+}
 
 inline constexpr const char* kToolTaxpayer = "1-0647-0958";
 
 struct ToolServices {
-  std::unique_ptr<Installation> inst = make_installation();
+  std::unique_ptr<Installation> inst;
   KeyCustody custody{*inst->store, *inst->keyring,
                      *load_or_create_custody_key(inst->dir.path(), "")};
   AccountService accounts{*inst->store, inst->config};
@@ -40,7 +43,7 @@ struct ToolServices {
                                  inst->config};
   EmissionService emission{*inst->store, inst->config, custody, reception, official_schemas()};
 
-  ToolServices() {
+  explicit ToolServices(Backend backend = Backend::kSqlite) : inst(make_installation(backend)) {
     inst->service->keep_in_custody_with(&custody);
     auto started = processor.start();
     EXPECT_TRUE(started.ok()) << (started ? "" : started.error().message);
@@ -70,7 +73,9 @@ struct ToolServices {
 struct Tool : ToolServices {
   TaxpayerRecord taxpayer = *inst->service->find_taxpayer(kToolTaxpayer);
 
-  explicit Tool(bool keep_key = true) { generate_key(kToolTaxpayer, keep_key); }
+  explicit Tool(bool keep_key = true, Backend backend = Backend::kSqlite) : ToolServices(backend) {
+    generate_key(kToolTaxpayer, keep_key);
+  }
 
   Result<Emission> emit(const EmissionInput& input, std::vector<FieldError>* errors = nullptr) {
     std::vector<FieldError> local;
