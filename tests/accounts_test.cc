@@ -4,7 +4,6 @@
 
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
-#include <sqlite3.h>
 
 #include "service/downloads.h"
 #include "testing.h"
@@ -16,32 +15,30 @@ namespace {
 
 using testing::make_installation;
 
-void raw_sql(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  sqlite3_open(path.c_str(), &db);
-  sqlite3_busy_timeout(db, 5000);
-  sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
-  sqlite3_close(db);
-}
-
-struct Accounts {
-  std::unique_ptr<testing::Installation> inst = make_installation();
-  AccountService accounts{*inst->store, inst->config};
-  Accounts() {
+struct Portal {
+  explicit Portal(testing::Backend backend) : inst(make_installation(backend)) {
     EXPECT_TRUE(
         accounts.set_portal_password("1-0647-0958", SecretString("correcta-123"), "test").ok());
   }
+  std::unique_ptr<testing::Installation> inst;
+  AccountService accounts{*inst->store, inst->config};
 };
 
-TEST(Accounts, PortalPasswordNeedsEightCharacters) {
-  Accounts a;
+// Every test on both stores.
+class Accounts : public testing::OnBothBackends {};
+LLAVERO_ON_BOTH_BACKENDS(Accounts);
+class Downloads : public testing::OnBothBackends {};
+LLAVERO_ON_BOTH_BACKENDS(Downloads);
+
+TEST_P(Accounts, PortalPasswordNeedsEightCharacters) {
+  Portal a(backend());
   auto short_one = a.accounts.set_portal_password("1-0647-0958", SecretString("corta"), "test");
   ASSERT_FALSE(short_one.ok());
   EXPECT_EQ(short_one.error().code, "contrasena_invalida");
 }
 
-TEST(Accounts, LoginWithAnySpellingOfTheIdentification) {
-  Accounts a;
+TEST_P(Accounts, LoginWithAnySpellingOfTheIdentification) {
+  Portal a(backend());
   for (auto id : {"1-0647-0958", "106470958", "1 0647 0958"}) {
     auto login = a.accounts.login(id, SecretString("correcta-123"), "127.0.0.1");
     ASSERT_TRUE(login.ok()) << id;
@@ -51,8 +48,8 @@ TEST(Accounts, LoginWithAnySpellingOfTheIdentification) {
   }
 }
 
-TEST(Accounts, UnknownAccountAndWrongPasswordLookTheSame) {
-  Accounts a;
+TEST_P(Accounts, UnknownAccountAndWrongPasswordLookTheSame) {
+  Portal a(backend());
   auto wrong = a.accounts.login("1-0647-0958", SecretString("incorrecta"), "127.0.0.1");
   auto unknown = a.accounts.login("2-0456-0789", SecretString("incorrecta"), "127.0.0.1");
   ASSERT_FALSE(wrong.ok());
@@ -61,26 +58,27 @@ TEST(Accounts, UnknownAccountAndWrongPasswordLookTheSame) {
   EXPECT_EQ(wrong.error().message, unknown.error().message);
 }
 
-TEST(Accounts, IdleSessionExpiresAndIsDeleted) {
-  Accounts a;
+TEST_P(Accounts, IdleSessionExpiresAndIsDeleted) {
+  Portal a(backend());
   auto login = a.accounts.login("1-0647-0958", SecretString("correcta-123"), "x");
   ASSERT_TRUE(login.ok());
-  raw_sql(a.inst->db_path(), "UPDATE sessions SET last_seen = '2000-01-01T00:00:00Z'");
+  ASSERT_EQ(testing::raw_sql(*a.inst, "UPDATE sessions SET last_seen = '2000-01-01T00:00:00Z'"),
+            "");
   auto expired = a.accounts.session(login->cookie_token);
   ASSERT_FALSE(expired.ok());
   EXPECT_EQ(expired.error().code, "sesion_expirada");
   EXPECT_EQ(a.accounts.session(login->cookie_token).error().code, "sin_sesion");
 }
 
-TEST(Accounts, FormTokensAreSingleUse) {
-  Accounts a;
+TEST_P(Accounts, FormTokensAreSingleUse) {
+  Portal a(backend());
   const std::string token = random_token();
   EXPECT_TRUE(*a.accounts.spend_form_token(token));
   EXPECT_FALSE(*a.accounts.spend_form_token(token));
 }
 
-TEST(Accounts, NewApiPasswordReplacesTheOldOne) {
-  Accounts a;
+TEST_P(Accounts, NewApiPasswordReplacesTheOldOne) {
+  Portal a(backend());
   auto first = a.accounts.generate_api_password("1-0647-0958", Environment::kPruebas, "test");
   ASSERT_TRUE(first.ok());
   EXPECT_EQ(first->username, "cpf-01-0647-0958@stag.comprobanteselectronicos.go.cr");
@@ -107,8 +105,8 @@ RC_GTEST_PROP(ApiPassword, TwentyCharactersOfTheAllowedAlphabetWithEveryClass, (
   RC_ASSERT(p.find_first_of(kApiPasswordSymbols) != std::string_view::npos);
 }
 
-TEST(Downloads, OnceForItsOwnerOnly) {
-  auto inst = make_installation();
+TEST_P(Downloads, OnceForItsOwnerOnly) {
+  auto inst = make_installation(backend());
   testing::TempDir dir;
   auto key = load_or_create_server_key(dir.path() / "portal.key");
   ASSERT_TRUE(key.ok());
@@ -129,8 +127,8 @@ TEST(Downloads, OnceForItsOwnerOnly) {
   EXPECT_EQ(vault.open(*token, owner.id).error().code, "descarga_no_disponible");
 }
 
-TEST(Downloads, ExpiredFileIsGoneAndStoredEncrypted) {
-  auto inst = make_installation();
+TEST_P(Downloads, ExpiredFileIsGoneAndStoredEncrypted) {
+  auto inst = make_installation(backend());
   testing::TempDir dir;
   DownloadVault vault(*inst->store, *load_or_create_server_key(dir.path() / "portal.key"));
   const auto owner = **inst->store->find_taxpayer("106470958");
@@ -142,7 +140,9 @@ TEST(Downloads, ExpiredFileIsGoneAndStoredEncrypted) {
   const Bytes& ciphertext = (*stored)->ciphertext;
   EXPECT_EQ(std::search(ciphertext.begin(), ciphertext.end(), secret.begin(), secret.end()),
             ciphertext.end());
-  raw_sql(inst->db_path(), "UPDATE pending_downloads SET expires_at = '2000-01-01T00:00:00Z'");
+  ASSERT_EQ(
+      testing::raw_sql(*inst, "UPDATE pending_downloads SET expires_at = '2000-01-01T00:00:00Z'"),
+      "");
   EXPECT_EQ(vault.open(*token, owner.id).error().code, "descarga_no_disponible");
 }
 
