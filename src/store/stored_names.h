@@ -11,14 +11,18 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
 #include <optional>
 #include <stdexcept>
+#include <string>
 #include <string_view>
 
 #include "store/certificate_store.h"
 #include "store/comprobante_store.h"
+#include "store/mail_store.h"
 #include "store/taxpayer_store.h"
 #include "store/tool_store.h"
+#include "util/error_codes.h"
 
 namespace llavero::stored {
 
@@ -72,6 +76,19 @@ constexpr std::string_view callback_state_name(CallbackState state) {
   return "";
 }
 
+inline constexpr MailState kMailStates[] = {MailState::kPendiente, MailState::kEntregado,
+                                            MailState::kAbandonado, MailState::kOmitido};
+
+constexpr std::string_view mail_state_name(MailState state) {
+  switch (state) {
+    case MailState::kPendiente: return "pendiente";
+    case MailState::kEntregado: return "entregado";
+    case MailState::kAbandonado: return "abandonado";
+    case MailState::kOmitido: return "omitido";
+  }
+  return "pendiente";
+}
+
 inline constexpr std::string_view kTaxpayerColumns =
     "id, identification, id_type, nombre, apellidos, correo, created_at";
 
@@ -88,6 +105,49 @@ inline constexpr std::string_view kComprobanteColumns =
 inline constexpr std::string_view kEmittedColumns =
     "clave, environment, taxpayer_id, tipo, consecutivo, receptor_nombre, total, moneda, xml, "
     "created_at";
+
+// Each emitted document (emitidos, as `j`) with the reception's row of the
+// same clave, if any: its state (estado), its answer (respuesta_xml), the
+// receptor's identification (receptor_numero) and whether there is one
+// (recibido). Read as kEmittedColumns followed by estado, respuesta_xml.
+inline constexpr std::string_view kEmittedJoined =
+    "(SELECT e.*, c.estado AS estado, c.respuesta_xml AS respuesta_xml, "
+    "c.receptor_numero AS receptor_numero, c.clave IS NOT NULL AS recibido FROM emitidos e "
+    "LEFT JOIN comprobantes c ON c.clave = e.clave AND c.environment = e.environment) AS j";
+
+inline constexpr std::string_view kMailColumns = "clave, estado, intentos, siguiente";
+inline constexpr std::string_view kMailAttemptColumns =
+    "intento, at, destinatario, entregado, error";
+
+inline constexpr std::string_view kClienteColumns =
+    "id, taxpayer_id, environment, id_type, identificacion, nombre, correo";
+inline constexpr std::string_view kProductoColumns =
+    "id, taxpayer_id, environment, cabys, descripcion, unidad, precio, tarifa";
+
+// `text` for a LIKE (or ILIKE) with ESCAPE '\': its wildcards are literal.
+inline std::string like_literal(std::string_view text) {
+  std::string pattern;
+  for (char c : text) {
+    if (c == '%' || c == '_' || c == '\\') pattern += '\\';
+    pattern += c;
+  }
+  return pattern;
+}
+
+// The refusals of Clientes and Productos (ToolStore), the same on both.
+inline Error list_full(std::string_view what, std::int64_t max) {
+  return Error{std::string(errc::kListaLlena),
+               fmt::format("Su lista de {} ya tiene el máximo de {}: borre los que ya no "
+                           "use para agregar otros.",
+                           what, max)};
+}
+inline Error cliente_duplicado(std::string_view nombre) {
+  return Error{std::string(errc::kClienteDuplicado),
+               fmt::format("Ya tiene un cliente con esa identificación: {}.", nombre)};
+}
+inline Error not_listed() {
+  return Error{std::string(errc::kRegistroNoEncontrado), "No se encontró el registro en su lista."};
+}
 
 // Thrown by the readers below; each backend turns it into the error
 // "almacen_corrupto".
@@ -202,6 +262,59 @@ EmittedRecord emitted_from(const Row& s) {
   r.xml = s.blob(8);
   r.created_at = s.time(9, "emitidos.created_at");
   return r;
+}
+
+// A row of kEmittedColumns, estado, respuesta_xml (from kEmittedJoined).
+template <typename Row>
+EmittedRow emitted_row_from(const Row& s) {
+  EmittedRow row{emitted_from(s), std::nullopt, s.blob(11)};
+  if (auto state = s.optional_text(10))
+    row.state = enum_from(*state, kAllStates, state_name, "comprobantes.estado");
+  return row;
+}
+
+// A row of kMailColumns.
+template <typename Row>
+MailRecord mail_from(const Row& s) {
+  return MailRecord{s.text(0),
+                    enum_from(s.text(1), kMailStates, mail_state_name, "correos_emitidos.estado"),
+                    static_cast<int>(s.integer(2)), s.time(3, "correos_emitidos.siguiente")};
+}
+
+// A row of kMailAttemptColumns.
+template <typename Row>
+MailAttempt mail_attempt_from(const Row& s) {
+  return MailAttempt{static_cast<int>(s.integer(0)), s.time(1, "correo_intentos.at"), s.text(2),
+                     s.flag(3), s.text(4)};
+}
+
+// A row of kClienteColumns.
+template <typename Row>
+ClienteRecord cliente_from(const Row& s) {
+  ClienteRecord c;
+  c.id = s.integer(0);
+  c.taxpayer_id = s.integer(1);
+  c.environment = environment_from(s.text(2), "clientes.environment");
+  c.id_type = enum_from(s.text(3), kAllIdTypes, id_type_code, "clientes.id_type");
+  c.identificacion = s.text(4);
+  c.nombre = s.text(5);
+  c.correo = s.text(6);
+  return c;
+}
+
+// A row of kProductoColumns.
+template <typename Row>
+ProductoRecord producto_from(const Row& s) {
+  ProductoRecord p;
+  p.id = s.integer(0);
+  p.taxpayer_id = s.integer(1);
+  p.environment = environment_from(s.text(2), "productos.environment");
+  p.cabys = s.text(3);
+  p.descripcion = s.text(4);
+  p.unidad = s.text(5);
+  p.precio = s.text(6);
+  p.tarifa = s.text(7);
+  return p;
 }
 
 }  // namespace llavero::stored

@@ -1300,8 +1300,8 @@ Result<ComprobantePage> PostgresStore::list_comprobantes(const ComprobanteQuery&
       if (s.step()) page.total = s.integer(0);
     }
     const std::string sql = fmt::format(
-        "SELECT {} FROM comprobantes WHERE {} ORDER BY received_at, clave LIMIT $5 OFFSET $6",
-        kComprobanteColumns, where);
+        "SELECT {} FROM comprobantes WHERE {} ORDER BY {} LIMIT $5 OFFSET $6", kComprobanteColumns,
+        where, q.newest_first ? "received_at DESC, clave DESC" : "received_at, clave");
     Statement s(db, sql);
     bind(s);
     s.bind(5, q.limit).bind(6, q.offset);
@@ -1433,20 +1433,28 @@ Result<EmittedRecord> PostgresStore::emit_numbered(
         .bind(5, key.tipo)
         .bind(6, numero)
         .run();
-    Statement(db, fmt::format("INSERT INTO emitidos ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
-                              "$9, $10)",
-                              kEmittedColumns))
-        .bind(1, r.clave)
-        .bind(2, environment_name(r.environment))
-        .bind(3, r.taxpayer_id)
-        .bind(4, r.tipo)
-        .bind(5, r.consecutivo)
-        .bind(6, r.receptor_nombre)
-        .bind(7, r.total)
-        .bind(8, r.moneda)
-        .bind(9, r.xml)
-        .bind_time(10, r.created_at)
-        .run();
+    try {
+      Statement(db, fmt::format("INSERT INTO emitidos ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+                                "$8, $9, $10)",
+                                kEmittedColumns))
+          .bind(1, r.clave)
+          .bind(2, environment_name(r.environment))
+          .bind(3, r.taxpayer_id)
+          .bind(4, r.tipo)
+          .bind(5, r.consecutivo)
+          .bind(6, r.receptor_nombre)
+          .bind(7, r.total)
+          .bind(8, r.moneda)
+          .bind(9, r.xml)
+          .bind_time(10, r.created_at)
+          .run();
+    } catch (const SqlFailure& failure) {
+      // A second answer to one document (emitidos_una_respuesta): running
+      // again would only sign it again and fail again. The number is not
+      // spent; the caller finds the answer that won.
+      if (failure.sqlstate != kUniqueViolation) throw;
+      throw SqlFailure(failure.code, failure.what());
+    }
     append_audit(db, built->audit);
     txn.commit();
     return std::move(r);
@@ -1454,20 +1462,54 @@ Result<EmittedRecord> PostgresStore::emit_numbered(
 }
 
 Result<EmittedPage> PostgresStore::emitted(std::int64_t taxpayer_id, Environment env,
-                                           std::int64_t offset, std::int64_t limit) {
+                                           const EmittedFilter& filter, std::int64_t offset,
+                                           std::int64_t limit) {
   return guarded([&](Connection& db) -> Result<EmittedPage> {
+    // ILIKE where SQLite has LIKE: both ignore case (ILIKE as the database's
+    // locale says, beyond ASCII too).
+    constexpr std::string_view kWhere =
+        "taxpayer_id = $1 AND environment = $2 "
+        "AND (($3::text IS NULL AND $4::text IS NULL) "
+        "OR receptor_nombre ILIKE '%' || $3::text || '%' ESCAPE '\\' OR receptor_numero = "
+        "$4::text) "
+        "AND ($5::timestamptz IS NULL OR created_at >= $5::timestamptz) "
+        "AND ($6::timestamptz IS NULL OR created_at < $6::timestamptz) "
+        "AND ($7::text IS NULL OR estado = $7::text) AND (NOT $8::boolean OR NOT recibido) "
+        // A MensajeReceptor (05–07) is listed in Recibidos, beside what it answers.
+        "AND tipo NOT IN ('05', '06', '07')";
+    auto optional = [](const std::string& s) {
+      return s.empty() ? std::nullopt : std::optional<std::string>(s);
+    };
+    auto time = [](const std::optional<UnixSeconds>& t) {
+      return t ? std::optional<std::string>(format_utc(*t)) : std::nullopt;
+    };
+    const std::string pattern = like_literal(filter.receptor_text);
+    auto bind = [&](Statement& s) {
+      s.bind(1, taxpayer_id)
+          .bind(2, environment_name(env))
+          .bind_optional(3, optional(pattern))
+          .bind_optional(4, optional(filter.receptor_digits))
+          .bind_optional(5, time(filter.from))
+          .bind_optional(6, time(filter.until))
+          .bind_optional(7, filter.state ? std::optional<std::string>(state_name(*filter.state))
+                                         : std::nullopt)
+          .bind_bool(8, filter.not_received);
+    };
+    // One snapshot for the count and the page.
+    Transaction txn(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     EmittedPage page;
     {
-      Statement s(db, "SELECT count(*) FROM emitidos WHERE taxpayer_id = $1 AND environment = $2");
-      s.bind(1, taxpayer_id).bind(2, environment_name(env));
+      Statement s(db, fmt::format("SELECT count(*) FROM {} WHERE {}", kEmittedJoined, kWhere));
+      bind(s);
       if (s.step()) page.total = s.integer(0);
     }
-    Statement s(db, fmt::format("SELECT {} FROM emitidos WHERE taxpayer_id = $1 AND "
-                                "environment = $2 ORDER BY created_at DESC, consecutivo DESC "
-                                "LIMIT $3 OFFSET $4",
-                                kEmittedColumns));
-    s.bind(1, taxpayer_id).bind(2, environment_name(env)).bind(3, limit).bind(4, offset);
-    while (s.step()) page.items.push_back(emitted_from(s));
+    Statement s(db, fmt::format("SELECT {}, estado, respuesta_xml FROM {} WHERE {} "
+                                "ORDER BY created_at DESC, consecutivo DESC LIMIT $9 OFFSET $10",
+                                kEmittedColumns, kEmittedJoined, kWhere));
+    bind(s);
+    s.bind(9, limit).bind(10, offset);
+    while (s.step()) page.items.push_back(emitted_row_from(s));
+    txn.commit();
     return page;
   });
 }
@@ -1478,6 +1520,318 @@ Result<std::optional<EmittedRecord>> PostgresStore::find_emitted(const std::stri
     s.bind(1, clave);
     if (!s.step()) return std::optional<EmittedRecord>();
     return std::optional<EmittedRecord>(emitted_from(s));
+  });
+}
+
+Result<std::optional<EmittedRecord>> PostgresStore::receptor_answer(Environment env,
+                                                                    const std::string& clave) {
+  return guarded([&](Connection& db) -> Result<std::optional<EmittedRecord>> {
+    Statement s(db, fmt::format("SELECT {} FROM emitidos WHERE environment = $1 AND "
+                                "substr(clave, 1, 50) = $2 AND tipo IN ('05', '06', '07')",
+                                kEmittedColumns));
+    s.bind(1, environment_name(env)).bind(2, clave.substr(0, 50));
+    if (!s.step()) return std::optional<EmittedRecord>();
+    return std::optional<EmittedRecord>(emitted_from(s));
+  });
+}
+
+// --- ToolStore: Clientes and Productos ------------------------------------------------
+
+namespace {
+
+[[noreturn]] void fail(const Error& error) {
+  throw SqlFailure(error.code, error.message);
+}
+
+// Refuses an add to a list (`table`) that already has `max` entries. Called
+// with the owner's row locked (lock_taxpayer): two adds to one list take
+// turns, so neither counts without the other's row.
+void require_room(Connection& db, std::string_view table, std::int64_t taxpayer_id, Environment env,
+                  std::int64_t max, std::string_view what) {
+  Statement s(db, fmt::format("SELECT count(*) FROM {} WHERE taxpayer_id = $1 AND environment = $2",
+                              table));
+  s.bind(1, taxpayer_id).bind(2, environment_name(env));
+  if (s.step() && s.integer(0) >= max) fail(list_full(what, max));
+}
+
+// Refuses a client whose identification the list has already (but `except`).
+// A race the look misses is the unique key's, and its rerun looks again.
+void require_new_identification(Connection& db, const ClienteRecord& c, std::int64_t except) {
+  Statement s(db,
+              "SELECT nombre FROM clientes WHERE taxpayer_id = $1 AND environment = $2 AND "
+              "identificacion = $3 AND id <> $4");
+  s.bind(1, c.taxpayer_id).bind(2, environment_name(c.environment)).bind(3, c.identificacion);
+  s.bind(4, except);
+  if (s.step()) fail(cliente_duplicado(s.text(0)));
+}
+
+// Runs `statement` (which names the row by id, owner and environment, in
+// that order, after its own parameters) and fails unless it changed a row.
+void change_listed(Statement& statement, int first, std::int64_t id, std::int64_t taxpayer_id,
+                   Environment env) {
+  statement.bind(first, id).bind(first + 1, taxpayer_id).bind(first + 2, environment_name(env));
+  if (statement.run() == 0) fail(not_listed());
+}
+
+// Deletes an entry of a list (`table`) by id, owner and environment, with
+// its audit row.
+void delete_listed(Connection& db, std::string_view table, std::int64_t taxpayer_id,
+                   Environment env, std::int64_t id, const AuditEvent& audit) {
+  Transaction txn(db);
+  Statement s(db, fmt::format("DELETE FROM {} WHERE id = $1 AND taxpayer_id = $2 AND "
+                              "environment = $3",
+                              table));
+  change_listed(s, 1, id, taxpayer_id, env);
+  append_audit(db, audit);
+  txn.commit();
+}
+
+// A page of a list sorted by `order` ignoring case, as SQLite's NOCASE.
+template <typename Record, typename From>
+ListPage<Record> list_page(Connection& db, std::string_view table, std::string_view columns,
+                           std::string_view order, std::int64_t taxpayer_id, Environment env,
+                           std::int64_t offset, std::int64_t limit, From from) {
+  ListPage<Record> page;
+  // One snapshot for the count and the page.
+  Transaction txn(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  {
+    Statement s(db, fmt::format("SELECT count(*) FROM {} WHERE taxpayer_id = $1 AND "
+                                "environment = $2",
+                                table));
+    s.bind(1, taxpayer_id).bind(2, environment_name(env));
+    if (s.step()) page.total = s.integer(0);
+  }
+  Statement s(db, fmt::format("SELECT {} FROM {} WHERE taxpayer_id = $1 AND environment = $2 "
+                              "ORDER BY lower({}), id LIMIT $3 OFFSET $4",
+                              columns, table, order));
+  s.bind(1, taxpayer_id).bind(2, environment_name(env)).bind(3, limit).bind(4, offset);
+  while (s.step()) page.items.push_back(from(s));
+  txn.commit();
+  return page;
+}
+
+template <typename Record, typename From>
+std::optional<Record> find_listed(Connection& db, std::string_view table, std::string_view columns,
+                                  std::int64_t taxpayer_id, Environment env, std::int64_t id,
+                                  From from) {
+  Statement s(db, fmt::format("SELECT {} FROM {} WHERE id = $1 AND taxpayer_id = $2 AND "
+                              "environment = $3",
+                              columns, table));
+  s.bind(1, id).bind(2, taxpayer_id).bind(3, environment_name(env));
+  if (!s.step()) return std::nullopt;
+  return from(s);
+}
+
+}  // namespace
+
+Result<ClienteRecord> PostgresStore::add_cliente(const ClienteRecord& c, std::int64_t max,
+                                                 const AuditEvent& audit) {
+  return guarded([&](Connection& db) -> Result<ClienteRecord> {
+    Transaction txn(db);
+    lock_taxpayer(db, c.taxpayer_id);
+    require_new_identification(db, c, 0);
+    require_room(db, "clientes", c.taxpayer_id, c.environment, max, "clientes");
+    Statement s(db,
+                "INSERT INTO clientes (taxpayer_id, environment, id_type, identificacion, nombre, "
+                "correo, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id");
+    s.bind(1, c.taxpayer_id)
+        .bind(2, environment_name(c.environment))
+        .bind(3, id_type_code(c.id_type))
+        .bind(4, c.identificacion)
+        .bind(5, c.nombre)
+        .bind(6, c.correo)
+        .bind_time(7, now_seconds());
+    ClienteRecord out = c;
+    if (s.step()) out.id = s.integer(0);
+    append_audit(db, audit);
+    txn.commit();
+    return out;
+  });
+}
+
+Status PostgresStore::update_cliente(const ClienteRecord& c, const AuditEvent& audit) {
+  return guarded([&](Connection& db) -> Status {
+    Transaction txn(db);
+    lock_taxpayer(db, c.taxpayer_id);
+    require_new_identification(db, c, c.id);
+    Statement s(db,
+                "UPDATE clientes SET id_type = $1, identificacion = $2, nombre = $3, correo = $4 "
+                "WHERE id = $5 AND taxpayer_id = $6 AND environment = $7");
+    s.bind(1, id_type_code(c.id_type)).bind(2, c.identificacion).bind(3, c.nombre);
+    s.bind(4, c.correo);
+    change_listed(s, 5, c.id, c.taxpayer_id, c.environment);
+    append_audit(db, audit);
+    txn.commit();
+    return Ok{};
+  });
+}
+
+Status PostgresStore::delete_cliente(std::int64_t taxpayer_id, Environment env, std::int64_t id,
+                                     const AuditEvent& audit) {
+  return guarded([&](Connection& db) -> Status {
+    delete_listed(db, "clientes", taxpayer_id, env, id, audit);
+    return Ok{};
+  });
+}
+
+Result<std::optional<ClienteRecord>> PostgresStore::find_cliente(std::int64_t taxpayer_id,
+                                                                 Environment env, std::int64_t id) {
+  return guarded([&](Connection& db) -> Result<std::optional<ClienteRecord>> {
+    return find_listed<ClienteRecord>(db, "clientes", kClienteColumns, taxpayer_id, env, id,
+                                      cliente_from<Statement>);
+  });
+}
+
+Result<ListPage<ClienteRecord>> PostgresStore::clientes(std::int64_t taxpayer_id, Environment env,
+                                                        std::int64_t offset, std::int64_t limit) {
+  return guarded([&](Connection& db) -> Result<ListPage<ClienteRecord>> {
+    return list_page<ClienteRecord>(db, "clientes", kClienteColumns, "nombre", taxpayer_id, env,
+                                    offset, limit, cliente_from<Statement>);
+  });
+}
+
+Result<ProductoRecord> PostgresStore::add_producto(const ProductoRecord& p, std::int64_t max,
+                                                   const AuditEvent& audit) {
+  return guarded([&](Connection& db) -> Result<ProductoRecord> {
+    Transaction txn(db);
+    lock_taxpayer(db, p.taxpayer_id);
+    require_room(db, "productos", p.taxpayer_id, p.environment, max, "productos");
+    Statement s(db,
+                "INSERT INTO productos (taxpayer_id, environment, cabys, descripcion, unidad, "
+                "precio, tarifa, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id");
+    s.bind(1, p.taxpayer_id)
+        .bind(2, environment_name(p.environment))
+        .bind(3, p.cabys)
+        .bind(4, p.descripcion)
+        .bind(5, p.unidad)
+        .bind(6, p.precio)
+        .bind(7, p.tarifa)
+        .bind_time(8, now_seconds());
+    ProductoRecord out = p;
+    if (s.step()) out.id = s.integer(0);
+    append_audit(db, audit);
+    txn.commit();
+    return out;
+  });
+}
+
+Status PostgresStore::update_producto(const ProductoRecord& p, const AuditEvent& audit) {
+  return guarded([&](Connection& db) -> Status {
+    Transaction txn(db);
+    Statement s(db,
+                "UPDATE productos SET cabys = $1, descripcion = $2, unidad = $3, precio = $4, "
+                "tarifa = $5 WHERE id = $6 AND taxpayer_id = $7 AND environment = $8");
+    s.bind(1, p.cabys).bind(2, p.descripcion).bind(3, p.unidad).bind(4, p.precio);
+    s.bind(5, p.tarifa);
+    change_listed(s, 6, p.id, p.taxpayer_id, p.environment);
+    append_audit(db, audit);
+    txn.commit();
+    return Ok{};
+  });
+}
+
+Status PostgresStore::delete_producto(std::int64_t taxpayer_id, Environment env, std::int64_t id,
+                                      const AuditEvent& audit) {
+  return guarded([&](Connection& db) -> Status {
+    delete_listed(db, "productos", taxpayer_id, env, id, audit);
+    return Ok{};
+  });
+}
+
+Result<std::optional<ProductoRecord>> PostgresStore::find_producto(std::int64_t taxpayer_id,
+                                                                   Environment env,
+                                                                   std::int64_t id) {
+  return guarded([&](Connection& db) -> Result<std::optional<ProductoRecord>> {
+    return find_listed<ProductoRecord>(db, "productos", kProductoColumns, taxpayer_id, env, id,
+                                       producto_from<Statement>);
+  });
+}
+
+Result<ListPage<ProductoRecord>> PostgresStore::productos(std::int64_t taxpayer_id, Environment env,
+                                                          std::int64_t offset, std::int64_t limit) {
+  return guarded([&](Connection& db) -> Result<ListPage<ProductoRecord>> {
+    return list_page<ProductoRecord>(db, "productos", kProductoColumns, "descripcion", taxpayer_id,
+                                     env, offset, limit, producto_from<Statement>);
+  });
+}
+
+// --- MailStore --------------------------------------------------------------------
+
+Result<std::vector<MailRecord>> PostgresStore::due_mails(UnixSeconds now, int limit) {
+  return guarded([&](Connection& db) -> Result<std::vector<MailRecord>> {
+    Statement s(db, fmt::format("SELECT {} FROM correos_emitidos WHERE estado = 'pendiente' "
+                                "AND siguiente <= $1 ORDER BY siguiente LIMIT $2",
+                                kMailColumns));
+    s.bind_time(1, now).bind(2, static_cast<std::int64_t>(limit));
+    std::vector<MailRecord> out;
+    while (s.step()) out.push_back(mail_from(s));
+    return out;
+  });
+}
+
+Result<std::optional<MailRecord>> PostgresStore::find_mail(const std::string& clave) {
+  return guarded([&](Connection& db) -> Result<std::optional<MailRecord>> {
+    Statement s(db, fmt::format("SELECT {} FROM correos_emitidos WHERE clave = $1", kMailColumns));
+    s.bind(1, clave);
+    if (!s.step()) return std::optional<MailRecord>();
+    return std::optional<MailRecord>(mail_from(s));
+  });
+}
+
+Status PostgresStore::record_mail(const std::string& clave,
+                                  const std::optional<MailAttempt>& attempt, MailState state,
+                                  int round_attempts, UnixSeconds next) {
+  return guarded([&](Connection& db) -> Status {
+    Transaction txn(db);
+    if (attempt)
+      Statement(db,
+                "INSERT INTO correo_intentos (clave, intento, at, destinatario, entregado, error) "
+                "VALUES ($1, $2, $3, $4, $5, $6)")
+          .bind(1, clave)
+          .bind(2, static_cast<std::int64_t>(attempt->number))
+          .bind_time(3, attempt->at)
+          .bind(4, attempt->to)
+          .bind_bool(5, attempt->delivered)
+          .bind(6, attempt->error)
+          .run();
+    Statement(db,
+              "UPDATE correos_emitidos SET estado = $1, intentos = $2, siguiente = $3 "
+              "WHERE clave = $4")
+        .bind(1, mail_state_name(state))
+        .bind(2, static_cast<std::int64_t>(round_attempts))
+        .bind_time(3, next)
+        .bind(4, clave)
+        .run();
+    txn.commit();
+    return Ok{};
+  });
+}
+
+Result<std::vector<MailAttempt>> PostgresStore::mail_attempts(const std::string& clave) {
+  return guarded([&](Connection& db) -> Result<std::vector<MailAttempt>> {
+    Statement s(db, fmt::format("SELECT {} FROM correo_intentos WHERE clave = $1 ORDER BY intento",
+                                kMailAttemptColumns));
+    s.bind(1, clave);
+    std::vector<MailAttempt> out;
+    while (s.step()) out.push_back(mail_attempt_from(s));
+    return out;
+  });
+}
+
+Status PostgresStore::request_mail(const std::string& clave, UnixSeconds now,
+                                   const AuditEvent& audit) {
+  return guarded([&](Connection& db) -> Status {
+    Transaction txn(db);
+    Statement(db,
+              "INSERT INTO correos_emitidos (clave, estado, intentos, siguiente) "
+              "VALUES ($1, 'pendiente', 0, $2) ON CONFLICT (clave) DO UPDATE SET "
+              "estado = 'pendiente', intentos = 0, siguiente = excluded.siguiente")
+        .bind(1, clave)
+        .bind_time(2, now)
+        .run();
+    append_audit(db, audit);
+    txn.commit();
+    return Ok{};
   });
 }
 

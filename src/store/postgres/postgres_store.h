@@ -11,6 +11,8 @@
 //   - a key's lifecycle (activate, supersede, revoke) locks its taxpayer row;
 //   - the reception's work is claimed with FOR UPDATE SKIP LOCKED;
 //   - a counter of consecutivos is locked while its number is used;
+//   - a list of Clientes or Productos is counted against its limit under its
+//     owner's row lock;
 //   - CRL numbers come from a sequence.
 // A transaction that loses a deadlock, a serialization check or a unique-key
 // race is run again from the start (a few times), as a whole.
@@ -125,9 +127,38 @@ class PostgresStore final : public Store {
   Result<EmittedRecord> emit_numbered(
       const ConsecutivoKey& key,
       const std::function<Result<NumberedEmission>(std::int64_t numero)>& build) override;
-  Result<EmittedPage> emitted(std::int64_t taxpayer_id, Environment env, std::int64_t offset,
+  Result<EmittedPage> emitted(std::int64_t taxpayer_id, Environment env,
+                              const EmittedFilter& filter, std::int64_t offset,
                               std::int64_t limit) override;
   Result<std::optional<EmittedRecord>> find_emitted(const std::string& clave) override;
+  Result<std::optional<EmittedRecord>> receptor_answer(Environment env,
+                                                       const std::string& clave) override;
+  Result<ClienteRecord> add_cliente(const ClienteRecord& c, std::int64_t max,
+                                    const AuditEvent& audit) override;
+  Status update_cliente(const ClienteRecord& c, const AuditEvent& audit) override;
+  Status delete_cliente(std::int64_t taxpayer_id, Environment env, std::int64_t id,
+                        const AuditEvent& audit) override;
+  Result<std::optional<ClienteRecord>> find_cliente(std::int64_t taxpayer_id, Environment env,
+                                                    std::int64_t id) override;
+  Result<ListPage<ClienteRecord>> clientes(std::int64_t taxpayer_id, Environment env,
+                                           std::int64_t offset, std::int64_t limit) override;
+  Result<ProductoRecord> add_producto(const ProductoRecord& p, std::int64_t max,
+                                      const AuditEvent& audit) override;
+  Status update_producto(const ProductoRecord& p, const AuditEvent& audit) override;
+  Status delete_producto(std::int64_t taxpayer_id, Environment env, std::int64_t id,
+                         const AuditEvent& audit) override;
+  Result<std::optional<ProductoRecord>> find_producto(std::int64_t taxpayer_id, Environment env,
+                                                      std::int64_t id) override;
+  Result<ListPage<ProductoRecord>> productos(std::int64_t taxpayer_id, Environment env,
+                                             std::int64_t offset, std::int64_t limit) override;
+
+  // MailStore
+  Result<std::vector<MailRecord>> due_mails(UnixSeconds now, int limit) override;
+  Result<std::optional<MailRecord>> find_mail(const std::string& clave) override;
+  Status record_mail(const std::string& clave, const std::optional<MailAttempt>& attempt,
+                     MailState state, int round_attempts, UnixSeconds next) override;
+  Result<std::vector<MailAttempt>> mail_attempts(const std::string& clave) override;
+  Status request_mail(const std::string& clave, UnixSeconds now, const AuditEvent& audit) override;
 
   // AuditStore
   Result<AuditLog> audit_log() override;

@@ -1207,34 +1207,11 @@ Result<std::int64_t> SqliteStore::purge_comprobantes(Environment env) {
 
 // --- MailStore ---------------------------------------------------------------------
 
-namespace {
-
-constexpr MailState kMailStates[] = {MailState::kPendiente, MailState::kEntregado,
-                                     MailState::kAbandonado, MailState::kOmitido};
-
-std::string_view mail_state_name(MailState state) {
-  switch (state) {
-    case MailState::kPendiente: return "pendiente";
-    case MailState::kEntregado: return "entregado";
-    case MailState::kAbandonado: return "abandonado";
-    case MailState::kOmitido: return "omitido";
-  }
-  return "pendiente";
-}
-
-MailRecord mail_from(const Statement& s) {
-  return MailRecord{s.text(0),
-                    enum_from(s.text(1), kMailStates, mail_state_name, "correos_emitidos.estado"),
-                    static_cast<int>(s.integer(2)), s.time(3, "correos_emitidos.siguiente")};
-}
-
-}  // namespace
-
 Result<std::vector<MailRecord>> SqliteStore::due_mails(UnixSeconds now, int limit) {
   return guarded([&]() -> Result<std::vector<MailRecord>> {
-    Statement s(*db_,
-                "SELECT clave, estado, intentos, siguiente FROM correos_emitidos "
-                "WHERE estado = 'pendiente' AND siguiente <= ? ORDER BY siguiente LIMIT ?");
+    Statement s(*db_, fmt::format("SELECT {} FROM correos_emitidos WHERE estado = 'pendiente' "
+                                  "AND siguiente <= ? ORDER BY siguiente LIMIT ?",
+                                  kMailColumns));
     s.bind_time(1, now).bind(2, static_cast<std::int64_t>(limit));
     std::vector<MailRecord> out;
     while (s.step()) out.push_back(mail_from(s));
@@ -1244,8 +1221,7 @@ Result<std::vector<MailRecord>> SqliteStore::due_mails(UnixSeconds now, int limi
 
 Result<std::optional<MailRecord>> SqliteStore::find_mail(const std::string& clave) {
   return guarded([&]() -> Result<std::optional<MailRecord>> {
-    Statement s(*db_,
-                "SELECT clave, estado, intentos, siguiente FROM correos_emitidos WHERE clave = ?");
+    Statement s(*db_, fmt::format("SELECT {} FROM correos_emitidos WHERE clave = ?", kMailColumns));
     s.bind(1, clave);
     if (!s.step()) return std::optional<MailRecord>();
     return std::optional<MailRecord>(mail_from(s));
@@ -1282,14 +1258,11 @@ Status SqliteStore::record_mail(const std::string& clave, const std::optional<Ma
 
 Result<std::vector<MailAttempt>> SqliteStore::mail_attempts(const std::string& clave) {
   return guarded([&]() -> Result<std::vector<MailAttempt>> {
-    Statement s(*db_,
-                "SELECT intento, at, destinatario, entregado, error FROM correo_intentos "
-                "WHERE clave = ? ORDER BY intento");
+    Statement s(*db_, fmt::format("SELECT {} FROM correo_intentos WHERE clave = ? ORDER BY intento",
+                                  kMailAttemptColumns));
     s.bind(1, clave);
     std::vector<MailAttempt> out;
-    while (s.step())
-      out.push_back(MailAttempt{static_cast<int>(s.integer(0)), s.time(1, "correo_intentos.at"),
-                                s.text(2), s.integer(3) != 0, s.text(4)});
+    while (s.step()) out.push_back(mail_attempt_from(s));
     return out;
   });
 }
@@ -1424,12 +1397,6 @@ Result<EmittedPage> SqliteStore::emitted(std::int64_t taxpayer_id, Environment e
                                          const EmittedFilter& filter, std::int64_t offset,
                                          std::int64_t limit) {
   return guarded([&]() -> Result<EmittedPage> {
-    // Each emitted document with the reception's row of the same clave, if
-    // any: its state, its answer and the receptor's identification.
-    constexpr std::string_view kJoined =
-        "(SELECT e.*, c.estado AS estado, c.respuesta_xml AS respuesta_xml, "
-        "c.receptor_numero AS receptor_numero, c.clave IS NOT NULL AS recibido FROM emitidos e "
-        "LEFT JOIN comprobantes c ON c.clave = e.clave AND c.environment = e.environment)";
     constexpr std::string_view kWhere =
         "taxpayer_id = ?1 AND environment = ?2 "
         "AND ((?3 IS NULL AND ?4 IS NULL) OR receptor_nombre LIKE '%' || ?3 || '%' ESCAPE '\\' "
@@ -1444,12 +1411,7 @@ Result<EmittedPage> SqliteStore::emitted(std::int64_t taxpayer_id, Environment e
     auto time = [](const std::optional<UnixSeconds>& t) {
       return t ? std::optional<std::string>(format_utc(*t)) : std::nullopt;
     };
-    // LIKE's wildcards in what was typed are literal.
-    std::string pattern;
-    for (char c : filter.receptor_text) {
-      if (c == '%' || c == '_' || c == '\\') pattern += '\\';
-      pattern += c;
-    }
+    const std::string pattern = like_literal(filter.receptor_text);
     auto bind = [&](Statement& s) {
       s.bind(1, taxpayer_id)
           .bind(2, environment_name(env))
@@ -1463,21 +1425,16 @@ Result<EmittedPage> SqliteStore::emitted(std::int64_t taxpayer_id, Environment e
     };
     EmittedPage page;
     {
-      Statement s(*db_, fmt::format("SELECT count(*) FROM {} WHERE {}", kJoined, kWhere));
+      Statement s(*db_, fmt::format("SELECT count(*) FROM {} WHERE {}", kEmittedJoined, kWhere));
       bind(s);
       if (s.step()) page.total = s.integer(0);
     }
     Statement s(*db_, fmt::format("SELECT {}, estado, respuesta_xml FROM {} WHERE {} "
                                   "ORDER BY created_at DESC, consecutivo DESC LIMIT ?9 OFFSET ?10",
-                                  kEmittedColumns, kJoined, kWhere));
+                                  kEmittedColumns, kEmittedJoined, kWhere));
     bind(s);
     s.bind(9, limit).bind(10, offset);
-    while (s.step()) {
-      EmittedRow row{emitted_from(s), std::nullopt, s.blob(11)};
-      if (auto state = s.optional_text(10))
-        row.state = enum_from(*state, kAllStates, state_name, "comprobantes.estado");
-      page.items.push_back(std::move(row));
-    }
+    while (s.step()) page.items.push_back(emitted_row_from(s));
     return page;
   });
 }
@@ -1507,34 +1464,8 @@ Result<std::optional<EmittedRecord>> SqliteStore::receptor_answer(Environment en
 
 namespace {
 
-constexpr std::string_view kClienteColumns =
-    "id, taxpayer_id, environment, id_type, identificacion, nombre, correo";
-constexpr std::string_view kProductoColumns =
-    "id, taxpayer_id, environment, cabys, descripcion, unidad, precio, tarifa";
-
-ClienteRecord cliente_from(const Statement& s) {
-  ClienteRecord c;
-  c.id = s.integer(0);
-  c.taxpayer_id = s.integer(1);
-  c.environment = environment_from(s.text(2), "clientes.environment");
-  c.id_type = enum_from(s.text(3), kAllIdTypes, id_type_code, "clientes.id_type");
-  c.identificacion = s.text(4);
-  c.nombre = s.text(5);
-  c.correo = s.text(6);
-  return c;
-}
-
-ProductoRecord producto_from(const Statement& s) {
-  ProductoRecord p;
-  p.id = s.integer(0);
-  p.taxpayer_id = s.integer(1);
-  p.environment = environment_from(s.text(2), "productos.environment");
-  p.cabys = s.text(3);
-  p.descripcion = s.text(4);
-  p.unidad = s.text(5);
-  p.precio = s.text(6);
-  p.tarifa = s.text(7);
-  return p;
+[[noreturn]] void fail(const Error& error) {
+  throw SqlFailure(error.code, error.message);
 }
 
 // Refuses an add to a list (`table`) that already has `max` entries.
@@ -1543,11 +1474,7 @@ void require_room(Connection& db, std::string_view table, std::int64_t taxpayer_
   Statement s(
       db, fmt::format("SELECT count(*) FROM {} WHERE taxpayer_id = ? AND environment = ?", table));
   s.bind(1, taxpayer_id).bind(2, environment_name(env));
-  if (s.step() && s.integer(0) >= max)
-    throw SqlFailure(errc::kListaLlena,
-                     fmt::format("Su lista de {} ya tiene el máximo de {}: borre los que ya no "
-                                 "use para agregar otros.",
-                                 what, max));
+  if (s.step() && s.integer(0) >= max) fail(list_full(what, max));
 }
 
 // Refuses a client whose identification the list has already (but `except`).
@@ -1557,13 +1484,7 @@ void require_new_identification(Connection& db, const ClienteRecord& c, std::int
               "identificacion = ? AND id <> ?");
   s.bind(1, c.taxpayer_id).bind(2, environment_name(c.environment)).bind(3, c.identificacion);
   s.bind(4, except);
-  if (s.step())
-    throw SqlFailure(errc::kClienteDuplicado,
-                     fmt::format("Ya tiene un cliente con esa identificación: {}.", s.text(0)));
-}
-
-[[noreturn]] void not_listed() {
-  throw SqlFailure(errc::kRegistroNoEncontrado, "No se encontró el registro en su lista.");
+  if (s.step()) fail(cliente_duplicado(s.text(0)));
 }
 
 // Runs `statement` (which names the row by id, owner and environment, in
@@ -1572,7 +1493,7 @@ void change_listed(Connection& db, Statement& statement, int first, std::int64_t
                    std::int64_t taxpayer_id, Environment env) {
   statement.bind(first, id).bind(first + 1, taxpayer_id).bind(first + 2, environment_name(env));
   statement.run();
-  if (sqlite3_changes(db) == 0) not_listed();
+  if (sqlite3_changes(db) == 0) fail(not_listed());
 }
 
 // Deletes an entry of a list (`table`) by id, owner and environment, with
@@ -1675,7 +1596,7 @@ Result<std::optional<ClienteRecord>> SqliteStore::find_cliente(std::int64_t taxp
                                                                Environment env, std::int64_t id) {
   return guarded([&]() -> Result<std::optional<ClienteRecord>> {
     return find_listed<ClienteRecord>(*db_, "clientes", kClienteColumns, taxpayer_id, env, id,
-                                      cliente_from);
+                                      cliente_from<Statement>);
   });
 }
 
@@ -1683,7 +1604,7 @@ Result<ListPage<ClienteRecord>> SqliteStore::clientes(std::int64_t taxpayer_id, 
                                                       std::int64_t offset, std::int64_t limit) {
   return guarded([&]() -> Result<ListPage<ClienteRecord>> {
     return list_page<ClienteRecord>(*db_, "clientes", kClienteColumns, "nombre", taxpayer_id, env,
-                                    offset, limit, cliente_from);
+                                    offset, limit, cliente_from<Statement>);
   });
 }
 
@@ -1739,7 +1660,7 @@ Result<std::optional<ProductoRecord>> SqliteStore::find_producto(std::int64_t ta
                                                                  Environment env, std::int64_t id) {
   return guarded([&]() -> Result<std::optional<ProductoRecord>> {
     return find_listed<ProductoRecord>(*db_, "productos", kProductoColumns, taxpayer_id, env, id,
-                                       producto_from);
+                                       producto_from<Statement>);
   });
 }
 
@@ -1747,7 +1668,7 @@ Result<ListPage<ProductoRecord>> SqliteStore::productos(std::int64_t taxpayer_id
                                                         std::int64_t offset, std::int64_t limit) {
   return guarded([&]() -> Result<ListPage<ProductoRecord>> {
     return list_page<ProductoRecord>(*db_, "productos", kProductoColumns, "descripcion",
-                                     taxpayer_id, env, offset, limit, producto_from);
+                                     taxpayer_id, env, offset, limit, producto_from<Statement>);
   });
 }
 
