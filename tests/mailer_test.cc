@@ -300,7 +300,9 @@ struct Mailing : testing::Tool {
   std::unique_ptr<ComprobanteMailer> mailer;
 
   // `url` empty: no SMTP server configured.
-  explicit Mailing(const std::string& url, SecretString password = {}) {
+  explicit Mailing(const std::string& url, SecretString password = {},
+                   testing::Backend backend = testing::Backend::kSqlite)
+      : testing::Tool(true, backend) {
     inst->config.mail.smtp_url = url;
     inst->config.mail.from = "facturas@llavero.example";
     inst->config.mail.tls_required = false;  // the sink speaks plain SMTP
@@ -341,13 +343,17 @@ struct Mailing : testing::Tool {
   }
 };
 
+// The mailer's tests run on both stores; MailerFile reads SQLite's file.
+class Mailer : public testing::OnBothBackends {};
+LLAVERO_ON_BOTH_BACKENDS(Mailer);
+
 std::string xml_of(const Bytes& bytes) {
   return std::string(bytes.begin(), bytes.end());
 }
 
-TEST(Mailer, AnAceptadoFacturaGoesOnceToTheReceptorWithItsThreeFiles) {
+TEST_P(Mailer, AnAceptadoFacturaGoesOnceToTheReceptorWithItsThreeFiles) {
   SmtpSink sink;
-  Mailing m(sink.url());
+  Mailing m(sink.url(), {}, backend());
   const std::string clave = m.emit_decided();
   const EmittedDocument doc = m.document(clave);
   ASSERT_EQ(doc.state, ComprobanteState::kAceptado);
@@ -409,31 +415,31 @@ void expect_retried_then_given_up(Mailing& m, const std::string& clave,
   EXPECT_EQ(s.attempts[2].number, 3);
 }
 
-TEST(Mailer, A4xxAnswerIsStoredRetriedAndGivenUp) {
+TEST_P(Mailer, A4xxAnswerIsStoredRetriedAndGivenUp) {
   SmtpSink sink("RCPT", "451 4.3.0 Buzón ocupado, intente más tarde");
-  Mailing m(sink.url());
+  Mailing m(sink.url(), {}, backend());
   const std::string clave = m.emit_decided();
   expect_retried_then_given_up(m, clave, "451 4.3.0 Buzón ocupado, intente más tarde");
   EXPECT_EQ(sink.connections(), 3);
   EXPECT_TRUE(sink.messages().empty());
 }
 
-TEST(Mailer, A5xxAtTheEndOfTheDataIsStoredRetriedAndGivenUp) {
+TEST_P(Mailer, A5xxAtTheEndOfTheDataIsStoredRetriedAndGivenUp) {
   SmtpSink sink(".", "554 5.6.0 Mensaje rechazado por política");
-  Mailing m(sink.url());
+  Mailing m(sink.url(), {}, backend());
   const std::string clave = m.emit_decided();
   expect_retried_then_given_up(m, clave, "554 5.6.0 Mensaje rechazado por política");
 }
 
-TEST(Mailer, AServerThatIsDownIsRetriedThenGivenUp) {
-  Mailing m(fmt::format("smtp://127.0.0.1:{}", closed_port()));
+TEST_P(Mailer, AServerThatIsDownIsRetriedThenGivenUp) {
+  Mailing m(fmt::format("smtp://127.0.0.1:{}", closed_port()), {}, backend());
   const std::string clave = m.emit_decided();
   expect_retried_then_given_up(m, clave, "No se pudo entregar al servidor SMTP");
 }
 
-TEST(Mailer, ARetryWaitsAndTheWaitDoubles) {
+TEST_P(Mailer, ARetryWaitsAndTheWaitDoubles) {
   SmtpSink sink("MAIL", "421 4.7.0 Vuelva luego");
-  Mailing m(sink.url());
+  Mailing m(sink.url(), {}, backend());
   m.inst->config.mail.delay_seconds = 600;
   const std::string clave = m.emit_decided();
   EXPECT_EQ(m.deliver(), 1);
@@ -446,9 +452,9 @@ TEST(Mailer, ARetryWaitsAndTheWaitDoubles) {
   EXPECT_EQ(sink.connections(), 1);
 }
 
-TEST(Mailer, WithoutAServerConfiguredNothingIsSent) {
+TEST_P(Mailer, WithoutAServerConfiguredNothingIsSent) {
   SmtpSink sink;  // running, but not configured
-  Mailing m("");
+  Mailing m("", {}, backend());
   const std::string clave = m.emit_decided();
   EXPECT_EQ(m.deliver(), 0);
   EXPECT_EQ(sink.connections(), 0);
@@ -461,9 +467,9 @@ TEST(Mailer, WithoutAServerConfiguredNothingIsSent) {
   EXPECT_EQ(again.error().code, errc::kCorreoNoDisponible);
 }
 
-TEST(Mailer, ARechazadoComprobanteIsNotSent) {
+TEST_P(Mailer, ARechazadoComprobanteIsNotSent) {
   SmtpSink sink;
-  Mailing m(sink.url());
+  Mailing m(sink.url(), {}, backend());
   m.inst->config.scenarios["106470958"] = "rechazar:-99";
   const std::string clave = m.emit_decided();
   ASSERT_EQ(m.document(clave).state, ComprobanteState::kRechazado);
@@ -475,9 +481,9 @@ TEST(Mailer, ARechazadoComprobanteIsNotSent) {
   EXPECT_EQ(s.cannot_send, "Solo se envía al receptor un comprobante aceptado por Hacienda.");
 }
 
-TEST(Mailer, WithoutAReceptorCorreoNothingIsSent) {
+TEST_P(Mailer, WithoutAReceptorCorreoNothingIsSent) {
   SmtpSink sink;
-  Mailing m(sink.url());
+  Mailing m(sink.url(), {}, backend());
   const std::string clave = m.emit_decided("");
   ASSERT_EQ(m.document(clave).state, ComprobanteState::kAceptado);
   EXPECT_EQ(m.deliver(), 0);
@@ -490,10 +496,10 @@ TEST(Mailer, WithoutAReceptorCorreoNothingIsSent) {
   EXPECT_EQ(s.cannot_send, "El comprobante no tiene correo del receptor: no hay a quién enviarlo.");
 }
 
-TEST(Mailer, TlsRequiredSendsNothingToAServerWithoutStarttls) {
+TEST_P(Mailer, TlsRequiredSendsNothingToAServerWithoutStarttls) {
   SmtpSink sink("", "", /*offer_auth=*/true);
   testing::TempDir dir;
-  Mailing m(sink.url(), SecretString(kSmtpPassword));
+  Mailing m(sink.url(), SecretString(kSmtpPassword), backend());
   m.inst->config.mail.user = "facturas";
   m.inst->config.mail.tls_required = true;
   m.inst->config.mail.attempts = 0;
@@ -517,7 +523,7 @@ bool leaks(const std::string& text, const std::string& user, const std::string& 
   return false;
 }
 
-TEST(Mailer, ThePasswordReachesTheServerAndNeverTheLogOrTheStore) {
+TEST(MailerFile, ThePasswordReachesTheServerAndNeverTheLogOrTheStore) {
   SmtpSink sink("RCPT", "550 5.1.1 Buzón inexistente", /*offer_auth=*/true);
   testing::TempDir dir;
   const auto file = dir.path() / "smtp.secreto";
@@ -549,9 +555,9 @@ TEST(Mailer, ThePasswordReachesTheServerAndNeverTheLogOrTheStore) {
   EXPECT_FALSE(leaks(bytes, "facturas", kSmtpPassword));
 }
 
-TEST(Mailer, SendAgainSendsOnceMoreAndOnlyForTheEmisor) {
+TEST_P(Mailer, SendAgainSendsOnceMoreAndOnlyForTheEmisor) {
   SmtpSink sink;
-  Mailing m(sink.url());
+  Mailing m(sink.url(), {}, backend());
   const std::string clave = m.emit_decided();
   EXPECT_EQ(m.deliver(), 1);
   auto other = *m.inst->service->find_taxpayer("3-101-522899");

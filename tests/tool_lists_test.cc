@@ -9,6 +9,10 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <mutex>
+#include <thread>
+#include <vector>
+
 #include "testing.h"
 #include "util/error_codes.h"
 
@@ -18,10 +22,12 @@ using namespace llavero::service;
 namespace {
 
 struct Lists {
-  std::unique_ptr<testing::Installation> inst = testing::make_installation();
+  std::unique_ptr<testing::Installation> inst;
   ToolLists lists{*inst->store, 3};
   TaxpayerRecord mine = **inst->store->find_taxpayer("106470958");
   TaxpayerRecord other = **inst->store->find_taxpayer("3101522899");
+
+  explicit Lists(testing::Backend backend) : inst(testing::make_installation(backend)) {}
 
   std::int64_t rows(const std::string& table) {
     return testing::sql_count(*inst, "SELECT count(*) FROM " + table);
@@ -48,14 +54,18 @@ ProductoInput consultoria() {
   return ProductoInput{"8313100000000", "Consultoría en facturación", "h", "25000", "08"};
 }
 
+// Every test runs on both stores.
+class ToolLists : public testing::OnBothBackends {};
+LLAVERO_ON_BOTH_BACKENDS(ToolLists);
+
 bool has_field(const std::vector<FieldError>& errors, const std::string& field) {
   for (const FieldError& e : errors)
     if (e.field == field) return true;
   return false;
 }
 
-TEST(ToolLists, ClienteIsAddedListedByNameEditedAndDeleted) {
-  Lists t;
+TEST_P(ToolLists, ClienteIsAddedListedByNameEditedAndDeleted) {
+  Lists t(backend());
   auto a = t.add(empresa());
   ASSERT_TRUE(a.ok()) << a.error().message;
   EXPECT_EQ(a->identificacion, "3101522899");
@@ -99,8 +109,8 @@ TEST(ToolLists, ClienteIsAddedListedByNameEditedAndDeleted) {
   EXPECT_EQ(t.audits("herramienta.cliente.borrar"), 1);
 }
 
-TEST(ToolLists, SameIdentificationTwiceIsRefusedWithAClearMessage) {
-  Lists t;
+TEST_P(ToolLists, SameIdentificationTwiceIsRefusedWithAClearMessage) {
+  Lists t(backend());
   ASSERT_TRUE(t.add(empresa()).ok());
   std::vector<FieldError> errors;
   // The same number written another way is the same identification.
@@ -133,8 +143,8 @@ TEST(ToolLists, SameIdentificationTwiceIsRefusedWithAClearMessage) {
   EXPECT_TRUE(t.lists.add_cliente(t.other, Environment::kPruebas, empresa(), unused, "test").ok());
 }
 
-TEST(ToolLists, BadClienteIsRefusedFieldByFieldWithNothingStored) {
-  Lists t;
+TEST_P(ToolLists, BadClienteIsRefusedFieldByFieldWithNothingStored) {
+  Lists t(backend());
   struct Case {
     ClienteInput in;
     std::string field;
@@ -158,8 +168,8 @@ TEST(ToolLists, BadClienteIsRefusedFieldByFieldWithNothingStored) {
   EXPECT_EQ(t.audits("herramienta.cliente.agregar"), 0);
 }
 
-TEST(ToolLists, ProductoIsAddedListedByDescriptionEditedAndDeleted) {
-  Lists t;
+TEST_P(ToolLists, ProductoIsAddedListedByDescriptionEditedAndDeleted) {
+  Lists t(backend());
   auto a = t.add(consultoria());
   ASSERT_TRUE(a.ok()) << a.error().message;
   auto b = t.add(ProductoInput{"4321000000000", "Cable de red", "M", "1234.56789", "04"});
@@ -186,8 +196,8 @@ TEST(ToolLists, ProductoIsAddedListedByDescriptionEditedAndDeleted) {
   EXPECT_EQ(t.audits("herramienta.producto.borrar"), 1);
 }
 
-TEST(ToolLists, BadProductoIsRefusedByTheLineRulesWithNothingStored) {
-  Lists t;
+TEST_P(ToolLists, BadProductoIsRefusedByTheLineRulesWithNothingStored) {
+  Lists t(backend());
   struct Case {
     ProductoInput in;
     std::string field;
@@ -214,8 +224,8 @@ TEST(ToolLists, BadProductoIsRefusedByTheLineRulesWithNothingStored) {
   EXPECT_EQ(t.audits("herramienta.producto.agregar"), 0);
 }
 
-TEST(ToolLists, AListStopsAtItsLimit) {
-  Lists t;  // a limit of 3 per list
+TEST_P(ToolLists, AListStopsAtItsLimit) {
+  Lists t(backend());  // a limit of 3 per list
   const ClienteInput clients[] = {{"01", "1-0647-0958", "Cliente 1", ""},
                                   {"02", "3-101-522899", "Cliente 2", ""},
                                   {"01", "1-1111-1111", "Cliente 3", ""},
@@ -243,8 +253,44 @@ TEST(ToolLists, AListStopsAtItsLimit) {
   EXPECT_TRUE(t.add(consultoria()).ok());
 }
 
-TEST(ToolLists, AnotherTaxpayerNeitherSeesNorChangesMine) {
-  Lists t;
+// Many adds at once (several servers on one PostgreSQL database, or threads
+// of one): the limit still holds, and an identification is saved once.
+TEST_P(ToolLists, AddsAtTheSameInstantKeepTheLimitAndTheUniqueIdentification) {
+  Lists t(backend());  // a limit of 3 per list
+  std::mutex mu;
+  std::vector<Error> refused;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i)
+    threads.emplace_back([&] {
+      auto r = t.add(consultoria());
+      std::lock_guard lock(mu);
+      if (!r) refused.push_back(r.error());
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(t.rows("productos"), 3);
+  ASSERT_EQ(refused.size(), 5u);
+  for (const Error& e : refused) EXPECT_EQ(e.code, errc::kListaLlena) << e.message;
+
+  // The same client four times at once: one is saved, three are told why.
+  std::vector<std::string> told;
+  threads.clear();
+  for (int i = 0; i < 4; ++i)
+    threads.emplace_back([&] {
+      std::vector<FieldError> errors;
+      auto r = t.add(empresa(), &errors);
+      std::lock_guard lock(mu);
+      if (!r) told.push_back(errors.empty() ? r.error().message : errors[0].message);
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(t.rows("clientes"), 1);
+  ASSERT_EQ(told.size(), 3u);
+  for (const std::string& m : told)
+    EXPECT_NE(m.find("Ya tiene un cliente con esa identificación"), std::string::npos) << m;
+  EXPECT_EQ(t.audits("herramienta.cliente.agregar"), 1);
+}
+
+TEST_P(ToolLists, AnotherTaxpayerNeitherSeesNorChangesMine) {
+  Lists t(backend());
   auto c = t.add(empresa());
   auto p = t.add(consultoria());
   ASSERT_TRUE(c.ok() && p.ok());
