@@ -15,7 +15,6 @@
 #include "service/accounts.h"
 #include "service/downloads.h"
 #include "service/token_service.h"
-#include "sql_count.h"
 #include "testing.h"
 
 namespace llavero {
