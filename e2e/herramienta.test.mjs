@@ -29,6 +29,15 @@ const pathOf = (page) => new URL(page.url()).pathname;
 const emitted = () => Number(env.sql('select count(*) from emitidos'));
 
 // axe-core on the page as it is (as e2e/portal-ux.test.mjs does it).
+// A signed document the tool made, verified by npm xadesjs, the second XAdES
+// implementation the signature tests use (tests/xades/xadesjs.mjs): exit 0
+// when its references and SignatureValue hold with the KeyInfo's certificate.
+function verifiedByXadesjs(path) {
+  const script = new URL('../tests/xades/xadesjs.mjs', import.meta.url).pathname;
+  execFileSync('node', [script, 'verificar', path], { stdio: 'pipe' });
+  return true;
+}
+
 async function axe(page, name, { javaScriptEnabled = true } = {}) {
   await page.evaluate(AXE);
   if (!javaScriptEnabled) {
@@ -159,6 +168,7 @@ test('emitir una factura de tres líneas con descuento: aceptada, su XML se desc
   assert.match(text, /<MontoDescuento>1000\.00000<\/MontoDescuento>/);
   assert.equal((text.match(/<LineaDetalle>/g) || []).length, 3);
   assert.match(text, /ds:Signature|<Signature/);
+  assert.ok(verifiedByXadesjs(await xml.path()), 'xadesjs verifica la factura firmada');
   const [respuesta] = await Promise.all([page.waitForEvent('download'),
     page.getByRole('link', { name: /MensajeHacienda/ }).click()]);
   assert.match(readFileSync(await respuesta.path(), 'utf8'), /aceptado/);
@@ -198,6 +208,9 @@ test('emitir una factura de tres líneas con descuento: aceptada, su XML se desc
   assert.ok(referencia.includes(clave), referencia);
   assert.match(referencia, /Factura electrónica 00100001010000000001/);
   assert.equal(await page.getByRole('link', { name: 'Emitir nota de crédito' }).count(), 0, 'no se ofrece una nota de una nota');
+  const [notaXml] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Comprobante firmado (XML)' }).click()]);
+  assert.match(readFileSync(await notaXml.path(), 'utf8'), /<NotaCreditoElectronica /);
+  assert.ok(verifiedByXadesjs(await notaXml.path()), 'xadesjs verifica la nota de crédito firmada');
   await axe(page, 'nota de crédito');
   await submit(page, page.locator('#referencia').getByRole('link'));
   assert.equal(page.url(), facturaPage);
@@ -385,6 +398,7 @@ test('Recibidos: una factura de otro contribuyente se rechaza con motivo, sin Ja
   const text = readFileSync(await xml.path(), 'utf8');
   assert.match(text, /<MensajeReceptor /);
   assert.match(text, /<Mensaje>3<\/Mensaje>/);
+  assert.ok(verifiedByXadesjs(await xml.path()), 'xadesjs verifica el MensajeReceptor firmado');
   assert.ok(text.includes(`<Clave>${clave}</Clave>`));
 
   await page.goto('/herramienta/pruebas/recibidos');
