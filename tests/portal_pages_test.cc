@@ -4,7 +4,6 @@
 // axe-core, are in e2e/portal-ux.test.mjs.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <map>
 #include <regex>
@@ -27,7 +26,7 @@ constexpr const char* kPassword = "correcta-123";
 
 // The portal's routes over a test installation, through testing::PortalBrowser.
 struct Browser : testing::PortalBrowser {
-  std::unique_ptr<testing::Installation> inst = testing::make_installation();
+  std::unique_ptr<testing::Installation> inst;
   AccountService accounts{*inst->store, inst->config};
   testing::TempDir dir;
   DownloadVault vault{*inst->store, *load_or_create_server_key(dir.path() / "portal.key")};
@@ -50,7 +49,8 @@ struct Browser : testing::PortalBrowser {
   };
   std::unique_ptr<Tool> tool;
 
-  explicit Browser(bool with_tool = false) {
+  explicit Browser(testing::Backend backend, bool with_tool = false)
+      : inst(testing::make_installation(backend)) {
     EXPECT_TRUE(accounts.set_portal_password(kPerson, SecretString(kPassword), "test").ok());
     portal::PortalServices services{*inst->service, accounts, vault};
     if (with_tool) {
@@ -64,6 +64,12 @@ struct Browser : testing::PortalBrowser {
   std::string log_in() { return PortalBrowser::log_in(kPerson, kPassword); }
 };
 
+// Both suites run on both stores (SQLite and PostgreSQL).
+class PortalPages : public testing::OnBothBackends {};
+LLAVERO_ON_BOTH_BACKENDS(PortalPages);
+class PortalTool : public testing::OnBothBackends {};
+LLAVERO_ON_BOTH_BACKENDS(PortalTool);
+
 // A page in the portal's frame: the layout's skip link, main and footer.
 void expect_framed(const http::Response& r, std::string_view heading) {
   EXPECT_EQ(r[http::field::content_type], "text/html; charset=utf-8");
@@ -74,8 +80,8 @@ void expect_framed(const http::Response& r, std::string_view heading) {
   EXPECT_NE(html.find("<h1>" + std::string(heading) + "</h1>"), std::string::npos) << html;
 }
 
-TEST(PortalPages, AnUnknownPathIsA404InThePortalFrame) {
-  Browser b;
+TEST_P(PortalPages, AnUnknownPathIsA404InThePortalFrame) {
+  Browser b(backend());
   const http::Response anonymous = b.get("/nada");
   EXPECT_EQ(anonymous.result(), http::status::not_found);
   expect_framed(anonymous, "Página no encontrada");
@@ -89,39 +95,35 @@ TEST(PortalPages, AnUnknownPathIsA404InThePortalFrame) {
   }
 }
 
-TEST(PortalPages, TheRouterKeeps405ForAKnownPathAndAWrongMethod) {
-  Browser b;
+TEST_P(PortalPages, TheRouterKeeps405ForAKnownPathAndAWrongMethod) {
+  Browser b(backend());
   const http::Router::Match match = b.router.find(http::verb::put, "/ingresar");
   EXPECT_EQ(match.route, nullptr);
   EXPECT_TRUE(match.path_known);
   ASSERT_NE(b.router.not_found(), nullptr);
 }
 
-TEST(PortalPages, ASpentDownloadIsA410InThePortalFrame) {
-  Browser b;
+TEST_P(PortalPages, ASpentDownloadIsA410InThePortalFrame) {
+  Browser b(backend());
   const std::string csrf = b.log_in();
   http::Response r = b.post("/llaves/descargar", "csrf=" + csrf + "&descarga=gastada");
   EXPECT_EQ(r.result(), http::status::gone);
   expect_framed(r, "El archivo ya no está disponible");
 }
 
-TEST(PortalPages, AStoreFailureIsA500InThePortalFrameAndChangesNothing) {
-  Browser b;
+TEST_P(PortalPages, AStoreFailureIsA500InThePortalFrameAndChangesNothing) {
+  Browser b(backend());
   b.log_in();
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(b.inst->db_path().c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "ALTER TABLE certificates RENAME TO certificados_perdidos", nullptr,
-                         nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(db);
+  ASSERT_EQ(testing::raw_sql(*b.inst, "ALTER TABLE certificates RENAME TO certificados_perdidos"),
+            "");
   const http::Response r = b.get("/llaves/pruebas/generar");
   EXPECT_EQ(r.result(), http::status::internal_server_error);
   expect_framed(r, "Algo salió mal");
   EXPECT_NE(r.body().find("No se realizó ningún cambio"), std::string::npos);
 }
 
-TEST(PortalPages, GenerarWithWrongPinsRedirectsWithFieldCodesNeverThePins) {
-  Browser b;
+TEST_P(PortalPages, GenerarWithWrongPinsRedirectsWithFieldCodesNeverThePins) {
+  Browser b(backend());
   const std::string csrf = b.log_in();
   const std::string form = b.get("/llaves/pruebas/generar").body();
   http::Response r = b.post("/llaves/pruebas/generar",
@@ -153,8 +155,8 @@ TEST(PortalPages, GenerarWithWrongPinsRedirectsWithFieldCodesNeverThePins) {
   EXPECT_TRUE(keys->empty());
 }
 
-TEST(PortalPages, TheSameGenerarFormSentTwiceMakesOneKey) {
-  Browser b;
+TEST_P(PortalPages, TheSameGenerarFormSentTwiceMakesOneKey) {
+  Browser b(backend());
   const std::string csrf = b.log_in();
   const std::string solicitud =
       Browser::hidden(b.get("/llaves/pruebas/generar").body(), "solicitud");
@@ -210,8 +212,8 @@ std::size_t rows(const std::string& html) {
   return n;
 }
 
-TEST(PortalTool, EmitidosKeepsTheSearchAcrossPages) {
-  Browser b(/*with_tool=*/true);
+TEST_P(PortalTool, EmitidosKeepsTheSearchAcrossPages) {
+  Browser b(backend(), /*with_tool=*/true);
   b.log_in();
   const auto claves = emit_facturas(b, 21);
   ASSERT_EQ(claves.size(), 21u);
@@ -235,8 +237,8 @@ TEST(PortalTool, EmitidosKeepsTheSearchAcrossPages) {
   EXPECT_NE(none.body().find("Ningún comprobante coincide con la búsqueda."), std::string::npos);
 }
 
-TEST(PortalTool, AMalformedSearchIsA400WithItsMessageNotA500) {
-  Browser b(/*with_tool=*/true);
+TEST_P(PortalTool, AMalformedSearchIsA400WithItsMessageNotA500) {
+  Browser b(backend(), /*with_tool=*/true);
   b.log_in();
   emit_facturas(b, 1);
   for (const char* query : {"desde=2026-13-45", "hasta=31%2F12%2F2026", "estado=borrado",
@@ -253,8 +255,8 @@ TEST(PortalTool, AMalformedSearchIsA400WithItsMessageNotA500) {
             std::string::npos);
 }
 
-TEST(PortalTool, AComprobantesPageShowsItsLinesAndTotalsAndOffersNotasOnlyWhenAceptado) {
-  Browser b(/*with_tool=*/true);
+TEST_P(PortalTool, AComprobantesPageShowsItsLinesAndTotalsAndOffersNotasOnlyWhenAceptado) {
+  Browser b(backend(), /*with_tool=*/true);
   b.log_in();
   const auto claves = emit_facturas(b, 1);
   ASSERT_EQ(claves.size(), 1u);
@@ -280,8 +282,8 @@ TEST(PortalTool, AComprobantesPageShowsItsLinesAndTotalsAndOffersNotasOnlyWhenAc
 
 // An oversized Emitir form (more fields than 100 lines have) is refused as
 // too big, saying so, and nothing is numbered, signed or stored.
-TEST(PortalTool, AnOversizedEmitirFormIsA413ThatSaysSoAndEmitsNothing) {
-  Browser b(/*with_tool=*/true);
+TEST_P(PortalTool, AnOversizedEmitirFormIsA413ThatSaysSoAndEmitsNothing) {
+  Browser b(backend(), /*with_tool=*/true);
   const std::string csrf = b.log_in();
   Bytes p12;
   ASSERT_TRUE(b.inst->service

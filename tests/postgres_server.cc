@@ -10,8 +10,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <sstream>
+#include <vector>
 
 namespace fs = std::filesystem;
 
@@ -133,6 +135,37 @@ Cluster& cluster() {
   return instance;
 }
 
+// The cluster a ctest run shares ($LLAVERO_TEST_POSTGRES, the URL of its
+// maintenance database "postgres"): the databases this process made there
+// are dropped when it exits, as the cluster outlives it.
+class SharedCluster {
+ public:
+  explicit SharedCluster(std::string maintenance_url) : url_(std::move(maintenance_url)) {}
+  ~SharedCluster() {
+    for (const std::string& name : made_)
+      (void)postgres_sql(url_, "DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+  }
+  // postgresql:///postgres?params -> postgresql:///<database>?params
+  std::string url(const std::string& database) const {
+    const std::size_t query = url_.find('?');
+    return "postgresql:///" + database + (query == std::string::npos ? "" : url_.substr(query));
+  }
+  void made(const std::string& name) { made_.push_back(name); }
+
+ private:
+  std::string url_;
+  std::vector<std::string> made_;
+};
+
+SharedCluster* shared_cluster() {
+  static std::unique_ptr<SharedCluster> instance = []() -> std::unique_ptr<SharedCluster> {
+    const char* url = std::getenv("LLAVERO_TEST_POSTGRES");
+    if (url == nullptr || *url == '\0') return nullptr;
+    return std::make_unique<SharedCluster>(url);
+  }();
+  return instance.get();
+}
+
 }  // namespace
 
 std::string postgres_sql(const std::string& url, const std::string& sql, std::string* first_value) {
@@ -156,16 +189,37 @@ std::string postgres_sql(const std::string& url, const std::string& sql, std::st
   return message;
 }
 
+std::string postgres_unavailable() {
+  if (SharedCluster* shared = shared_cluster()) {
+    const std::string failed = postgres_sql(shared->url("postgres"), "SELECT 1");
+    return failed.empty() ? "" : "LLAVERO_TEST_POSTGRES no responde: " + failed;
+  }
+  return cluster().error;
+}
+
 std::optional<PostgresDatabase> postgres_database(std::string* why) {
   static std::mutex mu;
   static std::atomic<int> counter{0};
   std::lock_guard lock(mu);
+  PostgresDatabase db;
+  SharedCluster* shared = shared_cluster();
+  if (shared != nullptr) {
+    // Other test processes make theirs on the same cluster.
+    db.name = fmt::format("prueba_{}_{}", getpid(), ++counter);
+    const std::string failed = postgres_sql(shared->url("postgres"), "CREATE DATABASE " + db.name);
+    if (!failed.empty()) {
+      if (why) *why = "CREATE DATABASE falló (LLAVERO_TEST_POSTGRES): " + failed;
+      return std::nullopt;
+    }
+    shared->made(db.name);
+    db.url = shared->url(db.name);
+    return db;
+  }
   Cluster& c = cluster();
   if (!c.error.empty()) {
     if (why) *why = c.error;
     return std::nullopt;
   }
-  PostgresDatabase db;
   db.name = fmt::format("prueba_{}", ++counter);
   const std::string failed = postgres_sql(c.url("postgres"), "CREATE DATABASE " + db.name);
   if (!failed.empty()) {

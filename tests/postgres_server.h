@@ -7,6 +7,12 @@
 // fresh database of its own; the cluster is stopped and its directory
 // removed when the process exits.
 //
+// When $LLAVERO_TEST_POSTGRES holds the URL of the maintenance database
+// ("postgres") of a cluster already running (ctest's fixture "postgres",
+// tests/lib/pg_cluster.sh), the databases are made there instead, named
+// after the process, and dropped when it exits: ctest runs each test in a
+// process of its own, and one cluster per run saves a start per test.
+//
 // The binaries are looked for in $LLAVERO_PG_BIN, else in
 // /usr/lib/postgresql/15/bin (Debian's postgresql-15). Without them, or if
 // the cluster does not start, postgres_database() says why and the tests of
@@ -22,6 +28,10 @@ struct PostgresDatabase {
   std::string url;   // postgresql:///<name>?host=<socket dir>&user=postgres
   std::string name;  // the database's name
 };
+
+// Why no database can be had here, "" when it can (starts the process's
+// cluster on first use).
+std::string postgres_unavailable();
 
 // A new, empty database on the process's cluster, or nullopt with `why` set.
 std::optional<PostgresDatabase> postgres_database(std::string* why);

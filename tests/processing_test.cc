@@ -9,7 +9,6 @@
 #include <gtest/gtest.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
-#include <sqlite3.h>
 
 #include <filesystem>
 #include <fstream>
@@ -32,6 +31,7 @@ namespace llavero {
 using namespace llavero::service;
 namespace {
 
+using testing::Backend;
 using testing::Installation;
 using testing::keep_p12;
 using testing::make_installation;
@@ -147,15 +147,15 @@ Doc parse(const std::string& xml) {
 }
 
 // An installation with a started processor; trust holds its CA certificates.
-struct Processing {
+struct Rig {
   std::unique_ptr<Installation> inst;
   RevocationChecker revocation{inst->store.get()};
   ComprobanteProcessor processor{*inst->store, *inst->keyring, revocation, schemas(), inst->config};
   std::vector<ossl::X509Ptr> authority_certs;
   xades::VerifyOptions trust;
 
-  explicit Processing(std::unique_ptr<Installation> installation = make_installation())
-      : inst(std::move(installation)) {
+  explicit Rig(Backend backend) : Rig(make_installation(backend)) {}
+  explicit Rig(std::unique_ptr<Installation> installation) : inst(std::move(installation)) {
     // The examples are dated 2026-11-26: the age rule is tested on its own.
     inst->config.fecha_max_age_days = 3650;
     auto started = processor.start();
@@ -198,7 +198,7 @@ std::string rejection(std::string_view reason) {
 
 // What every MensajeHacienda must be, accepted or not: valid against the
 // official schema and signed by the service under this installation's CAs.
-void expect_official_answer(Processing& p, const Answer& a) {
+void expect_official_answer(Rig& p, const Answer& a) {
   Doc doc = parse(a.xml);
   ASSERT_TRUE(doc) << a.xml;
   const auto errors = schemas().validate_against(doc.get(), "MensajeHacienda_V4.4.xsd");
@@ -213,10 +213,16 @@ void expect_official_answer(Processing& p, const Answer& a) {
   EXPECT_EQ(a["EstadoMensaje"], a.accepted ? "aceptado" : "rechazado");
 }
 
+// Both suites run on both stores (SQLite and PostgreSQL).
+class Processing : public testing::OnBothBackends {};
+LLAVERO_ON_BOTH_BACKENDS(Processing);
+class ProcessingRules : public testing::OnBothBackends {};
+LLAVERO_ON_BOTH_BACKENDS(ProcessingRules);
+
 // --- accepted ----------------------------------------------------------------------
 
-TEST(Processing, TheExampleFacturaSignedByItsEmisorIsAccepted) {
-  Processing p;
+TEST_P(Processing, TheExampleFacturaSignedByItsEmisorIsAccepted) {
+  Rig p(backend());
   Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
   Answer a = p.process(record(person.sign(example("factura-electronica.xml")), kFacturaClave));
   EXPECT_TRUE(a.accepted) << a["DetalleMensaje"];
@@ -233,8 +239,8 @@ TEST(Processing, TheExampleFacturaSignedByItsEmisorIsAccepted) {
   expect_official_answer(p, a);
 }
 
-TEST(Processing, TheTiqueteAndTheNotaDeCreditoAreAccepted) {
-  Processing p;
+TEST_P(Processing, TheTiqueteAndTheNotaDeCreditoAreAccepted) {
+  Rig p(backend());
   Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
   Answer tiquete = p.process(record(person.sign(example("tiquete-electronico.xml")), kTiqueteClave,
                                     Environment::kPruebas, kPerson, std::nullopt));
@@ -247,8 +253,8 @@ TEST(Processing, TheTiqueteAndTheNotaDeCreditoAreAccepted) {
   expect_official_answer(p, nota);
 }
 
-TEST(Processing, TheMensajeReceptorSignedByItsReceptorIsAccepted) {
-  Processing p;
+TEST_P(Processing, TheMensajeReceptorSignedByItsReceptorIsAccepted) {
+  Rig p(backend());
   Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
   const std::string clave = std::string(kInvoiceOfTheMensaje) + "-00100001050000000001";
   Answer a = p.process(record(person.sign(example("mensaje-receptor.xml")), clave,
@@ -261,8 +267,8 @@ TEST(Processing, TheMensajeReceptorSignedByItsReceptorIsAccepted) {
   expect_official_answer(p, a);
 }
 
-TEST(Processing, ProduccionAnswersWithoutTheSandboxSentence) {
-  Processing p;
+TEST_P(Processing, ProduccionAnswersWithoutTheSandboxSentence) {
+  Rig p(backend());
   Signer person = new_key(*p.inst, "1-0647-0958", Environment::kProduccion);
   Answer a = p.process(record(person.sign(example("factura-electronica.xml")), kFacturaClave,
                               Environment::kProduccion));
@@ -273,8 +279,8 @@ TEST(Processing, ProduccionAnswersWithoutTheSandboxSentence) {
 
 // --- rejected ----------------------------------------------------------------------
 
-TEST(Processing, ChangedAfterSigningIsRejected) {
-  Processing p;
+TEST_P(Processing, ChangedAfterSigningIsRejected) {
+  Rig p(backend());
   Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
   const std::string changed =
       replace_once(person.sign(example("factura-electronica.xml")),
@@ -290,8 +296,8 @@ TEST(Processing, ChangedAfterSigningIsRejected) {
   expect_official_answer(p, a);
 }
 
-TEST(Processing, SignedBySomeoneOtherThanTheEmisorIsRejected) {
-  Processing p;
+TEST_P(Processing, SignedBySomeoneOtherThanTheEmisorIsRejected) {
+  Rig p(backend());
   Signer company = new_key(*p.inst, "3-101-522899", Environment::kPruebas);
   Answer a = p.process(record(company.sign(example("factura-electronica.xml")), kFacturaClave));
   EXPECT_FALSE(a.accepted);
@@ -299,8 +305,8 @@ TEST(Processing, SignedBySomeoneOtherThanTheEmisorIsRejected) {
   expect_official_answer(p, a);
 }
 
-TEST(Processing, MensajeReceptorSignedBySomeoneOtherThanTheReceptorIsRejected) {
-  Processing p;
+TEST_P(Processing, MensajeReceptorSignedBySomeoneOtherThanTheReceptorIsRejected) {
+  Rig p(backend());
   Signer company = new_key(*p.inst, "3-101-522899", Environment::kPruebas);
   const std::string clave = std::string(kInvoiceOfTheMensaje) + "-00100001050000000001";
   Answer a = p.process(record(company.sign(example("mensaje-receptor.xml")), clave,
@@ -310,8 +316,8 @@ TEST(Processing, MensajeReceptorSignedBySomeoneOtherThanTheReceptorIsRejected) {
             rejection("El contribuyente que firma el mensaje no es el receptor"));
 }
 
-TEST(Processing, RevokedKeyIsRejected) {
-  Processing p;
+TEST_P(Processing, RevokedKeyIsRejected) {
+  Rig p(backend());
   Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
   const std::string signed_xml = person.sign(example("factura-electronica.xml"));
   EXPECT_TRUE(p.process(record(signed_xml, kFacturaClave)).accepted);  // before
@@ -326,8 +332,8 @@ TEST(Processing, RevokedKeyIsRejected) {
   expect_official_answer(p, a);
 }
 
-TEST(Processing, SupersededKeyIsRejected) {
-  Processing p;
+TEST_P(Processing, SupersededKeyIsRejected) {
+  Rig p(backend());
   Signer old_key = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
   new_key(*p.inst, "1-0647-0958", Environment::kPruebas);  // "Generar" again
   Answer a = p.process(record(old_key.sign(example("factura-electronica.xml")), kFacturaClave));
@@ -335,8 +341,8 @@ TEST(Processing, SupersededKeyIsRejected) {
   EXPECT_TRUE(a.says("El certificado del firmante fue revocado el")) << a["DetalleMensaje"];
 }
 
-TEST(Processing, KeyOfTheOtherEnvironmentIsRejectedAndSaysSo) {
-  Processing p;
+TEST_P(Processing, KeyOfTheOtherEnvironmentIsRejectedAndSaysSo) {
+  Rig p(backend());
   Signer production = new_key(*p.inst, "1-0647-0958", Environment::kProduccion);
   Answer a = p.process(record(production.sign(example("factura-electronica.xml")), kFacturaClave));
   EXPECT_FALSE(a.accepted);
@@ -350,11 +356,8 @@ TEST(Processing, KeyOfTheOtherEnvironmentIsRejectedAndSaysSo) {
 // An installation like testing::make_installation()'s, but whose CAs were
 // made `years` years ago, so that a taxpayer key can have lived and expired
 // under them.
-std::unique_ptr<Installation> make_old_installation(int years) {
-  auto inst = std::make_unique<Installation>();
-  auto store = SqliteStore::open(inst->db_path(), true);
-  EXPECT_TRUE(store.ok());
-  inst->store = std::move(*store);
+std::unique_ptr<Installation> make_old_installation(Backend backend, int years) {
+  auto inst = testing::make_empty_installation(backend);
   std::vector<NewAuthority> authorities;
   const SecretString passphrase(testing::kTestPassphrase);
   for (Environment env : kAllEnvironments) {
@@ -390,8 +393,8 @@ Result<KeyService::Issued> backdated_key(Installation& inst, int years_ago) {
       [](const IssuedKey&) -> Status { return Ok{}; }, "test");
 }
 
-TEST(Processing, KeyExpiredWhenItSignedIsRejected) {
-  Processing p;
+TEST_P(Processing, KeyExpiredWhenItSignedIsRejected) {
+  Rig p(backend());
   auto issued = backdated_key(*p.inst, 5);  // four years of life, over a year ago
   ASSERT_TRUE(issued.ok()) << issued.error().message;
   auto signed_xml = xades::sign(example("factura-electronica.xml"), *issued->key.key,
@@ -404,9 +407,9 @@ TEST(Processing, KeyExpiredWhenItSignedIsRejected) {
   expect_official_answer(p, a);
 }
 
-TEST(Processing, KeyExpiredSinceItSignedIsRejected) {
+TEST_P(Processing, KeyExpiredSinceItSignedIsRejected) {
   // Signed while the certificate was valid, received after it expired.
-  Processing p(make_old_installation(6));
+  Rig p(make_old_installation(backend(), 6));
   auto issued = backdated_key(*p.inst, 5);
   ASSERT_TRUE(issued.ok()) << issued.error().message;
   xades::SignOptions options;
@@ -420,16 +423,16 @@ TEST(Processing, KeyExpiredSinceItSignedIsRejected) {
   expect_official_answer(p, a);
 }
 
-TEST(Processing, AnOldInstallationStillAcceptsAFreshKey) {
+TEST_P(Processing, AnOldInstallationStillAcceptsAFreshKey) {
   // The control for the test above: its CAs are fine for a key of today.
-  Processing p(make_old_installation(6));
+  Rig p(make_old_installation(backend(), 6));
   Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
   Answer a = p.process(record(person.sign(example("factura-electronica.xml")), kFacturaClave));
   EXPECT_TRUE(a.accepted) << a["DetalleMensaje"];
 }
 
-TEST(Processing, SchemaInvalidComprobanteIsRejectedWithTheLine) {
-  Processing p;
+TEST_P(Processing, SchemaInvalidComprobanteIsRejectedWithTheLine) {
+  Rig p(backend());
   Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
   const std::string invalid = replace_once(example("factura-electronica.xml"),
                                            "<CodigoActividadEmisor>620100</CodigoActividadEmisor>",
@@ -444,8 +447,8 @@ TEST(Processing, SchemaInvalidComprobanteIsRejectedWithTheLine) {
   expect_official_answer(p, a);
 }
 
-TEST(Processing, UnsignedComprobanteIsRejected) {
-  Processing p;
+TEST_P(Processing, UnsignedComprobanteIsRejected) {
+  Rig p(backend());
   Answer a = p.process(record(example("factura-electronica.xml"), kFacturaClave));
   EXPECT_FALSE(a.accepted);
   EXPECT_TRUE(a.says("El documento no está firmado: no tiene ds:Signature."))
@@ -454,8 +457,8 @@ TEST(Processing, UnsignedComprobanteIsRejected) {
   expect_official_answer(p, a);
 }
 
-TEST(Processing, DocumentOfAnUnknownRootIsRejected) {
-  Processing p;
+TEST_P(Processing, DocumentOfAnUnknownRootIsRejected) {
+  Rig p(backend());
   Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
   const std::string xml = std::string("<Factura><Clave>") + std::string(kFacturaClave) +
                           "</Clave><Emisor><Identificacion><Numero>106470958</Numero>"
@@ -467,8 +470,8 @@ TEST(Processing, DocumentOfAnUnknownRootIsRejected) {
   expect_official_answer(p, a);
 }
 
-TEST(Processing, NotWellFormedXmlIsRejected) {
-  Processing p;
+TEST_P(Processing, NotWellFormedXmlIsRejected) {
+  Rig p(backend());
   for (std::string_view xml : {std::string_view("<FacturaElectronica><Clave>"),
                                std::string_view("no es xml"), std::string_view("")}) {
     Answer a = p.process(record(xml, kFacturaClave));
@@ -480,8 +483,8 @@ TEST(Processing, NotWellFormedXmlIsRejected) {
   }
 }
 
-TEST(Processing, DoctypeIsRejectedAndItsEntitiesAreNotExpanded) {
-  Processing p;
+TEST_P(Processing, DoctypeIsRejectedAndItsEntitiesAreNotExpanded) {
+  Rig p(backend());
   Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
   const std::string signed_xml = person.sign(example("factura-electronica.xml"));
   const std::string doctype =
@@ -501,8 +504,8 @@ TEST(Processing, DoctypeIsRejectedAndItsEntitiesAreNotExpanded) {
   }
 }
 
-TEST(Processing, ClaveOfTheXmlMustBeTheClaveOfTheRequest) {
-  Processing p;
+TEST_P(Processing, ClaveOfTheXmlMustBeTheClaveOfTheRequest) {
+  Rig p(backend());
   Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
   const std::string other = std::string(kFacturaClave.substr(0, 42)) + "00000001";
   Answer a = p.process(record(person.sign(example("factura-electronica.xml")), other));
@@ -514,8 +517,8 @@ TEST(Processing, ClaveOfTheXmlMustBeTheClaveOfTheRequest) {
   expect_official_answer(p, a);
 }
 
-TEST(Processing, EmisorOfTheXmlMustBeTheEmisorOfTheRequest) {
-  Processing p;
+TEST_P(Processing, EmisorOfTheXmlMustBeTheEmisorOfTheRequest) {
+  Rig p(backend());
   Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
   Answer a = p.process(record(person.sign(example("factura-electronica.xml")), kFacturaClave,
                               Environment::kPruebas, kCompany, kPerson));
@@ -528,8 +531,8 @@ TEST(Processing, EmisorOfTheXmlMustBeTheEmisorOfTheRequest) {
   expect_official_answer(p, a);
 }
 
-TEST(Processing, EveryReasonIsListed) {
-  Processing p;
+TEST_P(Processing, EveryReasonIsListed) {
+  Rig p(backend());
   Signer company = new_key(*p.inst, "3-101-522899", Environment::kPruebas);
   const std::string changed =
       replace_once(company.sign(example("factura-electronica.xml")), "22223333", "22223334");
@@ -542,8 +545,8 @@ TEST(Processing, EveryReasonIsListed) {
   EXPECT_TRUE(a.says(kSandboxNotice));
 }
 
-TEST(Processing, ARestartedProcessorSignsWithTheSameCertificate) {
-  Processing p;
+TEST_P(Processing, ARestartedProcessorSignsWithTheSameCertificate) {
+  Rig p(backend());
   Answer first = p.process(record("<x/>", kFacturaClave));
   ComprobanteProcessor restarted(*p.inst->store, *p.inst->keyring, p.revocation, schemas(),
                                  p.inst->config);
@@ -567,8 +570,8 @@ TEST(Processing, ARestartedProcessorSignsWithTheSameCertificate) {
 // characters gets an answer that is itself invalid against
 // MensajeHacienda_V4.4.xsd (NombreEmisor maxLength 100), although
 // docs/api.md says the service validates its own MensajeHacienda.
-TEST(Processing, DISABLED_OverlongEmisorNameStillGetsASchemaValidAnswer) {
-  Processing p;
+TEST_P(Processing, DISABLED_OverlongEmisorNameStillGetsASchemaValidAnswer) {
+  Rig p(backend());
   Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
   const std::string xml = replace_once(example("factura-electronica.xml"),
                                        "<Nombre>CONTRIBUYENTE PEÑA DE PRUEBA</Nombre>",
@@ -582,8 +585,8 @@ TEST(Processing, DISABLED_OverlongEmisorNameStillGetsASchemaValidAnswer) {
 // under 24 characters), which lets through what xs:decimal with
 // totalDigits 18 / fractionDigits 5 refuses ("1.2.3", "1.1234567"), so the
 // answer to such a (rejected) comprobante is not schema-valid.
-TEST(Processing, DISABLED_OddTotalsStillGetASchemaValidAnswer) {
-  Processing p;
+TEST_P(Processing, DISABLED_OddTotalsStillGetASchemaValidAnswer) {
+  Rig p(backend());
   Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
   for (std::string_view total : {"1.2.3", "327700.1234567", "12345678901234567890"}) {
     const std::string xml = replace_once(
@@ -600,8 +603,8 @@ TEST(Processing, DISABLED_OddTotalsStillGetASchemaValidAnswer) {
 // directory's confianza/ folder (ComprobanteProcessor::trust_also). Its
 // OCSP and CRL cannot be reached here, so revocacion_no_disponible decides;
 // and politica_estricta makes a policy advertencia a rejection.
-TEST(Processing, ExtraRootsAreTrustedAndTheSignatureSettingsDecide) {
-  Processing p;
+TEST_P(Processing, ExtraRootsAreTrustedAndTheSignatureSettingsDecide) {
+  Rig p(backend());
   HierarchyOptions h;
   h.naming = p.inst->config.naming;
   h.naming.root_cn = "CA RAIZ NACIONAL - COSTA RICA v2 (PRUEBA)";
@@ -656,8 +659,8 @@ TEST(Processing, ExtraRootsAreTrustedAndTheSignatureSettingsDecide) {
 
 // Each rule rejects with its code, names what is wrong, and is off when its
 // setting is "no".
-TEST(ProcessingRules, FechaEmisionTooOldOrInTheFutureIsMinusSixteen) {
-  Processing p;
+TEST_P(ProcessingRules, FechaEmisionTooOldOrInTheFutureIsMinusSixteen) {
+  Rig p(backend());
   Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
   p.inst->config.fecha_max_age_days = 1;  // the example is older than a day
   const std::string factura = person.sign(example("factura-electronica.xml"));
@@ -682,8 +685,8 @@ TEST(ProcessingRules, FechaEmisionTooOldOrInTheFutureIsMinusSixteen) {
       << ahead["DetalleMensaje"];
 }
 
-TEST(ProcessingRules, TotalsThatDoNotAddUpAreRejected) {
-  Processing p;
+TEST_P(ProcessingRules, TotalsThatDoNotAddUpAreRejected) {
+  Rig p(backend());
   Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
   const std::string wrong = person.sign(replace_once(example("factura-electronica.xml"),
                                                      "<TotalImpuesto>37700.00000</TotalImpuesto>",
@@ -700,8 +703,8 @@ TEST(ProcessingRules, TotalsThatDoNotAddUpAreRejected) {
   EXPECT_TRUE(p.process(record(wrong, kFacturaClave)).accepted);
 }
 
-TEST(ProcessingRules, TheClaveMustMatchTheDocument) {
-  Processing p;
+TEST_P(ProcessingRules, TheClaveMustMatchTheDocument) {
+  Rig p(backend());
   Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
   // The factura's XML carries the tiquete's consecutivo (type 04) and clave.
   std::string xml = replace_once(example("factura-electronica.xml"), std::string(kFacturaClave),
@@ -718,8 +721,8 @@ TEST(ProcessingRules, TheClaveMustMatchTheDocument) {
 // -99 in processing: a comprobante of the same emisor with the same
 // consecutivo (stored without its consecutivo column, as before migration 5)
 // makes a second one a rejection.
-TEST(ProcessingRules, AConsecutivoUsedBeforeIsMinusNinetyNine) {
-  Processing p;
+TEST_P(ProcessingRules, AConsecutivoUsedBeforeIsMinusNinetyNine) {
+  Rig p(backend());
   Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
   const std::string factura = person.sign(example("factura-electronica.xml"));
   const std::string earlier = std::string(kFacturaClave.substr(0, 42)) + "00000001";
@@ -737,8 +740,8 @@ TEST(ProcessingRules, AConsecutivoUsedBeforeIsMinusNinetyNine) {
   EXPECT_TRUE(p.process(record(factura, kFacturaClave)).accepted);
 }
 
-TEST(ProcessingRules, ANotaMustReferenceADocumentOfItsEmisor) {
-  Processing p;
+TEST_P(ProcessingRules, ANotaMustReferenceADocumentOfItsEmisor) {
+  Rig p(backend());
   Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
   const std::string nota = person.sign(example("nota-credito-electronica.xml"));
   // Not received here: nothing to compare, accepted, no referencia.
@@ -771,8 +774,8 @@ TEST(ProcessingRules, ANotaMustReferenceADocumentOfItsEmisor) {
   EXPECT_TRUE(none.says("debe referenciar un documento")) << none["DetalleMensaje"];
 }
 
-TEST(ProcessingRules, AMensajeReceptorMustMatchTheInvoiceReceivedHere) {
-  Processing p;
+TEST_P(ProcessingRules, AMensajeReceptorMustMatchTheInvoiceReceivedHere) {
+  Rig p(backend());
   Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
   const std::string clave = std::string(kInvoiceOfTheMensaje) + "-00100001050000000001";
   const std::string mensaje = person.sign(example("mensaje-receptor.xml"));
@@ -794,15 +797,8 @@ TEST(ProcessingRules, AMensajeReceptorMustMatchTheInvoiceReceivedHere) {
 
 // SQL run on the installation's database through a second connection: the
 // seam that makes the store fail (or work again) under a running processor.
-void sql(const std::string& path, const std::string& statement) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  sqlite3_busy_timeout(db, 5000);
-  char* error = nullptr;
-  EXPECT_EQ(sqlite3_exec(db, statement.c_str(), nullptr, nullptr, &error), SQLITE_OK)
-      << (error ? error : "");
-  sqlite3_free(error);
-  sqlite3_close(db);
+void sql(const Installation& inst, const std::string& statement) {
+  EXPECT_EQ(testing::raw_sql(inst, statement), "") << statement;
 }
 
 // A rule that needs the store and gets no answer (the referenced document,
@@ -810,8 +806,8 @@ void sql(const std::string& path, const std::string& statement) {
 // decides nothing: the processor returns the store's error, which
 // process_next turns into "back to the queue" (ReceptionQueue tests), never
 // into an acceptance. Each rule alone, then the store back: accepted.
-TEST(ProcessingRules, AStoreThatDoesNotAnswerDecidesNothing) {
-  Processing p;
+TEST_P(ProcessingRules, AStoreThatDoesNotAnswerDecidesNothing) {
+  Rig p(backend());
   Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
   const ComprobanteRecord factura =
       record(person.sign(example("factura-electronica.xml")), kFacturaClave);
@@ -821,7 +817,7 @@ TEST(ProcessingRules, AStoreThatDoesNotAnswerDecidesNothing) {
       record(person.sign(example("mensaje-receptor.xml")),
              std::string(kInvoiceOfTheMensaje) + "-00100001050000000001", Environment::kPruebas,
              kCompany, kPerson);
-  sql(p.inst->db_path(), "ALTER TABLE comprobantes RENAME TO comprobantes_fuera");
+  sql(*p.inst, "ALTER TABLE comprobantes RENAME TO comprobantes_fuera");
   Config& config = p.inst->config;
   config.rule_consecutivo = config.rule_referencias = config.rule_mensaje_receptor = false;
   struct Case {
@@ -841,7 +837,7 @@ TEST(ProcessingRules, AStoreThatDoesNotAnswerDecidesNothing) {
     *c.rule = false;
   }
   config.rule_consecutivo = config.rule_referencias = config.rule_mensaje_receptor = true;
-  sql(p.inst->db_path(), "ALTER TABLE comprobantes_fuera RENAME TO comprobantes");
+  sql(*p.inst, "ALTER TABLE comprobantes_fuera RENAME TO comprobantes");
   for (const ComprobanteRecord* c : {&factura, &nota, &mensaje}) {
     auto back = p.processor.process(*c);
     ASSERT_TRUE(back.ok()) << back.error().message;
@@ -849,8 +845,8 @@ TEST(ProcessingRules, AStoreThatDoesNotAnswerDecidesNothing) {
   }
 }
 
-TEST(ProcessingRules, WhatIsNoComprobanteIsTheStateError) {
-  Processing p;
+TEST_P(ProcessingRules, WhatIsNoComprobanteIsTheStateError) {
+  Rig p(backend());
   Signer person = new_key(*p.inst, "1-0647-0958", Environment::kPruebas);
   for (const std::string& xml :
        {std::string("esto no es XML"), person.sign("<Otra><Clave>1</Clave></Otra>")}) {
@@ -868,8 +864,8 @@ TEST(ProcessingRules, WhatIsNoComprobanteIsTheStateError) {
 // A FacturaElectronicaCompra is issued and signed by the buyer, its XML
 // Receptor; the supplier (its XML Emisor) does not sign it. The envelope's
 // emisor, like the clave's identification, is the buyer.
-TEST(ProcessingRules, FacturaElectronicaCompraIsSignedByTheBuyer) {
-  Processing p;
+TEST_P(ProcessingRules, FacturaElectronicaCompraIsSignedByTheBuyer) {
+  Rig p(backend());
   const std::string clave = "50626112600010647095800100001080000000001148213765";
   const fs::path path = fs::path(__FILE__).parent_path() / "api" / "factura-electronica-compra.xml";
   std::ifstream in(path, std::ios::binary);

@@ -47,14 +47,15 @@ boost::json::object envio(std::string_view clave = kClave) {
 
 // An installation with the token service, the reception, and a signed-in
 // API user for the demo person (both environments) and the demo company.
-struct Reception {
-  std::unique_ptr<testing::Installation> inst = testing::make_installation();
+struct Sandbox {
+  std::unique_ptr<testing::Installation> inst;
   AccountService accounts{*inst->store, inst->config};
   TokenService tokens{*inst->store, accounts, *inst->keyring, inst->config};
   ReceptionService reception{*inst->store, tokens, inst->config};
   std::string person_stag, person_prod, company_stag;  // "bearer …"
 
-  explicit Reception(std::string base_url = "http://127.0.0.1:8080") {
+  explicit Sandbox(testing::Backend backend, std::string base_url = "http://127.0.0.1:8080")
+      : inst(testing::make_installation(backend)) {
     inst->config.base_url = std::move(base_url);
     EXPECT_TRUE(tokens.start().ok());
     person_stag = bearer("1-0647-0958", Environment::kPruebas);
@@ -131,10 +132,16 @@ void expect_refused(const ReceptionAnswer& a, unsigned status, std::string_view 
   EXPECT_FALSE(body.at("error").as_string().empty());
 }
 
+// Both suites run on both stores (SQLite and PostgreSQL).
+class Reception : public testing::OnBothBackends {};
+LLAVERO_ON_BOTH_BACKENDS(Reception);
+class ReceptionQueue : public testing::OnBothBackends {};
+LLAVERO_ON_BOTH_BACKENDS(ReceptionQueue);
+
 // --- accepted requests -------------------------------------------------------------
 
-TEST(Reception, GoodRequestIsAnswered202WithALocationToQuery) {
-  Reception r;
+TEST_P(Reception, GoodRequestIsAnswered202WithALocationToQuery) {
+  Sandbox r(backend());
   ReceptionAnswer a = r.send(envio());
   ASSERT_EQ(a.status, 202u) << header(a, "X-Error-Cause");
   EXPECT_EQ(header(a, "Location"),
@@ -154,8 +161,8 @@ TEST(Reception, GoodRequestIsAnswered202WithALocationToQuery) {
   EXPECT_FALSE(body.contains("respuesta-xml"));  // nothing decided yet
 }
 
-TEST(Reception, ProduccionAnswersAtItsOwnPathWithoutTheSandboxSentence) {
-  Reception r;
+TEST_P(Reception, ProduccionAnswersAtItsOwnPathWithoutTheSandboxSentence) {
+  Sandbox r(backend());
   ReceptionAnswer a = r.send(envio(), Environment::kProduccion);
   ASSERT_EQ(a.status, 202u) << header(a, "X-Error-Cause");
   EXPECT_EQ(header(a, "Location"),
@@ -171,21 +178,21 @@ TEST(Reception, ProduccionAnswersAtItsOwnPathWithoutTheSandboxSentence) {
   EXPECT_FALSE(boost::json::parse(refused.body).as_object().contains("nota"));
 }
 
-TEST(Reception, PathsOfTheTwoEnvironments) {
+TEST_P(Reception, PathsOfTheTwoEnvironments) {
   EXPECT_EQ(ReceptionService::path(Environment::kProduccion), "/recepcion/v1/recepcion");
   EXPECT_EQ(ReceptionService::path(Environment::kPruebas), "/recepcion-sandbox/v1/recepcion");
 }
 
-TEST(Reception, LocationFollowsTheConfiguredBaseUrl) {
-  Reception r("https://recepcion.example.cr/");
+TEST_P(Reception, LocationFollowsTheConfiguredBaseUrl) {
+  Sandbox r(backend(), "https://recepcion.example.cr/");
   ReceptionAnswer a = r.send(envio());
   ASSERT_EQ(a.status, 202u) << header(a, "X-Error-Cause");
   EXPECT_EQ(header(a, "Location"),
             "https://recepcion.example.cr/recepcion-sandbox/v1/recepcion/" + std::string(kClave));
 }
 
-TEST(Reception, FechaInUtcOrWithAFractionIsAccepted) {
-  Reception r;
+TEST_P(Reception, FechaInUtcOrWithAFractionIsAccepted) {
+  Sandbox r(backend());
   auto utc = envio(clave_with_code(1));
   utc["fecha"] = "2026-11-26T16:00:00Z";
   EXPECT_EQ(r.send(utc).status, 202u) << header(r.send(utc), "X-Error-Cause");
@@ -198,8 +205,8 @@ TEST(Reception, FechaInUtcOrWithAFractionIsAccepted) {
   EXPECT_EQ(r.send(compact).status, 202u) << header(r.send(compact), "X-Error-Cause");
 }
 
-TEST(Reception, ATiqueteNeedsNoReceptor) {
-  Reception r;
+TEST_P(Reception, ATiqueteNeedsNoReceptor) {
+  Sandbox r(backend());
   auto tiquete = envio("50626112600010647095800100001040000000001173920481");
   tiquete.erase("receptor");
   EXPECT_EQ(r.send(tiquete).status, 202u);
@@ -207,8 +214,8 @@ TEST(Reception, ATiqueteNeedsNoReceptor) {
 
 // --- the token ---------------------------------------------------------------------
 
-TEST(Reception, MissingOrInvalidTokenIs401) {
-  Reception r;
+TEST_P(Reception, MissingOrInvalidTokenIs401) {
+  Sandbox r(backend());
   const std::string body = boost::json::serialize(envio());
   for (std::string_view authorization :
        {std::string_view(), std::string_view("bearer"), std::string_view("Basic dXNlcjpwYXNz"),
@@ -222,13 +229,13 @@ TEST(Reception, MissingOrInvalidTokenIs401) {
   EXPECT_EQ(r.query(std::string(kClave)).status, 404u);
 }
 
-TEST(Reception, TokenIsCheckedBeforeTheBody) {
-  Reception r;
+TEST_P(Reception, TokenIsCheckedBeforeTheBody) {
+  Sandbox r(backend());
   expect_refused(r.reception.receive(Environment::kPruebas, req("", "{no es json")), 401, "Token");
 }
 
-TEST(Reception, TokenOfTheOtherEnvironmentIs403) {
-  Reception r;
+TEST_P(Reception, TokenOfTheOtherEnvironmentIs403) {
+  Sandbox r(backend());
   ReceptionAnswer a = r.reception.receive(Environment::kPruebas,
                                           req(r.person_prod, boost::json::serialize(envio())));
   expect_refused(a, 403, "El token es del ambiente de Produccion");
@@ -239,15 +246,15 @@ TEST(Reception, TokenOfTheOtherEnvironmentIs403) {
 
 // --- the JSON ----------------------------------------------------------------------
 
-TEST(Reception, BodyThatIsNotAJsonObjectIs400) {
-  Reception r;
+TEST_P(Reception, BodyThatIsNotAJsonObjectIs400) {
+  Sandbox r(backend());
   for (std::string_view body : {"", "{", "[]", "\"clave\"", "null", "{\"clave\":}", "<xml/>"})
     expect_refused(r.reception.receive(Environment::kPruebas, req(r.person_stag, body)), 400,
                    "El cuerpo de la solicitud no es un JSON valido.");
 }
 
-TEST(Reception, EachMissingFieldIsNamed) {
-  Reception r;
+TEST_P(Reception, EachMissingFieldIsNamed) {
+  Sandbox r(backend());
   for (std::string_view field : {"clave", "fecha", "emisor", "comprobanteXml"}) {
     auto body = envio();
     body.erase(field);
@@ -258,8 +265,8 @@ TEST(Reception, EachMissingFieldIsNamed) {
   }
 }
 
-TEST(Reception, MalformedClaveIs400WithTheReason) {
-  Reception r;
+TEST_P(Reception, MalformedClaveIs400WithTheReason) {
+  Sandbox r(backend());
   const std::string clave(kClave);
   for (const std::string& bad :
        {clave.substr(0, 49), clave + "0", "507" + clave.substr(3), clave.substr(0, 49) + "X",
@@ -273,8 +280,8 @@ TEST(Reception, MalformedClaveIs400WithTheReason) {
   }
 }
 
-TEST(Reception, FechaWithoutATimeZoneIs400) {
-  Reception r;
+TEST_P(Reception, FechaWithoutATimeZoneIs400) {
+  Sandbox r(backend());
   for (std::string_view fecha : {"2026-11-26T10:00:00", "2026-11-26", "26/11/2026 10:00:00 -06:00",
                                  "2026-11-26 10:00:00-06:00", "2026-11-26T10:00:00.123",
                                  "2026-13-26T10:00:00-06:00", "2026-11-26T10:00:00-6", ""}) {
@@ -287,8 +294,8 @@ TEST(Reception, FechaWithoutATimeZoneIs400) {
 // Fixed bug (found by this test): fecha_date() only demands 25 characters when the text does not
 // end in 'Z', so a date with a long fraction and no offset passes as "ISO 8601 con zona horaria",
 // contrary to the refusal's own words.
-TEST(Reception, FechaWithALongFractionButNoTimeZoneIs400) {
-  Reception r;
+TEST_P(Reception, FechaWithALongFractionButNoTimeZoneIs400) {
+  Sandbox r(backend());
   auto body = envio();
   body["fecha"] = "2026-11-26T10:00:00.123456";
   expect_refused(r.send(body), 400, "El campo fecha debe tener el formato ISO 8601");
@@ -297,16 +304,16 @@ TEST(Reception, FechaWithALongFractionButNoTimeZoneIs400) {
 // Hacienda compares no date at POST: a client that writes UTC after 18:00 in
 // Costa Rica sends the next day's date (processing compares the clave with
 // FechaEmision in Costa Rica time).
-TEST(Reception, FechaOfAnotherDayThanTheClaveIsAccepted) {
-  Reception r;
+TEST_P(Reception, FechaOfAnotherDayThanTheClaveIsAccepted) {
+  Sandbox r(backend());
   auto body = envio();
   body["fecha"] = "2026-11-27T01:30:00Z";
   ReceptionAnswer a = r.send(body);
   EXPECT_EQ(a.status, 202u) << header(a, "X-Error-Cause");
 }
 
-TEST(Reception, EmisorMustBeTheOneInTheClave) {
-  Reception r;
+TEST_P(Reception, EmisorMustBeTheOneInTheClave) {
+  Sandbox r(backend());
   auto body = envio();
   body["emisor"] = party("02", "3101522899");
   body["receptor"] = party("01", "106470958");
@@ -314,8 +321,8 @@ TEST(Reception, EmisorMustBeTheOneInTheClave) {
                  "La identificacion de la clave (000106470958) no es la del emisor (3101522899).");
 }
 
-TEST(Reception, TipoIdentificacionMustMatchTheNumber) {
-  Reception r;
+TEST_P(Reception, TipoIdentificacionMustMatchTheNumber) {
+  Sandbox r(backend());
   auto emisor = envio();
   emisor["emisor"] = party("02", "106470958");
   expect_refused(r.send(emisor), 400,
@@ -326,8 +333,8 @@ TEST(Reception, TipoIdentificacionMustMatchTheNumber) {
                  "El tipoIdentificacion 01 de receptor no corresponde al numero 3101522899.");
 }
 
-TEST(Reception, PartiesNeedTypeAndNumber) {
-  Reception r;
+TEST_P(Reception, PartiesNeedTypeAndNumber) {
+  Sandbox r(backend());
   auto no_number = envio();
   no_number["emisor"] = boost::json::object{{"tipoIdentificacion", "01"}};
   expect_refused(r.send(no_number), 400,
@@ -347,8 +354,8 @@ TEST(Reception, PartiesNeedTypeAndNumber) {
 
 // --- the XML in base64 -------------------------------------------------------------
 
-TEST(Reception, ComprobanteXmlMustBePaddedStandardBase64WithNothingElse) {
-  Reception r;
+TEST_P(Reception, ComprobanteXmlMustBePaddedStandardBase64WithNothingElse) {
+  Sandbox r(backend());
   const std::string xml = "\xfb\xef\xbe<x/>";  // encodes with '+' and needs padding
   const std::string good = base64_encode(xml);
   ASSERT_EQ(good.substr(0, 4), "++++");
@@ -370,8 +377,8 @@ TEST(Reception, ComprobanteXmlMustBePaddedStandardBase64WithNothingElse) {
 // The limit is recepcion_max_bytes (the JSON body) and, once decoded, 3/4 of
 // it: a 1.6 MB factura fits the default 10 MiB; with 2 MiB, 1.5 MiB does and
 // a few bytes more do not.
-TEST(Reception, ALargeFacturaFitsTheDefaultLimit) {
-  Reception r;
+TEST_P(Reception, ALargeFacturaFitsTheDefaultLimit) {
+  Sandbox r(backend());
   auto big = envio();
   big["comprobanteXml"] = base64_encode(std::string(1600000, 'x'));
   ReceptionAnswer a = r.send(big);
@@ -379,8 +386,8 @@ TEST(Reception, ALargeFacturaFitsTheDefaultLimit) {
   EXPECT_EQ(r.reception.max_body(), 10u * 1024 * 1024);
 }
 
-TEST(Reception, ComprobanteOfTheLimitIsAcceptedAndAFewBytesMoreIsNot) {
-  Reception r;
+TEST_P(Reception, ComprobanteOfTheLimitIsAcceptedAndAFewBytesMoreIsNot) {
+  Sandbox r(backend());
   r.inst->config.reception_max_body = 2 * 1024 * 1024;
   const std::size_t limit = 2 * 1024 * 1024 / 4 * 3;
   auto exact = envio(clave_with_code(1));
@@ -396,8 +403,8 @@ TEST(Reception, ComprobanteOfTheLimitIsAcceptedAndAFewBytesMoreIsNot) {
 
 // --- who may send, and twice -------------------------------------------------------
 
-TEST(Reception, SameClaveTwiceIsRefusedAndTheFirstIsKept) {
-  Reception r;
+TEST_P(Reception, SameClaveTwiceIsRefusedAndTheFirstIsKept) {
+  Sandbox r(backend());
   ASSERT_EQ(r.send(envio()).status, 202u);
   // Hacienda's own words, which clients compare to poll instead of resending.
   ReceptionAnswer again = r.send(envio());
@@ -410,8 +417,8 @@ TEST(Reception, SameClaveTwiceIsRefusedAndTheFirstIsKept) {
 // A consecutivo is used once per emisor (code -99 in Hacienda's answers): a
 // second clave with the same consecutivo is refused at POST; the other
 // environment and the setting regla_consecutivo = no do not count it.
-TEST(Reception, AConsecutivoUsedBeforeIsRefused) {
-  Reception r;
+TEST_P(Reception, AConsecutivoUsedBeforeIsRefused) {
+  Sandbox r(backend());
   ASSERT_EQ(r.send(envio()).status, 202u);
   const std::string again = std::string(kClave.substr(0, 42)) + "00000001";
   expect_refused(r.send(envio(again)), 400,
@@ -423,8 +430,8 @@ TEST(Reception, AConsecutivoUsedBeforeIsRefused) {
 
 // Receptor types 05 (extranjero no domiciliado) and 06 (no contribuyente)
 // are free text of up to 20 characters; the emisor is always one of 01-04.
-TEST(Reception, ReceptorOfTypes05And06IsFreeText) {
-  Reception r;
+TEST_P(Reception, ReceptorOfTypes05And06IsFreeText) {
+  Sandbox r(backend());
   auto foreign = envio(clave_with_code(1));
   foreign["receptor"] = party("05", "PASAPORTE-X1234567");
   ReceptionAnswer a = r.send(foreign);
@@ -442,8 +449,8 @@ TEST(Reception, ReceptorOfTypes05And06IsFreeText) {
 
 // Scenarios exist only in pruebas: the header is refused in producción and
 // a configured scenario ignored there.
-TEST(Reception, ScenariosArePruebasOnly) {
-  Reception r;
+TEST_P(Reception, ScenariosArePruebasOnly) {
+  Sandbox r(backend());
   const std::string body = boost::json::serialize(envio(clave_with_code(1)));
   ReceptionAnswer prod =
       r.reception.receive(Environment::kProduccion, req(r.person_prod, body, "limite"));
@@ -462,8 +469,8 @@ TEST(Reception, ScenariosArePruebasOnly) {
 
 // recepcion_limite_solicitudes per token subject: every answer says how
 // many remain; beyond the limit, 429 with Retry-After.
-TEST(Reception, BeyondTheLimitOfTheSubjectIs429) {
-  Reception r;
+TEST_P(Reception, BeyondTheLimitOfTheSubjectIs429) {
+  Sandbox r(backend());
   r.inst->config.rate_limit = 2;
   ReceptionService limited{*r.inst->store, r.tokens, r.inst->config};
   auto q = [&](const std::string& who) {
@@ -485,22 +492,22 @@ TEST(Reception, BeyondTheLimitOfTheSubjectIs429) {
 // by the pruebas sandbox is refused as "ya fue recibido" by producción, and
 // the other way round, although the two environments "share nothing"
 // (id/environment.h) and Hacienda's two receptions are separate systems.
-TEST(Reception, DISABLED_TheSameClaveIsReceivedIndependentlyByEachEnvironment) {
-  Reception r;
+TEST_P(Reception, DISABLED_TheSameClaveIsReceivedIndependentlyByEachEnvironment) {
+  Sandbox r(backend());
   ASSERT_EQ(r.send(envio(), Environment::kPruebas).status, 202u);
   ReceptionAnswer prod = r.send(envio(), Environment::kProduccion);
   EXPECT_EQ(prod.status, 202u) << header(prod, "X-Error-Cause");
 }
 
-TEST(Reception, TheReceptorMaySendTheComprobante) {
-  Reception r;
+TEST_P(Reception, TheReceptorMaySendTheComprobante) {
+  Sandbox r(backend());
   ReceptionAnswer a = r.reception.receive(Environment::kPruebas,
                                           req(r.company_stag, boost::json::serialize(envio())));
   EXPECT_EQ(a.status, 202u) << header(a, "X-Error-Cause");
 }
 
-TEST(Reception, ATaxpayerWhoIsNeitherEmisorNorReceptorIs403) {
-  Reception r;
+TEST_P(Reception, ATaxpayerWhoIsNeitherEmisorNorReceptorIs403) {
+  Sandbox r(backend());
   auto tiquete = envio();
   tiquete.erase("receptor");
   expect_refused(r.reception.receive(Environment::kPruebas,
@@ -509,8 +516,8 @@ TEST(Reception, ATaxpayerWhoIsNeitherEmisorNorReceptorIs403) {
   EXPECT_EQ(r.query(std::string(kClave)).status, 404u);
 }
 
-TEST(Reception, ConsecutivoReceptorSetsApartTheReceptorsMessage) {
-  Reception r;
+TEST_P(Reception, ConsecutivoReceptorSetsApartTheReceptorsMessage) {
+  Sandbox r(backend());
   ASSERT_EQ(r.send(envio()).status, 202u);  // the invoice itself
   auto mensaje = envio();
   mensaje["consecutivoReceptor"] = "00100001050000000001";
@@ -522,8 +529,8 @@ TEST(Reception, ConsecutivoReceptorSetsApartTheReceptorsMessage) {
   expect_refused(r.send(mensaje), 400, "ya fue recibido");
 }
 
-TEST(Reception, ConsecutivoReceptorMustHaveTwentyDigits) {
-  Reception r;
+TEST_P(Reception, ConsecutivoReceptorMustHaveTwentyDigits) {
+  Sandbox r(backend());
   for (std::string_view bad :
        {"0010000105000000001", "001000010500000000011", "0010000105000000000A", ""}) {
     auto mensaje = envio();
@@ -534,15 +541,15 @@ TEST(Reception, ConsecutivoReceptorMustHaveTwentyDigits) {
 
 // --- querying ----------------------------------------------------------------------
 
-TEST(Reception, UnknownClaveIs404) {
-  Reception r;
+TEST_P(Reception, UnknownClaveIs404) {
+  Sandbox r(backend());
   ReceptionAnswer a = r.query(std::string(kClave));
   expect_refused(a, 404, fmt::format("El comprobante [{}] no ha sido recibido.", kClave));
   expect_refused(r.query("no-es-una-clave"), 404, "no ha sido recibido");
 }
 
-TEST(Reception, QueryNeedsAValidTokenOfThisEnvironment) {
-  Reception r;
+TEST_P(Reception, QueryNeedsAValidTokenOfThisEnvironment) {
+  Sandbox r(backend());
   ASSERT_EQ(r.send(envio()).status, 202u);
   expect_refused(r.reception.query(Environment::kPruebas, req(""), std::string(kClave)), 401,
                  "Token");
@@ -550,8 +557,8 @@ TEST(Reception, QueryNeedsAValidTokenOfThisEnvironment) {
                  403, "El token es del ambiente de Produccion");
 }
 
-TEST(Reception, OnlyItsEmisorAndReceptorSeeAComprobante) {
-  Reception r;
+TEST_P(Reception, OnlyItsEmisorAndReceptorSeeAComprobante) {
+  Sandbox r(backend());
   auto tiquete = envio("50626112600010647095800100001040000000001173920481");
   tiquete.erase("receptor");
   ASSERT_EQ(r.send(tiquete).status, 202u);
@@ -589,7 +596,7 @@ void expect_same_answer(const ReceptionAnswer& got, const ReceptionAnswer& unkno
 }
 
 // The física 2-0456-0789, a taxpayer with its own API user in pruebas.
-std::string third_party(Reception& r) {
+std::string third_party(Sandbox& r) {
   auto added = r.inst->store->add_taxpayer(
       NewTaxpayer{"204560789", IdType::kFisica, "OTRO", "CONTRIBUYENTE DISTINTO", ""},
       AuditEvent{"test", "contribuyente.crear", "204560789", ""});
@@ -597,8 +604,8 @@ std::string third_party(Reception& r) {
   return r.bearer("2-0456-0789", Environment::kPruebas);
 }
 
-TEST(Reception, AThirdPartyGetsForOthersComprobantesWhatAnUnknownClaveGets) {
-  Reception r;
+TEST_P(Reception, AThirdPartyGetsForOthersComprobantesWhatAnUnknownClaveGets) {
+  Sandbox r(backend());
   const std::string other = third_party(r);
   const std::string mensaje_key = std::string(kClave) + "-00100001050000000001";
   auto as_other = [&](const std::string& clave) {
@@ -651,8 +658,8 @@ TEST(Reception, AThirdPartyGetsForOthersComprobantesWhatAnUnknownClaveGets) {
 
 // A nota that a third party sends naming someone else's factura is that
 // party's document: the factura's emisor does not see it among its notas.
-TEST(Reception, NotasOfAThirdPartyAreNotShownWithTheDocumentTheyName) {
-  Reception r;
+TEST_P(Reception, NotasOfAThirdPartyAreNotShownWithTheDocumentTheyName) {
+  Sandbox r(backend());
   const std::string other = third_party(r);
   ASSERT_EQ(r.send(envio()).status, 202u);  // the person's factura to the company
   // The third party's nota de crédito to the company, naming the factura.
@@ -688,8 +695,8 @@ ReceptionService::Processor stub(bool accept, Bytes answer, std::vector<Comproba
   };
 }
 
-TEST(ReceptionQueue, NothingWaitingMeansNothingProcessed) {
-  Reception r;
+TEST_P(ReceptionQueue, NothingWaitingMeansNothingProcessed) {
+  Sandbox r(backend());
   bool called = false;
   auto processed =
       r.reception.process_next([&](const ComprobanteRecord&) -> Result<ProcessingResult> {
@@ -701,8 +708,8 @@ TEST(ReceptionQueue, NothingWaitingMeansNothingProcessed) {
   EXPECT_FALSE(called);
 }
 
-TEST(ReceptionQueue, TheProcessorSeesTheRequestAsSent) {
-  Reception r;
+TEST_P(ReceptionQueue, TheProcessorSeesTheRequestAsSent) {
+  Sandbox r(backend());
   ASSERT_EQ(r.send(envio()).status, 202u);
   std::vector<ComprobanteRecord> seen;
   ASSERT_TRUE(*r.reception.process_next(stub(true, Bytes{'<', 'M', '/', '>'}, &seen)));
@@ -719,8 +726,8 @@ TEST(ReceptionQueue, TheProcessorSeesTheRequestAsSent) {
   EXPECT_EQ(c.username, "cpf-01-0647-0958@stag.comprobanteselectronicos.go.cr");
 }
 
-TEST(ReceptionQueue, AcceptedComprobanteShowsItsAnswer) {
-  Reception r;
+TEST_P(ReceptionQueue, AcceptedComprobanteShowsItsAnswer) {
+  Sandbox r(backend());
   ASSERT_EQ(r.send(envio()).status, 202u);
   const std::string answer = "<MensajeHacienda>aceptado</MensajeHacienda>";
   auto processed =
@@ -734,8 +741,8 @@ TEST(ReceptionQueue, AcceptedComprobanteShowsItsAnswer) {
   EXPECT_FALSE(*r.reception.process_next(stub(true, {}, nullptr)));  // queue empty again
 }
 
-TEST(ReceptionQueue, RejectedComprobanteShowsItsAnswer) {
-  Reception r;
+TEST_P(ReceptionQueue, RejectedComprobanteShowsItsAnswer) {
+  Sandbox r(backend());
   ASSERT_EQ(r.send(envio()).status, 202u);
   ASSERT_TRUE(*r.reception.process_next(stub(false, Bytes{'<', 'R', '/', '>'}, nullptr)));
   ReceptionAnswer q = r.query(std::string(kClave));
@@ -744,8 +751,8 @@ TEST(ReceptionQueue, RejectedComprobanteShowsItsAnswer) {
   EXPECT_EQ(base64_decode_to_string(body.at("respuesta-xml").as_string()), "<R/>");
 }
 
-TEST(ReceptionQueue, AProcessorErrorPutsTheComprobanteBackInTheQueue) {
-  Reception r;
+TEST_P(ReceptionQueue, AProcessorErrorPutsTheComprobanteBackInTheQueue) {
+  Sandbox r(backend());
   ASSERT_EQ(r.send(envio()).status, 202u);
   auto failed = r.reception.process_next([](const ComprobanteRecord&) -> Result<ProcessingResult> {
     return make_error("sin_store", "se fue");
@@ -757,8 +764,8 @@ TEST(ReceptionQueue, AProcessorErrorPutsTheComprobanteBackInTheQueue) {
   EXPECT_EQ(r.state_of(std::string(kClave)), "aceptado");
 }
 
-TEST(ReceptionQueue, WhatAStoppedServerWasDecidingIsDecidedAfterARestart) {
-  Reception r;
+TEST_P(ReceptionQueue, WhatAStoppedServerWasDecidingIsDecidedAfterARestart) {
+  Sandbox r(backend());
   ASSERT_EQ(r.send(envio()).status, 202u);
   // A server claims it, then stops before answering.
   auto claimed = r.inst->store->claim_comprobante();
@@ -771,8 +778,8 @@ TEST(ReceptionQueue, WhatAStoppedServerWasDecidingIsDecidedAfterARestart) {
   EXPECT_EQ(r.state_of(std::string(kClave)), "rechazado");
 }
 
-TEST(ReceptionQueue, EachComprobanteIsProcessedOnce) {
-  Reception r;
+TEST_P(ReceptionQueue, EachComprobanteIsProcessedOnce) {
+  Sandbox r(backend());
   for (int code = 1; code <= 3; ++code)
     ASSERT_EQ(r.send(envio(clave_with_code(code))).status, 202u);
   std::vector<ComprobanteRecord> seen;

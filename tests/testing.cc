@@ -64,10 +64,7 @@ std::string backend_test_name(const ::testing::TestParamInfo<Backend>& info) {
 std::string backend_unavailable(Backend backend) {
   if (backend == Backend::kSqlite) return "";
   // Starts the process's cluster on first use; its reason stays.
-  static const std::string why = [] {
-    std::string reason;
-    return postgres_database(&reason) ? std::string() : reason;
-  }();
+  static const std::string why = postgres_unavailable();
   return why;
 }
 
@@ -86,7 +83,7 @@ Result<std::unique_ptr<Store>> Installation::open_store() const {
   return std::unique_ptr<Store>(std::move(*store));
 }
 
-std::unique_ptr<Installation> make_installation(Backend backend) {
+std::unique_ptr<Installation> make_empty_installation(Backend backend) {
   auto inst = std::make_unique<Installation>();
   inst->backend = backend;
   if (backend == Backend::kPostgres) {
@@ -102,6 +99,11 @@ std::unique_ptr<Installation> make_installation(Backend backend) {
     if (!store) throw std::runtime_error(store.error().message);
     inst->store = std::move(*store);
   }
+  return inst;
+}
+
+std::unique_ptr<Installation> make_installation(Backend backend) {
+  auto inst = make_empty_installation(backend);
   auto added =
       inst->store->add_authorities(shared_authorities(), AuditEvent{"test", "init", "", ""});
   if (!added) throw std::runtime_error(added.error().message);

@@ -38,7 +38,9 @@ enum class Backend { kSqlite, kPostgres };
 std::string backend_name(Backend backend);
 
 // How gtest prints the parameter (in ctest's names too).
-inline void PrintTo(Backend backend, std::ostream* os) { *os << backend_name(backend); }
+inline void PrintTo(Backend backend, std::ostream* os) {
+  *os << backend_name(backend);
+}
 
 // Why `backend` cannot be tested here, "" when it can (PostgreSQL needs its
 // binaries and a cluster that starts).
@@ -60,6 +62,10 @@ struct Installation {
   // Another store on the same database, as a second process would open it.
   Result<std::unique_ptr<Store>> open_store() const;
 };
+
+// An installation whose store is new and empty (no authorities, no
+// taxpayers), for a test that makes its own.
+std::unique_ptr<Installation> make_empty_installation(Backend backend);
 
 // A store with the hierarchy of both environments and the two demo
 // taxpayers (1-0647-0958 and 3-101-522899). The CA material is made once per

@@ -6,7 +6,6 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include "pki/jwt.h"
 #include "testing.h"
@@ -20,23 +19,10 @@ namespace {
 
 using Form = std::map<std::string, std::string, std::less<>>;
 
-void raw_sql(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  sqlite3_open(path.c_str(), &db);
-  sqlite3_busy_timeout(db, 5000);
-  sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
-  sqlite3_close(db);
-}
-
 // An installation with the token service started and an API password for
 // the demo taxpayer in each environment.
 struct Tokens {
-  std::unique_ptr<testing::Installation> inst = testing::make_installation();
-  AccountService accounts{*inst->store, inst->config};
-  TokenService tokens{*inst->store, accounts, *inst->keyring, inst->config};
-  std::map<Environment, NewApiPassword> users;
-
-  Tokens() {
+  explicit Tokens(testing::Backend backend) : inst(testing::make_installation(backend)) {
     auto started = tokens.start();
     EXPECT_TRUE(started.ok()) << (started ? "" : started.error().message);
     for (Environment env : kAllEnvironments) {
@@ -45,6 +31,11 @@ struct Tokens {
       users.emplace(env, std::move(*made));
     }
   }
+
+  std::unique_ptr<testing::Installation> inst;
+  AccountService accounts{*inst->store, inst->config};
+  TokenService tokens{*inst->store, accounts, *inst->keyring, inst->config};
+  std::map<Environment, NewApiPassword> users;
 
   const std::string& user(Environment env) { return users.at(env).username; }
   std::string password(Environment env) { return std::string(users.at(env).password.view()); }
@@ -96,6 +87,12 @@ void expect_oauth_error(const TokenAnswer& answer, unsigned status, std::string_
   EXPECT_FALSE(answer.body.contains("access_token"));
 }
 
+// The token service on both stores (SQLite and PostgreSQL).
+class TokenService : public testing::OnBothBackends {};
+LLAVERO_ON_BOTH_BACKENDS(TokenService);
+class TokenThrottle : public testing::OnBothBackends {};
+LLAVERO_ON_BOTH_BACKENDS(TokenThrottle);
+
 // --- realms ------------------------------------------------------------------------
 
 TEST(TokenRealms, EachEnvironmentHasItsRealmAndClient) {
@@ -115,8 +112,8 @@ TEST(TokenRealms, EachEnvironmentHasItsRealmAndClient) {
 
 // --- password grant ----------------------------------------------------------------
 
-TEST(TokenService, PasswordGrantIssuesKeycloakShapedTokensInEachRealm) {
-  Tokens t;
+TEST_P(TokenService, PasswordGrantIssuesKeycloakShapedTokensInEachRealm) {
+  Tokens t(backend());
   for (Environment env : kAllEnvironments) {
     const Realm& realm = realm_of(env);
     const UnixSeconds before = now_seconds();
@@ -150,8 +147,8 @@ TEST(TokenService, PasswordGrantIssuesKeycloakShapedTokensInEachRealm) {
   }
 }
 
-TEST(TokenService, EveryLoginStartsANewSession) {
-  Tokens t;
+TEST_P(TokenService, EveryLoginStartsANewSession) {
+  Tokens t(backend());
   TokenAnswer a = t.login(Environment::kPruebas);
   TokenAnswer b = t.login(Environment::kPruebas);
   ASSERT_EQ(a.status, 200u);
@@ -161,8 +158,8 @@ TEST(TokenService, EveryLoginStartsANewSession) {
   EXPECT_NE(text(a.body, "access_token"), text(b.body, "access_token"));  // its own jti
 }
 
-TEST(TokenService, WrongPasswordIsInvalidGrant) {
-  Tokens t;
+TEST_P(TokenService, WrongPasswordIsInvalidGrant) {
+  Tokens t(backend());
   TokenAnswer wrong = t.password_grant(realm_of(Environment::kPruebas),
                                        t.user(Environment::kPruebas), "Mala-1234!");
   expect_oauth_error(wrong, 401, "invalid_grant");
@@ -174,8 +171,8 @@ TEST(TokenService, WrongPasswordIsInvalidGrant) {
   expect_oauth_error(crossed, 401, "invalid_grant");
 }
 
-TEST(TokenService, UnknownUserLooksLikeAWrongPassword) {
-  Tokens t;
+TEST_P(TokenService, UnknownUserLooksLikeAWrongPassword) {
+  Tokens t(backend());
   const Realm& realm = realm_of(Environment::kPruebas);
   TokenAnswer wrong = t.password_grant(realm, t.user(Environment::kPruebas), "Mala-1234!");
   TokenAnswer unknown =
@@ -184,8 +181,8 @@ TEST(TokenService, UnknownUserLooksLikeAWrongPassword) {
   EXPECT_EQ(unknown.body, wrong.body);
 }
 
-TEST(TokenService, UserOfTheOtherEnvironmentIsRefusedInThisRealm) {
-  Tokens t;
+TEST_P(TokenService, UserOfTheOtherEnvironmentIsRefusedInThisRealm) {
+  Tokens t(backend());
   // The pruebas user with its right password, at the producción realm.
   expect_oauth_error(
       t.password_grant(realm_of(Environment::kProduccion), t.user(Environment::kPruebas),
@@ -200,8 +197,8 @@ TEST(TokenService, UserOfTheOtherEnvironmentIsRefusedInThisRealm) {
 // Keycloak's codes and descriptions, which clients match (issue 10): a
 // client the realm does not have is 400, as AuthenticationProcessor's
 // handleClientAuthException answers (docs/recepcion.md cites each source).
-TEST(TokenService, ClientOfAnotherRealmIsUnauthorizedClient) {
-  Tokens t;
+TEST_P(TokenService, ClientOfAnotherRealmIsUnauthorizedClient) {
+  Tokens t(backend());
   for (std::string client : {"api-prod", "", "API-STAG", "account"}) {
     TokenAnswer answer = t.tokens.token(realm_of(Environment::kPruebas),
                                         Form{{"grant_type", "password"},
@@ -222,8 +219,8 @@ TEST(TokenService, ClientOfAnotherRealmIsUnauthorizedClient) {
 }
 
 // Keycloak's TokenEndpoint checks grant_type before the client.
-TEST(TokenService, GrantTypeIsCheckedBeforeTheClient) {
-  Tokens t;
+TEST_P(TokenService, GrantTypeIsCheckedBeforeTheClient) {
+  Tokens t(backend());
   TokenAnswer none =
       t.tokens.token(realm_of(Environment::kPruebas), Form{{"client_id", "otro"}}, "127.0.0.1");
   expect_oauth_error(none, 400, "invalid_request");
@@ -235,8 +232,8 @@ TEST(TokenService, GrantTypeIsCheckedBeforeTheClient) {
   EXPECT_EQ(text(other.body, "error_description"), "Unsupported grant_type");
 }
 
-TEST(TokenService, OtherGrantTypesAreUnsupported) {
-  Tokens t;
+TEST_P(TokenService, OtherGrantTypesAreUnsupported) {
+  Tokens t(backend());
   for (std::string grant : {"client_credentials", "authorization_code", "PASSWORD"}) {
     TokenAnswer answer =
         t.tokens.token(realm_of(Environment::kPruebas),
@@ -253,8 +250,8 @@ TEST(TokenService, OtherGrantTypesAreUnsupported) {
 // As Keycloak's direct grant answers (ValidateUsername, ValidatePassword):
 // no username parameter is invalid_request, an empty one is a user it does
 // not find, no password is a wrong password.
-TEST(TokenService, PasswordGrantWithoutUsernameOrPasswordIsRefusedAsKeycloakDoes) {
-  Tokens t;
+TEST_P(TokenService, PasswordGrantWithoutUsernameOrPasswordIsRefusedAsKeycloakDoes) {
+  Tokens t(backend());
   const Realm& realm = realm_of(Environment::kPruebas);
   TokenAnswer no_user = t.tokens.token(
       realm, Form{{"grant_type", "password"}, {"client_id", "api-stag"}, {"password", "x"}},
@@ -275,8 +272,8 @@ TEST(TokenService, PasswordGrantWithoutUsernameOrPasswordIsRefusedAsKeycloakDoes
 
 // --- refresh and logout ------------------------------------------------------------
 
-TEST(TokenService, RefreshGrantKeepsTheSessionAndIssuesANewAccessToken) {
-  Tokens t;
+TEST_P(TokenService, RefreshGrantKeepsTheSessionAndIssuesANewAccessToken) {
+  Tokens t(backend());
   TokenAnswer login = t.login(Environment::kPruebas);
   ASSERT_EQ(login.status, 200u);
   TokenAnswer refreshed =
@@ -294,8 +291,8 @@ TEST(TokenService, RefreshGrantKeepsTheSessionAndIssuesANewAccessToken) {
       200u);
 }
 
-TEST(TokenService, UnknownRefreshTokenIsInvalidGrant) {
-  Tokens t;
+TEST_P(TokenService, UnknownRefreshTokenIsInvalidGrant) {
+  Tokens t(backend());
   const Realm& realm = realm_of(Environment::kPruebas);
   expect_oauth_error(t.refresh(realm, random_token()), 400, "invalid_grant");
   expect_oauth_error(t.refresh(realm, ""), 400, "invalid_grant");
@@ -308,8 +305,8 @@ TEST(TokenService, UnknownRefreshTokenIsInvalidGrant) {
 
 // No refresh_token parameter at all: Keycloak's RefreshTokenGrantType and
 // LogoutEndpoint answer invalid_request "No refresh token".
-TEST(TokenService, NoRefreshTokenParameterIsInvalidRequest) {
-  Tokens t;
+TEST_P(TokenService, NoRefreshTokenParameterIsInvalidRequest) {
+  Tokens t(backend());
   const Realm& realm = realm_of(Environment::kPruebas);
   TokenAnswer refresh = t.tokens.token(
       realm, Form{{"grant_type", "refresh_token"}, {"client_id", "api-stag"}}, "127.0.0.1");
@@ -320,8 +317,8 @@ TEST(TokenService, NoRefreshTokenParameterIsInvalidRequest) {
   EXPECT_EQ(text(logout.body, "error_description"), "No refresh token");
 }
 
-TEST(TokenService, RefreshTokenOfTheOtherRealmIsInvalidGrant) {
-  Tokens t;
+TEST_P(TokenService, RefreshTokenOfTheOtherRealmIsInvalidGrant) {
+  Tokens t(backend());
   TokenAnswer login = t.login(Environment::kPruebas);
   ASSERT_EQ(login.status, 200u);
   expect_oauth_error(
@@ -332,11 +329,13 @@ TEST(TokenService, RefreshTokenOfTheOtherRealmIsInvalidGrant) {
             200u);
 }
 
-TEST(TokenService, ExpiredRefreshTokenIsInvalidGrant) {
-  Tokens t;
+TEST_P(TokenService, ExpiredRefreshTokenIsInvalidGrant) {
+  Tokens t(backend());
   TokenAnswer login = t.login(Environment::kPruebas);
   ASSERT_EQ(login.status, 200u);
-  raw_sql(t.inst->db_path(), "UPDATE refresh_tokens SET expires_at = '2000-01-01T00:00:00Z'");
+  ASSERT_EQ(
+      testing::raw_sql(*t.inst, "UPDATE refresh_tokens SET expires_at = '2000-01-01T00:00:00Z'"),
+      "");
   TokenAnswer expired =
       t.refresh(realm_of(Environment::kPruebas), text(login.body, "refresh_token"));
   expect_oauth_error(expired, 400, "invalid_grant");
@@ -344,16 +343,16 @@ TEST(TokenService, ExpiredRefreshTokenIsInvalidGrant) {
 }
 
 // refresh_expires_in is the setting token_refresh_segundos.
-TEST(TokenService, RefreshLifetimeIsASetting) {
-  Tokens t;
+TEST_P(TokenService, RefreshLifetimeIsASetting) {
+  Tokens t(backend());
   t.inst->config.refresh_expires_in = 600;
   TokenAnswer login = t.login(Environment::kPruebas);
   ASSERT_EQ(login.status, 200u);
   EXPECT_EQ(login.body.at("refresh_expires_in"), 600);
 }
 
-TEST(TokenService, RefreshAfterLogoutIsRefusedForTheWholeSession) {
-  Tokens t;
+TEST_P(TokenService, RefreshAfterLogoutIsRefusedForTheWholeSession) {
+  Tokens t(backend());
   const Realm& realm = realm_of(Environment::kPruebas);
   TokenAnswer login = t.login(Environment::kPruebas);
   TokenAnswer refreshed = t.refresh(realm, text(login.body, "refresh_token"));
@@ -371,8 +370,8 @@ TEST(TokenService, RefreshAfterLogoutIsRefusedForTheWholeSession) {
   EXPECT_EQ(t.refresh(realm, text(other_session.body, "refresh_token")).status, 200u);
 }
 
-TEST(TokenService, ARefreshTokenIsGoodOnceAndItsReuseEndsTheWholeSession) {
-  Tokens t;
+TEST_P(TokenService, ARefreshTokenIsGoodOnceAndItsReuseEndsTheWholeSession) {
+  Tokens t(backend());
   const Realm& realm = realm_of(Environment::kPruebas);
   TokenAnswer login = t.login(Environment::kPruebas);
   TokenAnswer other_session = t.login(Environment::kPruebas);
@@ -388,8 +387,8 @@ TEST(TokenService, ARefreshTokenIsGoodOnceAndItsReuseEndsTheWholeSession) {
       << "another login's session goes on";
 }
 
-TEST(TokenService, ANewApiPasswordEndsTheRefreshTokensOfTheOldOne) {
-  Tokens t;
+TEST_P(TokenService, ANewApiPasswordEndsTheRefreshTokensOfTheOldOne) {
+  Tokens t(backend());
   const Realm& stag = realm_of(Environment::kPruebas);
   const Realm& prod = realm_of(Environment::kProduccion);
   TokenAnswer before = t.login(Environment::kPruebas);
@@ -404,8 +403,8 @@ TEST(TokenService, ANewApiPasswordEndsTheRefreshTokensOfTheOldOne) {
       << "the other environment's user is another user";
 }
 
-TEST(TokenService, LogoutNeedsThisRealmsClientAndAKnownToken) {
-  Tokens t;
+TEST_P(TokenService, LogoutNeedsThisRealmsClientAndAKnownToken) {
+  Tokens t(backend());
   TokenAnswer login = t.login(Environment::kPruebas);
   const std::string refresh = text(login.body, "refresh_token");
   expect_oauth_error(t.tokens.logout(realm_of(Environment::kPruebas),
@@ -420,8 +419,8 @@ TEST(TokenService, LogoutNeedsThisRealmsClientAndAKnownToken) {
 
 // --- the bearer check --------------------------------------------------------------
 
-TEST(TokenService, BearerCheckRefusesWhatIsNotABearerToken) {
-  Tokens t;
+TEST_P(TokenService, BearerCheckRefusesWhatIsNotABearerToken) {
+  Tokens t(backend());
   const std::string token = text(t.login(Environment::kPruebas).body, "access_token");
   ASSERT_FALSE(token.empty());
   for (const std::string& header :
@@ -436,8 +435,8 @@ TEST(TokenService, BearerCheckRefusesWhatIsNotABearerToken) {
     EXPECT_TRUE(t.tokens.check_bearer(scheme + token, Environment::kPruebas).ok()) << scheme;
 }
 
-TEST(TokenService, TokenOfTheOtherEnvironmentIsToldApart) {
-  Tokens t;
+TEST_P(TokenService, TokenOfTheOtherEnvironmentIsToldApart) {
+  Tokens t(backend());
   const std::string pruebas = text(t.login(Environment::kPruebas).body, "access_token");
   const std::string produccion = text(t.login(Environment::kProduccion).body, "access_token");
   auto at_prod = t.tokens.check_bearer("bearer " + pruebas, Environment::kProduccion);
@@ -470,8 +469,8 @@ boost::json::object valid_claims(Tokens& t, Environment env) {
           {"preferred_username", t.user(env)}};
 }
 
-TEST(TokenService, TokenSignedWithTheRealmKeyIsTheControl) {
-  Tokens t;
+TEST_P(TokenService, TokenSignedWithTheRealmKeyIsTheControl) {
+  Tokens t(backend());
   auto caller = t.tokens.check_bearer(
       "bearer " + realm_signed(t, Environment::kPruebas, valid_claims(t, Environment::kPruebas)),
       Environment::kPruebas);
@@ -479,8 +478,8 @@ TEST(TokenService, TokenSignedWithTheRealmKeyIsTheControl) {
   EXPECT_EQ(caller->username, t.user(Environment::kPruebas));
 }
 
-TEST(TokenService, ExpiredAccessTokenIsRefused) {
-  Tokens t;
+TEST_P(TokenService, ExpiredAccessTokenIsRefused) {
+  Tokens t(backend());
   for (UnixSeconds exp : {now_seconds() - 1, now_seconds() - 3600, UnixSeconds{0}}) {
     auto claims = valid_claims(t, Environment::kPruebas);
     claims["exp"] = exp;
@@ -491,8 +490,8 @@ TEST(TokenService, ExpiredAccessTokenIsRefused) {
   }
 }
 
-TEST(TokenService, AccessTokenWithoutTheRequiredClaimsIsRefused) {
-  Tokens t;
+TEST_P(TokenService, AccessTokenWithoutTheRequiredClaimsIsRefused) {
+  Tokens t(backend());
   const Environment env = Environment::kPruebas;
   std::vector<boost::json::object> broken;
   for (std::string_view drop : {"exp", "iss", "preferred_username"}) {
@@ -516,8 +515,8 @@ TEST(TokenService, AccessTokenWithoutTheRequiredClaimsIsRefused) {
   }
 }
 
-TEST(TokenService, TokenSignedByAnyOtherKeyIsRefused) {
-  Tokens t;
+TEST_P(TokenService, TokenSignedByAnyOtherKeyIsRefused) {
+  Tokens t(backend());
   auto key = ossl::generate_rsa(2048);
   ASSERT_TRUE(key.ok());
   auto forged = sign_jwt(valid_claims(t, Environment::kPruebas), **key, "kid");
@@ -529,8 +528,8 @@ TEST(TokenService, TokenSignedByAnyOtherKeyIsRefused) {
 
 // --- JWKS --------------------------------------------------------------------------
 
-TEST(TokenService, JwksPublishesTheKeyThatSignsEachRealmsTokens) {
-  Tokens t;
+TEST_P(TokenService, JwksPublishesTheKeyThatSignsEachRealmsTokens) {
+  Tokens t(backend());
   for (Environment env : kAllEnvironments) {
     const auto jwks = t.tokens.jwks(realm_of(env));
     ASSERT_EQ(jwks.at("keys").as_array().size(), 1u);
@@ -552,11 +551,11 @@ TEST(TokenService, JwksPublishesTheKeyThatSignsEachRealmsTokens) {
            "n"));
 }
 
-TEST(TokenService, ARestartedServerKeepsItsKeysAndHonoursEarlierTokens) {
-  Tokens t;
+TEST_P(TokenService, ARestartedServerKeepsItsKeysAndHonoursEarlierTokens) {
+  Tokens t(backend());
   TokenAnswer login = t.login(Environment::kPruebas);
   ASSERT_EQ(login.status, 200u);
-  TokenService restarted(*t.inst->store, t.accounts, *t.inst->keyring, t.inst->config);
+  service::TokenService restarted(*t.inst->store, t.accounts, *t.inst->keyring, t.inst->config);
   ASSERT_TRUE(restarted.start().ok());
   EXPECT_EQ(restarted.jwks(realm_of(Environment::kPruebas)),
             t.tokens.jwks(realm_of(Environment::kPruebas)));
@@ -580,8 +579,8 @@ TEST(TokenService, ARestartedServerKeepsItsKeysAndHonoursEarlierTokens) {
 constexpr int kFreeFailures = 5;
 constexpr const char* kStranger = "198.51.100.9";
 
-TEST(TokenThrottle, TheFifthWrongPasswordMakesThatAddressWaitEvenWithTheRightOne) {
-  Tokens t;
+TEST_P(TokenThrottle, TheFifthWrongPasswordMakesThatAddressWaitEvenWithTheRightOne) {
+  Tokens t(backend());
   const Realm& realm = realm_of(Environment::kPruebas);
   const std::string& user = t.user(Environment::kPruebas);
   for (int i = 0; i < kFreeFailures; ++i) {
@@ -596,16 +595,16 @@ TEST(TokenThrottle, TheFifthWrongPasswordMakesThatAddressWaitEvenWithTheRightOne
       << text(held.body, "error_description");
 }
 
-TEST(TokenThrottle, AStrangersWrongPasswordsDoNotStopTheOwner) {
-  Tokens t;
+TEST_P(TokenThrottle, AStrangersWrongPasswordsDoNotStopTheOwner) {
+  Tokens t(backend());
   const Realm& realm = realm_of(Environment::kPruebas);
   for (int i = 0; i < 3 * kFreeFailures; ++i)
     (void)t.password_grant(realm, t.user(Environment::kPruebas), "Mala-1234!", kStranger);
   EXPECT_EQ(t.login(Environment::kPruebas, "127.0.0.1").status, 200u);
 }
 
-TEST(TokenThrottle, AnUnknownUserNameWaitsExactlyAsAKnownOne) {
-  Tokens t;
+TEST_P(TokenThrottle, AnUnknownUserNameWaitsExactlyAsAKnownOne) {
+  Tokens t(backend());
   const Realm& realm = realm_of(Environment::kPruebas);
   auto answers = [&](const std::string& user) {
     std::vector<std::string> out;
@@ -623,8 +622,8 @@ TEST(TokenThrottle, AnUnknownUserNameWaitsExactlyAsAKnownOne) {
             answers("cpf-02-0456-0789@stag.comprobanteselectronicos.go.cr"));
 }
 
-TEST(TokenThrottle, FourWrongPasswordsDoNotHoldBack) {
-  Tokens t;
+TEST_P(TokenThrottle, FourWrongPasswordsDoNotHoldBack) {
+  Tokens t(backend());
   const Realm& realm = realm_of(Environment::kPruebas);
   for (int i = 0; i < kFreeFailures - 1; ++i)
     expect_oauth_error(t.password_grant(realm, t.user(Environment::kPruebas), "Mala-1234!"), 401,
@@ -632,8 +631,8 @@ TEST(TokenThrottle, FourWrongPasswordsDoNotHoldBack) {
   EXPECT_EQ(t.login(Environment::kPruebas).status, 200u);
 }
 
-TEST(TokenThrottle, TheWaitIsPerUser) {
-  Tokens t;
+TEST_P(TokenThrottle, TheWaitIsPerUser) {
+  Tokens t(backend());
   const Realm& stag = realm_of(Environment::kPruebas);
   for (int i = 0; i < kFreeFailures; ++i)
     (void)t.password_grant(stag, t.user(Environment::kPruebas), "Mala-1234!");
@@ -647,9 +646,9 @@ TEST(TokenThrottle, TheWaitIsPerUser) {
             200u);
 }
 
-TEST(TokenThrottle, RefreshStillWorksWhileTheUserWaits) {
+TEST_P(TokenThrottle, RefreshStillWorksWhileTheUserWaits) {
   // The wait stops password guessing; it does not end sessions already open.
-  Tokens t;
+  Tokens t(backend());
   const Realm& realm = realm_of(Environment::kPruebas);
   TokenAnswer login = t.login(Environment::kPruebas);
   for (int i = 0; i < kFreeFailures; ++i)
@@ -659,8 +658,8 @@ TEST(TokenThrottle, RefreshStillWorksWhileTheUserWaits) {
 
 // Keycloak, which this endpoint follows, resets the count on a successful
 // login too: wrong passwords interleaved with good logins never add up.
-TEST(TokenThrottle, ASuccessfulLoginStartsTheCountAgain) {
-  Tokens t;
+TEST_P(TokenThrottle, ASuccessfulLoginStartsTheCountAgain) {
+  Tokens t(backend());
   const Realm& realm = realm_of(Environment::kPruebas);
   for (int i = 0; i < kFreeFailures - 1; ++i)
     (void)t.password_grant(realm, t.user(Environment::kPruebas), "Mala-1234!");

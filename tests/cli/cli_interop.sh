@@ -317,7 +317,7 @@ assert_same "la fecha de fin que informa llave estado es la del certificado" \
   "$(key_field "$OUT" "$s2" valida_hasta)"
 assert_same "el certificado guardado en la base es el del .p12" \
   "$(openssl x509 -in "$TMP/fisica-moderno.pem" -outform DER | digest)" \
-  "$(sql "$DATA" "select lower(hex(certificate_der)) from certificates where status='active' and environment='pruebas'" |
+  "$(sql "$DATA" "select $(sql_hex certificate_der) from certificates where status='active' and environment='pruebas'" |
     python3 -c 'import sys, binascii; sys.stdout.buffer.write(binascii.unhexlify(sys.stdin.read().strip()))' | digest)"
 # The física's produccion chain does not verify a pruebas certificate even with both CA sets
 # given as untrusted intermediates: only the root decides.

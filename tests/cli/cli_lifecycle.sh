@@ -171,18 +171,18 @@ assert_eq "acciones registradas" "contribuyente.crear init llave.generar llave.r
   "$(sql "$DATA" "select distinct action from audit_log order by action" | tr '\n' ' ' | sed 's/ $//')"
 
 # The database itself refuses to change or delete a row.
-cp -a "$DATA" "$TMP/triggers"
+copy_data_dir "$DATA" "$TMP/triggers"
 assert_fails "el trigger impide UPDATE en audit_log" \
-  sqlite3 "$TMP/triggers/llavero.db" "UPDATE audit_log SET detail='x' WHERE seq=3"
+  sql_write "$TMP/triggers" "UPDATE audit_log SET detail='x' WHERE seq=3"
 assert_fails "el trigger impide DELETE en audit_log" \
-  sqlite3 "$TMP/triggers/llavero.db" "DELETE FROM audit_log WHERE seq=3"
+  sql_write "$TMP/triggers" "DELETE FROM audit_log WHERE seq=3"
 assert_ok "tras los intentos la bitácora sigue íntegra" llv "$TMP/triggers" auditoria verificar
 
 # Changed row.
 T=$TMP/tamper-update
-cp -a "$DATA" "$T"
-assert_ok "sqlite3 altera la fila 3 (tras quitar el trigger)" sqlite3 "$T/llavero.db" \
-  "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET detail='alterado' WHERE seq=3"
+copy_data_dir "$DATA" "$T"
+assert_ok "SQL altera la fila 3 (tras quitar el trigger)" sql_write "$T" \
+  "$(sql_drop_trigger audit_log_no_update audit_log); UPDATE audit_log SET detail='alterado' WHERE seq=3"
 assert_eq "la fila 3 quedó alterada" alterado "$(sql "$T" "select detail from audit_log where seq=3")"
 run llv "$T" auditoria verificar
 assert_ne "fila cambiada: auditoria verificar falla" 0 "$RC"
@@ -191,8 +191,8 @@ assert_no_match "fila cambiada: no nombra otra fila como la primera mala" "$ERR$
 
 # Another column of another row (the actor of row 2).
 T=$TMP/tamper-actor
-cp -a "$DATA" "$T"
-sqlite3 "$T/llavero.db" "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET actor='otro' WHERE seq=2"
+copy_data_dir "$DATA" "$T"
+sql_write "$T" "$(sql_drop_trigger audit_log_no_update audit_log); UPDATE audit_log SET actor='otro' WHERE seq=2"
 run llv "$T" auditoria verificar
 assert_ne "actor cambiado: detectado" 0 "$RC"
 assert_match "actor cambiado: nombra la fila 2" "$ERR$OUT" "fila[^0-9]{0,40}[^0-9]2([^0-9]|$)"
@@ -200,9 +200,9 @@ assert_match "actor cambiado: nombra la fila 2" "$ERR$OUT" "fila[^0-9]{0,40}[^0-
 # The time of a row, backdated to 1999 (issue 17: a hash without `at` let
 # this pass as "íntegra").
 T=$TMP/tamper-at
-cp -a "$DATA" "$T"
-sqlite3 "$T/llavero.db" \
-  "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET at='1999-01-01T00:00:00Z' WHERE seq=2"
+copy_data_dir "$DATA" "$T"
+sql_write "$T" \
+  "$(sql_drop_trigger audit_log_no_update audit_log); UPDATE audit_log SET at='1999-01-01T00:00:00Z' WHERE seq=2"
 assert_eq "la fila 2 quedó fechada en 1999" 1999-01-01T00:00:00Z \
   "$(sql "$T" "select at from audit_log where seq=2")"
 run llv "$T" auditoria verificar
@@ -211,10 +211,10 @@ assert_match "fecha cambiada: nombra la fila 2" "$ERR$OUT" "fila[^0-9]{0,40}[^0-
 
 # Deleted middle row.
 T=$TMP/tamper-delete-middle
-cp -a "$DATA" "$T"
+copy_data_dir "$DATA" "$T"
 MID=$((N / 2))
-assert_ok "sqlite3 borra la fila $MID (tras quitar el trigger)" sqlite3 "$T/llavero.db" \
-  "DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq=$MID"
+assert_ok "SQL borra la fila $MID (tras quitar el trigger)" sql_write "$T" \
+  "$(sql_drop_trigger audit_log_no_delete audit_log); DELETE FROM audit_log WHERE seq=$MID"
 assert_eq "queda una fila menos" $((N - 1)) "$(audit_rows "$T")"
 run llv "$T" auditoria verificar
 assert_ne "fila del medio borrada: detectado" 0 "$RC"
@@ -222,8 +222,8 @@ assert_match "fila del medio borrada: nombra la fila $MID" "$ERR$OUT" "fila[^0-9
 
 # Deleted last row.
 T=$TMP/tamper-delete-last
-cp -a "$DATA" "$T"
-sqlite3 "$T/llavero.db" "DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq=$N"
+copy_data_dir "$DATA" "$T"
+sql_write "$T" "$(sql_drop_trigger audit_log_no_delete audit_log); DELETE FROM audit_log WHERE seq=$N"
 assert_eq "la última fila fue borrada" $((N - 1)) "$(audit_rows "$T")"
 run llv "$T" auditoria verificar
 assert_ne "última fila borrada: detectado" 0 "$RC"
@@ -287,12 +287,12 @@ assert_eq "las series de estado son las de los .p12" \
   "$(for s in "${serials[@]}"; do norm_serial "$s"; echo; done | sort)" \
   "$(json_eval "$JSON" "'\n'.join(sorted(k['serie'].upper().lstrip('0') for k in d['llaves']))")"
 active_serial=$(json_eval "$JSON" "next(k['serie'] for k in d['llaves'] if k['estado']=='activa')")
-assert_eq "sqlite: una sola activa" 1 "$(sql "$C" "select count(*) from certificates where status='active'")"
-assert_eq "sqlite: 6 series distintas" 6 "$(sql "$C" "select count(distinct serial_hex) from certificates")"
-assert_eq "sqlite: 5 revocadas superseded" 5 \
+assert_eq "en la base: una sola activa" 1 "$(sql "$C" "select count(*) from certificates where status='active'")"
+assert_eq "en la base: 6 series distintas" 6 "$(sql "$C" "select count(distinct serial_hex) from certificates")"
+assert_eq "en la base: 5 revocadas superseded" 5 \
   "$(sql "$C" "select count(*) from certificates where status='revoked' and revocation_reason='superseded'")"
-assert_eq "sqlite: ninguna serie quedó reservada" 0 "$(sql "$C" "select count(*) from certificates where status='reserved'")"
-assert_eq "sqlite: la activa es la que dice estado" "$(norm_serial "$active_serial")" \
+assert_eq "en la base: ninguna serie quedó reservada" 0 "$(sql "$C" "select count(*) from certificates where status='reserved'")"
+assert_eq "en la base: la activa es la que dice estado" "$(norm_serial "$active_serial")" \
   "$(norm_serial "$(sql "$C" "select serial_hex from certificates where status='active'")")"
 run llv "$C" auditoria verificar
 assert_rc "la bitácora sigue íntegra tras la concurrencia" 0

@@ -20,6 +20,11 @@
 #   LLAVERO_TEST_TEMPLATE  a data directory made by `llavero init`
 #                          (tests/lib/make_template.sh, a ctest fixture) that
 #                          init_template copies instead of running init
+#   LLAVERO_TEST_PG        the directory of a running PostgreSQL cluster
+#                          (tests/lib/pg_cluster.sh, the ctest fixture
+#                          "postgres"): the data directories use PostgreSQL,
+#                          each its own database copied from the template's
+#                          (fresh_data_dir), and sql() runs psql
 #   LLAVERO_TEST_LOG       a file to which every check appends a line
 #                          "PASS|FAIL|SKIP<TAB>description" (to compare what
 #                          several runs checked)
@@ -334,6 +339,27 @@ llv() {
 
 # --- data directories --------------------------------------------------------------
 
+# on_postgres : true when the data directories of this run use PostgreSQL
+# (LLAVERO_TEST_PG).
+on_postgres() { [[ -n ${LLAVERO_TEST_PG:-} ]]; }
+if on_postgres; then
+  # shellcheck source=tests/lib/postgres.sh
+  source "$(dirname "${BASH_SOURCE[0]}")/postgres.sh"
+fi
+
+# db_url DATA : the `db` of DATA's llavero.conf (a PostgreSQL URL, or a path).
+db_url() {
+  sed -n 's/^db *= *//p' "$1/llavero.conf" 2>/dev/null | tail -n 1
+}
+
+# _pg_database_of DATA : the database named by DATA's PostgreSQL URL.
+_pg_database_of() {
+  local url
+  url=$(db_url "$1")
+  url=${url#postgresql:///}
+  echo "${url%%\?*}"
+}
+
 # init_template: creates, once per script, the data directory that every case
 # copies ($TMP/template). `llavero init` makes six RSA-4096 keys (6 to 40 s on
 # a busy machine), so when LLAVERO_TEST_TEMPLATE names a directory that
@@ -341,11 +367,20 @@ llv() {
 # copied instead.
 TEMPLATE=$TMP/template
 init_template() {
+  if on_postgres && [[ ! -d $LLAVERO_TEST_PG/data ]]; then
+    skip_check "el almacén es PostgreSQL" "no hay servidor en LLAVERO_TEST_PG=$LLAVERO_TEST_PG (¿falta postgresql-15?)"
+    finish
+  fi
   if [[ -n ${LLAVERO_TEST_TEMPLATE:-} ]]; then
     rm -rf "$TEMPLATE"
     cp -a "$LLAVERO_TEST_TEMPLATE" "$TEMPLATE" 2>/dev/null
     RC=$? OUT="" ERR="cp -a $LLAVERO_TEST_TEMPLATE"
     assert_rc "el directorio de datos de plantilla (llavero init, LLAVERO_TEST_TEMPLATE) se copia" 0
+  elif on_postgres; then
+    # Its own template database, for a script run by hand.
+    assert_ok "CREATE DATABASE plantilla_$$" pg_createdb "$LLAVERO_TEST_PG" "plantilla_$$"
+    run "$LLAVERO" --data "$TEMPLATE" init --db "$(pg_url "$LLAVERO_TEST_PG" "plantilla_$$")"
+    assert_rc "llavero init --db postgresql://… crea el directorio de datos" 0
   else
     run "$LLAVERO" --data "$TEMPLATE" init
     assert_rc "llavero init crea el directorio de datos" 0
@@ -357,11 +392,27 @@ init_template() {
   fi
 }
 
-# fresh_data_dir DIR : a copy of the template (with its ca-passphrase file).
-fresh_data_dir() {
-  rm -rf "$1"
-  cp -a "$TEMPLATE" "$1"
+# copy_data_dir FROM TO : a copy of a data directory that changes apart from
+# it. On PostgreSQL its database is a copy of FROM's (CREATE DATABASE ...
+# TEMPLATE, which needs FROM's database idle), named after this process,
+# and TO's llavero.conf names it.
+DATA_DIRS_MADE=0
+copy_data_dir() {
+  rm -rf "$2"
+  cp -a "$1" "$2"
+  on_postgres || return 0
+  DATA_DIRS_MADE=$((DATA_DIRS_MADE + 1))
+  local name="datos_$$_$DATA_DIRS_MADE" from
+  from=$(_pg_database_of "$1")
+  if ! pg_createdb "$LLAVERO_TEST_PG" "$name" "$from" >"$TMP/.createdb" 2>&1; then
+    fail "CREATE DATABASE $name TEMPLATE $from" "estado 0" "$(cat "$TMP/.createdb")"
+    finish
+  fi
+  sed -i "s|^db *=.*|db = $(pg_url "$LLAVERO_TEST_PG" "$name")|" "$2/llavero.conf"
 }
+
+# fresh_data_dir DIR : a copy of the template (with its ca-passphrase file).
+fresh_data_dir() { copy_data_dir "$TEMPLATE" "$1"; }
 
 FISICA_ID=1-0647-0958
 FISICA_P12=010647095876.p12
@@ -438,9 +489,39 @@ digest() {
   return 0
 }
 
-# sql DATA QUERY : runs a query on the data directory's database.
+# sql DATA QUERY : runs a query on the data directory's database (sqlite3,
+# or psql on PostgreSQL: rows the same, columns separated by |).
 sql() {
-  sqlite3 -batch "$1/llavero.db" "$2" 2>&1
+  if on_postgres; then
+    psql -X -q -At -v ON_ERROR_STOP=1 "$(db_url "$1")" -c "$2" 2>&1
+  else
+    sqlite3 -batch "$1/llavero.db" "$2" 2>&1
+  fi
+}
+
+# sql_write DATA STATEMENT : a write while a server may hold the database
+# (SQLite's lock waited for up to 20 s); its exit status is the tool's.
+sql_write() {
+  if on_postgres; then
+    psql -X -q -At -v ON_ERROR_STOP=1 "$(db_url "$1")" -c "$2"
+  else
+    sqlite3 -batch -cmd '.timeout 20000' "$1/llavero.db" "$2"
+  fi
+}
+
+# sql_drop_trigger NAME TABLE : the statement that drops a trigger.
+sql_drop_trigger() {
+  if on_postgres; then echo "DROP TRIGGER $1 ON $2"; else echo "DROP TRIGGER $1"; fi
+}
+
+# sql_hex EXPR : the SQL of EXPR's bytes as lower-case hex.
+sql_hex() {
+  if on_postgres; then echo "encode($1, 'hex')"; else echo "lower(hex($1))"; fi
+}
+
+# sql_bytes HEX : a byte-string literal of the database's SQL.
+sql_bytes() {
+  if on_postgres; then echo "decode('$1', 'hex')"; else echo "x'$1'"; fi
 }
 
 # Everything that identifies the state of a data directory: a digest of the
@@ -450,6 +531,10 @@ data_snapshot() {
   local data=$1
   if [[ -f $data/llavero.db ]]; then
     echo "db: $(sqlite3 -batch "$data/llavero.db" .dump 2>&1 | sha256sum)"
+  elif [[ $(db_url "$data") == postgresql:* ]]; then
+    # (pg_dump 15.14 and later bracket the dump with a random \restrict key.)
+    echo "db: $(pg_dump --no-sync "$(db_url "$data")" 2>&1 | grep -v '^\\\(un\)\?restrict ' |
+      sha256sum)"
   fi
   if [[ -d $data ]]; then
     (cd "$data" && find . | sort)

@@ -140,8 +140,7 @@ fetch_crl() {
 # dbw DESC SQL : a write to the store while the server runs (waiting for its
 # lock), that must succeed.
 dbw() {
-  run sqlite3 -batch -cmd '.timeout 20000' "$DATA/llavero.db" "$2"
-  assert_rc "sqlite3: $1" 0
+  assert_ok "SQL: $1" sql_write "$DATA" "$2"
 }
 # raw_send TEXT : TEXT (printf %b) over a socket; the status line, or CLOSED.
 raw_send() { timeout 20 python3 "$RAW" send "$PORT" "$(printf '%b' "$1" | od -An -v -tx1 | tr -d ' \n')"; }
@@ -654,7 +653,7 @@ test_series() {
   setup_keys c3
 
   # --- what only the store knows: reserved serials, expired certificates -------------
-  section "series reservadas y certificados vencidos (filas cambiadas con sqlite3)"
+  section "series reservadas y certificados vencidos (filas cambiadas con sqlite3 o psql)"
   PF_AUTH=$(sql "$DATA" "select id from authorities where environment='pruebas' and kind='pf'")
   FIS_TP=$(sql "$DATA" "select taxpayer_id from certificates where serial_hex='$S1'")
   RES=7EDCBA9876543210
@@ -663,7 +662,7 @@ test_series() {
     values ($PF_AUTH, '$RES', $FIS_TP, 'pruebas', 'reserved', '2026-01-01T00:00:00Z')"
   ocsp_ask "$S_PF" "$S_ROOT" "$OCSP_URL" -serial "0x$RES"
   assert_contains "una serie reservada pero nunca firmada: unknown" "$ALL" "0x$RES: unknown"
-  dbw "la fila reservada pasa a activa" "update certificates set status='active', certificate_der=x'00',
+  dbw "la fila reservada pasa a activa" "update certificates set status='active', certificate_der=$(sql_bytes 00),
     not_before='2026-01-01T00:00:00Z', not_after='2099-01-01T00:00:00Z' where serial_hex='$RES'"
   ocsp_ask "$S_PF" "$S_ROOT" "$OCSP_URL" -serial "0x$RES"
   assert_contains "la misma serie, activa: good (la consulta sí la encuentra)" "$ALL" "0x$RES: good"
