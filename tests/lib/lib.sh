@@ -408,7 +408,14 @@ copy_data_dir() {
     fail "CREATE DATABASE $name TEMPLATE $from" "estado 0" "$(cat "$TMP/.createdb")"
     finish
   fi
-  sed -i "s|^db *=.*|db = $(pg_url "$LLAVERO_TEST_PG" "$name")|" "$2/llavero.conf"
+  local url
+  url=$(pg_url "$LLAVERO_TEST_PG" "$name")
+  sed -i "s|^db *=.*|db = ${url//&/\\&}|" "$2/llavero.conf"
+  # Never a second data directory on the first one's database.
+  if [[ $(_pg_database_of "$2") != "$name" ]]; then
+    fail "$2/llavero.conf nombra su propia base" "db = $url" "$(grep '^db' "$2/llavero.conf")"
+    finish
+  fi
 }
 
 # fresh_data_dir DIR : a copy of the template (with its ca-passphrase file).
