@@ -15,6 +15,7 @@
 #include "service/custody.h"
 #include "service/downloads.h"
 #include "service/emission.h"
+#include "service/key_pool.h"
 #include "service/key_service.h"
 #include "service/mailer.h"
 #include "service/processing.h"
@@ -37,6 +38,7 @@ struct Application::Parts {
   std::unique_ptr<DataDir> dir;
   std::unique_ptr<CaKeyring> keyring;
   std::unique_ptr<KeyCustody> custody;
+  std::unique_ptr<KeyPool> key_pool;
   std::unique_ptr<KeyService> keys;
   std::unique_ptr<RevocationPublisher> publisher;
   std::unique_ptr<AccountService> accounts;
@@ -144,6 +146,14 @@ void schedule_tasks(Application::Parts& p) {
     if (auto annulled = p.keys->expire_pending(now_seconds()); !annulled)
       spdlog::error("anular llaves no descargadas: {}", annulled.error().message);
   });
+  // Key pairs for Generar, one per tick and only while no general request
+  // is waiting or running: the refill yields to requests (service/key_pool.h).
+  if (p.key_pool->target() > 0)
+    p.server->every(std::chrono::milliseconds(100), [&p] {
+      if (p.server->queued(http::Work::kGeneral) > 0) return;
+      if (auto made = p.key_pool->refill_one(); !made)
+        spdlog::error("llaves pregeneradas: {}", made.error().message);
+    });
   p.server->every(std::chrono::seconds(60), [&p] {
     if (Status purged = p.accounts->purge_expired(); !purged)
       spdlog::error("limpieza de sesiones y descargas: {}", purged.error().message);
@@ -191,6 +201,8 @@ Result<std::unique_ptr<Application>> Application::open(const std::filesystem::pa
   p->custody = std::make_unique<KeyCustody>(store, *p->keyring, std::move(*custody_key));
   p->keys = std::make_unique<KeyService>(store, config, *p->keyring);
   p->keys->keep_in_custody_with(p->custody.get());
+  p->key_pool = std::make_unique<KeyPool>(static_cast<std::size_t>(config.key_pool_size));
+  p->keys->draw_keys_from(p->key_pool.get());
 
   PublicationOptions publication;
   publication.crl_validity = config.crl_validity_days * 86400;

@@ -567,6 +567,10 @@ Server::Readiness Server::readiness() const {
   return impl_->readiness();
 }
 
+std::size_t Server::queued(Work work) const {
+  return impl_->queued[static_cast<std::size_t>(work)].load();
+}
+
 Server::Readiness Server::Impl::readiness() const {
   Server::Readiness r;
   for (Work work : {Work::kPublic, Work::kGeneral, Work::kHashing}) {

@@ -63,6 +63,11 @@ class Server {
   };
   Readiness readiness() const;
 
+  // Requests of `work` waiting for a worker or running now. Background work
+  // that must yield to requests (the refill of pre-generated keys) runs only
+  // while the general class has none.
+  std::size_t queued(Work work) const;
+
   // Serves until stop() or a signal; returns once everything in flight ended.
   void run();
   void stop();

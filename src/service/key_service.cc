@@ -5,6 +5,7 @@
 #include "pki/issue.h"
 #include "service/custody.h"
 #include "service/downloads.h"
+#include "service/key_pool.h"
 #include "util/clock.h"
 #include "util/error_codes.h"
 
@@ -128,7 +129,10 @@ Result<KeyService::Issued> KeyService::issue(const IssueOrder& order,
   auto root = keyring_.certificate(order.environment, CaKind::kRoot);
   if (!root) return root.error();
 
-  auto key = ossl::generate_rsa(2048);
+  // A pooled pair is removed from the pool as it is taken: never two
+  // certificates with one public key.
+  std::optional<ossl::PKey> pooled = pool_ != nullptr ? pool_->take() : std::nullopt;
+  auto key = pooled ? Result<ossl::PKey>(std::move(*pooled)) : KeyPool::rsa_2048();
   if (!key) return key.error();
 
   // Reserve the serial before signing: a crash after this point burns it, it
