@@ -37,8 +37,9 @@ std::string public_der(const EVP_PKEY* key) {
 // Issues a key for the installation's taxpayer; the public key of its certificate.
 std::string issue_public_key(KeyService& service) {
   Bytes p12;
-  auto made = service.generate(GenerateRequest{"1-0647-0958", Environment::kPruebas}, pin(),
-                               testing::keep_p12(p12), "test");
+  auto made = service.generate(
+      GenerateRequest{"1-0647-0958", Environment::kPruebas, std::nullopt, false, false}, pin(),
+      testing::keep_p12(p12), "test");
   EXPECT_TRUE(made) << made.error().message;
   if (!made) return "";
   auto keys = service.status("1-0647-0958", Environment::kPruebas);

@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <thread>
+
+#include "api/metrics_routes.h"
 #include "api/publication_routes.h"
 #include "api/routes.h"
 #include "app/data_dir.h"
@@ -26,6 +29,8 @@
 #include "service/token_service.h"
 #include "service/tool_lists.h"
 #include "util/error_codes.h"
+#include "util/json_log.h"
+#include "util/metrics.h"
 #include "xml/schema.h"
 
 namespace llavero::app {
@@ -54,6 +59,8 @@ struct Application::Parts {
   std::unique_ptr<CallbackSender> callbacks;
   std::unique_ptr<ComprobanteMailer> mailer;
   std::unique_ptr<http::Server> server;
+  std::unique_ptr<http::Server> metrics_server;  // ServeOptions::metrics_listen
+  std::string metrics_address;
   std::string scheme;
   std::string address;
 };
@@ -65,7 +72,7 @@ struct ListenAddress {
   unsigned short port = 0;
 };
 
-Result<ListenAddress> parse_listen(std::string_view listen) {
+Result<ListenAddress> parse_listen(std::string_view listen, std::string_view flag = "--listen") {
   const auto colon = listen.rfind(':');
   int port = -1;
   if (colon != std::string_view::npos) {
@@ -77,7 +84,7 @@ Result<ListenAddress> parse_listen(std::string_view listen) {
   if (colon == std::string_view::npos || port < 0 || port > 65535)
     return make_error(
         errc::kListenInvalido,
-        fmt::format("--listen \"{}\" no es DIRECCIÓN:PUERTO (p. ej. 127.0.0.1:8080).", listen));
+        fmt::format("{} \"{}\" no es DIRECCIÓN:PUERTO (p. ej. 127.0.0.1:8080).", flag, listen));
   return ListenAddress{std::string(listen.substr(0, colon)), static_cast<unsigned short>(port)};
 }
 
@@ -184,6 +191,7 @@ Result<std::unique_ptr<Application>> Application::open(const std::filesystem::pa
                                                        const ServeOptions& options) {
   auto listen = parse_listen(options.listen);
   if (!listen) return listen.error();
+  if (options.json_logs) spdlog::set_formatter(json_log_formatter());
   if (options.tls_certificate.empty() != options.tls_private_key.empty())
     return make_error(errc::kTlsInvalido, "Indique --tls-cert y --tls-key juntos.");
 
@@ -248,17 +256,34 @@ Result<std::unique_ptr<Application>> Application::open(const std::filesystem::pa
   server_options.tls_private_key = options.tls_private_key;
   server_options.handle_signals = options.handle_signals;
   apply_client_limits(config.client_limits, server_options);
+  server_options.publish_metrics = true;
   if (const auto& limits = config.client_limits; !limits.access_log_file.empty()) {
     auto log = http::open_rotating_access_log(
         p->dir->path() / limits.access_log_file,
         static_cast<std::size_t>(limits.access_log_max_megabytes) * 1024 * 1024,
         static_cast<std::size_t>(limits.access_log_files));
     if (!log) return log.error();
+    if (options.json_logs) (*log)->set_formatter(json_log_formatter());
     server_options.access_log = std::move(*log);
   }
   p->server =
       std::make_unique<http::Server>(server_options, make_routes(*p, options.baseline_bytes));
   if (Status bound = p->server->listen(); !bound) return bound.error();
+  if (!options.metrics_listen.empty()) {
+    auto where = parse_listen(options.metrics_listen, "--metricas");
+    if (!where) return where.error();
+    http::ServerOptions metrics_options;
+    metrics_options.address = where->address;
+    metrics_options.port = where->port;
+    metrics_options.io_threads = metrics_options.worker_threads = 1;
+    metrics_options.public_threads = metrics_options.hashing_threads = 1;
+    metrics_options.handle_signals = false;  // run() stops it with the main listener
+    http::Router routes;
+    api::add_metrics_routes(routes, metrics::process());
+    p->metrics_server = std::make_unique<http::Server>(metrics_options, std::move(routes));
+    if (Status bound = p->metrics_server->listen(); !bound) return bound.error();
+    p->metrics_address = where->address;
+  }
   schedule_tasks(*p);
   p->scheme = options.tls_certificate.empty() ? "http" : "https";
   p->address = listen->address;
@@ -272,16 +297,30 @@ unsigned short Application::port() const {
   return parts_->server->port();
 }
 
+unsigned short Application::metrics_port() const {
+  return parts_->metrics_server ? parts_->metrics_server->port() : 0;
+}
+
 std::string Application::banner() const {
   return fmt::format(
       "llavero sirviendo en {}://{}:{} (datos: {}; URL pública en los "
       "certificados: {})",
       parts_->scheme, parts_->address, port(), parts_->dir->path().string(),
-      parts_->dir->config().base_url);
+      parts_->dir->config().base_url) +
+         (parts_->metrics_server
+              ? fmt::format("; métricas en http://{}:{}/metrics", parts_->metrics_address,
+                            metrics_port())
+              : std::string());
 }
 
 void Application::run() {
+  std::thread metrics;
+  if (parts_->metrics_server) metrics = std::thread([this] { parts_->metrics_server->run(); });
   parts_->server->run();
+  if (metrics.joinable()) {
+    parts_->metrics_server->stop();
+    metrics.join();
+  }
 }
 void Application::stop() {
   parts_->server->stop();

@@ -41,6 +41,10 @@ struct ServerOptions {
   std::string tls_certificate;                    // PEM paths; both empty: plain HTTP
   std::string tls_private_key;
   bool handle_signals = true;
+  // Counts requests by class and status, their latency, the queues and the
+  // connections into metrics::process() (util/metrics.h). The metrics
+  // listener itself is not counted.
+  bool publish_metrics = false;
 };
 
 class Server {

@@ -9,9 +9,16 @@ Result<ossl::PKey> KeyPool::rsa_2048() {
 KeyPool::KeyPool(std::size_t target, Generator generate)
     : target_(target), generate_(std::move(generate)) {
   keys_.reserve(target_);
+  gauge_ = metrics::process().gauge(
+      "llavero_key_pool_available",
+      "Pares de llaves pregenerados listos para Generar (llaves_pregeneradas es el máximo).", {},
+      [this] {
+        return std::vector<metrics::GaugeSample>{{{}, static_cast<double>(available())}};
+      });
 }
 
 KeyPool::~KeyPool() {
+  gauge_ = {};  // no scrape reads the pool from here on
   std::lock_guard lock(mu_);
   keys_.clear();  // EVP_PKEY_free: the RSA private numbers are cleared (BN_clear_free)
 }

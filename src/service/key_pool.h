@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "pki/openssl.h"
+#include "util/metrics.h"
 #include "util/result.h"
 
 namespace llavero::service {
@@ -52,6 +53,7 @@ class KeyPool {
   mutable std::mutex mu_;
   std::vector<ossl::PKey> keys_;
   bool refilling_ = false;
+  metrics::Registry::GaugeHandle gauge_;  // llavero_key_pool_available, while the pool lives
 };
 
 }  // namespace llavero::service
