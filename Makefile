@@ -61,6 +61,7 @@ bench: build
 	$(BUILD)/bench/llavero_xades_bench --benchmark_counters_tabular=true
 	bash scripts/bench-ocsp.sh $(BUILD)
 	bash scripts/bench-portal.sh $(BUILD)
+	bash scripts/bench-keypool.sh $(BUILD)
 	bash scripts/bench-reception.sh $(BUILD)
 	bash scripts/bench-herramienta.sh $(BUILD)
 	bash scripts/bench-abuse.sh $(BUILD)

@@ -320,6 +320,9 @@ def main():
     page.pool.shutdown()
     # For the caller: how many keys Generar made, to compare with the store.
     print(f"GENERAR_OK_TOTAL={gen.ok_all}")
+    gen_lat = sorted(gen.latencies)
+    print(f"GENERAR_P50_MS={percentile(gen_lat, 50) * 1e3:.1f}")
+    print(f"GENERAR_P99_MS={percentile(gen_lat, 99) * 1e3:.1f}")
     if gen.errors_all or page.errors_all:
         failed = True
         print(f"errores incluido el calentamiento: Generar {gen.errors_all}, página {page.errors_all}")

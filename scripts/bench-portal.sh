@@ -18,7 +18,8 @@
 #
 # Knobs (environment): BENCH_GENERAR_RATE (2), BENCH_PAGE_RATE (20),
 # BENCH_PAGE (/llaves), BENCH_PAGE_SAME_SESSION (0), BENCH_DURATION (30), BENCH_WARMUP (3),
-# BENCH_WORKERS (6 connections per stream), KEEP_BENCH_DIR=1 keeps the data
+# BENCH_WORKERS (6 connections per stream), BENCH_KEY_POOL (the setting
+# llaves_pregeneradas; unset: its default), KEEP_BENCH_DIR=1 keeps the data
 # directory and logs.
 set -euo pipefail
 
@@ -47,6 +48,11 @@ PAGE_PASSWORD="bench-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 printf '%s\n' "$PAGE_PASSWORD" | "$LLAVERO" --data "$D" contribuyente crear --id "$PAGE_ID" \
   --nombre "EMPRESA PEÑA DE PRUEBA SOCIEDAD ANONIMA" --contrasena-stdin >/dev/null ||
   die "contribuyente crear falló ($PAGE_ID)"
+if [[ -n ${BENCH_KEY_POOL:-} ]]; then
+  sed -i "s/^llaves_pregeneradas = .*/llaves_pregeneradas = $BENCH_KEY_POOL/" "$D/llavero.conf"
+  grep -q "^llaves_pregeneradas = $BENCH_KEY_POOL\$" "$D/llavero.conf" ||
+    die "llaves_pregeneradas no quedó en $D/llavero.conf"
+fi
 PAGE_ARGS=(--page-id "$PAGE_ID")
 [[ ${BENCH_PAGE_SAME_SESSION:-0} == 1 ]] && PAGE_ARGS=()
 

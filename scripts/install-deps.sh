@@ -24,6 +24,8 @@ packages=(
   # what the tests drive and check with: keytool, curl, python3 (JSON, raw
   # sockets), wrk (load for `make bench`)
   openjdk-17-jre-headless curl python3 wrk
+  # the metrics test parses /metrics with Prometheus' own text parser
+  python3-prometheus-client
   # the browser tests (e2e/): Debian's Chromium, driven by npm playwright-core
   # (which never downloads a browser of its own), and fonts for readable
   # screenshots

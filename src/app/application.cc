@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <thread>
+
+#include "api/metrics_routes.h"
 #include "api/publication_routes.h"
 #include "api/routes.h"
 #include "app/data_dir.h"
@@ -15,6 +18,7 @@
 #include "service/custody.h"
 #include "service/downloads.h"
 #include "service/emission.h"
+#include "service/key_pool.h"
 #include "service/key_service.h"
 #include "service/mailer.h"
 #include "service/processing.h"
@@ -25,6 +29,8 @@
 #include "service/token_service.h"
 #include "service/tool_lists.h"
 #include "util/error_codes.h"
+#include "util/json_log.h"
+#include "util/metrics.h"
 #include "xml/schema.h"
 
 namespace llavero::app {
@@ -37,6 +43,7 @@ struct Application::Parts {
   std::unique_ptr<DataDir> dir;
   std::unique_ptr<CaKeyring> keyring;
   std::unique_ptr<KeyCustody> custody;
+  std::unique_ptr<KeyPool> key_pool;
   std::unique_ptr<KeyService> keys;
   std::unique_ptr<RevocationPublisher> publisher;
   std::unique_ptr<AccountService> accounts;
@@ -52,6 +59,8 @@ struct Application::Parts {
   std::unique_ptr<CallbackSender> callbacks;
   std::unique_ptr<ComprobanteMailer> mailer;
   std::unique_ptr<http::Server> server;
+  std::unique_ptr<http::Server> metrics_server;  // ServeOptions::metrics_listen
+  std::string metrics_address;
   std::string scheme;
   std::string address;
 };
@@ -63,7 +72,7 @@ struct ListenAddress {
   unsigned short port = 0;
 };
 
-Result<ListenAddress> parse_listen(std::string_view listen) {
+Result<ListenAddress> parse_listen(std::string_view listen, std::string_view flag = "--listen") {
   const auto colon = listen.rfind(':');
   int port = -1;
   if (colon != std::string_view::npos) {
@@ -75,7 +84,7 @@ Result<ListenAddress> parse_listen(std::string_view listen) {
   if (colon == std::string_view::npos || port < 0 || port > 65535)
     return make_error(
         errc::kListenInvalido,
-        fmt::format("--listen \"{}\" no es DIRECCIÓN:PUERTO (p. ej. 127.0.0.1:8080).", listen));
+        fmt::format("{} \"{}\" no es DIRECCIÓN:PUERTO (p. ej. 127.0.0.1:8080).", flag, listen));
   return ListenAddress{std::string(listen.substr(0, colon)), static_cast<unsigned short>(port)};
 }
 
@@ -144,6 +153,14 @@ void schedule_tasks(Application::Parts& p) {
     if (auto annulled = p.keys->expire_pending(now_seconds()); !annulled)
       spdlog::error("anular llaves no descargadas: {}", annulled.error().message);
   });
+  // Key pairs for Generar, one per tick and only while no general request
+  // is waiting or running: the refill yields to requests (service/key_pool.h).
+  if (p.key_pool->target() > 0)
+    p.server->every(std::chrono::milliseconds(100), [&p] {
+      if (p.server->queued(http::Work::kGeneral) > 0) return;
+      if (auto made = p.key_pool->refill_one(); !made)
+        spdlog::error("llaves pregeneradas: {}", made.error().message);
+    });
   p.server->every(std::chrono::seconds(60), [&p] {
     if (Status purged = p.accounts->purge_expired(); !purged)
       spdlog::error("limpieza de sesiones y descargas: {}", purged.error().message);
@@ -174,6 +191,7 @@ Result<std::unique_ptr<Application>> Application::open(const std::filesystem::pa
                                                        const ServeOptions& options) {
   auto listen = parse_listen(options.listen);
   if (!listen) return listen.error();
+  if (options.json_logs) spdlog::set_formatter(json_log_formatter());
   if (options.tls_certificate.empty() != options.tls_private_key.empty())
     return make_error(errc::kTlsInvalido, "Indique --tls-cert y --tls-key juntos.");
 
@@ -191,6 +209,8 @@ Result<std::unique_ptr<Application>> Application::open(const std::filesystem::pa
   p->custody = std::make_unique<KeyCustody>(store, *p->keyring, std::move(*custody_key));
   p->keys = std::make_unique<KeyService>(store, config, *p->keyring);
   p->keys->keep_in_custody_with(p->custody.get());
+  p->key_pool = std::make_unique<KeyPool>(static_cast<std::size_t>(config.key_pool_size));
+  p->keys->draw_keys_from(p->key_pool.get());
 
   PublicationOptions publication;
   publication.crl_validity = config.crl_validity_days * 86400;
@@ -236,17 +256,34 @@ Result<std::unique_ptr<Application>> Application::open(const std::filesystem::pa
   server_options.tls_private_key = options.tls_private_key;
   server_options.handle_signals = options.handle_signals;
   apply_client_limits(config.client_limits, server_options);
+  server_options.publish_metrics = true;
   if (const auto& limits = config.client_limits; !limits.access_log_file.empty()) {
     auto log = http::open_rotating_access_log(
         p->dir->path() / limits.access_log_file,
         static_cast<std::size_t>(limits.access_log_max_megabytes) * 1024 * 1024,
         static_cast<std::size_t>(limits.access_log_files));
     if (!log) return log.error();
+    if (options.json_logs) (*log)->set_formatter(json_log_formatter());
     server_options.access_log = std::move(*log);
   }
   p->server =
       std::make_unique<http::Server>(server_options, make_routes(*p, options.baseline_bytes));
   if (Status bound = p->server->listen(); !bound) return bound.error();
+  if (!options.metrics_listen.empty()) {
+    auto where = parse_listen(options.metrics_listen, "--metricas");
+    if (!where) return where.error();
+    http::ServerOptions metrics_options;
+    metrics_options.address = where->address;
+    metrics_options.port = where->port;
+    metrics_options.io_threads = metrics_options.worker_threads = 1;
+    metrics_options.public_threads = metrics_options.hashing_threads = 1;
+    metrics_options.handle_signals = false;  // run() stops it with the main listener
+    http::Router routes;
+    api::add_metrics_routes(routes, metrics::process());
+    p->metrics_server = std::make_unique<http::Server>(metrics_options, std::move(routes));
+    if (Status bound = p->metrics_server->listen(); !bound) return bound.error();
+    p->metrics_address = where->address;
+  }
   schedule_tasks(*p);
   p->scheme = options.tls_certificate.empty() ? "http" : "https";
   p->address = listen->address;
@@ -260,16 +297,30 @@ unsigned short Application::port() const {
   return parts_->server->port();
 }
 
+unsigned short Application::metrics_port() const {
+  return parts_->metrics_server ? parts_->metrics_server->port() : 0;
+}
+
 std::string Application::banner() const {
   return fmt::format(
       "llavero sirviendo en {}://{}:{} (datos: {}; URL pública en los "
       "certificados: {})",
       parts_->scheme, parts_->address, port(), parts_->dir->path().string(),
-      parts_->dir->config().base_url);
+      parts_->dir->config().base_url) +
+         (parts_->metrics_server
+              ? fmt::format("; métricas en http://{}:{}/metrics", parts_->metrics_address,
+                            metrics_port())
+              : std::string());
 }
 
 void Application::run() {
+  std::thread metrics;
+  if (parts_->metrics_server) metrics = std::thread([this] { parts_->metrics_server->run(); });
   parts_->server->run();
+  if (metrics.joinable()) {
+    parts_->metrics_server->stop();
+    metrics.join();
+  }
 }
 void Application::stop() {
   parts_->server->stop();

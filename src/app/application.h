@@ -22,6 +22,10 @@ struct ServeOptions {
   // memory, the yardstick that OCSP throughput is compared with.
   std::size_t baseline_bytes = 0;
   bool handle_signals = true;  // SIGTERM/SIGINT stop the server gracefully
+  // ADDRESS:PORT of a second listener that serves only GET /metrics (and
+  // /readyz) to the operator's Prometheus; empty: /metrics is served nowhere.
+  std::string metrics_listen;
+  bool json_logs = false;  // each log line a JSON object (util/json_log.h)
 };
 
 class Application {
@@ -33,6 +37,7 @@ class Application {
   ~Application();
 
   unsigned short port() const;
+  unsigned short metrics_port() const;  // 0 without a metrics listener
   // e.g. "llavero sirviendo en http://127.0.0.1:8080 (datos: …)" for the operator.
   std::string banner() const;
 

@@ -16,6 +16,7 @@
 
 #include "http/access_log.h"
 #include "util/error_codes.h"
+#include "util/metrics.h"
 
 namespace llavero::http {
 
@@ -45,7 +46,15 @@ struct Server::Impl {
         limits(options.client_limits),
         access_log(options.access_log_lines_per_second, options.access_log),
         acceptor(ioc),
-        signals(ioc) {}
+        signals(ioc) {
+    if (options.publish_metrics) count_in(metrics::process());
+  }
+
+  // Requests by class of work ("ninguna": refused before a route was found)
+  // and status, and their latency from the header's arrival to the last
+  // byte written; the queues and connections are read at each scrape.
+  void count_in(metrics::Registry& registry);
+  void count(std::optional<Work> work, unsigned status, std::chrono::microseconds took);
 
   void accept();
   void shutdown();
@@ -95,7 +104,49 @@ struct Server::Impl {
   std::mutex sessions_mu;
   std::vector<std::weak_ptr<SessionBase>> sessions;
   std::vector<std::unique_ptr<asio::steady_timer>> timers;
+  metrics::CounterFamily* requests = nullptr;                      // null: not counted
+  std::array<metrics::Histogram*, kWorkClasses + 1> latency = {};  // the last: no route
+  metrics::Registry::GaugeHandle queue_gauge, capacity_gauge, connections_gauge;
 };
+
+void Server::Impl::count_in(metrics::Registry& registry) {
+  requests = &registry.counters("llavero_http_requests",
+                                "Solicitudes HTTP respondidas, por clase de trabajo y estado.",
+                                {"class", "status"});
+  auto& histograms = registry.histograms(
+      "llavero_http_request_duration_seconds",
+      "Segundos desde que llega el encabezado hasta el último byte de la respuesta.", {"class"},
+      metrics::latency_buckets());
+  for (std::size_t i = 0; i <= kWorkClasses; ++i)
+    latency[i] = &histograms.with({i < kWorkClasses ? work_name(static_cast<Work>(i)) : "ninguna"});
+  auto per_class = [this](bool room) {
+    std::vector<metrics::GaugeSample> out;
+    for (Work work : {Work::kPublic, Work::kGeneral, Work::kHashing})
+      out.push_back({{std::string(work_name(work))},
+                     static_cast<double>(room ? capacity(work)
+                                              : queued[static_cast<std::size_t>(work)].load())});
+    return out;
+  };
+  queue_gauge = registry.gauge("llavero_http_queue_depth",
+                               "Solicitudes esperando o en curso en cada cola de trabajo.",
+                               {"class"}, [per_class] { return per_class(false); });
+  capacity_gauge =
+      registry.gauge("llavero_http_queue_capacity",
+                     "Lugares de cada cola de trabajo; llena, sus rutas responden 503.", {"class"},
+                     [per_class] { return per_class(true); });
+  connections_gauge = registry.gauge(
+      "llavero_http_connections", "Conexiones abiertas.", {}, [this] {
+        return std::vector<metrics::GaugeSample>{{{}, static_cast<double>(connections.load())}};
+      });
+}
+
+void Server::Impl::count(std::optional<Work> work, unsigned status,
+                         std::chrono::microseconds took) {
+  if (requests == nullptr) return;
+  requests->with({work ? work_name(*work) : "ninguna", std::to_string(status)}).add();
+  latency[work ? static_cast<std::size_t>(*work) : kWorkClasses]->observe(
+      static_cast<double>(took.count()) / 1e6);
+}
 
 namespace {
 
@@ -163,6 +214,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (ec) return on_read(ec);
     waiting_ = false;
     started_ = Clock::now();
+    work_.reset();
     const auto& header = parser_->get();
     if (auto problem = http::framing_problem(header); !problem.empty()) {
       method_ = std::string(header.method_string());
@@ -234,6 +286,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
     context.rest = std::string(match.rest);
     const Route& route = *found;
+    work_ = route.work;
     if (auto admission = server_.limits.admit(remote_, route.work); !admission.allowed) {
       Response refused = error_response(request, http::status::too_many_requests,
                                         "Demasiadas solicitudes; intente de nuevo en un momento.");
@@ -311,6 +364,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_).count();
     server_.access_log.write(fmt::format("{} {} {} {} {} {}us", remote_, method_, path_,
                                          response_->result_int(), bytes, micros));
+    server_.count(work_, response_->result_int(), std::chrono::microseconds(micros));
     const bool keep_alive = response_->keep_alive() && !server_.stopping;
     response_.reset();
     if (after_send_) {
@@ -353,6 +407,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::shared_ptr<std::function<void(bool)>> after_send_;
   bool waiting_ = false;
   Clock::time_point started_;
+  std::optional<Work> work_;  // the route's class, for /metrics
   std::string method_, path_;
 };
 
@@ -565,6 +620,10 @@ void Server::run() {
 
 Server::Readiness Server::readiness() const {
   return impl_->readiness();
+}
+
+std::size_t Server::queued(Work work) const {
+  return impl_->queued[static_cast<std::size_t>(work)].load();
 }
 
 Server::Readiness Server::Impl::readiness() const {

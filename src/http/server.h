@@ -41,6 +41,10 @@ struct ServerOptions {
   std::string tls_certificate;                    // PEM paths; both empty: plain HTTP
   std::string tls_private_key;
   bool handle_signals = true;
+  // Counts requests by class and status, their latency, the queues and the
+  // connections into metrics::process() (util/metrics.h). The metrics
+  // listener itself is not counted.
+  bool publish_metrics = false;
 };
 
 class Server {
@@ -62,6 +66,11 @@ class Server {
     std::string detail;  // e.g. "contrasenas: 32/32"
   };
   Readiness readiness() const;
+
+  // Requests of `work` waiting for a worker or running now. Background work
+  // that must yield to requests (the refill of pre-generated keys) runs only
+  // while the general class has none.
+  std::size_t queued(Work work) const;
 
   // Serves until stop() or a signal; returns once everything in flight ended.
   void run();

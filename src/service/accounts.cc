@@ -9,6 +9,7 @@
 #include "util/clock.h"
 #include "util/error_codes.h"
 #include "util/hash.h"
+#include "util/metrics.h"
 
 namespace llavero::service {
 
@@ -31,6 +32,17 @@ const std::string& decoy_hash() {
 
 Error invalid_credentials() {
   return make_error(errc::kCredencialesInvalidas, "Identificación o contraseña incorrecta.");
+}
+
+// A log-in refused (a wrong password, or one not checked because the
+// account must wait), for /metrics: `kind` is "portal" or "api".
+metrics::CounterFamily& login_failures = metrics::process().counters(
+    "llavero_login_failures",
+    "Ingresos rechazados (contraseña equivocada o cuenta en espera), del portal o de la API.",
+    {"kind"}, {{"portal"}, {"api"}});
+
+void count_login_failure(std::string_view kind) {
+  login_failures.with({kind}).add();
 }
 
 // "30 segundos", "1 minuto", "15 minutos": how long a person waits.
@@ -142,8 +154,10 @@ Result<Login> AccountService::login(const std::string& identification, const Sec
   const std::string account = id->digits();
   const UnixSeconds now = now_seconds();
   // Before any hashing, and whether or not the identification is registered.
-  if (auto until = portal_throttle_.wait_until(account, remote_address, now))
+  if (auto until = portal_throttle_.wait_until(account, remote_address, now)) {
+    count_login_failure("portal");
     return must_wait(*until, now);
+  }
   auto found = store_.find_taxpayer(account);
   if (!found) return found.error();
   std::optional<std::string> hash;
@@ -157,6 +171,7 @@ Result<Login> AccountService::login(const std::string& identification, const Sec
   const bool right =
       hash ? password_matches(*hash, password) : (password_matches(decoy_hash(), password), false);
   if (!right) {
+    count_login_failure("portal");
     LLAVERO_TRY(count_portal_failure(account, remote_address));
     return invalid_credentials();
   }
@@ -239,8 +254,10 @@ Result<NewApiPassword> AccountService::generate_api_password(const std::string& 
 Result<std::optional<ApiCredential>> AccountService::check_api_password(
     const std::string& username, const SecretString& password, const std::string& remote_address) {
   const UnixSeconds now = now_seconds();
-  if (auto until = api_throttle_.wait_until(username, remote_address, now))
+  if (auto until = api_throttle_.wait_until(username, remote_address, now)) {
+    count_login_failure("api");
     return must_wait(*until, now);
+  }
   auto credential = store_.find_api_credential(username);
   if (!credential) return credential.error();
   const bool right = *credential ? password_matches((*credential)->password_hash, password)
@@ -248,6 +265,7 @@ Result<std::optional<ApiCredential>> AccountService::check_api_password(
   if (!right) {
     // No audit row per wrong API password (a token flood would write one per
     // request); the operator's warning still comes when an account looks attacked.
+    count_login_failure("api");
     const LoginThrottle::Failure failure = api_throttle_.failure(username, remote_address, now);
     if (failure.alarm)
       spdlog::warn(

@@ -14,10 +14,22 @@
 #include "service/reception.h"
 #include "util/clock.h"
 #include "util/error_codes.h"
+#include "util/metrics.h"
 
 namespace llavero::service {
 
 namespace {
+
+// A POST to a callbackUrl that was not answered 200, for /metrics.
+metrics::Counter& callback_failures =
+    metrics::process()
+        .counters("llavero_callback_failures",
+                  "Intentos de POST a la callbackUrl de un comprobante que no recibieron HTTP 200.")
+        .with({});
+
+void count_callback_failure() {
+  callback_failures.add();
+}
 
 struct CurlUrlFree {
   void operator()(CURLU* u) const { curl_url_cleanup(u); }
@@ -157,6 +169,7 @@ Result<int> CallbackSender::deliver_due() {
     CallbackAttempt attempt{c.callback_attempts + 1, now_seconds(), status, error};
     CallbackState state = CallbackState::kPendiente;
     UnixSeconds next = 0;
+    if (status != 200) count_callback_failure();
     if (status == 200) {
       state = CallbackState::kEntregado;
     } else if (auto retry = next_retry(attempt.number, config_.callback_attempts,

@@ -199,6 +199,15 @@ std::string join_list(const std::vector<std::string>& words) {
   return fmt::format("{}", fmt::join(words, ", "));
 }
 
+// The server's own running: what it keeps ready and what it tells the operator.
+std::string render_operation(const Config& c) {
+  return fmt::format(
+      "# Pares de llaves RSA-2048 que cada servidor tiene listos, solo en memoria, para\n"
+      "# Generar (docs/operacion.md); 0: cada llave se genera al pedirla.\n"
+      "llaves_pregeneradas = {}\n",
+      c.key_pool_size);
+}
+
 const std::map<std::string, Setter, std::less<>>& setters() {
   static const std::map<std::string, Setter, std::less<>> table = {
       {"url_base", text_field(&Config::base_url)},
@@ -269,6 +278,7 @@ const std::map<std::string, Setter, std::less<>>& setters() {
       {"correo_timeout_segundos",
        mail_int(&MailSettings::timeout_seconds, "correo_timeout_segundos", 1, 300)},
       {"dominio_usuarios", text_field(&Config::user_domain)},
+      {"llaves_pregeneradas", int_field(&Config::key_pool_size, "llaves_pregeneradas", 0, 64)},
       {"esquemas_xsd", text_field(&Config::xsd_directory)},
       {"llave_custodia", text_field(&Config::custody_key_file)},
       {"perfil_certificado",
@@ -505,7 +515,7 @@ std::string render_config(const Config& c) {
              c.totals_tolerance_units, scenario_list(c.scenarios),
              c.strict_signature_policy ? "si" : "no",
              c.revocation_answer_required ? "rechazar" : "aceptar") +
-         render_client_limits(c.client_limits) + render_mail(c.mail);
+         render_client_limits(c.client_limits) + render_mail(c.mail) + render_operation(c);
 }
 
 }  // namespace llavero::service

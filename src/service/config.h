@@ -70,6 +70,9 @@ struct Config {
   bool revocation_answer_required = true;
   ClientLimitSettings client_limits;
   MailSettings mail;
+  // RSA-2048 key pairs each server keeps ready, in memory only, for Generar
+  // (service/key_pool.h); 0: every key is generated when it is asked for.
+  int key_pool_size = 4;
 
   // The reception (docs/recepcion.md).
   std::size_t reception_max_body = 10 * 1024 * 1024;  // bytes of a POST …/recepcion

@@ -5,8 +5,10 @@
 #include "pki/issue.h"
 #include "service/custody.h"
 #include "service/downloads.h"
+#include "service/key_pool.h"
 #include "util/clock.h"
 #include "util/error_codes.h"
+#include "util/metrics.h"
 
 namespace llavero::service {
 
@@ -61,6 +63,30 @@ KeyStatus status_of(const CertificateRecord& c, UnixSeconds now) {
   }
   s.certificate_der = c.certificate_der;
   return s;
+}
+
+// Counted where the keys change state (util/metrics.h); registered when the
+// program starts, so /metrics lists every environment at 0 from the start.
+const std::vector<std::vector<std::string>> kEnvironments = {{"pruebas"}, {"produccion"}};
+metrics::CounterFamily& keys_issued = metrics::process().counters(
+    "llavero_keys_issued", "Llaves emitidas por este servidor, por ambiente.", {"environment"},
+    kEnvironments);
+metrics::CounterFamily& keys_revoked = metrics::process().counters(
+    "llavero_keys_revoked",
+    "Llaves revocadas por este servidor (a pedido, reemplazadas o no descargadas), por ambiente.",
+    {"environment"}, kEnvironments);
+metrics::CounterFamily& key_pairs = metrics::process().counters(
+    "llavero_key_pairs",
+    "Pares de llaves de Generar: de las pregeneradas (pool) o generados al pedirlos (generated).",
+    {"source"}, {{"pool"}, {"generated"}});
+
+void count_issued(Environment env, bool from_pool) {
+  keys_issued.with({environment_name(env)}).add();
+  key_pairs.with({from_pool ? "pool" : "generated"}).add();
+}
+
+void count_revoked(Environment env) {
+  keys_revoked.with({environment_name(env)}).add();
 }
 
 }  // namespace
@@ -128,7 +154,11 @@ Result<KeyService::Issued> KeyService::issue(const IssueOrder& order,
   auto root = keyring_.certificate(order.environment, CaKind::kRoot);
   if (!root) return root.error();
 
-  auto key = ossl::generate_rsa(2048);
+  // A pooled pair is removed from the pool as it is taken: never two
+  // certificates with one public key.
+  std::optional<ossl::PKey> pooled = pool_ != nullptr ? pool_->take() : std::nullopt;
+  const bool from_pool = pooled.has_value();
+  auto key = pooled ? Result<ossl::PKey>(std::move(*pooled)) : KeyPool::rsa_2048();
   if (!key) return key.error();
 
   // Reserve the serial before signing: a crash after this point burns it, it
@@ -185,7 +215,11 @@ Result<KeyService::Issued> KeyService::issue(const IssueOrder& order,
                  issued.not_after, order.pending_until, std::move(wrapped)},
       AuditEvent{actor, "llave.generar", id->digits(), std::move(detail)});
   if (!previous) return previous.error();
-  if (*previous) out.superseded_serial = (*previous)->serial_hex;
+  count_issued(order.environment, from_pool);
+  if (*previous) {
+    out.superseded_serial = (*previous)->serial_hex;
+    count_revoked(order.environment);
+  }
   return out;
 }
 
@@ -243,6 +277,7 @@ Result<std::optional<std::string>> KeyService::complete_download(std::int64_t ta
                                              environment_name(key->environment), key->serial_hex)});
   if (!previous) return previous.error();
   if (!*previous) return std::optional<std::string>();
+  count_revoked(key->environment);
   return std::optional<std::string>((*previous)->serial_hex);
 }
 
@@ -260,6 +295,7 @@ Result<int> KeyService::expire_pending(UnixSeconds now) {
     // Completed or annulled meanwhile: nothing left to do for it.
     if (!revoked && revoked.error().code == errc::kLlaveNoPendiente) continue;
     if (!revoked) return revoked.error();
+    count_revoked(c.environment);
     ++annulled;
   }
   return annulled;
@@ -276,6 +312,7 @@ Result<KeyStatus> KeyService::revoke(const std::string& identification, Environm
                  fmt::format("ambiente={} motivo={}", environment_name(env),
                              reason ? revocation_reason_name(*reason) : "sin motivo")});
   if (!revoked) return revoked.error();
+  count_revoked(env);
   return status_of(*revoked, now_seconds());
 }
 

@@ -21,6 +21,7 @@
 namespace llavero::service {
 
 class KeyCustody;
+class KeyPool;
 
 struct NewTaxpayerRequest {
   std::string identification;  // as typed; parsed by Identification::parse
@@ -129,6 +130,10 @@ class KeyService {
   // kept, ticked or not.
   void keep_in_custody_with(KeyCustody* custody) { custody_ = custody; }
 
+  // Where issue() takes its key pairs first (service/key_pool.h); when the
+  // pool is empty, or without one, it generates the pair itself.
+  void draw_keys_from(KeyPool* pool) { pool_ = pool; }
+
   Result<TaxpayerRecord> create_taxpayer(const NewTaxpayerRequest& request,
                                          const std::string& actor);
 
@@ -143,14 +148,13 @@ class KeyService {
 
   // The one way a certificate is issued (the portal and CLI keys through
   // generate(), the reception's MensajeHacienda signer, the test tools):
-  // generates an RSA-2048 key pair, reserves a random serial in the store
-  // (asking again on a collision), has the issuing CA sign, hands the result
-  // to `keep` (which must keep what it needs durably), and only then makes
-  // it the active key, superseding the previous one in the same
-  // transaction. If `keep` fails nothing becomes active; the reserved serial
-  // is burnt, never reused. Returns the issued key and the serial of the key
-  // it superseded, if any. With order.facturador_gratuito and a custody, the
-  // private key is sealed and stored with the activation, in its transaction.
+  // takes an RSA-2048 key pair from the pool or generates one, reserves a random serial in the
+  // store (asking again on a collision), has the issuing CA sign, hands the result to `keep` (which
+  // must keep what it needs durably), and only then makes it the active key, superseding the
+  // previous one in the same transaction. If `keep` fails nothing becomes active; the reserved
+  // serial is burnt, never reused. Returns the issued key and the serial of the key it superseded,
+  // if any. With order.facturador_gratuito and a custody, the private key is sealed and stored with
+  // the activation, in its transaction.
   struct Issued {
     IssuedKey key;
     std::optional<std::string> superseded_serial;
@@ -187,6 +191,7 @@ class KeyService {
   const Config& config_;
   CaKeyring& keyring_;
   KeyCustody* custody_ = nullptr;
+  KeyPool* pool_ = nullptr;
 };
 
 }  // namespace llavero::service

@@ -5,6 +5,7 @@
 #include "pki/crl.h"
 #include "util/clock.h"
 #include "util/error_codes.h"
+#include "util/metrics.h"
 
 namespace llavero::service {
 
@@ -22,6 +23,18 @@ Result<Bytes> build_current_crl(CertificateStore& store, std::int64_t authority_
 }
 
 namespace {
+
+// OCSP answers, for /metrics: from the cache of signed answers ("cache") or
+// signed for the request ("signed").
+metrics::CounterFamily& ocsp_answers = metrics::process().counters(
+    "llavero_ocsp_responses",
+    "Respuestas OCSP con estado: de la caché de respuestas firmadas (cache) o firmadas al "
+    "pedirlas (signed).",
+    {"source"}, {{"cache"}, {"signed"}});
+
+void count_ocsp(std::string_view source) {
+  ocsp_answers.with({source}).add();
+}
 int certid_digest(OCSP_CERTID* id) {
   ASN1_OBJECT* digest = nullptr;
   OCSP_id_get0_info(nullptr, &digest, nullptr, nullptr, id);
@@ -208,6 +221,7 @@ std::optional<Bytes> RevocationPublisher::ocsp_from_cache(std::span<const std::u
   auto it = answers_.find({issuers_[static_cast<std::size_t>(index)]->authority_id,
                            request->serial_hex(0), certid_digest(request->id(0))});
   if (it == answers_.end() || it->second.fresh_until <= now) return std::nullopt;
+  count_ocsp("cache");
   return *it->second.der;
 }
 
@@ -248,6 +262,7 @@ Bytes RevocationPublisher::ocsp(std::span<const std::uint8_t> der) {
       OcspSigner{responder->certificate.get(), responder->key.get()}, answers,
       request->has_nonce() ? request->raw() : nullptr, now, now + options_.ocsp_validity);
   if (!signed_der) return ocsp_error_response(OCSP_RESPONSE_STATUS_INTERNALERROR);
+  count_ocsp("signed");
 
   const bool cacheable = answers.size() == 1 && !request->has_nonce() &&
                          answers[0].status.status != CertStatus::kUnknown;

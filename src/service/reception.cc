@@ -12,6 +12,7 @@
 #include "util/base64.h"
 #include "util/clock.h"
 #include "util/error_codes.h"
+#include "util/metrics.h"
 #include "xades/xades.h"
 
 namespace llavero::service {
@@ -135,6 +136,20 @@ std::string padded12(std::string_view digits) {
   return std::string(12 - std::min<std::size_t>(12, digits.size()), '0') + std::string(digits);
 }
 
+}  // namespace
+
+namespace {
+// Comprobantes entering a state (recibido, then aceptado, rechazado or
+// error), for /metrics.
+metrics::CounterFamily& states = metrics::process().counters(
+    "llavero_comprobantes",
+    "Comprobantes de la recepción que llegaron a cada estado (recibido al aceptarse el envío; "
+    "aceptado, rechazado o error al decidirse).",
+    {"state"}, {{"recibido"}, {"aceptado"}, {"rechazado"}, {"error"}});
+
+void count_state(ComprobanteState state) {
+  states.with({state_name(state)}).add();
+}
 }  // namespace
 
 std::string_view state_name(ComprobanteState s) {
@@ -438,6 +453,7 @@ ReceptionAnswer ReceptionService::receive_as(Environment env, const ReceptionReq
     if (added.error().code == errc::kConsecutivoUsado) return invalid(added.error().message);
     return unavailable();
   }
+  count_state(ComprobanteState::kRecibido);
   ReceptionAnswer a;
   a.status = 202;
   std::string base = config_.base_url;
@@ -582,6 +598,7 @@ Result<bool> ReceptionService::process_next(const Processor& process) {
                                  : result->accepted    ? ComprobanteState::kAceptado
                                                        : ComprobanteState::kRechazado;
   LLAVERO_TRY(store_.finish_comprobante((*claimed)->clave, state, result->mensaje_hacienda));
+  count_state(state);
   return true;
 }
 
