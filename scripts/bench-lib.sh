@@ -86,12 +86,12 @@ require_tools() {
   done
 }
 
-# new_data_dir : a free $PORT and a data directory $D whose certificates point
-# at it (url_base).
+# new_data_dir [INIT ARGS...] : a free $PORT and a data directory $D whose
+# certificates point at it (url_base); ARGS go to `llavero init` (e.g. --db).
 new_data_dir() {
   PORT=$(free_port)
   echo "Preparando datos en $D (puerto $PORT)..."
-  "$LLAVERO" --data "$D" init --url-base "http://127.0.0.1:$PORT" >"$TMP/init.log" 2>&1 ||
+  "$LLAVERO" --data "$D" init --url-base "http://127.0.0.1:$PORT" "$@" >"$TMP/init.log" 2>&1 ||
     { cat "$TMP/init.log" >&2; die "llavero init falló"; }
   grep -q "^url_base = http://127.0.0.1:$PORT\$" "$D/llavero.conf" ||
     die "url_base no quedó en $D/llavero.conf"
