@@ -33,8 +33,8 @@
 # Knobs (environment): GROWTH_TAXPAYERS (1000000), GROWTH_SMALL (2000),
 # GROWTH_COLD_SERIALS (10000), GROWTH_COLD_DURATION (3s), GROWTH_WARM_SERIALS
 # (1000), WRK_THREADS (2), WRK_CONNECTIONS (32), WRK_DURATION (10s),
-# BENCH_DOCS (100), BENCH_THREADS (4), BENCH_GENERAR_RATE (2), BENCH_DURATION
-# (20), KEEP_BENCH_DIR=1. The full size needs about 12 GB of disk in $TMPDIR
+# BENCH_DOCS (100), BENCH_THREADS (4), BENCH_GENERAR_RATE (0.5), BENCH_DURATION
+# (30), KEEP_BENCH_DIR=1. The full size needs about 12 GB of disk in $TMPDIR
 # and tens of minutes on two cores, most of it filling the store; try
 # GROWTH_TAXPAYERS=10000 first. Only 127.0.0.1 and a unix socket.
 set -euo pipefail
@@ -127,14 +127,6 @@ done
 
 # --- the measurements ---------------------------------------------------------------
 
-# to_ms "1.23ms" -> 1.230 (wrk prints us, ms, s or m)
-to_ms() {
-  python3 -c 'import re, sys
-m = re.fullmatch(r"([0-9.]+)(us|ms|s|m)", sys.argv[1])
-f = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
-print(f"{float(m.group(1)) * f[m.group(2)]:.3f}" if m else "nan")' "$1"
-}
-
 # run_wrk NAME SCRIPT DURATION : sets RPS, P99_MS and REQUESTS.
 run_wrk() {
   local name=$1 out="$TMP/wrk-$1.txt" p99
@@ -225,8 +217,8 @@ measure() {
 
   printf '%s\n%s\n' "$PORTAL_PASSWORD" "$PAGE_PASSWORD" | python3 "$HERE/bench-portal.py" \
     --url "http://127.0.0.1:$PORT" --id "$PORTAL_ID" --ambiente pruebas --page-id "$PAGE_ID" \
-    --generar-rate "${BENCH_GENERAR_RATE:-2}" --page-rate 5 --page /llaves \
-    --duration "${BENCH_DURATION:-20}" --warmup 3 --workers 6 >"$TMP/$store-portal.txt" ||
+    --generar-rate "${BENCH_GENERAR_RATE:-0.5}" --page-rate 5 --page /llaves \
+    --duration "${BENCH_DURATION:-30}" --warmup 3 --workers 6 >"$TMP/$store-portal.txt" ||
     { cat "$TMP/$store-portal.txt" >&2; die "bench-portal.py falló ($store)"; }
   local p50 p99
   read -r p50 p99 < <(awk '/^Generar \(/ { print $(NF-3), $(NF-1) }' "$TMP/$store-portal.txt")

@@ -106,6 +106,14 @@ new_data_dir() {
     die "los límites por dirección no quedaron en 0 en $D/llavero.conf"
 }
 
+# to_ms "1.23ms" -> 1.230 (wrk prints us, ms, s or m)
+to_ms() {
+  python3 -c 'import re, sys
+m = re.fullmatch(r"([0-9.]+)(us|ms|s|m)", sys.argv[1])
+f = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
+print(f"{float(m.group(1)) * f[m.group(2)]:.3f}" if m else "nan")' "$1"
+}
+
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # reception_documents N : in $D (before start_server), the demo taxpayer

@@ -268,33 +268,35 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       return send(std::move(busy));
     }
     // The work guard keeps the I/O loop alive while the pool holds the request.
-    server_.run_later(route.work, remote_,
-                      [self = this->shared_from_this(), request = std::move(request),
-                       context = std::move(context), &route,
-                       guard = asio::make_work_guard(server_.ioc)]() mutable {
-                        Response answer;
-                        try {
-                          answer = route.slow(request, context);
-                        } catch (const std::exception& e) {
-                          spdlog::error("error en {}: {}", self->path_, e.what());
-                          answer = error_response(request, http::status::internal_server_error,
-                                                  "Error interno.");
-                          context.shared_body.reset();
-                        }
-                        wipe_body(request);  // it may hold a PIN or a password
-                        self->server_.dequeue(route.work, self->remote_);
-                        asio::post(self->stream_.get_executor(),
-                                   [self, answer = std::move(answer),
-                                    shared = std::move(context.shared_body)]() mutable {
-                                     self->send(std::move(answer), std::move(shared));
-                                   });
-                      });
+    server_.run_later(
+        route.work, remote_,
+        [self = this->shared_from_this(), request = std::move(request),
+         context = std::move(context), &route,
+         guard = asio::make_work_guard(server_.ioc)]() mutable {
+          Response answer;
+          try {
+            answer = route.slow(request, context);
+          } catch (const std::exception& e) {
+            spdlog::error("error en {}: {}", self->path_, e.what());
+            answer = error_response(request, http::status::internal_server_error, "Error interno.");
+            context.shared_body.reset();
+          }
+          wipe_body(request);  // it may hold a PIN or a password
+          self->server_.dequeue(route.work, self->remote_);
+          asio::post(self->stream_.get_executor(),
+                     [self, answer = std::move(answer),
+                      shared = std::move(context.shared_body)]() mutable {
+                       self->send(std::move(answer), std::move(shared));
+                     });
+        });
   }
 
   void send_after(std::chrono::steady_clock::duration pause, Response response) {
     auto timer = std::make_shared<asio::steady_timer>(stream_.get_executor(), pause);
-    timer->async_wait([self = this->shared_from_this(), timer, response = std::move(response)](
-                          beast::error_code) mutable { self->send(std::move(response)); });
+    timer->async_wait([self = this->shared_from_this(), timer,
+                       response = std::move(response)](beast::error_code) mutable {
+      self->send(std::move(response));
+    });
   }
 
   // With `shared`, the response's headers go out with those bytes as the
@@ -314,19 +316,20 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void write(std::shared_ptr<Message> message) {
     beast::get_lowest_layer(stream_).expires_after(server_.options.request_timeout);
     Message& m = *message;
-    beast_http::async_write(stream_, m,
-                            [self = this->shared_from_this(), message = std::move(message)](
-                                beast::error_code ec, std::size_t bytes) mutable {
-                              message.reset();  // the shared body is no longer ours
-                              self->on_write(ec, bytes);
-                            });
+    beast_http::async_write(
+        stream_, m,
+        [self = this->shared_from_this(), message = std::move(message)](
+            beast::error_code ec, std::size_t bytes) mutable {
+          message.reset();  // the shared body is no longer ours
+          self->on_write(ec, bytes);
+        });
   }
 
   void on_write(beast::error_code ec, std::size_t bytes) {
     const auto micros =
         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_).count();
-    server_.access_log.write(
-        fmt::format("{} {} {} {} {} {}us", remote_, method_, path_, status_, bytes, micros));
+    server_.access_log.write(fmt::format("{} {} {} {} {} {}us", remote_, method_, path_,
+                                         status_, bytes, micros));
     const bool keep_alive = keep_alive_ && !server_.stopping;
     if (after_send_) {
       auto hook = std::move(after_send_);
