@@ -35,8 +35,10 @@
 # (1000), WRK_THREADS (2), WRK_CONNECTIONS (32), WRK_DURATION (10s),
 # BENCH_DOCS (100), BENCH_THREADS (4), BENCH_GENERAR_RATE (0.5), BENCH_DURATION
 # (30), KEEP_BENCH_DIR=1. The full size needs about 12 GB of disk in $TMPDIR
-# and tens of minutes on two cores, most of it filling the store; try
-# GROWTH_TAXPAYERS=10000 first. Only 127.0.0.1 and a unix socket.
+# and well over half an hour on two busy cores, most of it filling the
+# store (5 000 000 random serials into a unique index: still filling after
+# 13 min); GROWTH_TAXPAYERS=100000 takes about 4 min in all. Only 127.0.0.1
+# and a unix socket.
 set -euo pipefail
 
 if [[ $# -ne 1 || ! -x $1/llavero ]]; then
