@@ -10,7 +10,7 @@ JOBS       ?= $(shell nproc)
 DATA       ?= $(or $(LLAVERO_DATA),llavero-data)
 MUTANT_JOBS ?= 2
 
-.PHONY: all deps build serve test asan bench fuzz mutants format clean
+.PHONY: all deps build serve test asan bench bench-growth fuzz mutants format clean
 
 all: build
 
@@ -55,6 +55,10 @@ fuzz: deps
 mutants: build
 	JOBS=$(MUTANT_JOBS) bash scripts/mutants.sh $(BUILD)
 
+# `bench` is every benchmark of a few minutes; `bench-growth` (apart, tens of
+# minutes and ~12 GB of disk) compares the same figures on a PostgreSQL store
+# of 1 000 000 taxpayers and 5 000 000 certificates and on a near-empty one
+# (GROWTH_TAXPAYERS=10000 for a quick run; scripts/bench-growth.sh says more).
 bench: build
 	$(BUILD)/bench/llavero_bench --benchmark_counters_tabular=true
 	$(BUILD)/bench/llavero_crl_bench --benchmark_counters_tabular=true
@@ -65,6 +69,9 @@ bench: build
 	bash scripts/bench-reception.sh $(BUILD)
 	bash scripts/bench-herramienta.sh $(BUILD)
 	bash scripts/bench-abuse.sh $(BUILD)
+
+bench-growth: build
+	bash scripts/bench-growth.sh $(BUILD)
 
 format:
 	find src tests bench fuzz \( -name "*.h" -o -name "*.cc" \) | xargs clang-format -i

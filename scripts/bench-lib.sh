@@ -86,12 +86,12 @@ require_tools() {
   done
 }
 
-# new_data_dir : a free $PORT and a data directory $D whose certificates point
-# at it (url_base).
+# new_data_dir [INIT ARGS...] : a free $PORT and a data directory $D whose
+# certificates point at it (url_base); ARGS go to `llavero init` (e.g. --db).
 new_data_dir() {
   PORT=$(free_port)
   echo "Preparando datos en $D (puerto $PORT)..."
-  "$LLAVERO" --data "$D" init --url-base "http://127.0.0.1:$PORT" >"$TMP/init.log" 2>&1 ||
+  "$LLAVERO" --data "$D" init --url-base "http://127.0.0.1:$PORT" "$@" >"$TMP/init.log" 2>&1 ||
     { cat "$TMP/init.log" >&2; die "llavero init falló"; }
   grep -q "^url_base = http://127.0.0.1:$PORT\$" "$D/llavero.conf" ||
     die "url_base no quedó en $D/llavero.conf"
@@ -104,6 +104,14 @@ new_data_dir() {
   done
   grep -q "^solicitudes_por_segundo_publicas = 0$" "$D/llavero.conf" ||
     die "los límites por dirección no quedaron en 0 en $D/llavero.conf"
+}
+
+# to_ms "1.23ms" -> 1.230 (wrk prints us, ms, s or m)
+to_ms() {
+  python3 -c 'import re, sys
+m = re.fullmatch(r"([0-9.]+)(us|ms|s|m)", sys.argv[1])
+f = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
+print(f"{float(m.group(1)) * f[m.group(2)]:.3f}" if m else "nan")' "$1"
 }
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -96,14 +96,6 @@ start_server "$TMP/serve.log" --baseline-bytes "$SIZE"
 BASE_SIZE=$(curl -sf --max-time 10 "$BASELINE_URL" | wc -c)
 [[ $BASE_SIZE == "$SIZE" ]] || die "/_baseline devolvió $BASE_SIZE bytes, no $SIZE"
 
-# to_ms "1.23ms" -> 1.230 (wrk prints us, ms, s or m)
-to_ms() {
-  python3 -c 'import re, sys
-m = re.fullmatch(r"([0-9.]+)(us|ms|s|m)", sys.argv[1])
-f = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
-print(f"{float(m.group(1)) * f[m.group(2)]:.3f}" if m else "nan")' "$1"
-}
-
 # run_wrk NAME URL DURATION [wrk ARGS...] : sets RPS and P99_MS, keeps wrk's output.
 run_wrk() {
   local name=$1 url=$2 duration=$3 out="$TMP/wrk-$1.txt" p99

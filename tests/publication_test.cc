@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 #include <openssl/ocsp.h>
 
+#include "api/publication_routes.h"
+#include "pki/names.h"
 #include "pki/openssl.h"
 #include "testing.h"
 #include "util/clock.h"
@@ -145,6 +147,57 @@ TEST(CrlPublication, ARevocationIsInTheNextCrl) {
   auto after = publisher.crl(Environment::kPruebas, CaKind::kPersonaFisica);
   ASSERT_TRUE(after.ok());
   EXPECT_TRUE(serial_in(**after));
+}
+
+// GET of a CRL hands the server the publisher's own buffer (RouteContext::
+// shared_body), which the server writes without copying (server_limits_test:
+// Server.ASharedBodyIsWrittenFromTheOneBufferToEveryClient): two clients get
+// the same bytes, the current CRL, and a revocation gives the next ones a new
+// buffer.
+TEST(CrlPublication, EveryGetOfTheCrlIsServedFromTheOneBuffer) {
+  auto inst = make_installation();
+  RevocationPublisher publisher(*inst->store, *inst->keyring);
+  ASSERT_TRUE(publisher.start().ok());
+  generate(*inst);  // 1-0647-0958's pruebas key, revoked below
+  http::Router router;
+  api::add_publication_routes(router, publisher);
+  const std::string path = crl_path(Environment::kPruebas, CaKind::kPersonaFisica);
+  const http::Router::Match match = router.find(http::verb::get, path);
+  ASSERT_NE(match.route, nullptr);
+  ASSERT_TRUE(match.route->slow);
+  http::Request request(http::verb::get, path, 11);
+  auto get = [&](http::RouteContext& context) {
+    context.path = path;
+    http::Response response = match.route->slow(request, context);
+    EXPECT_EQ(response.result(), http::status::ok);
+    EXPECT_EQ(response[http::field::content_type], "application/pkix-crl");
+    EXPECT_TRUE(response.body().empty()) << "the CRL was copied into the response";
+    EXPECT_NE(context.shared_body, nullptr);
+    return context.shared_body;
+  };
+  auto entries = [](const http::SharedBytes& der) {
+    const unsigned char* p = der->data();
+    ossl::X509Crl crl(d2i_X509_CRL(nullptr, &p, static_cast<long>(der->size())));
+    EXPECT_TRUE(crl) << "not a DER CRL";
+    return crl ? std::max(0, sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl.get()))) : -1;
+  };
+
+  http::RouteContext first_client, second_client;
+  http::SharedBytes first = get(first_client), second = get(second_client);
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ(first.get(), second.get()) << "each GET got its own copy of the CRL";
+  auto current = publisher.crl(Environment::kPruebas, CaKind::kPersonaFisica);
+  ASSERT_TRUE(current.ok());
+  EXPECT_EQ(first.get(), current->get()) << "not the publisher's buffer";
+  EXPECT_EQ(entries(first), 0) << "nothing is revoked yet";
+
+  ASSERT_TRUE(inst->service->revoke("1-0647-0958", Environment::kPruebas, std::nullopt, "t").ok());
+  http::RouteContext third_client;
+  http::SharedBytes third = get(third_client);
+  ASSERT_TRUE(third);
+  EXPECT_NE(third.get(), first.get()) << "a revocation must give a new CRL";
+  EXPECT_EQ(entries(third), 1);
+  EXPECT_EQ(entries(first), 0) << "the buffer a client is being sent never changes";
 }
 
 }  // namespace

@@ -295,6 +295,58 @@ TEST(Server, TransferEncodingOtherThanAFinalChunkedIsRefusedAndTheConnectionClos
   EXPECT_EQ(status_of(chunked.answer), 200) << "a plain chunked body is fine";
 }
 
+// A route that hands the server a shared body (the CRL's, RouteContext::
+// shared_body) has it written from that one buffer to every client: while two
+// slow clients are still being sent 32 MiB, both responses hold the very
+// buffer the route gave (a copy per response would leave it only to the
+// test); each client gets every byte; once sent, the server lets it go.
+TEST(Server, ASharedBodyIsWrittenFromTheOneBufferToEveryClient) {
+  auto bytes = std::make_shared<std::vector<std::uint8_t>>(32u << 20);
+  for (std::size_t i = 0; i < bytes->size(); ++i)
+    (*bytes)[i] = static_cast<std::uint8_t>((i * 2654435761u) >> 13);
+  const http::SharedBytes buffer = std::move(bytes);
+  http::Router router;
+  http::Route route;
+  route.work = Work::kPublic;
+  // By address: the router's copies of this handler hold no reference.
+  route.slow = [source = &buffer](const http::Request& request, const http::RouteContext& context) {
+    context.shared_body = *source;
+    return http::make_response(request, http::status::ok, "", "application/pkix-crl");
+  };
+  router.add(http::verb::get, "/lista.crl", std::move(route));
+  RunningServer server({}, std::move(router));
+
+  asio::io_context io;
+  std::vector<tcp::socket> clients;
+  for (int i = 0; i < 2; ++i) {
+    clients.push_back(connect_from(io, "127.0.0.1", server.port()));
+    asio::write(clients.back(), asio::buffer(get("/lista.crl")));
+  }
+  // Neither client reads yet: 32 MiB do not fit in loopback's socket buffers.
+  for (int i = 0; i < 1000 && buffer.use_count() < 3; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(buffer.use_count(), 3) << "the two responses in flight do not share the buffer";
+
+  for (tcp::socket& client : clients) {
+    std::string answer;
+    boost::system::error_code ec;
+    std::array<char, 65536> chunk;
+    while (!ec) answer.append(chunk.data(), client.read_some(asio::buffer(chunk), ec));
+    const std::size_t end = answer.find("\r\n\r\n");
+    ASSERT_NE(end, std::string::npos);
+    EXPECT_EQ(status_of(answer), 200);
+    EXPECT_NE(answer.find(fmt::format("Content-Length: {}\r\n", buffer->size())), std::string::npos)
+        << answer.substr(0, end);
+    EXPECT_NE(answer.find("Content-Type: application/pkix-crl\r\n"), std::string::npos);
+    EXPECT_TRUE(answer.compare(end + 4, std::string::npos,
+                               reinterpret_cast<const char*>(buffer->data()), buffer->size()) == 0)
+        << "the body is not the buffer's bytes";
+  }
+  for (int i = 0; i < 1000 && buffer.use_count() > 1; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(buffer.use_count(), 1) << "the server still holds the buffer after sending it";
+}
+
 // A body over the limit of the route it goes to is 413 before the server
 // holds it, whether its length is announced or it comes in chunks; a route
 // with a larger limit (the reception's) takes more than the default.

@@ -110,10 +110,11 @@ void add_publication_routes(Router& router, service::RevocationPublisher& publis
       if (kind == CaKind::kRoot) continue;
 
       // The CRL: from memory when current, else rebuilt on the worker pool.
-      auto crl_answer = [&publisher, env, kind](const Request& request,
-                                                const std::shared_ptr<const Bytes>& der) {
-        Response r = make_response(request, http::status::ok, std::string(der->begin(), der->end()),
-                                   "application/pkix-crl");
+      // Every client gets the publisher's one buffer of it, never a copy.
+      auto crl_answer = [&publisher, env, kind](const Request& request, const RouteContext& context,
+                                                std::shared_ptr<const Bytes> der) {
+        Response r = make_response(request, http::status::ok, "", "application/pkix-crl");
+        context.shared_body = std::move(der);
         const UnixSeconds next = publisher.crl_next_update(env, kind);
         const UnixSeconds max_age =
             std::max<UnixSeconds>(0, std::min<UnixSeconds>(next - now_seconds(), 3600));
@@ -122,12 +123,13 @@ void add_publication_routes(Router& router, service::RevocationPublisher& publis
         return r;
       };
       Route crl;
-      crl.slow = [&publisher, env, kind, crl_answer](const Request& request, const RouteContext&) {
+      crl.slow = [&publisher, env, kind, crl_answer](const Request& request,
+                                                     const RouteContext& context) {
         auto der = publisher.crl(env, kind);
         if (!der)
           return error_response(request, http::status::service_unavailable,
                                 "La CRL no está disponible en este momento.");
-        return crl_answer(request, *der);
+        return crl_answer(request, context, std::move(*der));
       };
       router.add(http::verb::get, crl_path(env, kind), public_route(std::move(crl)));
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/beast/http.hpp>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -24,6 +25,36 @@ using beast_http::verb;
 using Request = beast_http::request<beast_http::string_body>;
 using Response = beast_http::response<beast_http::string_body>;
 
+// Immutable bytes shared by every response that serves them (a CRL of
+// megabytes asked by many clients at once): the server writes from the one
+// buffer, no response copies it.
+using SharedBytes = std::shared_ptr<const std::vector<std::uint8_t>>;
+
+// A Beast body whose value is a SharedBytes: it is written in place, as one
+// buffer, and the response holds the buffer alive until it was sent.
+struct SharedBytesBody {
+  using value_type = SharedBytes;
+  static std::uint64_t size(const value_type& body) { return body ? body->size() : 0; }
+
+  class writer {
+   public:
+    using const_buffers_type = boost::asio::const_buffer;
+    template <bool isRequest, class Fields>
+    writer(const beast_http::header<isRequest, Fields>&, const value_type& body) : body_(body) {}
+    void init(boost::beast::error_code& ec) { ec = {}; }
+    boost::optional<std::pair<const_buffers_type, bool>> get(boost::beast::error_code& ec) {
+      ec = {};
+      if (sent_ || !body_ || body_->empty()) return boost::none;
+      sent_ = true;
+      return std::make_pair(const_buffers_type(body_->data(), body_->size()), false);
+    }
+
+   private:
+    const value_type& body_;
+    bool sent_ = false;
+  };
+};
+
 // What a handler sees besides the request.
 struct RouteContext {
   std::string path;  // target without the query string
@@ -35,6 +66,10 @@ struct RouteContext {
   // after its first complete download).
   std::shared_ptr<std::function<void(bool complete)>> after_send =
       std::make_shared<std::function<void(bool)>>();
+  // A handler may set this: the server then sends these bytes as the body
+  // of the handler's response (whose own body must be empty; its status and
+  // headers are kept), without copying them.
+  mutable SharedBytes shared_body;
 };
 
 // A route answers on the I/O thread when it can (`fast`, cheap work only:

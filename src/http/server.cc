@@ -308,8 +308,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       }
       if (answer) {
         wipe_body(request);
-        return send(std::move(*answer));
+        return send(std::move(*answer), std::move(context.shared_body));
       }
+      context.shared_body.reset();
     }
     if (!route.slow)
       return send(error_response(request, http::status::internal_server_error, "Error interno."));
@@ -331,12 +332,15 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
           } catch (const std::exception& e) {
             spdlog::error("error en {}: {}", self->path_, e.what());
             answer = error_response(request, http::status::internal_server_error, "Error interno.");
+            context.shared_body.reset();
           }
           wipe_body(request);  // it may hold a PIN or a password
           self->server_.dequeue(route.work, self->remote_);
-          asio::post(self->stream_.get_executor(), [self, answer = std::move(answer)]() mutable {
-            self->send(std::move(answer));
-          });
+          asio::post(self->stream_.get_executor(),
+                     [self, answer = std::move(answer),
+                      shared = std::move(context.shared_body)]() mutable {
+                       self->send(std::move(answer), std::move(shared));
+                     });
         });
   }
 
@@ -348,13 +352,28 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     });
   }
 
-  void send(Response response) {
+  // With `shared`, the response's headers go out with those bytes as the
+  // body, written from the shared buffer itself.
+  void send(Response response, SharedBytes shared = nullptr) {
     if (server_.stopping) response.keep_alive(false);
-    response_ = std::make_shared<Response>(std::move(response));
+    status_ = response.result_int();
+    keep_alive_ = response.keep_alive();
+    if (!shared) return write(std::make_shared<Response>(std::move(response)));
+    auto message = std::make_shared<beast_http::response<SharedBytesBody>>(
+        std::move(response.base()), std::move(shared));
+    message->prepare_payload();
+    write(std::move(message));
+  }
+
+  template <class Message>
+  void write(std::shared_ptr<Message> message) {
     beast::get_lowest_layer(stream_).expires_after(server_.options.request_timeout);
+    Message& m = *message;
     beast_http::async_write(
-        stream_, *response_,
-        [self = this->shared_from_this()](beast::error_code ec, std::size_t bytes) {
+        stream_, m,
+        [self = this->shared_from_this(), message = std::move(message)](
+            beast::error_code ec, std::size_t bytes) mutable {
+          message.reset();  // the shared body is no longer ours
           self->on_write(ec, bytes);
         });
   }
@@ -363,10 +382,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     const auto micros =
         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_).count();
     server_.access_log.write(fmt::format("{} {} {} {} {} {}us", remote_, method_, path_,
-                                         response_->result_int(), bytes, micros));
-    server_.count(work_, response_->result_int(), std::chrono::microseconds(micros));
-    const bool keep_alive = response_->keep_alive() && !server_.stopping;
-    response_.reset();
+                                         status_, bytes, micros));
+    server_.count(work_, status_, std::chrono::microseconds(micros));
+    const bool keep_alive = keep_alive_ && !server_.stopping;
     if (after_send_) {
       auto hook = std::move(after_send_);
       if (*hook) (*hook)(!ec);
@@ -403,7 +421,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::string remote_;
   beast::flat_buffer buffer_;
   std::optional<beast_http::request_parser<beast_http::string_body>> parser_;
-  std::shared_ptr<Response> response_;
+  unsigned status_ = 0;  // of the response being written
+  bool keep_alive_ = false;
   std::shared_ptr<std::function<void(bool)>> after_send_;
   bool waiting_ = false;
   Clock::time_point started_;

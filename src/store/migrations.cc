@@ -4,6 +4,16 @@ namespace llavero {
 
 namespace {
 
+// Migration 16, the same SQL in both dialects. The CRL lists the revoked
+// certificates of a CA that have not expired: by (authority_id, not_after) it
+// reads just those, not every revocation the CA ever made (bench-growth's
+// store of 1 000 000 certificates: the producción CRL, no line but 200 000
+// expired revocations, was a scan of the whole table, 6.6 s on PostgreSQL).
+constexpr std::string_view kRevokedByExpiry = R"sql(
+DROP INDEX certificates_revoked;
+CREATE INDEX certificates_revoked ON certificates (authority_id, not_after) WHERE status = 'revoked';
+)sql";
+
 // Plain SQL shared by both dialects as far as it goes: TEXT times in
 // ISO-8601 UTC, no AUTOINCREMENT, partial unique indexes (both support them).
 constexpr Migration kSqlite[] = {
@@ -429,6 +439,7 @@ CREATE TABLE productos (
 );
 CREATE INDEX productos_por_descripcion ON productos (taxpayer_id, environment, descripcion);
 )sql"},
+    {16, "CRL sin leer las revocaciones vencidas", kRevokedByExpiry},
 };
 
 // The same migrations for PostgreSQL 15 (store/postgres/): the same tables,
@@ -829,6 +840,7 @@ CREATE TABLE productos (
 );
 CREATE INDEX productos_por_descripcion ON productos (taxpayer_id, environment, lower(descripcion));
 )sql"},
+    {16, "CRL sin leer las revocaciones vencidas", kRevokedByExpiry},
 };
 
 }  // namespace
