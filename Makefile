@@ -64,6 +64,7 @@ bench: build
 	bash scripts/bench-reception.sh $(BUILD)
 	bash scripts/bench-herramienta.sh $(BUILD)
 	bash scripts/bench-abuse.sh $(BUILD)
+	bash scripts/bench-cluster.sh $(BUILD)
 
 format:
 	find src tests bench fuzz \( -name "*.h" -o -name "*.cc" \) | xargs clang-format -i
