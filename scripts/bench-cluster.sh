@@ -19,7 +19,7 @@
 # three machines.
 #
 # Knobs: WRK_THREADS (2), WRK_CONNECTIONS (32), WRK_DURATION (8s), BENCH_DOCS
-# (60), BENCH_THREADS (8), KEEP_BENCH_DIR=1.
+# (40), BENCH_THREADS (8), KEEP_BENCH_DIR=1.
 set -euo pipefail
 
 if [[ $# -ne 1 || ! -x $1/llavero ]]; then
@@ -30,7 +30,7 @@ LLAVERO=$(cd "$1" && pwd)/llavero
 THREADS=${WRK_THREADS:-2}
 CONNECTIONS=${WRK_CONNECTIONS:-32}
 DURATION=${WRK_DURATION:-8s}
-DOCS=${BENCH_DOCS:-60}
+DOCS=${BENCH_DOCS:-40}
 SENDERS=${BENCH_THREADS:-8}
 PAGE_ID=3-101-522899  # logs in to the portal for the page
 
