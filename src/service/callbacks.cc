@@ -147,17 +147,17 @@ std::pair<int, std::string> CallbackSender::post(const ComprobanteRecord& c) {
 Result<int> CallbackSender::deliver_due() {
   std::unique_lock lock(busy_, std::try_to_lock);
   if (!lock) return 0;
+  // The due ones are claimed for as long as their POSTs may take, one after
+  // the other: other servers on the same store skip them meanwhile, so one
+  // server makes each attempt (service/outgoing.h).
+  constexpr int kBatch = 20;
+  const UnixSeconds now = now_seconds();
+  auto due = store_.claim_callbacks(
+      now, now + kBatch * static_cast<UnixSeconds>(config_.callback_timeout_seconds) + kLeaseMargin,
+      kBatch);
+  if (!due) return due.error();
   int attempts = 0;
-  // One at a time, each claimed for longer than its POST may take: other
-  // servers on the same store skip it meanwhile, so one server makes each
-  // attempt.
-  for (int taken = 0; taken < 20; ++taken) {
-    const UnixSeconds now = now_seconds();
-    auto due =
-        store_.claim_callbacks(now, now + config_.callback_timeout_seconds + kLeaseMargin, 1);
-    if (!due) return due.error();
-    if (due->empty()) break;
-    const ComprobanteRecord& c = due->front();
+  for (const ComprobanteRecord& c : *due) {
     if (!c.callback_url) continue;
     const auto [status, error] = post(c);
     ++attempts;

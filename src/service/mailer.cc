@@ -87,15 +87,15 @@ Result<MailMessage> ComprobanteMailer::message(const EmittedDocument& doc) {
 Result<int> ComprobanteMailer::deliver_due() {
   std::unique_lock lock(busy_, std::try_to_lock);
   if (!lock) return 0;
+  // Claimed for as long as their SMTP sessions may take (service/outgoing.h).
+  constexpr int kBatch = 5;
+  const UnixSeconds now = now_seconds();
+  auto due = store_.claim_mails(
+      now, now + kBatch * static_cast<UnixSeconds>(config_.mail.timeout_seconds) + kLeaseMargin,
+      kBatch);
+  if (!due) return due.error();
   int attempts = 0;
-  // One at a time, claimed for longer than its SMTP session may take (see
-  // kLeaseMargin).
-  for (int taken = 0; taken < 5; ++taken) {
-    const UnixSeconds now = now_seconds();
-    auto due = store_.claim_mails(now, now + config_.mail.timeout_seconds + kLeaseMargin, 1);
-    if (!due) return due.error();
-    if (due->empty()) break;
-    const MailRecord& mail = due->front();
+  for (const MailRecord& mail : *due) {
     auto doc = emission_.document(mail.clave);
     if (!doc) return doc.error();
     // Settled without an attempt: nothing to send, or nowhere to send it.
