@@ -69,6 +69,7 @@ bench: build
 	bash scripts/bench-reception.sh $(BUILD)
 	bash scripts/bench-herramienta.sh $(BUILD)
 	bash scripts/bench-abuse.sh $(BUILD)
+	bash scripts/bench-cluster.sh $(BUILD)
 
 bench-growth: build
 	bash scripts/bench-growth.sh $(BUILD)

@@ -13,6 +13,9 @@ packages=(
   libssl-dev openssl libsqlite3-dev sqlite3 libsodium-dev
   # the shared store (libpq) and the PostgreSQL server its tests start
   libpq-dev postgresql-15
+  # several servers on one PostgreSQL behind a load balancer (docs/deploy.md,
+  # tests/deploy/, `make bench`)
+  haproxy
   # XML signatures (XAdES) and schema validation of invoices
   libxml2-dev libxmlsec1-dev libxmlsec1-openssl xmlsec1 libxml2-utils
   # the reception's callbacks (HTTP client) and RFC 3339 dates

@@ -772,7 +772,12 @@ TEST_P(ReceptionQueue, WhatAStoppedServerWasDecidingIsDecidedAfterARestart) {
   ASSERT_TRUE(claimed.ok() && claimed->has_value());
   EXPECT_EQ(r.state_of(std::string(kClave)), "procesando");
   EXPECT_FALSE(*r.reception.process_next(stub(true, {}, nullptr)));  // not claimable twice
+  // Another server starting now leaves a fresh claim alone: its owner may
+  // be deciding it.
   ASSERT_TRUE(r.reception.requeue_unfinished().ok());
+  EXPECT_EQ(r.state_of(std::string(kClave)), "procesando");
+  // Once the claim is old, it goes back to the queue.
+  ASSERT_TRUE(r.reception.requeue_unfinished(0).ok());
   EXPECT_EQ(r.state_of(std::string(kClave)), "recibido");
   ASSERT_TRUE(*r.reception.process_next(stub(false, Bytes{'<', 'R', '/', '>'}, nullptr)));
   EXPECT_EQ(r.state_of(std::string(kClave)), "rechazado");

@@ -504,6 +504,95 @@ TEST_P(Stores, CrlNumbersOnlyGrowAcrossStores) {
   }
 }
 
+// A comprobante as the reception stores it, of the demo emisor.
+ComprobanteRecord received(std::string clave) {
+  ComprobanteRecord c;
+  c.clave = std::move(clave);
+  c.environment = Environment::kPruebas;
+  c.emisor_numero = "106470958";
+  c.xml = Bytes{'<', 'x', '/', '>'};
+  return c;
+}
+
+TEST_P(Stores, OneLeaderAtATimeAndTheNextTakesOverWhenItStops) {
+  auto inst = install();
+  auto others = more_stores(*inst, 2);
+  auto first = inst->store->lead();
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_TRUE(*first);
+  EXPECT_TRUE(*inst->store->lead());  // asking again keeps it
+  if (!postgres()) return;            // SQLite: the one process always leads
+  EXPECT_FALSE(*others[0]->lead());
+  EXPECT_FALSE(*others[1]->lead());
+  inst->store.reset();  // the leader stops: its session, and the lock, end
+  // The server releases the lock when the session's backend has exited,
+  // a moment after the client hung up: ask again for a while (bounded).
+  bool took_over = false;
+  for (int i = 0; i < 200 && !took_over; ++i) {
+    took_over = *others[1]->lead();
+    if (!took_over) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  EXPECT_TRUE(took_over);
+  EXPECT_FALSE(*others[0]->lead());
+}
+
+TEST_P(Stores, ADueCallbackOrCorreoIsClaimedByOneServerUntilItsLeaseEnds) {
+  auto inst = install();
+  auto other = more_stores(*inst, 1);
+  ComprobanteRecord c = received("50601012600010647095800100001010000000001100000001");
+  c.callback_url = "http://127.0.0.1:9/callback";
+  ASSERT_TRUE(inst->store->add_comprobante(c).ok());
+  ASSERT_TRUE(inst->store->finish_comprobante(c.clave, ComprobanteState::kAceptado, {}).ok());
+  const UnixSeconds now = now_seconds();
+  auto taken = inst->store->claim_callbacks(now + 1, now + 60, 10);
+  ASSERT_TRUE(taken.ok()) << taken.error().message;
+  ASSERT_EQ(taken->size(), 1u);
+  EXPECT_EQ(taken->front().clave, c.clave);
+  // Another server, and the same one, find nothing due while it is claimed.
+  EXPECT_TRUE(other[0]->claim_callbacks(now + 1, now + 60, 10)->empty());
+  EXPECT_TRUE(inst->store->claim_callbacks(now + 59, now + 120, 10)->empty());
+  // The claim lapses (its server died before recording the attempt).
+  auto again = other[0]->claim_callbacks(now + 61, now + 120, 10);
+  ASSERT_EQ(again->size(), 1u);
+  // Recorded: due when the attempt says, not before.
+  ASSERT_TRUE(other[0]
+                  ->record_callback_attempt(c.clave, {1, now, 500, "respuesta HTTP 500"},
+                                            CallbackState::kPendiente, now + 200)
+                  .ok());
+  EXPECT_TRUE(inst->store->claim_callbacks(now + 150, now + 300, 10)->empty());
+  EXPECT_EQ(inst->store->claim_callbacks(now + 200, now + 300, 10)->size(), 1u);
+}
+
+TEST_P(Stores, TheNewestCrlOfACaIsTheOneReadWhoeverStoredIt) {
+  auto inst = install();
+  auto authorities = *inst->store->authorities();
+  auto other = more_stores(*inst, 1);
+  const std::int64_t ca = authorities[1].id;
+  EXPECT_FALSE(inst->store->latest_crl(ca, 0)->has_value());
+  ASSERT_TRUE(inst->store->add_crl({ca, 8, 1, 1000, 2000, Bytes{8}}).ok());
+  // A lower number stored afterwards (two servers built at once) is not read.
+  ASSERT_TRUE(other[0]->add_crl({ca, 7, 1, 1001, 2001, Bytes{7}}).ok());
+  auto latest = other[0]->latest_crl(ca, 0);
+  ASSERT_TRUE(latest.ok() && latest->has_value());
+  EXPECT_EQ((*latest)->number, 8);
+  EXPECT_EQ((*latest)->der, Bytes{8});
+  EXPECT_EQ((*latest)->this_update, 1000);
+  EXPECT_FALSE(inst->store->latest_crl(ca, 8)->has_value());  // nothing newer than ours
+  EXPECT_FALSE(inst->store->latest_crl(authorities[2].id, 0)->has_value());
+}
+
+TEST_P(Stores, OnlyOldClaimsOfTheQueueAreRequeued) {
+  auto inst = install();
+  const ComprobanteRecord c = received("50601012600010647095800100001010000000002100000001");
+  ASSERT_TRUE(inst->store->add_comprobante(c).ok());
+  ASSERT_TRUE(inst->store->claim_comprobante()->has_value());
+  const UnixSeconds now = now_seconds();
+  ASSERT_TRUE(inst->store->requeue_comprobantes(now - 30).ok());  // a live server's claim
+  EXPECT_FALSE(inst->store->claim_comprobante()->has_value());
+  ASSERT_TRUE(inst->store->requeue_comprobantes(now + 1).ok());  // its server is gone
+  EXPECT_TRUE(inst->store->claim_comprobante()->has_value());
+}
+
 TEST_P(Stores, ConsecutivosHaveNoGapsWithManyEmitters) {
   auto inst = install();
   const auto taxpayer = **inst->store->find_taxpayer("106470958");

@@ -135,6 +135,12 @@ void schedule_tasks(Application::Parts& p) {
   };
   p.server->every(std::chrono::milliseconds(50), decide_waiting);
   p.server->every(std::chrono::milliseconds(50), decide_waiting);
+  // What a server sharing the store died deciding goes back to the queue
+  // once its claim is old (ReceptionService::kClaimLease).
+  p.server->every(std::chrono::seconds(10), [&p] {
+    if (Status requeued = p.reception->requeue_unfinished(); !requeued)
+      spdlog::error("recepción: devolver a la cola: {}", requeued.error().message);
+  });
   // Callbacks of decided comprobantes, and their retries (stored, so a
   // restart resumes them).
   p.server->every(std::chrono::milliseconds(200), [&p] {

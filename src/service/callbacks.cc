@@ -159,7 +159,14 @@ std::pair<int, std::string> CallbackSender::post(const ComprobanteRecord& c) {
 Result<int> CallbackSender::deliver_due() {
   std::unique_lock lock(busy_, std::try_to_lock);
   if (!lock) return 0;
-  auto due = store_.due_callbacks(now_seconds(), 20);
+  // The due ones are claimed for as long as their POSTs may take, one after
+  // the other: other servers on the same store skip them meanwhile, so one
+  // server makes each attempt (service/outgoing.h).
+  constexpr int kBatch = 20;
+  const UnixSeconds now = now_seconds();
+  auto due = store_.claim_callbacks(
+      now, now + kBatch * static_cast<UnixSeconds>(config_.callback_timeout_seconds) + kLeaseMargin,
+      kBatch);
   if (!due) return due.error();
   int attempts = 0;
   for (const ComprobanteRecord& c : *due) {

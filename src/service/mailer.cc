@@ -87,7 +87,12 @@ Result<MailMessage> ComprobanteMailer::message(const EmittedDocument& doc) {
 Result<int> ComprobanteMailer::deliver_due() {
   std::unique_lock lock(busy_, std::try_to_lock);
   if (!lock) return 0;
-  auto due = store_.due_mails(now_seconds(), 5);
+  // Claimed for as long as their SMTP sessions may take (service/outgoing.h).
+  constexpr int kBatch = 5;
+  const UnixSeconds now = now_seconds();
+  auto due = store_.claim_mails(
+      now, now + kBatch * static_cast<UnixSeconds>(config_.mail.timeout_seconds) + kLeaseMargin,
+      kBatch);
   if (!due) return due.error();
   int attempts = 0;
   for (const MailRecord& mail : *due) {

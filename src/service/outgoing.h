@@ -27,4 +27,10 @@ inline std::optional<UnixSeconds> next_retry(int failed, int retries, int delay_
   return at + (static_cast<UnixSeconds>(delay_seconds) << (failed - 1));
 }
 
+// Due deliveries are claimed in the store before they are attempted (for as
+// long as the attempts of the batch may take, plus this margin), so that of several servers
+// sharing one database exactly one makes each attempt; if that server dies
+// mid-attempt, another makes it once the claim has lapsed.
+inline constexpr UnixSeconds kLeaseMargin = 15;
+
 }  // namespace llavero::service

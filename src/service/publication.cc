@@ -1,6 +1,7 @@
 #include "service/publication.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "pki/crl.h"
 #include "util/clock.h"
@@ -9,8 +10,12 @@
 
 namespace llavero::service {
 
-Result<Bytes> build_current_crl(CertificateStore& store, std::int64_t authority_id,
-                                const Authority& ca, UnixSeconds now, UnixSeconds validity) {
+namespace {
+// A new CRL with its number and validity; `epoch` is the revocation epoch
+// read before its entries, so the CRL is at least that fresh.
+Result<CrlRecord> build_crl_record(CertificateStore& store, std::int64_t authority_id,
+                                   const Authority& ca, UnixSeconds now, UnixSeconds validity,
+                                   std::int64_t epoch) {
   auto entries = store.revoked_certificates(authority_id, now);
   if (!entries) return entries.error();
   auto number = store.next_crl_number(authority_id);
@@ -19,7 +24,17 @@ Result<Bytes> build_current_crl(CertificateStore& store, std::int64_t authority_
   request.entries.reserve(entries->size());
   for (const RevokedEntry& e : *entries)
     request.entries.push_back(CrlEntry{e.serial_hex, e.revoked_at, e.reason});
-  return build_crl(request);
+  auto der = build_crl(request);
+  if (!der) return der.error();
+  return CrlRecord{authority_id, *number, epoch, now, now + validity, std::move(*der)};
+}
+}  // namespace
+
+Result<Bytes> build_current_crl(CertificateStore& store, std::int64_t authority_id,
+                                const Authority& ca, UnixSeconds now, UnixSeconds validity) {
+  auto record = build_crl_record(store, authority_id, ca, now, validity, 0);
+  if (!record) return record.error();
+  return std::move(record->der);
 }
 
 namespace {
@@ -64,10 +79,12 @@ Status RevocationPublisher::start() {
   issuer_index_ = IssuerIndex(std::move(certificates));
   auto epoch = sync_epoch();
   if (!epoch) return epoch.error();
+  auto leader = store_.lead();
+  if (!leader) return leader.error();
   const UnixSeconds now = now_seconds();
   for (auto& issuer : issuers_) {
-    LLAVERO_TRY(ensure_responder(*issuer, now));
-    auto crl = rebuild_crl(*issuer, now);
+    LLAVERO_TRY(ensure_responder(*issuer, now, *leader));
+    auto crl = current_crl(*issuer, *epoch, now, *leader);
     if (!crl) return crl.error();
   }
   return Ok{};
@@ -80,7 +97,7 @@ Result<RevocationPublisher::Issuer*> RevocationPublisher::issuer(Environment env
                                                       ca_kind_name(kind), environment_name(env)));
 }
 
-Status RevocationPublisher::ensure_responder(Issuer& issuer, UnixSeconds now) {
+Status RevocationPublisher::ensure_responder(Issuer& issuer, UnixSeconds now, bool may_issue) {
   {
     std::lock_guard lock(mu_);
     if (issuer.responder) {
@@ -100,6 +117,11 @@ Status RevocationPublisher::ensure_responder(Issuer& issuer, UnixSeconds now) {
       store_.current_responder(issuer.authority_id, now + options_.responder_renew_before);
   if (!stored) return stored.error();
   ResponderCertificate fresh;
+  if (!*stored && !may_issue) {
+    // Renewing is the leader's; until it has, the current one still serves.
+    std::lock_guard lock(mu_);
+    if (issuer.responder) return Ok{};
+  }
   if (*stored) {
     auto cert = ossl::x509_from_der((*stored)->certificate_der);
     if (!cert) return cert.error();
@@ -130,27 +152,54 @@ Status RevocationPublisher::ensure_responder(Issuer& issuer, UnixSeconds now) {
   return Ok{};
 }
 
-Result<std::shared_ptr<const Bytes>> RevocationPublisher::rebuild_crl(Issuer& issuer,
-                                                                      UnixSeconds now) {
-  std::lock_guard build_lock(crl_build_mu_);
-  // Read the epoch before the entries: the CRL is at least that fresh.
-  auto epoch = store_.revocation_epoch();
-  if (!epoch) return epoch.error();
+Status RevocationPublisher::adopt_stored_crl(Issuer& issuer) {
+  std::int64_t ours = 0;
   {
     std::lock_guard lock(mu_);
-    // Someone else rebuilt it while we waited for the build lock.
-    if (issuer.crl && issuer.crl_epoch == *epoch && issuer.crl_built >= now) return issuer.crl;
+    ours = issuer.crl_number;
   }
-  auto der =
-      build_current_crl(store_, issuer.authority_id, *issuer.authority, now, options_.crl_validity);
-  if (!der) return der.error();
-  auto shared = std::make_shared<const Bytes>(std::move(*der));
+  auto stored = store_.latest_crl(issuer.authority_id, ours);
+  if (!stored) return stored.error();
+  if (!*stored) return Ok{};
   std::lock_guard lock(mu_);
-  issuer.crl = shared;
-  issuer.crl_built = now;
-  issuer.crl_next_update = now + options_.crl_validity;
-  issuer.crl_epoch = *epoch;
-  return shared;
+  if ((*stored)->number <= issuer.crl_number) return Ok{};  // adopted meanwhile
+  issuer.crl = std::make_shared<const Bytes>(std::move((*stored)->der));
+  issuer.crl_number = (*stored)->number;
+  issuer.crl_built = (*stored)->this_update;
+  issuer.crl_next_update = (*stored)->next_update;
+  issuer.crl_epoch = (*stored)->epoch;
+  return Ok{};
+}
+
+Result<std::shared_ptr<const Bytes>> RevocationPublisher::current_crl(Issuer& issuer,
+                                                                      std::int64_t epoch,
+                                                                      UnixSeconds now,
+                                                                      bool renew_old) {
+  std::lock_guard build_lock(crl_build_mu_);
+  // Two servers building at once: the higher number may have read an
+  // older epoch than ours, so look again (a few times).
+  for (int round = 0; round < 3; ++round) {
+    LLAVERO_TRY(adopt_stored_crl(issuer));
+    {
+      std::lock_guard lock(mu_);
+      const bool current = issuer.crl && issuer.crl_epoch >= epoch;
+      const bool old = now >= issuer.crl_built + options_.crl_rebuild_every;
+      if (current && !(renew_old && old && round == 0)) return issuer.crl;
+    }
+    // Read the epoch before the entries: the CRL is at least that fresh.
+    auto built_epoch = store_.revocation_epoch();
+    if (!built_epoch) return built_epoch.error();
+    auto record = build_crl_record(store_, issuer.authority_id, *issuer.authority, now,
+                                   options_.crl_validity, *built_epoch);
+    if (!record) return record.error();
+    // Kept, then read back above: another server may have stored a higher
+    // number meanwhile, and the highest is answered so that the number
+    // never goes down from one answer to the next.
+    LLAVERO_TRY(store_.add_crl(*record));
+  }
+  LLAVERO_TRY(adopt_stored_crl(issuer));
+  std::lock_guard lock(mu_);
+  return issuer.crl;
 }
 
 Result<std::int64_t> RevocationPublisher::sync_epoch() {
@@ -169,14 +218,9 @@ Result<std::shared_ptr<const Bytes>> RevocationPublisher::crl(Environment env, C
   if (!found) return found.error();
   auto epoch = sync_epoch();
   if (!epoch) return epoch.error();
-  const UnixSeconds now = now_seconds();
-  {
-    std::lock_guard lock(mu_);
-    Issuer& i = **found;
-    if (i.crl && i.crl_epoch == *epoch && now < i.crl_built + options_.crl_rebuild_every)
-      return i.crl;
-  }
-  return rebuild_crl(**found, now);
+  // The newest CRL any server stored, or a new one if a revocation landed
+  // since; renewing an old one is the leader's, on its timer.
+  return current_crl(**found, *epoch, now_seconds(), false);
 }
 
 UnixSeconds RevocationPublisher::crl_next_update(Environment env, CaKind kind) {
@@ -282,18 +326,18 @@ Bytes RevocationPublisher::ocsp(std::span<const std::uint8_t> der) {
 Status RevocationPublisher::refresh() {
   auto epoch = sync_epoch();
   if (!epoch) return epoch.error();
+  // Which server renews responders and rebuilds old CRLs is the store's
+  // decision; when it cannot be asked, this one does not lead.
+  auto leader = store_.lead();
+  if (!leader)
+    spdlog::warn("publicación: no se pudo saber si este servidor dirige: {}",
+                 leader.error().message);
+  const bool leading = leader && *leader;
   const UnixSeconds now = now_seconds();
   for (auto& issuer : issuers_) {
-    LLAVERO_TRY(ensure_responder(*issuer, now));
-    bool due = false;
-    {
-      std::lock_guard lock(mu_);
-      due = issuer->crl_epoch != *epoch || now >= issuer->crl_built + options_.crl_rebuild_every;
-    }
-    if (due) {
-      auto crl = rebuild_crl(*issuer, now);
-      if (!crl) return crl.error();
-    }
+    LLAVERO_TRY(ensure_responder(*issuer, now, leading));
+    auto crl = current_crl(*issuer, *epoch, now, leading);
+    if (!crl) return crl.error();
   }
   return Ok{};
 }

@@ -6,6 +6,12 @@
 // first compares the epoch it was built under with the store's; if it moved,
 // cached OCSP answers are dropped and CRLs rebuilt before answering. So a
 // revocation is visible from the moment its command returns.
+//
+// Several servers on one store: the CRLs are kept in the store and each
+// server answers the highest-numbered one, so a client sees the number only
+// rise whichever server answers. The periodic work that must happen once
+// (the hourly CRL rebuild, renewing the delegated responders) is done by
+// the leader the store names (Store::lead); the others adopt what it stored.
 #pragma once
 
 #include <map>
@@ -76,6 +82,7 @@ class RevocationPublisher {
     std::shared_ptr<const Bytes> crl;
     UnixSeconds crl_built = 0, crl_next_update = 0;
     std::int64_t crl_epoch = -1;
+    std::int64_t crl_number = 0;
   };
   struct CachedAnswer {
     std::shared_ptr<const Bytes> der;
@@ -83,8 +90,16 @@ class RevocationPublisher {
   };
 
   Result<Issuer*> issuer(Environment env, CaKind kind);
-  Status ensure_responder(Issuer& issuer, UnixSeconds now);
-  Result<std::shared_ptr<const Bytes>> rebuild_crl(Issuer& issuer, UnixSeconds now);
+  // Loads or issues the responder when ours is due for renewal; issuing a
+  // new one is left to the leader (`may_issue`) unless we have none at all.
+  Status ensure_responder(Issuer& issuer, UnixSeconds now, bool may_issue);
+  // Takes the store's newest CRL of the CA if it is newer than ours.
+  Status adopt_stored_crl(Issuer& issuer);
+  // The CRL to answer: the store's newest, unless it predates `epoch` (or,
+  // with `renew_old`, is due for the periodic rebuild); then a new one is
+  // built and stored first.
+  Result<std::shared_ptr<const Bytes>> current_crl(Issuer& issuer, std::int64_t epoch,
+                                                   UnixSeconds now, bool renew_old);
   // Compares the store's epoch with ours and drops cached answers if it moved.
   Result<std::int64_t> sync_epoch();
   SerialStatus status_of(const Issuer& issuer, const std::string& serial_hex, UnixSeconds now,

@@ -1,6 +1,7 @@
 #include "service/reception.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <boost/json.hpp>
 #include <charconv>
@@ -599,11 +600,14 @@ Result<bool> ReceptionService::process_next(const Processor& process) {
                                                        : ComprobanteState::kRechazado;
   LLAVERO_TRY(store_.finish_comprobante((*claimed)->clave, state, result->mensaje_hacienda));
   count_state(state);
+  // One line per decision: with several servers on one store, a clave in
+  // two servers' logs would be a document decided twice.
+  spdlog::info("recepción: {} decidido: {}", (*claimed)->clave, state_name(state));
   return true;
 }
 
-Status ReceptionService::requeue_unfinished() {
-  return store_.requeue_comprobantes();
+Status ReceptionService::requeue_unfinished(UnixSeconds claimed_at_least) {
+  return store_.requeue_comprobantes(now_seconds() - claimed_at_least);
 }
 
 }  // namespace llavero::service

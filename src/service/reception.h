@@ -83,8 +83,14 @@ class ReceptionService {
   // the answer. Returns whether there was one. For a worker-pool timer.
   using Processor = std::function<Result<ProcessingResult>(const ComprobanteRecord&)>;
   Result<bool> process_next(const Processor& process);
-  // Puts back in the queue what a stopped server was deciding, at start-up.
-  Status requeue_unfinished();
+  // Puts back in the queue what a stopped server was deciding: what was
+  // claimed at least `claimed_at_least` seconds ago and is still not
+  // decided. Deciding one takes well under kClaimLease, so with several
+  // servers on one store, a claim older than that belongs to a server that
+  // died; a younger one may be a live server's work. At start-up and then
+  // periodically.
+  static constexpr UnixSeconds kClaimLease = 30;
+  Status requeue_unfinished(UnixSeconds claimed_at_least = kClaimLease);
 
   // The body limit of POST …/recepcion (recepcion_max_bytes).
   std::size_t max_body() const { return config_.reception_max_body; }

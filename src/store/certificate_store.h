@@ -96,6 +96,16 @@ struct Activation {
   Bytes custody_wrapped_key = {};
 };
 
+// A signed CRL as published: its number, the revocation epoch its entries
+// were read under, and its validity.
+struct CrlRecord {
+  std::int64_t authority_id = 0;
+  std::int64_t number = 0;
+  std::int64_t epoch = 0;
+  UnixSeconds this_update = 0, next_update = 0;
+  Bytes der;
+};
+
 class CertificateStore {
  public:
   virtual ~CertificateStore() = default;
@@ -161,6 +171,16 @@ class CertificateStore {
   virtual Result<std::optional<ResponderRecord>> current_responder(std::int64_t authority_id,
                                                                    UnixSeconds valid_after) = 0;
   virtual Status add_responder(const ResponderRecord& responder, const AuditEvent& audit) = 0;
+
+  // The CRLs every server publishes: the newest one built for a CA, by any
+  // server sharing the store, is the one answered, so the CRL number a
+  // client sees only rises whichever server answers. add_crl keeps a built
+  // CRL (and drops that CA's older ones); latest_crl returns the CA's
+  // highest-numbered CRL if its number is above `newer_than` (cheap when
+  // nothing changed).
+  virtual Status add_crl(const CrlRecord& crl) = 0;
+  virtual Result<std::optional<CrlRecord>> latest_crl(std::int64_t authority_id,
+                                                      std::int64_t newer_than) = 0;
 };
 
 }  // namespace llavero

@@ -89,8 +89,11 @@ class ComprobanteStore {
   virtual Result<std::optional<ComprobanteRecord>> claim_comprobante() = 0;
   virtual Status finish_comprobante(const std::string& clave, ComprobanteState state,
                                     const Bytes& respuesta_xml) = 0;
-  // After a restart: whatever was being processed is processed again.
-  virtual Status requeue_comprobantes() = 0;
+  // Whatever was claimed at or before `claimed_before` and is still being
+  // processed goes back to the queue: its server stopped (or died) while
+  // deciding it. Servers sharing one database call it with a lease in the
+  // past, so a claim another server is working on now is left alone.
+  virtual Status requeue_comprobantes(UnixSeconds claimed_before) = 0;
 
   // add_comprobante fails with "consecutivo_usado" when the record's
   // consecutivo was already used by its emisor in its environment.
@@ -106,10 +109,16 @@ class ComprobanteStore {
                                                                     const std::string& except) = 0;
 
   // Callbacks. finish_comprobante makes the callback of a comprobante with a
-  // callback_url pending, due at once. due_callbacks returns pending ones
-  // due by `now`; record_callback_attempt stores an attempt and either the
-  // time of the next one or the end (delivered or given up).
-  virtual Result<std::vector<ComprobanteRecord>> due_callbacks(UnixSeconds now, int limit) = 0;
+  // callback_url pending, due at once. claim_callbacks returns pending ones
+  // due by `now` and, in the same statement, makes them due again only at
+  // `lease_until`: another server sharing the database skips them meanwhile,
+  // so each attempt is made by one server (and, should that server die
+  // before recording it, made again after the lease).
+  // record_callback_attempt stores an attempt and either the time of the
+  // next one or the end (delivered or given up).
+  virtual Result<std::vector<ComprobanteRecord>> claim_callbacks(UnixSeconds now,
+                                                                 UnixSeconds lease_until,
+                                                                 int limit) = 0;
   virtual Status record_callback_attempt(const std::string& clave, const CallbackAttempt& attempt,
                                          CallbackState state, UnixSeconds next) = 0;
   virtual Result<std::vector<CallbackAttempt>> callback_attempts(const std::string& clave) = 0;

@@ -39,8 +39,12 @@ class MailStore {
  public:
   virtual ~MailStore() = default;
 
-  // Pending ones due by `now`, the earliest first.
-  virtual Result<std::vector<MailRecord>> due_mails(UnixSeconds now, int limit) = 0;
+  // Pending ones due by `now` (the earliest ones when more are due), claimed: in the same
+  // statement they are made due again only at `lease_until`, so a second
+  // server sharing the database does not send them too (record_mail then
+  // sets the real next time).
+  virtual Result<std::vector<MailRecord>> claim_mails(UnixSeconds now, UnixSeconds lease_until,
+                                                      int limit) = 0;
   virtual Result<std::optional<MailRecord>> find_mail(const std::string& clave) = 0;
   // Stores an attempt (none: the mail was settled without one) and the new
   // state; `next` is when a pending one is due again.

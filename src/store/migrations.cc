@@ -439,6 +439,20 @@ CREATE TABLE productos (
 );
 CREATE INDEX productos_por_descripcion ON productos (taxpayer_id, environment, descripcion);
 )sql"},
+    {12, "crl publicadas", R"sql(
+-- The CRL each issuing CA publishes, shared by every server on the store:
+-- a server answers the highest-numbered one, so the number a client sees
+-- only rises whichever server answers. Only the newest per CA is kept.
+CREATE TABLE crls (
+  authority_id INTEGER NOT NULL REFERENCES authorities(id),
+  number INTEGER NOT NULL,
+  epoch INTEGER NOT NULL,
+  this_update TEXT NOT NULL,
+  next_update TEXT NOT NULL,
+  der BLOB NOT NULL,
+  PRIMARY KEY (authority_id, number)
+);
+)sql"},
     {16, "CRL sin leer las revocaciones vencidas", kRevokedByExpiry},
 };
 
@@ -839,6 +853,20 @@ CREATE TABLE productos (
   created_at TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX productos_por_descripcion ON productos (taxpayer_id, environment, lower(descripcion));
+)sql"},
+    {12, "crl publicadas", R"sql(
+-- The CRL each issuing CA publishes, shared by every server on the store:
+-- a server answers the highest-numbered one, so the number a client sees
+-- only rises whichever server answers. Only the newest per CA is kept.
+CREATE TABLE crls (
+  authority_id BIGINT NOT NULL REFERENCES authorities(id),
+  number BIGINT NOT NULL,
+  epoch BIGINT NOT NULL,
+  this_update TIMESTAMPTZ NOT NULL,
+  next_update TIMESTAMPTZ NOT NULL,
+  der BYTEA NOT NULL,
+  PRIMARY KEY (authority_id, number)
+);
 )sql"},
     {16, "CRL sin leer las revocaciones vencidas", kRevokedByExpiry},
 };

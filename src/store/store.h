@@ -58,6 +58,14 @@ class Store : public TaxpayerStore,
 
   // A trivial query: is the store there and answering?
   virtual Status ping() = 0;
+
+  // Whether this process leads the servers sharing the store: the leader
+  // alone does the periodic work that must happen once (the hourly CRL
+  // rebuild, renewing the OCSP responders). PostgreSQL: a session advisory
+  // lock held on a connection of its own, so when the leader stops or dies
+  // its session ends and the next server to ask takes over; asking again
+  // while leading keeps it. SQLite: the one process is always the leader.
+  virtual Result<bool> lead() = 0;
 };
 
 }  // namespace llavero

@@ -27,6 +27,8 @@ constexpr int kAttempts = 5;
 
 // The key of the advisory lock the audit chain is appended under.
 constexpr std::int64_t kAuditLockKey = 0x6c6c6176'65726f01;  // "llavero" 1
+// kAuditLockKey + 1 serializes migrations; this one is the leader's (lead()).
+constexpr std::int64_t kLeaderLockKey = kAuditLockKey + 2;
 
 // Failures inside this file travel as exceptions to the public method, which
 // turns them into an Error; the open transaction rolls back on the way.
@@ -460,6 +462,34 @@ Status PostgresStore::ping() {
   });
 }
 
+Result<bool> PostgresStore::lead() {
+  std::lock_guard lock(leader_mu_);
+  try {
+    if (!leader_) {
+      auto made = connect(url_);
+      if (!made) return made.error();
+      leader_ = std::make_unique<Connection>(std::move(*made));
+      leading_ = false;
+    }
+    // While leading, a query proves the session (and so the lock) is still
+    // there; otherwise ask for the lock, which the server releases when the
+    // session of the leader ends.
+    if (leading_) {
+      Statement(*leader_, "SELECT 1").run();
+    } else {
+      Statement s(*leader_, "SELECT pg_try_advisory_lock($1)");
+      s.bind(1, kLeaderLockKey);
+      leading_ = s.step() && s.flag(0);
+    }
+    return leading_;
+  } catch (const SqlFailure& failure) {
+    // The session is gone, and with it the lock if we held it.
+    leader_.reset();
+    leading_ = false;
+    return make_error(failure.code, failure.what());
+  }
+}
+
 // --- TaxpayerStore ----------------------------------------------------------------
 
 Result<TaxpayerRecord> PostgresStore::add_taxpayer(const NewTaxpayer& t, const AuditEvent& audit) {
@@ -763,6 +793,44 @@ Result<std::int64_t> PostgresStore::next_crl_number(std::int64_t authority_id) {
           errc::kErrorAlmacen,
           fmt::format("No existe la autoridad {} para numerar su CRL.", authority_id));
     return s.integer(0);
+  });
+}
+
+Status PostgresStore::add_crl(const CrlRecord& crl) {
+  return guarded([&](Connection& db) -> Status {
+    Transaction txn(db);
+    Statement(db,
+              "INSERT INTO crls (authority_id, number, epoch, this_update, next_update, der) "
+              "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING")
+        .bind(1, crl.authority_id)
+        .bind(2, crl.number)
+        .bind(3, crl.epoch)
+        .bind_time(4, crl.this_update)
+        .bind_time(5, crl.next_update)
+        .bind(6, crl.der)
+        .run();
+    // Only the newest is answered; a lower number stored after a higher one
+    // (two servers building at once) stays until the next build drops it.
+    Statement(db, "DELETE FROM crls WHERE authority_id = $1 AND number < $2")
+        .bind(1, crl.authority_id)
+        .bind(2, crl.number)
+        .run();
+    txn.commit();
+    return Ok{};
+  });
+}
+
+Result<std::optional<CrlRecord>> PostgresStore::latest_crl(std::int64_t authority_id,
+                                                           std::int64_t newer_than) {
+  return guarded([&](Connection& db) -> Result<std::optional<CrlRecord>> {
+    Statement s(db,
+                "SELECT number, epoch, this_update, next_update, der FROM crls "
+                "WHERE authority_id = $1 AND number > $2 ORDER BY number DESC LIMIT 1");
+    s.bind(1, authority_id).bind(2, newer_than);
+    if (!s.step()) return std::optional<CrlRecord>();
+    return std::optional<CrlRecord>(CrlRecord{authority_id, s.integer(0), s.integer(1),
+                                              s.time(2, "crls.this_update"),
+                                              s.time(3, "crls.next_update"), s.blob(4)});
   });
 }
 
@@ -1192,9 +1260,13 @@ Status PostgresStore::finish_comprobante(const std::string& clave, ComprobanteSt
   });
 }
 
-Status PostgresStore::requeue_comprobantes() {
+Status PostgresStore::requeue_comprobantes(UnixSeconds claimed_before) {
   return guarded([&](Connection& db) -> Status {
-    Statement(db, "UPDATE comprobantes SET estado = 'recibido' WHERE estado = 'procesando'").run();
+    Statement(db,
+              "UPDATE comprobantes SET estado = 'recibido' WHERE estado = 'procesando' "
+              "AND updated_at <= $1")
+        .bind_time(1, claimed_before)
+        .run();
     return Ok{};
   });
 }
@@ -1225,13 +1297,19 @@ Result<std::optional<std::string>> PostgresStore::clave_with_consecutivo(
   });
 }
 
-Result<std::vector<ComprobanteRecord>> PostgresStore::due_callbacks(UnixSeconds now, int limit) {
+Result<std::vector<ComprobanteRecord>> PostgresStore::claim_callbacks(UnixSeconds now,
+                                                                      UnixSeconds lease_until,
+                                                                      int limit) {
   return guarded([&](Connection& db) -> Result<std::vector<ComprobanteRecord>> {
-    Statement s(db, fmt::format("SELECT {} FROM comprobantes WHERE callback_estado = "
+    // Rows another server is claiming right now are skipped, not waited for;
+    // the ones taken are not due again before the lease ends.
+    Statement s(db, fmt::format("UPDATE comprobantes SET callback_siguiente = $3 WHERE clave IN "
+                                "(SELECT clave FROM comprobantes WHERE callback_estado = "
                                 "'pendiente' AND callback_siguiente <= $1 "
-                                "ORDER BY callback_siguiente LIMIT $2",
+                                "ORDER BY callback_siguiente LIMIT $2 FOR UPDATE SKIP LOCKED) "
+                                "AND callback_estado = 'pendiente' RETURNING {}",
                                 kComprobanteColumns));
-    s.bind_time(1, now).bind(2, static_cast<std::int64_t>(limit));
+    s.bind_time(1, now).bind(2, static_cast<std::int64_t>(limit)).bind_time(3, lease_until);
     std::vector<ComprobanteRecord> out;
     while (s.step()) out.push_back(comprobante_from(s));
     return out;
@@ -1757,12 +1835,17 @@ Result<ListPage<ProductoRecord>> PostgresStore::productos(std::int64_t taxpayer_
 
 // --- MailStore --------------------------------------------------------------------
 
-Result<std::vector<MailRecord>> PostgresStore::due_mails(UnixSeconds now, int limit) {
+Result<std::vector<MailRecord>> PostgresStore::claim_mails(UnixSeconds now, UnixSeconds lease_until,
+                                                           int limit) {
   return guarded([&](Connection& db) -> Result<std::vector<MailRecord>> {
-    Statement s(db, fmt::format("SELECT {} FROM correos_emitidos WHERE estado = 'pendiente' "
-                                "AND siguiente <= $1 ORDER BY siguiente LIMIT $2",
+    // As claim_callbacks: skipped when another server holds them, and not
+    // due again before the lease ends.
+    Statement s(db, fmt::format("UPDATE correos_emitidos SET siguiente = $3 WHERE clave IN "
+                                "(SELECT clave FROM correos_emitidos WHERE estado = 'pendiente' "
+                                "AND siguiente <= $1 ORDER BY siguiente LIMIT $2 "
+                                "FOR UPDATE SKIP LOCKED) AND estado = 'pendiente' RETURNING {}",
                                 kMailColumns));
-    s.bind_time(1, now).bind(2, static_cast<std::int64_t>(limit));
+    s.bind_time(1, now).bind(2, static_cast<std::int64_t>(limit)).bind_time(3, lease_until);
     std::vector<MailRecord> out;
     while (s.step()) out.push_back(mail_from(s));
     return out;

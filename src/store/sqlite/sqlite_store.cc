@@ -617,6 +617,42 @@ Result<std::int64_t> SqliteStore::next_crl_number(std::int64_t authority_id) {
   });
 }
 
+Status SqliteStore::add_crl(const CrlRecord& crl) {
+  return guarded([&]() -> Status {
+    Transaction txn(*db_);
+    Statement(*db_,
+              "INSERT OR IGNORE INTO crls (authority_id, number, epoch, this_update, next_update, "
+              "der) VALUES (?, ?, ?, ?, ?, ?)")
+        .bind(1, crl.authority_id)
+        .bind(2, crl.number)
+        .bind(3, crl.epoch)
+        .bind_time(4, crl.this_update)
+        .bind_time(5, crl.next_update)
+        .bind(6, crl.der)
+        .run();
+    Statement(*db_, "DELETE FROM crls WHERE authority_id = ? AND number < ?")
+        .bind(1, crl.authority_id)
+        .bind(2, crl.number)
+        .run();
+    txn.commit();
+    return Ok{};
+  });
+}
+
+Result<std::optional<CrlRecord>> SqliteStore::latest_crl(std::int64_t authority_id,
+                                                         std::int64_t newer_than) {
+  return guarded([&]() -> Result<std::optional<CrlRecord>> {
+    Statement s(*db_,
+                "SELECT number, epoch, this_update, next_update, der FROM crls "
+                "WHERE authority_id = ? AND number > ? ORDER BY number DESC LIMIT 1");
+    s.bind(1, authority_id).bind(2, newer_than);
+    if (!s.step()) return std::optional<CrlRecord>();
+    return std::optional<CrlRecord>(CrlRecord{authority_id, s.integer(0), s.integer(1),
+                                              s.time(2, "crls.this_update"),
+                                              s.time(3, "crls.next_update"), s.blob(4)});
+  });
+}
+
 Result<std::int64_t> SqliteStore::revocation_epoch() {
   return guarded([&]() -> Result<std::int64_t> {
     Statement s(*db_, "SELECT value FROM counters WHERE name = 'revocations'");
@@ -665,6 +701,10 @@ Status SqliteStore::ping() {
     s.step();
     return Ok{};
   });
+}
+
+Result<bool> SqliteStore::lead() {
+  return true;  // one server per SQLite file: it is the leader
 }
 
 Status SqliteStore::set_password_hash(std::int64_t taxpayer_id, const std::string& hash,
@@ -1047,9 +1087,12 @@ Status SqliteStore::finish_comprobante(const std::string& clave, ComprobanteStat
   });
 }
 
-Status SqliteStore::requeue_comprobantes() {
+Status SqliteStore::requeue_comprobantes(UnixSeconds claimed_before) {
   return guarded([&]() -> Status {
-    Statement(*db_, "UPDATE comprobantes SET estado = 'recibido' WHERE estado = 'procesando'")
+    Statement(*db_,
+              "UPDATE comprobantes SET estado = 'recibido' WHERE estado = 'procesando' "
+              "AND updated_at <= ?")
+        .bind_time(1, claimed_before)
         .run();
     return Ok{};
   });
@@ -1085,16 +1128,29 @@ Result<std::optional<std::string>> SqliteStore::clave_with_consecutivo(
   });
 }
 
-Result<std::vector<ComprobanteRecord>> SqliteStore::due_callbacks(UnixSeconds now, int limit) {
+Result<std::vector<ComprobanteRecord>> SqliteStore::claim_callbacks(UnixSeconds now,
+                                                                    UnixSeconds lease_until,
+                                                                    int limit) {
   return guarded([&]() -> Result<std::vector<ComprobanteRecord>> {
     // Times are ISO-8601 UTC text, so they compare as text.
-    Statement s(*db_, fmt::format("SELECT {} FROM comprobantes WHERE callback_estado = "
-                                  "'pendiente' AND callback_siguiente <= ? "
-                                  "ORDER BY callback_siguiente LIMIT ?",
-                                  kComprobanteColumns));
-    s.bind_time(1, now).bind(2, static_cast<std::int64_t>(limit));
+    Transaction txn(*db_);
     std::vector<ComprobanteRecord> out;
-    while (s.step()) out.push_back(comprobante_from(s));
+    {
+      Statement s(*db_, fmt::format("SELECT {} FROM comprobantes WHERE callback_estado = "
+                                    "'pendiente' AND callback_siguiente <= ? "
+                                    "ORDER BY callback_siguiente LIMIT ?",
+                                    kComprobanteColumns));
+      s.bind_time(1, now).bind(2, static_cast<std::int64_t>(limit));
+      while (s.step()) out.push_back(comprobante_from(s));
+    }
+    for (ComprobanteRecord& c : out) {
+      Statement(*db_, "UPDATE comprobantes SET callback_siguiente = ? WHERE clave = ?")
+          .bind_time(1, lease_until)
+          .bind(2, c.clave)
+          .run();
+      c.callback_next = lease_until;
+    }
+    txn.commit();
     return out;
   });
 }
@@ -1207,14 +1263,26 @@ Result<std::int64_t> SqliteStore::purge_comprobantes(Environment env) {
 
 // --- MailStore ---------------------------------------------------------------------
 
-Result<std::vector<MailRecord>> SqliteStore::due_mails(UnixSeconds now, int limit) {
+Result<std::vector<MailRecord>> SqliteStore::claim_mails(UnixSeconds now, UnixSeconds lease_until,
+                                                         int limit) {
   return guarded([&]() -> Result<std::vector<MailRecord>> {
-    Statement s(*db_, fmt::format("SELECT {} FROM correos_emitidos WHERE estado = 'pendiente' "
-                                  "AND siguiente <= ? ORDER BY siguiente LIMIT ?",
-                                  kMailColumns));
-    s.bind_time(1, now).bind(2, static_cast<std::int64_t>(limit));
+    Transaction txn(*db_);
     std::vector<MailRecord> out;
-    while (s.step()) out.push_back(mail_from(s));
+    {
+      Statement s(*db_, fmt::format("SELECT {} FROM correos_emitidos WHERE estado = 'pendiente' "
+                                    "AND siguiente <= ? ORDER BY siguiente LIMIT ?",
+                                    kMailColumns));
+      s.bind_time(1, now).bind(2, static_cast<std::int64_t>(limit));
+      while (s.step()) out.push_back(mail_from(s));
+    }
+    for (MailRecord& m : out) {
+      Statement(*db_, "UPDATE correos_emitidos SET siguiente = ? WHERE clave = ?")
+          .bind_time(1, lease_until)
+          .bind(2, m.clave)
+          .run();
+      m.next = lease_until;
+    }
+    txn.commit();
     return out;
   });
 }

@@ -51,6 +51,9 @@ class SqliteStore final : public Store {
   Result<std::optional<ResponderRecord>> current_responder(std::int64_t authority_id,
                                                            UnixSeconds valid_after) override;
   Status add_responder(const ResponderRecord& responder, const AuditEvent& audit) override;
+  Status add_crl(const CrlRecord& crl) override;
+  Result<std::optional<CrlRecord>> latest_crl(std::int64_t authority_id,
+                                              std::int64_t newer_than) override;
 
   // AccountStore
   Status set_password_hash(std::int64_t taxpayer_id, const std::string& hash,
@@ -83,13 +86,14 @@ class SqliteStore final : public Store {
   Result<std::optional<ComprobanteRecord>> claim_comprobante() override;
   Status finish_comprobante(const std::string& clave, ComprobanteState state,
                             const Bytes& respuesta_xml) override;
-  Status requeue_comprobantes() override;
+  Status requeue_comprobantes(UnixSeconds claimed_before) override;
   Status set_referencia(const std::string& clave, const std::string& referencia) override;
   Result<std::optional<std::string>> clave_with_consecutivo(Environment env,
                                                             const std::string& emisor,
                                                             const std::string& consecutivo,
                                                             const std::string& except) override;
-  Result<std::vector<ComprobanteRecord>> due_callbacks(UnixSeconds now, int limit) override;
+  Result<std::vector<ComprobanteRecord>> claim_callbacks(UnixSeconds now, UnixSeconds lease_until,
+                                                         int limit) override;
   Status record_callback_attempt(const std::string& clave, const CallbackAttempt& attempt,
                                  CallbackState state, UnixSeconds next) override;
   Result<std::vector<CallbackAttempt>> callback_attempts(const std::string& clave) override;
@@ -113,7 +117,8 @@ class SqliteStore final : public Store {
                                                        const std::string& clave) override;
 
   // MailStore
-  Result<std::vector<MailRecord>> due_mails(UnixSeconds now, int limit) override;
+  Result<std::vector<MailRecord>> claim_mails(UnixSeconds now, UnixSeconds lease_until,
+                                              int limit) override;
   Result<std::optional<MailRecord>> find_mail(const std::string& clave) override;
   Status record_mail(const std::string& clave, const std::optional<MailAttempt>& attempt,
                      MailState state, int round_attempts, UnixSeconds next) override;
@@ -143,6 +148,7 @@ class SqliteStore final : public Store {
 
   // Store
   Status ping() override;
+  Result<bool> lead() override;
 
   int schema_version();
 
