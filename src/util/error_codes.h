@@ -37,6 +37,7 @@ inline constexpr std::string_view kContribuyenteDuplicado = "contribuyente_dupli
 inline constexpr std::string_view kOperadorDuplicado = "operador_duplicado";
 inline constexpr std::string_view kOperadorNoAutorizado = "operador_no_autorizado";
 inline constexpr std::string_view kCodigoInvalido = "codigo_invalido";
+inline constexpr std::string_view kOperadorInvalido = "operador_invalido";
 inline constexpr std::string_view kErrorAlmacen = "error_almacen";
 inline constexpr std::string_view kSerialDuplicado = "serial_duplicado";
 inline constexpr std::string_view kSinLlaveActiva = "sin_llave_activa";
