@@ -73,7 +73,9 @@ std::string operator_detail(const OperatorRecord& op, std::string_view note) {
 
 Result<OperatorRecord> OperatorService::create(const std::string& username, OperatorRole role,
                                                const SecretString& password,
-                                               const std::string& actor) {
+                                               const std::string& actor,
+                                               const OperatorSession* by) {
+  if (by != nullptr) LLAVERO_TRY(require(*by, Permission::kManageOperators));
   if (!valid_username(username))
     return make_error(errc::kOperadorInvalido,
                       "El usuario lleva de 3 a 40 letras minúsculas, dígitos, '.', '-' o '_'.");
@@ -87,8 +89,9 @@ Result<OperatorRecord> OperatorService::create(const std::string& username, Oper
   record.username = username;
   record.role = role;
   record.password_hash = *hash;
-  return store_.add_operator(record, AuditEvent{actor, "operador.crear", username,
-                                                fmt::format("rol={}", operator_role_name(role))});
+  std::string detail = fmt::format("nuevo_rol={}", operator_role_name(role));
+  if (by != nullptr) detail += " " + operator_detail(by->op, "");
+  return store_.add_operator(record, AuditEvent{actor, "operador.crear", username, detail});
 }
 
 Result<std::optional<OperatorRecord>> OperatorService::find_active(const std::string& username) {

@@ -62,10 +62,12 @@ class OperatorService {
   OperatorService(Store& store, SecretString server_key, LoginThrottleSettings throttling = {})
       : store_(store), key_(std::move(server_key)), throttle_(throttling) {}
 
-  // A new operator. Errors: "operador_invalido" (user name), "contrasena_invalida",
-  // "operador_duplicado".
+  // A new operator, made by `actor` (the command line's user, or an
+  // administrator whose session is `by`). Errors: "operador_invalido" (user
+  // name), "contrasena_invalida", "operador_duplicado", "operador_no_autorizado".
   Result<OperatorRecord> create(const std::string& username, OperatorRole role,
-                                const SecretString& password, const std::string& actor);
+                                const SecretString& password, const std::string& actor,
+                                const OperatorSession* by = nullptr);
   // The operator named `username` when it exists and is not disabled: the
   // lookup other parts (the CA rollover's approvals) check roles with.
   Result<std::optional<OperatorRecord>> find_active(const std::string& username);

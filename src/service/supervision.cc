@@ -21,8 +21,8 @@ constexpr int kSearchLimit = 50;
 constexpr std::int64_t kComprobantesShown = 50;
 
 std::string days_text(UnixSeconds seconds) {
-  const UnixSeconds days = seconds / 86400;
-  return days == 1 ? "1 día" : fmt::format("{} días", days);
+  if (seconds < 2 * 86400) return fmt::format("{} horas", seconds / 3600);
+  return fmt::format("{} días", seconds / 86400);
 }
 
 // The number of a DER CRL, absent if it has none or does not parse.
@@ -154,7 +154,7 @@ Result<std::vector<AuthorityState>> Supervision::authorities(UnixSeconds now) {
           s.crl_number = crl_number(**crl);
           s.crl_next_update = publisher_->crl_next_update(a.environment, a.kind);
           if (*s.crl_next_update - now < kCrlWarning)
-            s.warnings.push_back("La CRL vence en menos de un día y no se ha renovado.");
+            s.warnings.push_back("La CRL vence en menos de 36 horas y no se ha renovado.");
         } else {
           s.warnings.push_back("La CRL no se pudo construir: " + crl.error().message);
         }

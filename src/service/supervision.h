@@ -18,11 +18,13 @@
 
 namespace llavero::service {
 
-// A CA certificate this close to its end is flagged, and so is an OCSP
-// responder certificate and a CRL's nextUpdate.
+// A CA certificate this close to its end is flagged, half a year ahead: its
+// renewal needs people. The OCSP responder certificates (7 days) and the
+// CRLs (crl_validez_dias) renew themselves 2 days or more before they end,
+// so less than 36 hours left means the renewal is failing.
 inline constexpr UnixSeconds kAuthorityWarning = 180 * 86400;
-inline constexpr UnixSeconds kResponderWarning = 14 * 86400;
-inline constexpr UnixSeconds kCrlWarning = 86400;
+inline constexpr UnixSeconds kResponderWarning = 36 * 3600;
+inline constexpr UnixSeconds kCrlWarning = 36 * 3600;
 
 struct ReceivedComprobante {
   ComprobanteRecord record;
