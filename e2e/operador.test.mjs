@@ -6,7 +6,7 @@
 // at once) and sqlite3 (the audit rows name the operator, role and note).
 // axe-core finds nothing on each page; one role works at phone size.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -175,8 +175,10 @@ test('soporte finds a taxpayer, unlocks the portal log-in; audited with the oper
 });
 
 test('soporte revokes a key on behalf: a note is required, OCSP says revoked at once', TIMEOUT, async () => {
-  const p12 = join(env.files, 'first.p12');
-  env.cli(['llave', 'generar', '--id', FIRST.id, '--ambiente', 'pruebas', '--pin-stdin', '--salida', p12], { input: '1234\n1234\n' });
+  const out = join(env.files, 'llave');
+  mkdirSync(out);
+  env.cli(['llave', 'generar', '--id', FIRST.id, '--ambiente', 'pruebas', '--pin-stdin', '--salida', out], { input: '1234\n1234\n' });
+  const p12 = join(out, readdirSync(out).find((f) => f.endsWith('.p12')));
   const pem = join(env.files, 'first.pem');
   certOfP12(p12, '1234', pem);
   assert.equal(ocsp(env, 'pruebas', pem).status, 'good');
@@ -287,7 +289,8 @@ test('administrador creates and disables an operator', TIMEOUT, async () => {
   assert.equal(pathOf(other), '/operador/ingresar');
   await other.context().close();
   assert.equal(audit("subject = 'eva'"),
-    'operador:jefa|operador.crear|eva|nuevo_rol=auditor rol=administrador\noperador:jefa|operador.desactivar|eva|rol=administrador');
+    'operador:jefa|operador.crear|eva|nuevo_rol=auditor rol=administrador\noperador:jefa|operador.desactivar|eva|rol=administrador\n' +
+    'operador:127.0.0.1|operador.ingreso_fallido|eva|');
   const r = run('sqlite3', [join(env.data, 'llavero.db'), "select count(*) from audit_log where detail like '%" + S.jefa.secret + "%'"]);
   assert.equal(r.stdout.trim(), '0');
 });
