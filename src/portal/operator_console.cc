@@ -126,8 +126,9 @@ class Console {
     mus::data layout;
     layout.set("titulo", fmt::format("{}{}", errors ? "Error: " : "", title));
     layout.set("cuerpo", std::move(body));
-    if (session != nullptr && session->enrolled()) {
+    if (session != nullptr) {
       mus::data who;
+      who.set("inscrito", session->enrolled());
       who.set("usuario", session->op.username);
       who.set("rol", std::string(operator_role_name(session->op.role)));
       who.set("csrf", session->csrf_token);
