@@ -11,6 +11,7 @@
 #include "app/data_dir.h"
 #include "app/extra_roots.h"
 #include "http/server.h"
+#include "portal/operator_console.h"
 #include "portal/portal.h"
 #include "service/accounts.h"
 #include "service/authorities.h"
@@ -58,6 +59,8 @@ struct Application::Parts {
   std::unique_ptr<ToolLists> lists;
   std::unique_ptr<CallbackSender> callbacks;
   std::unique_ptr<ComprobanteMailer> mailer;
+  std::unique_ptr<OperatorService> operators;
+  std::unique_ptr<Supervision> supervision;
   std::unique_ptr<http::Server> server;
   std::unique_ptr<http::Server> metrics_server;  // ServeOptions::metrics_listen
   std::string metrics_address;
@@ -92,10 +95,13 @@ http::Router make_routes(Application::Parts& p, std::size_t baseline_bytes) {
   http::Router router;
   api::add_publication_routes(router, *p.publisher);
   portal::add_portal_routes(
-      router, portal::PortalServices{*p.keys, *p.accounts, *p.downloads, p.emission.get(),
-                                     p.custody.get(), p.mailer.get(), p.receiver.get(),
-                                     p.lists.get()});
+      router,
+      portal::PortalServices{*p.keys, *p.accounts, *p.downloads, p.emission.get(), p.custody.get(),
+                             p.mailer.get(), p.receiver.get(), p.lists.get()});
   api::add_api_routes(router, *p.tokens, *p.reception);
+  portal::add_operator_console_routes(
+      router, portal::ConsoleServices{*p.operators, *p.supervision, *p.keys, *p.accounts,
+                                      p.dir->config().operator_addresses});
   if (baseline_bytes > 0) {
     // The benchmark's yardstick: the same server answering a fixed body of
     // the OCSP response's size, so the ratio measures only our OCSP work.
@@ -168,6 +174,8 @@ void schedule_tasks(Application::Parts& p) {
         spdlog::error("llaves pregeneradas: {}", made.error().message);
     });
   p.server->every(std::chrono::seconds(60), [&p] {
+    if (Status purged = p.operators->purge_expired(); !purged)
+      spdlog::error("purga de sesiones de operadores: {}", purged.error().message);
     if (Status purged = p.accounts->purge_expired(); !purged)
       spdlog::error("limpieza de sesiones y descargas: {}", purged.error().message);
   });
@@ -225,6 +233,8 @@ Result<std::unique_ptr<Application>> Application::open(const std::filesystem::pa
   p->accounts = std::make_unique<AccountService>(store, config);
   auto portal_key = load_or_create_server_key(p->dir->path() / "portal.key");
   if (!portal_key) return portal_key.error();
+  p->operators = std::make_unique<OperatorService>(store, *portal_key);
+  p->supervision = std::make_unique<Supervision>(store, *p->keys, *p->accounts, p->publisher.get());
   p->downloads = std::make_unique<DownloadVault>(store, std::move(*portal_key));
 
   p->tokens = std::make_unique<TokenService>(store, *p->accounts, *p->keyring, config);

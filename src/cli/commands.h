@@ -26,5 +26,6 @@ std::vector<Command> add_serve_command(CLI::App& app);       // serve
 std::vector<Command> add_crl_command(CLI::App& app);         // crl
 std::vector<Command> add_xades_commands(CLI::App& app);      // firmar, verificar
 std::vector<Command> add_reception_commands(CLI::App& app);  // recepcion estado|limpiar
+std::vector<Command> add_operator_commands(CLI::App& app);   // operador crear
 
 }  // namespace llavero::cli

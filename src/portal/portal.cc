@@ -1,12 +1,10 @@
 #include "portal/portal.h"
 
 #include <fmt/format.h>
-#include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cctype>
-#include <kainjow/mustache.hpp>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -14,6 +12,7 @@
 
 #include "id/clave.h"
 #include "portal/templates.h"
+#include "portal/web.h"
 #include "service/comprobante_contents.h"
 #include "service/pdf_invoice.h"
 #include "util/clock.h"
@@ -26,59 +25,10 @@ using namespace llavero::service;
 
 namespace {
 
-namespace mus = kainjow::mustache;
-
 constexpr std::string_view kSessionCookie = "llavero_sesion";
 constexpr std::string_view kLoginCookie = "llavero_ingreso";  // CSRF token before login
 
 // ---------------------------------------------------------------- helpers
-
-std::string field(const Form& form, std::string_view name) {
-  auto it = form.find(name);
-  return it == form.end() ? std::string() : it->second;
-}
-
-std::string cookie(const Request& request, std::string_view name) {
-  std::string_view header = request[http::field::cookie];
-  while (!header.empty()) {
-    const std::size_t semi = header.find(';');
-    std::string_view part = header.substr(0, semi);
-    header = semi == std::string_view::npos ? std::string_view() : header.substr(semi + 1);
-    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-    if (part.size() > name.size() && part.substr(0, name.size()) == name &&
-        part[name.size()] == '=')
-      return std::string(part.substr(name.size() + 1));
-  }
-  return {};
-}
-
-std::string cookie_header(std::string_view name, std::string_view value, bool secure,
-                          bool expire = false) {
-  return fmt::format("{}={}; Path=/; HttpOnly; SameSite=Strict{}{}", name, value,
-                     secure ? "; Secure" : "", expire ? "; Max-Age=0" : "");
-}
-
-bool same_secret(std::string_view a, std::string_view b) {
-  return !a.empty() && a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
-std::string render(std::string_view template_name, const mus::data& data) {
-  mus::mustache tmpl{std::string(embedded_file(template_name))};
-  return tmpl.render(data);
-}
-
-mus::data partial(std::string_view template_name) {
-  return mus::data(
-      mus::partial([template_name] { return std::string(embedded_file(template_name)); }));
-}
-
-std::string query_param(const Request& request, std::string_view name) {
-  const std::string_view target = request.target();
-  const std::size_t q = target.find('?');
-  if (q == std::string_view::npos) return {};
-  auto form = parse_form(target.substr(q + 1));
-  return form ? field(*form, name) : std::string();
-}
 
 // Form encoding for the flash cookie's value (no ';', ',' or spaces).
 std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields) {
@@ -116,60 +66,13 @@ std::string serial_html(std::string_view hex) {
   return out + "</span>";
 }
 
-// Where a person reads a time, it is Costa Rica's.
-std::string local_time(const std::string& iso) {
-  auto t = parse_utc(iso);
-  return t ? format_costa_rica(*t) : iso;
-}
 std::string local_hour(const std::string& iso) {
   auto t = parse_utc(iso);
   return t ? format_costa_rica_hour(*t) : iso;
 }
 
-// The API password character by character: digits and symbols marked, so
-// that 0/O and 1/l/I cannot be mistaken even in another font.
-std::string characters_html(std::string_view secret) {
-  std::string out;
-  for (char c : secret) {
-    const unsigned char u = static_cast<unsigned char>(c);
-    std::string glyph(1, c);
-    if (c == '&') glyph = "&amp;";
-    if (c == '<') glyph = "&lt;";
-    if (c == '>') glyph = "&gt;";
-    if (c == '"') glyph = "&quot;";
-    if (std::isdigit(u))
-      out += "<span class=\"d\">" + glyph + "</span>";
-    else if (std::isalpha(u))
-      out += "<span>" + glyph + "</span>";
-    else
-      out += "<span class=\"s\">" + glyph + "</span>";
-  }
-  return out;
-}
-
 std::string lower_label(Environment env) {
   return env == Environment::kProduccion ? "producción" : "pruebas";
-}
-
-// A field's error: the summary links to `field`, the page shows `message`
-// beside it.
-struct FieldError {
-  std::string field;
-  std::string message;
-};
-
-void set_errors(mus::data& d, const std::vector<FieldError>& errors) {
-  mus::data list{mus::data::type::list};
-  for (const FieldError& e : errors) {
-    mus::data item;
-    item.set("campo", e.field);
-    item.set("mensaje", e.message);
-    list.push_back(item);
-    d.set("error_" + e.field, e.message);
-  }
-  d.set("hay_errores", !errors.empty());
-  d.set("errores", list);
-  d.set("resumen_errores", partial("errores.mustache"));
 }
 
 struct PageOptions {
@@ -206,12 +109,7 @@ Response page(const Request& request, http::status status, std::string_view titl
   }
   Response r =
       make_response(request, status, render("layout.mustache", layout), "text/html; charset=utf-8");
-  r.set("Content-Security-Policy",
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
-  r.set("X-Frame-Options", "DENY");
-  r.set("Referrer-Policy", "no-referrer");
-  r.set(http::field::cache_control, "no-store");
+  set_page_headers(r);
   return r;
 }
 
@@ -234,23 +132,6 @@ Response not_found_page(const Request& request, const PortalSession* session) {
   return message_page(request, http::status::not_found, "Página no encontrada",
                       "La dirección no existe. Revise que esté bien escrita, o use el menú.",
                       session, "/portal", "Ir al inicio");
-}
-
-Response redirect(const Request& request, std::string_view location) {
-  Response r = make_response(request, http::status::see_other, "", "text/plain; charset=utf-8");
-  r.set(http::field::location, location);
-  r.set(http::field::cache_control, "no-store");
-  return r;
-}
-
-// A file to download: saved rather than shown, never cached nor framed.
-Response attachment(const Request& request, std::string body, std::string_view content_type,
-                    std::string_view file_name) {
-  Response r = make_response(request, http::status::ok, std::move(body), content_type);
-  r.set(http::field::content_disposition, fmt::format("attachment; filename=\"{}\"", file_name));
-  r.set(http::field::cache_control, "no-store");
-  r.set("X-Frame-Options", "DENY");
-  return r;
 }
 
 // Post/Redirect/Get: a form's answer is always a redirect; what the next page

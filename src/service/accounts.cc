@@ -283,4 +283,32 @@ Status AccountService::purge_expired() {
   return store_.purge(now, now - kSessionIdleSeconds);
 }
 
+Result<std::map<std::string, UnixSeconds>> AccountService::portal_waits(
+    const std::string& identification) {
+  auto t = taxpayer(identification);
+  if (!t) return t.error();
+  return portal_throttle_.waits(t->identification, now_seconds());
+}
+
+Status AccountService::unlock_portal(const std::string& identification, const AuditEvent& audit) {
+  auto t = taxpayer(identification);
+  if (!t) return t.error();
+  portal_throttle_.forget(t->identification);
+  return store_.record_login_event(audit);
+}
+
+Result<SecretString> AccountService::reset_portal_password(const std::string& identification,
+                                                           const std::string& actor,
+                                                           const std::string& detail) {
+  auto t = taxpayer(identification);
+  if (!t) return t.error();
+  SecretString password = llavero::service::generate_api_password();
+  auto hash = hash_password(password);
+  if (!hash) return hash.error();
+  LLAVERO_TRY(store_.set_password_hash(
+      t->id, *hash,
+      AuditEvent{actor, "contribuyente.contrasena_restablecida", t->identification, detail}));
+  return password;
+}
+
 }  // namespace llavero::service

@@ -5,6 +5,7 @@
 // never from an I/O thread.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 
@@ -98,6 +99,15 @@ class AccountService {
                                                           const std::string& remote_address);
 
   Status purge_expired();
+
+  // For the operators' console (docs/operador.md): the addresses from which
+  // a taxpayer's portal log-in must wait now, and until when; lifting every
+  // one of those waits; and a new random portal password, shown once. The
+  // audit rows name the operator.
+  Result<std::map<std::string, UnixSeconds>> portal_waits(const std::string& identification);
+  Status unlock_portal(const std::string& identification, const AuditEvent& audit);
+  Result<SecretString> reset_portal_password(const std::string& identification,
+                                             const std::string& actor, const std::string& detail);
 
  private:
   Result<TaxpayerRecord> taxpayer(const std::string& identification);

@@ -330,6 +330,7 @@ const std::map<std::string, Setter, std::less<>>& setters() {
       {"callback_timeout_segundos",
        int_field(&Config::callback_timeout_seconds, "callback_timeout_segundos", 1, 60)},
       {"callback_destinos_permitidos", list_field(&Config::callback_allowed_hosts)},
+      {"operador_direcciones_permitidas", list_field(&Config::operator_addresses)},
       {"regla_clave", bool_field(&Config::rule_clave, "regla_clave")},
       {"regla_consecutivo", bool_field(&Config::rule_consecutivo, "regla_consecutivo")},
       {"regla_fecha_emision", bool_field(&Config::rule_fecha_emision, "regla_fecha_emision")},
@@ -515,7 +516,12 @@ std::string render_config(const Config& c) {
              c.totals_tolerance_units, scenario_list(c.scenarios),
              c.strict_signature_policy ? "si" : "no",
              c.revocation_answer_required ? "rechazar" : "aceptar") +
-         render_client_limits(c.client_limits) + render_mail(c.mail) + render_operation(c);
+         render_client_limits(c.client_limits) + render_mail(c.mail) + render_operation(c) +
+         fmt::format(
+             "# Consola de operadores (/operador, docs/operador.md): solo estas direcciones de\n"
+             "# cliente, separadas por comas; vacío: cualquiera.\n"
+             "operador_direcciones_permitidas = {}\n",
+             join_list(c.operator_addresses));
 }
 
 }  // namespace llavero::service

@@ -87,6 +87,9 @@ struct Config {
   int callback_timeout_seconds = 5;
   // Private, loopback and link-local callback hosts allowed in producción.
   std::vector<std::string> callback_allowed_hosts;
+  // The operators' console answers only these client addresses (exact
+  // match, docs/operador.md); empty: any.
+  std::vector<std::string> operator_addresses;
   // Hacienda's rules in processing (docs/recepcion.md, part 4), each on by default.
   bool rule_clave = true, rule_consecutivo = true, rule_fecha_emision = true, rule_totales = true,
        rule_referencias = true, rule_mensaje_receptor = true;

@@ -25,15 +25,11 @@ DownloadVault::DownloadVault(AccountStore& store, SecretString server_key)
 Result<std::string> DownloadVault::put(std::int64_t taxpayer_id, Environment env,
                                        const std::string& file_name, const Bytes& p12,
                                        std::optional<std::int64_t> certificate_id) {
-  if (key_.size() != crypto_secretbox_KEYBYTES || sodium_init() < 0)
-    return make_error(errc::kErrorInterno, "La llave del servidor no es válida.");
-  Bytes box(crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + p12.size());
-  randombytes_buf(box.data(), crypto_secretbox_NONCEBYTES);
-  crypto_secretbox_easy(box.data() + crypto_secretbox_NONCEBYTES, p12.data(), p12.size(),
-                        box.data(), reinterpret_cast<const unsigned char*>(key_.c_str()));
+  auto box = seal_with_server_key(key_, p12);
+  if (!box) return box.error();
   std::string token = random_token();
   LLAVERO_TRY(store_.put_download(
-      PendingDownload{token_hash(token), taxpayer_id, env, file_name, std::move(box),
+      PendingDownload{token_hash(token), taxpayer_id, env, file_name, std::move(*box),
                       now_seconds() + kDownloadWindowSeconds, certificate_id}));
   return token;
 }
@@ -48,14 +44,9 @@ Result<Download> DownloadVault::open(const std::string& token, std::int64_t taxp
     LLAVERO_TRY(wipe(hash));
     return unavailable();
   }
-  const std::size_t overhead = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES;
-  if (d.ciphertext.size() < overhead) return unavailable();
-  Download out{hash, d.file_name, Bytes(d.ciphertext.size() - overhead), d.certificate_id};
-  if (crypto_secretbox_open_easy(out.p12.data(), d.ciphertext.data() + crypto_secretbox_NONCEBYTES,
-                                 d.ciphertext.size() - crypto_secretbox_NONCEBYTES,
-                                 d.ciphertext.data(),
-                                 reinterpret_cast<const unsigned char*>(key_.c_str())) != 0)
-    return unavailable();
+  auto p12 = open_with_server_key(key_, d.ciphertext);
+  if (!p12) return unavailable();
+  Download out{hash, d.file_name, std::move(*p12), d.certificate_id};
   return out;
 }
 
@@ -93,6 +84,27 @@ Result<SecretString> load_or_create_server_key(const std::filesystem::path& path
     return make_error(errc::kErrorArchivo,
                       fmt::format("{} no es una llave válida.", path.string()));
   return SecretString(std::move(key));
+}
+
+Result<Bytes> seal_with_server_key(const SecretString& key, const Bytes& plain) {
+  if (key.size() != crypto_secretbox_KEYBYTES || sodium_init() < 0)
+    return make_error(errc::kErrorInterno, "La llave del servidor no es válida.");
+  Bytes box(crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + plain.size());
+  randombytes_buf(box.data(), crypto_secretbox_NONCEBYTES);
+  crypto_secretbox_easy(box.data() + crypto_secretbox_NONCEBYTES, plain.data(), plain.size(),
+                        box.data(), reinterpret_cast<const unsigned char*>(key.c_str()));
+  return box;
+}
+
+std::optional<Bytes> open_with_server_key(const SecretString& key, const Bytes& box) {
+  const std::size_t overhead = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES;
+  if (key.size() != crypto_secretbox_KEYBYTES || box.size() < overhead) return std::nullopt;
+  Bytes plain(box.size() - overhead);
+  if (crypto_secretbox_open_easy(plain.data(), box.data() + crypto_secretbox_NONCEBYTES,
+                                 box.size() - crypto_secretbox_NONCEBYTES, box.data(),
+                                 reinterpret_cast<const unsigned char*>(key.c_str())) != 0)
+    return std::nullopt;
+  return plain;
 }
 
 }  // namespace llavero::service

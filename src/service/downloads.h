@@ -48,4 +48,9 @@ class DownloadVault {
 // created on first use.
 Result<SecretString> load_or_create_server_key(const std::filesystem::path& path);
 
+// XSalsa20-Poly1305 under the server key: the random nonce, then the box.
+// open_with_server_key: nullopt when the box is not whole or not ours.
+Result<Bytes> seal_with_server_key(const SecretString& key, const Bytes& plain);
+std::optional<Bytes> open_with_server_key(const SecretString& key, const Bytes& box);
+
 }  // namespace llavero::service

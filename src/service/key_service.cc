@@ -303,14 +303,15 @@ Result<int> KeyService::expire_pending(UnixSeconds now) {
 
 Result<KeyStatus> KeyService::revoke(const std::string& identification, Environment env,
                                      std::optional<RevocationReason> reason,
-                                     const std::string& actor) {
+                                     const std::string& actor, std::string_view detail) {
   auto taxpayer = find_taxpayer(identification);
   if (!taxpayer) return taxpayer.error();
   auto revoked = store_.revoke_active(
       taxpayer->id, env, reason,
       AuditEvent{actor, "llave.revocar", taxpayer->identification,
-                 fmt::format("ambiente={} motivo={}", environment_name(env),
-                             reason ? revocation_reason_name(*reason) : "sin motivo")});
+                 fmt::format("ambiente={} motivo={}{}{}", environment_name(env),
+                             reason ? revocation_reason_name(*reason) : "sin motivo",
+                             detail.empty() ? "" : " ", detail)});
   if (!revoked) return revoked.error();
   count_revoked(env);
   return status_of(*revoked, now_seconds());

@@ -176,9 +176,11 @@ class KeyService {
   // it; the active key stays active. Returns how many were annulled.
   Result<int> expire_pending(UnixSeconds now);
 
-  // Revokes the active key of an environment.
+  // Revokes the active key of an environment; `detail` is added to the audit
+  // row (who acted for the taxpayer, and why).
   Result<KeyStatus> revoke(const std::string& identification, Environment env,
-                           std::optional<RevocationReason> reason, const std::string& actor);
+                           std::optional<RevocationReason> reason, const std::string& actor,
+                           std::string_view detail = {});
 
   // Every issued key of a taxpayer, newest first, optionally of one environment.
   Result<std::vector<KeyStatus>> status(const std::string& identification,

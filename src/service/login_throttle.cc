@@ -116,4 +116,23 @@ int LoginThrottle::free_left(std::string_view account, std::string_view address,
   return std::max(0, settings_.free_failures_per_account - (pair ? pair->failures : 0));
 }
 
+std::map<std::string, UnixSeconds> LoginThrottle::waits(std::string_view account, UnixSeconds now) {
+  std::lock_guard lock(mu_);
+  std::map<std::string, UnixSeconds> out;
+  const std::string prefix = pair_key(account, "");
+  for (auto it = pairs_.lower_bound(prefix); it != pairs_.end() && it->first.starts_with(prefix);
+       ++it)
+    if (it->second.wait_until > now)
+      out.emplace(it->first.substr(prefix.size()), it->second.wait_until);
+  return out;
+}
+
+void LoginThrottle::forget(std::string_view account) {
+  std::lock_guard lock(mu_);
+  const std::string prefix = pair_key(account, "");
+  auto it = pairs_.lower_bound(prefix);
+  while (it != pairs_.end() && it->first.starts_with(prefix)) it = pairs_.erase(it);
+  if (auto w = watch_.find(account); w != watch_.end()) watch_.erase(w);
+}
+
 }  // namespace llavero::service

@@ -66,6 +66,13 @@ class LoginThrottle {
   // A right password: the pair (and nothing else) starts over.
   void success(std::string_view account, std::string_view address);
 
+  // The addresses from which `account` must wait now, and until when: the
+  // lock state an operator sees.
+  std::map<std::string, UnixSeconds> waits(std::string_view account, UnixSeconds now);
+  // An operator's unlock: every address of `account` starts over, and the
+  // account's alarm window with them.
+  void forget(std::string_view account);
+
   // Failures left from `address` before `account` must wait.
   int free_left(std::string_view account, std::string_view address, UnixSeconds now);
 

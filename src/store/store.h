@@ -16,6 +16,8 @@
 //   MailStore         (store/mail_store.h)         the Herramienta's correo to
 //                                                  the receptor: pending, attempts
 //   AuditStore        (store/audit_store.h)        reading the audit log
+//   OperatorStore     (store/operator_store.h)     the operators' console:
+//                                                  accounts, TOTP, sessions
 //
 // A service takes the narrowest role it needs; the application builds one
 // Store and hands it to each. Two backends implement it and pass the same
@@ -40,6 +42,7 @@
 #include "store/certificate_store.h"
 #include "store/comprobante_store.h"
 #include "store/mail_store.h"
+#include "store/operator_store.h"
 #include "store/taxpayer_store.h"
 #include "store/tool_store.h"
 #include "util/result.h"
@@ -52,7 +55,8 @@ class Store : public TaxpayerStore,
               public ComprobanteStore,
               public ToolStore,
               public MailStore,
-              public AuditStore {
+              public AuditStore,
+              public OperatorStore {
  public:
   ~Store() override = default;
 

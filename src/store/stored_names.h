@@ -20,6 +20,7 @@
 #include "store/certificate_store.h"
 #include "store/comprobante_store.h"
 #include "store/mail_store.h"
+#include "store/operator_store.h"
 #include "store/taxpayer_store.h"
 #include "store/tool_store.h"
 #include "util/error_codes.h"
@@ -91,6 +92,10 @@ constexpr std::string_view mail_state_name(MailState state) {
 
 inline constexpr std::string_view kTaxpayerColumns =
     "id, identification, id_type, nombre, apellidos, correo, created_at";
+
+inline constexpr std::string_view kOperatorColumns =
+    "id, username, role, password_hash, totp_sealed, totp_enrolled, totp_last_step, disabled, "
+    "created_at";
 
 inline constexpr std::string_view kCertificateColumns =
     "id, authority_id, serial_hex, taxpayer_id, environment, status, certificate_der, "
@@ -193,6 +198,21 @@ TaxpayerRecord taxpayer_from(const Row& s) {
                         s.text(4),
                         s.text(5),
                         s.time(6, "taxpayers.created_at")};
+}
+
+// A row of kOperatorColumns.
+template <typename Row>
+OperatorRecord operator_from(const Row& s) {
+  return OperatorRecord{
+      s.integer(0),
+      s.text(1),
+      enum_from(s.text(2), kAllOperatorRoles, operator_role_name, "operators.role"),
+      s.text(3),
+      s.blob(4),
+      s.flag(5),
+      s.integer(6),
+      s.flag(7),
+      s.time(8, "operators.created_at")};
 }
 
 // A row of kCertificateColumns.

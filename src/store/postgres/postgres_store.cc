@@ -1918,4 +1918,199 @@ Status PostgresStore::request_mail(const std::string& clave, UnixSeconds now,
   });
 }
 
+// ---------------------------------------------------------------- OperatorStore
+
+Result<OperatorRecord> PostgresStore::add_operator(const OperatorRecord& record,
+                                                   const AuditEvent& audit) {
+  return guarded([&](Connection& db) -> Result<OperatorRecord> {
+    Transaction txn(db);
+    {
+      Statement s(db, "SELECT 1 FROM operators WHERE username = $1");
+      s.bind(1, record.username);
+      if (s.step())
+        return make_error(errc::kOperadorDuplicado,
+                          fmt::format("Ya existe un operador con el usuario {}.", record.username));
+    }
+    OperatorRecord r = record;
+    r.created_at = now_seconds();
+    Statement s(db,
+                "INSERT INTO operators (username, role, password_hash, disabled, created_at) "
+                "VALUES ($1, $2, $3, $4, $5) RETURNING id");
+    s.bind(1, r.username)
+        .bind(2, operator_role_name(r.role))
+        .bind(3, r.password_hash)
+        .bind_bool(4, r.disabled)
+        .bind_time(5, r.created_at);
+    if (!s.step()) return make_error(errc::kErrorAlmacen, "No se pudo guardar el operador.");
+    r.id = s.integer(0);
+    append_audit(db, audit);
+    txn.commit();
+    return r;
+  });
+}
+
+Result<std::optional<OperatorRecord>> PostgresStore::find_operator(const std::string& username) {
+  return guarded([&](Connection& db) -> Result<std::optional<OperatorRecord>> {
+    Statement s(db, fmt::format("SELECT {} FROM operators WHERE username = $1", kOperatorColumns));
+    s.bind(1, username);
+    if (!s.step()) return std::optional<OperatorRecord>();
+    return std::optional<OperatorRecord>(operator_from(s));
+  });
+}
+
+Result<std::optional<OperatorRecord>> PostgresStore::find_operator_by_id(std::int64_t id) {
+  return guarded([&](Connection& db) -> Result<std::optional<OperatorRecord>> {
+    Statement s(db, fmt::format("SELECT {} FROM operators WHERE id = $1", kOperatorColumns));
+    s.bind(1, id);
+    if (!s.step()) return std::optional<OperatorRecord>();
+    return std::optional<OperatorRecord>(operator_from(s));
+  });
+}
+
+Result<std::vector<OperatorRecord>> PostgresStore::operators() {
+  return guarded([&](Connection& db) -> Result<std::vector<OperatorRecord>> {
+    Statement s(db, fmt::format("SELECT {} FROM operators ORDER BY username", kOperatorColumns));
+    std::vector<OperatorRecord> out;
+    while (s.step()) out.push_back(operator_from(s));
+    return out;
+  });
+}
+
+Status PostgresStore::set_operator_disabled(std::int64_t id, bool disabled,
+                                            const AuditEvent& audit) {
+  return guarded([&](Connection& db) -> Status {
+    Transaction txn(db);
+    Statement(db, "UPDATE operators SET disabled = $1 WHERE id = $2")
+        .bind_bool(1, disabled)
+        .bind(2, id)
+        .run();
+    if (disabled)
+      Statement(db, "DELETE FROM operator_sessions WHERE operator_id = $1").bind(1, id).run();
+    append_audit(db, audit);
+    txn.commit();
+    return Ok{};
+  });
+}
+
+Status PostgresStore::set_operator_totp(std::int64_t id, const Bytes& sealed) {
+  return guarded([&](Connection& db) -> Status {
+    Statement(db, "UPDATE operators SET totp_sealed = $1 WHERE id = $2 AND NOT totp_enrolled")
+        .bind(1, sealed)
+        .bind(2, id)
+        .run();
+    return Ok{};
+  });
+}
+
+Result<bool> PostgresStore::spend_totp_step(std::int64_t id, std::int64_t step) {
+  return guarded([&](Connection& db) -> Result<bool> {
+    Statement update(db,
+                     "UPDATE operators SET totp_last_step = $1, totp_enrolled = TRUE "
+                     "WHERE id = $2 AND totp_last_step < $3");
+    update.bind(1, step).bind(2, id).bind(3, step);
+    return update.run() == 1;
+  });
+}
+
+Status PostgresStore::create_operator_session(const OperatorSessionRecord& r,
+                                              const AuditEvent& audit) {
+  return guarded([&](Connection& db) -> Status {
+    Transaction txn(db);
+    Statement(db,
+              "INSERT INTO operator_sessions (id_hash, operator_id, csrf_token, created_at, "
+              "last_seen) VALUES ($1, $2, $3, $4, $5)")
+        .bind(1, r.id_hash)
+        .bind(2, r.operator_id)
+        .bind(3, r.csrf_token)
+        .bind_time(4, r.created_at)
+        .bind_time(5, r.last_seen)
+        .run();
+    append_audit(db, audit);
+    txn.commit();
+    return Ok{};
+  });
+}
+
+Result<std::optional<OperatorSessionRecord>> PostgresStore::find_operator_session(
+    const std::string& id_hash) {
+  return guarded([&](Connection& db) -> Result<std::optional<OperatorSessionRecord>> {
+    Statement s(db,
+                "SELECT id_hash, operator_id, csrf_token, created_at, last_seen "
+                "FROM operator_sessions WHERE id_hash = $1");
+    s.bind(1, id_hash);
+    if (!s.step()) return std::optional<OperatorSessionRecord>();
+    return std::optional<OperatorSessionRecord>(OperatorSessionRecord{
+        s.text(0), s.integer(1), s.text(2), s.time(3, "operator_sessions.created_at"),
+        s.time(4, "operator_sessions.last_seen")});
+  });
+}
+
+Status PostgresStore::touch_operator_session(const std::string& id_hash, UnixSeconds last_seen) {
+  return guarded([&](Connection& db) -> Status {
+    Statement(db, "UPDATE operator_sessions SET last_seen = $1 WHERE id_hash = $2")
+        .bind_time(1, last_seen)
+        .bind(2, id_hash)
+        .run();
+    return Ok{};
+  });
+}
+
+Status PostgresStore::delete_operator_session(const std::string& id_hash) {
+  return guarded([&](Connection& db) -> Status {
+    Statement(db, "DELETE FROM operator_sessions WHERE id_hash = $1").bind(1, id_hash).run();
+    return Ok{};
+  });
+}
+
+Status PostgresStore::purge_operator_sessions(UnixSeconds idle_before) {
+  return guarded([&](Connection& db) -> Status {
+    Statement(db, "DELETE FROM operator_sessions WHERE last_seen < $1")
+        .bind_time(1, idle_before)
+        .run();
+    return Ok{};
+  });
+}
+
+Status PostgresStore::record_operator_event(const AuditEvent& audit) {
+  return guarded([&](Connection& db) -> Status {
+    Transaction txn(db);
+    append_audit(db, audit);
+    txn.commit();
+    return Ok{};
+  });
+}
+
+Result<std::vector<TaxpayerRecord>> PostgresStore::search_taxpayers(const std::string& text,
+                                                                    int limit) {
+  return guarded([&](Connection& db) -> Result<std::vector<TaxpayerRecord>> {
+    // The text is matched literally: LIKE's wildcards in it are escaped.
+    std::string pattern = "%";
+    for (char c : text) {
+      if (c == '%' || c == '_' || c == '\\') pattern += '\\';
+      pattern += c;
+    }
+    pattern += '%';
+    Statement s(db, fmt::format("SELECT {} FROM taxpayers WHERE identification LIKE $1 ESCAPE "
+                                "'\\' OR lower(nombre || ' ' || apellidos) LIKE lower($2) "
+                                "ESCAPE '\\' ORDER BY identification LIMIT $3",
+                                kTaxpayerColumns));
+    s.bind(1, pattern).bind(2, pattern).bind(3, static_cast<std::int64_t>(limit));
+    std::vector<TaxpayerRecord> out;
+    while (s.step()) out.push_back(taxpayer_from(s));
+    return out;
+  });
+}
+
+Result<std::vector<AuthorityCounts>> PostgresStore::authority_counts() {
+  return guarded([&](Connection& db) -> Result<std::vector<AuthorityCounts>> {
+    Statement s(db,
+                "SELECT authority_id, SUM(CASE WHEN status <> 'reserved' THEN 1 ELSE 0 END), "
+                "SUM(CASE WHEN status = 'revoked' THEN 1 ELSE 0 END) FROM certificates "
+                "GROUP BY authority_id ORDER BY authority_id");
+    std::vector<AuthorityCounts> out;
+    while (s.step()) out.push_back(AuthorityCounts{s.integer(0), s.integer(1), s.integer(2)});
+    return out;
+  });
+}
+
 }  // namespace llavero

@@ -1740,4 +1740,199 @@ Result<ListPage<ProductoRecord>> SqliteStore::productos(std::int64_t taxpayer_id
   });
 }
 
+// ---------------------------------------------------------------- OperatorStore
+
+Result<OperatorRecord> SqliteStore::add_operator(const OperatorRecord& record,
+                                                 const AuditEvent& audit) {
+  return guarded([&]() -> Result<OperatorRecord> {
+    Transaction txn(*db_);
+    {
+      Statement s(*db_, "SELECT 1 FROM operators WHERE username = ?");
+      s.bind(1, record.username);
+      if (s.step())
+        return make_error(errc::kOperadorDuplicado,
+                          fmt::format("Ya existe un operador con el usuario {}.", record.username));
+    }
+    OperatorRecord r = record;
+    r.created_at = now_seconds();
+    Statement s(*db_,
+                "INSERT INTO operators (username, role, password_hash, disabled, created_at) "
+                "VALUES (?, ?, ?, ?, ?)");
+    s.bind(1, r.username)
+        .bind(2, operator_role_name(r.role))
+        .bind(3, r.password_hash)
+        .bind(4, static_cast<std::int64_t>(r.disabled))
+        .bind_time(5, r.created_at);
+    s.run();
+    r.id = sqlite3_last_insert_rowid(*db_);
+    append_audit(*db_, audit);
+    txn.commit();
+    return r;
+  });
+}
+
+Result<std::optional<OperatorRecord>> SqliteStore::find_operator(const std::string& username) {
+  return guarded([&]() -> Result<std::optional<OperatorRecord>> {
+    Statement s(*db_, fmt::format("SELECT {} FROM operators WHERE username = ?", kOperatorColumns));
+    s.bind(1, username);
+    if (!s.step()) return std::optional<OperatorRecord>();
+    return std::optional<OperatorRecord>(operator_from(s));
+  });
+}
+
+Result<std::optional<OperatorRecord>> SqliteStore::find_operator_by_id(std::int64_t id) {
+  return guarded([&]() -> Result<std::optional<OperatorRecord>> {
+    Statement s(*db_, fmt::format("SELECT {} FROM operators WHERE id = ?", kOperatorColumns));
+    s.bind(1, id);
+    if (!s.step()) return std::optional<OperatorRecord>();
+    return std::optional<OperatorRecord>(operator_from(s));
+  });
+}
+
+Result<std::vector<OperatorRecord>> SqliteStore::operators() {
+  return guarded([&]() -> Result<std::vector<OperatorRecord>> {
+    Statement s(*db_, fmt::format("SELECT {} FROM operators ORDER BY username", kOperatorColumns));
+    std::vector<OperatorRecord> out;
+    while (s.step()) out.push_back(operator_from(s));
+    return out;
+  });
+}
+
+Status SqliteStore::set_operator_disabled(std::int64_t id, bool disabled, const AuditEvent& audit) {
+  return guarded([&]() -> Status {
+    Transaction txn(*db_);
+    Statement(*db_, "UPDATE operators SET disabled = ? WHERE id = ?")
+        .bind(1, static_cast<std::int64_t>(disabled))
+        .bind(2, id)
+        .run();
+    if (disabled)
+      Statement(*db_, "DELETE FROM operator_sessions WHERE operator_id = ?").bind(1, id).run();
+    append_audit(*db_, audit);
+    txn.commit();
+    return Ok{};
+  });
+}
+
+Status SqliteStore::set_operator_totp(std::int64_t id, const Bytes& sealed) {
+  return guarded([&]() -> Status {
+    Statement(*db_, "UPDATE operators SET totp_sealed = ? WHERE id = ? AND totp_enrolled = 0")
+        .bind(1, sealed)
+        .bind(2, id)
+        .run();
+    return Ok{};
+  });
+}
+
+Result<bool> SqliteStore::spend_totp_step(std::int64_t id, std::int64_t step) {
+  return guarded([&]() -> Result<bool> {
+    Statement update(*db_,
+                     "UPDATE operators SET totp_last_step = ?, totp_enrolled = 1 "
+                     "WHERE id = ? AND totp_last_step < ?");
+    update.bind(1, step).bind(2, id).bind(3, step);
+    update.run();
+    return sqlite3_changes(*db_) == 1;
+  });
+}
+
+Status SqliteStore::create_operator_session(const OperatorSessionRecord& r,
+                                            const AuditEvent& audit) {
+  return guarded([&]() -> Status {
+    Transaction txn(*db_);
+    Statement(*db_,
+              "INSERT INTO operator_sessions (id_hash, operator_id, csrf_token, created_at, "
+              "last_seen) VALUES (?, ?, ?, ?, ?)")
+        .bind(1, r.id_hash)
+        .bind(2, r.operator_id)
+        .bind(3, r.csrf_token)
+        .bind_time(4, r.created_at)
+        .bind_time(5, r.last_seen)
+        .run();
+    append_audit(*db_, audit);
+    txn.commit();
+    return Ok{};
+  });
+}
+
+Result<std::optional<OperatorSessionRecord>> SqliteStore::find_operator_session(
+    const std::string& id_hash) {
+  return guarded([&]() -> Result<std::optional<OperatorSessionRecord>> {
+    Statement s(*db_,
+                "SELECT id_hash, operator_id, csrf_token, created_at, last_seen "
+                "FROM operator_sessions WHERE id_hash = ?");
+    s.bind(1, id_hash);
+    if (!s.step()) return std::optional<OperatorSessionRecord>();
+    return std::optional<OperatorSessionRecord>(OperatorSessionRecord{
+        s.text(0), s.integer(1), s.text(2), s.time(3, "operator_sessions.created_at"),
+        s.time(4, "operator_sessions.last_seen")});
+  });
+}
+
+Status SqliteStore::touch_operator_session(const std::string& id_hash, UnixSeconds last_seen) {
+  return guarded([&]() -> Status {
+    Statement(*db_, "UPDATE operator_sessions SET last_seen = ? WHERE id_hash = ?")
+        .bind_time(1, last_seen)
+        .bind(2, id_hash)
+        .run();
+    return Ok{};
+  });
+}
+
+Status SqliteStore::delete_operator_session(const std::string& id_hash) {
+  return guarded([&]() -> Status {
+    Statement(*db_, "DELETE FROM operator_sessions WHERE id_hash = ?").bind(1, id_hash).run();
+    return Ok{};
+  });
+}
+
+Status SqliteStore::purge_operator_sessions(UnixSeconds idle_before) {
+  return guarded([&]() -> Status {
+    Statement(*db_, "DELETE FROM operator_sessions WHERE last_seen < ?")
+        .bind_time(1, idle_before)
+        .run();
+    return Ok{};
+  });
+}
+
+Status SqliteStore::record_operator_event(const AuditEvent& audit) {
+  return guarded([&]() -> Status {
+    Transaction txn(*db_);
+    append_audit(*db_, audit);
+    txn.commit();
+    return Ok{};
+  });
+}
+
+Result<std::vector<TaxpayerRecord>> SqliteStore::search_taxpayers(const std::string& text,
+                                                                  int limit) {
+  return guarded([&]() -> Result<std::vector<TaxpayerRecord>> {
+    // The text is matched literally: LIKE's wildcards in it are escaped.
+    std::string pattern = "%";
+    for (char c : text) {
+      if (c == '%' || c == '_' || c == '\\') pattern += '\\';
+      pattern += c;
+    }
+    pattern += '%';
+    Statement s(*db_, fmt::format("SELECT {} FROM taxpayers WHERE identification LIKE ? ESCAPE "
+                                  "'\\' OR lower(nombre || ' ' || apellidos) LIKE lower(?) "
+                                  "ESCAPE '\\' ORDER BY identification LIMIT ?",
+                                  kTaxpayerColumns));
+    s.bind(1, pattern).bind(2, pattern).bind(3, static_cast<std::int64_t>(limit));
+    std::vector<TaxpayerRecord> out;
+    while (s.step()) out.push_back(taxpayer_from(s));
+    return out;
+  });
+}
+
+Result<std::vector<AuthorityCounts>> SqliteStore::authority_counts() {
+  return guarded([&]() -> Result<std::vector<AuthorityCounts>> {
+    Statement s(*db_,
+                "SELECT authority_id, SUM(CASE WHEN status <> 'reserved' THEN 1 ELSE 0 END), "
+                "SUM(CASE WHEN status = 'revoked' THEN 1 ELSE 0 END) FROM certificates "
+                "GROUP BY authority_id ORDER BY authority_id");
+    std::vector<AuthorityCounts> out;
+    while (s.step()) out.push_back(AuthorityCounts{s.integer(0), s.integer(1), s.integer(2)});
+    return out;
+  });
+}
+
 }  // namespace llavero

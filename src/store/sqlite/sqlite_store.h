@@ -143,6 +143,26 @@ class SqliteStore final : public Store {
   Result<ListPage<ProductoRecord>> productos(std::int64_t taxpayer_id, Environment env,
                                              std::int64_t offset, std::int64_t limit) override;
 
+  // OperatorStore
+  Result<OperatorRecord> add_operator(const OperatorRecord& record,
+                                      const AuditEvent& audit) override;
+  Result<std::optional<OperatorRecord>> find_operator(const std::string& username) override;
+  Result<std::optional<OperatorRecord>> find_operator_by_id(std::int64_t id) override;
+  Result<std::vector<OperatorRecord>> operators() override;
+  Status set_operator_disabled(std::int64_t id, bool disabled, const AuditEvent& audit) override;
+  Status set_operator_totp(std::int64_t id, const Bytes& sealed) override;
+  Result<bool> spend_totp_step(std::int64_t id, std::int64_t step) override;
+  Status create_operator_session(const OperatorSessionRecord& session,
+                                 const AuditEvent& audit) override;
+  Result<std::optional<OperatorSessionRecord>> find_operator_session(
+      const std::string& id_hash) override;
+  Status touch_operator_session(const std::string& id_hash, UnixSeconds last_seen) override;
+  Status delete_operator_session(const std::string& id_hash) override;
+  Status purge_operator_sessions(UnixSeconds idle_before) override;
+  Status record_operator_event(const AuditEvent& audit) override;
+  Result<std::vector<TaxpayerRecord>> search_taxpayers(const std::string& text, int limit) override;
+  Result<std::vector<AuthorityCounts>> authority_counts() override;
+
   // AuditStore
   Result<AuditLog> audit_log() override;
 
