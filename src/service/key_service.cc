@@ -128,7 +128,7 @@ Result<KeyService::Issued> KeyService::issue(const IssueOrder& order,
   auto root = keyring_.certificate(order.environment, CaKind::kRoot);
   if (!root) return root.error();
 
-  auto key = ossl::generate_rsa(2048);
+  Result<ossl::PKey> key = order.key ? ossl::share_key(**order.key) : ossl::generate_rsa(2048);
   if (!key) return key.error();
 
   // Reserve the serial before signing: a crash after this point burns it, it
