@@ -36,6 +36,10 @@ packages=(
   # the PDF of an emitted comprobante (Cairo, Pango, the clave's QR code) and
   # what its tests read it back with (pdftotext, pdfinfo)
   libcairo2-dev libpango1.0-dev libqrencode-dev poppler-utils
+  # CA keys in a PKCS#11 token (`llavero init --pkcs11`): libp11 and the
+  # SoftHSM2 token its tests use, pkcs11-tool to look into the token, and
+  # the PKCS#11 C header (p11-kit's) for making non-extractable keys
+  libp11-dev softhsm2 opensc libp11-kit-dev
 )
 
 missing=()

@@ -456,7 +456,7 @@ TEST_P(TokenService, TokenOfTheOtherEnvironmentIsToldApart) {
 std::string realm_signed(Tokens& t, Environment env, boost::json::object claims) {
   auto stored = t.inst->store->service_key(fmt::format("jwt:{}", realm_of(env).name));
   EXPECT_TRUE(stored.ok() && stored->has_value());
-  auto key = t.inst->keyring->unwrap_key((*stored)->key_pem);
+  auto key = t.inst->keyring->open_key((*stored)->key_pem);
   EXPECT_TRUE(key.ok());
   auto token = sign_jwt(claims, **key, "kid");
   EXPECT_TRUE(token.ok());

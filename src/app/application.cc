@@ -213,14 +213,20 @@ Result<std::unique_ptr<Application>> Application::open(const std::filesystem::pa
   auto dir = DataDir::open(data_dir);
   if (!dir) return dir.error();
   p->dir = std::move(*dir);
-  auto passphrase = p->dir->ca_passphrase();
-  if (!passphrase) return passphrase.error();
+  auto ca_keys = p->dir->ca_key_store();
+  if (!ca_keys) return ca_keys.error();
   Store& store = p->dir->store();
   const Config& config = p->dir->config();
-  p->keyring = std::make_unique<CaKeyring>(store, std::move(*passphrase));
-  auto custody_key = load_or_create_custody_key(p->dir->path(), config.custody_key_file);
-  if (!custody_key) return custody_key.error();
-  p->custody = std::make_unique<KeyCustody>(store, *p->keyring, std::move(*custody_key));
+  p->keyring = std::make_unique<CaKeyring>(store, std::move(*ca_keys));
+  if (p->keyring->key_store().in_token()) {
+    auto custody_key = open_token_custody_key(p->keyring->key_store());
+    if (!custody_key) return custody_key.error();
+    p->custody = std::make_unique<KeyCustody>(store, *p->keyring, std::move(*custody_key));
+  } else {
+    auto custody_key = load_or_create_custody_key(p->dir->path(), config.custody_key_file);
+    if (!custody_key) return custody_key.error();
+    p->custody = std::make_unique<KeyCustody>(store, *p->keyring, std::move(*custody_key));
+  }
   p->keys = std::make_unique<KeyService>(store, config, *p->keyring);
   p->keys->keep_in_custody_with(p->custody.get());
   p->key_pool = std::make_unique<KeyPool>(static_cast<std::size_t>(config.key_pool_size));

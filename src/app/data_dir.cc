@@ -11,6 +11,8 @@
 #include <sstream>
 
 #include "app/extra_roots.h"
+#include "pki/pkcs11.h"
+#include "service/custody.h"
 #include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "util/clock.h"
@@ -107,9 +109,15 @@ Result<InitReport> create_data_dir(const fs::path& path, const InitOptions& opti
                       fmt::format("No se pudo crear {}: {}", path.string(), ec.message()));
   fs::permissions(path, fs::perms::owner_all, ec);
 
-  // The passphrase: the operator's, or one we make and keep beside the data.
+  // The keys: in the token named by `pkcs11`, else encrypted with a
+  // passphrase, the operator's or one we make and keep beside the data.
+  std::unique_ptr<KeyStore> keys;
   SecretString passphrase;
-  if (const char* env = std::getenv(kPassphraseEnv); env && *env) {
+  if (!options.config.pkcs11.empty()) {
+    auto token = open_pkcs11_key_store(options.config.pkcs11);
+    if (!token) return token.error();
+    keys = std::move(*token);
+  } else if (const char* env = std::getenv(kPassphraseEnv); env && *env) {
     passphrase = SecretString(env);
     report.lines.push_back(fmt::format(
         "Llaves de las CA cifradas (AES-256) con la frase de paso de {}.", kPassphraseEnv));
@@ -124,6 +132,7 @@ Result<InitReport> create_data_dir(const fs::path& path, const InitOptions& opti
         "guárdela en un lugar seguro.",
         (path / kPassphraseFileName).string()));
   }
+  if (!keys) keys = passphrase_key_store(passphrase);
 
   auto store = open_store(path, options.config, true);
   if (!store) return store.error();
@@ -138,6 +147,7 @@ Result<InitReport> create_data_dir(const fs::path& path, const InitOptions& opti
     h.naming = options.config.naming;
     h.base_url = options.config.base_url;
     h.now = now_seconds();
+    h.keys = keys.get();
     auto hierarchy = create_hierarchy(env, h);
     if (!hierarchy) return hierarchy.error();
     const fs::path ca_dir = path / "ca" / std::string(environment_name(env));
@@ -147,17 +157,23 @@ Result<InitReport> create_data_dir(const fs::path& path, const InitOptions& opti
     for (const Authority& a : *hierarchy) {
       auto der = ossl::x509_to_der(*a.certificate);
       auto pem = ossl::x509_to_pem(*a.certificate);
-      auto key = ossl::private_key_to_encrypted_pem(*a.private_key, passphrase);
       if (!der) return der.error();
       if (!pem) return pem.error();
-      if (!key) return key.error();
       const std::string subject = ossl::subject_line(*a.certificate);
-      records.push_back(NewAuthority{env, a.kind, subject, std::move(*der), std::move(*key)});
+      records.push_back(NewAuthority{env, a.kind, subject, std::move(*der), a.key_reference});
       const fs::path pem_path = ca_dir / fmt::format("{}.pem", ca_kind_name(a.kind));
       LLAVERO_TRY(write_file_atomically(pem_path, *pem, 0644));
       report.lines.push_back(fmt::format("CA {} ({}): {}  → {}", ca_kind_name(a.kind),
                                          environment_name(env), subject, pem_path.string()));
     }
+  }
+  if (keys->in_token()) {
+    // The custody key of the Herramienta Gratuita lives in the token too,
+    // made now so that servers sharing the token only ever open it.
+    auto custody = service::create_token_custody_key(*keys);
+    if (!custody) return custody.error();
+    report.lines.push_back(
+        fmt::format("Llaves de las CA y llave de custodia {}.", keys->description()));
   }
   // Where an operator drops the roots trusted besides these CAs (app/extra_roots.h).
   const fs::path trust_dir = path / kTrustDirName;
@@ -211,6 +227,13 @@ Result<std::unique_ptr<DataDir>> DataDir::open(const fs::path& path) {
   dir->config_ = std::move(*config);
   dir->store_ = std::move(*store);
   return dir;
+}
+
+Result<std::unique_ptr<KeyStore>> DataDir::ca_key_store() const {
+  if (!config_.pkcs11.empty()) return open_pkcs11_key_store(config_.pkcs11);
+  auto passphrase = ca_passphrase();
+  if (!passphrase) return passphrase.error();
+  return passphrase_key_store(std::move(*passphrase));
 }
 
 Result<SecretString> DataDir::ca_passphrase() const {

@@ -1,7 +1,8 @@
 // A data directory: where one installation keeps its configuration
 // (llavero.conf), its store (llavero.db), the exported CA certificates
-// (ca/<ambiente>/*.pem) and, unless LLAVERO_CA_PASSPHRASE is set, the
-// passphrase file of the CA keys (ca-passphrase, mode 0600).
+// (ca/<ambiente>/*.pem) and, unless LLAVERO_CA_PASSPHRASE is set or the keys
+// live in a PKCS#11 token (`pkcs11` in llavero.conf), the passphrase file of
+// the CA keys (ca-passphrase, mode 0600).
 //
 // llavero.conf is written last by `init`, so its presence is what makes a
 // directory a data directory.
@@ -58,6 +59,9 @@ class DataDir {
 
   // LLAVERO_CA_PASSPHRASE when set, else the passphrase file.
   Result<SecretString> ca_passphrase() const;
+  // Where the CA keys are: the PKCS#11 token of `pkcs11`, else the store,
+  // encrypted with ca_passphrase().
+  Result<std::unique_ptr<KeyStore>> ca_key_store() const;
 
  private:
   DataDir() = default;

@@ -27,9 +27,11 @@ std::string actor() {
 Session open_session(const std::string& data_flag, bool needs_ca_keys) {
   Session s;
   s.dir = must(app::DataDir::open(app::default_data_path(data_flag)));
-  SecretString passphrase;
-  if (needs_ca_keys) passphrase = must(s.dir->ca_passphrase());
-  s.keyring = std::make_unique<service::CaKeyring>(s.dir->store(), std::move(passphrase));
+  // Without CA keys (and without a token's PIN), a keyring that only reads
+  // certificates.
+  std::unique_ptr<KeyStore> keys =
+      needs_ca_keys ? must(s.dir->ca_key_store()) : passphrase_key_store(SecretString());
+  s.keyring = std::make_unique<service::CaKeyring>(s.dir->store(), std::move(keys));
   s.keys = std::make_unique<service::KeyService>(s.dir->store(), s.dir->config(), *s.keyring);
   return s;
 }

@@ -14,7 +14,7 @@ namespace llavero::cli {
 
 std::vector<Command> add_init_command(CLI::App& app) {
   struct Flags {
-    std::string base_url, config_file, database;
+    std::string base_url, config_file, database, pkcs11;
   };
   auto flags = std::make_shared<Flags>();
   auto* init =
@@ -26,6 +26,11 @@ std::vector<Command> add_init_command(CLI::App& app) {
                    "Almacén: una URL postgresql://… de una base PostgreSQL 15 existente y vacía "
                    "(por omisión, SQLite en el directorio de datos); queda como db en "
                    "llavero.conf");
+  init->add_option("--pkcs11", flags->pkcs11,
+                   "Token PKCS#11 donde generar y guardar las llaves de las CA (URI RFC 7512, "
+                   "p. ej. 'pkcs11:token=llavero?module-path=/usr/lib/softhsm/libsofthsm2.so'); "
+                   "el PIN va en LLAVERO_PKCS11_PIN o en el archivo de pin-source, nunca en la "
+                   "línea de órdenes. Queda como pkcs11 en llavero.conf");
   return {Command{init, [flags](const std::string& data_flag) {
                     app::InitOptions options;
                     if (!flags->config_file.empty()) {
@@ -39,6 +44,7 @@ std::vector<Command> add_init_command(CLI::App& app) {
                     }
                     if (!flags->base_url.empty()) options.config.base_url = flags->base_url;
                     if (!flags->database.empty()) options.config.database = flags->database;
+                    if (!flags->pkcs11.empty()) options.config.pkcs11 = flags->pkcs11;
                     options.actor = actor();
                     app::InitReport report =
                         must(app::initialize_data_dir(app::default_data_path(data_flag), options));

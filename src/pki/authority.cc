@@ -66,12 +66,23 @@ Result<ossl::X509Ptr> make_ca_certificate(const X509_NAME& subject, const EVP_PK
   return cert;
 }
 
+// A CA's key, from the key store when there is one.
+Result<KeyStore::NewKey> new_ca_key(const HierarchyOptions& options, Environment env, CaKind kind) {
+  if (options.keys)
+    return options.keys->generate_rsa(
+        options.key_bits, fmt::format("{}-{}", environment_name(env), ca_kind_name(kind)));
+  auto key = ossl::generate_rsa(options.key_bits);
+  if (!key) return key.error();
+  return KeyStore::NewKey{std::move(*key), ""};
+}
+
 }  // namespace
 
 Result<std::vector<Authority>> create_hierarchy(Environment env, const HierarchyOptions& options) {
   std::vector<Authority> out;
-  auto root_key = ossl::generate_rsa(options.key_bits);
-  if (!root_key) return root_key.error();
+  auto root_made = new_ca_key(options, env, CaKind::kRoot);
+  if (!root_made) return root_made.error();
+  ossl::PKey* root_key = &root_made->key;
   auto root_name = ca_subject(options.naming, env, CaKind::kRoot);
   if (!root_name) return root_name.error();
   auto root = make_ca_certificate(**root_name, **root_key, nullptr, **root_key, **root_name,
@@ -81,16 +92,19 @@ Result<std::vector<Authority>> create_hierarchy(Environment env, const Hierarchy
       publication_urls(options.base_url, env, CaKind::kRoot).ca_certificate;
 
   for (CaKind kind : {CaKind::kPersonaFisica, CaKind::kPersonaJuridica}) {
-    auto key = ossl::generate_rsa(options.key_bits);
-    if (!key) return key.error();
+    auto made = new_ca_key(options, env, kind);
+    if (!made) return made.error();
+    ossl::PKey* key = &made->key;
     auto name = ca_subject(options.naming, env, kind);
     if (!name) return name.error();
     auto cert = make_ca_certificate(**name, **key, root->get(), **root_key, **root_name,
                                     options.now, options.issuing_years, root_url);
     if (!cert) return cert.error();
-    out.push_back(Authority{env, kind, std::move(*cert), std::move(*key)});
+    out.push_back(
+        Authority{env, kind, std::move(*cert), std::move(made->key), std::move(made->reference)});
   }
-  out.insert(out.begin(), Authority{env, CaKind::kRoot, std::move(*root), std::move(*root_key)});
+  out.insert(out.begin(), Authority{env, CaKind::kRoot, std::move(*root), std::move(root_made->key),
+                                    std::move(root_made->reference)});
   return out;
 }
 

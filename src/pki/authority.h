@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "pki/key_store.h"
 #include "pki/names.h"
 #include "pki/openssl.h"
 #include "util/clock.h"
@@ -21,6 +22,9 @@ struct Authority {
   CaKind kind;
   ossl::X509Ptr certificate;
   ossl::PKey private_key;  // null while locked
+  // What the key store keeps to open the key again (KeyStore::NewKey); empty
+  // for a hierarchy made without a key store.
+  std::string key_reference = {};
 };
 
 struct HierarchyOptions {
@@ -30,6 +34,9 @@ struct HierarchyOptions {
   UnixSeconds now = 0;
   int root_years = 20;
   int issuing_years = 12;  // outlives any taxpayer certificate it signs (4 years)
+  // Where the keys are made (labelled "<ambiente>-<tipo>"); null: in memory,
+  // with no reference (tests).
+  KeyStore* keys = nullptr;
 };
 
 // The root and the two issuing CAs of one environment, with fresh keys.

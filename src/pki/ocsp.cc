@@ -137,12 +137,11 @@ Result<Bytes> sign_ocsp_response(const OcspSigner& signer, std::span<const OcspA
   return response_der(response.get());
 }
 
-Result<ResponderCertificate> issue_responder_certificate(const Authority& ca, const Bytes& serial,
-                                                         UnixSeconds now,
+Result<ResponderCertificate> issue_responder_certificate(const Authority& ca, ossl::PKey key,
+                                                         const Bytes& serial, UnixSeconds now,
                                                          UnixSeconds validity_seconds) {
   if (!ca.private_key) return make_error(errc::kCaBloqueada, "La CA emisora no está desbloqueada.");
-  auto key = ossl::generate_rsa(2048);
-  if (!key) return key.error();
+  if (!key) return make_error(errc::kLlaveInvalida, "Falta la llave del respondedor OCSP.");
   ossl::X509Name name(X509_NAME_dup(X509_get_subject_name(ca.certificate.get())));
   if (!name) return ossl::internal_error("nombre del respondedor");
   // Same C/O/OU as the CA, CN "<CA CN> OCSP": replace the last entry.
@@ -166,7 +165,7 @@ Result<ResponderCertificate> issue_responder_certificate(const Authority& ca, co
       !BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert.get())) ||
       X509_set_subject_name(cert.get(), name.get()) != 1 ||
       X509_set_issuer_name(cert.get(), X509_get_subject_name(ca.certificate.get())) != 1 ||
-      X509_set_pubkey(cert.get(), key->get()) != 1 ||
+      X509_set_pubkey(cert.get(), key.get()) != 1 ||
       !ASN1_TIME_set(X509_getm_notBefore(cert.get()), static_cast<time_t>(now - 300)) ||
       !ASN1_TIME_set(X509_getm_notAfter(cert.get()), static_cast<time_t>(now + validity_seconds)))
     return ossl::internal_error("certificado del respondedor");
@@ -180,7 +179,7 @@ Result<ResponderCertificate> issue_responder_certificate(const Authority& ca, co
   LLAVERO_TRY(add_extension(cert.get(), &ctx, NID_authority_key_identifier, "keyid:always"));
   if (X509_sign(cert.get(), ca.private_key.get(), EVP_sha256()) <= 0)
     return ossl::internal_error("firmar certificado del respondedor");
-  return ResponderCertificate{std::move(cert), std::move(*key)};
+  return ResponderCertificate{std::move(cert), std::move(key)};
 }
 
 }  // namespace llavero

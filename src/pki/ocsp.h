@@ -9,8 +9,8 @@
 #include <span>
 #include <vector>
 
-#include "pki/authority.h"
 #include "id/revocation_reason.h"
+#include "pki/authority.h"
 
 namespace llavero {
 
@@ -87,9 +87,10 @@ struct ResponderCertificate {
   ossl::PKey key;
 };
 
-// A delegated responder for `ca`, valid from now for `validity_seconds`.
-Result<ResponderCertificate> issue_responder_certificate(const Authority& ca, const Bytes& serial,
-                                                         UnixSeconds now,
+// A delegated responder for `ca` with the new `key` (from the CA key store),
+// valid from now for `validity_seconds`.
+Result<ResponderCertificate> issue_responder_certificate(const Authority& ca, ossl::PKey key,
+                                                         const Bytes& serial, UnixSeconds now,
                                                          UnixSeconds validity_seconds);
 
 }  // namespace llavero

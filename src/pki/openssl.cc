@@ -99,6 +99,12 @@ Result<PKey> generate_rsa(int bits) {
   return PKey(raw);
 }
 
+Result<PKey> share_key(const EVP_PKEY& key) {
+  EVP_PKEY* raw = const_cast<EVP_PKEY*>(&key);
+  if (EVP_PKEY_up_ref(raw) != 1) return internal_error("referencia a la llave");
+  return PKey(raw);
+}
+
 std::string subject_line(const X509& cert) {
   Bio bio(BIO_new(BIO_s_mem()));
   X509_NAME_print_ex(bio.get(), X509_get_subject_name(&cert), 0,

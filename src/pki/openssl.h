@@ -83,6 +83,8 @@ Result<PKey> private_key_from_encrypted_pem(std::string_view pem, const SecretSt
 
 // An RSA key of `bits` bits with e = 65537, from OpenSSL's CSPRNG.
 Result<PKey> generate_rsa(int bits);
+// Another owner of `key` (a reference, not a copy: a token's key stays in it).
+Result<PKey> share_key(const EVP_PKEY& key);
 
 // The subject as one RFC 4514 line, UTF-8 kept as it is ("CN=PEÑA,...").
 std::string subject_line(const X509& cert);

@@ -32,7 +32,7 @@ Result<CaKeyring::Unlocked> CaKeyring::unlocked(Environment env, CaKind kind) {
   if (!entry) return entry.error();
   Entry& e = **entry;
   if (!e.authority.private_key) {
-    auto key = ossl::private_key_from_encrypted_pem(e.key_pem, passphrase_);
+    auto key = keys_->open(e.key_pem);
     if (!key) return key.error();
     e.authority.private_key = std::move(*key);
   }
@@ -46,12 +46,12 @@ Result<const Authority*> CaKeyring::certificate(Environment env, CaKind kind) {
   return &(*entry)->authority;
 }
 
-Result<std::string> CaKeyring::wrap_key(const EVP_PKEY& key) {
-  return ossl::private_key_to_encrypted_pem(key, passphrase_);
+Result<KeyStore::NewKey> CaKeyring::new_key(int bits, std::string_view label) {
+  return keys_->generate_rsa(bits, label);
 }
 
-Result<ossl::PKey> CaKeyring::unwrap_key(std::string_view pem) {
-  return ossl::private_key_from_encrypted_pem(pem, passphrase_);
+Result<ossl::PKey> CaKeyring::open_key(std::string_view reference) {
+  return keys_->open(reference);
 }
 
 }  // namespace llavero::service

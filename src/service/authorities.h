@@ -1,6 +1,8 @@
 // The CAs of an installation as the key service sees them: certificates read
-// from the store, private keys unlocked with the CA passphrase on first use
-// and kept in memory for the life of the process.
+// from the store, private keys opened from the key store on first use (the
+// default decrypts them with the CA passphrase; a PKCS#11 token gives handles
+// whose signatures the token makes, pki/pkcs11.h) and kept for the life of
+// the process.
 #pragma once
 
 #include <map>
@@ -8,6 +10,7 @@
 #include <vector>
 
 #include "pki/authority.h"
+#include "pki/key_store.h"
 #include "store/certificate_store.h"
 #include "util/secret.h"
 
@@ -15,8 +18,11 @@ namespace llavero::service {
 
 class CaKeyring {
  public:
+  CaKeyring(CertificateStore& store, std::unique_ptr<KeyStore> keys)
+      : store_(store), keys_(std::move(keys)) {}
+  // The default key store: keys encrypted with `passphrase`.
   CaKeyring(CertificateStore& store, SecretString passphrase)
-      : store_(store), passphrase_(std::move(passphrase)) {}
+      : CaKeyring(store, passphrase_key_store(std::move(passphrase))) {}
 
   struct Unlocked {
     std::int64_t authority_id;
@@ -28,10 +34,13 @@ class CaKeyring {
   // A CA certificate without unlocking its key (for chains).
   Result<const Authority*> certificate(Environment env, CaKind kind);
 
-  // Keys that live beside the CA keys (OCSP responders) are wrapped with
-  // the same passphrase.
-  Result<std::string> wrap_key(const EVP_PKEY& key);
-  Result<ossl::PKey> unwrap_key(std::string_view pem);
+  // Keys that live beside the CA keys (OCSP responders, the token service's
+  // key, the MensajeHacienda seal) are made and opened by the same key store.
+  // Keep the reference; `label` names the key in a token.
+  Result<KeyStore::NewKey> new_key(int bits, std::string_view label);
+  Result<ossl::PKey> open_key(std::string_view reference);
+
+  KeyStore& key_store() { return *keys_; }
 
  private:
   struct Entry {
@@ -42,7 +51,8 @@ class CaKeyring {
   Result<Entry*> load(Environment env, CaKind kind);
 
   CertificateStore& store_;
-  SecretString passphrase_;
+  // Before entries_: a token's keys must not outlive it.
+  std::unique_ptr<KeyStore> keys_;
   std::mutex mu_;
   std::map<std::pair<Environment, CaKind>, Entry> entries_;
 };

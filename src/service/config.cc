@@ -281,6 +281,7 @@ const std::map<std::string, Setter, std::less<>>& setters() {
       {"llaves_pregeneradas", int_field(&Config::key_pool_size, "llaves_pregeneradas", 0, 64)},
       {"esquemas_xsd", text_field(&Config::xsd_directory)},
       {"llave_custodia", text_field(&Config::custody_key_file)},
+      {"pkcs11", text_field(&Config::pkcs11)},
       {"perfil_certificado",
        [](Config& c, std::string_view v) -> Status {
          if (v != "completo" && v != "strict")
@@ -517,6 +518,11 @@ std::string render_config(const Config& c) {
              c.strict_signature_policy ? "si" : "no",
              c.revocation_answer_required ? "rechazar" : "aceptar") +
          render_client_limits(c.client_limits) + render_mail(c.mail) + render_operation(c) +
+         (c.pkcs11.empty() ? std::string()
+                           : fmt::format("# Llaves de las CA en un token PKCS#11 (docs/hsm.md); el "
+                                         "PIN: LLAVERO_PKCS11_PIN o pin-source.\n"
+                                         "pkcs11 = {}\n",
+                                         c.pkcs11)) +
          fmt::format(
              "# Consola de operadores (/operador, docs/operador.md): solo estas direcciones de\n"
              "# cliente, separadas por comas; vacío: cualquiera.\n"

@@ -61,6 +61,11 @@ struct Config {
   // The key-encryption key of the keys kept for the Herramienta Gratuita
   // (service/custody.h); empty: <data>/llave-custodia.key.
   std::string custody_key_file;
+  // `pkcs11`: the RFC 7512 URI of the token that holds the CA keys and the
+  // custody key (pki/pkcs11.h, docs/hsm.md); empty: keys encrypted with the
+  // CA passphrase. Set by `llavero init --pkcs11`; changing it later strands
+  // the keys.
+  std::string pkcs11;
   std::string xsd_directory;  // empty: $LLAVERO_XSD_DIR or the default beside the sources
   // The reception: whether a signature's advertencias (an odd or absent
   // policy, RSA-SHA1) reject it (politica_estricta), and whether a signer of

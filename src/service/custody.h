@@ -7,6 +7,12 @@
 // associated data, so a sealed key moved to another certificate's row does
 // not open.
 //
+// When the CA keys live in a PKCS#11 token, the key-encryption key does too:
+// an RSA key made inside the token at `init` (label "llavero-custodia",
+// decrypt only, not extractable). Each key is then sealed under its own
+// random data key, which is kept encrypted to the token's key (RSA-OAEP,
+// SHA-256); only the token can open it.
+//
 // A sealed key is opened only in memory, for one signature, and the clear
 // bytes are wiped right after; the store deletes it when its certificate is
 // revoked or superseded (migration 8), and stop() deletes it on request
@@ -31,6 +37,8 @@ class KeyCustody {
  public:
   // `kek` is 32 bytes (load_or_create_custody_key).
   KeyCustody(Store& store, CaKeyring& keyring, SecretString kek);
+  // `token_key`: the custody key of a PKCS#11 token (open_token_custody_key).
+  KeyCustody(Store& store, CaKeyring& keyring, ossl::PKey token_key);
 
   // Seals a private key for the certificate with `serial_hex`.
   Result<Bytes> wrap(const EVP_PKEY& key, std::string_view serial_hex) const;
@@ -50,10 +58,20 @@ class KeyCustody {
   Status stop(const TaxpayerRecord& taxpayer, Environment env, const std::string& actor);
 
  private:
+  // The data key that opens `box` (its format says which KEK made it).
+  Result<SecretString> data_key(const Bytes& box, std::size_t& sealed_at) const;
+
   Store& store_;
   CaKeyring& keyring_;
-  SecretString kek_;
+  SecretString kek_;      // a file's KEK (format 1), or
+  ossl::PKey token_key_;  // the token's (format 2), and its public half
+  ossl::PKey token_public_;
 };
+
+inline constexpr const char* kCustodyKeyLabel = "llavero-custodia";
+// Makes (at init) and opens the custody key of a token.
+Result<ossl::PKey> create_token_custody_key(KeyStore& token);
+Result<ossl::PKey> open_token_custody_key(KeyStore& token);
 
 // The key-encryption key file (32 random bytes, mode 0600), created on first
 // use; `configured` (llave_custodia in llavero.conf) or

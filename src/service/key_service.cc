@@ -154,11 +154,15 @@ Result<KeyService::Issued> KeyService::issue(const IssueOrder& order,
   auto root = keyring_.certificate(order.environment, CaKind::kRoot);
   if (!root) return root.error();
 
-  // A pooled pair is removed from the pool as it is taken: never two
-  // certificates with one public key.
-  std::optional<ossl::PKey> pooled = pool_ != nullptr ? pool_->take() : std::nullopt;
+  // A key the order brings (the MensajeHacienda seal's, from the keyring) is
+  // used as it is; otherwise a pooled pair, removed from the pool as it is
+  // taken: never two certificates with one public key.
+  std::optional<ossl::PKey> pooled =
+      !order.key && pool_ != nullptr ? pool_->take() : std::nullopt;
   const bool from_pool = pooled.has_value();
-  auto key = pooled ? Result<ossl::PKey>(std::move(*pooled)) : KeyPool::rsa_2048();
+  Result<ossl::PKey> key = order.key  ? ossl::share_key(**order.key)
+                           : pooled ? Result<ossl::PKey>(std::move(*pooled))
+                                    : KeyPool::rsa_2048();
   if (!key) return key.error();
 
   // Reserve the serial before signing: a crash after this point burns it, it

@@ -94,6 +94,9 @@ struct IssueOrder {
   // Unset: active at once, superseding the active key. Set: pending until
   // then (see GenerateRequest::until_downloaded).
   std::optional<UnixSeconds> pending_until = std::nullopt;
+  // The key to certify, made elsewhere (the MensajeHacienda seal's, in the
+  // CA key store); null: a fresh 2048-bit key in memory, as for a taxpayer.
+  const ossl::PKey* key = nullptr;
 };
 
 // A key pair and its signed certificate, not yet active.

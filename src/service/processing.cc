@@ -228,16 +228,14 @@ Status ComprobanteProcessor::start() {
         taxpayer = *added;
       }
       KeyService keys(store_, config_, keyring_);
-      std::string pem;
+      // The seal's key is made by the CA key store (in the token, when there is one).
+      auto seal_key = keyring_.new_key(2048, name);
+      if (!seal_key) return seal_key.error();
+      std::string pem = std::move(seal_key->reference);
+      IssueOrder order{taxpayer, env, false, "firmante de MensajeHacienda", std::nullopt};
+      order.key = &seal_key->key;
       auto issued = keys.issue(
-          IssueOrder{taxpayer, env, false, "firmante de MensajeHacienda", std::nullopt},
-          [&](const IssuedKey& k) -> Status {
-            auto wrapped = keyring_.wrap_key(*k.key);
-            if (!wrapped) return wrapped.error();
-            pem = std::move(*wrapped);
-            return Ok{};
-          },
-          "servidor");
+          order, [](const IssuedKey&) -> Status { return Ok{}; }, "servidor");
       if (!issued) return issued.error();
       auto der = ossl::x509_to_der(*issued->key.certificate);
       if (!der) return der.error();
@@ -251,7 +249,7 @@ Status ComprobanteProcessor::start() {
     }
     auto cert = ossl::x509_from_der((*stored)->certificate_der);
     if (!cert) return cert.error();
-    auto key = keyring_.unwrap_key((*stored)->key_pem);
+    auto key = keyring_.open_key((*stored)->key_pem);
     if (!key) return key.error();
     signers_[env] = Signer{std::move(*cert),
                            std::move(*key),

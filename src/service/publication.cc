@@ -125,22 +125,24 @@ Status RevocationPublisher::ensure_responder(Issuer& issuer, UnixSeconds now, bo
   if (*stored) {
     auto cert = ossl::x509_from_der((*stored)->certificate_der);
     if (!cert) return cert.error();
-    auto key = keyring_.unwrap_key((*stored)->key_pem);
+    auto key = keyring_.open_key((*stored)->key_pem);
     if (!key) return key.error();
     fresh = ResponderCertificate{std::move(*cert), std::move(*key)};
   } else {
     auto serial = random_serial();
     if (!serial) return serial.error();
-    auto made =
-        issue_responder_certificate(*issuer.authority, *serial, now, options_.responder_validity);
+    auto responder_key = keyring_.new_key(
+        2048,
+        fmt::format("ocsp-{}-{}", environment_name(issuer.environment), ca_kind_name(issuer.kind)));
+    if (!responder_key) return responder_key.error();
+    auto made = issue_responder_certificate(*issuer.authority, std::move(responder_key->key),
+                                            *serial, now, options_.responder_validity);
     if (!made) return made.error();
     auto der = ossl::x509_to_der(*made->certificate);
     if (!der) return der.error();
-    auto pem = keyring_.wrap_key(*made->key);
-    if (!pem) return pem.error();
     LLAVERO_TRY(store_.add_responder(
         ResponderRecord{issuer.authority_id, serial_to_hex(*serial), std::move(*der),
-                        std::move(*pem), now + options_.responder_validity},
+                        std::move(responder_key->reference), now + options_.responder_validity},
         AuditEvent{"servidor", "ocsp.respondedor", std::string(ca_kind_name(issuer.kind)),
                    fmt::format("ambiente={} serie={}", environment_name(issuer.environment),
                                serial_to_hex(*serial))}));

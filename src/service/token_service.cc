@@ -53,18 +53,17 @@ Status TokenService::start() {
     auto stored = store_.service_key(name);
     if (!stored) return stored.error();
     if (!*stored) {
-      auto key = ossl::generate_rsa(2048);
-      if (!key) return key.error();
-      auto pem = keyring_.wrap_key(**key);
-      if (!pem) return pem.error();
-      LLAVERO_TRY(store_.put_service_key(
-          ServiceKey{name, *pem, {}}, AuditEvent{"servidor", "token.llave", std::string(realm.name),
-                                                 "llave RS256 del realm creada"}));
+      auto made = keyring_.new_key(2048, name);
+      if (!made) return made.error();
+      LLAVERO_TRY(
+          store_.put_service_key(ServiceKey{name, made->reference, {}},
+                                 AuditEvent{"servidor", "token.llave", std::string(realm.name),
+                                            "llave RS256 del realm creada"}));
       stored = store_.service_key(name);  // whichever server stored first wins
       if (!stored || !*stored)
         return make_error(errc::kErrorInterno, "No se guardó la llave del realm.");
     }
-    auto key = keyring_.unwrap_key((*stored)->key_pem);
+    auto key = keyring_.open_key((*stored)->key_pem);
     if (!key) return key.error();
     auto jwk = rsa_jwk(**key, "");
     if (!jwk) return jwk.error();

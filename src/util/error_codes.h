@@ -50,6 +50,10 @@ inline constexpr std::string_view kRegistroNoEncontrado = "registro_no_encontrad
 // Keys, certificates, .p12 files, OCSP and tokens (pki/).
 inline constexpr std::string_view kCaBloqueada = "ca_bloqueada";
 inline constexpr std::string_view kFraseIncorrecta = "frase_incorrecta";
+// CA keys in a PKCS#11 token (pki/pkcs11.h): the token cannot be used (no
+// module, no token of that label, wrong PIN), or holds no such key.
+inline constexpr std::string_view kTokenPkcs11 = "token_pkcs11";
+inline constexpr std::string_view kLlaveNoEncontrada = "llave_no_encontrada";
 inline constexpr std::string_view kIteracionesInvalidas = "iteraciones_invalidas";
 inline constexpr std::string_view kNombreInvalido = "nombre_invalido";
 inline constexpr std::string_view kOcspMalformado = "ocsp_malformado";
