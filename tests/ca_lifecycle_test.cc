@@ -114,7 +114,8 @@ TEST_P(CaRollover, BothGenerationsVerifyAndAnswerOcspAndCrls) {
   // that is revoked.
   const KeyStatus old_good = issue(*inst, *inst->service, "1-0647-0958");
   const KeyStatus old_revoked = issue(*inst, *inst->service, "1-0111-0222");
-  ASSERT_TRUE(inst->service->revoke("1-0111-0222", kEnv, RevocationReason::kKeyCompromise, "t"));
+  ASSERT_TRUE(
+      inst->service->revoke("1-0111-0222", kEnv, RevocationReason::kKeyCompromise, "t").ok());
 
   // The two-person rule.
   CaLifecycle lifecycle(*inst->store, *inst->keyring, inst->config, two_administrators());
@@ -147,7 +148,7 @@ TEST_P(CaRollover, BothGenerationsVerifyAndAnswerOcspAndCrls) {
   KeyService keys(*inst->store, inst->config, keyring);
   const KeyStatus new_good = issue(*inst, keys, "1-0333-0444");
   const KeyStatus new_revoked = issue(*inst, keys, "1-0555-0666");
-  ASSERT_TRUE(keys.revoke("1-0555-0666", kEnv, RevocationReason::kKeyCompromise, "t"));
+  ASSERT_TRUE(keys.revoke("1-0555-0666", kEnv, RevocationReason::kKeyCompromise, "t").ok());
   RevocationPublisher publisher(*inst->store, keyring);
   ASSERT_TRUE(publisher.start().ok());
 

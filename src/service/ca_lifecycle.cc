@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <ctime>
+
 #include "util/clock.h"
 #include "util/error_codes.h"
 
