@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 #include <openssl/ocsp.h>
+#include <openssl/pem.h>
 
 #include <cstdio>
 #include <fstream>
@@ -56,7 +57,7 @@ std::string crl_pem(const Bytes& der) {
   const unsigned char* p = der.data();
   ossl::Owned<X509_CRL, X509_CRL_free> crl(
       d2i_X509_CRL(nullptr, &p, static_cast<long>(der.size())));
-  ossl::Owned<BIO, BIO_free> bio(BIO_new(BIO_s_mem()));
+  ossl::Bio bio(BIO_new(BIO_s_mem()));
   PEM_write_bio_X509_CRL(bio.get(), crl.get());
   char* data = nullptr;
   const long n = BIO_get_mem_data(bio.get(), &data);
@@ -139,7 +140,9 @@ TEST_P(CaRollover, BothGenerationsVerifyAndAnswerOcspAndCrls) {
   EXPECT_EQ(rollovers->front().requested_by, "ana");
   EXPECT_EQ(rollovers->front().approved_by, "beto");
   std::set<std::string> audited;
-  for (const AuditRow& row : inst->store->audit_log()->rows) audited.insert(row.action);
+  auto log = inst->store->audit_log();
+  ASSERT_TRUE(log.ok());
+  for (const AuditRow& row : log->rows) audited.insert(row.action);
   EXPECT_TRUE(audited.count("ca.renovar.solicitar") && audited.count("ca.renovar.aprobar"));
 
   // A process started after the approval issues from generation 2 and
@@ -158,8 +161,8 @@ TEST_P(CaRollover, BothGenerationsVerifyAndAnswerOcspAndCrls) {
   const X509* gen1 = (*generations)[0]->certificate.get();
   const X509* gen2 = (*generations)[1]->certificate.get();
   auto leaf = [](const KeyStatus& k) { return *ossl::x509_from_der(k.certificate_der); };
-  EXPECT_EQ(X509_check_issued(gen1, leaf(old_good).get()), X509_V_OK);
-  EXPECT_EQ(X509_check_issued(gen2, leaf(new_good).get()), X509_V_OK);
+  EXPECT_EQ(X509_check_issued(const_cast<X509*>(gen1), leaf(old_good).get()), X509_V_OK);
+  EXPECT_EQ(X509_check_issued(const_cast<X509*>(gen2), leaf(new_good).get()), X509_V_OK);
 
   // OCSP: each generation's responder answers for its own certificates.
   EXPECT_EQ(ocsp_status(publisher, gen1, old_good.serial_hex), V_OCSP_CERTSTATUS_GOOD);

@@ -32,6 +32,26 @@ Status add_extension(X509* cert, X509V3_CTX* ctx, int nid, const std::string& va
 
 namespace {
 
+// certificatePolicies with one policy OID and no qualifiers. Built by hand:
+// OpenSSL's config syntax for it needs a config database.
+Status add_certificate_policy(X509* cert, const std::string& oid) {
+  using Policies = ossl::Owned<CERTIFICATEPOLICIES, CERTIFICATEPOLICIES_free>;
+  Policies policies(sk_POLICYINFO_new_null());
+  POLICYINFO* info = POLICYINFO_new();
+  if (!policies || !info) {
+    POLICYINFO_free(info);
+    return ossl::internal_error("certificatePolicies");
+  }
+  info->policyid = OBJ_txt2obj(oid.c_str(), 1);
+  if (!info->policyid || sk_POLICYINFO_push(policies.get(), info) <= 0) {
+    POLICYINFO_free(info);
+    return ossl::internal_error("certificatePolicies " + oid);
+  }
+  if (X509_add1_ext_i2d(cert, NID_certificate_policies, policies.get(), 0, X509V3_ADD_DEFAULT) != 1)
+    return ossl::internal_error("certificatePolicies " + oid);
+  return Ok{};
+}
+
 Result<ossl::X509Ptr> make_ca_certificate(const X509_NAME& subject, const EVP_PKEY& key,
                                           const X509* issuer, const EVP_PKEY& issuer_key,
                                           const X509_NAME& issuer_name, UnixSeconds now, int years,
@@ -68,7 +88,7 @@ Result<ossl::X509Ptr> make_ca_certificate(const X509_NAME& subject, const EVP_PK
     // root's ARL) and under which policy it issues.
     LLAVERO_TRY(
         add_extension(cert.get(), &ctx, NID_crl_distribution_points, "URI:" + root_urls.crl));
-    LLAVERO_TRY(add_extension(cert.get(), &ctx, NID_certificate_policies, policy_oid));
+    LLAVERO_TRY(add_certificate_policy(cert.get(), policy_oid));
   }
   if (X509_sign(cert.get(), const_cast<EVP_PKEY*>(&issuer_key), EVP_sha256()) <= 0)
     return ossl::internal_error("firmar certificado de CA");
