@@ -92,51 +92,57 @@ void add_publication_routes(Router& router, service::RevocationPublisher& publis
           },
           nullptr}));
 
-  for (Environment env : kAllEnvironments) {
-    for (CaKind kind : kAllCaKinds) {
-      router.add(http::verb::get, ca_certificate_path(env, kind),
-                 public_route(Route{
-                     [&publisher, env, kind](const Request& request,
-                                             const RouteContext&) -> std::optional<Response> {
-                       auto pem = publisher.ca_certificate_pem(env, kind);
-                       if (!pem)
-                         return error_response(request, http::status::not_found, "No encontrado.");
-                       Response r = make_response(request, http::status::ok, std::move(*pem),
-                                                  "application/x-pem-file");
-                       r.set(http::field::cache_control, "public, max-age=86400");
-                       return r;
-                     },
-                     nullptr}));
-      if (kind == CaKind::kRoot) continue;
+  // Every CA and generation the publisher has: an old generation stays
+  // published after a rollover, for the certificates it issued.
+  for (const RevocationPublisher::Published& p : publisher.published()) {
+    const Environment env = p.environment;
+    const CaKind kind = p.kind;
+    const int generation = p.generation;
+    router.add(http::verb::get, ca_certificate_path(env, kind, generation),
+               public_route(Route{
+                   [&publisher, env, kind, generation](
+                       const Request& request, const RouteContext&) -> std::optional<Response> {
+                     auto pem = publisher.ca_certificate_pem(env, kind, generation);
+                     if (!pem)
+                       return error_response(request, http::status::not_found, "No encontrado.");
+                     Response r = make_response(request, http::status::ok, std::move(*pem),
+                                                "application/x-pem-file");
+                     r.set(http::field::cache_control, "public, max-age=86400");
+                     return r;
+                   },
+                   nullptr}));
 
-      // The CRL: from memory when current, else rebuilt on the worker pool.
-      // Every client gets the publisher's one buffer of it, never a copy.
-      auto crl_answer = [&publisher, env, kind](const Request& request, const RouteContext& context,
-                                                std::shared_ptr<const Bytes> der) {
-        Response r = make_response(request, http::status::ok, "", "application/pkix-crl");
-        context.shared_body = std::move(der);
-        const UnixSeconds next = publisher.crl_next_update(env, kind);
-        const UnixSeconds max_age =
-            std::max<UnixSeconds>(0, std::min<UnixSeconds>(next - now_seconds(), 3600));
-        r.set(http::field::cache_control,
-              fmt::format("public, max-age={}, must-revalidate", max_age));
-        return r;
-      };
-      Route crl;
-      crl.slow = [&publisher, env, kind, crl_answer](const Request& request,
-                                                     const RouteContext& context) {
-        auto der = publisher.crl(env, kind);
-        if (!der)
-          return error_response(request, http::status::service_unavailable,
-                                "La CRL no está disponible en este momento.");
-        return crl_answer(request, context, std::move(*der));
-      };
-      router.add(http::verb::get, crl_path(env, kind), public_route(std::move(crl)));
+    // The CRL (the ARL for the root): from memory when current, else rebuilt
+    // on the worker pool. Every client gets the publisher's one buffer of
+    // it, never a copy.
+    auto crl_answer = [&publisher, env, kind, generation](const Request& request,
+                                                          const RouteContext& context,
+                                                          std::shared_ptr<const Bytes> der) {
+      Response r = make_response(request, http::status::ok, "", "application/pkix-crl");
+      context.shared_body = std::move(der);
+      const UnixSeconds next = publisher.crl_next_update(env, kind, generation);
+      const UnixSeconds max_age =
+          std::max<UnixSeconds>(0, std::min<UnixSeconds>(next - now_seconds(), 3600));
+      r.set(http::field::cache_control,
+            fmt::format("public, max-age={}, must-revalidate", max_age));
+      return r;
+    };
+    Route crl;
+    crl.slow = [&publisher, env, kind, generation, crl_answer](const Request& request,
+                                                               const RouteContext& context) {
+      auto der = publisher.crl(env, kind, generation);
+      if (!der)
+        return error_response(request, http::status::service_unavailable,
+                              "La CRL no está disponible en este momento.");
+      return crl_answer(request, context, std::move(*der));
+    };
+    router.add(http::verb::get, crl_path(env, kind, generation), public_route(std::move(crl)));
+    if (kind == CaKind::kRoot) continue;
 
-      router.add(http::verb::post, ocsp_path(env, kind), public_route(ocsp_route(publisher)));
-      router.add_prefix(http::verb::get, ocsp_path(env, kind) + "/",
-                        public_route(ocsp_route(publisher)));
-    }
+    router.add(http::verb::post, ocsp_path(env, kind, generation),
+               public_route(ocsp_route(publisher)));
+    router.add_prefix(http::verb::get, ocsp_path(env, kind, generation) + "/",
+                      public_route(ocsp_route(publisher)));
   }
 }
 

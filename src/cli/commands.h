@@ -24,6 +24,7 @@ std::vector<Command> add_key_commands(CLI::App& app);        // llave generar|es
 std::vector<Command> add_audit_commands(CLI::App& app);      // auditoria verificar
 std::vector<Command> add_serve_command(CLI::App& app);       // serve
 std::vector<Command> add_crl_command(CLI::App& app);         // crl
+std::vector<Command> add_ca_commands(CLI::App& app);         // ca renovar|aprobar|estado
 std::vector<Command> add_xades_commands(CLI::App& app);      // firmar, verificar
 std::vector<Command> add_reception_commands(CLI::App& app);  // recepcion estado|limpiar
 std::vector<Command> add_operator_commands(CLI::App& app);   // operador crear

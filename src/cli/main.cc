@@ -24,8 +24,8 @@ int run(int argc, char** argv) {
 
   std::vector<Command> commands;
   for (auto add : {add_init_command, add_taxpayer_commands, add_password_commands, add_key_commands,
-                   add_audit_commands, add_serve_command, add_crl_command, add_xades_commands,
-                   add_reception_commands, add_operator_commands}) {
+                   add_audit_commands, add_serve_command, add_crl_command, add_ca_commands,
+                   add_xades_commands, add_reception_commands, add_operator_commands}) {
     for (Command& command : add(app)) commands.push_back(std::move(command));
   }
 

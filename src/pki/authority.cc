@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <openssl/rand.h>
 
+#include "util/error_codes.h"
+
 namespace llavero {
 
 Result<Bytes> random_serial() {
@@ -30,10 +32,31 @@ Status add_extension(X509* cert, X509V3_CTX* ctx, int nid, const std::string& va
 
 namespace {
 
+// certificatePolicies with one policy OID and no qualifiers. Built by hand:
+// OpenSSL's config syntax for it needs a config database.
+Status add_certificate_policy(X509* cert, const std::string& oid) {
+  using Policies = ossl::Owned<CERTIFICATEPOLICIES, CERTIFICATEPOLICIES_free>;
+  Policies policies(sk_POLICYINFO_new_null());
+  POLICYINFO* info = POLICYINFO_new();
+  if (!policies || !info) {
+    POLICYINFO_free(info);
+    return ossl::internal_error("certificatePolicies");
+  }
+  info->policyid = OBJ_txt2obj(oid.c_str(), 1);
+  if (!info->policyid || sk_POLICYINFO_push(policies.get(), info) <= 0) {
+    POLICYINFO_free(info);
+    return ossl::internal_error("certificatePolicies " + oid);
+  }
+  if (X509_add1_ext_i2d(cert, NID_certificate_policies, policies.get(), 0, X509V3_ADD_DEFAULT) != 1)
+    return ossl::internal_error("certificatePolicies " + oid);
+  return Ok{};
+}
+
 Result<ossl::X509Ptr> make_ca_certificate(const X509_NAME& subject, const EVP_PKEY& key,
                                           const X509* issuer, const EVP_PKEY& issuer_key,
                                           const X509_NAME& issuer_name, UnixSeconds now, int years,
-                                          const std::string& aia_url) {
+                                          const PublicationUrls& root_urls,
+                                          const std::string& policy_oid) {
   ossl::X509Ptr cert(X509_new());
   if (!cert) return ossl::internal_error("X509_new");
   auto serial = random_serial();
@@ -59,24 +82,51 @@ Result<ossl::X509Ptr> make_ca_certificate(const X509_NAME& subject, const EVP_PK
   LLAVERO_TRY(add_extension(cert.get(), &ctx, NID_subject_key_identifier, "hash"));
   if (!root) {
     LLAVERO_TRY(add_extension(cert.get(), &ctx, NID_authority_key_identifier, "keyid:always"));
-    LLAVERO_TRY(add_extension(cert.get(), &ctx, NID_info_access, "caIssuers;URI:" + aia_url));
+    LLAVERO_TRY(add_extension(cert.get(), &ctx, NID_info_access,
+                              "caIssuers;URI:" + root_urls.ca_certificate));
+    // What zlint asks of a subordinate CA: where its revocation is told (the
+    // root's ARL) and under which policy it issues.
+    LLAVERO_TRY(
+        add_extension(cert.get(), &ctx, NID_crl_distribution_points, "URI:" + root_urls.crl));
+    LLAVERO_TRY(add_certificate_policy(cert.get(), policy_oid));
   }
   if (X509_sign(cert.get(), const_cast<EVP_PKEY*>(&issuer_key), EVP_sha256()) <= 0)
     return ossl::internal_error("firmar certificado de CA");
   return cert;
 }
 
-// A CA's key, from the key store when there is one.
-Result<KeyStore::NewKey> new_ca_key(const HierarchyOptions& options, Environment env, CaKind kind) {
-  if (options.keys)
-    return options.keys->generate_rsa(
-        options.key_bits, fmt::format("{}-{}", environment_name(env), ca_kind_name(kind)));
+// A CA's key, from the key store when there is one. Labels in the token:
+// "<ambiente>-<tipo>" for the first generation, "-g<N>" after a rollover.
+Result<KeyStore::NewKey> new_ca_key(const HierarchyOptions& options, Environment env, CaKind kind,
+                                    int generation = 1) {
+  if (options.keys) {
+    std::string label = fmt::format("{}-{}", environment_name(env), ca_kind_name(kind));
+    if (generation > 1) label += fmt::format("-g{}", generation);
+    return options.keys->generate_rsa(options.key_bits, label);
+  }
   auto key = ossl::generate_rsa(options.key_bits);
   if (!key) return key.error();
   return KeyStore::NewKey{std::move(*key), ""};
 }
 
 }  // namespace
+
+Result<Authority> create_issuing_ca(const Authority& root, CaKind kind, int generation,
+                                    const HierarchyOptions& options) {
+  if (!root.private_key) return make_error(errc::kCaBloqueada, "La CA raíz no está desbloqueada.");
+  auto made = new_ca_key(options, root.environment, kind, generation);
+  if (!made) return made.error();
+  auto name = ca_subject(options.naming, root.environment, kind, generation);
+  if (!name) return name.error();
+  auto cert = make_ca_certificate(
+      **name, *made->key, root.certificate.get(), *root.private_key,
+      *X509_get_subject_name(root.certificate.get()), options.now, options.issuing_years,
+      publication_urls(options.base_url, root.environment, CaKind::kRoot),
+      options.naming.policy_oid);
+  if (!cert) return cert.error();
+  return Authority{root.environment,           kind,      std::move(*cert), std::move(made->key),
+                   std::move(made->reference), generation};
+}
 
 Result<std::vector<Authority>> create_hierarchy(Environment env, const HierarchyOptions& options) {
   std::vector<Authority> out;
@@ -86,25 +136,15 @@ Result<std::vector<Authority>> create_hierarchy(Environment env, const Hierarchy
   auto root_name = ca_subject(options.naming, env, CaKind::kRoot);
   if (!root_name) return root_name.error();
   auto root = make_ca_certificate(**root_name, **root_key, nullptr, **root_key, **root_name,
-                                  options.now, options.root_years, "");
+                                  options.now, options.root_years, {}, "");
   if (!root) return root.error();
-  const std::string root_url =
-      publication_urls(options.base_url, env, CaKind::kRoot).ca_certificate;
-
+  out.push_back(Authority{env, CaKind::kRoot, std::move(*root), std::move(root_made->key),
+                          std::move(root_made->reference)});
   for (CaKind kind : {CaKind::kPersonaFisica, CaKind::kPersonaJuridica}) {
-    auto made = new_ca_key(options, env, kind);
-    if (!made) return made.error();
-    ossl::PKey* key = &made->key;
-    auto name = ca_subject(options.naming, env, kind);
-    if (!name) return name.error();
-    auto cert = make_ca_certificate(**name, **key, root->get(), **root_key, **root_name,
-                                    options.now, options.issuing_years, root_url);
-    if (!cert) return cert.error();
-    out.push_back(
-        Authority{env, kind, std::move(*cert), std::move(made->key), std::move(made->reference)});
+    auto ca = create_issuing_ca(out.front(), kind, 1, options);
+    if (!ca) return ca.error();
+    out.push_back(std::move(*ca));
   }
-  out.insert(out.begin(), Authority{env, CaKind::kRoot, std::move(*root), std::move(root_made->key),
-                                    std::move(root_made->reference)});
   return out;
 }
 

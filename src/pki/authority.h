@@ -25,11 +25,12 @@ struct Authority {
   // What the key store keeps to open the key again (KeyStore::NewKey); empty
   // for a hierarchy made without a key store.
   std::string key_reference = {};
+  int generation = 1;  // of an issuing CA: 1 from `init`, +1 per `llavero ca renovar`
 };
 
 struct HierarchyOptions {
   CaNaming naming;
-  std::string base_url;  // for the issuing CAs' AIA (the root's certificate)
+  std::string base_url;  // for the issuing CAs' AIA (the root's certificate) and CRL DP (its ARL)
   int key_bits = 4096;
   UnixSeconds now = 0;
   int root_years = 20;
@@ -42,6 +43,13 @@ struct HierarchyOptions {
 // The root and the two issuing CAs of one environment, with fresh keys.
 // Returned in the order root, pf, pj.
 Result<std::vector<Authority>> create_hierarchy(Environment env, const HierarchyOptions& options);
+
+// A new issuing CA of `kind` signed by `root` (unlocked), with a fresh key:
+// what `create_hierarchy` makes for generation 1 and `llavero ca renovar`
+// for the next ones. Its certificate carries the CRL distribution point of
+// the root's ARL and the certificatePolicies OID of `options.naming`.
+Result<Authority> create_issuing_ca(const Authority& root, CaKind kind, int generation,
+                                    const HierarchyOptions& options);
 
 // A random positive serial of 127 bits (16 bytes, top bit clear, second bit
 // set so the encoding is always 16 bytes long), from OpenSSL's CSPRNG.

@@ -33,7 +33,8 @@ Result<ossl::X509Ptr> issue_taxpayer_certificate(const IssueRequest& request) {
                      static_cast<time_t>(taxpayer_not_after(request.not_before))))
     return ossl::internal_error("armar certificado");
 
-  const PublicationUrls urls = publication_urls(request.base_url, ca.environment, ca.kind);
+  const PublicationUrls urls =
+      publication_urls(request.base_url, ca.environment, ca.kind, ca.generation);
   X509V3_CTX ctx;
   X509V3_set_ctx(&ctx, ca.certificate.get(), cert.get(), nullptr, nullptr, 0);
   LLAVERO_TRY(add_extension(cert.get(), &ctx, NID_authority_key_identifier, "keyid:always"));

@@ -24,7 +24,8 @@ Status add_entry(X509_NAME* name, const char* field, int type, std::string_view 
 
 }  // namespace
 
-Result<ossl::X509Name> ca_subject(const CaNaming& naming, Environment env, CaKind kind) {
+Result<ossl::X509Name> ca_subject(const CaNaming& naming, Environment env, CaKind kind,
+                                  int generation) {
   const bool sandbox = env == Environment::kPruebas;
   const std::string suffix = sandbox ? naming.sandbox_suffix : "";
   std::string cn;
@@ -33,6 +34,7 @@ Result<ossl::X509Name> ca_subject(const CaNaming& naming, Environment env, CaKin
     case CaKind::kPersonaFisica: cn = naming.persona_fisica_cn; break;
     case CaKind::kPersonaJuridica: cn = naming.persona_juridica_cn; break;
   }
+  if (generation > 1) cn += fmt::format(" G{}", generation);
   ossl::X509Name name(X509_NAME_new());
   if (!name) return ossl::internal_error("X509_NAME_new");
   LLAVERO_TRY(add_entry(name.get(), "C", V_ASN1_PRINTABLESTRING, naming.country));
@@ -67,25 +69,36 @@ Result<ossl::X509Name> taxpayer_subject(const TaxpayerSubject& subject) {
   return name;
 }
 
-std::string ca_certificate_path(Environment env, CaKind kind) {
+namespace {
+// "pf", or "pf-g2" for a later generation.
+std::string generation_name(CaKind kind, int generation) {
+  if (generation <= 1) return std::string(ca_kind_name(kind));
+  return fmt::format("{}-g{}", ca_kind_name(kind), generation);
+}
+}  // namespace
+
+std::string ca_certificate_path(Environment env, CaKind kind, int generation) {
   if (kind == CaKind::kRoot) return fmt::format("/{}/root-pem.crt", environment_short(env));
-  return fmt::format("/{}/intermediate-{}-pem.crt", environment_short(env), ca_kind_name(kind));
+  return fmt::format("/{}/intermediate-{}-pem.crt", environment_short(env),
+                     generation_name(kind, generation));
 }
 
-std::string crl_path(Environment env, CaKind kind) {
+std::string crl_path(Environment env, CaKind kind, int generation) {
   if (kind == CaKind::kRoot) return fmt::format("/{}/root.crl", environment_short(env));
-  return fmt::format("/{}/intermediate-{}.crl", environment_short(env), ca_kind_name(kind));
+  return fmt::format("/{}/intermediate-{}.crl", environment_short(env),
+                     generation_name(kind, generation));
 }
 
-std::string ocsp_path(Environment env, CaKind kind) {
-  return fmt::format("/{}/ocsp/{}", environment_short(env), ca_kind_name(kind));
+std::string ocsp_path(Environment env, CaKind kind, int generation) {
+  return fmt::format("/{}/ocsp/{}", environment_short(env), generation_name(kind, generation));
 }
 
-PublicationUrls publication_urls(std::string_view base_url, Environment env, CaKind kind) {
+PublicationUrls publication_urls(std::string_view base_url, Environment env, CaKind kind,
+                                 int generation) {
   std::string base(base_url);
   while (!base.empty() && base.back() == '/') base.pop_back();
-  return {base + ca_certificate_path(env, kind), base + crl_path(env, kind),
-          base + ocsp_path(env, kind)};
+  return {base + ca_certificate_path(env, kind, generation), base + crl_path(env, kind, generation),
+          base + ocsp_path(env, kind, generation)};
 }
 
 }  // namespace llavero

@@ -27,10 +27,16 @@ struct CaNaming {
   std::string persona_fisica_cn = "CA PERSONA FISICA";
   std::string persona_juridica_cn = "CA PERSONA JURIDICA";
   std::string sandbox_suffix = " - SANDBOX";
+  // The certificatePolicies OID of the issuing CAs' certificates; the
+  // default, anyPolicy, claims no particular certificate policy.
+  std::string policy_oid = "2.5.29.32.0";
 };
 
-// The CA subject, encoded C, O, OU, CN.
-Result<ossl::X509Name> ca_subject(const CaNaming& naming, Environment env, CaKind kind);
+// The CA subject, encoded C, O, OU, CN. An issuing CA's later generations
+// (after `llavero ca renovar`) add " G<n>" to the CN, so that no two CAs of
+// the hierarchy share a name.
+Result<ossl::X509Name> ca_subject(const CaNaming& naming, Environment env, CaKind kind,
+                                  int generation = 1);
 
 // Who a taxpayer certificate is for. `apellidos` is empty for a Jurídica,
 // whose `nombre` is the razón social.
@@ -51,15 +57,19 @@ std::string taxpayer_common_name(const TaxpayerSubject& subject);
 // public base URL (no trailing slash), e.g.
 //   <base>/stag/intermediate-pf-pem.crt, <base>/stag/intermediate-pf.crl,
 //   <base>/stag/ocsp/pf.
+// The first generation of an issuing CA keeps these names; a later one
+// inserts "-g<n>": <base>/stag/intermediate-pf-g2-pem.crt, …-pf-g2.crl,
+// <base>/stag/ocsp/pf-g2. The root's CRL (its ARL) is <base>/stag/root.crl.
 struct PublicationUrls {
   std::string ca_certificate;
   std::string crl;
   std::string ocsp;
 };
-PublicationUrls publication_urls(std::string_view base_url, Environment env, CaKind kind);
+PublicationUrls publication_urls(std::string_view base_url, Environment env, CaKind kind,
+                                 int generation = 1);
 // The path part alone, for the server's router: "/stag/intermediate-pf-pem.crt".
-std::string ca_certificate_path(Environment env, CaKind kind);
-std::string crl_path(Environment env, CaKind kind);
-std::string ocsp_path(Environment env, CaKind kind);
+std::string ca_certificate_path(Environment env, CaKind kind, int generation = 1);
+std::string crl_path(Environment env, CaKind kind, int generation = 1);
+std::string ocsp_path(Environment env, CaKind kind, int generation = 1);
 
 }  // namespace llavero

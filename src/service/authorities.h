@@ -3,6 +3,11 @@
 // default decrypts them with the CA passphrase; a PKCS#11 token gives handles
 // whose signatures the token makes, pki/pkcs11.h) and kept for the life of
 // the process.
+//
+//
+// An issuing CA may have several generations (`llavero ca renovar`): the
+// newest issues, every one is published. The generations are read once, so
+// a process sees a rollover approved after it started only when restarted.
 #pragma once
 
 #include <map>
@@ -29,10 +34,15 @@ class CaKeyring {
     const Authority* authority;
   };
 
-  // The CA, unlocked. Errors: "frase_incorrecta" for a wrong passphrase.
+  // The CA (its newest generation), unlocked. Errors: "frase_incorrecta"
+  // for a wrong passphrase.
   Result<Unlocked> unlocked(Environment env, CaKind kind);
-  // A CA certificate without unlocking its key (for chains).
+  // Every generation of the CA, oldest first, unlocked.
+  Result<std::vector<Unlocked>> generations(Environment env, CaKind kind);
+  // A CA certificate (the newest generation) without unlocking its key.
   Result<const Authority*> certificate(Environment env, CaKind kind);
+  // The certificates of every generation, oldest first (for chains and trust).
+  Result<std::vector<const Authority*>> certificates(Environment env, CaKind kind);
 
   // Keys that live beside the CA keys (OCSP responders, the token service's
   // key, the MensajeHacienda seal) are made and opened by the same key store.
@@ -48,13 +58,16 @@ class CaKeyring {
     Authority authority;
     std::string key_pem;
   };
-  Result<Entry*> load(Environment env, CaKind kind);
+  // Every generation of the CA, oldest first; the store is read once.
+  Result<std::vector<Entry*>> load(Environment env, CaKind kind);
+  Status unlock(Entry& entry);
 
   CertificateStore& store_;
   // Before entries_: a token's keys must not outlive it.
   std::unique_ptr<KeyStore> keys_;
   std::mutex mu_;
-  std::map<std::pair<Environment, CaKind>, Entry> entries_;
+  bool loaded_ = false;
+  std::map<std::int64_t, Entry> entries_;  // by authority id
 };
 
 }  // namespace llavero::service

@@ -385,6 +385,16 @@ const std::map<std::string, Setter, std::less<>>& setters() {
       {"ca_persona_fisica_cn", naming_field(&CaNaming::persona_fisica_cn)},
       {"ca_persona_juridica_cn", naming_field(&CaNaming::persona_juridica_cn)},
       {"ca_sufijo_pruebas", naming_field(&CaNaming::sandbox_suffix)},
+      {"ca_politica_oid",
+       [](Config& c, std::string_view v) -> Status {
+         // Dotted numbers only: a name would be looked up in OpenSSL's table.
+         if (v.empty() || v.find_first_not_of("0123456789.") != std::string_view::npos ||
+             !ossl::Owned<ASN1_OBJECT, ASN1_OBJECT_free>(OBJ_txt2obj(std::string(v).c_str(), 1)))
+           return make_error(errc::kConfigInvalida,
+                             "ca_politica_oid debe ser un OID en números, como 2.5.29.32.0");
+         c.naming.policy_oid = std::string(v);
+         return Ok{};
+       }},
   };
   return table;
 }
@@ -456,7 +466,7 @@ std::string render_config(const Config& c) {
              "p12_iteraciones = {}\n"
              "# Vigencia de cada CRL (nextUpdate), en días, de 1 a 7.\n"
              "crl_validez_dias = {}\n"
-             "# Nombres de las CA (solo se usan al crear la jerarquía con 'llavero init').\n"
+             "# Nombres de las CA (se usan al crearlas: 'llavero init', 'llavero ca renovar').\n"
              "ca_pais = {}\n"
              "ca_organizacion = {}\n"
              "ca_unidad = {}\n"
@@ -464,6 +474,9 @@ std::string render_config(const Config& c) {
              "ca_persona_fisica_cn = {}\n"
              "ca_persona_juridica_cn = {}\n"
              "ca_sufijo_pruebas = \"{}\"\n"
+             "# OID de la política (certificatePolicies) en los certificados de las CA emisoras\n"
+             "# (2.5.29.32.0 = anyPolicy); se usa al crearlas (init, 'llavero ca renovar').\n"
+             "ca_politica_oid = {}\n"
              "# Directorio de los esquemas oficiales v4.4 para la recepción (vacío: el de la "
              "instalación).\n"
              "esquemas_xsd = {}\n"
@@ -508,13 +521,13 @@ std::string render_config(const Config& c) {
              p12_profile_name(c.p12_profile), c.p12_iterations, c.crl_validity_days,
              c.naming.country, c.naming.organization, c.naming.organizational_unit,
              c.naming.root_cn, c.naming.persona_fisica_cn, c.naming.persona_juridica_cn,
-             c.naming.sandbox_suffix, c.xsd_directory, c.custody_key_file, c.reception_max_body,
-             join_list(c.sandbox_hosts), c.rate_limit, c.rate_window_seconds, c.refresh_expires_in,
-             c.callback_attempts, c.callback_delay_seconds, c.callback_timeout_seconds,
-             join_list(c.callback_allowed_hosts), yes_no(c.rule_clave), yes_no(c.rule_consecutivo),
-             yes_no(c.rule_fecha_emision), yes_no(c.rule_totales), yes_no(c.rule_referencias),
-             yes_no(c.rule_mensaje_receptor), c.fecha_future_seconds, c.fecha_max_age_days,
-             c.totals_tolerance_units, scenario_list(c.scenarios),
+             c.naming.sandbox_suffix, c.naming.policy_oid, c.xsd_directory, c.custody_key_file,
+             c.reception_max_body, join_list(c.sandbox_hosts), c.rate_limit, c.rate_window_seconds,
+             c.refresh_expires_in, c.callback_attempts, c.callback_delay_seconds,
+             c.callback_timeout_seconds, join_list(c.callback_allowed_hosts), yes_no(c.rule_clave),
+             yes_no(c.rule_consecutivo), yes_no(c.rule_fecha_emision), yes_no(c.rule_totales),
+             yes_no(c.rule_referencias), yes_no(c.rule_mensaje_receptor), c.fecha_future_seconds,
+             c.fecha_max_age_days, c.totals_tolerance_units, scenario_list(c.scenarios),
              c.strict_signature_policy ? "si" : "no",
              c.revocation_answer_required ? "rechazar" : "aceptar") +
          render_client_limits(c.client_limits) + render_mail(c.mail) + render_operation(c) +

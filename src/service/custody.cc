@@ -161,9 +161,11 @@ Result<std::string> KeyCustody::sign(const CustodyRecord& record, std::string_vi
 
   std::vector<const X509*> chain;
   for (CaKind kind : {CaKind::kPersonaFisica, CaKind::kPersonaJuridica}) {
-    auto ca = keyring_.certificate(record.environment, kind);
-    if (ca && X509_check_issued((*ca)->certificate.get(), cert->get()) == X509_V_OK)
-      chain.push_back((*ca)->certificate.get());
+    auto generations = keyring_.certificates(record.environment, kind);
+    if (!generations) continue;
+    for (const Authority* ca : *generations)
+      if (X509_check_issued(ca->certificate.get(), cert->get()) == X509_V_OK)
+        chain.push_back(ca->certificate.get());
   }
   if (auto root = keyring_.certificate(record.environment, CaKind::kRoot); root)
     chain.push_back((*root)->certificate.get());

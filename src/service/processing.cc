@@ -64,10 +64,11 @@ Result<xades::Verification> verify_signature(const ComprobanteRecord& c, CaKeyri
                                              const Config& config) {
   xades::VerifyOptions options;
   for (CaKind kind : kAllCaKinds) {
-    auto ca = keyring.certificate(c.environment, kind);
-    if (!ca) return ca.error();
-    (kind == CaKind::kRoot ? options.trusted_roots : options.intermediates)
-        .push_back((*ca)->certificate.get());
+    auto generations = keyring.certificates(c.environment, kind);
+    if (!generations) return generations.error();
+    for (const Authority* ca : *generations)
+      (kind == CaKind::kRoot ? options.trusted_roots : options.intermediates)
+          .push_back(ca->certificate.get());
   }
   for (const auto& cert : extra_trust) {
     const bool root = X509_check_issued(cert.get(), cert.get()) == X509_V_OK;

@@ -63,15 +63,18 @@ RevocationPublisher::RevocationPublisher(Store& store, CaKeyring& keyring,
 
 Status RevocationPublisher::start() {
   for (Environment env : kAllEnvironments) {
-    for (CaKind kind : {CaKind::kPersonaFisica, CaKind::kPersonaJuridica}) {
-      auto unlocked = keyring_.unlocked(env, kind);
-      if (!unlocked) return unlocked.error();
-      auto issuer = std::make_unique<Issuer>();
-      issuer->authority_id = unlocked->authority_id;
-      issuer->environment = env;
-      issuer->kind = kind;
-      issuer->authority = unlocked->authority;
-      issuers_.push_back(std::move(issuer));
+    for (CaKind kind : kAllCaKinds) {
+      auto generations = keyring_.generations(env, kind);
+      if (!generations) return generations.error();
+      for (const CaKeyring::Unlocked& unlocked : *generations) {
+        auto issuer = std::make_unique<Issuer>();
+        issuer->authority_id = unlocked.authority_id;
+        issuer->environment = env;
+        issuer->kind = kind;
+        issuer->generation = unlocked.authority->generation;
+        issuer->authority = unlocked.authority;
+        issuers_.push_back(std::move(issuer));
+      }
     }
   }
   std::vector<const X509*> certificates;
@@ -90,14 +93,22 @@ Status RevocationPublisher::start() {
   return Ok{};
 }
 
-Result<RevocationPublisher::Issuer*> RevocationPublisher::issuer(Environment env, CaKind kind) {
+std::vector<RevocationPublisher::Published> RevocationPublisher::published() const {
+  std::vector<Published> out;
+  for (const auto& i : issuers_) out.push_back(Published{i->environment, i->kind, i->generation});
+  return out;
+}
+
+Result<RevocationPublisher::Issuer*> RevocationPublisher::issuer(Environment env, CaKind kind,
+                                                                 int generation) {
   for (auto& i : issuers_)
-    if (i->environment == env && i->kind == kind) return i.get();
+    if (i->environment == env && i->kind == kind && i->generation == generation) return i.get();
   return make_error(errc::kCaDesconocida, fmt::format("La CA {} de {} no publica revocaciones.",
                                                       ca_kind_name(kind), environment_name(env)));
 }
 
 Status RevocationPublisher::ensure_responder(Issuer& issuer, UnixSeconds now, bool may_issue) {
+  if (issuer.kind == CaKind::kRoot) return Ok{};  // the ARL only
   {
     std::lock_guard lock(mu_);
     if (issuer.responder) {
@@ -143,9 +154,10 @@ Status RevocationPublisher::ensure_responder(Issuer& issuer, UnixSeconds now, bo
     LLAVERO_TRY(store_.add_responder(
         ResponderRecord{issuer.authority_id, serial_to_hex(*serial), std::move(*der),
                         std::move(responder_key->reference), now + options_.responder_validity},
-        AuditEvent{"servidor", "ocsp.respondedor", std::string(ca_kind_name(issuer.kind)),
-                   fmt::format("ambiente={} serie={}", environment_name(issuer.environment),
-                               serial_to_hex(*serial))}));
+        AuditEvent{
+            "servidor", "ocsp.respondedor", std::string(ca_kind_name(issuer.kind)),
+            fmt::format("ambiente={} generacion={} serie={}", environment_name(issuer.environment),
+                        issuer.generation, serial_to_hex(*serial))}));
     fresh = std::move(*made);
   }
   std::lock_guard lock(mu_);
@@ -215,8 +227,9 @@ Result<std::int64_t> RevocationPublisher::sync_epoch() {
   return *epoch;
 }
 
-Result<std::shared_ptr<const Bytes>> RevocationPublisher::crl(Environment env, CaKind kind) {
-  auto found = issuer(env, kind);
+Result<std::shared_ptr<const Bytes>> RevocationPublisher::crl(Environment env, CaKind kind,
+                                                              int generation) {
+  auto found = issuer(env, kind, generation);
   if (!found) return found.error();
   auto epoch = sync_epoch();
   if (!epoch) return epoch.error();
@@ -225,17 +238,20 @@ Result<std::shared_ptr<const Bytes>> RevocationPublisher::crl(Environment env, C
   return current_crl(**found, *epoch, now_seconds(), false);
 }
 
-UnixSeconds RevocationPublisher::crl_next_update(Environment env, CaKind kind) {
-  auto found = issuer(env, kind);
+UnixSeconds RevocationPublisher::crl_next_update(Environment env, CaKind kind, int generation) {
+  auto found = issuer(env, kind, generation);
   if (!found) return 0;
   std::lock_guard lock(mu_);
   return (*found)->crl_next_update;
 }
 
-Result<std::string> RevocationPublisher::ca_certificate_pem(Environment env, CaKind kind) {
-  auto ca = keyring_.certificate(env, kind);
-  if (!ca) return ca.error();
-  return ossl::x509_to_pem(*(*ca)->certificate);
+Result<std::string> RevocationPublisher::ca_certificate_pem(Environment env, CaKind kind,
+                                                            int generation) {
+  auto generations = keyring_.certificates(env, kind);
+  if (!generations) return generations.error();
+  for (const Authority* ca : *generations)
+    if (ca->generation == generation) return ossl::x509_to_pem(*ca->certificate);
+  return make_error(errc::kCaDesconocida, "No existe esa generación de la CA.");
 }
 
 SerialStatus RevocationPublisher::status_of(const Issuer& issuer, const std::string& serial_hex,
@@ -285,6 +301,8 @@ Bytes RevocationPublisher::ocsp(std::span<const std::uint8_t> der) {
     index = match;
   }
   Issuer& issuer = *issuers_[static_cast<std::size_t>(index)];
+  if (issuer.kind == CaKind::kRoot)  // the root's answers are in its ARL
+    return ocsp_error_response(OCSP_RESPONSE_STATUS_UNAUTHORIZED);
   auto epoch = sync_epoch();
   if (!epoch) return ocsp_error_response(OCSP_RESPONSE_STATUS_TRYLATER);
 

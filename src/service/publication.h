@@ -1,5 +1,8 @@
 // Publishing revocation to relying parties: the CA certificates, one CRL per
-// issuing CA, and OCSP answers signed by a delegated responder per CA.
+// issuing CA and generation, the root's CRL (its ARL, where the issuing CAs'
+// certificates point), and OCSP answers signed by a delegated responder per
+// issuing CA and generation. An old generation keeps being published after
+// a rollover: its certificates are valid until they expire.
 //
 // Freshness rule: the store's revocation epoch moves in the transaction of
 // every revocation, whichever process made it. Every OCSP and CRL answer
@@ -46,15 +49,23 @@ class RevocationPublisher {
  public:
   RevocationPublisher(Store& store, CaKeyring& keyring, PublicationOptions options = {});
 
-  // Unlocks the issuing CAs, loads or issues their responders and builds
-  // every CRL. Needs the CA passphrase.
+  // Unlocks the CAs (every generation), loads or issues their responders
+  // and builds every CRL. Needs the CA passphrase.
   Status start();
 
-  // The current DER CRL of an issuing CA, rebuilt first if a revocation
-  // happened or it is due.
-  Result<std::shared_ptr<const Bytes>> crl(Environment env, CaKind kind);
+  // What is published after start(): every CA and generation (roots too).
+  struct Published {
+    Environment environment;
+    CaKind kind;
+    int generation;
+  };
+  std::vector<Published> published() const;
+
+  // The current DER CRL of a CA (the ARL for the root), rebuilt first if a
+  // revocation happened or it is due.
+  Result<std::shared_ptr<const Bytes>> crl(Environment env, CaKind kind, int generation = 1);
   // The CRL's nextUpdate, for cache headers.
-  UnixSeconds crl_next_update(Environment env, CaKind kind);
+  UnixSeconds crl_next_update(Environment env, CaKind kind, int generation = 1);
 
   // A DER OCSP response to a DER request; never fails: errors become
   // malformedRequest / unauthorized / internalError responses.
@@ -67,7 +78,7 @@ class RevocationPublisher {
   Status refresh();
 
   // A CA certificate as PEM, for the AIA caIssuers URLs (roots included).
-  Result<std::string> ca_certificate_pem(Environment env, CaKind kind);
+  Result<std::string> ca_certificate_pem(Environment env, CaKind kind, int generation = 1);
 
   // Whether the store answers, for /healthz.
   Status store_reachable();
@@ -77,8 +88,10 @@ class RevocationPublisher {
     std::int64_t authority_id = 0;
     Environment environment;
     CaKind kind;
+    int generation = 1;
     const Authority* authority = nullptr;
-    std::shared_ptr<const ResponderCertificate> responder;  // swapped whole on renewal
+    // Swapped whole on renewal; a root has none (it answers no OCSP).
+    std::shared_ptr<const ResponderCertificate> responder;
     std::shared_ptr<const Bytes> crl;
     UnixSeconds crl_built = 0, crl_next_update = 0;
     std::int64_t crl_epoch = -1;
@@ -89,7 +102,7 @@ class RevocationPublisher {
     UnixSeconds fresh_until = 0;
   };
 
-  Result<Issuer*> issuer(Environment env, CaKind kind);
+  Result<Issuer*> issuer(Environment env, CaKind kind, int generation);
   // Loads or issues the responder when ours is due for renewal; issuing a
   // new one is left to the leader (`may_issue`) unless we have none at all.
   Status ensure_responder(Issuer& issuer, UnixSeconds now, bool may_issue);
@@ -108,7 +121,7 @@ class RevocationPublisher {
   Store& store_;
   CaKeyring& keyring_;
   PublicationOptions options_;
-  std::vector<std::unique_ptr<Issuer>> issuers_;  // fixed after start()
+  std::vector<std::unique_ptr<Issuer>> issuers_;  // fixed after start(), roots included
   IssuerIndex issuer_index_;                      // same order, for CertID matching
 
   std::mutex mu_;  // guards the fields below and the per-issuer CRL fields

@@ -47,9 +47,49 @@ TokenService::TokenService(Store& store, AccountService& accounts, CaKeyring& ke
                            const Config& config)
     : store_(store), accounts_(accounts), keyring_(keyring), config_(config) {}
 
+namespace {
+
+// The store name of a realm's key: "jwt:rut", then "jwt:rut:g2", … per rollover.
+std::string key_name(const Realm& realm, int generation) {
+  return generation <= 1 ? fmt::format("jwt:{}", realm.name)
+                         : fmt::format("jwt:{}:g{}", realm.name, generation);
+}
+
+// The kid: a hash of the public modulus, stable across restarts.
+Result<std::string> key_id(const EVP_PKEY& key) {
+  auto jwk = rsa_jwk(key, "");
+  if (!jwk) return jwk.error();
+  return to_hex(sha256(std::string(jwk->at("n").as_string()))).substr(0, 16);
+}
+
+constexpr int kMaxKeyGenerations = 1000;  // a bound for the loops below
+
+}  // namespace
+
+Result<std::string> TokenService::roll_over_key(Store& store, CaKeyring& keyring, Environment env,
+                                                const std::string& actor) {
+  const Realm& realm = realm_of(env);
+  int next = 2;
+  for (; next < kMaxKeyGenerations; ++next) {
+    auto stored = store.service_key(key_name(realm, next));
+    if (!stored) return stored.error();
+    if (!*stored) break;
+  }
+  // Made by the key store (in the token when there is one), like the first.
+  auto made = keyring.new_key(2048, key_name(realm, next));
+  if (!made) return made.error();
+  auto kid = key_id(*made->key);
+  if (!kid) return kid.error();
+  LLAVERO_TRY(store.put_service_key(
+      ServiceKey{key_name(realm, next), std::move(made->reference), {}},
+      AuditEvent{actor, "token.llave.renovar", std::string(realm.name),
+                 fmt::format("llave RS256 nueva kid={}; la anterior sigue publicada", *kid)}));
+  return *kid;
+}
+
 Status TokenService::start() {
   for (const Realm& realm : kRealms) {
-    const std::string name = fmt::format("jwt:{}", realm.name);
+    const std::string name = key_name(realm, 1);
     auto stored = store_.service_key(name);
     if (!stored) return stored.error();
     if (!*stored) {
@@ -63,13 +103,23 @@ Status TokenService::start() {
       if (!stored || !*stored)
         return make_error(errc::kErrorInterno, "No se guardó la llave del realm.");
     }
-    auto key = keyring_.open_key((*stored)->key_pem);
-    if (!key) return key.error();
-    auto jwk = rsa_jwk(**key, "");
-    if (!jwk) return jwk.error();
-    // The kid: a hash of the public modulus, stable across restarts.
-    const std::string kid = to_hex(sha256(std::string(jwk->at("n").as_string()))).substr(0, 16);
-    keys_[realm.environment] = RealmKey{std::move(*key), kid};
+    // The newest two generations: the one that signs and the one before.
+    std::vector<ServiceKey> newest{**stored};
+    for (int generation = 2; generation < kMaxKeyGenerations; ++generation) {
+      auto later = store_.service_key(key_name(realm, generation));
+      if (!later) return later.error();
+      if (!*later) break;
+      newest.push_back(**later);
+      if (newest.size() > 2) newest.erase(newest.begin());
+    }
+    std::vector<RealmKey>& keys = keys_[realm.environment];
+    for (const ServiceKey& k : newest) {
+      auto key = keyring_.open_key(k.key_pem);
+      if (!key) return key.error();
+      auto kid = key_id(**key);
+      if (!kid) return kid.error();
+      keys.push_back(RealmKey{std::move(*key), std::move(*kid)});
+    }
   }
   return Ok{};
 }
@@ -83,7 +133,7 @@ std::string TokenService::issuer(const Realm& realm) const {
 TokenAnswer TokenService::issue(const Realm& realm, const ApiCredential& credential,
                                 const std::string& session_id) {
   const UnixSeconds now = now_seconds();
-  const RealmKey& key = keys_.at(realm.environment);
+  const RealmKey& key = keys_.at(realm.environment).back();
   boost::json::object claims{{"exp", now + kAccessTokenSeconds},
                              {"iat", now},
                              {"jti", random_token()},
@@ -186,9 +236,9 @@ TokenAnswer TokenService::logout(const Realm& realm,
 }
 
 boost::json::object TokenService::jwks(const Realm& realm) const {
-  const RealmKey& key = keys_.at(realm.environment);
   boost::json::array keys;
-  if (auto jwk = rsa_jwk(*key.key, key.kid)) keys.push_back(std::move(*jwk));
+  for (const RealmKey& key : keys_.at(realm.environment))
+    if (auto jwk = rsa_jwk(*key.key, key.kid)) keys.push_back(std::move(*jwk));
   return {{"keys", std::move(keys)}};
 }
 
@@ -205,7 +255,9 @@ Result<ApiCaller> TokenService::check_bearer(std::string_view authorization,
   // Try the realm of this environment, then the other one to tell the two
   // failures apart.
   for (const Realm& realm : kRealms) {
-    auto claims = verify_jwt(token, *keys_.at(realm.environment).key);
+    Result<boost::json::object> claims = make_error(errc::kTokenInvalido, "");
+    for (const RealmKey& key : keys_.at(realm.environment))
+      if (!claims) claims = verify_jwt(token, *key.key);
     if (!claims) continue;
     const auto* exp = claims->if_contains("exp");
     const auto* iss = claims->if_contains("iss");

@@ -46,7 +46,14 @@ class TokenService {
   TokenService(Store& store, AccountService& accounts, CaKeyring& keyring, const Config& config);
 
   // Loads or creates the signing key of each realm (needs the CA passphrase).
+  // After a rollover the newest key signs, and the one before it is still
+  // published and accepted (the overlap for tokens it signed).
   Status start();
+
+  // Adds a new signing key for the realm of `env`; servers started
+  // afterwards sign with it. Returns its kid.
+  static Result<std::string> roll_over_key(Store& store, CaKeyring& keyring, Environment env,
+                                           const std::string& actor);
 
   // POST …/token with the form fields, from `remote_address` (wrong
   // passwords are throttled per user name and address, as the portal's).
@@ -76,7 +83,8 @@ class TokenService {
   AccountService& accounts_;
   CaKeyring& keyring_;
   const Config& config_;
-  std::map<Environment, RealmKey> keys_;  // fixed after start()
+  // The signing key (back) and the one before it, if any; fixed after start().
+  std::map<Environment, std::vector<RealmKey>> keys_;
 };
 
 }  // namespace llavero::service

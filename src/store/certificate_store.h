@@ -28,6 +28,7 @@ struct NewAuthority {
   std::string subject;  // one-line, for people
   Bytes certificate_der;
   std::string key_pem;  // encrypted PKCS#8
+  int generation = 1;   // an issuing CA's: 1, then one more per rollover
 };
 
 struct AuthorityRecord {
@@ -37,6 +38,26 @@ struct AuthorityRecord {
   std::string subject;
   Bytes certificate_der;
   std::string key_pem;
+  int generation = 1;
+};
+
+// A rollover of an issuing CA (`llavero ca renovar`): asked for by one
+// administrator, carried out when a different one approves it.
+struct RolloverRequest {
+  Environment environment;
+  CaKind kind;
+  std::string requested_by;  // the operator's user name
+};
+
+struct RolloverRecord {
+  std::int64_t id = 0;
+  Environment environment;
+  CaKind kind;
+  std::string requested_by;
+  UnixSeconds requested_at = 0;
+  std::string approved_by;            // empty while pending
+  UnixSeconds approved_at = 0;        // 0 while pending
+  std::int64_t new_authority_id = 0;  // the new generation; 0 while pending
 };
 
 // reserved: a serial set aside before signing. pending: issued by the portal,
@@ -113,7 +134,27 @@ class CertificateStore {
   // Certificate authorities, added all at once.
   virtual Status add_authorities(const std::vector<NewAuthority>& authorities,
                                  const AuditEvent& audit) = 0;
+  // Every generation, oldest first.
   virtual Result<std::vector<AuthorityRecord>> authorities() = 0;
+
+  // Records a rollover request. Fails with "renovacion_pendiente" when the
+  // CA already has one waiting. Returns its id.
+  virtual Result<std::int64_t> request_rollover(const RolloverRequest& request,
+                                                const AuditEvent& audit) = 0;
+  // Rollovers, newest first.
+  virtual Result<std::vector<RolloverRecord>> rollovers() = 0;
+  // Approves a pending request and adds its new generation, in one
+  // transaction. Fails with "renovacion_no_pendiente" unless the request is
+  // pending, "mismo_operador" when `approved_by` asked for it, and
+  // "generacion_duplicada" when `authority.generation` is not the CA's next
+  // one. Returns the new authority id.
+  virtual Result<std::int64_t> approve_rollover(std::int64_t request_id,
+                                                const std::string& approved_by,
+                                                const NewAuthority& authority,
+                                                const AuditEvent& audit) = 0;
+  // An audit row about the CAs that changes nothing else: a refused request
+  // or approval.
+  virtual Status record_ca_event(const AuditEvent& audit) = 0;
 
   // Reserves a serial before anything is signed with it, so that it can never
   // be used twice, even across a crash. Fails with code "serial_duplicado"

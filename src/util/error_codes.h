@@ -77,6 +77,12 @@ inline constexpr std::string_view kXmlNoFirmable = "xml_no_firmable";
 
 // The services: taxpayers, accounts, downloads, tokens, the reception.
 inline constexpr std::string_view kCaDesconocida = "ca_desconocida";
+// CA rollovers (service/ca_lifecycle.h).
+inline constexpr std::string_view kGeneracionDuplicada = "generacion_duplicada";
+inline constexpr std::string_view kMismoOperador = "mismo_operador";
+inline constexpr std::string_view kNoEsAdministrador = "no_es_administrador";
+inline constexpr std::string_view kRenovacionNoPendiente = "renovacion_no_pendiente";
+inline constexpr std::string_view kRenovacionPendiente = "renovacion_pendiente";
 inline constexpr std::string_view kCallbackDestino = "callback_destino";
 inline constexpr std::string_view kContrasenaInvalida = "contrasena_invalida";
 inline constexpr std::string_view kCorreoNoDisponible = "correo_no_disponible";

@@ -548,13 +548,14 @@ Status PostgresStore::add_authorities(const std::vector<NewAuthority>& list,
     for (const NewAuthority& a : list) {
       Statement(db,
                 "INSERT INTO authorities (environment, kind, subject, certificate_der, key_pem, "
-                "created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                "created_at, generation) VALUES ($1, $2, $3, $4, $5, $6, $7)")
           .bind(1, environment_name(a.environment))
           .bind(2, ca_kind_name(a.kind))
           .bind(3, a.subject)
           .bind(4, a.certificate_der)
           .bind(5, a.key_pem)
           .bind_time(6, now)
+          .bind(7, static_cast<std::int64_t>(a.generation))
           .run();
     }
     append_audit(db, audit);
@@ -567,13 +568,13 @@ Result<std::vector<AuthorityRecord>> PostgresStore::authorities() {
   return guarded([&](Connection& db) -> Result<std::vector<AuthorityRecord>> {
     std::vector<AuthorityRecord> out;
     Statement s(db,
-                "SELECT id, environment, kind, subject, certificate_der, key_pem FROM authorities "
-                "ORDER BY id");
+                "SELECT id, environment, kind, subject, certificate_der, key_pem, generation "
+                "FROM authorities ORDER BY generation, id");
     while (s.step())
       out.push_back(
           AuthorityRecord{s.integer(0), environment_from(s.text(1), "authorities.environment"),
                           enum_from(s.text(2), kAllCaKinds, ca_kind_name, "authorities.kind"),
-                          s.text(3), s.blob(4), s.text(5)});
+                          s.text(3), s.blob(4), s.text(5), static_cast<int>(s.integer(6))});
     return out;
   });
 }
@@ -593,6 +594,135 @@ Error serial_used(const std::string& serial_hex) {
 }
 
 }  // namespace
+
+namespace {
+
+RolloverRecord rollover_from(const Statement& s) {
+  RolloverRecord r;
+  r.id = s.integer(0);
+  r.environment = environment_from(s.text(1), "ca_rollovers.environment");
+  r.kind = enum_from(s.text(2), kAllCaKinds, ca_kind_name, "ca_rollovers.kind");
+  r.requested_by = s.text(3);
+  r.requested_at = s.time(4, "ca_rollovers.requested_at");
+  if (!s.null(5)) {
+    r.approved_by = s.text(5);
+    r.approved_at = s.time(6, "ca_rollovers.approved_at");
+    r.new_authority_id = s.integer(7);
+  }
+  return r;
+}
+
+constexpr const char* kRolloverColumns =
+    "id, environment, kind, requested_by, requested_at, approved_by, approved_at, "
+    "new_authority_id";
+
+}  // namespace
+
+Result<std::int64_t> PostgresStore::request_rollover(const RolloverRequest& r,
+                                                     const AuditEvent& audit) {
+  return guarded([&](Connection& db) -> Result<std::int64_t> {
+    Transaction txn(db);
+    std::int64_t id = 0;
+    {
+      Statement s(db,
+                  "INSERT INTO ca_rollovers (environment, kind, requested_by, requested_at) "
+                  "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING id");
+      s.bind(1, environment_name(r.environment))
+          .bind(2, ca_kind_name(r.kind))
+          .bind(3, r.requested_by)
+          .bind_time(4, now_seconds());
+      if (!s.step())
+        return make_error(
+            errc::kRenovacionPendiente,
+            fmt::format("La CA {} de {} ya tiene una renovación pendiente de aprobar.",
+                        ca_kind_name(r.kind), environment_name(r.environment)));
+      id = s.integer(0);
+    }
+    append_audit(db, audit);
+    txn.commit();
+    return id;
+  });
+}
+
+Result<std::vector<RolloverRecord>> PostgresStore::rollovers() {
+  return guarded([&](Connection& db) -> Result<std::vector<RolloverRecord>> {
+    std::vector<RolloverRecord> out;
+    Statement s(db, fmt::format("SELECT {} FROM ca_rollovers ORDER BY id DESC", kRolloverColumns));
+    while (s.step()) out.push_back(rollover_from(s));
+    return out;
+  });
+}
+
+Result<std::int64_t> PostgresStore::approve_rollover(std::int64_t request_id,
+                                                     const std::string& approved_by,
+                                                     const NewAuthority& a,
+                                                     const AuditEvent& audit) {
+  return guarded([&](Connection& db) -> Result<std::int64_t> {
+    Transaction txn(db);
+    RolloverRecord request;
+    {
+      Statement s(db, fmt::format("SELECT {} FROM ca_rollovers WHERE id = $1 FOR UPDATE",
+                                  kRolloverColumns));
+      s.bind(1, request_id);
+      if (!s.step() || !s.null(5))
+        return make_error(
+            errc::kRenovacionNoPendiente,
+            fmt::format("No hay una renovación pendiente con el número {}.", request_id));
+      request = rollover_from(s);
+    }
+    if (request.requested_by == approved_by)
+      return make_error(errc::kMismoOperador,
+                        "La renovación debe aprobarla un administrador distinto del que la pidió.");
+    if (request.environment != a.environment || request.kind != a.kind)
+      return make_error(errc::kRenovacionNoPendiente, "La renovación es de otra CA.");
+    {
+      Statement s(db,
+                  "SELECT COALESCE(MAX(generation), 0) FROM authorities "
+                  "WHERE environment = $1 AND kind = $2");
+      s.bind(1, environment_name(a.environment)).bind(2, ca_kind_name(a.kind));
+      if (!s.step() || s.integer(0) + 1 != a.generation)
+        return make_error(errc::kGeneracionDuplicada,
+                          fmt::format("La generación {} de la CA {} ya existe.", a.generation,
+                                      ca_kind_name(a.kind)));
+    }
+    std::int64_t authority_id = 0;
+    {
+      Statement s(
+          db,
+          "INSERT INTO authorities (environment, kind, generation, subject, certificate_der, "
+          "key_pem, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id");
+      s.bind(1, environment_name(a.environment))
+          .bind(2, ca_kind_name(a.kind))
+          .bind(3, static_cast<std::int64_t>(a.generation))
+          .bind(4, a.subject)
+          .bind(5, a.certificate_der)
+          .bind(6, a.key_pem)
+          .bind_time(7, now_seconds());
+      s.step();
+      authority_id = s.integer(0);
+    }
+    Statement(db,
+              "UPDATE ca_rollovers SET approved_by = $1, approved_at = $2, new_authority_id = $3 "
+              "WHERE id = $4")
+        .bind(1, approved_by)
+        .bind_time(2, now_seconds())
+        .bind(3, authority_id)
+        .bind(4, request_id)
+        .run();
+    append_audit(db, audit);
+    txn.commit();
+    return authority_id;
+  });
+}
+
+Status PostgresStore::record_ca_event(const AuditEvent& audit) {
+  return guarded([&](Connection& db) -> Status {
+    Transaction txn(db);
+    append_audit(db, audit);
+    txn.commit();
+    return Ok{};
+  });
+}
 
 Result<std::int64_t> PostgresStore::reserve_serial(const SerialReservation& r) {
   return guarded([&](Connection& db) -> Result<std::int64_t> {

@@ -53,6 +53,13 @@ class PostgresStore final : public Store {
   Status add_authorities(const std::vector<NewAuthority>& authorities,
                          const AuditEvent& audit) override;
   Result<std::vector<AuthorityRecord>> authorities() override;
+  Result<std::int64_t> request_rollover(const RolloverRequest& request,
+                                        const AuditEvent& audit) override;
+  Result<std::vector<RolloverRecord>> rollovers() override;
+  Result<std::int64_t> approve_rollover(std::int64_t request_id, const std::string& approved_by,
+                                        const NewAuthority& authority,
+                                        const AuditEvent& audit) override;
+  Status record_ca_event(const AuditEvent& audit) override;
   Result<std::int64_t> reserve_serial(const SerialReservation& reservation) override;
   Result<std::optional<CertificateRecord>> activate_certificate(const Activation& activation,
                                                                 const AuditEvent& audit) override;
