@@ -21,6 +21,7 @@ const OPERATORS = {
   jefa: { rol: 'administrador' },
   ana: { rol: 'soporte' },
   luis: { rol: 'auditor' },
+  marta: { rol: 'administrador' },
 };
 
 let env;
@@ -293,4 +294,36 @@ test('administrador creates and disables an operator', TIMEOUT, async () => {
     'operador:127.0.0.1|operador.ingreso_fallido|eva|');
   const r = run('sqlite3', [join(env.data, 'llavero.db'), "select count(*) from audit_log where detail like '%" + S.jefa.secret + "%'"]);
   assert.equal(r.stdout.trim(), '0');
+});
+
+test('a CA rollover: one administrador asks, another approves; the asker and soporte may not', TIMEOUT, async () => {
+  await enrol('marta');
+  await confirm('marta', freshCode('marta'));
+  const { page } = S.jefa;
+  await page.goto('/operador/autoridades');
+  await page.locator('#ambiente').selectOption('pruebas');
+  await page.locator('#ca').selectOption('pf');
+  await submit(page, page.getByRole('button', { name: 'Solicitar la renovación' }));
+  assert.match(await mainText(page), /La renovación quedó solicitada/);
+  assert.match(await mainText(page), /pendiente \(la aprueba otro administrador\)/);
+  assert.equal(await page.getByRole('button', { name: /Aprobar la renovación/ }).count(), 0);
+  await axe(page, 'renovación solicitada');
+  const id = env.sql('select id from ca_rollovers where approved_by is null');
+  assert.match(id, /^\d+$/);
+  assert.equal(await postAs('jefa', `/operador/autoridades/aprobar/${id}`), 409, 'quien la pidió no la aprueba');
+  assert.equal(await postAs('ana', `/operador/autoridades/aprobar/${id}`), 403, 'soporte');
+  assert.equal(await postAs('luis', '/operador/autoridades', { ambiente: 'pruebas', ca: 'pj' }), 403, 'auditor');
+  assert.equal(env.sql("select count(*) from authorities where environment = 'pruebas' and kind = 'pf'"), '1');
+
+  const other = S.marta.page;
+  await other.goto('/operador/autoridades');
+  await submit(other, other.getByRole('button', { name: `Aprobar la renovación ${id}` }));
+  assert.match(await mainText(other), /La nueva generación quedó creada/);
+  assert.match(await mainText(other), /aprobada por marta/);
+  await axe(other, 'renovación aprobada');
+  await shot(other, 'operador-renovacion');
+  assert.equal(env.sql("select count(*) from authorities where environment = 'pruebas' and kind = 'pf'"), '2');
+  assert.ok(audit("action = 'ca.renovar.solicitar' and actor = 'operador:jefa'").length > 0);
+  assert.ok(audit("action = 'ca.renovar.aprobar'").includes('operador:marta|ca.renovar.aprobar|'));
+  assert.ok(audit("action = 'ca.renovar.aprobar'").includes('operador:jefa|ca.renovar.aprobar|'), 'the refusal is audited');
 });

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "pki/pin.h"
+#include "service/ca_lifecycle.h"
 #include "service/downloads.h"
 #include "service/supervision.h"
 #include "service/totp.h"
@@ -184,6 +185,33 @@ TEST_P(OperatorAccounts, ADisabledOperatorLosesItsSessionsAndCannotLogIn) {
                       "SELECT COUNT(*) FROM audit_log WHERE action = 'operador.desactivar' AND "
                       "actor = 'operador:jefa' AND detail = 'rol=administrador nota=se fue'"),
             1);
+}
+
+// The two-person rule of a CA rollover asks the operator accounts: only an
+// enabled administrador counts; soporte, auditor, a disabled administrador
+// and an unknown name do not.
+TEST_P(OperatorAccounts, OnlyAnEnabledAdministratorMayRollACaOver) {
+  Desk d(backend());
+  auto [admin, secret] = d.enrolled("ana", OperatorRole::kAdministrador);
+  ASSERT_TRUE(
+      d.operators
+          .create("beto", OperatorRole::kAdministrador, SecretString("contraseña-larga"), "test")
+          .ok());
+  ASSERT_TRUE(
+      d.operators.create("sofia", OperatorRole::kSoporte, SecretString("contraseña-larga"), "test")
+          .ok());
+  ASSERT_TRUE(
+      d.operators
+          .create("aurelio", OperatorRole::kAuditor, SecretString("contraseña-larga"), "test")
+          .ok());
+  AdministratorCheck is_administrator = active_administrators(*d.inst->store);
+  EXPECT_TRUE(*is_administrator("ana"));
+  EXPECT_TRUE(*is_administrator("beto"));
+  EXPECT_FALSE(*is_administrator("sofia"));
+  EXPECT_FALSE(*is_administrator("aurelio"));
+  EXPECT_FALSE(*is_administrator("nadie"));
+  ASSERT_TRUE(d.operators.set_disabled(admin, "beto", true, "salió de la institución").ok());
+  EXPECT_FALSE(*is_administrator("beto"));
 }
 
 class Console : public testing::OnBothBackends {};

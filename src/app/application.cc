@@ -15,6 +15,7 @@
 #include "portal/portal.h"
 #include "service/accounts.h"
 #include "service/authorities.h"
+#include "service/ca_lifecycle.h"
 #include "service/callbacks.h"
 #include "service/custody.h"
 #include "service/downloads.h"
@@ -60,6 +61,7 @@ struct Application::Parts {
   std::unique_ptr<CallbackSender> callbacks;
   std::unique_ptr<ComprobanteMailer> mailer;
   std::unique_ptr<OperatorService> operators;
+  std::unique_ptr<CaLifecycle> lifecycle;
   std::unique_ptr<Supervision> supervision;
   std::unique_ptr<http::Server> server;
   std::unique_ptr<http::Server> metrics_server;  // ServeOptions::metrics_listen
@@ -101,7 +103,7 @@ http::Router make_routes(Application::Parts& p, std::size_t baseline_bytes) {
   api::add_api_routes(router, *p.tokens, *p.reception);
   portal::add_operator_console_routes(
       router, portal::ConsoleServices{*p.operators, *p.supervision, *p.keys, *p.accounts,
-                                      p.dir->config().operator_addresses});
+                                      *p.lifecycle, p.dir->config().operator_addresses});
   if (baseline_bytes > 0) {
     // The benchmark's yardstick: the same server answering a fixed body of
     // the OCSP response's size, so the ratio measures only our OCSP work.
@@ -240,6 +242,8 @@ Result<std::unique_ptr<Application>> Application::open(const std::filesystem::pa
   auto portal_key = load_or_create_server_key(p->dir->path() / "portal.key");
   if (!portal_key) return portal_key.error();
   p->operators = std::make_unique<OperatorService>(store, *portal_key);
+  p->lifecycle =
+      std::make_unique<CaLifecycle>(store, *p->keyring, config, active_administrators(store));
   p->supervision = std::make_unique<Supervision>(store, *p->keys, *p->accounts, p->publisher.get());
   p->downloads = std::make_unique<DownloadVault>(store, std::move(*portal_key));
 
@@ -325,14 +329,13 @@ unsigned short Application::metrics_port() const {
 
 std::string Application::banner() const {
   return fmt::format(
-      "llavero sirviendo en {}://{}:{} (datos: {}; URL pública en los "
-      "certificados: {})",
-      parts_->scheme, parts_->address, port(), parts_->dir->path().string(),
-      parts_->dir->config().base_url) +
-         (parts_->metrics_server
-              ? fmt::format("; métricas en http://{}:{}/metrics", parts_->metrics_address,
-                            metrics_port())
-              : std::string());
+             "llavero sirviendo en {}://{}:{} (datos: {}; URL pública en los "
+             "certificados: {})",
+             parts_->scheme, parts_->address, port(), parts_->dir->path().string(),
+             parts_->dir->config().base_url) +
+         (parts_->metrics_server ? fmt::format("; métricas en http://{}:{}/metrics",
+                                               parts_->metrics_address, metrics_port())
+                                 : std::string());
 }
 
 void Application::run() {

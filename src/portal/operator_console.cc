@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 
 #include "id/identification.h"
 #include "portal/web.h"
@@ -98,7 +99,10 @@ class Console {
     if (path == "/operador/auditoria") return audit(request, *session);
     if (path == "/operador/auditoria.csv" || path == "/operador/auditoria.json")
       return audit_export(request, *session, path.ends_with(".json"));
-    if (path == "/operador/autoridades") return authorities(request, *session);
+    if (path == "/operador/autoridades")
+      return post ? request_rollover(request, *session) : authorities(request, *session);
+    if (path.starts_with("/operador/autoridades/aprobar/") && post)
+      return approve_rollover(request, *session);
     if (path == "/operador/operadores")
       return post ? create_operator(request, *session) : operators(request, *session, {}, {});
     if (path.starts_with("/operador/operadores/") && post)
@@ -530,8 +534,88 @@ class Console {
     d.set("autoridades", list);
     d.set("hay_avisos", any);
     d.set("avisos", all_warnings);
+    if (!add_generations(d, session)) return internal_error(request);
+    const std::string done = query_param(request, "hecho");
+    d.set("hecho", !done.empty());
+    d.set("hecho_aprobada", done == "aprobada");
     return page(request, http::status::ok, "Autoridades certificadoras",
                 render("operador_autoridades.mustache", d), &session);
+  }
+
+  // The generations of the CAs and the rollovers: an administrator asks for
+  // one, another approves it (service/ca_lifecycle.h holds the rule).
+  bool add_generations(mus::data& d, const OperatorSession& session) {
+    auto generations = s_.lifecycle.generations();
+    auto rollovers = s_.lifecycle.rollovers();
+    if (!generations || !rollovers) return false;
+    const bool administrator = role_may(session.op.role, Permission::kManageAuthorities);
+    mus::data rows{mus::data::type::list};
+    for (const service::CaGeneration& g : *generations) {
+      if (g.kind == CaKind::kRoot) continue;
+      mus::data row;
+      row.set("ambiente", std::string(environment_label(g.environment)));
+      row.set("ca", std::string(ca_kind_name(g.kind)));
+      row.set("generacion", std::to_string(g.generation));
+      row.set("nombre", g.subject);
+      row.set("hasta", local_seconds(g.not_after));
+      row.set("emite", g.issuing);
+      rows.push_back(row);
+    }
+    mus::data requests{mus::data::type::list};
+    for (const RolloverRecord& r : *rollovers) {
+      mus::data row;
+      row.set("numero", std::to_string(r.id));
+      row.set("ambiente", std::string(environment_label(r.environment)));
+      row.set("ca", std::string(ca_kind_name(r.kind)));
+      row.set("solicitada_por", r.requested_by);
+      row.set("solicitada", local_seconds(r.requested_at));
+      row.set("pendiente", r.approved_by.empty());
+      row.set("aprobada_por", r.approved_by);
+      row.set("puede_aprobar",
+              administrator && r.approved_by.empty() && r.requested_by != session.op.username);
+      row.set("propia", r.approved_by.empty() && r.requested_by == session.op.username);
+      row.set("csrf", session.csrf_token);
+      requests.push_back(row);
+    }
+    d.set("generaciones", rows);
+    d.set("renovaciones", requests);
+    d.set("hay_renovaciones", !rollovers->empty());
+    d.set("administrador", administrator);
+    d.set("csrf", session.csrf_token);
+    return true;
+  }
+
+  Response rollover_failure(const Request& request, const OperatorSession& session,
+                            const Error& error) {
+    if (error.code == errc::kNoEsAdministrador) return not_allowed(request, session);
+    return failure(request, session, error);
+  }
+
+  Response request_rollover(const Request& request, const OperatorSession& session) {
+    if (!s_.operators.require(session, Permission::kManageAuthorities))
+      return not_allowed(request, session);
+    auto form = parse_form(request.body());
+    if (!form) return forbidden(request, &session);
+    auto env = parse_environment(field(*form, "ambiente"));
+    auto kind = parse_ca_kind(field(*form, "ca"));
+    if (!env || !kind || *kind == CaKind::kRoot) return forbidden(request, &session);
+    auto asked = s_.lifecycle.request(*env, *kind, session.op.username);
+    if (!asked) return rollover_failure(request, session, asked.error());
+    return redirect(request, "/operador/autoridades?hecho=solicitada");
+  }
+
+  Response approve_rollover(const Request& request, const OperatorSession& session) {
+    if (!s_.operators.require(session, Permission::kManageAuthorities))
+      return not_allowed(request, session);
+    std::string_view rest = request.target();
+    rest.remove_prefix(std::string_view("/operador/autoridades/aprobar/").size());
+    std::int64_t id = 0;
+    const auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), id);
+    if (ec != std::errc() || end != rest.data() + rest.size() || id <= 0)
+      return forbidden(request, &session);
+    auto made = s_.lifecycle.approve(id, session.op.username);
+    if (!made) return rollover_failure(request, session, made.error());
+    return redirect(request, "/operador/autoridades?hecho=aprobada");
   }
 
   // ------------------------------------------------------------ operators

@@ -12,6 +12,7 @@
 
 #include "http/http.h"
 #include "service/accounts.h"
+#include "service/ca_lifecycle.h"
 #include "service/key_service.h"
 #include "service/operators.h"
 #include "service/supervision.h"
@@ -23,6 +24,7 @@ struct ConsoleServices {
   service::Supervision& supervision;
   service::KeyService& keys;
   service::AccountService& accounts;
+  service::CaLifecycle& lifecycle;  // generations and two-administrator rollovers
   // Client addresses the console answers (exact match); empty: any.
   std::vector<std::string> allowed_addresses;
 };
