@@ -72,11 +72,27 @@ def hidden(html, name):
     return m.group(1) if m else ""
 
 
+def retried(attempt, times=5):
+    """A person whose request met the instance that was killed tries again:
+    502/503 from HAProxy mean no instance answered, so nothing was
+    acknowledged. `attempt` returns (status, headers, body)."""
+    for _ in range(times):
+        answer = attempt()
+        if answer[0] not in (502, 503):
+            return answer
+        time.sleep(0.5)
+    return answer
+
+
 def login(s, identification, password):
-    _, _, html = s.request("GET", "/ingresar")
-    status, _, _ = s.request("POST", "/ingresar", {
-        "csrf": hidden(html.decode(), "csrf"), "identificacion": identification,
-        "contrasena": password})
+    def attempt():
+        got, headers, html = s.request("GET", "/ingresar")
+        if got != 200:
+            return got, headers, html
+        return s.request("POST", "/ingresar", {
+            "csrf": hidden(html.decode(), "csrf"), "identificacion": identification,
+            "contrasena": password})
+    status, _, _ = retried(attempt)
     return status
 
 
@@ -84,11 +100,18 @@ def portal(url, identification, out):
     s = Session(url)
     password = sys.stdin.readline().rstrip("\n")
     logged = login(s, identification, password)
-    _, _, html = s.request("GET", "/llaves/pruebas/generar")
-    html = html.decode()
-    csrf = hidden(html, "csrf")
-    status, headers, _ = s.request("POST", "/llaves/pruebas/generar", {
-        "csrf": csrf, "solicitud": hidden(html, "solicitud"), "pin": "1234", "pin2": "1234"})
+    csrf = ""
+
+    def generate():
+        nonlocal csrf
+        got, headers, html = s.request("GET", "/llaves/pruebas/generar")
+        if got != 200:
+            return got, headers, html
+        html = html.decode()
+        csrf = hidden(html, "csrf")
+        return s.request("POST", "/llaves/pruebas/generar", {
+            "csrf": csrf, "solicitud": hidden(html, "solicitud"), "pin": "1234", "pin2": "1234"})
+    status, headers, _ = retried(generate)
     serial = (re.search(r"serie=([0-9A-Fa-f]+)", headers.get("Location", "")) or [None, ""])[1]
     got, _, p12 = s.request("POST", "/llaves/descargar", {"csrf": csrf})
     if got == 200:

@@ -770,7 +770,10 @@ test_entradas_malas() {
 
   assert_eq "ruta desconocida: 404" 404 "$(http_code "$BASE/no/existe")"
   assert_eq "ruta casi conocida (/stag/intermediate-pf.crlx): 404" 404 "$(http_code "$BASE/stag/intermediate-pf.crlx")"
-  assert_eq "CRL de la raíz, que no se publica: 404" 404 "$(http_code "$BASE/stag/root.crl")"
+  # The root's CRL (ARL) is published since the CA lifecycle (issue 15); a
+  # generation that does not exist is not.
+  assert_eq "CRL de la raíz (ARL): 200" 200 "$(http_code "$BASE/stag/root.crl")"
+  assert_eq "CRL de una generación que no existe: 404" 404 "$(http_code "$BASE/stag/intermediate-pf-g9.crl")"
   assert_eq "DELETE de la CRL: 405" 405 "$(http_code "$CRL_URL" -X DELETE)"
   assert_eq "POST a /healthz: 405" 405 "$(http_code "$BASE/healthz" -X POST -d x)"
   assert_eq "PUT a la URL OCSP: 405" 405 "$(http_code "$OCSP_URL" -X PUT -H 'Content-Type: application/ocsp-request' --data-binary "@$TMP/req-c1.der")"
