@@ -6,14 +6,19 @@
 
 #include <gtest/gtest.h>
 #include <openssl/x509.h>
+#include <pthread.h>
+#include <sched.h>
 
+#include <atomic>
 #include <future>
 #include <latch>
+#include <mutex>
 #include <set>
 #include <thread>
 
 #include "service/config.h"
 #include "testing.h"
+#include "util/error_codes.h"
 
 namespace llavero {
 
@@ -145,6 +150,61 @@ TEST(KeyPool, TakingNeverWaitsForAGenerationInProgress) {
   EXPECT_TRUE(took) << "the pair made before was there to take";
   EXPECT_EQ(left, 0u);
   EXPECT_EQ(pool.available(), 1u) << "the pair that was in progress joined the pool";
+}
+
+// The server's refill thread: it fills the pool to its target by itself,
+// makes a new pair after each take, runs at idle priority, and a stop ends
+// it while it is waiting. The waits below are bounds, not timings.
+TEST(KeyPool, TheRefillThreadKeepsThePoolAtItsTargetAndStops) {
+  std::atomic<int> generated = 0;
+  std::atomic<int> policy = -1;
+  KeyPool pool(3, [&]() -> Result<ossl::PKey> {
+    int p = 0;
+    sched_param param{};
+    pthread_getschedparam(pthread_self(), &p, &param);
+    policy = p;
+    ++generated;
+    return KeyPool::rsa_2048();
+  });
+  std::atomic<int> errors = 0;
+  pool.start_refilling([&errors](const Error&) { ++errors; });
+  auto wait_until = [](auto done) {
+    for (int i = 0; i < 600 && !done(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    return done();
+  };
+  ASSERT_TRUE(wait_until([&] { return pool.available() == 3; })) << pool.available();
+  EXPECT_EQ(generated.load(), 3) << "no pair beyond the target";
+  EXPECT_EQ(policy.load(), SCHED_IDLE) << "a refill runs only on a core no one else wants";
+
+  ASSERT_TRUE(pool.take().has_value());
+  ASSERT_TRUE(pool.take().has_value());
+  ASSERT_TRUE(wait_until([&] { return pool.available() == 3; })) << pool.available();
+  EXPECT_EQ(generated.load(), 5) << "each take is made up once";
+  pool.stop_refilling();
+  ASSERT_TRUE(pool.take().has_value());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(pool.available(), 2u) << "no refill after the stop";
+  EXPECT_EQ(errors.load(), 0);
+}
+
+TEST(KeyPool, AFailedGenerationIsReportedAndTriedAgain) {
+  std::atomic<int> calls = 0;
+  KeyPool pool(1, [&]() -> Result<ossl::PKey> {
+    if (++calls == 1) return make_error(llavero::errc::kErrorInterno, "sin entropía");
+    return KeyPool::rsa_2048();
+  });
+  std::mutex mu;
+  std::vector<std::string> reported;
+  pool.start_refilling([&](const Error& e) {
+    std::lock_guard lock(mu);
+    reported.push_back(e.message);
+  });
+  for (int i = 0; i < 600 && pool.available() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(pool.available(), 1u) << "the pool was filled after the failure";
+  std::lock_guard lock(mu);
+  EXPECT_EQ(reported, std::vector<std::string>{"sin entropía"});
 }
 
 }  // namespace

@@ -167,14 +167,10 @@ void schedule_tasks(Application::Parts& p) {
     if (auto annulled = p.keys->expire_pending(now_seconds()); !annulled)
       spdlog::error("anular llaves no descargadas: {}", annulled.error().message);
   });
-  // Key pairs for Generar, one per tick and only while no general request
-  // is waiting or running: the refill yields to requests (service/key_pool.h).
-  if (p.key_pool->target() > 0)
-    p.server->every(std::chrono::milliseconds(100), [&p] {
-      if (p.server->queued(http::Work::kGeneral) > 0) return;
-      if (auto made = p.key_pool->refill_one(); !made)
-        spdlog::error("llaves pregeneradas: {}", made.error().message);
-    });
+  // Key pairs for Generar, made ahead on the pool's own idle-priority
+  // thread (service/key_pool.h).
+  p.key_pool->start_refilling(
+      [](const Error& e) { spdlog::error("llaves pregeneradas: {}", e.message); });
   p.server->every(std::chrono::seconds(60), [&p] {
     if (Status purged = p.operators->purge_expired(); !purged)
       spdlog::error("purga de sesiones de operadores: {}", purged.error().message);

@@ -1,15 +1,19 @@
 // Key pairs generated before Generar asks for them (issue 13): an RSA-2048
 // generation takes ~160 ms with a long tail past 350 ms, which the taxpayer
 // would otherwise wait for. The pool holds a few pairs in memory only (never
-// written anywhere), hands each one out once, and is refilled by the server's
-// worker pool when it has nothing else to do. Its keys are freed on exit,
-// and OpenSSL clears an RSA key's private numbers as it frees them.
+// written anywhere), hands each one out once, and is refilled by a thread of
+// its own that runs at the lowest CPU priority (SCHED_IDLE): a refill only
+// uses a core no request wants, so it never delays the Generar it is
+// preparing for. Its keys are freed on exit, and OpenSSL clears an RSA key's
+// private numbers as it frees them.
 #pragma once
 
+#include <condition_variable>
 #include <cstddef>
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "pki/openssl.h"
@@ -35,11 +39,21 @@ class KeyPool {
   // generation: keys are made outside the lock.
   std::optional<ossl::PKey> take();
 
-  // Generates one pair if the pool is below its target; the server calls it
-  // on a timer, only while no request is waiting, so a refill yields to
-  // requests between keys and a stop waits for one key at most. One
-  // generation runs at a time: a second caller returns false at once.
-  // Returns whether a pair was added.
+  // Starts the refill thread (nothing when the target is 0): it keeps the
+  // pool at its target, one pair at a time, at idle priority, and is woken
+  // by take(). A failed generation goes to `on_error` and is tried again a
+  // second later. Called once.
+  void start_refilling(std::function<void(const Error&)> on_error);
+
+  // Stops the refill thread, waiting for the pair it is making: its priority
+  // is raised back to normal first, so a busy machine cannot starve the stop.
+  // The destructor calls it.
+  void stop_refilling();
+
+  // Generates one pair if the pool is below its target (what the refill
+  // thread does each turn; tests call it directly). One generation runs at a
+  // time: a second caller returns false at once. Returns whether a pair was
+  // added.
   Result<bool> refill_one();
 
   std::size_t available() const;
@@ -53,6 +67,9 @@ class KeyPool {
   mutable std::mutex mu_;
   std::vector<ossl::PKey> keys_;
   bool refilling_ = false;
+  std::condition_variable wanted_;  // take() or a stop: the refill thread looks again
+  bool stopping_ = false;
+  std::thread refiller_;
   metrics::Registry::GaugeHandle gauge_;  // llavero_key_pool_available, while the pool lives
 };
 
