@@ -16,7 +16,8 @@
 // The binaries are looked for in $LLAVERO_PG_BIN, else in
 // /usr/lib/postgresql/15/bin (Debian's postgresql-15). Without them, or if
 // the cluster does not start, postgres_database() says why and the tests of
-// the PostgreSQL backend are reported SKIPPED by gtest, never passed.
+// the PostgreSQL backend are reported SKIPPED by gtest, never passed; under
+// ctest, which promised a cluster, they fail (testing.h).
 #pragma once
 
 #include <optional>

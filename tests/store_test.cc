@@ -72,8 +72,7 @@ TEST(SqliteStore, OpenWithoutCreateRefusesAMissingFile) {
 }
 
 TEST(PostgresStore, ADatabaseThatIsNotThereIsRefused) {
-  const std::string why = testing::backend_unavailable(Backend::kPostgres);
-  if (!why.empty()) GTEST_SKIP() << why;
+  LLAVERO_REQUIRE_BACKEND(Backend::kPostgres);
   auto inst = make_installation(Backend::kPostgres);
   std::string url = inst->postgres_url;
   url.replace(url.find("prueba_"), 7, "no_existe_");

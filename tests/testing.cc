@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <stdexcept>
 
 #include "pki/authority.h"
@@ -66,6 +67,11 @@ std::string backend_unavailable(Backend backend) {
   // Starts the process's cluster on first use; its reason stays.
   static const std::string why = postgres_unavailable();
   return why;
+}
+
+bool postgres_promised() {
+  const char* url = std::getenv("LLAVERO_TEST_POSTGRES");
+  return url != nullptr && *url != '\0';
 }
 
 std::string Installation::location() const {

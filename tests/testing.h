@@ -46,6 +46,22 @@ inline void PrintTo(Backend backend, std::ostream* os) {
 // binaries and a cluster that starts).
 std::string backend_unavailable(Backend backend);
 
+// Whether the harness started a PostgreSQL cluster for these tests
+// (LLAVERO_TEST_POSTGRES, set by ctest): then a backend that cannot be had
+// is a failure, not a skip, since ctest would count the skip as passed.
+bool postgres_promised();
+
+// Skips the calling test when `backend` cannot be had here, or fails it when
+// it was promised (above).
+#define LLAVERO_REQUIRE_BACKEND(backend)                                       \
+  do {                                                                         \
+    const std::string why_ = ::llavero::testing::backend_unavailable(backend); \
+    if (!why_.empty()) {                                                       \
+      if (::llavero::testing::postgres_promised()) GTEST_FAIL() << why_;       \
+      GTEST_SKIP() << why_;                                                    \
+    }                                                                          \
+  } while (false)
+
 struct Installation {
   TempDir dir;
   Backend backend = Backend::kSqlite;
@@ -86,10 +102,7 @@ std::int64_t sql_count(const Installation& inst, const std::string& sql);
 // instances are SKIPPED, with the reason.
 class OnBothBackends : public ::testing::TestWithParam<Backend> {
  protected:
-  void SetUp() override {
-    const std::string why = backend_unavailable(GetParam());
-    if (!why.empty()) GTEST_SKIP() << why;
-  }
+  void SetUp() override { LLAVERO_REQUIRE_BACKEND(GetParam()); }
   Backend backend() const { return GetParam(); }
   bool postgres() const { return GetParam() == Backend::kPostgres; }
   std::unique_ptr<Installation> install() const { return make_installation(GetParam()); }
