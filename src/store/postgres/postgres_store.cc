@@ -270,6 +270,57 @@ void append_audit(Connection& db, const AuditEvent& event) {
       .run();
 }
 
+// The portal's sessions and the console's: the same columns in two tables,
+// owned by a taxpayer or by an operator. SessionRecord and
+// OperatorSessionRecord hold the same fields in the same order.
+struct SessionTable {
+  std::string_view name, owner;
+};
+constexpr SessionTable kPortalSessions{"sessions", "taxpayer_id"};
+constexpr SessionTable kOperatorSessions{"operator_sessions", "operator_id"};
+
+template <class Record>
+void insert_session(Connection& db, const SessionTable& table, const Record& r) {
+  const auto& [id_hash, owner, csrf_token, created_at, last_seen] = r;
+  const std::string sql = fmt::format(
+      "INSERT INTO {} (id_hash, {}, csrf_token, created_at, last_seen) "
+      "VALUES ($1, $2, $3, $4, $5)",
+      table.name, table.owner);
+  Statement(db, sql)
+      .bind(1, id_hash)
+      .bind(2, owner)
+      .bind(3, csrf_token)
+      .bind_time(4, created_at)
+      .bind_time(5, last_seen)
+      .run();
+}
+
+template <class Record>
+std::optional<Record> find_session_row(Connection& db, const SessionTable& table,
+                                       const std::string& id_hash) {
+  const std::string sql = fmt::format(
+      "SELECT id_hash, {}, csrf_token, created_at, last_seen FROM {} WHERE id_hash = $1",
+      table.owner, table.name);
+  Statement s(db, sql);
+  s.bind(1, id_hash);
+  if (!s.step()) return std::nullopt;
+  return Record{s.text(0), s.integer(1), s.text(2),
+                s.time(3, fmt::format("{}.created_at", table.name)),
+                s.time(4, fmt::format("{}.last_seen", table.name))};
+}
+
+void touch_session_row(Connection& db, const SessionTable& table, const std::string& id_hash,
+                       UnixSeconds last_seen) {
+  const std::string sql =
+      fmt::format("UPDATE {} SET last_seen = $1 WHERE id_hash = $2", table.name);
+  Statement(db, sql).bind_time(1, last_seen).bind(2, id_hash).run();
+}
+
+void delete_session_row(Connection& db, const SessionTable& table, const std::string& id_hash) {
+  const std::string sql = fmt::format("DELETE FROM {} WHERE id_hash = $1", table.name);
+  Statement(db, sql).bind(1, id_hash).run();
+}
+
 std::optional<CertificateRecord> certificate_in(Connection& db, std::int64_t taxpayer_id,
                                                 std::string_view env, std::string_view status) {
   Statement s(db, fmt::format("SELECT {} FROM certificates WHERE taxpayer_id = $1 AND "
@@ -1046,15 +1097,7 @@ Status PostgresStore::record_login_event(const AuditEvent& audit) {
 Status PostgresStore::create_session(const SessionRecord& r, const AuditEvent& audit) {
   return guarded([&](Connection& db) -> Status {
     Transaction txn(db);
-    Statement(db,
-              "INSERT INTO sessions (id_hash, taxpayer_id, csrf_token, created_at, last_seen) "
-              "VALUES ($1, $2, $3, $4, $5)")
-        .bind(1, r.id_hash)
-        .bind(2, r.taxpayer_id)
-        .bind(3, r.csrf_token)
-        .bind_time(4, r.created_at)
-        .bind_time(5, r.last_seen)
-        .run();
+    insert_session(db, kPortalSessions, r);
     append_audit(db, audit);
     txn.commit();
     return Ok{};
@@ -1063,30 +1106,20 @@ Status PostgresStore::create_session(const SessionRecord& r, const AuditEvent& a
 
 Result<std::optional<SessionRecord>> PostgresStore::find_session(const std::string& id_hash) {
   return guarded([&](Connection& db) -> Result<std::optional<SessionRecord>> {
-    Statement s(db,
-                "SELECT id_hash, taxpayer_id, csrf_token, created_at, last_seen FROM sessions "
-                "WHERE id_hash = $1");
-    s.bind(1, id_hash);
-    if (!s.step()) return std::optional<SessionRecord>();
-    return std::optional<SessionRecord>(SessionRecord{s.text(0), s.integer(1), s.text(2),
-                                                      s.time(3, "sessions.created_at"),
-                                                      s.time(4, "sessions.last_seen")});
+    return find_session_row<SessionRecord>(db, kPortalSessions, id_hash);
   });
 }
 
 Status PostgresStore::touch_session(const std::string& id_hash, UnixSeconds last_seen) {
   return guarded([&](Connection& db) -> Status {
-    Statement(db, "UPDATE sessions SET last_seen = $1 WHERE id_hash = $2")
-        .bind_time(1, last_seen)
-        .bind(2, id_hash)
-        .run();
+    touch_session_row(db, kPortalSessions, id_hash, last_seen);
     return Ok{};
   });
 }
 
 Status PostgresStore::delete_session(const std::string& id_hash) {
   return guarded([&](Connection& db) -> Status {
-    Statement(db, "DELETE FROM sessions WHERE id_hash = $1").bind(1, id_hash).run();
+    delete_session_row(db, kPortalSessions, id_hash);
     return Ok{};
   });
 }
@@ -2146,15 +2179,7 @@ Status PostgresStore::create_operator_session(const OperatorSessionRecord& r,
                                               const AuditEvent& audit) {
   return guarded([&](Connection& db) -> Status {
     Transaction txn(db);
-    Statement(db,
-              "INSERT INTO operator_sessions (id_hash, operator_id, csrf_token, created_at, "
-              "last_seen) VALUES ($1, $2, $3, $4, $5)")
-        .bind(1, r.id_hash)
-        .bind(2, r.operator_id)
-        .bind(3, r.csrf_token)
-        .bind_time(4, r.created_at)
-        .bind_time(5, r.last_seen)
-        .run();
+    insert_session(db, kOperatorSessions, r);
     append_audit(db, audit);
     txn.commit();
     return Ok{};
@@ -2164,30 +2189,20 @@ Status PostgresStore::create_operator_session(const OperatorSessionRecord& r,
 Result<std::optional<OperatorSessionRecord>> PostgresStore::find_operator_session(
     const std::string& id_hash) {
   return guarded([&](Connection& db) -> Result<std::optional<OperatorSessionRecord>> {
-    Statement s(db,
-                "SELECT id_hash, operator_id, csrf_token, created_at, last_seen "
-                "FROM operator_sessions WHERE id_hash = $1");
-    s.bind(1, id_hash);
-    if (!s.step()) return std::optional<OperatorSessionRecord>();
-    return std::optional<OperatorSessionRecord>(OperatorSessionRecord{
-        s.text(0), s.integer(1), s.text(2), s.time(3, "operator_sessions.created_at"),
-        s.time(4, "operator_sessions.last_seen")});
+    return find_session_row<OperatorSessionRecord>(db, kOperatorSessions, id_hash);
   });
 }
 
 Status PostgresStore::touch_operator_session(const std::string& id_hash, UnixSeconds last_seen) {
   return guarded([&](Connection& db) -> Status {
-    Statement(db, "UPDATE operator_sessions SET last_seen = $1 WHERE id_hash = $2")
-        .bind_time(1, last_seen)
-        .bind(2, id_hash)
-        .run();
+    touch_session_row(db, kOperatorSessions, id_hash, last_seen);
     return Ok{};
   });
 }
 
 Status PostgresStore::delete_operator_session(const std::string& id_hash) {
   return guarded([&](Connection& db) -> Status {
-    Statement(db, "DELETE FROM operator_sessions WHERE id_hash = $1").bind(1, id_hash).run();
+    delete_session_row(db, kOperatorSessions, id_hash);
     return Ok{};
   });
 }

@@ -208,6 +208,56 @@ void append_audit(Connection& db, const AuditEvent& event) {
       .run();
 }
 
+// The portal's sessions and the console's: the same columns in two tables,
+// owned by a taxpayer or by an operator. SessionRecord and
+// OperatorSessionRecord hold the same fields in the same order.
+struct SessionTable {
+  std::string_view name, owner;
+};
+constexpr SessionTable kPortalSessions{"sessions", "taxpayer_id"};
+constexpr SessionTable kOperatorSessions{"operator_sessions", "operator_id"};
+
+template <class Record>
+void insert_session(Connection& db, const SessionTable& table, const Record& r) {
+  const auto& [id_hash, owner, csrf_token, created_at, last_seen] = r;
+  const std::string sql = fmt::format(
+      "INSERT INTO {} (id_hash, {}, csrf_token, created_at, last_seen) "
+      "VALUES (?, ?, ?, ?, ?)",
+      table.name, table.owner);
+  Statement(db, sql)
+      .bind(1, id_hash)
+      .bind(2, owner)
+      .bind(3, csrf_token)
+      .bind_time(4, created_at)
+      .bind_time(5, last_seen)
+      .run();
+}
+
+template <class Record>
+std::optional<Record> find_session_row(Connection& db, const SessionTable& table,
+                                       const std::string& id_hash) {
+  const std::string sql =
+      fmt::format("SELECT id_hash, {}, csrf_token, created_at, last_seen FROM {} WHERE id_hash = ?",
+                  table.owner, table.name);
+  Statement s(db, sql);
+  s.bind(1, id_hash);
+  if (!s.step()) return std::nullopt;
+  return Record{s.text(0), s.integer(1), s.text(2),
+                s.time(3, fmt::format("{}.created_at", table.name)),
+                s.time(4, fmt::format("{}.last_seen", table.name))};
+}
+
+void touch_session_row(Connection& db, const SessionTable& table, const std::string& id_hash,
+                       UnixSeconds last_seen) {
+  const std::string sql = fmt::format("UPDATE {} SET last_seen = ? WHERE id_hash = ?", table.name);
+  Statement(db, sql).bind_time(1, last_seen).bind(2, id_hash).run();
+}
+
+void delete_session_row(Connection& db, const SessionTable& table, const std::string& id_hash) {
+  const std::string sql = fmt::format("DELETE FROM {} WHERE id_hash = ?", table.name);
+  Statement(db, sql).bind(1, id_hash).run();
+}
+
 // The certificate of a taxpayer and environment in `status` ('active' or
 // 'pending': the unique indexes allow at most one of each).
 std::optional<CertificateRecord> certificate_in(Connection& db, std::int64_t taxpayer_id,
@@ -875,15 +925,7 @@ Status SqliteStore::record_login_event(const AuditEvent& audit) {
 Status SqliteStore::create_session(const SessionRecord& r, const AuditEvent& audit) {
   return guarded([&]() -> Status {
     Transaction txn(*db_);
-    Statement(*db_,
-              "INSERT INTO sessions (id_hash, taxpayer_id, csrf_token, created_at, last_seen) "
-              "VALUES (?, ?, ?, ?, ?)")
-        .bind(1, r.id_hash)
-        .bind(2, r.taxpayer_id)
-        .bind(3, r.csrf_token)
-        .bind_time(4, r.created_at)
-        .bind_time(5, r.last_seen)
-        .run();
+    insert_session(*db_, kPortalSessions, r);
     append_audit(*db_, audit);
     txn.commit();
     return Ok{};
@@ -892,30 +934,20 @@ Status SqliteStore::create_session(const SessionRecord& r, const AuditEvent& aud
 
 Result<std::optional<SessionRecord>> SqliteStore::find_session(const std::string& id_hash) {
   return guarded([&]() -> Result<std::optional<SessionRecord>> {
-    Statement s(*db_,
-                "SELECT id_hash, taxpayer_id, csrf_token, created_at, last_seen FROM sessions "
-                "WHERE id_hash = ?");
-    s.bind(1, id_hash);
-    if (!s.step()) return std::optional<SessionRecord>();
-    return std::optional<SessionRecord>(SessionRecord{s.text(0), s.integer(1), s.text(2),
-                                                      s.time(3, "sessions.created_at"),
-                                                      s.time(4, "sessions.last_seen")});
+    return find_session_row<SessionRecord>(*db_, kPortalSessions, id_hash);
   });
 }
 
 Status SqliteStore::touch_session(const std::string& id_hash, UnixSeconds last_seen) {
   return guarded([&]() -> Status {
-    Statement(*db_, "UPDATE sessions SET last_seen = ? WHERE id_hash = ?")
-        .bind_time(1, last_seen)
-        .bind(2, id_hash)
-        .run();
+    touch_session_row(*db_, kPortalSessions, id_hash, last_seen);
     return Ok{};
   });
 }
 
 Status SqliteStore::delete_session(const std::string& id_hash) {
   return guarded([&]() -> Status {
-    Statement(*db_, "DELETE FROM sessions WHERE id_hash = ?").bind(1, id_hash).run();
+    delete_session_row(*db_, kPortalSessions, id_hash);
     return Ok{};
   });
 }
@@ -1971,15 +2003,7 @@ Status SqliteStore::create_operator_session(const OperatorSessionRecord& r,
                                             const AuditEvent& audit) {
   return guarded([&]() -> Status {
     Transaction txn(*db_);
-    Statement(*db_,
-              "INSERT INTO operator_sessions (id_hash, operator_id, csrf_token, created_at, "
-              "last_seen) VALUES (?, ?, ?, ?, ?)")
-        .bind(1, r.id_hash)
-        .bind(2, r.operator_id)
-        .bind(3, r.csrf_token)
-        .bind_time(4, r.created_at)
-        .bind_time(5, r.last_seen)
-        .run();
+    insert_session(*db_, kOperatorSessions, r);
     append_audit(*db_, audit);
     txn.commit();
     return Ok{};
@@ -1989,30 +2013,20 @@ Status SqliteStore::create_operator_session(const OperatorSessionRecord& r,
 Result<std::optional<OperatorSessionRecord>> SqliteStore::find_operator_session(
     const std::string& id_hash) {
   return guarded([&]() -> Result<std::optional<OperatorSessionRecord>> {
-    Statement s(*db_,
-                "SELECT id_hash, operator_id, csrf_token, created_at, last_seen "
-                "FROM operator_sessions WHERE id_hash = ?");
-    s.bind(1, id_hash);
-    if (!s.step()) return std::optional<OperatorSessionRecord>();
-    return std::optional<OperatorSessionRecord>(OperatorSessionRecord{
-        s.text(0), s.integer(1), s.text(2), s.time(3, "operator_sessions.created_at"),
-        s.time(4, "operator_sessions.last_seen")});
+    return find_session_row<OperatorSessionRecord>(*db_, kOperatorSessions, id_hash);
   });
 }
 
 Status SqliteStore::touch_operator_session(const std::string& id_hash, UnixSeconds last_seen) {
   return guarded([&]() -> Status {
-    Statement(*db_, "UPDATE operator_sessions SET last_seen = ? WHERE id_hash = ?")
-        .bind_time(1, last_seen)
-        .bind(2, id_hash)
-        .run();
+    touch_session_row(*db_, kOperatorSessions, id_hash, last_seen);
     return Ok{};
   });
 }
 
 Status SqliteStore::delete_operator_session(const std::string& id_hash) {
   return guarded([&]() -> Status {
-    Statement(*db_, "DELETE FROM operator_sessions WHERE id_hash = ?").bind(1, id_hash).run();
+    delete_session_row(*db_, kOperatorSessions, id_hash);
     return Ok{};
   });
 }
