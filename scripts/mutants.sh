@@ -17,7 +17,8 @@
 #
 # Each mutation: a name, the file, a perl substitution (perl -0pe, the whole
 # file as one string; it must change the file, or the mutation is stale and
-# the run fails), and the ctest -R regex of the tests that guard the rule.
+# the run fails), and the ctest -R regex of the tests that guard the rule
+# (its build has one ctest entry per gtest test: LLAVERO_CTEST_PER_TEST).
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -119,11 +120,11 @@ configure() {
   if [[ ! -f "$work/build/CMakeCache.txt" ]]; then
     seed_build || rm -rf "$work/build"
   fi
-  if ! cmake -S "$work/tree" -B "$work/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  if ! cmake -S "$work/tree" -B "$work/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLLAVERO_CTEST_PER_TEST=ON \
     >"$work/configure.log" 2>&1; then
     say "mutants: el seed no sirvió; se configura de nuevo"
     rm -rf "$work/build"
-    cmake -S "$work/tree" -B "$work/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    cmake -S "$work/tree" -B "$work/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLLAVERO_CTEST_PER_TEST=ON \
       >"$work/configure.log" 2>&1 || {
       cat "$work/configure.log" >&2
       exit 2
