@@ -71,6 +71,7 @@ MUTANTS=(
   "31-http-una-conexion-de-mas|src/http/client_limits.cc|s/client\.connections >= options_\.connections_per_address/client.connections > options_.connections_per_address/|^ClientLimits\.AnAddressHoldsAtMostItsShareOfConnections$|^Server\.OneAddressCannotTakeEveryConnection$"
   "32-http-sin-ritmo|src/http/client_limits.cc|s/if \(bucket\.tokens >= 1\) \{/if (bucket.tokens >= 0) {/|^ClientLimits\.ABurstThenTheSteadyRateAndRetryAfterSaysWhen$|^Server\.RequestsBeyondTheRateOfAnAddressGet429WithRetryAfter$"
   "33-formulario-de-diecisiete|src/http/http.cc|s/form\.size\(\) >= max_fields/form.size() > max_fields/|^ParseForm\.SixteenFieldsAreAcceptedAndSeventeenAreNot$|^ParseForm\.SeventeenPairsAreRefusedEvenWhenOneRepeatsAKey$"
+  "34-revocacion-sin-esperar-el-arriendo|src/store/postgres/postgres_store.cc|s/if \(moved_epoch\) std::this_thread::sleep_for/if (false) std::this_thread::sleep_for/|^Stores\.ARevocationThroughAnotherStoreMovesTheEpochAtOnce/Postgres"
 )
 
 say() { printf '%s\n' "$*"; }

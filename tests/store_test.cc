@@ -400,6 +400,36 @@ std::vector<std::unique_ptr<llavero::Store>> more_stores(const testing::Installa
   return out;
 }
 
+// Issue 13: a revocation through one server's store is seen by every other
+// server's store from the moment it returns. On PostgreSQL the other store
+// answers the epoch from its lease, so this holds only because a revocation
+// outlives the leases before returning.
+TEST_P(Stores, ARevocationThroughAnotherStoreMovesTheEpochAtOnce) {
+  auto inst = install();
+  auto other = std::move(more_stores(*inst, 1)[0]);
+  const auto taxpayer = **inst->store->find_taxpayer("106470958");
+  const std::int64_t issuer = (*inst->store->authorities())[1].id;
+  const std::int64_t before = *inst->store->revocation_epoch();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(*inst->store->revocation_epoch(), before + std::max(i - 1, 0));
+    std::int64_t id =
+        *other->reserve_serial({issuer, fmt::format("E{}", i), taxpayer.id, Environment::kPruebas});
+    ASSERT_TRUE(other->activate_certificate({id, false, Bytes{1}, 1000, 2000}, {"t", "a", "s", "d"})
+                    .ok());  // from the second on, the previous key is superseded
+    EXPECT_EQ(*inst->store->revocation_epoch(), before + i) << "activación " << i;
+  }
+  ASSERT_TRUE(other
+                  ->revoke_active(taxpayer.id, Environment::kPruebas,
+                                  RevocationReason::kKeyCompromise, {"t", "a", "s", "d"})
+                  .ok());
+  EXPECT_EQ(*inst->store->revocation_epoch(), before + 3);
+  // A revocation that found nothing to revoke moves nothing.
+  EXPECT_FALSE(
+      other->revoke_active(taxpayer.id, Environment::kPruebas, std::nullopt, {"t", "a", "s", "d"})
+          .ok());
+  EXPECT_EQ(*inst->store->revocation_epoch(), before + 3);
+}
+
 TEST_P(Stores, ManyWritersKeepTheAuditChainOneLine) {
   auto inst = install();
   constexpr int kWriters = 6, kEach = 20;

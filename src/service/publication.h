@@ -8,7 +8,9 @@
 // every revocation, whichever process made it. Every OCSP and CRL answer
 // first compares the epoch it was built under with the store's; if it moved,
 // cached OCSP answers are dropped and CRLs rebuilt before answering. So a
-// revocation is visible from the moment its command returns.
+// revocation is visible from the moment its command returns. (PostgreSQL
+// answers the epoch from a lease that a revocation outlives before it
+// returns, so the check costs no round trip: postgres_store.h.)
 //
 // Several servers on one store: the CRLs are kept in the store and each
 // server answers the highest-numbered one, so a client sees the number only

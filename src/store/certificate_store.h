@@ -203,7 +203,10 @@ class CertificateStore {
                                                                  UnixSeconds now) = 0;
   // The next CRL number of a CA (1, 2, ...), never handed out twice.
   virtual Result<std::int64_t> next_crl_number(std::int64_t authority_id) = 0;
-  // Changes whenever a revocation commits, whichever process made it.
+  // Changes whenever a revocation commits, whichever process made it. Once a
+  // revocation's store method has returned, every process's next call
+  // answers the moved epoch (PostgreSQL keeps that with a lease, not with a
+  // round trip per call: postgres_store.h).
   virtual Result<std::int64_t> revocation_epoch() = 0;
 
   // The newest delegated OCSP responder of a CA still valid after

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <charconv>
 #include <stdexcept>
 
@@ -93,6 +94,9 @@ struct PostgresStore::Connection {
   operator PGconn*() const { return db.get(); }  // NOLINT: a connection is its handle
   bool healthy() const { return PQstatus(db.get()) == CONNECTION_OK; }
   ConnPtr db;
+  // Set by a transaction that moved the revocation epoch: its store method
+  // returns only once the other processes' epoch leases are outlived.
+  bool moved_epoch = false;
 };
 
 namespace {
@@ -366,6 +370,12 @@ void revoke(Connection& db, std::int64_t id, UnixSeconds at,
       .bind(3, id)
       .run();
   Statement(db, "UPDATE counters SET value = value + 1 WHERE name = 'revocations'").run();
+  db.moved_epoch = true;
+}
+
+std::int64_t read_epoch(Connection& db) {
+  Statement s(db, "SELECT value FROM counters WHERE name = 'revocations'");
+  return s.step() ? s.integer(0) : std::int64_t{0};
 }
 
 void mark_superseded(CertificateRecord& previous, UnixSeconds now) {
@@ -407,7 +417,14 @@ bool is_postgres_url(std::string_view location) {
 
 PostgresStore::PostgresStore(std::string url) : url_(std::move(url)) {}
 
-PostgresStore::~PostgresStore() = default;
+PostgresStore::~PostgresStore() {
+  {
+    std::lock_guard lock(epoch_mu_);
+    stopping_ = true;
+  }
+  epoch_stop_.notify_all();
+  if (epoch_reader_.joinable()) epoch_reader_.join();
+}
 
 std::unique_ptr<PostgresStore::Connection> PostgresStore::acquire() {
   std::unique_lock lock(mu_);
@@ -442,22 +459,36 @@ void PostgresStore::release(std::unique_ptr<Connection> connection) {
 
 template <typename F>
 auto PostgresStore::guarded(F&& body) -> decltype(body(std::declval<Connection&>())) {
-  for (int attempt = 1;; ++attempt) {
-    std::unique_ptr<Connection> db;
-    try {
-      db = acquire();
-      auto out = body(*db);
-      release(std::move(db));
-      return out;
-    } catch (const SqlFailure& failure) {
-      release(std::move(db));
-      if (attempt < kAttempts && retryable(failure)) continue;
-      return make_error(failure.code, failure.what());
-    } catch (const CorruptValue& corrupt) {
-      release(std::move(db));
-      return make_error(errc::kAlmacenCorrupto, corrupt.what());
+  bool moved_epoch = false;  // in any attempt: one that failed may have committed
+  auto attempts = [&]() -> decltype(body(std::declval<Connection&>())) {
+    for (int attempt = 1;; ++attempt) {
+      std::unique_ptr<Connection> db;
+      auto put_back = [&] {
+        if (!db) return;
+        moved_epoch = moved_epoch || db->moved_epoch;
+        db->moved_epoch = false;
+        release(std::move(db));
+      };
+      try {
+        db = acquire();
+        auto out = body(*db);
+        put_back();
+        return out;
+      } catch (const SqlFailure& failure) {
+        put_back();
+        if (attempt < kAttempts && retryable(failure)) continue;
+        return make_error(failure.code, failure.what());
+      } catch (const CorruptValue& corrupt) {
+        put_back();
+        return make_error(errc::kAlmacenCorrupto, corrupt.what());
+      }
     }
-  }
+  };
+  auto out = attempts();
+  // Every other process's lease on the old epoch ends within kEpochLease of
+  // the commit (the header): only then has the revocation happened for all.
+  if (moved_epoch) std::this_thread::sleep_for(kEpochLease + std::chrono::milliseconds(5));
+  return out;
 }
 
 Result<std::unique_ptr<PostgresStore>> PostgresStore::open(const std::string& url) {
@@ -1016,10 +1047,63 @@ Result<std::optional<CrlRecord>> PostgresStore::latest_crl(std::int64_t authorit
 }
 
 Result<std::int64_t> PostgresStore::revocation_epoch() {
-  return guarded([&](Connection& db) -> Result<std::int64_t> {
-    Statement s(db, "SELECT value FROM counters WHERE name = 'revocations'");
-    return s.step() ? s.integer(0) : std::int64_t{0};
-  });
+  {
+    const Clock::time_point asked = Clock::now();
+    std::lock_guard lock(epoch_mu_);
+    if (!epoch_reader_started_) {
+      epoch_reader_started_ = true;
+      epoch_reader_ = std::thread([this] { keep_epoch_fresh(); });
+    }
+    // A read sent less than a lease ago was executed after every revocation
+    // whose command has returned by now (the header).
+    if (epoch_sent_ > asked - kEpochLease) return epoch_;
+  }
+  // No fresh read (the reader is behind, or cannot reach the database): one
+  // round trip, as without the lease.
+  const Clock::time_point sent = Clock::now();
+  auto epoch = guarded([&](Connection& db) -> Result<std::int64_t> { return read_epoch(db); });
+  if (!epoch) return epoch.error();
+  remember_epoch(*epoch, sent);
+  std::lock_guard lock(epoch_mu_);
+  return epoch_;
+}
+
+void PostgresStore::remember_epoch(std::int64_t epoch, Clock::time_point sent) {
+  // Reads on different connections may finish out of order; the newest
+  // epoch with the latest send time is still true: the read sent last saw
+  // every commit before it, and the epoch only grows.
+  std::lock_guard lock(epoch_mu_);
+  epoch_ = std::max(epoch_, epoch);
+  epoch_sent_ = std::max(epoch_sent_, sent);
+}
+
+void PostgresStore::keep_epoch_fresh() {
+  std::unique_ptr<Connection> own;  // outside the pool: never waits behind it
+  std::unique_lock lock(epoch_mu_);
+  while (!stopping_) {
+    lock.unlock();
+    bool read = false;
+    try {
+      if (!own || !own->healthy()) {
+        own.reset();
+        if (auto made = connect(url_)) own = std::make_unique<Connection>(std::move(*made));
+      }
+      if (own) {
+        const Clock::time_point sent = Clock::now();
+        remember_epoch(read_epoch(*own), sent);
+        read = true;
+      }
+    } catch (const SqlFailure&) {
+      own.reset();
+    } catch (const CorruptValue&) {
+      own.reset();
+    }
+    lock.lock();
+    // A database that does not answer is asked again every second; meanwhile
+    // the lease runs out and every request reads (and reports) for itself.
+    epoch_stop_.wait_for(lock, read ? kEpochRefresh : std::chrono::seconds(1),
+                         [&] { return stopping_; });
+  }
 }
 
 Result<std::optional<ResponderRecord>> PostgresStore::current_responder(std::int64_t authority_id,

@@ -19,12 +19,25 @@
 //
 // Connections come from a small pool (up to kMaxConnections): each caller
 // takes one for the length of one store method.
+//
+// The revocation epoch is asked before every OCSP and CRL answer, thousands
+// of times a second: a round trip each would make the database the OCSP
+// bottleneck. So it is read on a lease: a thread of the store reads it every
+// kEpochRefresh on its own connection, and revocation_epoch() answers from
+// memory while the read it has was sent less than kEpochLease ago (else it
+// reads, as before). A revocation, in turn, returns only kEpochLease after its
+// commit: by then every process on the database holds an epoch read after
+// that commit, or reads again. So a revocation is still seen by every server
+// from the moment its command returns (issue 13), and each request costs no
+// round trip.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "store/store.h"
@@ -37,6 +50,11 @@ bool is_postgres_url(std::string_view location);
 class PostgresStore final : public Store {
  public:
   static constexpr int kMaxConnections = 8;
+  // How long an epoch read stays trusted after it was sent, which is also
+  // how long a revocation waits after its commit; and how often the store's
+  // thread reads it (several reads per lease, so a slow one is outlived).
+  static constexpr std::chrono::milliseconds kEpochLease{100};
+  static constexpr std::chrono::milliseconds kEpochRefresh{25};
 
   // Connects to the database at `url` (libpq's connection URI) and applies
   // the pending migrations. The database must exist.
@@ -210,6 +228,12 @@ class PostgresStore final : public Store {
   std::unique_ptr<Connection> acquire();
   void release(std::unique_ptr<Connection> connection);
 
+  using Clock = std::chrono::steady_clock;
+  // Keeps the newest epoch and the latest send time of the reads so far.
+  void remember_epoch(std::int64_t epoch, Clock::time_point sent);
+  // The lease reader's loop (started by the first revocation_epoch()).
+  void keep_epoch_fresh();
+
   std::string url_;
   std::mutex mu_;
   std::condition_variable available_;
@@ -221,6 +245,16 @@ class PostgresStore final : public Store {
   std::mutex leader_mu_;
   std::unique_ptr<Connection> leader_;
   bool leading_ = false;
+
+  // The epoch lease: the newest epoch read, and when the latest read was
+  // sent. Started lazily: a CLI command that never asks runs no thread.
+  std::mutex epoch_mu_;
+  std::condition_variable epoch_stop_;
+  std::int64_t epoch_ = 0;
+  Clock::time_point epoch_sent_ = Clock::time_point::min();
+  bool epoch_reader_started_ = false;
+  bool stopping_ = false;
+  std::thread epoch_reader_;
 };
 
 }  // namespace llavero
