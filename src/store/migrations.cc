@@ -18,11 +18,13 @@ CREATE INDEX certificates_revoked ON certificates (authority_id, not_after) WHER
 // every column the CRL reads: the CRL is read from the index alone, not
 // from the table's rows, which hold each certificate's DER (bench-growth,
 // 1 000 000 taxpayers: the pruebas CRL, 1 000 000 lines, read the whole
-// 9.7 GB table, 3.3 s; from this index, 300 MB, 0.3 s).
+// 9.7 GB table, 3.3 s; from this index, 300 MB, 0.3 s). `status`, the same
+// in every entry, is for SQLite (3.40), which otherwise reads the row to
+// check the condition the index already guarantees.
 constexpr std::string_view kRevokedCovering = R"sql(
 DROP INDEX certificates_revoked;
 CREATE INDEX certificates_revoked
-  ON certificates (authority_id, not_after, serial_hex, revoked_at, revocation_reason)
+  ON certificates (authority_id, not_after, serial_hex, revoked_at, revocation_reason, status)
   WHERE status = 'revoked';
 )sql";
 
