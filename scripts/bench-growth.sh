@@ -41,7 +41,7 @@
 # disk in $TMPDIR (10 GB of table: each row holds a certificate's DER) and
 # 6 to 8 min on two busy cores, 2.5 to 4 min of it filling the store (it
 # was still filling after 13 min when the rows went into the indexes one
-# by one); GROWTH_TAXPAYERS=100000 takes about 4 min. Only 127.0.0.1 and a
+# by one); GROWTH_TAXPAYERS=100000 takes about 3 min. Only 127.0.0.1 and a
 # unix socket.
 set -euo pipefail
 
