@@ -55,8 +55,8 @@ fuzz: deps
 mutants: build
 	JOBS=$(MUTANT_JOBS) bash scripts/mutants.sh $(BUILD)
 
-# `bench` is every benchmark of a few minutes; `bench-growth` (apart, tens of
-# minutes and ~12 GB of disk) compares the same figures on a PostgreSQL store
+# `bench` is every benchmark of a few minutes; `bench-growth` (apart, 6 to 8
+# minutes and ~16 GB of disk) compares the same figures on a PostgreSQL store
 # of 1 000 000 taxpayers and 5 000 000 certificates and on a near-empty one
 # (GROWTH_TAXPAYERS=10000 for a quick run; scripts/bench-growth.sh says more).
 bench: build

@@ -71,6 +71,8 @@ FIGURES = [
     ("ocsp_warm_p99", "  p99", "ms", "time"),
     ("generar_p99", "Generar (portal) p99", "ms", "time"),
     ("generar_p50", "  p50", "ms", "info"),
+    ("generar_server_cpu_s", "  CPU del servidor en esa fase", "s", "time"),
+    ("generar_crls", "  CRL hechas en esa fase (todas las CA)", "", "info"),
     ("reception_dps", "Recepción: comprobantes/s hasta aceptado", "doc/s", "rate"),
 ]
 

@@ -54,13 +54,15 @@ s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])'
 }
 
-# start_server LOG [ARGS...] : llavero serve on $PORT, waits for /healthz.
+# start_server LOG [ARGS...] : llavero serve on $PORT, waits for /healthz
+# (BENCH_START_SECONDS, 30 unless set).
 start_server() {
   local log=$1
   shift
   "$LLAVERO" --data "$D" serve --listen "127.0.0.1:$PORT" "$@" >"$log" 2>&1 </dev/null &
   SERVER_PID=$!
-  for _ in $(seq 1 300); do
+  local seconds=${BENCH_START_SECONDS:-30}
+  for _ in $(seq 1 $((seconds * 10))); do
     if curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/healthz"; then
       return 0
     fi
@@ -72,7 +74,7 @@ start_server() {
     sleep 0.1
   done
   tail -n 20 "$log" >&2
-  die "el servidor no respondió /healthz en 30 s"
+  die "el servidor no respondió /healthz en $seconds s"
 }
 
 # require_tools TOOL... : each one is on PATH, else a clear message and exit 2.

@@ -14,6 +14,20 @@ DROP INDEX certificates_revoked;
 CREATE INDEX certificates_revoked ON certificates (authority_id, not_after) WHERE status = 'revoked';
 )sql";
 
+// Migration 17, the same SQL in both dialects. The same index, now holding
+// every column the CRL reads: the CRL is read from the index alone, not
+// from the table's rows, which hold each certificate's DER (bench-growth,
+// 1 000 000 taxpayers: the pruebas CRL, 1 000 000 lines, read the whole
+// 9.7 GB table, 3.3 s; from this index, 300 MB, 0.3 s). `status`, the same
+// in every entry, is for SQLite (3.40), which otherwise reads the row to
+// check the condition the index already guarantees.
+constexpr std::string_view kRevokedCovering = R"sql(
+DROP INDEX certificates_revoked;
+CREATE INDEX certificates_revoked
+  ON certificates (authority_id, not_after, serial_hex, revoked_at, revocation_reason, status)
+  WHERE status = 'revoked';
+)sql";
+
 // Plain SQL shared by both dialects as far as it goes: TEXT times in
 // ISO-8601 UTC, no AUTOINCREMENT, partial unique indexes (both support them).
 constexpr Migration kSqlite[] = {
@@ -521,6 +535,7 @@ CREATE UNIQUE INDEX ca_rollovers_one_pending ON ca_rollovers (environment, kind)
   WHERE approved_by IS NULL;
 )sql"},
     {16, "CRL sin leer las revocaciones vencidas", kRevokedByExpiry},
+    {17, "CRL leída del índice", kRevokedCovering},
 };
 
 // The same migrations for PostgreSQL 15 (store/postgres/): the same tables,
@@ -987,6 +1002,7 @@ CREATE UNIQUE INDEX ca_rollovers_one_pending ON ca_rollovers (environment, kind)
   WHERE approved_by IS NULL;
 )sql"},
     {16, "CRL sin leer las revocaciones vencidas", kRevokedByExpiry},
+    {17, "CRL leída del índice", kRevokedCovering},
 };
 
 }  // namespace

@@ -14,7 +14,9 @@
 #   pg_sql DIR DATABASE SQL           runs SQL, prints rows unaligned
 #   pg_stop DIR            stops it (immediate) and removes DIR
 #
-# LLAVERO_PG_BIN overrides /usr/lib/postgresql/15/bin.
+# LLAVERO_PG_BIN overrides /usr/lib/postgresql/15/bin; LLAVERO_PG_OPTIONS,
+# more server options (-c name=value ...), come after the defaults and win
+# over them (a benchmark's store bigger than a test's wants more memory).
 
 PG_BIN=${LLAVERO_PG_BIN:-/usr/lib/postgresql/15/bin}
 
@@ -48,6 +50,7 @@ pg_start() {
   local options="-k $dir -c listen_addresses=$listen -c fsync=off -c synchronous_commit=off"
   options+=" -c full_page_writes=off -c max_connections=200 -c shared_buffers=64MB"
   [[ -n $port ]] && options+=" -p $port"
+  [[ -n ${LLAVERO_PG_OPTIONS:-} ]] && options+=" $LLAVERO_PG_OPTIONS"
   _pg_as "$PG_BIN/pg_ctl" -D "$dir/data" -o "$options" -l "$dir/server.log" -w -t 60 start \
     >/dev/null 2>&1 || {
     tail -20 "$dir/server.log" >&2
